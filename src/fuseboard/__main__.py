@@ -1,0 +1,3 @@
+from fuseboard.cli import main
+
+main()

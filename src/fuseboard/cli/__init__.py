@@ -1,0 +1,429 @@
+"""The ``fuseboard`` command line.
+
+Global options come before the command (``fuseboard --db URL models``).
+Every listing takes ``--json``; every change takes ``--reason`` and ``--yes``.
+Errors are one line on stderr and a non-zero exit (``--debug`` for a traceback).
+
+Heavy modules (SQLModel, scikit-learn, Textual) are imported inside the
+commands that need them, so ``--help`` and the console start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from fuseboard import __version__
+from fuseboard.errors import FuseboardError
+
+
+@dataclass
+class Context:
+    db: str | None
+    read_only: bool
+    theme: str | None
+    debug: bool
+    config: Any = None
+    _ws: Any = None
+
+    def load_config(self) -> Any:
+        if self.config is None:
+            from fuseboard.config import Config
+
+            self.config = Config.load()
+        return self.config
+
+    @property
+    def url(self) -> str:
+        from fuseboard.config import resolve_db_url
+
+        return resolve_db_url(self.db, self.load_config())
+
+    def workspace(self, *, create: bool = False) -> Any:
+        if self._ws is None:
+            from fuseboard.store.db import open_workspace
+
+            cfg = self.load_config()
+            self._ws = open_workspace(self.url, artifact_dir=cfg.artifacts, create=create, read_only=self.read_only)
+        return self._ws
+
+    def writable(self) -> Any:
+        if self.read_only:
+            raise FuseboardError("this command changes the workspace; it is not allowed with --read-only")
+        return self.workspace(create=True)
+
+
+class FuseboardGroup(click.Group):
+    """Turns FuseboardError (and, without --debug, any crash) into one error line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FuseboardError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:  # noqa: BLE001
+            obj = ctx.obj
+            if obj is not None and getattr(obj, "debug", False):
+                raise
+            click.echo(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)", err=True)
+            sys.exit(1)
+
+
+def emit_json(value: Any) -> None:
+    def default(obj: Any) -> Any:
+        if isinstance(obj, (date,)):
+            return obj.isoformat()
+        if isinstance(obj, Path):
+            return str(obj)
+        raise TypeError(type(obj).__name__)
+
+    click.echo(json.dumps(value, indent=2, default=default))
+
+
+def console() -> Any:
+    from rich.console import Console
+
+    return Console()
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Ask before a change; ``--yes`` skips it; no terminal and no ``--yes`` is an error."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise FuseboardError(f"{question} needs confirmation: pass --yes")
+    if not click.confirm(question, default=False):
+        raise FuseboardError("cancelled; nothing changed")
+
+
+def launch_console(ctx: Context, url: str, *, workspace_label: str | None = None) -> None:
+    from fuseboard.tui.app import run
+
+    run(url=url, config=ctx.load_config(), read_only=ctx.read_only, theme=ctx.theme,
+        workspace_label=workspace_label)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of a table.")
+reason_option = click.option("--reason", default="", help="Why; recorded in the audit trail.")
+yes_option = click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+
+
+@click.group(cls=FuseboardGroup, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--db", metavar="URL", help="Workspace database (any SQLAlchemy URL). "
+              "Default: $FUSEBOARD_DB, else `db` in config.toml, else $XDG_DATA_HOME/fuseboard/fuseboard.db.")
+@click.option("--read-only", is_flag=True, help="Open the workspace without changing it; change commands are refused.")
+@click.option("--theme", metavar="NAME", help="Console theme (fuseboard-dark, fuseboard-light, fuseboard-high-contrast, "
+              "or one of yours in $XDG_CONFIG_HOME/fuseboard/themes/).")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(__version__, prog_name="fuseboard")
+@click.pass_context
+def cli(click_ctx: click.Context, db: str | None, read_only: bool, theme: str | None, debug: bool) -> None:
+    """fuseboard: operate machine-learning models in production from the terminal.
+
+    With no command, opens the console on your workspace. Try `fuseboard demo`
+    for a ready-made workspace with real models.
+    """
+    click_ctx.obj = Context(db=db, read_only=read_only, theme=theme, debug=debug)
+    if click_ctx.invoked_subcommand is None:
+        ctx = click_ctx.obj
+        launch_console(ctx, ctx.url)
+
+
+@cli.command()
+@click.option("--path", type=click.Path(path_type=Path), help="Where to build it (default: $XDG_DATA_HOME/fuseboard/demo).")
+@click.option("--no-tui", is_flag=True, help="Build the demo and print where it is instead of opening the console.")
+@click.option("--reset", is_flag=True, help="Throw away an existing demo workspace and build it again.")
+@pass_ctx
+def demo(ctx: Context, path: Path | None, no_tui: bool, reset: bool) -> None:
+    """Build the demo workspace (5 real models, teams, deployments) and open it.
+
+    The demo lives in its own folder and never touches your workspace; an
+    existing demo is reused unless --reset.
+    """
+    if ctx.db:
+        raise FuseboardError("the demo builds its own workspace; use --path instead of --db")
+    from fuseboard.ops import demo as demo_ops
+
+    target = (path or demo_ops.default_path()).expanduser().resolve()
+    fresh = reset or not (target / demo_ops.DB_NAME).exists()
+    if fresh:
+        click.echo(f"building the demo workspace in {target} ...", err=True)
+    built = demo_ops.build_demo(target, reset=reset)
+    url = demo_ops.demo_url(built)
+    if no_tui:
+        click.echo(f"demo workspace: {built / demo_ops.DB_NAME}")
+        click.echo(f"open it with:   fuseboard --db {url}")
+        return
+    launch_console(ctx, url, workspace_label="demo")
+
+
+def _feature_kinds(values: tuple[str, ...]) -> dict[str, str]:
+    kinds = {}
+    for item in values:
+        name, sep, kind = item.partition("=")
+        if not sep or not name:
+            raise FuseboardError(f"--feature takes NAME=numeric or NAME=categorical, not {item!r}")
+        kinds[name] = kind
+    return kinds
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--artifact", required=True, type=click.Path(path_type=Path),
+              help="The fitted estimator saved with joblib.dump. Loading it RUNS CODE from the file: trusted files only.")
+@click.option("--reference", required=True, type=click.Path(path_type=Path),
+              help="CSV of reference data: the feature columns and the target.")
+@click.option("--target", required=True, help="The target column in the CSV files.")
+@click.option("--validation", type=click.Path(path_type=Path),
+              help="CSV to measure the metrics on (default: the reference data).")
+@click.option("--task", type=click.Choice(["classification", "regression"]), help="Default: from the estimator.")
+@click.option("--criticality", type=click.Choice(["mission-critical", "internal"]), help="Default for a new model: internal.")
+@click.option("--owner", metavar="TEAM", help="Team that operates the model.")
+@click.option("--builder", metavar="TEAM", help="Team that built the model.")
+@click.option("--description", help="What the model is for.")
+@click.option("--retrain-by", type=click.DateTime(formats=["%Y-%m-%d"]), help="Date (YYYY-MM-DD) it must be retrained by.")
+@click.option("--feature", "features", multiple=True, metavar="NAME=KIND",
+              help="Override an inferred feature type (numeric or categorical); repeatable.")
+@click.option("--note", default="", help="A note kept with the version.")
+@reason_option
+@yes_option
+@json_option
+@pass_ctx
+def register(ctx: Context, model: str, artifact: Path, reference: Path, target: str, validation: Path | None,
+             task: str | None, criticality: str | None, owner: str | None, builder: str | None,
+             description: str | None, retrain_by: Any, features: tuple[str, ...], note: str, reason: str,
+             yes: bool, as_json: bool) -> None:
+    """Register a new version of MODEL from a scikit-learn artifact.
+
+    Loads the estimator with joblib (this runs code from the file: only
+    register artifacts you trust), checks it predicts the reference columns,
+    computes validation metrics, profiles the reference data for drift checks,
+    copies the artifact into the workspace by its sha256 and records version
+    N+1. Nothing is written if any check fails.
+    """
+    from fuseboard.ops.audit import current_actor
+    from fuseboard.ops.registry import RegisterRequest, register as do_register
+
+    ws = ctx.writable()
+    result = do_register(
+        ws,
+        RegisterRequest(model=model, artifact=artifact, reference=reference, target=target, validation=validation,
+                        task=task, criticality=criticality, owner=owner, builder=builder, description=description,
+                        retrain_by=retrain_by.date() if retrain_by else None, feature_kinds=_feature_kinds(features),
+                        note=note, reason=reason),
+        actor=current_actor(), origin="cli",
+    )
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    made = "created model and registered" if result.created_model else "registered"
+    metrics = ", ".join(f"{k} {v:.3f}" for k, v in result.metrics.items())
+    click.echo(f"{made} {result.model} v{result.version} ({result.estimator_class}, sha256 {result.sha256[:12]})")
+    click.echo(f"metrics on {result.metrics_on} data: {metrics}")
+
+
+def _env_columns(ws: Any) -> list[str]:
+    from fuseboard.store.queries import environments
+
+    return [e.name for e in environments(ws)]
+
+
+@cli.group(invoke_without_command=True)
+@json_option
+@click.pass_context
+def models(click_ctx: click.Context, as_json: bool) -> None:
+    """List models: task, criticality, owner, latest version and the version in each environment."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    from fuseboard.store.queries import model_rows
+
+    ctx: Context = click_ctx.obj
+    ws = ctx.workspace()
+    rows = model_rows(ws)
+    if as_json:
+        emit_json([r.as_dict() for r in rows])
+        return
+    from rich.table import Table
+
+    envs = _env_columns(ws)
+    table = Table(title=f"{len(rows)} models", title_justify="left")
+    for col in ["model", "task", "criticality", "owner", "latest", *envs]:
+        table.add_column(col, no_wrap=col == "model")
+    for r in rows:
+        table.add_row(r.name, r.task, r.criticality, r.owner or "-", f"v{r.latest_version}" if r.latest_version else "-",
+                      *[f"v{r.deployed[e]}" if e in r.deployed else "-" for e in envs])
+    console().print(table)
+
+
+@models.command("show")
+@click.argument("model")
+@json_option
+@pass_ctx
+def models_show(ctx: Context, model: str, as_json: bool) -> None:
+    """Show one model: versions with metrics, deployments and recent audit events."""
+    from fuseboard.store.queries import model_detail
+
+    detail = model_detail(ctx.workspace(), model)
+    if detail is None:
+        raise FuseboardError(f"no model named {model!r} (see `fuseboard models`)")
+    if as_json:
+        emit_json(detail.as_dict())
+        return
+    from rich.table import Table
+
+    from fuseboard.monitoring.metrics import format_metric
+
+    out = console()
+    out.print(f"[bold]{detail.name}[/]  {detail.task} · {detail.criticality} · owner {detail.owner or '-'}"
+              f" · built by {detail.builder or '-'} · retrain by {detail.retrain_by or '-'}")
+    if detail.description:
+        out.print(detail.description)
+    names = ["roc_auc", "f1", "accuracy"] if detail.task == "classification" else ["rmse", "mae", "r2"]
+    versions = Table(title="versions", title_justify="left")
+    for col in ["ver", *names, "estimator", "registered by", "registered at"]:
+        versions.add_column(col)
+    for v in detail.versions:
+        versions.add_row(f"v{v.version}", *[format_metric(n, v.metrics.get(n)) for n in names], v.estimator_class,
+                         v.registered_by, v.registered_at.strftime("%Y-%m-%d %H:%M UTC"))
+    out.print(versions)
+    deps = Table(title="deployments", title_justify="left")
+    for col in ["env", "version", "deployed by", "deployed at", "endpoint"]:
+        deps.add_column(col)
+    for d in detail.deployments:
+        deps.add_row(d.environment + (" (protected)" if d.protected else ""), f"v{d.version}", d.deployed_by,
+                     d.deployed_at.strftime("%Y-%m-%d %H:%M UTC"), d.endpoint_url or "-")
+    out.print(deps)
+    events = Table(title="recent audit events", title_justify="left")
+    for col in ["at", "actor", "action", "target", "reason"]:
+        events.add_column(col)
+    for e in detail.audit[:15]:
+        events.add_row(e.at.strftime("%Y-%m-%d %H:%M"), e.actor, e.action, e.target, e.reason)
+    out.print(events)
+
+
+@cli.command("deploy")
+@click.argument("model")
+@click.argument("version", type=click.IntRange(min=1))
+@click.option("--env", "env", required=True, help="Environment (dev, staging, prod, ...).")
+@click.option("--endpoint", "endpoint_url", help="URL the deployment serves on.")
+@reason_option
+@yes_option
+@json_option
+@pass_ctx
+def deploy_cmd(ctx: Context, model: str, version: int, env: str, endpoint_url: str | None, reason: str, yes: bool,
+               as_json: bool) -> None:
+    """Record that VERSION of MODEL now runs in an environment (audited)."""
+    from fuseboard.ops import deploy as ops
+    from fuseboard.ops.audit import current_actor
+
+    ws = ctx.writable()
+    plan = ops.plan_deploy(ws, model, version, env, endpoint_url)
+    if not plan.changes and (endpoint_url is None or endpoint_url == plan.endpoint_url):
+        result = plan
+    else:
+        confirm(f"deploy {plan.describe()}?", yes)
+        result = ops.deploy(ws, model, version, env, actor=current_actor(), origin="cli", reason=reason,
+                            endpoint_url=endpoint_url)
+    if as_json:
+        emit_json(result.as_dict())
+    elif result.changes:
+        click.echo(f"deployed {result.describe()}")
+    else:
+        click.echo(f"unchanged: {result.model} v{result.to_version} already runs in {result.environment}")
+
+
+@cli.command("envs")
+@json_option
+@pass_ctx
+def envs_cmd(ctx: Context, as_json: bool) -> None:
+    """List environments in promotion order."""
+    from fuseboard.store.queries import environments
+
+    rows = [{"name": e.name, "order": e.order, "protected": e.protected} for e in environments(ctx.workspace())]
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['order']}  {r['name']}{'  (protected)' if r['protected'] else ''}")
+
+
+@cli.group("teams", invoke_without_command=True)
+@json_option
+@click.pass_context
+def teams_cmd(click_ctx: click.Context, as_json: bool) -> None:
+    """List teams with their kind, members and how many models they own."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    from dataclasses import asdict
+
+    from fuseboard.store.queries import team_rows
+
+    rows = team_rows(click_ctx.obj.workspace())
+    if as_json:
+        emit_json([asdict(r) for r in rows])
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} teams", title_justify="left")
+    for col in ["team", "kind", "members", "models"]:
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r.name, r.kind, ", ".join(r.members) or "-", str(r.models_owned))
+    console().print(table)
+
+
+@teams_cmd.command("add")
+@click.argument("name")
+@click.option("--kind", required=True, type=click.Choice(["data-science", "ml-engineering", "it-operations"]))
+@click.option("--description", default="")
+@reason_option
+@yes_option
+@pass_ctx
+def teams_add(ctx: Context, name: str, kind: str, description: str, reason: str, yes: bool) -> None:
+    """Add a team."""
+    from fuseboard.ops.audit import current_actor
+    from fuseboard.ops.teams import add_team
+
+    add_team(ctx.writable(), name, kind, description=description, actor=current_actor(), origin="cli", reason=reason)
+    click.echo(f"added team {name} ({kind})")
+
+
+@cli.command("audit")
+@click.option("--target", help="Only events for this target (a model name also matches its versions and deployments).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@json_option
+@pass_ctx
+def audit_cmd(ctx: Context, target: str | None, limit: int, as_json: bool) -> None:
+    """Show the audit trail, newest first."""
+    from fuseboard.store.queries import audit_events
+
+    events = audit_events(ctx.workspace(), target=target, limit=limit)
+    if as_json:
+        emit_json([e.as_dict() for e in events])
+        return
+    from rich.table import Table
+
+    table = Table(title="audit trail (newest first)", title_justify="left")
+    for col in ["at (UTC)", "actor", "origin", "action", "target", "change", "reason"]:
+        table.add_column(col)
+    for e in events:
+        table.add_row(e.at.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.origin, e.action, e.target, e.change(), e.reason)
+    console().print(table)
+
+
+def main() -> None:
+    cli(prog_name="fuseboard")

@@ -1,0 +1,129 @@
+"""Reference profiles: what a model's data looked like when it was validated.
+
+A profile is plain JSON-able data, so it can be stored with the version and
+compared later without the raw rows:
+
+* numeric feature: count, nulls, mean, std, min, max, quantiles, and
+  quantile bin edges with the count of reference values in each bin
+  (``edges`` has ``bins + 1`` entries; the first and last bins are open-ended
+  when drift checks compare new data against them);
+* categorical feature: count, nulls and the count of every value.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fuseboard.errors import FuseboardError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+NUMERIC = "numeric"
+CATEGORICAL = "categorical"
+KINDS = (NUMERIC, CATEGORICAL)
+DEFAULT_BINS = 10
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+MAX_CATEGORIES = 200  # beyond this, the rarest values are folded into "__other__"
+OTHER = "__other__"
+
+
+def infer_kind(series: "pd.Series") -> str:
+    """``numeric`` for numbers (booleans count as categories), else ``categorical``."""
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(series):
+        return CATEGORICAL
+    if pd.api.types.is_numeric_dtype(series):
+        return NUMERIC
+    return CATEGORICAL
+
+
+def feature_schema(frame: "pd.DataFrame", overrides: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """One ``{"name", "kind", "dtype"}`` entry per column, in column order."""
+    overrides = overrides or {}
+    unknown = sorted(set(overrides) - set(frame.columns))
+    if unknown:
+        raise FuseboardError(f"--feature names a column that is not in the data: {unknown[0]!r}")
+    schema = []
+    for name in frame.columns:
+        kind = overrides.get(name) or infer_kind(frame[name])
+        if kind not in KINDS:
+            raise FuseboardError(f"--feature {name}={kind}: kind must be numeric or categorical")
+        schema.append({"name": str(name), "kind": kind, "dtype": str(frame[name].dtype)})
+    return schema
+
+
+def numeric_profile(values: "pd.Series", bins: int = DEFAULT_BINS) -> dict[str, Any]:
+    import numpy as np
+
+    arr = values.to_numpy(dtype="float64", na_value=np.nan)
+    finite = arr[np.isfinite(arr)]
+    nulls = int(arr.size - finite.size)
+    out: dict[str, Any] = {"kind": NUMERIC, "count": int(finite.size), "nulls": nulls}
+    if finite.size == 0:
+        out.update(mean=None, std=None, min=None, max=None, quantiles={}, edges=[], counts=[])
+        return out
+    edges = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, bins + 1)))
+    if edges.size == 1:  # a constant column: one bin around the value
+        edges = np.array([edges[0], edges[0]])
+        counts = np.array([finite.size])
+    else:
+        counts, _ = np.histogram(finite, bins=edges)
+    out.update(
+        mean=float(finite.mean()),
+        std=float(finite.std(ddof=1)) if finite.size > 1 else 0.0,
+        min=float(finite.min()),
+        max=float(finite.max()),
+        quantiles={f"p{round(q * 100)}": float(np.quantile(finite, q)) for q in QUANTILES},
+        edges=[float(e) for e in edges],
+        counts=[int(c) for c in counts],
+    )
+    return out
+
+
+def categorical_profile(values: "pd.Series") -> dict[str, Any]:
+    nulls = int(values.isna().sum())
+    counts = values.dropna().astype(str).value_counts()
+    top = counts.iloc[:MAX_CATEGORIES]
+    value_counts = {str(k): int(v) for k, v in top.items()}
+    rest = int(counts.iloc[MAX_CATEGORIES:].sum())
+    if rest:
+        value_counts[OTHER] = rest
+    return {
+        "kind": CATEGORICAL,
+        "count": int(counts.sum()),
+        "nulls": nulls,
+        "distinct": int(counts.size),
+        "value_counts": value_counts,
+    }
+
+
+def profile_column(values: "pd.Series", kind: str, bins: int = DEFAULT_BINS) -> dict[str, Any]:
+    return numeric_profile(values, bins) if kind == NUMERIC else categorical_profile(values)
+
+
+def build_profile(
+    frame: "pd.DataFrame",
+    schema: list[dict[str, Any]],
+    *,
+    target: "pd.Series | None" = None,
+    target_kind: str | None = None,
+    predictions: "pd.Series | None" = None,
+    prediction_kind: str | None = None,
+    bins: int = DEFAULT_BINS,
+) -> dict[str, Any]:
+    """Profile every feature in ``schema`` (and the target and predictions, if given)."""
+    profile: dict[str, Any] = {
+        "rows": int(len(frame)),
+        "bins": bins,
+        "features": {f["name"]: profile_column(frame[f["name"]], f["kind"], bins) for f in schema},
+    }
+    if target is not None:
+        profile["target"] = profile_column(target, target_kind or infer_kind(target), bins)
+    if predictions is not None:
+        profile["predictions"] = profile_column(predictions, prediction_kind or infer_kind(predictions), bins)
+    return profile
+
+
+__all__ = ["build_profile", "feature_schema", "infer_kind", "NUMERIC", "CATEGORICAL"]

@@ -1,0 +1,197 @@
+"""Opening a workspace: engine, connection settings, schema version.
+
+A workspace is a database (any SQLAlchemy URL) plus an artifact folder that
+holds model files by their sha256. Opening one brings its schema up to date
+with the migrations shipped in this package; a workspace written by a newer
+fuseboard is refused before anything is touched.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import event, inspect, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlmodel import Session, create_engine
+
+from fuseboard.errors import WorkspaceError
+from fuseboard.store.models import AuditEvent
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Every schema revision this release knows, oldest first. The last is current.
+KNOWN_REVISIONS = ("0001_initial",)
+HEAD = KNOWN_REVISIONS[-1]
+
+
+@dataclass
+class Workspace:
+    url: str
+    engine: Engine
+    artifact_dir: Path
+    read_only: bool = False
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: committed whole, or rolled back whole."""
+        if self.read_only:
+            raise WorkspaceError("workspace is open read-only (--read-only)")
+        with self.session() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_path(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
+def _on_sqlite_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def _refuse_audit_changes(session, _context, _instances) -> None:  # noqa: ANN001
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, AuditEvent):
+            raise WorkspaceError("audit events are append-only and cannot be changed")
+
+
+event.listen(Session, "before_flush", _refuse_audit_changes)
+
+
+def make_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise WorkspaceError(f"not a database URL: {url!r} (--db / FUSEBOARD_DB / config db)") from None
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": 5, "check_same_thread": False})
+        event.listen(engine, "connect", _on_sqlite_connect)
+    else:
+        try:
+            engine = create_engine(url, pool_pre_ping=True)
+        except ImportError as exc:
+            raise WorkspaceError(f"database driver missing for {parsed.drivername}: {exc}") from None
+    return engine
+
+
+def default_artifact_dir(url: str) -> Path:
+    from fuseboard.config import data_dir
+
+    path = _sqlite_path(url)
+    if path is not None:
+        return path.parent / f"{path.stem}-artifacts"
+    return data_dir() / "artifacts"
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The workspace's schema revision, or None for an empty database."""
+    insp = inspect(engine)
+    tables = set(insp.get_table_names())
+    if "alembic_version" not in tables:
+        if tables:
+            raise WorkspaceError(
+                f"database holds tables but is not a fuseboard workspace ({engine.url.render_as_string()})"
+            )
+        return None
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+    return row[0] if row else None
+
+
+DEFAULT_ENVIRONMENTS = (("dev", 0, False), ("staging", 1, False), ("prod", 2, True))
+
+
+def _seed_environments(engine: Engine) -> None:
+    from fuseboard.store.models import Environment
+
+    with Session(engine) as session:
+        for name, order, protected in DEFAULT_ENVIRONMENTS:
+            session.add(Environment(name=name, order=order, protected=protected))
+        session.commit()
+
+
+def _alembic_upgrade(engine: Engine) -> None:
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def open_workspace(
+    url: str,
+    *,
+    artifact_dir: str | Path | None = None,
+    create: bool = True,
+    read_only: bool = False,
+) -> Workspace:
+    """Open (and, when allowed, create or upgrade) the workspace at ``url``."""
+    sqlite_path = _sqlite_path(url)
+    if sqlite_path is not None and not sqlite_path.exists():
+        if not create or read_only:
+            raise WorkspaceError(f"no workspace at {sqlite_path} (run `fuseboard demo` or `fuseboard register`)")
+        sqlite_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        sqlite_path.touch(mode=0o600)
+    engine = make_engine(url)
+    try:
+        revision = schema_revision(engine)
+        if revision is not None and revision not in KNOWN_REVISIONS:
+            raise WorkspaceError(
+                f"workspace schema {revision!r} was written by a newer fuseboard; "
+                f"upgrade fuseboard to open it ({url})"
+            )
+        if revision != HEAD:
+            if read_only:
+                raise WorkspaceError(f"workspace schema {revision!r} needs an upgrade; open it once without --read-only")
+            _alembic_upgrade(engine)
+            if revision is None:
+                _seed_environments(engine)
+    except OperationalError as exc:
+        engine.dispose()
+        raise WorkspaceError(f"cannot open workspace: {exc.orig} ({url})") from None
+    except BaseException:
+        engine.dispose()
+        raise
+    art = Path(artifact_dir) if artifact_dir else default_artifact_dir(url)
+    return Workspace(url=url, engine=engine, artifact_dir=art, read_only=read_only)
+
+
+def ensure_private_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The SQLite database file behind ``url``, if it is one."""
+    return _sqlite_path(url)
+
+
+__all__ = ["Workspace", "open_workspace", "schema_revision", "HEAD", "KNOWN_REVISIONS", "sqlite_file"]

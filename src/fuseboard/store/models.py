@@ -1,0 +1,132 @@
+"""The workspace's tables.
+
+Times are stored as UTC and come back timezone-aware. JSON columns hold
+structured values (feature schemas, metrics, profiles) portably across SQLite
+and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+TASKS = ("classification", "regression")
+CRITICALITIES = ("mission-critical", "internal")
+TEAM_KINDS = ("data-science", "ml-engineering", "it-operations")
+ORIGINS = ("cli", "tui", "api", "demo", "monitor")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC, returns aware UTC, on every back end."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+def _when(**kw: Any) -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, **kw)
+
+
+def _json(default: Any = dict) -> Any:
+    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+
+
+class Team(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=64)
+    kind: str = Field(max_length=32)
+    description: str = ""
+
+
+class Person(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    handle: str = Field(index=True, unique=True, max_length=64)
+    name: str
+    email: str = ""
+    phone: str = ""
+    team_id: Optional[int] = Field(default=None, foreign_key="team.id", index=True)
+
+
+class Model(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=64)
+    task: str = Field(max_length=16)
+    criticality: str = Field(max_length=16)
+    description: str = ""
+    owner_team_id: Optional[int] = Field(default=None, foreign_key="team.id", index=True)
+    builder_team_id: Optional[int] = Field(default=None, foreign_key="team.id")
+    retrain_by: Optional[date] = None
+    created_at: datetime = _when()
+
+
+class ModelVersion(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("model_id", "version"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    model_id: int = Field(foreign_key="model.id", index=True)
+    version: int
+    artifact_sha256: str = Field(max_length=64)
+    artifact_path: str
+    estimator_class: str
+    target: str
+    feature_schema: list[dict[str, Any]] = _json(list)
+    validation_metrics: dict[str, Any] = _json()
+    reference_profile: dict[str, Any] = _json()
+    registered_by: str
+    registered_at: datetime = _when()
+    note: str = ""
+
+
+class Environment(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=32)
+    order: int = Field(default=0)
+    protected: bool = False
+
+
+class Deployment(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("model_id", "environment_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    model_id: int = Field(foreign_key="model.id", index=True)
+    environment_id: int = Field(foreign_key="environment.id")
+    version_id: int = Field(foreign_key="modelversion.id")
+    endpoint_url: str = ""
+    deployed_by: str
+    deployed_at: datetime = _when()
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only: the store refuses updates and deletes of these rows."""
+
+    __table_args__ = (Index("ix_auditevent_target_at", "target", "at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = _when(index=True)
+    actor: str
+    origin: str = Field(max_length=16)
+    action: str = Field(max_length=48)
+    target: str
+    before: dict[str, Any] = _json()
+    after: dict[str, Any] = _json()
+    reason: str = ""

@@ -1,0 +1,218 @@
+"""Read-side queries the faces (console and CLI) share.
+
+Each returns plain dataclasses so callers never hold a session open, and each
+costs a fixed number of SQL statements whatever the workspace size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+
+from fuseboard.store.db import Workspace
+from fuseboard.store.models import AuditEvent, Deployment, Environment, Model, ModelVersion, Person, Team
+
+
+@dataclass
+class ModelRow:
+    name: str
+    task: str
+    criticality: str
+    owner: str | None
+    builder: str | None
+    description: str
+    latest_version: int | None
+    deployed: dict[str, int] = field(default_factory=dict)  # environment -> version
+    health: str = "none"  # monitoring fills this in; "none" means no check has run yet
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def environments(ws: Workspace) -> list[Environment]:
+    with ws.session() as s:
+        return list(s.scalars(select(Environment).order_by(Environment.order, Environment.name)))
+
+
+def model_rows(ws: Workspace) -> list[ModelRow]:
+    """One row per model, by name: owner, latest version and version per environment."""
+    owner, builder = aliased(Team), aliased(Team)
+    latest = (
+        select(ModelVersion.model_id, func.max(ModelVersion.version).label("latest"))
+        .group_by(ModelVersion.model_id)
+        .subquery()
+    )
+    stmt = (
+        select(Model.id, Model.name, Model.task, Model.criticality, owner.name, builder.name,
+               Model.description, latest.c.latest)
+        .outerjoin(owner, owner.id == Model.owner_team_id)
+        .outerjoin(builder, builder.id == Model.builder_team_id)
+        .outerjoin(latest, latest.c.model_id == Model.id)
+        .order_by(Model.name)
+    )
+    deployed = (
+        select(Deployment.model_id, Environment.name, ModelVersion.version)
+        .join(Environment, Environment.id == Deployment.environment_id)
+        .join(ModelVersion, ModelVersion.id == Deployment.version_id)
+    )
+    with ws.session() as s:
+        rows: dict[int, ModelRow] = {}
+        for mid, name, task, crit, own, build, desc, last in s.execute(stmt):
+            rows[mid] = ModelRow(name, task, crit, own, build, desc, last)
+        for mid, env, version in s.execute(deployed):
+            if mid in rows:
+                rows[mid].deployed[env] = version
+    return list(rows.values())
+
+
+@dataclass
+class VersionInfo:
+    version: int
+    estimator_class: str
+    registered_by: str
+    registered_at: datetime
+    metrics: dict[str, Any]
+    sha256: str
+    features: list[dict[str, Any]]
+    target: str
+    note: str
+
+
+@dataclass
+class DeploymentInfo:
+    environment: str
+    protected: bool
+    version: int
+    endpoint_url: str
+    deployed_by: str
+    deployed_at: datetime
+
+
+def _encode(value: Any) -> Any:
+    """Dates as ISO 8601 text, recursively, for ``--json``."""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    return value
+
+
+@dataclass
+class AuditInfo:
+    at: datetime
+    actor: str
+    origin: str
+    action: str
+    target: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    reason: str
+
+    def change(self) -> str:
+        """``version: 1 -> 2`` for the keys that changed, short enough for a table cell."""
+        parts = []
+        for key in self.after:
+            if key in ("metrics", "sha256", "endpoint_url") and key not in self.before:
+                continue
+            old, new = self.before.get(key), self.after[key]
+            if old is None:
+                parts.append(f"{key} {_short(new)}")
+            elif old != new:
+                parts.append(f"{key} {_short(old)} -> {_short(new)}")
+        return ", ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        return _encode(asdict(self))
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def audit_events(ws: Workspace, target: str | None = None, limit: int = 50) -> list[AuditInfo]:
+    """Newest first; a model name also matches ``name/env`` and ``name@vN`` targets."""
+    stmt = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
+    if target:
+        stmt = stmt.where((AuditEvent.target == target)
+                          | AuditEvent.target.startswith(f"{target}/", autoescape=True)
+                          | AuditEvent.target.startswith(f"{target}@", autoescape=True))
+    with ws.session() as s:
+        return [AuditInfo(e.at, e.actor, e.origin, e.action, e.target, e.before, e.after, e.reason)
+                for e in s.scalars(stmt)]
+
+
+@dataclass
+class ModelDetail:
+    name: str
+    task: str
+    criticality: str
+    description: str
+    owner: str | None
+    builder: str | None
+    retrain_by: date | None
+    created_at: datetime
+    versions: list[VersionInfo]
+    deployments: list[DeploymentInfo]
+    audit: list[AuditInfo]
+    people: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return _encode(asdict(self))
+
+
+def model_detail(ws: Workspace, name: str, audit_limit: int = 50) -> ModelDetail | None:
+    with ws.session() as s:
+        m = s.scalars(select(Model).where(Model.name == name)).first()
+        if m is None:
+            return None
+        teams = {t.id: t.name for t in s.scalars(select(Team))}
+        versions = [
+            VersionInfo(v.version, v.estimator_class, v.registered_by, v.registered_at, v.validation_metrics,
+                        v.artifact_sha256, v.feature_schema, v.target, v.note)
+            for v in s.scalars(
+                select(ModelVersion).where(ModelVersion.model_id == m.id).order_by(ModelVersion.version.desc())
+            )
+        ]
+        deps = [
+            DeploymentInfo(env.name, env.protected, mv.version, d.endpoint_url, d.deployed_by, d.deployed_at)
+            for d, env, mv in s.execute(
+                select(Deployment, Environment, ModelVersion)
+                .join(Environment, Environment.id == Deployment.environment_id)
+                .join(ModelVersion, ModelVersion.id == Deployment.version_id)
+                .where(Deployment.model_id == m.id)
+                .order_by(Environment.order)
+            )
+        ]
+        people = [
+            f"{p.name} <{p.email}>" if p.email else p.name
+            for p in s.scalars(select(Person).where(Person.team_id == m.owner_team_id).order_by(Person.name))
+        ] if m.owner_team_id else []
+    events = audit_events(ws, m.name, audit_limit)
+    return ModelDetail(m.name, m.task, m.criticality, m.description, teams.get(m.owner_team_id),
+                       teams.get(m.builder_team_id), m.retrain_by, m.created_at, versions, deps, events, people)
+
+
+@dataclass
+class TeamRow:
+    name: str
+    kind: str
+    description: str
+    members: list[str]
+    models_owned: int
+
+
+def team_rows(ws: Workspace) -> list[TeamRow]:
+    with ws.session() as s:
+        teams = list(s.scalars(select(Team).order_by(Team.name)))
+        members: dict[int, list[str]] = {}
+        for p in s.scalars(select(Person).order_by(Person.name)):
+            members.setdefault(p.team_id, []).append(p.handle)
+        owned = dict(s.execute(select(Model.owner_team_id, func.count()).group_by(Model.owner_team_id)).all())
+        return [TeamRow(t.name, t.kind, t.description, members.get(t.id, []), owned.get(t.id, 0)) for t in teams]
