@@ -1,0 +1,164 @@
+"""The fuseboard console.
+
+Start-up stays fast: this module imports Textual and the standard library
+only. The workspace (SQLModel, migrations) is opened in a worker thread after
+the first frame; scikit-learn and numpy are never imported by the console.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from rich.text import Text
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import ModalScreen, Screen
+
+from fuseboard.config import Config
+from fuseboard.tui.commands import ActionCommands, ModelCommands
+from fuseboard.tui.screens.help import HelpScreen
+from fuseboard.tui.screens.models import ModelsScreen
+from fuseboard.tui.themes import DEFAULT_THEME, load_themes
+
+
+class FuseboardApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "fuseboard"
+    COMMAND_PALETTE_BINDING = "colon"
+    COMMANDS = {ModelCommands, ActionCommands}
+    MODES = {"models": ModelsScreen}
+    DEFAULT_MODE = "models"
+
+    BINDINGS = [
+        Binding("1", "switch_mode('models')", "Models", id="app.models"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("ctrl+r", "refresh", "Refresh", show=False, id="app.refresh"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.interrupt"),
+    ]
+
+    def __init__(self, url: str, config: Config | None = None, *, read_only: bool = False,
+                 theme: str | None = None, workspace_label: str | None = None,
+                 extra_theme_dirs: list[Path] | None = None) -> None:
+        self.config = config or Config(path=Path("/nonexistent/config.toml"))
+        self.url = url
+        self.read_only = read_only
+        self.workspace_label = workspace_label or _label(url)
+        self._workspace: Any = None
+        self._workspace_lock = threading.Lock()
+        self._startup_notes: list[tuple[str, str]] = []
+        loaded = load_themes(extra_theme_dirs)
+        self.fuseboard_themes = loaded.themes
+        self._startup_notes += [(p, "warning") for p in loaded.problems]
+        self._wanted_theme = theme or self.config.theme or DEFAULT_THEME
+        super().__init__()
+        for t in self.fuseboard_themes.values():
+            self.register_theme(t)
+        if self._wanted_theme not in self.available_themes:
+            source = "--theme" if theme else "config theme"
+            self._startup_notes.append(
+                (f"unknown theme {self._wanted_theme!r} ({source}); using {DEFAULT_THEME}", "warning"))
+            self._wanted_theme = DEFAULT_THEME
+        self.theme = self._wanted_theme
+        if self.config.keymap:
+            self.set_keymap(self.config.keymap)
+
+    # -- workspace -----------------------------------------------------------
+    def workspace(self) -> Any:
+        """Open the workspace on first use (thread-safe; call it from workers, not the UI thread)."""
+        with self._workspace_lock:
+            if self._workspace is None:
+                from fuseboard.store.db import open_workspace
+
+                self._workspace = open_workspace(self.url, artifact_dir=self.config.artifacts,
+                                                 read_only=self.read_only, create=not self.read_only)
+            return self._workspace
+
+    async def run_in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.to_thread(fn, *args)
+
+    # -- lifecycle -------------------------------------------------------------
+    def on_mount(self) -> None:
+        for text, severity in self._startup_notes:
+            self.notify(text, severity=severity, timeout=8)
+
+    def on_unmount(self) -> None:
+        if self._workspace is not None:
+            self._workspace.close()
+
+    def title_line(self, where: str) -> Text:
+        ro = " · read-only" if self.read_only else ""
+        return Text(f"fuseboard › {where}  [{self.workspace_label}{ro}]")
+
+    def theme_colors(self) -> dict[str, str]:
+        variables = self.theme_variables
+        return {"success": variables.get("success", ""), "warning": variables.get("warning", ""),
+                "error": variables.get("error", ""), "text-muted": "dim"}
+
+    # -- actions ---------------------------------------------------------------
+    def action_quit(self) -> None:  # type: ignore[override]
+        if isinstance(self.screen, ModalScreen):
+            self.screen.dismiss(None)
+            return
+        self.exit()
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        title = getattr(self.screen, "TITLE_TEXT", "") or type(self.screen).__name__.removesuffix("Screen")
+        self.push_screen(HelpScreen(self.screen, title))
+
+    def action_refresh(self) -> None:
+        reload = getattr(self.screen, "reload", None)
+        if reload is not None:
+            reload()
+            self.notify("refreshed", timeout=1.5)
+
+    def action_filter_models(self) -> None:
+        self._to_models(lambda screen: screen.action_filter())
+
+    def open_model(self, name: str) -> None:
+        from fuseboard.tui.screens.model_detail import ModelDetailScreen
+
+        def then(screen: ModelsScreen) -> None:
+            screen.select_model(name)
+            self.push_screen(ModelDetailScreen(name))
+
+        self._to_models(then)
+
+    def _to_models(self, then: Callable[[ModelsScreen], None]) -> None:
+        if self.current_mode != "models":
+            self.switch_mode("models")
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, ModelsScreen):
+            self.pop_screen()
+        then(self.screen)  # type: ignore[arg-type]
+
+    def choose_theme(self, name: str) -> None:
+        self.theme = name
+        try:
+            self.config.set("theme", name)
+        except OSError as exc:
+            self.notify(f"theme set, but not saved to {self.config.path}: {exc.strerror}", severity="warning")
+        else:
+            self.notify(f"theme {name} (saved)", timeout=2)
+        screen = self.screen
+        if isinstance(screen, ModelsScreen) and screen.loaded:
+            screen.refresh_table()
+
+    def get_system_commands(self, screen: Screen) -> Any:
+        yield SystemCommand("keys", "show every key of this screen (?)", self.action_help)
+
+
+def _label(url: str) -> str:
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        return path.name if len(str(path)) > 30 else str(path)
+    return url.split("@")[-1][:30]
+
+
+def run(url: str, config: Config, *, read_only: bool = False, theme: str | None = None,
+        workspace_label: str | None = None) -> None:
+    FuseboardApp(url, config, read_only=read_only, theme=theme, workspace_label=workspace_label).run()

@@ -1,0 +1,64 @@
+"""The ``:`` palette: jump to any model, run any console action."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+
+class ModelCommands(Provider):
+    """``open <model>`` for every model in the workspace."""
+
+    async def startup(self) -> None:
+        self.names: list[tuple[str, str]] = []
+        app: Any = self.app
+        rows = await app.run_in_thread(_model_names, app)
+        self.names = rows
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, summary in self.names:
+            text = f"open {name}"
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), partial(self.app.open_model, name), help=summary)
+
+    async def discover(self) -> Hits:
+        for name, summary in self.names[:20]:
+            yield DiscoveryHit(f"open {name}", partial(self.app.open_model, name), help=summary)
+
+
+def _model_names(app: Any) -> list[tuple[str, str]]:
+    from fuseboard.store.queries import model_rows
+
+    return [(r.name, f"{r.criticality} · {r.task} · owner {r.owner or '-'}") for r in model_rows(app.workspace())]
+
+
+class ActionCommands(Provider):
+    """Screens, refresh, filter, themes, help and quit."""
+
+    def _commands(self) -> list[tuple[str, Any, str]]:
+        app: Any = self.app
+        commands = [
+            ("go to Models", partial(app.action_switch_mode, "models"), "screen 1 (key 1)"),
+            ("refresh", app.action_refresh, "reload this screen from the workspace (ctrl+r)"),
+            ("filter models", app.action_filter_models, "type to narrow the list (/)"),
+            ("help", app.action_help, "every key of this screen (?)"),
+            ("quit", app.action_quit, "leave fuseboard (q, ctrl+c)"),
+        ]
+        for name in sorted(app.fuseboard_themes):
+            commands.append((f"theme: {name}", partial(app.choose_theme, name), "switch theme and remember it"))
+        return commands
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, callback, help_text in self._commands():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), callback, help=help_text)
+
+    async def discover(self) -> Hits:
+        for text, callback, help_text in self._commands():
+            yield DiscoveryHit(text, callback, help=help_text)

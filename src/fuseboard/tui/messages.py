@@ -1,0 +1,23 @@
+"""Messages that worker threads post to screens (thread-safe, never call_from_thread)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.message import Message
+
+
+class Loaded(Message):
+    """A worker finished loading ``what``; ``data`` is plain Python data."""
+
+    def __init__(self, what: str, data: Any) -> None:
+        super().__init__()
+        self.what = what
+        self.data = data
+
+
+class LoadFailed(Message):
+    def __init__(self, what: str, error: str) -> None:
+        super().__init__()
+        self.what = what
+        self.error = error

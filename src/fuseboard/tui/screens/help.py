@@ -1,0 +1,60 @@
+"""``?``: every key of the screen underneath, what it does, and why a dimmed one is unavailable."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+GLOBAL_NOTE = "Global: 1 Models · : palette · / filter · ? help · ctrl+r refresh · q / ctrl+c quit"
+
+
+def help_table(screen: Screen) -> Table:
+    """One row per action: its keys (after any remap), what it does, and why it is dimmed."""
+    app = screen.app
+    table = Table(box=None, expand=True, show_header=True, header_style="bold", padding=(0, 1))
+    table.add_column("key", no_wrap=True)
+    table.add_column("does", ratio=1)
+    rows: dict[str, tuple[int, list[str], Text]] = {}
+    for active in screen.active_bindings.values():
+        binding = active.binding
+        if not binding.id or "." not in binding.id or not binding.description:
+            continue  # only fuseboard's own bindings: each has an id such as "models.filter"
+        rank = 0 if active.node is screen else (2 if active.node is app else 1)
+        if binding.id in rows:
+            rows[binding.id][1].append(app.get_key_display(binding))
+            continue
+        does = Text(binding.description)
+        if not active.enabled:
+            action = binding.action.split("(")[0].split(".")[-1]
+            reason = getattr(screen, "unavailable_reason", lambda _a: None)(action)
+            does = Text(f"{binding.description}: unavailable, {reason or 'not applicable here'}", style="dim")
+        rows[binding.id] = (rank, [app.get_key_display(binding)], does)
+    for _rank, keys, does in sorted(rows.values(), key=lambda r: r[0]):
+        table.add_row(", ".join(keys), does)
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape,q,question_mark", "dismiss", "Close", id="help.close"),
+    ]
+
+    def __init__(self, screen: Screen, title: str) -> None:
+        super().__init__()
+        self._target = screen
+        self._title = title
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box"):
+            yield Static(Text(f"Keys: {self._title}", style="bold"), id="help-title")
+            yield Static(help_table(self._target), id="help-keys")
+            yield Static(Text(GLOBAL_NOTE, style="dim"), id="help-global")
+            yield Static(Text("esc, q or ? closes this help", style="dim"))
+
+    def on_mount(self) -> None:
+        self.query_one("#help-box").focus()

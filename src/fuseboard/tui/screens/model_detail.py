@@ -1,0 +1,139 @@
+"""A model's detail: versions with their metrics, deployments, recent audit events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Static
+
+from fuseboard.tui.messages import Loaded
+from fuseboard.tui.screens.base import FuseboardScreen
+
+METRICS = {"classification": ("roc_auc", "f1", "accuracy", "log_loss"), "regression": ("rmse", "mae", "r2")}
+
+
+def local(when: datetime) -> str:
+    """Local time with its zone, as the console shows every time."""
+    return when.astimezone().strftime("%Y-%m-%d %H:%M %Z")
+
+
+def ago(when: datetime, now: datetime | None = None) -> str:
+    seconds = int(((now or datetime.now(when.tzinfo)) - when).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{max(seconds, 0)}s"
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, (int, float)):
+        return f"{value:.3f}" if abs(value) < 1000 else f"{value:,.0f}"
+    return "-"
+
+
+def render_detail(d: Any) -> Group:
+    head = Text()
+    head.append(d.name, style="bold")
+    head.append(f"  {d.task} · {d.criticality} · owner {d.owner or '-'} · built by {d.builder or '-'}")
+    lines: list[Any] = [head]
+    if d.description:
+        lines.append(Text(d.description, style="italic"))
+    retrain = f"retrain by {d.retrain_by.isoformat()}" if d.retrain_by else "no retrain-by date"
+    contacts = ", ".join(d.people) if d.people else "no people in the owning team"
+    lines.append(Text(f"{retrain} · contacts: {contacts}"))
+
+    serving = {dep.version: dep.environment for dep in d.deployments}
+    names = METRICS.get(d.task, ())
+    versions = Table(title="Versions", title_justify="left", expand=True, box=None, header_style="bold",
+                     padding=(0, 1))
+    versions.add_column("ver", no_wrap=True)
+    for name in names:
+        versions.add_column(name, justify="right", no_wrap=True)
+    versions.add_column("estimator", overflow="ellipsis", no_wrap=True, ratio=1)
+    versions.add_column("by", no_wrap=True)
+    versions.add_column("age", justify="right", no_wrap=True)
+    for v in d.versions:
+        mark = f"v{v.version}" + ("*" if v.version in serving else "")
+        versions.add_row(mark, *[_fmt(v.metrics.get(n)) for n in names], v.estimator_class, v.registered_by,
+                         ago(v.registered_at))
+    lines += [Text(""), versions, Text("* serving somewhere; metrics on the validation data", style="dim")]
+
+    deps = Table(title="Deployments", title_justify="left", expand=True, box=None, header_style="bold",
+                 padding=(0, 1))
+    for col in ("env", "version", "since", "by", "endpoint"):
+        deps.add_column(col, no_wrap=True, overflow="ellipsis")
+    for dep in d.deployments:
+        deps.add_row(dep.environment + (" (protected)" if dep.protected else ""), f"v{dep.version}",
+                     f"{ago(dep.deployed_at)} ago", dep.deployed_by, dep.endpoint_url or "-")
+    if not d.deployments:
+        deps.add_row("-", "not deployed anywhere", "", "", "")
+    lines += [Text(""), deps]
+
+    events = Table(title="Recent audit events", title_justify="left", expand=True, box=None, header_style="bold",
+                   padding=(0, 1))
+    events.add_column("when", no_wrap=True)
+    events.add_column("who", no_wrap=True)
+    events.add_column("what", no_wrap=True)
+    events.add_column("change", overflow="ellipsis", no_wrap=True, ratio=1)
+    for e in d.audit:
+        what = f"{e.action} {e.target.removeprefix(d.name)}".strip()
+        change = e.change() + (f" ({e.reason})" if e.reason else "")
+        events.add_row(local(e.at), e.actor, what, change)
+    lines += [Text(""), events]
+    return Group(*lines)
+
+
+class ModelDetailScreen(FuseboardScreen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="detail.back"),
+        Binding("j,down", "scroll('down')", "Down", show=False, id="detail.down"),
+        Binding("k,up", "scroll('up')", "Up", show=False, id="detail.up"),
+        Binding("g,home", "scroll('home')", "Top", show=False, id="detail.top"),
+        Binding("G,end", "scroll('end')", "Bottom", show=False, id="detail.bottom"),
+    ]
+
+    def __init__(self, model: str) -> None:
+        super().__init__()
+        self.model = model
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.app.title_line(f"Models › {self.model}"), classes="title")
+        with VerticalScroll(id="detail-scroll"):
+            yield Static(Text(f"loading {self.model}…"), id="detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#detail-scroll").focus()
+        self.reload()
+
+    def reload(self) -> None:
+        from functools import partial
+
+        self.load("detail", partial(_fetch_detail, name=self.model))
+
+    def on_loaded(self, message: Loaded) -> None:
+        if message.what != "detail":
+            return
+        body = self.query_one("#detail", Static)
+        if message.data is None:
+            body.update(Text(f"model {self.model!r} no longer exists (esc to go back)"))
+        else:
+            body.update(render_detail(message.data))
+
+    def action_scroll(self, where: str) -> None:
+        scroller = self.query_one("#detail-scroll", VerticalScroll)
+        {"down": scroller.scroll_down, "up": scroller.scroll_up, "home": scroller.scroll_home,
+         "end": scroller.scroll_end}[where](animate=False)
+
+
+def _fetch_detail(ws: Any, name: str) -> Any:
+    from fuseboard.store.queries import model_detail
+
+    return model_detail(ws, name)

@@ -1,0 +1,236 @@
+"""Screen 1: every model, filterable as you type, sortable, with a drill-in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Footer, Input, Static
+
+from fuseboard.tui.messages import Loaded
+from fuseboard.tui.screens.base import FuseboardScreen
+from fuseboard.tui.status import status_text
+from fuseboard.tui.widgets.table import Column, VirtualTable
+
+# (key, label, width, justify); the model column takes the width left over.
+SORTS = ("name", "health", "task", "criticality", "owner", "latest")
+SEVERITY = {"crit": 0, "error": 1, "warn": 2, "none": 3, "ok": 4}
+TASK_SHORT = {"classification": "class", "regression": "regr"}
+CRIT_SHORT = {"mission-critical": "mission", "internal": "internal"}
+
+
+def fetch_models(ws: Any) -> dict[str, Any]:
+    from fuseboard.store import queries
+
+    return {"rows": queries.model_rows(ws), "envs": [e.name for e in queries.environments(ws)]}
+
+
+def matches(row: Any, needle: str) -> bool:
+    """Case-insensitive substring over what the table shows (and the description)."""
+    if not needle:
+        return True
+    hay = f"{row.name} {row.task} {row.criticality} {row.owner or ''} {row.health} {row.description}".lower()
+    return all(part in hay for part in needle.lower().split())
+
+
+def sort_key(field: str):  # noqa: ANN201
+    if field == "health":
+        return lambda r: (SEVERITY.get(r.health, 9), r.name)
+    if field == "latest":
+        return lambda r: (r.latest_version or 0, r.name)
+    return lambda r: ((getattr(r, field) or "").lower(), r.name)
+
+
+class ModelsScreen(FuseboardScreen):
+    TITLE_TEXT = "Models"
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="models.filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="models.clear_filter"),
+        Binding("o", "sort", "Sort", id="models.sort"),
+        Binding("O", "reverse", "Reverse", show=False, id="models.reverse"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="models-screen")
+        self.all_rows: list[Any] = []
+        self.envs: list[str] = []
+        self.sort_field = "name"
+        self.sort_reverse = False
+        self.loaded = False
+        self._typing_filter = False  # between `/` and enter/esc, printable keys belong to the filter
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title", classes="title")
+        with Horizontal(id="filter-bar"):
+            yield Static("/", id="filter-label")
+            yield Input(placeholder="filter models: name, owner, task, tier…", id="filter")
+        yield VirtualTable(self._columns(80), empty_text="loading workspace…", id="models")
+        yield Static(id="status", classes="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter-bar").display = False
+        self.query_one("#title", Static).update(self.app.title_line("Models"))
+        self.query_one(VirtualTable).focus()
+        self.reload()
+
+    def reload(self) -> None:
+        self.load("models", fetch_models)
+
+    # -- columns and rows ---------------------------------------------------
+    def _columns(self, width: int) -> list[Column]:
+        envs = self.envs or ["dev", "staging", "prod"]
+        fixed = [Column("health", "health", 6), Column("task", "task", 5), Column("criticality", "tier", 8),
+                 Column("owner", "owner", 10), Column("latest", "latest", 6, "right")]
+        env_cols = [Column(f"env:{e}", e[:7], max(4, min(7, len(e))), "right") for e in envs]
+        used = sum(c.width for c in fixed + env_cols) + len(fixed) + len(env_cols) + 1 + 2
+        name = Column("name", "model", max(12, width - used))
+        return [fixed[0], name, *fixed[1:], *env_cols]
+
+    def on_resize(self) -> None:
+        table = self.query_one(VirtualTable)
+        table.set_columns(self._columns(self.size.width))
+
+    def _cells(self, row: Any, colors: dict[str, str]) -> tuple[Any, ...]:
+        crit = CRIT_SHORT.get(row.criticality, row.criticality)
+        tier = Text(crit, style="bold" if row.criticality == "mission-critical" else "")
+        return (
+            status_text(row.health, colors),
+            row.name,
+            TASK_SHORT.get(row.task, row.task),
+            tier,
+            row.owner or "-",
+            f"v{row.latest_version}" if row.latest_version else "-",
+            *[f"v{row.deployed[e]}" if e in row.deployed else "-" for e in self.envs],
+        )
+
+    @property
+    def filter_text(self) -> str:
+        return self.query_one("#filter", Input).value.strip()
+
+    def refresh_table(self) -> None:
+        needle = self.filter_text
+        rows = [r for r in self.all_rows if matches(r, needle)]
+        rows.sort(key=sort_key(self.sort_field), reverse=self.sort_reverse)
+        colors = self.app.theme_colors()
+        table = self.query_one(VirtualTable)
+        if not self.all_rows:
+            table.empty_text = "no models yet: register one with `fuseboard register`, or try `fuseboard demo`"
+        else:
+            table.empty_text = f"no model matches {needle!r} (esc clears the filter)"
+        table.set_rows([r.name for r in rows], [self._cells(r, colors) for r in rows])
+        self._update_status(len(rows))
+
+    def _update_status(self, shown: int) -> None:
+        arrow = "▼" if self.sort_reverse else "▲"
+        parts = [f"{shown} of {len(self.all_rows)} models" if self.filter_text else f"{len(self.all_rows)} models",
+                 f"sort: {self.sort_field} {arrow}"]
+        if self.filter_text:
+            parts.append(f"filter: {self.filter_text}")
+        if self.app.read_only:
+            parts.append("READ-ONLY")
+        self.query_one("#status", Static).update(" · ".join(parts))
+
+    def on_loaded(self, message: Loaded) -> None:
+        if message.what != "models":
+            return
+        self.all_rows = message.data["rows"]
+        envs_changed = message.data["envs"] != self.envs
+        self.envs = message.data["envs"]
+        self.loaded = True
+        if envs_changed:
+            self.query_one(VirtualTable).set_columns(self._columns(self.size.width))
+        self.refresh_table()
+        self.refresh_bindings()
+
+    # -- keys --------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_filter":
+            return bool(self.filter_text) or self.query_one("#filter-bar").display
+        if action in ("sort", "reverse", "filter") and not self.loaded:
+            return None
+        return True
+
+    def unavailable_reason(self, action: str) -> str | None:
+        if action in ("sort", "reverse", "filter") and not self.loaded:
+            return "the workspace is still loading"
+        if action == "clear_filter" and not self.filter_text:
+            return "no filter is set"
+        return None
+
+    def action_filter(self) -> None:
+        bar = self.query_one("#filter-bar")
+        bar.display = True
+        self._typing_filter = True
+        # set_focus now, not focus() (which waits a tick): keys typed right after `/` must land here
+        self.set_focus(self.query_one("#filter", Input))
+        self.refresh_bindings()
+
+    def action_clear_filter(self) -> None:
+        filter_input = self.query_one("#filter", Input)
+        filter_input.value = ""
+        self._typing_filter = False
+        self.query_one("#filter-bar").display = False
+        self.query_one(VirtualTable).focus()
+        self.refresh_table()
+        self.refresh_bindings()
+
+    def action_sort(self) -> None:
+        self.sort_field = SORTS[(SORTS.index(self.sort_field) + 1) % len(SORTS)]
+        self.sort_reverse = False
+        self.refresh_table()
+
+    def action_reverse(self) -> None:
+        self.sort_reverse = not self.sort_reverse
+        self.refresh_table()
+
+    def on_key(self, event: Any) -> None:
+        """Open the filter as soon as its key arrives, and pass on keys typed right behind it.
+
+        Key events reach the screen before bindings run, so a fast `/cre` would otherwise
+        deliver `cre` to the table before the filter has opened.
+        """
+        filter_input = self.query_one("#filter", Input)
+        active = self.active_bindings.get(event.key)
+        if active is not None and active.binding.action == "filter" and not filter_input.has_focus:
+            if active.enabled:
+                self.action_filter()
+            event.stop()
+            event.prevent_default()
+            return
+        if self._typing_filter and event.is_printable:
+            filter_input.insert_text_at_cursor(event.character or "")
+            self.set_focus(filter_input)
+            event.stop()
+            event.prevent_default()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self) -> None:
+        self.refresh_table()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        self._typing_filter = False
+        if not self.filter_text:
+            self.query_one("#filter-bar").display = False
+        self.query_one(VirtualTable).focus()
+        self.refresh_bindings()
+
+    @on(VirtualTable.Selected, "#models")
+    def _open(self, event: VirtualTable.Selected) -> None:
+        self.app.open_model(event.key)
+
+    def select_model(self, name: str) -> bool:
+        """Move the cursor to ``name`` (clearing a filter that hides it)."""
+        table = self.query_one(VirtualTable)
+        if table.move_to_key(name):
+            return True
+        if self.filter_text:
+            self.action_clear_filter()
+            return table.move_to_key(name)
+        return False
