@@ -55,8 +55,15 @@ class Workspace:
         self.engine.dispose()
 
 
+def _parse(url: str):  # noqa: ANN202
+    try:
+        return make_url(url)
+    except ArgumentError:
+        raise WorkspaceError(f"not a database URL: {url!r} (--db / FUSEBOARD_DB / config db)") from None
+
+
 def _sqlite_path(url: str) -> Path | None:
-    parsed = make_url(url)
+    parsed = _parse(url)
     if parsed.get_backend_name() != "sqlite":
         return None
     database = parsed.database
@@ -84,10 +91,7 @@ event.listen(Session, "before_flush", _refuse_audit_changes)
 
 
 def make_engine(url: str) -> Engine:
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise WorkspaceError(f"not a database URL: {url!r} (--db / FUSEBOARD_DB / config db)") from None
+    parsed = _parse(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 5, "check_same_thread": False})
         event.listen(engine, "connect", _on_sqlite_connect)

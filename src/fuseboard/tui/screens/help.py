@@ -10,8 +10,6 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-GLOBAL_NOTE = "Global: 1 Models · : palette · / filter · ? help · ctrl+r refresh · q / ctrl+c quit"
-
 
 def help_table(screen: Screen) -> Table:
     """One row per action: its keys (after any remap), what it does, and why it is dimmed."""
@@ -25,15 +23,16 @@ def help_table(screen: Screen) -> Table:
         if not binding.id or "." not in binding.id or not binding.description:
             continue  # only fuseboard's own bindings: each has an id such as "models.filter"
         rank = 0 if active.node is screen else (2 if active.node is app else 1)
-        if binding.id in rows:
-            rows[binding.id][1].append(app.get_key_display(binding))
+        ident = f"{binding.action}/{binding.description}"  # q and ctrl+c share one row
+        if ident in rows:
+            rows[ident][1].append(app.get_key_display(binding))
             continue
         does = Text(binding.description)
         if not active.enabled:
             action = binding.action.split("(")[0].split(".")[-1]
             reason = getattr(screen, "unavailable_reason", lambda _a: None)(action)
             does = Text(f"{binding.description}: unavailable, {reason or 'not applicable here'}", style="dim")
-        rows[binding.id] = (rank, [app.get_key_display(binding)], does)
+        rows[ident] = (rank, [app.get_key_display(binding)], does)
     for _rank, keys, does in sorted(rows.values(), key=lambda r: r[0]):
         table.add_row(", ".join(keys), does)
     return table
@@ -51,10 +50,9 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
-            yield Static(Text(f"Keys: {self._title}", style="bold"), id="help-title")
+            yield Static(Text.assemble((f"Keys: {self._title}", "bold"), ("   esc, q or ? closes", "dim")),
+                         id="help-title")
             yield Static(help_table(self._target), id="help-keys")
-            yield Static(Text(GLOBAL_NOTE, style="dim"), id="help-global")
-            yield Static(Text("esc, q or ? closes this help", style="dim"))
 
     def on_mount(self) -> None:
         self.query_one("#help-box").focus()

@@ -139,6 +139,8 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def watch_cursor_row(self, _old: int, new: int) -> None:
         self._scroll_cursor_into_view()
+        # new rows change the virtual size only after the next layout: check again then
+        self.call_after_refresh(self._scroll_cursor_into_view)
         self.refresh()
         if self.rows:
             self.post_message(self.Highlighted(self, self.keys[new]))

@@ -1,0 +1,182 @@
+"""Registering versions: the common cases work, every bad input is one clear error and writes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import metrics as skm
+from sqlmodel import func, select
+
+from fuseboard.errors import FuseboardError
+from fuseboard.ops.registry import RegisterRequest, register, sha256_of
+from fuseboard.store.db import open_workspace
+from fuseboard.store.models import AuditEvent, Model, ModelVersion
+
+
+def _req(files: dict[str, Path], **kw: object) -> RegisterRequest:
+    args = dict(model="credit", artifact=files["artifact"], reference=files["reference"], target="default",
+                validation=files["validation"])
+    args.update(kw)
+    return RegisterRequest(**args)  # type: ignore[arg-type]
+
+
+def _counts(ws) -> tuple[int, int, int, list[str]]:  # noqa: ANN001
+    with ws.session() as s:
+        files = sorted(str(p.relative_to(ws.artifact_dir)) for p in ws.artifact_dir.rglob("*") if p.is_file()) \
+            if ws.artifact_dir.exists() else []
+        return (s.exec(select(func.count()).select_from(Model)).one(),
+                s.exec(select(func.count()).select_from(ModelVersion)).one(),
+                s.exec(select(func.count()).select_from(AuditEvent)).one(), files)
+
+
+def test_pipeline_with_string_categories_registers_with_sklearn_metrics(ws_url: str, credit_files) -> None:
+    ws = open_workspace(ws_url)
+    result = register(ws, _req(credit_files, criticality="mission-critical"), actor="ana", origin="cli")
+    assert (result.model, result.version, result.created_model, result.task) == ("credit", 1, True, "classification")
+
+    est = joblib.load(credit_files["artifact"])
+    val = pd.read_csv(credit_files["validation"])
+    X, y = val.drop(columns="default"), val["default"]
+    proba = est.predict_proba(X)[:, 1]
+    assert result.metrics["roc_auc"] == pytest.approx(skm.roc_auc_score(y, proba))
+    assert result.metrics["f1"] == pytest.approx(skm.f1_score(y, est.predict(X)))
+    assert result.metrics["log_loss"] == pytest.approx(skm.log_loss(y, est.predict_proba(X)))
+    assert result.metrics_on == "validation"
+
+    with ws.session() as s:
+        mv = s.exec(select(ModelVersion)).one()
+        model = s.exec(select(Model)).one()
+    assert model.criticality == "mission-critical"
+    assert mv.registered_by == "ana" and mv.estimator_class == "Pipeline(LogisticRegression)"
+    assert {f["name"]: f["kind"] for f in mv.feature_schema} == {
+        "income": "numeric", "age": "numeric", "region": "categorical"}
+    ref = pd.read_csv(credit_files["reference"])
+    prof = mv.reference_profile["features"]
+    assert prof["region"]["value_counts"] == ref["region"].value_counts().to_dict()
+    assert sum(prof["income"]["counts"]) == len(ref) and prof["income"]["mean"] == pytest.approx(ref["income"].mean())
+    assert prof["income"]["edges"][0] == ref["income"].min() and prof["income"]["edges"][-1] == ref["income"].max()
+    # the artifact is stored by content and matches the original bytes
+    stored = ws.artifact_dir / mv.artifact_path
+    assert sha256_of(stored) == sha256_of(credit_files["artifact"]) == mv.artifact_sha256
+    assert mv.artifact_path.endswith(f"{mv.artifact_sha256}.joblib")
+
+
+def test_second_registration_is_version_two_and_audited(ws_url: str, credit_files) -> None:
+    ws = open_workspace(ws_url)
+    register(ws, _req(credit_files), actor="ana", origin="cli")
+    result = register(ws, _req(credit_files, reason="retrained"), actor="ben", origin="cli")
+    assert result.version == 2 and not result.created_model
+    with ws.session() as s:
+        actions = [e.action for e in s.exec(select(AuditEvent).order_by(AuditEvent.id))]
+        assert actions == ["model.create", "version.register", "version.register"]
+        last = s.exec(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        assert (last.actor, last.reason, last.target) == ("ben", "retrained", "credit@v2")
+
+
+def test_numeric_model_trained_on_arrays(ws_url: str, tmp_path: Path) -> None:
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import Ridge
+
+    data = load_diabetes(as_frame=True)
+    frame = data.frame
+    est = Ridge().fit(frame.drop(columns="target").to_numpy()[:300], frame["target"][:300])
+    joblib.dump(est, tmp_path / "ridge.joblib")
+    frame.iloc[300:].to_csv(tmp_path / "ref.csv", index=False)
+    ws = open_workspace(ws_url)
+    result = register(ws, RegisterRequest(model="diabetes", artifact=tmp_path / "ridge.joblib",
+                                          reference=tmp_path / "ref.csv", target="target"), actor="a", origin="cli")
+    pred = est.predict(frame.drop(columns="target").to_numpy()[300:])
+    y = frame["target"][300:]
+    assert result.task == "regression" and result.metrics_on == "reference"
+    assert result.metrics["rmse"] == pytest.approx(np.sqrt(skm.mean_squared_error(y, pred)))
+    assert result.metrics["mae"] == pytest.approx(skm.mean_absolute_error(y, pred))
+    assert result.metrics["r2"] == pytest.approx(skm.r2_score(y, pred))
+
+
+def test_feature_kind_can_be_overridden(ws_url: str, credit_files) -> None:
+    ws = open_workspace(ws_url)
+    result = register(ws, _req(credit_files, feature_kinds={"age": "categorical"}), actor="a", origin="cli")
+    assert {f["name"]: f["kind"] for f in result.features}["age"] == "categorical"
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+BAD_CASES = {
+    "missing artifact": (lambda f, t: {"artifact": t / "nope.joblib"}, "artifact not found"),
+    "not an estimator": (lambda f, t: {"artifact": _dump(t, {"weights": [1, 2]})},
+                         "not a scikit-learn estimator (it holds a dict)"),
+    "not a joblib file": (lambda f, t: {"artifact": _write(t, "junk.joblib", "hello")}, "cannot load artifact"),
+    "missing reference": (lambda f, t: {"reference": t / "absent.csv"}, "file not found"),
+    "empty reference": (lambda f, t: {"reference": _write(t, "empty.csv", "")}, "file is empty"),
+    "header only": (lambda f, t: {"reference": _write(t, "head.csv", "income,age,region,default\n")},
+                    "header but no data rows"),
+    "target absent": (lambda f, t: {"target": "label"}, "target column 'label' is not in"),
+    "missing column": (lambda f, t: {"reference": _drop(f["reference"], t, "age")},
+                       "column(s) the model was trained on are missing: 'age'"),
+    "extra column": (lambda f, t: {"reference": _add(f["reference"], t, "shoe_size", 42)},
+                     "column(s) the model does not use: 'shoe_size'"),
+    "text where numbers": (lambda f, t: {"reference": _add(f["reference"], t, "income", "lots", row=3)},
+                           "model cannot predict this data"),
+    "bad task": (lambda f, t: {"task": "ranking"}, "--task must be one of"),
+    "bad name": (lambda f, t: {"model": "../etc"}, "model name '../etc' is not allowed"),
+    "unknown owner": (lambda f, t: {"owner": "nobody"}, "no team named 'nobody'"),
+    "validation target absent": (lambda f, t: {"validation": _drop(f["validation"], t, "default")},
+                                 "target column 'default' is not in"),
+}
+
+
+def _dump(tmp: Path, obj: object) -> Path:
+    path = tmp / "thing.joblib"
+    joblib.dump(obj, path)
+    return path
+
+
+def _drop(src: Path, tmp: Path, column: str) -> Path:
+    path = tmp / f"without-{column}-{src.name}"
+    pd.read_csv(src).drop(columns=column).to_csv(path, index=False)
+    return path
+
+
+def _add(src: Path, tmp: Path, column: str, value: object, row: int | None = None) -> Path:
+    frame = pd.read_csv(src)
+    if row is None:
+        frame[column] = value
+    else:
+        frame[column] = frame[column].astype(object)
+        frame.loc[row, column] = value
+    path = tmp / f"with-{column}-{src.name}"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CASES))
+def test_bad_input_is_one_clear_error_and_writes_nothing(case: str, ws_url: str, credit_files, tmp_path: Path) -> None:
+    ws = open_workspace(ws_url)
+    register(ws, _req(credit_files, model="existing"), actor="a", origin="cli")
+    before = _counts(ws)
+    change, message = BAD_CASES[case]
+    with pytest.raises(FuseboardError) as info:
+        register(ws, _req(credit_files, **change(credit_files, tmp_path)), actor="a", origin="cli")
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+    assert _counts(ws) == before
+
+
+def test_numeric_model_names_the_bad_cell(ws_url: str, tmp_path: Path) -> None:
+    from sklearn.linear_model import LinearRegression
+
+    est = LinearRegression().fit(np.arange(20, dtype=float).reshape(10, 2), np.arange(10))
+    joblib.dump(est, tmp_path / "lr.joblib")
+    _write(tmp_path, "ref.csv", "a,b,y\n1,2,3\n4,oops,5\n")
+    ws = open_workspace(ws_url)
+    with pytest.raises(FuseboardError, match=r"column 'b' must be numeric but line 3 holds 'oops'"):
+        register(ws, RegisterRequest(model="lr", artifact=tmp_path / "lr.joblib", reference=tmp_path / "ref.csv",
+                                     target="y"), actor="a", origin="cli")

@@ -1,0 +1,145 @@
+"""The workspace store: schema versioning, SQLite settings, append-only audit."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import select
+
+from fuseboard.errors import WorkspaceError
+from fuseboard.store.db import HEAD, open_workspace, schema_revision
+from fuseboard.store.models import AuditEvent, Environment
+
+
+def test_new_workspace_is_at_head_with_default_environments(ws_url: str) -> None:
+    ws = open_workspace(ws_url)
+    assert schema_revision(ws.engine) == HEAD
+    with ws.session() as s:
+        envs = [(e.name, e.order, e.protected) for e in s.exec(select(Environment).order_by(Environment.order))]
+    assert envs == [("dev", 0, False), ("staging", 1, False), ("prod", 2, True)]
+    ws.close()
+    # opening again neither fails nor seeds twice
+    ws = open_workspace(ws_url)
+    with ws.session() as s:
+        assert len(s.exec(select(Environment)).all()) == 3
+
+
+def test_sqlite_gets_wal_foreign_keys_and_busy_timeout(ws_url: str) -> None:
+    ws = open_workspace(ws_url)
+    with ws.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+
+
+def test_database_file_is_owner_only(ws_url: str) -> None:
+    ws = open_workspace(ws_url)
+    path = Path(ws_url.removeprefix("sqlite:///"))
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_workspace_from_a_newer_fuseboard_is_refused_untouched(ws_url: str) -> None:
+    open_workspace(ws_url).close()
+    path = Path(ws_url.removeprefix("sqlite:///"))
+    con = sqlite3.connect(path)
+    con.execute("UPDATE alembic_version SET version_num = '0099_from_the_future'")
+    con.commit()
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    before = _digest(path)
+    with pytest.raises(WorkspaceError, match="newer fuseboard"):
+        open_workspace(ws_url)
+    assert _digest(path) == before
+
+
+def test_a_database_that_is_not_a_workspace_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE invoices (id INTEGER)")
+    con.commit()
+    con.close()
+    with pytest.raises(WorkspaceError, match="not a fuseboard workspace"):
+        open_workspace(f"sqlite:///{path}")
+
+
+def test_missing_workspace_is_not_created_read_only(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError, match="no workspace at"):
+        open_workspace(f"sqlite:///{tmp_path / 'absent.db'}", read_only=True)
+    assert not (tmp_path / "absent.db").exists()
+
+
+def test_bad_url_is_one_clear_error() -> None:
+    with pytest.raises(WorkspaceError, match="not a database URL"):
+        open_workspace("definitely not a url")
+
+
+def test_migrations_describe_exactly_the_tables_in_the_code(ws_url: str) -> None:
+    """The frozen migrations and the SQLModel tables must agree, or upgrades would drift."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    ws = open_workspace(ws_url)
+    with ws.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diff == []
+
+
+def test_workspace_written_at_first_revision_upgrades_without_loss(tmp_path: Path) -> None:
+    """A workspace stamped at the first revision, with data, opens with the current code."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from sqlalchemy import create_engine
+
+    from fuseboard.store.db import KNOWN_REVISIONS, MIGRATIONS_DIR
+
+    path = tmp_path / "old.db"
+    engine = create_engine(f"sqlite:///{path}")
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, KNOWN_REVISIONS[0])
+        conn.execute(text("INSERT INTO team (name, kind, description) VALUES ('old-team', 'data-science', '')"))
+    engine.dispose()
+    ws = open_workspace(f"sqlite:///{path}")
+    assert schema_revision(ws.engine) == HEAD
+    with ws.engine.connect() as conn:
+        assert conn.execute(text("SELECT name FROM team")).scalars().all() == ["old-team"]
+
+
+def test_audit_events_are_append_only(ws_url: str) -> None:
+    from fuseboard.ops.audit import record
+
+    ws = open_workspace(ws_url)
+    with ws.transaction() as s:
+        record(s, action="test", target="x", actor="me", origin="cli", after={"a": 1})
+    with pytest.raises(WorkspaceError, match="append-only"):
+        with ws.transaction() as s:
+            event = s.exec(select(AuditEvent)).one()
+            event.reason = "rewritten"
+            s.add(event)
+    with pytest.raises(WorkspaceError, match="append-only"):
+        with ws.transaction() as s:
+            s.delete(s.exec(select(AuditEvent)).one())
+    with ws.session() as s:
+        event = s.exec(select(AuditEvent)).one()
+        assert event.reason == "" and event.after == {"a": 1}
+        assert event.at.tzinfo is not None
+
+
+def test_read_only_workspace_refuses_transactions(ws_url: str) -> None:
+    open_workspace(ws_url).close()
+    ws = open_workspace(ws_url, read_only=True)
+    with pytest.raises(WorkspaceError, match="read-only"):
+        with ws.transaction():
+            pass
