@@ -48,7 +48,7 @@ async def test_models_screen_lists_every_model_with_versions_per_environment(dem
         assert visible_models(app) == ["churn-propensity", "credit-risk", "demand-forecast",
                                        "disease-progression", "tumour-screening"]
         table = app.screen.query_one(VirtualTable)
-        credit = table.rows[table.keys.index("credit-risk")]
+        credit = table.cells(table.keys.index("credit-risk"))
         cells = [c if isinstance(c, str) else c.plain for c in credit]
         assert cells[:6] == ["○ none", "credit-risk", "class", "mission", "it-ops", "v3"]
         assert cells[6:] == ["v3", "v3", "v2"]  # dev, staging, prod

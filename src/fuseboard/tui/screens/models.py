@@ -29,12 +29,14 @@ def fetch_models(ws: Any) -> dict[str, Any]:
     return {"rows": queries.model_rows(ws), "envs": [e.name for e in queries.environments(ws)]}
 
 
-def matches(row: Any, needle: str) -> bool:
-    """Case-insensitive substring over what the table shows (and the description)."""
-    if not needle:
-        return True
-    hay = f"{row.name} {row.task} {row.criticality} {row.owner or ''} {row.health} {row.description}".lower()
-    return all(part in hay for part in needle.lower().split())
+def haystack(row: Any) -> str:
+    """What the filter searches: what the table shows, and the description."""
+    return f"{row.name} {row.task} {row.criticality} {row.owner or ''} {row.health} {row.description}".lower()
+
+
+def matches(hay: str, words: list[str]) -> bool:
+    """Every word of the filter appears in the haystack (both lower case)."""
+    return all(word in hay for word in words)
 
 
 def sort_key(field: str):  # noqa: ANN201
@@ -58,6 +60,7 @@ class ModelsScreen(FuseboardScreen):
     def __init__(self) -> None:
         super().__init__(id="models-screen")
         self.all_rows: list[Any] = []
+        self._sorted: list[tuple[Any, str]] = []  # (row, haystack) in the current sort order
         self.envs: list[str] = []
         self.sort_field = "name"
         self.sort_reverse = False
@@ -65,7 +68,7 @@ class ModelsScreen(FuseboardScreen):
         self._typing_filter = False  # between `/` and enter/esc, printable keys belong to the filter
 
     def compose(self) -> ComposeResult:
-        yield Static(id="title", classes="title")
+        yield Static(self.app.title_line("Models"), id="title", classes="title")
         with Horizontal(id="filter-bar"):
             yield Static("/", id="filter-label")
             yield Input(placeholder="filter models: name, owner, task, tier…", id="filter")
@@ -75,9 +78,10 @@ class ModelsScreen(FuseboardScreen):
 
     def on_mount(self) -> None:
         self.query_one("#filter-bar").display = False
-        self.query_one("#title", Static).update(self.app.title_line("Models"))
         self.query_one(VirtualTable).focus()
-        self.reload()
+        # Paint the first frame before the worker starts importing SQLModel: that import
+        # holds the GIL for a few hundred milliseconds and would delay the frame.
+        self.call_after_refresh(self.reload)
 
     def reload(self) -> None:
         self.load("models", fetch_models)
@@ -113,17 +117,22 @@ class ModelsScreen(FuseboardScreen):
     def filter_text(self) -> str:
         return self.query_one("#filter", Input).value.strip()
 
+    def _resort(self) -> None:
+        ordered = sorted(self.all_rows, key=sort_key(self.sort_field), reverse=self.sort_reverse)
+        self._sorted = [(r, haystack(r)) for r in ordered]
+
     def refresh_table(self) -> None:
+        """Filter the sorted rows; the table formats only the rows it shows."""
         needle = self.filter_text
-        rows = [r for r in self.all_rows if matches(r, needle)]
-        rows.sort(key=sort_key(self.sort_field), reverse=self.sort_reverse)
+        words = needle.lower().split()
+        rows = [r for r, hay in self._sorted if matches(hay, words)] if words else [r for r, _ in self._sorted]
         colors = self.app.theme_colors()
         table = self.query_one(VirtualTable)
         if not self.all_rows:
             table.empty_text = "no models yet: register one with `fuseboard register`, or try `fuseboard demo`"
         else:
             table.empty_text = f"no model matches {needle!r} (esc clears the filter)"
-        table.set_rows([r.name for r in rows], [self._cells(r, colors) for r in rows])
+        table.set_rows([r.name for r in rows], rows, format=lambda row: self._cells(row, colors))
         self._update_status(len(rows))
 
     def _update_status(self, shown: int) -> None:
@@ -145,6 +154,7 @@ class ModelsScreen(FuseboardScreen):
         self.loaded = True
         if envs_changed:
             self.query_one(VirtualTable).set_columns(self._columns(self.size.width))
+        self._resort()
         self.refresh_table()
         self.refresh_bindings()
 
@@ -183,10 +193,12 @@ class ModelsScreen(FuseboardScreen):
     def action_sort(self) -> None:
         self.sort_field = SORTS[(SORTS.index(self.sort_field) + 1) % len(SORTS)]
         self.sort_reverse = False
+        self._resort()
         self.refresh_table()
 
     def action_reverse(self) -> None:
         self.sort_reverse = not self.sort_reverse
+        self._resort()
         self.refresh_table()
 
     def on_key(self, event: Any) -> None:

@@ -9,7 +9,7 @@ through the Line API.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from rich.segment import Segment
 from rich.style import Style
@@ -89,14 +89,23 @@ class VirtualTable(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.columns = list(columns)
         self.keys: list[Any] = []
-        self.rows: list[tuple[Cell, ...]] = []
+        self.rows: Sequence[Any] = []
         self.empty_text = empty_text
+        self._format: Callable[[Any], tuple[Cell, ...]] | None = None
+        self._cells: dict[int, tuple[Cell, ...]] = {}
 
     # -- data ------------------------------------------------------------
-    def set_rows(self, keys: Sequence[Any], rows: Sequence[tuple[Cell, ...]], *, keep_key: bool = True) -> None:
-        """Replace every row; the cursor stays on the same key when it is still there."""
+    def set_rows(self, keys: Sequence[Any], rows: Sequence[Any], *, keep_key: bool = True,
+                 format: Callable[[Any], tuple[Cell, ...]] | None = None) -> None:
+        """Replace every row; the cursor stays on the same key when it is still there.
+
+        ``rows`` are tuples of cells, or any objects when ``format`` turns one into its
+        cells: then only the rows on screen are ever formatted.
+        """
         current = self.cursor_key if keep_key else None
-        self.keys, self.rows = list(keys), list(rows)
+        self.keys, self.rows = list(keys), rows
+        self._format = format
+        self._cells = {}
         index = 0
         if current is not None:
             try:
@@ -107,8 +116,20 @@ class VirtualTable(ScrollView, can_focus=True):
         self.cursor_row = index
         self.refresh()
 
+    def cells(self, index: int) -> tuple[Cell, ...]:
+        """The cells of row ``index`` (formatted on first use)."""
+        if self._format is None:
+            return self.rows[index]
+        cells = self._cells.get(index)
+        if cells is None:
+            if len(self._cells) > 2000:
+                self._cells.clear()
+            cells = self._cells[index] = self._format(self.rows[index])
+        return cells
+
     def set_columns(self, columns: Sequence[Column]) -> None:
         self.columns = list(columns)
+        self._cells = {}
         self.virtual_size = Size(self.total_width, len(self.rows) + 1)
         self.refresh()
 
@@ -226,7 +247,7 @@ class VirtualTable(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         is_cursor = index == self.cursor_row
         style = base + self.get_component_rich_style("virtual-table--cursor") if is_cursor else base
-        return self._strip(self._line_text(self.rows[index], plain=is_cursor), style, scroll_x, width)
+        return self._strip(self._line_text(self.cells(index), plain=is_cursor), style, scroll_x, width)
 
     def _strip(self, text: Text, style: Style, scroll_x: int, width: int) -> Strip:
         segments = [Segment(s.text, style + s.style if s.style else style) for s in text.render(self.app.console)]

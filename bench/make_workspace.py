@@ -1,0 +1,74 @@
+"""Generate a large synthetic workspace for benchmarks.
+
+    python bench/make_workspace.py PATH.db --models 10000
+
+Each model gets two versions (with a small reference profile), three
+deployments and its audit events, inserted in bulk through the real tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import insert
+from sqlmodel import select
+
+from fuseboard.store.db import open_workspace
+from fuseboard.store.models import AuditEvent, Deployment, Environment, Model, ModelVersion, Team
+
+PROFILE = {"rows": 1000, "bins": 10, "features": {
+    "x": {"kind": "numeric", "count": 1000, "nulls": 0, "mean": 0.0, "std": 1.0, "min": -3.0, "max": 3.0,
+          "edges": [-3.0 + 0.6 * i for i in range(11)], "counts": [100] * 10},
+    "c": {"kind": "categorical", "count": 1000, "nulls": 0, "distinct": 2, "value_counts": {"a": 600, "b": 400}}}}
+
+
+def build(path: Path, models: int, seed: int = 1) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.unlink()
+    url = f"sqlite:///{path}"
+    ws = open_workspace(url)
+    rng = random.Random(seed)
+    now = datetime.now(timezone.utc)
+    with ws.transaction() as s:
+        teams = []
+        for i in range(20):
+            team = Team(name=f"team-{i:02d}", kind=rng.choice(["data-science", "it-operations"]))
+            s.add(team)
+            teams.append(team)
+        s.flush()
+        envs = {e.name: e.id for e in s.exec(select(Environment))}
+        s.execute(insert(Model), [
+            {"id": i + 1, "name": f"model-{i:05d}", "task": rng.choice(["classification", "regression"]),
+             "criticality": rng.choice(["mission-critical", "internal"]), "description": f"synthetic model {i}",
+             "owner_team_id": rng.choice(teams).id, "builder_team_id": teams[0].id, "created_at": now}
+            for i in range(models)])
+        versions = []
+        for i in range(models):
+            for v in (1, 2):
+                versions.append({"id": 2 * i + v, "model_id": i + 1, "version": v, "artifact_sha256": "0" * 64,
+                                 "artifact_path": "00/none.joblib", "estimator_class": "LogisticRegression",
+                                 "target": "y", "feature_schema": [{"name": "x", "kind": "numeric"}],
+                                 "validation_metrics": {"roc_auc": 0.8}, "reference_profile": PROFILE,
+                                 "registered_by": "bench", "registered_at": now - timedelta(days=3 - v), "note": ""})
+        s.execute(insert(ModelVersion), versions)
+        s.execute(insert(Deployment), [
+            {"model_id": i + 1, "environment_id": envs[env], "version_id": 2 * i + (1 if env == "prod" else 2),
+             "endpoint_url": "", "deployed_by": "bench", "deployed_at": now}
+            for i in range(models) for env in ("dev", "staging", "prod")])
+        s.execute(insert(AuditEvent), [
+            {"at": now, "actor": "bench", "origin": "cli", "action": "deploy", "target": f"model-{i:05d}/prod",
+             "before": {}, "after": {"version": 1}, "reason": "bench"} for i in range(models)])
+    ws.close()
+    return url
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("path", type=Path)
+    parser.add_argument("--models", type=int, default=1000)
+    args = parser.parse_args()
+    print(build(args.path, args.models))
