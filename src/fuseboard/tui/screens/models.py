@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from rich.text import Text
@@ -61,6 +62,7 @@ class ModelsScreen(FuseboardScreen):
         super().__init__(id="models-screen")
         self.all_rows: list[Any] = []
         self._sorted: list[tuple[Any, str]] = []  # (row, haystack) in the current sort order
+        self._last: tuple[str, list[tuple[Any, str]]] = ("", [])  # last filter and its matches
         self.envs: list[str] = []
         self.sort_field = "name"
         self.sort_reverse = False
@@ -120,12 +122,27 @@ class ModelsScreen(FuseboardScreen):
     def _resort(self) -> None:
         ordered = sorted(self.all_rows, key=sort_key(self.sort_field), reverse=self.sort_reverse)
         self._sorted = [(r, haystack(r)) for r in ordered]
+        self._last = ("", self._sorted)
+
+    def _matching(self, needle: str) -> list[tuple[Any, str]]:
+        """Rows matching ``needle``; typing on narrows the previous matches instead of every row."""
+        last_needle, last_rows = self._last
+        pool = last_rows if last_needle and needle.startswith(last_needle) else self._sorted
+        words = needle.split()
+        if not words:
+            found = self._sorted
+        elif len(words) == 1:
+            word = words[0]
+            found = [item for item in pool if word in item[1]]
+        else:
+            found = [item for item in pool if matches(item[1], words)]
+        self._last = (needle, found)
+        return found
 
     def refresh_table(self) -> None:
         """Filter the sorted rows; the table formats only the rows it shows."""
         needle = self.filter_text
-        words = needle.lower().split()
-        rows = [r for r, hay in self._sorted if matches(hay, words)] if words else [r for r, _ in self._sorted]
+        rows = [r for r, _ in self._matching(needle.lower())]
         colors = self.app.theme_colors()
         table = self.query_one(VirtualTable)
         if not self.all_rows:
@@ -157,6 +174,10 @@ class ModelsScreen(FuseboardScreen):
         self._resort()
         self.refresh_table()
         self.refresh_bindings()
+        # The rows live until the next reload: keep the cyclic GC from rescanning them on
+        # every keystroke (a full collection over 10,000 rows costs ~100 ms). They hold no
+        # reference cycles, so reference counting still frees them after a reload.
+        gc.freeze()
 
     # -- keys --------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
