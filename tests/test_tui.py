@@ -117,7 +117,8 @@ async def test_help_lists_the_screen_keys_and_closes(demo_url: str, tmp_path: Pa
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app)
-        for key_text in ("Filter", "Sort", "Open", "Quit", "Refresh", "Models"):
+        for key_text in ("narrow the list as you type", "sort by the next column", "open the selected row",
+                         "quit fuseboard", "the Models screen", "command palette"):
             assert key_text in text
         await pilot.press("escape")
         assert isinstance(app.screen, ModelsScreen)

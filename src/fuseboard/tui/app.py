@@ -33,11 +33,13 @@ class FuseboardApp(App[None]):
     DEFAULT_MODE = "models"
 
     BINDINGS = [
-        Binding("1", "switch_mode('models')", "Models", id="app.models"),
-        Binding("question_mark", "help", "Help", id="app.help"),
-        Binding("ctrl+r", "refresh", "Refresh", show=False, id="app.refresh"),
-        Binding("q", "quit", "Quit", id="app.quit"),
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.interrupt"),
+        Binding("1", "goto('models')", "Models", id="app.models", tooltip="the Models screen: every model"),
+        Binding("question_mark", "help", "Help", id="app.help", tooltip="this list of keys"),
+        Binding("ctrl+r", "refresh", "Refresh", show=False, id="app.refresh",
+                tooltip="reload this screen from the workspace"),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="quit fuseboard (in a dialog: close the dialog)"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.interrupt",
+                tooltip="quit fuseboard (in a dialog: close the dialog)"),
     ]
 
     def __init__(self, url: str, config: Config | None = None, *, read_only: bool = False,
@@ -104,6 +106,13 @@ class FuseboardApp(App[None]):
             self.screen.dismiss(None)
             return
         self.exit()
+
+    def action_goto(self, mode: str) -> None:
+        """Go to a screen's list, leaving any detail open on top of it."""
+        if self.current_mode != mode:
+            self.switch_mode(mode)
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, ModalScreen):
+            self.pop_screen()
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

@@ -42,7 +42,7 @@ class ActionCommands(Provider):
     def _commands(self) -> list[tuple[str, Any, str]]:
         app: Any = self.app
         commands = [
-            ("go to Models", partial(app.action_switch_mode, "models"), "screen 1 (key 1)"),
+            ("go to Models", partial(app.action_goto, "models"), "screen 1 (key 1)"),
             ("refresh", app.action_refresh, "reload this screen from the workspace (ctrl+r)"),
             ("filter models", app.action_filter_models, "type to narrow the list (/)"),
             ("help", app.action_help, "every key of this screen (?)"),

@@ -27,20 +27,26 @@ def help_table(screen: Screen) -> Table:
         if ident in rows:
             rows[ident][1].append(app.get_key_display(binding))
             continue
-        does = Text(binding.description)
+        does = Text(binding.tooltip or binding.description)
         if not active.enabled:
             action = binding.action.split("(")[0].split(".")[-1]
             reason = getattr(screen, "unavailable_reason", lambda _a: None)(action)
-            does = Text(f"{binding.description}: unavailable, {reason or 'not applicable here'}", style="dim")
+            does = Text(f"{binding.tooltip or binding.description}: unavailable, "
+                        f"{reason or 'not applicable here'}", style="dim")
         rows[ident] = (rank, [app.get_key_display(binding)], does)
     for _rank, keys, does in sorted(rows.values(), key=lambda r: r[0]):
         table.add_row(", ".join(keys), does)
+    if app.ENABLE_COMMAND_PALETTE:
+        table.add_row(app.COMMAND_PALETTE_BINDING.replace("colon", ":"),
+                      "command palette: jump to any model, run any action")
     return table
 
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [
-        Binding("escape,q,question_mark", "dismiss", "Close", id="help.close"),
+        Binding("escape,q,question_mark", "dismiss", "Close", id="help.close", tooltip="close this help"),
+        Binding("j", "scroll('down')", "Down", show=False, id="help.down", tooltip="scroll down"),
+        Binding("k", "scroll('up')", "Up", show=False, id="help.up", tooltip="scroll up"),
     ]
 
     def __init__(self, screen: Screen, title: str) -> None:
@@ -56,3 +62,7 @@ class HelpScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#help-box").focus()
+
+    def action_scroll(self, where: str) -> None:
+        box = self.query_one("#help-box", VerticalScroll)
+        (box.scroll_down if where == "down" else box.scroll_up)(animate=False)

@@ -92,11 +92,12 @@ def render_detail(d: Any) -> Group:
 
 class ModelDetailScreen(FuseboardScreen):
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="detail.back"),
-        Binding("j,down", "scroll('down')", "Down", show=False, id="detail.down"),
-        Binding("k,up", "scroll('up')", "Up", show=False, id="detail.up"),
-        Binding("g,home", "scroll('home')", "Top", show=False, id="detail.top"),
-        Binding("G,end", "scroll('end')", "Bottom", show=False, id="detail.bottom"),
+        Binding("escape", "app.pop_screen", "Back", id="detail.back", tooltip="back to the list of models"),
+        Binding("j,down", "scroll('down')", "Down", show=False, id="detail.down", tooltip="scroll down"),
+        Binding("k,up", "scroll('up')", "Up", show=False, id="detail.up", tooltip="scroll up"),
+        Binding("g,home", "scroll('home')", "Top", show=False, id="detail.top", tooltip="scroll to the top"),
+        Binding("G,end", "scroll('end')", "Bottom", show=False, id="detail.bottom",
+                tooltip="scroll to the bottom"),
     ]
 
     def __init__(self, model: str) -> None:

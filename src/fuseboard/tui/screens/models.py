@@ -52,10 +52,14 @@ class ModelsScreen(FuseboardScreen):
     TITLE_TEXT = "Models"
 
     BINDINGS = [
-        Binding("slash", "filter", "Filter", id="models.filter"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="models.clear_filter"),
-        Binding("o", "sort", "Sort", id="models.sort"),
-        Binding("O", "reverse", "Reverse", show=False, id="models.reverse"),
+        Binding("slash", "filter", "Filter", id="models.filter",
+                tooltip="narrow the list as you type (name, owner, task, tier, description); "
+                        "enter keeps it, esc clears it"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="models.clear_filter",
+                tooltip="clear the filter and show every model"),
+        Binding("o", "sort", "Sort", id="models.sort",
+                tooltip="sort by the next column: name, health, task, tier, owner, latest"),
+        Binding("O", "reverse", "Reverse", show=False, id="models.reverse", tooltip="reverse the sort order"),
     ]
 
     def __init__(self) -> None:

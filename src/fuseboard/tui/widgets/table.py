@@ -53,13 +53,19 @@ class VirtualTable(ScrollView, can_focus=True):
     """
 
     BINDINGS = [
-        Binding("down,j", "cursor_down", "Down", show=False, id="table.down"),
-        Binding("up,k", "cursor_up", "Up", show=False, id="table.up"),
-        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, id="table.page_down"),
-        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="table.page_up"),
-        Binding("home,g", "first", "Top", show=False, id="table.top"),
-        Binding("end,G", "last", "Bottom", show=False, id="table.bottom"),
-        Binding("enter", "select", "Open", id="table.select"),
+        Binding("down,j", "cursor_down", "Down", show=False, id="table.down",
+                tooltip="move down one row"),
+        Binding("up,k", "cursor_up", "Up", show=False, id="table.up",
+                tooltip="move up one row"),
+        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, id="table.page_down",
+                tooltip="move down one page"),
+        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="table.page_up",
+                tooltip="move up one page"),
+        Binding("home,g", "first", "Top", show=False, id="table.top",
+                tooltip="jump to the first row"),
+        Binding("end,G", "last", "Bottom", show=False, id="table.bottom",
+                tooltip="jump to the last row"),
+        Binding("enter", "select", "Open", id="table.select", tooltip="open the selected row"),
     ]
 
     cursor_row: reactive[int] = reactive(0, always_update=True)
