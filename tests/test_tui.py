@@ -187,6 +187,31 @@ async def test_keys_can_be_remapped_in_the_config(demo_url: str, tmp_path: Path)
         assert visible_models(app) == ["churn-propensity"]
 
 
+async def test_model_registered_from_the_cli_shows_in_the_console(ws_url: str, credit_files, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from fuseboard.cli import cli
+
+    result = CliRunner().invoke(cli, ["--db", ws_url, "register", "scoring", "--artifact", str(credit_files["artifact"]),
+                                      "--reference", str(credit_files["reference"]), "--target", "default"])
+    assert result.exit_code == 0, result.output
+    app = make_app(ws_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert visible_models(app) == ["scoring"]
+        await pilot.press("enter")
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "Pipeline(LogisticRegr" in text and "tester" in text
+        assert "v1†" in text and "not deployed anywhere" in text
+
+
+def test_title_never_shows_a_database_password() -> None:
+    from fuseboard.tui.app import _label
+
+    assert "secret" not in _label("postgresql+psycopg://ops:secret@db.internal:5432/fuseboard")
+
+
 async def test_empty_workspace_says_how_to_start(ws_url: str, tmp_path: Path) -> None:
     app = make_app(ws_url, tmp_path)
     async with app.run_test(size=SIZE) as pilot:

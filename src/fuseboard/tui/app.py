@@ -162,10 +162,14 @@ class FuseboardApp(App[None]):
 
 
 def _label(url: str) -> str:
+    """A short name for the title line: the SQLite file (home as ~), or the server and database."""
     if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        return path.name if len(str(path)) > 30 else str(path)
-    return url.split("@")[-1][:30]
+        text = url.removeprefix("sqlite:///")
+        home = str(Path.home())
+        if text.startswith(home + "/"):
+            text = "~" + text[len(home):]
+        return text if len(text) <= 40 else "…/" + "/".join(Path(text).parts[-2:])
+    return url.split("@")[-1][:40]  # never show a password
 
 
 def run(url: str, config: Config, *, read_only: bool = False, theme: str | None = None,

@@ -59,11 +59,17 @@ def render_detail(d: Any) -> Group:
     versions.add_column("estimator", overflow="ellipsis", no_wrap=True, ratio=1)
     versions.add_column("by", no_wrap=True)
     versions.add_column("age", justify="right", no_wrap=True)
+    on_reference = False
     for v in d.versions:
-        mark = f"v{v.version}" + ("*" if v.version in serving else "")
+        reference = v.metrics.get("_dataset") == "reference"
+        on_reference |= reference
+        mark = f"v{v.version}" + ("*" if v.version in serving else "") + ("†" if reference else "")
         versions.add_row(mark, *[_fmt(v.metrics.get(n)) for n in names], v.estimator_class, v.registered_by,
                          ago(v.registered_at))
-    lines += [Text(""), versions, Text("* serving somewhere; metrics on the validation data", style="dim")]
+    notes = ["* serving in an environment"] if serving else []
+    notes.append("† metrics on the reference data (no validation file)" if on_reference
+                 else "metrics on the validation data")
+    lines += [Text(""), versions, Text("; ".join(notes), style="dim")]
 
     deps = Table(title="Deployments", title_justify="left", expand=True, box=None, header_style="bold",
                  padding=(0, 1))
