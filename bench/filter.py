@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import resource
 import statistics
 import sys
@@ -83,15 +82,12 @@ def main() -> None:
     parser.add_argument("--query", default="model-0123")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    from make_workspace import build
+    from make_workspace import build, report
 
     url = build(Path(tempfile.mkdtemp(prefix="fuseboard-bench-")) / "ws.db", args.models)
     result = asyncio.run(run(url, args.query))
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    for key, value in result.items():
-        print(f"{key:>22}: {value:.1f}" if isinstance(value, float) else f"{key:>22}: {value}")
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+    report(result, args.json, digits=1)
 
 
 if __name__ == "__main__":

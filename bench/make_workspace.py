@@ -66,6 +66,17 @@ def build(path: Path, models: int, seed: int = 1) -> str:
     return url
 
 
+def report(result: dict, json_path: Path | None, digits: int = 3) -> None:
+    """Print a benchmark's figures, one per line, and write them as JSON if asked."""
+    import json
+
+    width = max(len(k) for k in result)
+    for key, value in result.items():
+        print(f"{key:>{width}}: {value:.{digits}f}" if isinstance(value, float) else f"{key:>{width}}: {value}")
+    if json_path:
+        json_path.write_text(json.dumps(result, indent=2))
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path)

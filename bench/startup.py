@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import json
 import os
 import pty
 import select
@@ -84,7 +83,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
-    from make_workspace import build
+    from make_workspace import build, report
 
     tmp = Path(tempfile.mkdtemp(prefix="fuseboard-bench-"))
     url = build(tmp / "ws.db", args.models)
@@ -109,10 +108,7 @@ def main() -> None:
     }
     result["first_frame_vs_floor"] = result["first_frame_median_s"] / result["floor_median_s"]
     result["rows_vs_floor"] = result["rows_painted_median_s"] / result["floor_median_s"]
-    for key, value in result.items():
-        print(f"{key:>24}: {value:.3f}" if isinstance(value, float) else f"{key:>24}: {value}")
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+    report(result, args.json, digits=3)
 
 
 if __name__ == "__main__":

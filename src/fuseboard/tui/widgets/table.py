@@ -70,7 +70,7 @@ class VirtualTable(ScrollView, can_focus=True):
 
     cursor_row: reactive[int] = reactive(0, always_update=True)
 
-    class Highlighted(Message):
+    class _RowMessage(Message):
         def __init__(self, table: "VirtualTable", key: Any) -> None:
             super().__init__()
             self.table = table
@@ -80,15 +80,11 @@ class VirtualTable(ScrollView, can_focus=True):
         def control(self) -> "VirtualTable":
             return self.table
 
-    class Selected(Message):
-        def __init__(self, table: "VirtualTable", key: Any) -> None:
-            super().__init__()
-            self.table = table
-            self.key = key
+    class Highlighted(_RowMessage):
+        """The cursor moved to the row with ``key``."""
 
-        @property
-        def control(self) -> "VirtualTable":
-            return self.table
+    class Selected(_RowMessage):
+        """The row with ``key`` was opened (enter or double click)."""
 
     def __init__(self, columns: Sequence[Column], *, empty_text: str = "no rows", name: str | None = None,
                  id: str | None = None, classes: str | None = None) -> None:
