@@ -91,7 +91,7 @@ async def test_enter_opens_detail_and_escape_goes_back(demo_url: str, tmp_path: 
         assert isinstance(app.screen, ModelDetailScreen) and app.screen.model == "credit-risk"
         body = app.screen.query_one("#detail", Static)
         text = screen_text(app)
-        assert "Pipeline(HistGradientB" in text and "mission-critical" in text
+        assert "Pipeline(HistGradie" in text and "dev,staging" in text and "mission-critical" in text
         assert "prod (protected)" in text
         assert body is not None
         await pilot.press("escape")

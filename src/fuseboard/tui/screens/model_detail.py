@@ -16,7 +16,7 @@ from textual.widgets import Footer, Static
 from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.base import FuseboardScreen
 
-METRICS = {"classification": ("roc_auc", "f1", "accuracy", "log_loss"), "regression": ("rmse", "mae", "r2")}
+METRICS = {"classification": ("roc_auc", "f1", "accuracy"), "regression": ("rmse", "mae", "r2")}
 
 
 def local(when: datetime) -> str:
@@ -49,13 +49,16 @@ def render_detail(d: Any) -> Group:
     contacts = ", ".join(d.people) if d.people else "no people in the owning team"
     lines.append(Text(f"{retrain} · contacts: {contacts}"))
 
-    serving = {dep.version: dep.environment for dep in d.deployments}
+    serving: dict[int, list[str]] = {}
+    for dep in d.deployments:
+        serving.setdefault(dep.version, []).append(dep.environment)
     names = METRICS.get(d.task, ())
     versions = Table(title="Versions", title_justify="left", expand=True, box=None, header_style="bold",
                      padding=(0, 1))
     versions.add_column("ver", no_wrap=True)
     for name in names:
         versions.add_column(name, justify="right", no_wrap=True)
+    versions.add_column("runs in", no_wrap=True, overflow="ellipsis")
     versions.add_column("estimator", overflow="ellipsis", no_wrap=True, ratio=1)
     versions.add_column("by", no_wrap=True)
     versions.add_column("age", justify="right", no_wrap=True)
@@ -63,13 +66,12 @@ def render_detail(d: Any) -> Group:
     for v in d.versions:
         reference = v.metrics.get("_dataset") == "reference"
         on_reference |= reference
-        mark = f"v{v.version}" + ("*" if v.version in serving else "") + ("†" if reference else "")
-        versions.add_row(mark, *[_fmt(v.metrics.get(n)) for n in names], v.estimator_class, v.registered_by,
-                         ago(v.registered_at))
-    notes = ["* serving in an environment"] if serving else []
-    notes.append("† metrics on the reference data (no validation file)" if on_reference
-                 else "metrics on the validation data")
-    lines += [Text(""), versions, Text("; ".join(notes), style="dim")]
+        mark = f"v{v.version}" + ("†" if reference else "")
+        versions.add_row(mark, *[_fmt(v.metrics.get(n)) for n in names], ",".join(serving.get(v.version, [])) or "-",
+                         v.estimator_class, v.registered_by, ago(v.registered_at))
+    note = ("† metrics on the reference data (no validation file)" if on_reference
+            else "metrics on the validation data")
+    lines += [Text(""), versions, Text(note, style="dim")]
 
     deps = Table(title="Deployments", title_justify="left", expand=True, box=None, header_style="bold",
                  padding=(0, 1))
