@@ -77,9 +77,18 @@ def test_deploy_with_yes_records_and_audits(demo_url: str) -> None:
                                          "to_version": 3, "endpoint_url": "", "changed": True}
     events = json.loads(run("--db", demo_url, "audit", "--target", "credit-risk", "--json").output)
     assert events[0]["action"] == "deploy" and events[0]["reason"] == "promote"
-    assert events[0]["before"] == {"version": 2} and events[0]["after"]["version"] == 3
+    assert events[0]["before"]["version"] == 2 and events[0]["after"]["version"] == 3
     again = run("--db", demo_url, "deploy", "credit-risk", "3", "--env", "prod", "--yes")
     assert "unchanged" in again.output
+
+
+def test_deploy_can_change_only_the_endpoint(demo_url: str) -> None:
+    result = run("--db", demo_url, "deploy", "credit-risk", "2", "--env", "prod", "--endpoint", "http://new:8080",
+                 "--yes")
+    assert "endpoint - -> http://new:8080" in result.output
+    shown = json.loads(run("--db", demo_url, "models", "show", "credit-risk", "--json").output)
+    prod = {d["environment"]: d for d in shown["deployments"]}["prod"]
+    assert (prod["version"], prod["endpoint_url"]) == (2, "http://new:8080")
 
 
 @pytest.mark.parametrize("args, message", [
@@ -101,8 +110,34 @@ def test_read_only_refuses_changes(demo_url: str) -> None:
     assert result.exit_code == 1 and "--read-only" in result.output
 
 
-def test_usage_error_exits_2() -> None:
-    assert CliRunner().invoke(cli, ["deploy"]).exit_code == 2
+def test_usage_error_is_one_line_with_exit_2() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "fuseboard", "deploy"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: Missing argument 'MODEL'. (see `fuseboard deploy --help`)"
+
+
+def test_failed_register_on_a_fresh_machine_creates_no_workspace(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["register", "m", "--artifact", str(tmp_path / "none.joblib"),
+                                      "--reference", str(tmp_path / "none.csv"), "--target", "y"])
+    assert result.exit_code == 1 and "artifact not found" in result.output
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_file_that_is_not_a_database_is_one_error_line(tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.csv"
+    bogus.write_text("a,b\n1,2\n")
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{bogus}", "models"])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"error: cannot open workspace: file is not a database (sqlite:///{bogus})"
+
+
+def test_read_only_demo_never_builds(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--read-only", "demo", "--path", str(tmp_path / "d"), "--no-tui"])
+    assert result.exit_code == 1 and "--read-only" in result.output
+    assert not (tmp_path / "d").exists()
 
 
 def test_teams_add_and_list(ws_url: str) -> None:

@@ -38,8 +38,7 @@ def test_demo_is_deterministic(demo_master: Path, tmp_path: Path) -> None:
         out = []
         for row in queries.model_rows(ws):
             detail = queries.model_detail(ws, row.name)
-            out.append((row.name, row.deployed, [(v.version, v.sha256 and len(v.sha256), v.metrics)
-                                                  for v in detail.versions]))
+            out.append((row.name, row.deployed, [(v.version, v.sha256, v.metrics) for v in detail.versions]))
         ws.close()
         return json.dumps(out, sort_keys=True)
 
@@ -47,9 +46,21 @@ def test_demo_is_deterministic(demo_master: Path, tmp_path: Path) -> None:
 
 
 def test_existing_demo_is_reused_and_reset_rebuilds(demo_path: Path) -> None:
-    db = demo_path / "demo.db"
-    stamp = db.stat().st_mtime_ns
+    from fuseboard.ops.deploy import deploy
+
+    url = f"sqlite:///{demo_path / 'demo.db'}"
+
+    def prod_version() -> int:
+        ws = open_workspace(url, read_only=True)
+        try:
+            return {r.name: r.deployed["prod"] for r in queries.model_rows(ws)}["credit-risk"]
+        finally:
+            ws.close()
+
+    ws = open_workspace(url)
+    deploy(ws, "credit-risk", 1, "prod", actor="me", origin="cli")
+    ws.close()
     build_demo(demo_path)
-    assert db.stat().st_mtime_ns == stamp
+    assert prod_version() == 1  # reused as it was
     build_demo(demo_path, reset=True)
-    assert db.exists()
+    assert prod_version() == 2  # rebuilt from scratch

@@ -124,13 +124,36 @@ BAD_CASES = {
     "extra column": (lambda f, t: {"reference": _add(f["reference"], t, "shoe_size", 42)},
                      "column(s) the model does not use: 'shoe_size'"),
     "text where numbers": (lambda f, t: {"reference": _add(f["reference"], t, "income", "lots", row=3)},
-                           "model cannot predict this data"),
+                           "column 'income' must be numeric but line 5 holds 'lots'"),
+    "empty target cell": (lambda f, t: {"validation": _add(f["validation"], t, "default", None, row=2)},
+                          "target column 'default' is empty on 1 row(s), first at line 4"),
+    "unknown label": (lambda f, t: {"validation": _add(f["validation"], t, "default", "maybe", row=0)},
+                      "holds labels the model never learned: ['maybe'] (first at line 2"),
+    "text declared numeric": (lambda f, t: {"feature_kinds": {"region": "numeric"}},
+                              "--feature region=numeric, but line 2 holds"),
+    "task does not fit": (lambda f, t: {"task": "regression"},
+                          "--task regression does not fit Pipeline(LogisticRegression), which scikit-learn treats as "
+                          "classification"),
+    "regressor as next version": (lambda f, t: {"model": "existing", "artifact": _regressor(t)},
+                                  "model 'existing' is a classification model, but this artifact is a regression"),
     "bad task": (lambda f, t: {"task": "ranking"}, "--task must be one of"),
     "bad name": (lambda f, t: {"model": "../etc"}, "model name '../etc' is not allowed"),
     "unknown owner": (lambda f, t: {"owner": "nobody"}, "no team named 'nobody'"),
     "validation target absent": (lambda f, t: {"validation": _drop(f["validation"], t, "default")},
                                  "target column 'default' is not in"),
 }
+
+
+def _regressor(tmp: Path) -> Path:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    frame = pd.DataFrame({"income": [1.0, 2.0, 3.0], "age": [20, 30, 40], "region": ["north", "south", "east"]})
+    model = Pipeline([("prep", ColumnTransformer([("cat", OneHotEncoder(handle_unknown="ignore"), ["region"])],
+                                                 remainder="passthrough")), ("reg", Ridge())])
+    return _dump(tmp, model.fit(frame, [1.0, 2.0, 3.0]))
 
 
 def _dump(tmp: Path, obj: object) -> Path:
@@ -168,6 +191,66 @@ def test_bad_input_is_one_clear_error_and_writes_nothing(case: str, ws_url: str,
     assert message in str(info.value)
     assert "\n" not in str(info.value)
     assert _counts(ws) == before
+
+
+def test_dotted_column_names_are_not_mistaken_for_duplicates(ws_url: str, tmp_path: Path) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    frame = pd.DataFrame({"price": [1.0, 2.0, 3.0, 4.0], "price.usd": [1.1, 2.2, 3.3, 4.4], "y": [0, 1, 0, 1]})
+    joblib.dump(LogisticRegression().fit(frame[["price", "price.usd"]], frame["y"]), tmp_path / "m.joblib")
+    frame.to_csv(tmp_path / "ref.csv", index=False)
+    ws = open_workspace(ws_url)
+    result = register(ws, RegisterRequest(model="prices", artifact=tmp_path / "m.joblib", reference=tmp_path / "ref.csv",
+                                          target="y"), actor="a", origin="cli")
+    assert [f["name"] for f in result.features] == ["price", "price.usd"]
+    (tmp_path / "dup.csv").write_text("price,price,y\n1,2,0\n")
+    with pytest.raises(FuseboardError, match="duplicate column 'price'"):
+        register(ws, RegisterRequest(model="prices", artifact=tmp_path / "m.joblib", reference=tmp_path / "dup.csv",
+                                     target="y"), actor="a", origin="cli")
+
+
+def test_float_labels_match_integer_classes(ws_url: str, credit_files, tmp_path: Path) -> None:
+    val = pd.read_csv(credit_files["validation"])
+    val["default"] = val["default"].astype(float)
+    val.to_csv(tmp_path / "val-float.csv", index=False)
+    ws = open_workspace(ws_url)
+    result = register(ws, _req(credit_files, validation=tmp_path / "val-float.csv"), actor="a", origin="cli")
+    expected = register(ws, _req(credit_files), actor="a", origin="cli")
+    assert result.metrics == expected.metrics
+
+
+def test_string_classes_and_more_than_two(ws_url: str, tmp_path: Path) -> None:
+    from sklearn.datasets import load_wine
+    from sklearn.linear_model import LogisticRegression
+
+    data = load_wine(as_frame=True)
+    frame = data.frame.assign(target=lambda f: f["target"].map({0: "barolo", 1: "grignolino", 2: "barbera"}))
+    X, y = frame.drop(columns="target"), frame["target"]
+    est = LogisticRegression(max_iter=5000).fit(X, y)
+    joblib.dump(est, tmp_path / "wine.joblib")
+    frame.to_csv(tmp_path / "wine.csv", index=False)
+    ws = open_workspace(ws_url)
+    result = register(ws, RegisterRequest(model="wine", artifact=tmp_path / "wine.joblib", reference=tmp_path / "wine.csv",
+                                          target="target"), actor="a", origin="cli")
+    proba = est.predict_proba(X)
+    assert result.metrics["roc_auc"] == pytest.approx(
+        skm.roc_auc_score(y, proba, multi_class="ovr", average="weighted", labels=est.classes_))
+    assert result.metrics["f1"] == pytest.approx(skm.f1_score(y, est.predict(X), average="macro"))
+
+
+def test_owner_change_is_reported_and_audited_by_team_name(ws_url: str, credit_files) -> None:
+    from fuseboard.ops.teams import add_team
+
+    ws = open_workspace(ws_url)
+    add_team(ws, "ds", "data-science", actor="a", origin="cli")
+    add_team(ws, "ops", "it-operations", actor="a", origin="cli")
+    register(ws, _req(credit_files, owner="ds"), actor="a", origin="cli")
+    result = register(ws, _req(credit_files, owner="ops", criticality="mission-critical"), actor="a", origin="cli")
+    assert result.changed == {"owner": "ops", "criticality": "mission-critical"}
+    with ws.session() as s:
+        update = s.exec(select(AuditEvent).where(AuditEvent.action == "model.update")).one()
+    assert update.before == {"owner": "ds", "criticality": "internal"}
+    assert update.after == {"owner": "ops", "criticality": "mission-critical"}
 
 
 def test_numeric_model_names_the_bad_cell(ws_url: str, tmp_path: Path) -> None:

@@ -89,11 +89,9 @@ async def test_enter_opens_detail_and_escape_goes_back(demo_url: str, tmp_path: 
         await pilot.press("j", "enter")
         await settle(app, pilot)
         assert isinstance(app.screen, ModelDetailScreen) and app.screen.model == "credit-risk"
-        body = app.screen.query_one("#detail", Static)
         text = screen_text(app)
         assert "Pipeline(HistGradie" in text and "dev,staging" in text and "mission-critical" in text
         assert "prod (protected)" in text
-        assert body is not None
         await pilot.press("escape")
         assert isinstance(app.screen, ModelsScreen)
         assert app.screen.query_one(VirtualTable).cursor_key == "credit-risk"
@@ -167,12 +165,15 @@ async def test_broken_user_theme_is_reported_and_default_used(demo_url: str, tmp
     themes.mkdir(parents=True)
     (themes / "broken.toml").write_text('name = "broken"\nprimary = "not-a-colour"\n')
     (themes / "mine.toml").write_text('name = "mine"\nprimary = "#ff8800"\n')
+    (themes / "badvar.toml").write_text('name = "badvar"\nprimary = "#ff0000"\n[variables]\n'
+                                        'block-cursor-background = "zzz"\n')
     app = make_app(demo_url, tmp_path, theme="broken")
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         messages = [n.message for n in app._notifications]
         assert any("broken.toml: field 'primary' is not a colour" in m for m in messages)
         assert any("unknown theme 'broken'" in m for m in messages)
+        assert any("badvar.toml: [variables] block-cursor-background is not a colour" in m for m in messages)
         assert app.theme == "fuseboard-dark"
         assert "mine" in app.available_themes
 
@@ -210,6 +211,22 @@ def test_title_never_shows_a_database_password() -> None:
     from fuseboard.tui.app import _label
 
     assert "secret" not in _label("postgresql+psycopg://ops:secret@db.internal:5432/fuseboard")
+
+
+async def test_unknown_keymap_id_is_reported(demo_url: str, tmp_path: Path) -> None:
+    config = Config(path=tmp_path / "config.toml", keymap={"models.filtre": "f"})
+    app = make_app(demo_url, tmp_path, config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert any("no binding 'models.filtre'" in n.message for n in app._notifications)
+
+
+def test_readme_lists_every_binding_id() -> None:
+    from fuseboard.tui.app import binding_ids
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    missing = [b for b in sorted(binding_ids()) if f"`{b}`" not in readme]
+    assert missing == []
 
 
 async def test_empty_workspace_says_how_to_start(ws_url: str, tmp_path: Path) -> None:

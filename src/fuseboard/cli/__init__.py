@@ -77,7 +77,8 @@ class FuseboardGroup(click.Group):
             obj = ctx.obj
             if obj is not None and getattr(obj, "debug", False):
                 raise
-            click.echo(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)", err=True)
+            first = (str(exc).strip().splitlines() or [""])[0][:300]
+            click.echo(f"error: unexpected {type(exc).__name__}: {first} (run with --debug for details)", err=True)
             sys.exit(1)
 
 
@@ -160,6 +161,13 @@ def demo(ctx: Context, path: Path | None, no_tui: bool, reset: bool) -> None:
 
     target = (path or demo_ops.default_path()).expanduser().resolve()
     fresh = reset or not (target / demo_ops.DB_NAME).exists()
+    if ctx.read_only and fresh:
+        raise FuseboardError(f"--read-only: no demo to open at {target}; build it once without --read-only")
+    if target.exists() and not target.is_dir():
+        raise FuseboardError(f"--path must be a folder, and {target} is a file")
+    if ctx.read_only:
+        launch_console(ctx, demo_ops.demo_url(target), workspace_label="demo")
+        return
     if fresh:
         click.echo(f"building the demo workspace in {target} ...", err=True)
     built = demo_ops.build_demo(target, reset=reset)
@@ -215,18 +223,18 @@ def register(ctx: Context, model: str, artifact: Path, reference: Path, target: 
     copies the artifact into the workspace by its sha256 and records version
     N+1. Nothing is written if any check fails.
     """
+    from fuseboard.ops import registry
     from fuseboard.ops.audit import current_actor
-    from fuseboard.ops.registry import RegisterRequest, register as do_register
 
-    ws = ctx.writable()
-    result = do_register(
-        ws,
-        RegisterRequest(model=model, artifact=artifact, reference=reference, target=target, validation=validation,
-                        task=task, criticality=criticality, owner=owner, builder=builder, description=description,
-                        retrain_by=retrain_by.date() if retrain_by else None, feature_kinds=_feature_kinds(features),
-                        note=note, reason=reason),
-        actor=current_actor(), origin="cli",
-    )
+    if ctx.read_only:
+        ctx.writable()  # refuses with the read-only error
+    prepared = registry.prepare(  # every check on the files runs before the workspace is opened
+        registry.RegisterRequest(
+            model=model, artifact=artifact, reference=reference, target=target, validation=validation, task=task,
+            criticality=criticality, owner=owner, builder=builder, description=description,
+            retrain_by=retrain_by.date() if retrain_by else None, feature_kinds=_feature_kinds(features),
+            note=note, reason=reason))
+    result = registry.commit(ctx.writable(), prepared, actor=current_actor(), origin="cli")
     if as_json:
         emit_json(result.as_dict())
         return
@@ -234,6 +242,8 @@ def register(ctx: Context, model: str, artifact: Path, reference: Path, target: 
     metrics = ", ".join(f"{k} {v:.3f}" for k, v in result.metrics.items())
     click.echo(f"{made} {result.model} v{result.version} ({result.estimator_class}, sha256 {result.sha256[:12]})")
     click.echo(f"metrics on {result.metrics_on} data: {metrics}")
+    for key, value in result.changed.items():
+        click.echo(f"changed {result.model} {key} to {value}")
 
 
 def _env_columns(ws: Any) -> list[str]:
@@ -285,19 +295,19 @@ def models_show(ctx: Context, model: str, as_json: bool) -> None:
         return
     from rich.table import Table
 
-    from fuseboard.monitoring.metrics import format_metric
+    from fuseboard.monitoring.metrics import SHOWN, format_metric
 
     out = console()
     out.print(f"[bold]{detail.name}[/]  {detail.task} · {detail.criticality} · owner {detail.owner or '-'}"
               f" · built by {detail.builder or '-'} · retrain by {detail.retrain_by or '-'}")
     if detail.description:
         out.print(detail.description)
-    names = ["roc_auc", "f1", "accuracy"] if detail.task == "classification" else ["rmse", "mae", "r2"]
+    names = SHOWN.get(detail.task, ())
     versions = Table(title="versions", title_justify="left")
     for col in ["ver", *names, "estimator", "registered by", "registered at"]:
         versions.add_column(col)
     for v in detail.versions:
-        versions.add_row(f"v{v.version}", *[format_metric(n, v.metrics.get(n)) for n in names], v.estimator_class,
+        versions.add_row(f"v{v.version}", *[format_metric(v.metrics.get(n)) for n in names], v.estimator_class,
                          v.registered_by, v.registered_at.strftime("%Y-%m-%d %H:%M UTC"))
     out.print(versions)
     deps = Table(title="deployments", title_justify="left")
@@ -332,7 +342,7 @@ def deploy_cmd(ctx: Context, model: str, version: int, env: str, endpoint_url: s
 
     ws = ctx.writable()
     plan = ops.plan_deploy(ws, model, version, env, endpoint_url)
-    if not plan.changes and (endpoint_url is None or endpoint_url == plan.endpoint_url):
+    if not plan.changes:
         result = plan
     else:
         confirm(f"deploy {plan.describe()}?", yes)
@@ -343,7 +353,8 @@ def deploy_cmd(ctx: Context, model: str, version: int, env: str, endpoint_url: s
     elif result.changes:
         click.echo(f"deployed {result.describe()}")
     else:
-        click.echo(f"unchanged: {result.model} v{result.to_version} already runs in {result.environment}")
+        click.echo(f"unchanged: {result.model} v{result.to_version} already runs in {result.environment}"
+                   + (f" at {result.endpoint_url}" if result.endpoint_url else ""))
 
 
 @cli.command("envs")
@@ -426,4 +437,17 @@ def audit_cmd(ctx: Context, target: str | None, limit: int, as_json: bool) -> No
 
 
 def main() -> None:
-    cli(prog_name="fuseboard")
+    """The console script: Click's usage errors become one ``error:`` line with exit code 2."""
+    try:
+        code = cli.main(prog_name="fuseboard", standalone_mode=False)
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "fuseboard"
+        click.echo(f"error: {exc.format_message()} (see `{where} --help`)", err=True)
+        sys.exit(2)
+    except click.Abort:
+        click.echo("error: cancelled; nothing changed", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-CLASSIFICATION_METRICS = ("roc_auc", "accuracy", "precision", "recall", "f1", "log_loss")
-REGRESSION_METRICS = ("rmse", "mae", "r2")
-# For the console: which way is better for each metric.
-HIGHER_IS_BETTER = {"roc_auc": True, "accuracy": True, "precision": True, "recall": True,
-                    "f1": True, "log_loss": False, "rmse": False, "mae": False, "r2": True}
-HEADLINE = {"classification": "roc_auc", "regression": "rmse"}
+# The metrics tables show for each task (the JSON output has them all).
+SHOWN = {"classification": ("roc_auc", "f1", "accuracy"), "regression": ("rmse", "mae", "r2")}
 
 
 def classification_metrics(y_true: Any, y_pred: Any, proba: Any | None, classes: Any) -> dict[str, float]:
@@ -54,7 +50,8 @@ def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
     }
 
 
-def format_metric(name: str, value: float | None) -> str:
-    if value is None:
+def format_metric(value: Any) -> str:
+    """Three decimals, thousands without decimals, ``-`` when missing."""
+    if not isinstance(value, (int, float)):
         return "-"
     return f"{value:.3f}" if abs(value) < 1000 else f"{value:,.0f}"

@@ -50,14 +50,26 @@ def feature_schema(frame: "pd.DataFrame", overrides: dict[str, str] | None = Non
         kind = overrides.get(name) or infer_kind(frame[name])
         if kind not in KINDS:
             raise FuseboardError(f"--feature {name}={kind}: kind must be numeric or categorical")
+        if kind == NUMERIC and infer_kind(frame[name]) != NUMERIC:
+            _require_numbers(frame[name])
         schema.append({"name": str(name), "kind": kind, "dtype": str(frame[name].dtype)})
     return schema
 
 
+def _require_numbers(series: "pd.Series") -> None:
+    import pandas as pd
+
+    bad = series.notna() & pd.to_numeric(series, errors="coerce").isna()
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise FuseboardError(f"--feature {series.name}=numeric, but line {row + 2} holds {str(series.iloc[row])!r}")
+
+
 def numeric_profile(values: "pd.Series", bins: int = DEFAULT_BINS) -> dict[str, Any]:
     import numpy as np
+    import pandas as pd
 
-    arr = values.to_numpy(dtype="float64", na_value=np.nan)
+    arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     finite = arr[np.isfinite(arr)]
     nulls = int(arr.size - finite.size)
     out: dict[str, Any] = {"kind": NUMERIC, "count": int(finite.size), "nulls": nulls}

@@ -28,7 +28,7 @@ from fuseboard.monitoring import profiles
 from fuseboard.ops import audit, lookup
 from fuseboard.ops.names import check_name
 from fuseboard.store.db import Workspace
-from fuseboard.store.models import CRITICALITIES, TASKS, Model, ModelVersion, utcnow
+from fuseboard.store.models import CRITICALITIES, TASKS, Model, ModelVersion, Team, utcnow
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -63,6 +63,7 @@ class RegisterResult:
     metrics: dict[str, float]
     metrics_on: str
     features: list[dict[str, Any]]
+    changed: dict[str, Any] = field(default_factory=dict)  # model fields this registration changed
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -95,11 +96,22 @@ def read_csv(path: Path, option: str) -> "pd.DataFrame":
         raise FuseboardError(f"cannot read file: {exc.strerror} ({path}, {option})") from None
     if frame.empty:
         raise FuseboardError(f"file has a header but no data rows: {path} ({option})")
-    dupes = [c for c in frame.columns if "." in str(c) and str(c).rsplit(".", 1)[0] in frame.columns]
-    if dupes:
-        raise FuseboardError(f"duplicate column {str(dupes[0]).rsplit('.', 1)[0]!r} in {path} ({option})")
+    header = _header(path)
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise FuseboardError(f"duplicate column {name!r} in {path} ({option})")
+        seen.add(name)
     frame.columns = [str(c) for c in frame.columns]
     return frame
+
+
+def _header(path: Path) -> list[str]:
+    """The header row as written (pandas renames a repeated ``x`` to ``x.1``)."""
+    import csv
+
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
+        return next(csv.reader(fh), [])
 
 
 def load_estimator(path: Path) -> Any:
@@ -128,16 +140,6 @@ def estimator_name(estimator: Any) -> str:
         final = steps[-1][1]
         return f"Pipeline({type(final).__name__})"
     return type(final).__name__
-
-
-def infer_task(estimator: Any) -> str:
-    from sklearn.base import is_classifier, is_regressor
-
-    if is_classifier(estimator):
-        return "classification"
-    if is_regressor(estimator):
-        return "regression"
-    return "classification" if hasattr(estimator, "predict_proba") else "regression"
 
 
 def _check_numbers(frame: "pd.DataFrame", columns: list[str], path: Path) -> None:
@@ -202,14 +204,36 @@ def _predict(estimator: Any, features: "pd.DataFrame", path: Path) -> tuple[Any,
             pred = estimator.predict(X)
             proba = estimator.predict_proba(X) if hasattr(estimator, "predict_proba") else None
     except Exception as exc:  # noqa: BLE001  (sklearn raises many types for bad data)
+        _text_in_numbers(features, path)
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise FuseboardError(f"model cannot predict this data: {first[:200]} ({path})") from None
     return pred, proba
 
 
-def _metrics(task: str, estimator: Any, y: "pd.Series", pred: Any, proba: Any, path: Path) -> dict[str, float]:
+def _text_in_numbers(frame: "pd.DataFrame", path: Path) -> None:
+    """After a failed prediction: name a cell of text in a column that is otherwise numbers."""
     import pandas as pd
 
+    for col in frame.columns:
+        series = frame[col]
+        if pd.api.types.is_numeric_dtype(series):
+            continue
+        present = series.notna()
+        numbers = pd.to_numeric(series, errors="coerce").notna()
+        if present.sum() and numbers.sum() >= 0.5 * present.sum():
+            row = int((present & ~numbers).to_numpy().nonzero()[0][0])
+            raise FuseboardError(
+                f"column {col!r} must be numeric but line {row + 2} holds {str(series.iloc[row])!r} ({path})")
+
+
+def _metrics(task: str, estimator: Any, y: "pd.Series", pred: Any, proba: Any, path: Path) -> dict[str, float]:
+    import numpy as np
+    import pandas as pd
+
+    missing = y.isna().to_numpy()
+    if missing.any():
+        raise FuseboardError(f"target column {y.name!r} is empty on {int(missing.sum())} row(s), first at line "
+                             f"{int(missing.nonzero()[0][0]) + 2} ({path})")
     if task == "regression":
         if not pd.api.types.is_numeric_dtype(y):
             raise FuseboardError(f"target column {y.name!r} must be numeric for a regression model ({path})")
@@ -217,22 +241,42 @@ def _metrics(task: str, estimator: Any, y: "pd.Series", pred: Any, proba: Any, p
     classes = list(getattr(estimator, "classes_", []))
     if not classes:
         raise FuseboardError(f"classifier has no classes_; was it fitted? ({path})")
-    y_values = y.to_numpy()
-    try:
-        unknown = sorted({str(v) for v in pd.unique(y_values)} - {str(c) for c in classes})
-    except TypeError:
-        unknown = []
-    if unknown:
+    labels = np.asarray(classes)
+    if labels.dtype.kind in "OUS":  # string classes: CSV numbers like 1 must match "1"
+        known = y.astype(str).isin(list(classes))
+        y = y.astype(str)
+    else:  # numeric classes: "1" or 1.0 in the file match 1
+        numbers = pd.to_numeric(y, errors="coerce")
+        known = numbers.isin(list(classes))
+        y = numbers.where(known, y)
+    unknown = y[~known]
+    if len(unknown):
         raise FuseboardError(
-            f"target column {y.name!r} holds labels the model never learned: {unknown[:3]} ({path})"
+            f"target column {y.name!r} holds labels the model never learned: "
+            f"{sorted({str(v) for v in unknown.unique()})[:3]} (first at line {int(unknown.index[0]) + 2}; "
+            f"the model knows {[str(c) for c in classes[:5]]}) ({path})"
         )
-    if isinstance(classes[0], str):
-        y_values = y.astype(str).to_numpy()
+    y_values = y.to_numpy().astype(labels.dtype) if labels.dtype.kind in "biuf" else y.to_numpy()
     return metrics_mod.classification_metrics(y_values, pred, proba, classes)
 
 
-def register(ws: Workspace, req: RegisterRequest, *, actor: str, origin: str, now: datetime | None = None) -> RegisterResult:
-    """Validate everything, then write the artifact and one transaction."""
+@dataclass
+class Prepared:
+    """Everything ``register`` learned from the files, before it touches the workspace."""
+
+    req: RegisterRequest
+    task: str
+    estimator_class: str
+    sha256: str
+    schema: list[dict[str, Any]]
+    metrics: dict[str, float]
+    metrics_on: str
+    metrics_rows: int
+    profile: dict[str, Any]
+
+
+def prepare(req: RegisterRequest) -> Prepared:
+    """Load and check the artifact and the CSV files; reads files only, writes nothing."""
     check_name(req.model, "model")
     if req.task is not None and req.task not in TASKS:
         raise FuseboardError(f"--task must be one of {', '.join(TASKS)}, not {req.task!r}")
@@ -240,14 +284,15 @@ def register(ws: Workspace, req: RegisterRequest, *, actor: str, origin: str, no
         raise FuseboardError(f"--criticality must be one of {', '.join(CRITICALITIES)}, not {req.criticality!r}")
 
     estimator = load_estimator(req.artifact)
+    est_class = estimator_name(estimator)
+    task = _task(estimator, req.task, est_class)
     reference = read_csv(req.reference, "--reference")
     if req.target not in reference.columns:
         raise FuseboardError(f"target column {req.target!r} is not in {req.reference} (--target)")
     ref_features = _features(estimator, reference, req.target, req.reference, "--reference")
     if ref_features.shape[1] == 0:
         raise FuseboardError(f"no feature columns besides the target in {req.reference}")
-    inferred_task = infer_task(estimator)
-    task = req.task or inferred_task
+    schema = profiles.feature_schema(ref_features, req.feature_kinds)
     ref_pred, ref_proba = _predict(estimator, ref_features, req.reference)
 
     if req.validation is not None:
@@ -257,103 +302,108 @@ def register(ws: Workspace, req: RegisterRequest, *, actor: str, origin: str, no
         val_features = _features(estimator, validation, req.target, req.validation, "--validation")
         val_pred, val_proba = _predict(estimator, val_features, req.validation)
         metrics = _metrics(task, estimator, validation[req.target], val_pred, val_proba, req.validation)
-        metrics_on = "validation"
+        metrics_on, metrics_rows = "validation", len(validation)
     else:
         metrics = _metrics(task, estimator, reference[req.target], ref_pred, ref_proba, req.reference)
-        metrics_on = "reference"
+        metrics_on, metrics_rows = "reference", len(reference)
 
-    schema = profiles.feature_schema(ref_features, req.feature_kinds)
     import pandas as pd
 
-    score = None
+    kind = "numeric" if task == "regression" else "categorical"
+    profile = profiles.build_profile(ref_features, schema, target=reference[req.target], target_kind=kind,
+                                     predictions=pd.Series(ref_pred), prediction_kind=kind)
     if ref_proba is not None and ref_proba.shape[1] == 2:
-        score = pd.Series(ref_proba[:, 1])
-    ref_profile = profiles.build_profile(
-        ref_features,
-        schema,
-        target=reference[req.target],
-        target_kind="numeric" if task == "regression" else "categorical",
-        predictions=pd.Series(ref_pred),
-        prediction_kind="numeric" if task == "regression" else "categorical",
-    )
-    if score is not None:
-        ref_profile["scores"] = profiles.profile_column(score, "numeric")
-    sha = sha256_of(req.artifact)
-    est_class = estimator_name(estimator)
+        profile["scores"] = profiles.profile_column(pd.Series(ref_proba[:, 1]), "numeric")
+    return Prepared(req, task, est_class, sha256_of(req.artifact), schema, metrics, metrics_on,
+                    int(metrics_rows), profile)
 
-    with ws.session() as s:  # read-only pre-checks that name the bad field before any write
-        existing = s.exec(select(Model).where(Model.name == req.model)).first()
-        if existing is not None and req.task is not None and existing.task != req.task:
-            raise FuseboardError(f"model {req.model!r} is a {existing.task} model; --task {req.task} does not match")
-        if req.owner:
-            lookup.team(s, req.owner, "--owner")
-        if req.builder:
-            lookup.team(s, req.builder, "--builder")
 
-    stored, created_file = _store_artifact(ws, req.artifact, sha)
+def _task(estimator: Any, asked: str | None, est_class: str) -> str:
+    """The model's task: what scikit-learn says it is; ``--task`` only where it cannot tell."""
+    from sklearn.base import is_classifier, is_regressor
+
+    known = "classification" if is_classifier(estimator) else "regression" if is_regressor(estimator) else None
+    if asked and known and asked != known:
+        raise FuseboardError(f"--task {asked} does not fit {est_class}, which scikit-learn treats as {known}")
+    return asked or known or ("classification" if hasattr(estimator, "predict_proba") else "regression")
+
+
+def register(ws: Workspace, req: RegisterRequest, *, actor: str, origin: str, now: datetime | None = None) -> RegisterResult:
+    """Validate everything, then write the artifact and one transaction."""
+    return commit(ws, prepare(req), actor=actor, origin=origin, now=now)
+
+
+def commit(ws: Workspace, prep: Prepared, *, actor: str, origin: str, now: datetime | None = None) -> RegisterResult:
+    """Record a prepared version: the artifact copy and the rows land together or not at all."""
+    req, when = prep.req, now or utcnow()
+    created_file, stored = False, ""
     try:
         with ws.transaction() as s:
             model = s.exec(select(Model).where(Model.name == req.model)).first()
+            if model is not None and model.task != prep.task:
+                raise FuseboardError(f"model {req.model!r} is a {model.task} model, but this artifact is a "
+                                     f"{prep.task} model ({prep.estimator_class})")
+            owner = lookup.team(s, req.owner, "--owner") if req.owner else None
+            builder = lookup.team(s, req.builder, "--builder") if req.builder else None
             created_model = model is None
-            changes_before: dict[str, Any] = {}
-            changes_after: dict[str, Any] = {}
             if model is None:
-                model = Model(
-                    name=req.model,
-                    task=task,
-                    criticality=req.criticality or "internal",
-                    description=req.description or "",
-                    retrain_by=req.retrain_by,
-                    created_at=now or utcnow(),
-                )
+                model = Model(name=req.model, task=prep.task, criticality=req.criticality or "internal",
+                              description=req.description or "", created_at=when)
                 s.add(model)
-            updates = {
-                "criticality": req.criticality,
-                "description": req.description,
-                "retrain_by": req.retrain_by,
-                "owner_team_id": lookup.team(s, req.owner).id if req.owner else None,
-                "builder_team_id": lookup.team(s, req.builder, "--builder").id if req.builder else None,
-            }
-            for key, value in updates.items():
-                if value is not None and getattr(model, key) != value:
-                    changes_before[key] = _jsonable(getattr(model, key))
-                    changes_after[key] = _jsonable(value)
-                    setattr(model, key, value)
+            before, after = _apply_updates(s, model, req, owner, builder)
             s.flush()
             last = s.exec(select(func.max(ModelVersion.version)).where(ModelVersion.model_id == model.id)).one()
             number = (last or 0) + 1
-            mv = ModelVersion(
-                model_id=model.id,
-                version=number,
-                artifact_sha256=sha,
-                artifact_path=stored,
-                estimator_class=est_class,
-                target=req.target,
-                feature_schema=schema,
-                validation_metrics={**metrics, "_dataset": metrics_on, "_rows": int(
-                    len(validation) if req.validation is not None else len(reference))},
-                reference_profile=ref_profile,
-                registered_by=actor,
-                registered_at=now or utcnow(),
-                note=req.note,
-            )
-            s.add(mv)
+            stored, created_file = _store_artifact(ws, req.artifact, prep.sha256)
+            s.add(ModelVersion(
+                model_id=model.id, version=number, artifact_sha256=prep.sha256, artifact_path=stored,
+                estimator_class=prep.estimator_class, target=req.target, feature_schema=prep.schema,
+                validation_metrics={**prep.metrics, "_dataset": prep.metrics_on, "_rows": prep.metrics_rows},
+                reference_profile=prep.profile, registered_by=actor, registered_at=when, note=req.note,
+            ))
             if created_model:
                 audit.record(s, action="model.create", target=req.model, actor=actor, origin=origin,
-                             after={"task": task, "criticality": model.criticality, **changes_after},
-                             reason=req.reason, at=now)
-            elif changes_after:
+                             after={"task": prep.task, "criticality": model.criticality, **after},
+                             reason=req.reason, at=when)
+            elif after:
                 audit.record(s, action="model.update", target=req.model, actor=actor, origin=origin,
-                             before=changes_before, after=changes_after, reason=req.reason, at=now)
-            audit.record(s, action="version.register", target=f"{req.model}@v{number}", actor=actor,
-                         origin=origin, after={"version": number, "sha256": sha, "estimator": est_class,
-                                               "metrics": metrics, "metrics_on": metrics_on},
-                         reason=req.reason, at=now)
+                             before=before, after=after, reason=req.reason, at=when)
+            audit.record(s, action="version.register", target=f"{req.model}@v{number}", actor=actor, origin=origin,
+                         after={"version": number, "sha256": prep.sha256, "estimator": prep.estimator_class,
+                                "metrics": prep.metrics, "metrics_on": prep.metrics_on},
+                         reason=req.reason, at=when)
     except BaseException:
         if created_file:
             (ws.artifact_dir / stored).unlink(missing_ok=True)
         raise
-    return RegisterResult(req.model, number, created_model, sha, est_class, task, metrics, metrics_on, schema)
+    return RegisterResult(req.model, number, created_model, prep.sha256, prep.estimator_class, prep.task,
+                          prep.metrics, prep.metrics_on, prep.schema, {} if created_model else after)
+
+
+def _apply_updates(s: Any, model: Model, req: RegisterRequest, owner: Any, builder: Any) -> tuple[dict, dict]:
+    """Set the model fields the request names; returns what changed (team names, not ids)."""
+    teams = {t.id: t.name for t in (owner, builder) if t is not None}
+    for team_id in (model.owner_team_id, model.builder_team_id):
+        if team_id is not None and team_id not in teams:
+            teams[team_id] = s.get(Team, team_id).name
+    updates = {
+        "criticality": (req.criticality, req.criticality),
+        "description": (req.description, req.description),
+        "retrain_by": (req.retrain_by, _jsonable(req.retrain_by)),
+        "owner_team_id": (owner.id if owner else None, owner.name if owner else None),
+        "builder_team_id": (builder.id if builder else None, builder.name if builder else None),
+    }
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for field_name, (value, shown) in updates.items():
+        if value is None or getattr(model, field_name) == value:
+            continue
+        label = field_name.removesuffix("_team_id")
+        old = getattr(model, field_name)
+        before[label] = teams.get(old) if field_name.endswith("_team_id") else _jsonable(old)
+        after[label] = shown
+        setattr(model, field_name, value)
+    return before, after
 
 
 def _jsonable(value: Any) -> Any:

@@ -8,7 +8,6 @@ fuseboard is refused before anything is touched.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError
 from sqlmodel import Session, create_engine
 
 from fuseboard.errors import WorkspaceError
@@ -178,7 +177,7 @@ def open_workspace(
             _alembic_upgrade(engine)
             if revision is None:
                 _seed_environments(engine)
-    except OperationalError as exc:
+    except DatabaseError as exc:
         engine.dispose()
         raise WorkspaceError(f"cannot open workspace: {exc.orig} ({url})") from None
     except BaseException:
@@ -186,16 +185,3 @@ def open_workspace(
         raise
     art = Path(artifact_dir) if artifact_dir else default_artifact_dir(url)
     return Workspace(url=url, engine=engine, artifact_dir=art, read_only=read_only)
-
-
-def ensure_private_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
-
-
-def sqlite_file(url: str) -> Path | None:
-    """The SQLite database file behind ``url``, if it is one."""
-    return _sqlite_path(url)
-
-
-__all__ = ["Workspace", "open_workspace", "schema_revision", "HEAD", "KNOWN_REVISIONS", "sqlite_file"]

@@ -17,7 +17,6 @@ from sqlmodel import Field, SQLModel
 TASKS = ("classification", "regression")
 CRITICALITIES = ("mission-critical", "internal")
 TEAM_KINDS = ("data-science", "ml-engineering", "it-operations")
-ORIGINS = ("cli", "tui", "api", "demo", "monitor")
 
 
 def utcnow() -> datetime:
@@ -117,7 +116,10 @@ class Deployment(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Append-only: the store refuses updates and deletes of these rows."""
+    """Append-only: the store refuses updates and deletes of these rows.
+
+    ``origin`` says where the change came from: cli, tui, api, demo or monitor.
+    """
 
     __table_args__ = (Index("ix_auditevent_target_at", "target", "at"),)
 

@@ -66,7 +66,11 @@ class FuseboardApp(App[None]):
             self._wanted_theme = DEFAULT_THEME
         self.theme = self._wanted_theme
         if self.config.keymap:
-            self.set_keymap(self.config.keymap)
+            known = binding_ids()
+            for unknown in sorted(set(self.config.keymap) - known):
+                self._startup_notes.append((f"[keymap] in {self.config.path}: no binding {unknown!r}; ignored "
+                                            "(see README for the binding ids)", "warning"))
+            self.set_keymap({k: v for k, v in self.config.keymap.items() if k in known})
 
     # -- workspace -----------------------------------------------------------
     def workspace(self) -> Any:
@@ -159,6 +163,15 @@ class FuseboardApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Any:
         yield SystemCommand("keys", "show every key of this screen (?)", self.action_help)
+
+
+def binding_ids() -> set[str]:
+    """Every binding id a ``[keymap]`` entry may name."""
+    from fuseboard.tui.screens.model_detail import ModelDetailScreen
+    from fuseboard.tui.widgets.table import VirtualTable
+
+    classes = (FuseboardApp, ModelsScreen, ModelDetailScreen, HelpScreen, VirtualTable)
+    return {b.id for cls in classes for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
 
 
 def _label(url: str) -> str:

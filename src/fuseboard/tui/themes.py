@@ -51,8 +51,27 @@ def parse_theme(path: Path) -> Theme:
     variables = data.get("variables", {})
     if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
         raise ValueError(f"{path.name}: [variables] must map names to strings")
+    for key, value in variables.items():
+        _check_variable(path, key, value)
     return Theme(name=name, dark=dark, variables=dict(variables),
                  **{k: data[k] for k in _COLOR_KEYS if k in data})
+
+
+_TEXT_STYLES = {"none", "not", "bold", "dim", "italic", "underline", "underline2", "blink", "blink2", "reverse",
+                "strike", "overline"}
+
+
+def _check_variable(path: Path, key: str, value: str) -> None:
+    """Variables are colours, except ``*-text-style`` ones: a bad value would break the stylesheet."""
+    if key.endswith("text-style"):
+        bad = [word for word in value.split() if word not in _TEXT_STYLES]
+        if bad or not value.split():
+            raise ValueError(f"{path.name}: [variables] {key} is not a text style: {value!r}")
+        return
+    try:
+        Color.parse(value)
+    except (ColorParseError, TypeError, ValueError):
+        raise ValueError(f"{path.name}: [variables] {key} is not a colour: {value!r}") from None
 
 
 def load_themes(extra_dirs: list[Path] | None = None) -> LoadedThemes:

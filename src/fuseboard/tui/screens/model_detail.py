@@ -13,10 +13,10 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
+from fuseboard.monitoring.metrics import SHOWN, format_metric
 from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.base import FuseboardScreen
 
-METRICS = {"classification": ("roc_auc", "f1", "accuracy"), "regression": ("rmse", "mae", "r2")}
 
 
 def local(when: datetime) -> str:
@@ -30,12 +30,6 @@ def ago(when: datetime, now: datetime | None = None) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit}"
     return f"{max(seconds, 0)}s"
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, (int, float)):
-        return f"{value:.3f}" if abs(value) < 1000 else f"{value:,.0f}"
-    return "-"
 
 
 def render_detail(d: Any) -> Group:
@@ -52,7 +46,7 @@ def render_detail(d: Any) -> Group:
     serving: dict[int, list[str]] = {}
     for dep in d.deployments:
         serving.setdefault(dep.version, []).append(dep.environment)
-    names = METRICS.get(d.task, ())
+    names = SHOWN.get(d.task, ())
     versions = Table(title="Versions", title_justify="left", expand=True, box=None, header_style="bold",
                      padding=(0, 1))
     versions.add_column("ver", no_wrap=True)
@@ -67,7 +61,7 @@ def render_detail(d: Any) -> Group:
         reference = v.metrics.get("_dataset") == "reference"
         on_reference |= reference
         mark = f"v{v.version}" + ("†" if reference else "")
-        versions.add_row(mark, *[_fmt(v.metrics.get(n)) for n in names], ",".join(serving.get(v.version, [])) or "-",
+        versions.add_row(mark, *[format_metric(v.metrics.get(n)) for n in names], ",".join(serving.get(v.version, [])) or "-",
                          v.estimator_class, v.registered_by, ago(v.registered_at))
     note = ("† metrics on the reference data (no validation file)" if on_reference
             else "metrics on the validation data")
