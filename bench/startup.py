@@ -90,6 +90,14 @@ def main() -> None:
     env = {**os.environ, "TERM": "xterm-256color", "XDG_CONFIG_HOME": str(tmp / "cfg"),
            "XDG_DATA_HOME": str(tmp / "data")}
     env.pop("NO_COLOR", None)
+    # Compare like with like: pip compiled Textual's modules at install; compile ours too
+    # (an editable install under PYTHONDONTWRITEBYTECODE would recompile them on every start).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    import compileall
+
+    import fuseboard
+
+    compileall.compile_dir(Path(fuseboard.__file__).parent, quiet=1)
     bare_script = tmp / "bare.py"
     bare_script.write_text(BARE_APP)
     fuseboard = [sys.executable, "-m", "fuseboard", "--db", url]

@@ -11,11 +11,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from fuseboard.monitoring.metrics import SHOWN, format_metric
 from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.base import FuseboardScreen
+from fuseboard.tui.widgets.keybar import KeyBar
 
 
 
@@ -110,7 +111,7 @@ class ModelDetailScreen(FuseboardScreen):
         yield Static(self.app.title_line(f"Models › {self.model}"), classes="title")
         with VerticalScroll(id="detail-scroll"):
             yield Static(Text(f"loading {self.model}…"), id="detail")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#detail-scroll").focus()

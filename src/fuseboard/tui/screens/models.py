@@ -10,11 +10,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.base import FuseboardScreen
 from fuseboard.tui.status import status_text
+from fuseboard.tui.widgets.keybar import KeyBar
 from fuseboard.tui.widgets.table import Column, VirtualTable
 
 # (key, label, width, justify); the model column takes the width left over.
@@ -67,7 +68,7 @@ class ModelsScreen(FuseboardScreen):
         Binding("slash", "filter", "Filter", id="models.filter",
                 tooltip="narrow the list as you type (name, owner, task, tier, description); "
                         "enter keeps it, esc clears it"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="models.clear_filter",
+        Binding("escape", "clear_filter", "Clear filter", id="models.clear_filter",
                 tooltip="clear the filter and show every model"),
         Binding("o", "sort", "Sort", id="models.sort",
                 tooltip="sort by the next column: name, health, task, tier, owner, latest"),
@@ -92,7 +93,7 @@ class ModelsScreen(FuseboardScreen):
             yield Input(placeholder="filter models: name, owner, task, tier…", id="filter")
         yield VirtualTable(self._columns(80), empty_text="loading workspace…", id="models")
         yield Static(id="status", classes="status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#filter-bar").display = False
