@@ -23,6 +23,9 @@ NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 KINDS = (NUMERIC, CATEGORICAL)
 DEFAULT_BINS = 10
+# Quantile levels of the fine bins behind the KS and Wasserstein checks: every percentile, plus
+# log-spaced levels in both tails, whose bins would otherwise be too wide to place the mass well.
+FINE_TAIL_LEVELS = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3)
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 MAX_CATEGORIES = 200  # beyond this, the rarest values are folded into "__other__"
 OTHER = "__other__"
@@ -76,12 +79,10 @@ def numeric_profile(values: "pd.Series", bins: int = DEFAULT_BINS) -> dict[str, 
     if finite.size == 0:
         out.update(mean=None, std=None, min=None, max=None, quantiles={}, edges=[], counts=[])
         return out
-    edges = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, bins + 1)))
-    if edges.size == 1:  # a constant column: one bin around the value
-        edges = np.array([edges[0], edges[0]])
-        counts = np.array([finite.size])
-    else:
-        counts, _ = np.histogram(finite, bins=edges)
+    edges, counts = quantile_histogram(finite, np.linspace(0.0, 1.0, bins + 1))
+    levels = np.unique(np.concatenate([np.linspace(0.0, 1.0, 101), FINE_TAIL_LEVELS,
+                                       1.0 - np.asarray(FINE_TAIL_LEVELS)]))
+    fine_edges, fine_counts = quantile_histogram(finite, levels)
     out.update(
         mean=float(finite.mean()),
         std=float(finite.std(ddof=1)) if finite.size > 1 else 0.0,
@@ -90,8 +91,20 @@ def numeric_profile(values: "pd.Series", bins: int = DEFAULT_BINS) -> dict[str, 
         quantiles={f"p{round(q * 100)}": float(np.quantile(finite, q)) for q in QUANTILES},
         edges=[float(e) for e in edges],
         counts=[int(c) for c in counts],
+        fine={"edges": [float(e) for e in fine_edges], "counts": [int(c) for c in fine_counts]},
     )
     return out
+
+
+def quantile_histogram(finite: Any, levels: Any) -> tuple[Any, Any]:
+    """Edges at the data's quantiles ``levels`` (repeats dropped) and the count in each bin."""
+    import numpy as np
+
+    edges = np.unique(np.quantile(finite, levels))
+    if edges.size == 1:  # a constant column: one bin around the value
+        return np.array([edges[0], edges[0]]), np.array([finite.size])
+    counts, _ = np.histogram(finite, bins=edges)
+    return edges, counts
 
 
 def categorical_profile(values: "pd.Series") -> dict[str, Any]:

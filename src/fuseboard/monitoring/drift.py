@@ -1,0 +1,255 @@
+"""Data drift from histograms: pure functions, no database, no UI.
+
+Every statistic here compares two histograms over the same bins: the
+reference data's (stored with the model version) and the current window's
+(folded from inference rows). Numeric histograms carry two open-ended bins
+around the reference's edges for values below its minimum or above its
+maximum; categorical ones carry an ``__unseen__`` bucket for categories the
+reference never had. Working on histograms instead of raw rows is what keeps
+a check's cost independent of how many rows were ingested.
+
+Methods and their default thresholds (all configurable per model and feature):
+
+==============  ===========================================  ====================
+method          score                                        drifted when
+==============  ===========================================  ====================
+psi             population stability index                   >= 0.1 (0.25 crit)
+ks              Kolmogorov-Smirnov p-value (statistic kept)   < 0.05
+wasserstein     Wasserstein-1 distance / reference std        >= 0.1
+chisquare       chi-square goodness-of-fit p-value            < 0.05
+jensenshannon   Jensen-Shannon distance (natural log)         >= 0.1
+==============  ===========================================  ====================
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Sequence
+
+EPS = 1e-4  # floor for empty-bin proportions in PSI, chi-square expectations
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    numeric_only: bool
+    lower_is_drift: bool  # p-values: small means drift
+    threshold: float
+    critical: float | None = None
+
+
+METHODS: dict[str, Method] = {
+    "psi": Method("psi", False, False, 0.1, 0.25),
+    "ks": Method("ks", True, True, 0.05),
+    "wasserstein": Method("wasserstein", True, False, 0.1),
+    "chisquare": Method("chisquare", False, True, 0.05),
+    "jensenshannon": Method("jensenshannon", False, False, 0.1),
+}
+DEFAULT_METHOD = "psi"
+DEFAULT_DRIFT_SHARE = 0.5
+
+
+def _props(counts: Sequence[float], floor: float = 0.0) -> list[float]:
+    total = float(sum(counts))
+    if total <= 0:
+        raise ValueError("a histogram with no values has no proportions")
+    props = [c / total for c in counts]
+    if floor:
+        props = [max(p, floor) for p in props]
+        norm = sum(props)
+        props = [p / norm for p in props]
+    return props
+
+
+def psi(reference: Sequence[float], current: Sequence[float], eps: float = EPS) -> float:
+    """Population stability index: sum((q - p) * ln(q / p)), empty bins floored at ``eps``."""
+    p = [max(x, eps) for x in _props(reference)]
+    q = [max(x, eps) for x in _props(current)]
+    return float(sum((qi - pi) * math.log(qi / pi) for pi, qi in zip(p, q)))
+
+
+def ks_statistic(reference: Sequence[float], current: Sequence[float]) -> float:
+    """The largest gap between the two cumulative distributions, read at the bin edges."""
+    p, q = _props(reference), _props(current)
+    gap = cum_p = cum_q = 0.0
+    for pi, qi in zip(p, q):
+        cum_p += pi
+        cum_q += qi
+        gap = max(gap, abs(cum_p - cum_q))
+    return gap
+
+
+def ks_pvalue(statistic: float, n_reference: int, n_current: int) -> float:
+    """Two-sided p-value as scipy.stats.ks_2samp computes it for large samples."""
+    from scipy.stats import distributions
+
+    en = n_reference * n_current / (n_reference + n_current)
+    return float(min(1.0, max(0.0, distributions.kstwo.sf(statistic, round(en)))))
+
+
+def wasserstein(edges: Sequence[float], reference: Sequence[float], current: Sequence[float]) -> float:
+    """Wasserstein-1 distance between two histograms, mass spread evenly within each bin.
+
+    ``edges`` has one more entry than the histograms. Between two edges both
+    cumulative distributions are straight lines, so the area between them is
+    integrated exactly.
+    """
+    if len(edges) != len(reference) + 1 or len(reference) != len(current):
+        raise ValueError("wasserstein needs len(edges) == len(histogram) + 1")
+    p, q = _props(reference), _props(current)
+    area = cum_p = cum_q = 0.0
+    for i, (pi, qi) in enumerate(zip(p, q)):
+        width = edges[i + 1] - edges[i]
+        d0 = cum_p - cum_q
+        cum_p += pi
+        cum_q += qi
+        d1 = cum_p - cum_q
+        if width <= 0:
+            continue
+        if d0 * d1 >= 0:
+            area += (abs(d0) + abs(d1)) / 2 * width
+        else:  # the gap changes sign inside the bin: two triangles
+            area += (d0 * d0 + d1 * d1) / (2 * (abs(d0) + abs(d1))) * width
+    return area
+
+
+def chisquare(reference: Sequence[float], current: Sequence[float], eps: float = EPS) -> tuple[float, float]:
+    """Goodness of fit of the current counts to the reference proportions: (statistic, p-value).
+
+    Expected counts are the reference proportions (empty bins floored at ``eps``)
+    scaled to the current total; the same expectations given to
+    ``scipy.stats.chisquare`` give the same result.
+    """
+    from scipy.stats import chi2
+
+    expected = expected_counts(reference, sum(current), eps)
+    stat = float(sum((o - e) ** 2 / e for o, e in zip(current, expected)))
+    return stat, float(chi2.sf(stat, len(expected) - 1))
+
+
+def expected_counts(reference: Sequence[float], total: float, eps: float = EPS) -> list[float]:
+    return [p * total for p in _props(reference, floor=eps)]
+
+
+def jensenshannon(reference: Sequence[float], current: Sequence[float]) -> float:
+    """Jensen-Shannon distance (square root of the divergence, natural log), as scipy computes it."""
+    p, q = _props(reference), _props(current)
+    m = [(a + b) / 2 for a, b in zip(p, q)]
+
+    def kl(x: list[float]) -> float:
+        return sum(a * math.log(a / b) for a, b in zip(x, m) if a > 0)
+
+    return math.sqrt(max(0.0, (kl(p) + kl(q)) / 2))
+
+
+# -- per-feature verdicts -----------------------------------------------------------------
+
+@dataclass
+class FeatureDrift:
+    feature: str
+    method: str
+    score: float
+    threshold: float
+    drifted: bool
+    severity: str  # "ok", "warn" or "crit"
+    statistic: float | None = None  # KS and chi-square keep their statistic beside the p-value
+    rows: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def aligned(reference: dict[str, Any], current: dict[str, Any]) -> tuple[list[float], list[float], list[float] | None]:
+    """Reference and current histograms over the same bins (and edges, for numbers).
+
+    Numeric: ``[below, bins..., above]``; the outer bins have no width here (their
+    mass sits at the reference's range ends, see ``tail_area``). Categorical: the
+    reference's categories, then ``__unseen__``.
+    """
+    if reference["kind"] == "numeric":
+        fine = reference.get("fine") or {"edges": reference["edges"], "counts": reference["counts"]}
+        edges = list(fine["edges"])
+        cur = current["fine"] if "fine" in current and len(current["fine"]) == len(edges) + 1 else current["counts"]
+        if len(cur) != len(edges) + 1:
+            raise ValueError("current histogram does not match the reference's bins")
+        ref = [0.0, *fine["counts"], 0.0]
+        return ref, list(cur), [edges[0], *edges, edges[-1]]
+    categories = list(reference["value_counts"])
+    ref = [float(reference["value_counts"][c]) for c in categories] + [0.0]
+    counts = current["value_counts"]
+    cur = [float(counts.get(c, 0)) for c in categories] + [float(counts.get("__unseen__", 0))]
+    return ref, cur, None
+
+
+def tail_area(reference: dict[str, Any], current: dict[str, Any]) -> float:
+    """The exact area between the two distributions outside the reference's range.
+
+    Below the reference's minimum its distribution is 0, so the area is the mean
+    distance of the current values there from that minimum, times their share; the
+    same above the maximum. Needs the window's tail sums (see windows.py).
+    """
+    edges = reference.get("edges") or []
+    total = current.get("count", 0)
+    if not edges or not total:
+        return 0.0
+    below, above = current["counts"][0], current["counts"][-1]
+    low_sum, high_sum = current.get("tails", (None, None))
+    if low_sum is None:  # no tail sums: assume the tail mass spread evenly to the window's min and max
+        low_sum = below * (edges[0] + (current.get("min") or edges[0])) / 2
+        high_sum = above * (edges[-1] + (current.get("max") or edges[-1])) / 2
+    return (below * edges[0] - low_sum + high_sum - above * edges[-1]) / total
+
+
+def coarse(reference: dict[str, Any], current: dict[str, Any]) -> tuple[list[float], list[float]]:
+    """The reference's decile bins for PSI (the usual ten bins), plus the two open ends."""
+    if reference["kind"] != "numeric":
+        ref, cur, _ = aligned(reference, current)
+        return ref, cur
+    if len(current["counts"]) != len(reference["counts"]) + 2:
+        raise ValueError("current histogram does not match the reference's bins")
+    return [0.0, *reference["counts"], 0.0], list(current["counts"])
+
+
+def feature_drift(name: str, reference: dict[str, Any], current: dict[str, Any], method: str = DEFAULT_METHOD,
+                  threshold: float | None = None, critical: float | None = None) -> FeatureDrift:
+    """Score one feature with ``method`` and say whether it drifted (and how badly, for PSI)."""
+    spec = METHODS.get(method)
+    if spec is None:
+        raise ValueError(f"unknown drift method {method!r} (one of {', '.join(METHODS)})")
+    if spec.numeric_only and reference["kind"] != "numeric":
+        raise ValueError(f"{method} needs a numeric feature; {name!r} is categorical")
+    limit = spec.threshold if threshold is None else threshold
+    crit_limit = spec.critical if critical is None else critical
+    rows = int(current.get("count", 0))
+    statistic = None
+    if method == "psi":
+        ref, cur = coarse(reference, current)
+        score = psi(ref, cur)
+    elif method == "ks":
+        ref, cur, _ = aligned(reference, current)
+        statistic = ks_statistic(ref, cur)
+        score = ks_pvalue(statistic, int(sum(ref)), int(sum(cur)))
+    elif method == "wasserstein":
+        ref, cur, edges = aligned(reference, current)
+        std = reference.get("std") or 0.0
+        distance = wasserstein(edges, ref, cur) + tail_area(reference, current)
+        score = distance / std if std > 0 else (0.0 if distance == 0 else math.inf)
+    elif method == "chisquare":
+        ref, cur = coarse(reference, current)
+        statistic, score = chisquare(ref, cur)
+    else:
+        ref, cur, _ = aligned(reference, current)
+        score = jensenshannon(ref, cur)
+    drifted = score < limit if spec.lower_is_drift else score >= limit
+    severity = "ok"
+    if drifted:
+        severity = "crit" if (crit_limit is not None and not spec.lower_is_drift and score >= crit_limit) else "warn"
+    return FeatureDrift(name, method, float(score), float(limit), bool(drifted), severity, statistic, rows)
+
+
+def dataset_drift(results: Sequence[FeatureDrift], share: float = DEFAULT_DRIFT_SHARE) -> bool:
+    """True when the share of drifted features reaches ``share``."""
+    if not results:
+        return False
+    return sum(r.drifted for r in results) / len(results) >= share

@@ -1,0 +1,165 @@
+"""Drift statistics on histograms agree with scipy on the same data, and window profiles merge exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from scipy.spatial.distance import jensenshannon as scipy_js
+
+from fuseboard.monitoring import drift
+from fuseboard.monitoring.profiles import categorical_profile, numeric_profile
+from fuseboard.monitoring.windows import fold_categorical, fold_numeric, merge_feature, variance
+
+RNG = np.random.default_rng(42)
+REF = RNG.normal(50, 10, 20_000)
+CASES = {
+    "no drift": RNG.normal(50, 10, 8_000),
+    "mean shift": RNG.normal(54, 10, 8_000),
+    "wider": RNG.normal(50, 14, 8_000),
+    "skewed": 35 + RNG.lognormal(2.6, 0.4, 8_000),
+    "beyond the reference": RNG.normal(75, 10, 8_000),
+}
+
+
+def _profiles(current: np.ndarray) -> tuple[dict, dict]:
+    reference = numeric_profile(pd.Series(REF))
+    return reference, fold_numeric(current, reference)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_binned_psi_is_the_direct_computation_on_the_same_bins(case: str) -> None:
+    reference, window = _profiles(CASES[case])
+    current, edges = CASES[case], reference["edges"]
+    # direct: numpy's histogram on the reference's decile edges, plus the two open ends
+    # (the reference has nothing outside its own range), empty bins floored at EPS
+    q = np.array([(current < edges[0]).sum(), *np.histogram(current, bins=edges)[0], (current > edges[-1]).sum()])
+    p = np.array([0, *np.histogram(REF, bins=edges)[0], 0])
+    p, q = np.maximum(p / p.sum(), drift.EPS), np.maximum(q / q.sum(), drift.EPS)
+    expected = float(np.sum((q - p) * np.log(q / p)))
+    result = drift.feature_drift("x", reference, window, "psi")
+    assert result.score == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_ks_statistic_within_0_02_of_scipy(case: str) -> None:
+    reference, window = _profiles(CASES[case])
+    result = drift.feature_drift("x", reference, window, "ks")
+    assert result.statistic == pytest.approx(stats.ks_2samp(REF, CASES[case]).statistic, abs=0.02)
+
+
+@pytest.mark.parametrize("case", ["mean shift", "wider", "skewed", "beyond the reference"])
+def test_normalised_wasserstein_within_5_percent_of_scipy(case: str) -> None:
+    reference, window = _profiles(CASES[case])
+    result = drift.feature_drift("x", reference, window, "wasserstein")
+    expected = stats.wasserstein_distance(REF, CASES[case]) / np.std(REF, ddof=1)
+    assert result.score == pytest.approx(expected, rel=0.05)
+
+
+def test_no_drift_scores_small_and_is_not_flagged() -> None:
+    reference, window = _profiles(CASES["no drift"])
+    for method in ("psi", "ks", "wasserstein", "jensenshannon"):
+        assert not drift.feature_drift("x", reference, window, method).drifted, method
+
+
+def test_chisquare_p_value_equals_scipy_on_the_same_counts() -> None:
+    ref = pd.Series(RNG.choice(["a", "b", "c", "d"], 5_000, p=[0.4, 0.3, 0.2, 0.1]))
+    cur = RNG.choice(["a", "b", "c", "d", "new"], 3_000, p=[0.35, 0.3, 0.2, 0.1, 0.05])
+    reference = categorical_profile(ref)
+    window = fold_categorical(cur, reference)
+    result = drift.feature_drift("x", reference, window, "chisquare")
+    ref_counts, observed, _ = drift.aligned(reference, window)
+    expected = drift.expected_counts(ref_counts, sum(observed))
+    scipy_stat, scipy_p = stats.chisquare(observed, expected)
+    assert result.statistic == pytest.approx(scipy_stat, rel=1e-9)
+    assert result.score == pytest.approx(scipy_p, rel=1e-9, abs=1e-300)
+    assert result.drifted
+
+
+def test_chisquare_on_counts_without_empty_bins_matches_scipy_exactly() -> None:
+    ref, cur = [500, 300, 200], [260, 140, 100]
+    stat, p = drift.chisquare(ref, cur, eps=0)
+    scipy_stat, scipy_p = stats.chisquare(cur, np.array(ref) / 1000 * 500)
+    assert (stat, p) == pytest.approx((scipy_stat, scipy_p), rel=1e-12)
+
+
+def test_jensen_shannon_equals_scipy() -> None:
+    ref, cur = [5, 3, 2, 0], [2, 3, 4, 1]
+    assert drift.jensenshannon(ref, cur) == pytest.approx(scipy_js(ref, cur), rel=1e-12)
+
+
+def test_seeded_data_flags_exactly_the_drifted_columns() -> None:
+    rng = np.random.default_rng(7)
+    n_ref, n_cur = 10_000, 5_000
+    ref = pd.DataFrame({f"f{i}": rng.normal(i, 1 + i / 10, n_ref) for i in range(8)})
+    ref["plan"] = rng.choice(["basic", "plus", "pro"], n_ref, p=[0.6, 0.3, 0.1])
+    ref["region"] = rng.choice(["n", "s", "e", "w"], n_ref)
+    cur = pd.DataFrame({f"f{i}": rng.normal(i, 1 + i / 10, n_cur) for i in range(8)})
+    cur["plan"] = rng.choice(["basic", "plus", "pro"], n_cur, p=[0.6, 0.3, 0.1])
+    cur["region"] = rng.choice(["n", "s", "e", "w"], n_cur)
+    # the drift: a shifted mean, a wider spread, a changed category mix
+    cur["f2"] = rng.normal(2 + 0.8, 1.2, n_cur)
+    cur["f5"] = rng.normal(5, 1.5 * 2.2, n_cur)
+    cur["plan"] = rng.choice(["basic", "plus", "pro"], n_cur, p=[0.3, 0.3, 0.4])
+    drifted = {"f2", "f5", "plan"}
+    for method in ("psi", "jensenshannon"):  # threshold methods; p-value methods flag ~5% of stable columns
+        results = []
+        for col in ref.columns:
+            if not pd.api.types.is_numeric_dtype(ref[col]):
+                reference = categorical_profile(ref[col])
+                window = fold_categorical(cur[col].to_numpy(), reference)
+            else:
+                reference = numeric_profile(ref[col])
+                window = fold_numeric(cur[col].to_numpy(), reference)
+            results.append(drift.feature_drift(col, reference, window, method))
+        assert {r.feature for r in results if r.drifted} == drifted, method
+    assert not drift.dataset_drift(results)  # 3 of 10 is below the default share of 0.5
+    assert drift.dataset_drift(results, share=0.3)
+
+
+def test_psi_severity_follows_the_thresholds() -> None:
+    reference, window = _profiles(CASES["beyond the reference"])
+    result = drift.feature_drift("x", reference, window, "psi")
+    assert result.drifted and result.severity == "crit" and result.score >= 0.25
+    mild = drift.feature_drift("x", reference, window, "psi", threshold=0.1, critical=100)
+    assert mild.severity == "warn"
+
+
+def test_methods_that_need_numbers_refuse_categories() -> None:
+    reference = categorical_profile(pd.Series(["a", "b"]))
+    window = fold_categorical(np.array(["a"]), reference)
+    with pytest.raises(ValueError, match="ks needs a numeric feature"):
+        drift.feature_drift("plan", reference, window, "ks")
+    with pytest.raises(ValueError, match="unknown drift method"):
+        drift.feature_drift("plan", reference, window, "magic")
+
+
+def test_merged_windows_equal_one_window_of_all_rows() -> None:
+    reference = numeric_profile(pd.Series(REF))
+    a, b = CASES["mean shift"][:3000], np.append(CASES["skewed"][:5000], [np.nan, np.inf])
+    merged = merge_feature(fold_numeric(a, reference), fold_numeric(b, reference))
+    whole = fold_numeric(np.concatenate([a, b]), reference)
+    assert merged["counts"] == whole["counts"] and merged["fine"] == whole["fine"]
+    assert (merged["count"], merged["nulls"], merged["min"], merged["max"]) == \
+        (whole["count"], whole["nulls"], whole["min"], whole["max"])
+    assert merged["mean"] == pytest.approx(whole["mean"], rel=1e-12)
+    assert variance(merged) == pytest.approx(np.var(np.concatenate([a, b[:-2]]), ddof=1), rel=1e-9)
+
+    cats = categorical_profile(pd.Series(["a", "b", "c"]))
+    x, y = np.array(["a", "a", "zz", None], dtype=object), np.array(["b", "zz", "yy"], dtype=object)
+    merged = merge_feature(fold_categorical(x, cats), fold_categorical(y, cats))
+    whole = fold_categorical(np.concatenate([x, y]), cats)
+    assert merged == whole
+    assert whole["value_counts"] == {"a": 2, "b": 1, "c": 0, "__unseen__": 3}
+    assert whole["unseen"] == {"zz": 2, "yy": 1} and whole["nulls"] == 1
+
+
+def test_window_histogram_bins_match_numpy_histogram_inside_the_range() -> None:
+    reference = numeric_profile(pd.Series(REF))
+    values = np.concatenate([CASES["wider"], [reference["edges"][0], reference["edges"][-1]]])
+    window = fold_numeric(values, reference)
+    inside = values[(values >= reference["edges"][0]) & (values <= reference["edges"][-1])]
+    assert window["counts"][1:-1] == np.histogram(inside, bins=reference["edges"])[0].tolist()
+    assert window["counts"][0] == int((values < reference["edges"][0]).sum())
+    assert window["counts"][-1] == int((values > reference["edges"][-1]).sum())
