@@ -1,0 +1,197 @@
+"""Model performance from labelled windows: pure functions over mergeable counts.
+
+When true labels arrive for served predictions, they are folded into a
+performance profile that holds only counts and sums, so windows merge
+exactly and a check never rereads rows:
+
+* classification: the confusion matrix (true class x predicted class, in the
+  model's class order) and, when scores were logged, histograms of the score
+  on ``SCORE_BINS`` equal bins of [0, 1], split by whether the row's true class
+  is the one scored (binary: the positive class, ``classes[1]``);
+* regression: the count and the sums of error, squared error, absolute error,
+  target and squared target.
+
+From those come the metrics users know, defined as scikit-learn defines them
+(binary scores for ``classes[1]``, macro averages beyond two classes, one-vs-rest
+ROC AUC weighted by support). ROC AUC from binned scores counts pairs in the same
+bin as ties, which keeps it within a few thousandths of the exact value.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Sequence
+
+SCORE_BINS = 200
+MIN_SAMPLES = 200
+# metric -> (kind, tolerance): "abs" degrades when it falls by more than the tolerance,
+# "rel" when it grows by more than that fraction (errors), "abs_up" when it grows by more.
+DEFAULT_TOLERANCES: dict[str, tuple[str, float]] = {
+    "roc_auc": ("abs", 0.05),
+    "rmse": ("rel", 0.10),
+}
+
+
+# -- folding -------------------------------------------------------------------------------
+
+def _score_histogram(scores: Any, mask: Any) -> list[int]:
+    import numpy as np
+
+    s = np.clip(np.asarray(scores, dtype="float64")[mask], 0.0, 1.0)
+    s = s[np.isfinite(s)]
+    idx = np.minimum((s * SCORE_BINS).astype(int), SCORE_BINS - 1)
+    return [int(c) for c in np.bincount(idx, minlength=SCORE_BINS)]
+
+
+def fold_classification(labels: Any, predictions: Any, classes: Sequence[Any], scores: Any = None) -> dict[str, Any]:
+    """Fold labelled rows of a classifier.
+
+    ``scores``: for two classes, the probability of ``classes[1]`` per row; for more,
+    an (n, k) array of per-class probabilities in class order; or None.
+    Labels outside ``classes`` are counted in ``unknown_labels`` and left out.
+    """
+    import numpy as np
+
+    k = len(classes)
+    keys = [str(c) for c in classes]
+    index = {c: i for i, c in enumerate(keys)}
+    y = np.array([index.get(str(v), -1) for v in np.asarray(labels, dtype=object)])
+    p = np.array([index.get(str(v), -1) for v in np.asarray(predictions, dtype=object)])
+    known = (y >= 0) & (p >= 0)
+    confusion = np.zeros((k, k), dtype=np.int64)
+    np.add.at(confusion, (y[known], p[known]), 1)
+    out: dict[str, Any] = {"task": "classification", "classes": keys, "labelled": int(known.sum()),
+                           "unknown_labels": int((y < 0).sum()), "confusion": confusion.tolist()}
+    if scores is not None:
+        s = np.asarray(scores, dtype="float64")
+        if k == 2:
+            s = s.reshape(-1)
+            out["scores"] = {keys[1]: {"pos": _score_histogram(s, known & (y == 1)),
+                                       "neg": _score_histogram(s, known & (y == 0))}}
+        else:
+            out["scores"] = {keys[c]: {"pos": _score_histogram(s[:, c], known & (y == c)),
+                                       "neg": _score_histogram(s[:, c], known & (y != c))} for c in range(k)}
+    return out
+
+
+def fold_regression(labels: Any, predictions: Any) -> dict[str, Any]:
+    import numpy as np
+
+    y = np.asarray(labels, dtype="float64")
+    pred = np.asarray(predictions, dtype="float64")
+    ok = np.isfinite(y) & np.isfinite(pred)
+    y, err = y[ok], pred[ok] - y[ok]
+    return {"task": "regression", "labelled": int(ok.sum()), "unknown_labels": int((~ok).sum()),
+            "sum_err": float(err.sum()), "sum_sq_err": float((err * err).sum()),
+            "sum_abs_err": float(np.abs(err).sum()), "sum_y": float(y.sum()), "sum_y2": float((y * y).sum())}
+
+
+def merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """The performance profile of both windows' labelled rows."""
+    if a["task"] != b["task"]:
+        raise ValueError("cannot merge classification and regression profiles")
+    out = {"task": a["task"], "labelled": a["labelled"] + b["labelled"],
+           "unknown_labels": a["unknown_labels"] + b["unknown_labels"]}
+    if a["task"] == "regression":
+        for key in ("sum_err", "sum_sq_err", "sum_abs_err", "sum_y", "sum_y2"):
+            out[key] = a[key] + b[key]
+        return out
+    if a["classes"] != b["classes"]:
+        raise ValueError("cannot merge profiles of different classes")
+    out["classes"] = a["classes"]
+    out["confusion"] = [[x + y for x, y in zip(ra, rb)] for ra, rb in zip(a["confusion"], b["confusion"])]
+    if "scores" in a and "scores" in b:
+        out["scores"] = {c: {side: [x + y for x, y in zip(a["scores"][c][side], b["scores"][c][side])]
+                             for side in ("pos", "neg")} for c in a["scores"]}
+    return out
+
+
+# -- metrics -------------------------------------------------------------------------------
+
+def binned_auc(pos: Sequence[int], neg: Sequence[int]) -> float | None:
+    """P(score of a positive > score of a negative), pairs in one bin counting half."""
+    n_pos, n_neg = sum(pos), sum(neg)
+    if not n_pos or not n_neg:
+        return None
+    below = 0
+    wins = 0.0
+    for p_i, n_i in zip(pos, neg):
+        wins += p_i * (below + 0.5 * n_i)
+        below += n_i
+    return wins / (n_pos * n_neg)
+
+
+def _safe(num: float, den: float) -> float:
+    return num / den if den else 0.0
+
+
+def metrics(profile: dict[str, Any]) -> dict[str, float]:
+    """The task's metrics from a performance profile (empty when nothing is labelled)."""
+    n = profile["labelled"]
+    if not n:
+        return {}
+    if profile["task"] == "regression":
+        mse = profile["sum_sq_err"] / n
+        sst = profile["sum_y2"] - profile["sum_y"] ** 2 / n
+        return {"rmse": math.sqrt(mse), "mae": profile["sum_abs_err"] / n,
+                "r2": 1.0 - profile["sum_sq_err"] / sst if sst > 0 else 0.0}
+    cm = profile["confusion"]
+    k = len(cm)
+    tp = [cm[i][i] for i in range(k)]
+    predicted = [sum(cm[r][c] for r in range(k)) for c in range(k)]
+    actual = [sum(cm[r]) for r in range(k)]
+    precision = [_safe(tp[i], predicted[i]) for i in range(k)]
+    recall = [_safe(tp[i], actual[i]) for i in range(k)]
+    f1 = [_safe(2 * p * r, p + r) for p, r in zip(precision, recall)]
+    out = {"accuracy": sum(tp) / n}
+    if k == 2:
+        out.update(precision=precision[1], recall=recall[1], f1=f1[1])
+    else:
+        out.update(precision=sum(precision) / k, recall=sum(recall) / k, f1=sum(f1) / k)
+    scores = profile.get("scores")
+    if scores:
+        if k == 2:
+            auc = binned_auc(**next(iter(scores.values())))
+        else:
+            per_class = [(binned_auc(**scores[c]), actual[i]) for i, c in enumerate(profile["classes"])]
+            auc = None if any(a is None for a, _ in per_class) else sum(a * w for a, w in per_class) / n
+        if auc is not None:
+            out["roc_auc"] = auc
+    return out
+
+
+@dataclass
+class MetricCheck:
+    metric: str
+    baseline: float
+    current: float
+    tolerance: str  # e.g. "-0.05 abs" or "+10%"
+    degraded: bool
+    rows: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def degradation(current: dict[str, float], baseline: dict[str, Any], rows: int,
+                tolerances: dict[str, tuple[str, float]] | None = None,
+                min_samples: int = MIN_SAMPLES) -> list[MetricCheck]:
+    """Compare current metrics with the validation baseline; no verdict below ``min_samples`` rows."""
+    if rows < min_samples:
+        return []
+    checks = []
+    for metric, (kind, tol) in (tolerances or DEFAULT_TOLERANCES).items():
+        if metric not in current or not isinstance(baseline.get(metric), (int, float)):
+            continue
+        base, now = float(baseline[metric]), float(current[metric])
+        if kind == "abs":
+            degraded, text = now < base - tol, f"-{tol:g} abs"
+        elif kind == "abs_up":
+            degraded, text = now > base + tol, f"+{tol:g} abs"
+        elif kind == "rel":
+            degraded, text = now > base * (1 + tol), f"+{tol:.0%}"
+        else:
+            raise ValueError(f"unknown tolerance kind {kind!r} for {metric} (abs, abs_up or rel)")
+        checks.append(MetricCheck(metric, base, now, text, degraded, rows))
+    return checks

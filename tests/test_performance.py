@@ -1,0 +1,80 @@
+"""Performance metrics from labelled windows agree with scikit-learn on the same rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+
+from fuseboard.monitoring import performance as perf
+
+RNG = np.random.default_rng(3)
+
+
+def _binary(n: int = 5_000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    y = RNG.integers(0, 2, n)
+    score = np.clip(RNG.normal(0.35 + 0.3 * y, 0.2), 0, 1)
+    return y, (score >= 0.5).astype(int), score
+
+
+def test_binary_metrics_match_sklearn() -> None:
+    y, pred, score = _binary()
+    got = perf.metrics(perf.fold_classification(y, pred, [0, 1], score))
+    assert got["roc_auc"] == pytest.approx(skm.roc_auc_score(y, score), abs=0.005)
+    assert got["accuracy"] == pytest.approx(skm.accuracy_score(y, pred), abs=1e-12)
+    assert got["precision"] == pytest.approx(skm.precision_score(y, pred), abs=1e-12)
+    assert got["recall"] == pytest.approx(skm.recall_score(y, pred), abs=1e-12)
+    assert got["f1"] == pytest.approx(skm.f1_score(y, pred), abs=1e-12)
+
+
+def test_string_classes_and_multiclass_match_sklearn() -> None:
+    classes = ["bronze", "gold", "silver"]
+    n = 6_000
+    y_idx = RNG.integers(0, 3, n)
+    logits = RNG.normal(0, 1, (n, 3)) + 1.5 * np.eye(3)[y_idx]
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    y = np.array(classes)[y_idx]
+    pred = np.array(classes)[proba.argmax(axis=1)]
+    got = perf.metrics(perf.fold_classification(y, pred, classes, proba))
+    assert got["accuracy"] == pytest.approx(skm.accuracy_score(y, pred))
+    assert got["f1"] == pytest.approx(skm.f1_score(y, pred, average="macro"))
+    assert got["precision"] == pytest.approx(skm.precision_score(y, pred, average="macro"))
+    assert got["roc_auc"] == pytest.approx(
+        skm.roc_auc_score(y, proba, multi_class="ovr", average="weighted", labels=classes), abs=0.005)
+
+
+def test_regression_metrics_match_sklearn() -> None:
+    y = RNG.normal(100, 20, 3_000)
+    pred = y + RNG.normal(2, 8, 3_000)
+    got = perf.metrics(perf.fold_regression(y, pred))
+    assert got["rmse"] == pytest.approx(np.sqrt(skm.mean_squared_error(y, pred)), rel=1e-9)
+    assert got["mae"] == pytest.approx(skm.mean_absolute_error(y, pred), rel=1e-9)
+    assert got["r2"] == pytest.approx(skm.r2_score(y, pred), rel=1e-9)
+
+
+def test_merged_windows_give_the_metrics_of_all_rows() -> None:
+    y, pred, score = _binary(4_000)
+    a = perf.fold_classification(y[:1500], pred[:1500], [0, 1], score[:1500])
+    b = perf.fold_classification(y[1500:], pred[1500:], [0, 1], score[1500:])
+    assert perf.merge(a, b) == perf.fold_classification(y, pred, [0, 1], score)
+    ry, rp = RNG.normal(size=500), RNG.normal(size=500)
+    whole = perf.metrics(perf.fold_regression(ry, rp))
+    merged = perf.metrics(perf.merge(perf.fold_regression(ry[:200], rp[:200]), perf.fold_regression(ry[200:], rp[200:])))
+    assert merged == pytest.approx(whole, rel=1e-9)
+
+
+def test_unknown_labels_are_counted_not_scored() -> None:
+    profile = perf.fold_classification(np.array([0, 1, 7, 1]), np.array([0, 1, 1, 0]), [0, 1])
+    assert profile["labelled"] == 3 and profile["unknown_labels"] == 1
+
+
+def test_degradation_uses_the_tolerances_and_a_minimum_sample() -> None:
+    baseline = {"roc_auc": 0.80, "rmse": 10.0}
+    assert perf.degradation({"roc_auc": 0.70}, baseline, rows=50) == []  # too few rows for a verdict
+    (auc,) = perf.degradation({"roc_auc": 0.74}, baseline, rows=500)
+    assert auc.degraded and auc.tolerance == "-0.05 abs"
+    (ok,) = perf.degradation({"roc_auc": 0.76}, baseline, rows=500)
+    assert not ok.degraded
+    (rmse,) = perf.degradation({"rmse": 11.5}, baseline, rows=500)
+    assert rmse.degraded and rmse.tolerance == "+10%"
+    assert not perf.degradation({"rmse": 10.9}, baseline, rows=500)[0].degraded
