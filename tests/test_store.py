@@ -94,8 +94,8 @@ def test_migrations_describe_exactly_the_tables_in_the_code(ws_url: str) -> None
     assert diff == []
 
 
-def test_workspace_at_the_first_revision_opens_with_its_data(tmp_path: Path) -> None:
-    """A workspace written at the first revision, with data, opens with the current code."""
+def test_workspace_at_the_first_revision_upgrades_with_its_data(tmp_path: Path) -> None:
+    """A workspace written by the first release's schema, with data, is upgraded to the current one."""
     from alembic import command
     from alembic.config import Config as AlembicConfig
     from sqlalchemy import create_engine
@@ -146,7 +146,7 @@ def test_read_only_workspace_refuses_transactions(ws_url: str) -> None:
 
 
 def test_opening_an_older_workspace_runs_the_newer_migrations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The upgrade path itself: a later revision (here a test-only 0002) is applied on open, data kept."""
+    """The upgrade path itself: a later revision (here a test-only one) is applied on open, data kept."""
     import shutil
 
     from fuseboard.store import db
@@ -158,18 +158,18 @@ def test_opening_an_older_workspace_runs_the_newer_migrations(tmp_path: Path, mo
 
     migrations = tmp_path / "migrations"
     shutil.copytree(db.MIGRATIONS_DIR, migrations, ignore=shutil.ignore_patterns("__pycache__"))
-    (migrations / "versions" / "0002_test.py").write_text(
+    (migrations / "versions" / "9999_test.py").write_text(
         "from alembic import op\nimport sqlalchemy as sa\n"
-        "revision = '0002_test'\ndown_revision = '0001_initial'\nbranch_labels = None\ndepends_on = None\n"
+        f"revision = '9999_test'\ndown_revision = {db.HEAD!r}\nbranch_labels = None\ndepends_on = None\n"
         "def upgrade():\n"
         "    with op.batch_alter_table('team') as batch:\n"
         "        batch.add_column(sa.Column('pager', sa.String(), nullable=True))\n"
     )
     monkeypatch.setattr(db, "MIGRATIONS_DIR", migrations)
-    monkeypatch.setattr(db, "KNOWN_REVISIONS", ("0001_initial", "0002_test"))
-    monkeypatch.setattr(db, "HEAD", "0002_test")
+    monkeypatch.setattr(db, "KNOWN_REVISIONS", (*db.KNOWN_REVISIONS, "9999_test"))
+    monkeypatch.setattr(db, "HEAD", "9999_test")
 
     ws = open_workspace(f"sqlite:///{tmp_path / 'ws.db'}")
-    assert schema_revision(ws.engine) == "0002_test"
+    assert schema_revision(ws.engine) == "9999_test"
     with ws.engine.connect() as conn:
         assert conn.execute(text("SELECT name, pager FROM team")).all() == [("keep-me", None)]

@@ -5,3 +5,11 @@ is imported until a submodule that needs it is used.
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):  # noqa: ANN202  (lazy: keeps `import fuseboard` cheap)
+    if name in ("log_predictions", "log_labels"):
+        from fuseboard import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'fuseboard' has no attribute {name!r}")

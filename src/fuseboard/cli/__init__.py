@@ -357,6 +357,70 @@ def deploy_cmd(ctx: Context, model: str, version: int, env: str, endpoint_url: s
                    + (f" at {result.endpoint_url}" if result.endpoint_url else ""))
 
 
+def _quality_lines(quality: dict[str, dict[str, Any]]) -> list[str]:
+    lines = []
+    for name, found in quality.items():
+        parts = []
+        if found.get("nulls"):
+            parts.append(f"{found['nulls']} nulls")
+        if found.get("out_of_range"):
+            parts.append(f"{found['out_of_range']} outside the reference range")
+        if found.get("unseen"):
+            seen = ", ".join(f"{k} {v}" for k, v in found["unseen"].items())
+            parts.append(f"{found['unseen_rows']} unseen categories ({seen})")
+        if found.get("unknown_classes"):
+            parts.append(f"{found['unknown_classes']} predictions of classes the model does not have")
+        lines.append(f"  {name}: {'; '.join(parts)}")
+    return lines
+
+
+@cli.command("ingest")
+@click.argument("model")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--env", "env", required=True, help="Environment the rows were served in.")
+@json_option
+@pass_ctx
+def ingest_cmd(ctx: Context, model: str, file: Path, env: str, as_json: bool) -> None:
+    """Fold a file of inference rows (CSV, Parquet or JSON Lines) into the monitoring windows.
+
+    Columns: the model's features, `prediction`, and optionally `timestamp` (ISO 8601 or epoch
+    seconds; default now), `score` (binary: probability of the positive class) or `score_<class>`
+    per class, `request_id` (to join labels later) and `label`. The whole file is checked first;
+    any error writes nothing. Nulls and unseen categories are reported, not refused.
+    """
+    from fuseboard.monitoring.ingest import ingest_file
+
+    result = ingest_file(ctx.writable(), model, env, file)
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    click.echo(f"ingested {result.rows:,} rows into {result.model} v{result.version} in {result.environment}: "
+               f"{result.windows} window(s) from {result.first_window} to {result.last_window}; "
+               f"{result.labelled:,} labelled, {result.awaiting_labels:,} awaiting labels")
+    if result.quality:
+        click.echo("data quality:")
+        for line in _quality_lines(result.quality):
+            click.echo(line)
+
+
+@cli.command("ingest-labels")
+@click.argument("model")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--env", "env", required=True, help="Environment the predictions were served in.")
+@json_option
+@pass_ctx
+def ingest_labels_cmd(ctx: Context, model: str, file: Path, env: str, as_json: bool) -> None:
+    """Join true labels (columns `request_id`, `label`) to predictions ingested earlier."""
+    from fuseboard.monitoring.ingest import ingest_labels_file
+
+    result = ingest_labels_file(ctx.writable(), model, env, file)
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    click.echo(f"joined {result.joined:,} of {result.rows:,} labels to {result.model} predictions in "
+               f"{result.environment} ({result.windows} window(s)); {result.unmatched:,} matched no pending prediction")
+
+
 @cli.command("envs")
 @json_option
 @pass_ctx

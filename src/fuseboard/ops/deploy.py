@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from fuseboard.ops import audit, lookup
+from fuseboard.ops import audit
+from fuseboard.store import lookup
 from fuseboard.store.db import Workspace
 from fuseboard.store.models import Deployment, ModelVersion, utcnow
 

@@ -25,7 +25,8 @@ from sqlmodel import func, select
 from fuseboard.errors import FuseboardError
 from fuseboard.monitoring import metrics as metrics_mod
 from fuseboard.monitoring import profiles
-from fuseboard.ops import audit, lookup
+from fuseboard.ops import audit
+from fuseboard.store import lookup
 from fuseboard.ops.names import check_name
 from fuseboard.store.db import Workspace
 from fuseboard.store.models import CRITICALITIES, TASKS, Model, ModelVersion, Team, utcnow
@@ -314,6 +315,8 @@ def prepare(req: RegisterRequest) -> Prepared:
                                      predictions=pd.Series(ref_pred), prediction_kind=kind)
     if ref_proba is not None and ref_proba.shape[1] == 2:
         profile["scores"] = profiles.profile_column(pd.Series(ref_proba[:, 1]), "numeric")
+    if task == "classification" and hasattr(estimator, "classes_"):
+        profile["classes"] = [str(c) for c in estimator.classes_]
     return Prepared(req, task, est_class, sha256_of(req.artifact), schema, metrics, metrics_on,
                     int(metrics_rows), profile)
 

@@ -28,7 +28,7 @@ def add_team(ws: Workspace, name: str, kind: str, *, actor: str, origin: str, de
 
 def add_person(ws: Workspace, handle: str, name: str, team: str, *, actor: str, origin: str,
                email: str = "", phone: str = "", reason: str = "") -> Person:
-    from fuseboard.ops import lookup
+    from fuseboard.store import lookup
 
     check_name(handle, "person")
     with ws.transaction() as s:

@@ -132,3 +132,47 @@ class AuditEvent(SQLModel, table=True):
     before: dict[str, Any] = _json()
     after: dict[str, Any] = _json()
     reason: str = ""
+
+
+class WindowProfile(SQLModel, table=True):
+    """What one version's inference rows in one environment looked like over one time window.
+
+    Folded counts only (see monitoring/windows.py); windows merge exactly, so a
+    check reads a handful of these rows whatever the traffic.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("version_id", "environment_id", "window_start", "window_seconds"),
+        Index("ix_windowprofile_deployment_time", "model_id", "environment_id", "window_start"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    model_id: int = Field(foreign_key="model.id")
+    environment_id: int = Field(foreign_key="environment.id")
+    version_id: int = Field(foreign_key="modelversion.id")
+    window_start: datetime = Field(sa_type=UTCDateTime)
+    window_seconds: int = 300
+    rows: int = 0
+    features: dict[str, Any] = _json()
+    predictions: dict[str, Any] = _json()
+    performance: dict[str, Any] = _json()
+    updated_at: datetime = _when()
+
+
+class PendingLabel(SQLModel, table=True):
+    """A served prediction waiting for its true label, keyed by the caller's request id.
+
+    Only what the performance check needs (no features); deleted once labelled.
+    """
+
+    __table_args__ = (UniqueConstraint("model_id", "environment_id", "request_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    model_id: int = Field(foreign_key="model.id")
+    environment_id: int = Field(foreign_key="environment.id")
+    version_id: int = Field(foreign_key="modelversion.id")
+    request_id: str = Field(max_length=128)
+    window_start: datetime = Field(sa_type=UTCDateTime, index=True)
+    prediction: str
+    score: Optional[list[float]] = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = _when()

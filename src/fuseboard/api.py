@@ -1,0 +1,48 @@
+"""The Python API for serving code.
+
+    import fuseboard
+    fuseboard.log_predictions("credit-risk", "prod", rows)
+
+``rows``: a pandas DataFrame, a pyarrow Table or a list of dicts with the
+model's features, ``prediction`` and optionally ``timestamp``, ``score``,
+``request_id`` and ``label`` (see ``fuseboard ingest --help``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _workspace(db: str | None) -> Any:
+    from fuseboard.config import Config, resolve_db_url
+    from fuseboard.store.db import open_workspace
+
+    config = Config.load()
+    return open_workspace(resolve_db_url(db, config), artifact_dir=config.artifacts, create=False)
+
+
+def log_predictions(model: str, env: str, rows: Any, *, db: str | None = None) -> dict[str, Any]:
+    """Fold served predictions into the monitoring windows; returns what was recorded.
+
+    The workspace is ``db`` (a SQLAlchemy URL), else the one ``fuseboard`` would open.
+    Raises ``fuseboard.errors.FuseboardError`` with one line naming the problem; on
+    error nothing is written.
+    """
+    from fuseboard.monitoring.ingest import as_table, ingest_table
+
+    ws = _workspace(db)
+    try:
+        return ingest_table(ws, model, env, as_table(rows), source="log_predictions").as_dict()
+    finally:
+        ws.close()
+
+
+def log_labels(model: str, env: str, rows: Any, *, db: str | None = None) -> dict[str, Any]:
+    """Join true labels (``request_id``, ``label``) to predictions logged earlier."""
+    from fuseboard.monitoring.ingest import as_table, ingest_labels_table
+
+    ws = _workspace(db)
+    try:
+        return ingest_labels_table(ws, model, env, as_table(rows), source="log_labels").as_dict()
+    finally:
+        ws.close()

@@ -1,0 +1,497 @@
+"""Inference rows in: read, validate against the serving version's schema, fold into windows.
+
+A batch (a CSV, Parquet or JSON Lines file, or rows handed over by serving
+code) is checked whole before anything is written: missing or unknown columns,
+text where numbers are expected, unreadable timestamps and empty batches are
+one error line naming the file, column and row. Nulls and categories the
+reference never saw are not errors; they are counted in the window profiles
+and reported as data-quality findings.
+
+Rows are folded into five-minute window profiles (see windows.py) and merged
+into the windows already stored, in one transaction. Raw rows are not kept;
+only rows with a ``request_id`` and no label yet leave a small pending record
+(prediction and score) so a label arriving later can be joined to them.
+
+Columns: the model's features, ``prediction`` (required), and optionally
+``timestamp`` (ISO 8601 or epoch seconds; default now), ``score`` (binary: the
+probability of the positive class) or ``score_<class>`` for each class,
+``request_id`` and ``label``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import select
+
+from fuseboard.errors import FuseboardError
+from fuseboard.monitoring import performance, windows
+from fuseboard.store import lookup
+from fuseboard.store.db import Workspace
+from fuseboard.store.models import Deployment, ModelVersion, PendingLabel, WindowProfile, utcnow
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import pyarrow as pa
+
+WINDOW_SECONDS = 300
+OPTIONAL = ("timestamp", "score", "request_id", "label")
+SCORE_PREFIX = "score_"
+READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "json", ".ndjson": "json",
+           ".json": "json"}
+
+
+@dataclass
+class IngestResult:
+    model: str
+    environment: str
+    version: int
+    rows: int
+    windows: int
+    labelled: int
+    awaiting_labels: int
+    first_window: str
+    last_window: str
+    quality: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# -- reading -------------------------------------------------------------------------------
+
+def read_file(path: Path) -> "pa.Table":
+    """Read CSV, Parquet or JSON Lines with pyarrow; one clear line for each way it can fail."""
+    import pyarrow as pa
+
+    kind = READERS.get(path.suffix.lower())
+    if kind is None:
+        raise FuseboardError(f"unknown file type {path.suffix or '(none)'!r}: use .csv, .parquet or .jsonl ({path})")
+    if not path.exists():
+        raise FuseboardError(f"file not found: {path}")
+    if path.is_dir():
+        raise FuseboardError(f"expected a file, got a directory: {path}")
+    if path.stat().st_size == 0:
+        raise FuseboardError(f"file is empty: {path}")
+    try:
+        if kind == "csv":
+            from pyarrow import csv
+
+            table = csv.read_csv(path)
+        elif kind == "parquet":
+            from pyarrow import parquet
+
+            table = parquet.read_table(path)
+        else:
+            from pyarrow import json
+
+            table = json.read_json(path)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OSError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise FuseboardError(f"cannot read {kind.upper() if kind != 'json' else 'JSON Lines'}: {first} ({path})") from None
+    return table
+
+
+def as_table(rows: Any) -> "pa.Table":
+    """A pyarrow Table from a pandas DataFrame, a pyarrow Table or a list of dicts."""
+    import pyarrow as pa
+
+    if isinstance(rows, pa.Table):
+        return rows
+    if isinstance(rows, list):
+        if not all(isinstance(r, dict) for r in rows):
+            raise FuseboardError("rows must be dicts of column -> value")
+        return pa.Table.from_pylist(rows)
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover
+        pd = None
+    if pd is not None and isinstance(rows, pd.DataFrame):
+        return pa.Table.from_pandas(rows, preserve_index=False)
+    raise FuseboardError(f"rows must be a pandas DataFrame, a pyarrow Table or a list of dicts, not {type(rows).__name__}")
+
+
+# -- validation ----------------------------------------------------------------------------
+
+def _where(source: str, row: int) -> str:
+    """Row numbers as users see them: 1 for the first data row (line 2 of a CSV file)."""
+    line = f", line {row + 2}" if source.lower().endswith(".csv") else ""
+    return f"row {row + 1}{line}"
+
+
+def _numbers(table: "pa.Table", column: str, source: str) -> "np.ndarray":
+    """A float array (nulls as NaN), or an error naming the first cell that is not a number."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    col = table.column(column)
+    if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_boolean(col.type) \
+            or pa.types.is_null(col.type):
+        return np.asarray(pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False), dtype="float64")
+    text = pc.cast(col, pa.string()) if not pa.types.is_string(col.type) else col
+    import pandas as pd
+
+    series = pd.Series(text.to_numpy(zero_copy_only=False), dtype="object")
+    values = pd.to_numeric(series, errors="coerce")
+    bad = series.notna() & (series.astype(str).str.strip() != "") & values.isna()
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise FuseboardError(f"column {column!r} must be numeric but {_where(source, row)} holds "
+                             f"{str(series.iloc[row])!r} ({source})")
+    return values.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _strings(table: "pa.Table", column: str) -> "np.ndarray":
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    col = table.column(column)
+    if pa.types.is_floating(col.type):  # 1.0 read from a file means the class "1"
+        as_int = pc.cast(col, pa.int64(), safe=False)
+        if pc.all(pc.or_kleene(pc.is_null(col), pc.equal(pc.cast(as_int, pa.float64()), col))).as_py():
+            col = as_int
+    values = pc.cast(col, pa.string()).to_numpy(zero_copy_only=False)
+    return np.asarray(values, dtype=object)
+
+
+def _timestamps(table: "pa.Table", source: str, now: datetime) -> "np.ndarray":
+    """Seconds since the epoch per row (UTC)."""
+    import numpy as np
+    import pyarrow as pa
+
+    n = table.num_rows
+    if "timestamp" not in table.column_names:
+        return np.full(n, now.timestamp())
+    col = table.column("timestamp")
+    if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
+        seconds = _numbers(table, "timestamp", source)
+    else:
+        import pandas as pd
+
+        raw = pd.Series(col.to_pandas() if pa.types.is_timestamp(col.type) else
+                        col.cast(pa.string()).to_numpy(zero_copy_only=False))
+        parsed = pd.to_datetime(raw, utc=True, errors="coerce", format="ISO8601")
+        bad = raw.notna() & parsed.isna()
+        if bad.any():
+            row = int(bad.to_numpy().nonzero()[0][0])
+            raise FuseboardError(f"column 'timestamp' {_where(source, row)} holds {str(raw.iloc[row])!r}, "
+                                 f"not a time (use ISO 8601 or epoch seconds) ({source})")
+        seconds = (parsed - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype="float64", na_value=np.nan)
+    missing = ~np.isfinite(seconds)
+    if missing.any():
+        seconds = np.where(missing, now.timestamp(), seconds)
+    return seconds
+
+
+@dataclass
+class Batch:
+    """A validated batch: one array per column, ready to fold."""
+
+    rows: int
+    seconds: Any
+    features: dict[str, Any]
+    prediction: Any
+    scores: Any | None
+    request_id: Any | None
+    label: Any | None
+
+
+def validate(table: "pa.Table", mv: ModelVersion, task: str, classes: list[str], source: str,
+             now: datetime) -> Batch:
+    schema = {f["name"]: f["kind"] for f in mv.feature_schema}
+    columns = list(table.column_names)
+    if table.num_rows == 0:
+        raise FuseboardError(f"no rows to ingest ({source})")
+    dupes = sorted({c for c in columns if columns.count(c) > 1})
+    if dupes:
+        raise FuseboardError(f"duplicate column {dupes[0]!r} ({source})")
+    missing = [c for c in [*schema, "prediction"] if c not in columns]
+    if missing:
+        raise FuseboardError(f"missing column(s) the model needs: {', '.join(map(repr, missing[:5]))} ({source})")
+    score_columns = [f"{SCORE_PREFIX}{c}" for c in classes] if task == "classification" and len(classes) > 2 else []
+    allowed = {*schema, "prediction", *OPTIONAL, *score_columns}
+    unknown = [c for c in columns if c not in allowed]
+    if unknown:
+        raise FuseboardError(f"unknown column(s): {', '.join(map(repr, unknown[:5]))} (the model's features, "
+                             f"prediction, {', '.join(OPTIONAL)}) ({source})")
+    features = {name: (_numbers(table, name, source) if kind == "numeric" else _strings(table, name))
+                for name, kind in schema.items()}
+    if task == "regression":
+        prediction = _numbers(table, "prediction", source)
+        label = _numbers(table, "label", source) if "label" in columns else None
+        scores = None
+    else:
+        prediction = _strings(table, "prediction")
+        label = _strings(table, "label") if "label" in columns else None
+        scores = None
+        if len(classes) == 2 and "score" in columns:
+            scores = _numbers(table, "score", source)
+        elif score_columns and any(c in columns for c in score_columns):
+            absent = [c for c in score_columns if c not in columns]
+            if absent:
+                raise FuseboardError(f"score columns come as a set; missing {', '.join(map(repr, absent))} ({source})")
+            import numpy as np
+
+            scores = np.column_stack([_numbers(table, c, source) for c in score_columns])
+    request_id = _strings(table, "request_id") if "request_id" in columns else None
+    return Batch(table.num_rows, _timestamps(table, source, now), features, prediction, scores, request_id, label)
+
+
+# -- folding -------------------------------------------------------------------------------
+
+def classes_of(mv: ModelVersion) -> list[str]:
+    profile = mv.reference_profile
+    if profile.get("classes"):
+        return [str(c) for c in profile["classes"]]
+    return sorted((profile.get("target") or {}).get("value_counts", {}))
+
+
+def fold_window(batch: Batch, idx: Any, mv: ModelVersion, task: str, classes: list[str]) -> tuple[dict, dict, dict]:
+    """Feature, prediction and performance profiles of the rows ``idx`` of a batch."""
+    import numpy as np
+
+    ref = mv.reference_profile
+    features = {}
+    for f in mv.feature_schema:
+        values = batch.features[f["name"]][idx]
+        reference = ref["features"][f["name"]]
+        features[f["name"]] = (windows.fold_numeric(values, reference) if f["kind"] == "numeric"
+                               else windows.fold_categorical(values, reference))
+    pred = batch.prediction[idx]
+    if task == "regression":
+        predictions = {"prediction": windows.fold_numeric(pred, ref.get("predictions") or {})}
+    else:
+        predictions = {"prediction": windows.fold_categorical(pred, {"value_counts": {c: 0 for c in classes}})}
+        if batch.scores is not None and batch.scores.ndim == 1:
+            predictions["score"] = windows.fold_numeric(batch.scores[idx], ref.get("scores") or {})
+    perf: dict[str, Any] = {}
+    if batch.label is not None:
+        label = batch.label[idx]
+        has = np.isfinite(label) if task == "regression" else np.array([v is not None for v in label], dtype=bool)
+        if has.any():
+            if task == "regression":
+                perf = performance.fold_regression(label[has], pred[has])
+            else:
+                scores = batch.scores[idx][has] if batch.scores is not None else None
+                perf = performance.fold_classification(label[has], pred[has], classes, scores)
+    return features, predictions, perf
+
+
+def merge_profiles(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    out = dict(old)
+    for key, value in new.items():
+        out[key] = windows.merge_feature(old[key], value) if key in old else value
+    return out
+
+
+def _window_starts(seconds: Any) -> Any:
+    import numpy as np
+
+    return (np.floor(seconds / WINDOW_SECONDS) * WINDOW_SECONDS).astype("int64")
+
+
+def _utc(epoch: int) -> datetime:
+    return datetime.fromtimestamp(int(epoch), tz=timezone.utc)
+
+
+def ingest_table(ws: Workspace, model: str, env: str, table: "pa.Table", *, source: str = "rows",
+                 now: datetime | None = None) -> IngestResult:
+    """Validate a batch whole, then fold it into the serving version's windows in one transaction."""
+    import numpy as np
+
+    now = now or utcnow()
+    with ws.transaction() as s:
+        m = lookup.model(s, model)
+        e = lookup.environment(s, env)
+        dep = s.exec(select(Deployment).where(Deployment.model_id == m.id,
+                                              Deployment.environment_id == e.id)).first()
+        if dep is None:
+            raise FuseboardError(f"no version of {m.name!r} is deployed in {e.name!r}; deploy one first")
+        mv = s.get(ModelVersion, dep.version_id)
+        classes = classes_of(mv) if m.task == "classification" else []
+        batch = validate(table, mv, m.task, classes, source, now)
+        starts = _window_starts(batch.seconds)
+        pending = _pending(s, m.id, e.id, mv.id, batch, starts, source)
+        order = np.argsort(starts, kind="stable")
+        unique, first = np.unique(starts[order], return_index=True)
+        bounds = [*first[1:], len(order)]
+        labelled = 0
+        for start, lo, hi in zip(unique, first, bounds):
+            idx = order[lo:hi]
+            features, predictions, perf = fold_window(batch, idx, mv, m.task, classes)
+            labelled += perf.get("labelled", 0)
+            when = _utc(start)
+            row = s.exec(select(WindowProfile).where(
+                WindowProfile.version_id == mv.id, WindowProfile.environment_id == e.id,
+                WindowProfile.window_start == when, WindowProfile.window_seconds == WINDOW_SECONDS)).first()
+            if row is None:
+                row = WindowProfile(model_id=m.id, environment_id=e.id, version_id=mv.id, window_start=when,
+                                    window_seconds=WINDOW_SECONDS, rows=0, features={}, predictions={},
+                                    performance={})
+            row.rows += int(hi - lo)
+            row.features = merge_profiles(row.features, features)
+            row.predictions = merge_profiles(row.predictions, predictions)
+            if perf:
+                row.performance = performance.merge(row.performance, perf) if row.performance else perf
+            row.updated_at = now
+            s.add(row)
+        for item in pending:
+            s.add(item)
+        quality = _quality(batch, mv, classes, m.task)
+    return IngestResult(m.name, e.name, mv.version, batch.rows, len(unique), labelled, len(pending),
+                        _utc(unique[0]).isoformat(), _utc(unique[-1]).isoformat(), quality)
+
+
+def _pending(s: Any, model_id: int, env_id: int, version_id: int, batch: Batch, starts: Any,
+             source: str) -> list[PendingLabel]:
+    """Pending-label records for rows with a request id and no label; a repeated id is an error."""
+    if batch.request_id is None:
+        return []
+    import numpy as np
+
+    ids = batch.request_id
+    present = np.array([v is not None and v != "" for v in ids], dtype=bool)
+    seen: dict[str, int] = {}
+    for i in np.nonzero(present)[0]:
+        rid = ids[i]
+        if rid in seen:
+            raise FuseboardError(f"request_id {rid!r} appears twice ({_where(source, seen[rid])} and "
+                                 f"{_where(source, int(i))}) ({source})")
+        seen[rid] = int(i)
+    if seen:
+        known = set(s.exec(select(PendingLabel.request_id).where(
+            PendingLabel.model_id == model_id, PendingLabel.environment_id == env_id,
+            PendingLabel.request_id.in_(list(seen)))).all())
+        if known:
+            rid = sorted(known)[0]
+            raise FuseboardError(f"request_id {rid!r} ({_where(source, seen[rid])}) was already ingested; "
+                                 f"nothing was written ({source})")
+    if batch.label is not None:
+        has_label = (np.isfinite(batch.label) if batch.label.dtype.kind == "f"
+                     else np.array([v is not None for v in batch.label], dtype=bool))
+        present &= ~has_label
+    out = []
+    for i in np.nonzero(present)[0]:
+        score = None
+        if batch.scores is not None:
+            row = batch.scores[i]
+            score = [float(x) for x in np.atleast_1d(row)]
+        out.append(PendingLabel(model_id=model_id, environment_id=env_id, version_id=version_id,
+                                request_id=str(ids[i]), window_start=_utc(starts[i]), prediction=str(batch.prediction[i]),
+                                score=score))
+    return out
+
+
+def _quality(batch: Batch, mv: ModelVersion, classes: list[str], task: str) -> dict[str, dict[str, Any]]:
+    """Per feature: nulls, values outside the reference's range, categories it never saw."""
+    import numpy as np
+
+    found: dict[str, dict[str, Any]] = {}
+    for f in mv.feature_schema:
+        values = batch.features[f["name"]]
+        ref = mv.reference_profile["features"][f["name"]]
+        item: dict[str, Any] = {}
+        if f["kind"] == "numeric":
+            nulls = int((~np.isfinite(values)).sum())
+            if ref.get("min") is not None:
+                finite = values[np.isfinite(values)]
+                out = int(((finite < ref["min"]) | (finite > ref["max"])).sum())
+                if out:
+                    item["out_of_range"] = out
+        else:
+            nulls = int(sum(v is None for v in values))
+            known = set(ref.get("value_counts", {}))
+            unseen: dict[str, int] = {}
+            for v in values:
+                if v is not None and v not in known:
+                    unseen[v] = unseen.get(v, 0) + 1
+            if unseen:
+                item["unseen"] = dict(sorted(unseen.items(), key=lambda kv: -kv[1])[:5])
+                item["unseen_rows"] = sum(unseen.values())
+        if nulls:
+            item["nulls"] = nulls
+        if item:
+            found[f["name"]] = item
+    if task == "classification":
+        odd = int(sum(1 for p in batch.prediction if p is not None and p not in set(classes)))
+        if odd:
+            found["prediction"] = {"unknown_classes": odd}
+    return found
+
+
+def ingest_file(ws: Workspace, model: str, env: str, path: Path, now: datetime | None = None) -> IngestResult:
+    return ingest_table(ws, model, env, read_file(path), source=str(path), now=now)
+
+
+# -- labels arriving later -----------------------------------------------------------------
+
+@dataclass
+class LabelResult:
+    model: str
+    environment: str
+    rows: int
+    joined: int
+    unmatched: int
+    windows: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def ingest_labels_table(ws: Workspace, model: str, env: str, table: "pa.Table", *, source: str = "rows",
+                        now: datetime | None = None) -> LabelResult:
+    """Join labels to pending predictions by request id and fold them into those predictions' windows."""
+    import numpy as np
+
+    now = now or utcnow()
+    columns = set(table.column_names)
+    missing = [c for c in ("request_id", "label") if c not in columns]
+    if missing:
+        raise FuseboardError(f"missing column(s): {', '.join(map(repr, missing))} ({source})")
+    if table.num_rows == 0:
+        raise FuseboardError(f"no rows to ingest ({source})")
+    with ws.transaction() as s:
+        m = lookup.model(s, model)
+        e = lookup.environment(s, env)
+        ids = _strings(table, "request_id")
+        labels = _numbers(table, "label", source) if m.task == "regression" else _strings(table, "label")
+        wanted = {str(r): i for i, r in enumerate(ids) if r is not None}
+        pending = list(s.exec(select(PendingLabel).where(
+            PendingLabel.model_id == m.id, PendingLabel.environment_id == e.id,
+            PendingLabel.request_id.in_(list(wanted)))).all()) if wanted else []
+        groups: dict[tuple[int, datetime], list[PendingLabel]] = {}
+        for p in pending:
+            groups.setdefault((p.version_id, p.window_start), []).append(p)
+        for (version_id, start), items in groups.items():
+            mv = s.get(ModelVersion, version_id)
+            y = np.array([labels[wanted[p.request_id]] for p in items], dtype=object)
+            pred = np.array([p.prediction for p in items], dtype=object)
+            if m.task == "regression":
+                perf = performance.fold_regression(y.astype(float), pred.astype(float))
+            else:
+                classes = classes_of(mv)
+                scores = None
+                if all(p.score is not None for p in items):
+                    scores = np.array([p.score for p in items], dtype="float64")
+                    scores = scores.reshape(-1) if scores.shape[1] == 1 else scores
+                perf = performance.fold_classification(y, pred, classes, scores)
+            row = s.exec(select(WindowProfile).where(
+                WindowProfile.version_id == version_id, WindowProfile.environment_id == e.id,
+                WindowProfile.window_start == start, WindowProfile.window_seconds == WINDOW_SECONDS)).first()
+            if row is None:  # the window was compacted or removed: nothing to attach the label to
+                continue
+            row.performance = performance.merge(row.performance, perf) if row.performance else perf
+            row.updated_at = now
+            s.add(row)
+            for p in items:
+                s.delete(p)
+    return LabelResult(m.name, e.name, table.num_rows, len(pending), table.num_rows - len(pending), len(groups))
+
+
+def ingest_labels_file(ws: Workspace, model: str, env: str, path: Path, now: datetime | None = None) -> LabelResult:
+    return ingest_labels_table(ws, model, env, read_file(path), source=str(path), now=now)

@@ -1,0 +1,203 @@
+"""Inference rows in: every format, every bad file, windows that merge, labels that join later."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from sklearn import metrics as skm
+from sqlmodel import func, select
+
+from fuseboard.cli import cli
+from fuseboard.config import resource_dir
+from fuseboard.errors import FuseboardError
+from fuseboard.monitoring import ingest, performance
+from fuseboard.store.db import open_workspace
+from fuseboard.store.models import PendingLabel, WindowProfile
+
+T0 = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+
+
+def credit_rows(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.read_csv(resource_dir("sample_data") / "credit_risk.csv").sample(n, random_state=seed)
+    score = np.clip(0.2 + 0.5 * frame["default"].to_numpy() + rng.normal(0, 0.2, n), 0, 1)
+    out = frame.drop(columns="default").reset_index(drop=True)
+    out["prediction"] = (score >= 0.5).astype(int)
+    out["score"] = score
+    out["label"] = frame["default"].to_numpy()
+    out["request_id"] = [f"r{seed}-{i}" for i in range(n)]
+    out["timestamp"] = [(T0 + pd.Timedelta(seconds=int(s))).isoformat() for s in np.linspace(0, 899, n)]
+    return out
+
+
+def counts(ws) -> tuple[int, int]:  # noqa: ANN001
+    with ws.session() as s:
+        return (s.exec(select(func.count()).select_from(WindowProfile)).one(),
+                s.exec(select(func.count()).select_from(PendingLabel)).one())
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
+def test_every_format_folds_into_five_minute_windows(suffix: str, demo_url: str, tmp_path: Path) -> None:
+    rows = credit_rows()
+    path = tmp_path / f"batch{suffix}"
+    if suffix == ".csv":
+        rows.to_csv(path, index=False)
+    elif suffix == ".parquet":
+        rows.to_parquet(path, index=False)
+    else:
+        rows.to_json(path, orient="records", lines=True)
+    ws = open_workspace(demo_url)
+    result = ingest.ingest_file(ws, "credit-risk", "prod", path)
+    assert (result.rows, result.windows, result.version, result.labelled) == (600, 3, 2, 600)
+    with ws.session() as s:
+        windows = s.exec(select(WindowProfile).order_by(WindowProfile.window_start)).all()
+    assert [w.window_start for w in windows] == [T0, T0 + pd.Timedelta(minutes=5), T0 + pd.Timedelta(minutes=10)]
+    assert sum(w.rows for w in windows) == 600
+    assert sum(w.features["income"]["count"] + w.features["income"]["nulls"] for w in windows) == 600
+    assert sum(w.features["purpose"]["value_counts"]["car"] for w in windows) == int((rows["purpose"] == "car").sum())
+    # labelled in the same batch: performance folded, nothing left waiting
+    merged = windows[0].performance
+    for w in windows[1:]:
+        merged = performance.merge(merged, w.performance)
+    got = performance.metrics(merged)
+    assert got["roc_auc"] == pytest.approx(skm.roc_auc_score(rows["label"], rows["score"]), abs=0.005)
+    assert got["f1"] == pytest.approx(skm.f1_score(rows["label"], rows["prediction"]))
+    assert counts(ws)[1] == 0
+
+
+def test_a_second_batch_merges_into_the_same_windows(demo_url: str) -> None:
+    ws = open_workspace(demo_url)
+    ingest.ingest_table(ws, "credit-risk", "prod", ingest.as_table(credit_rows(300, seed=1)))
+    ingest.ingest_table(ws, "credit-risk", "prod", ingest.as_table(credit_rows(300, seed=2)))
+    with ws.session() as s:
+        windows = s.exec(select(WindowProfile)).all()
+    assert len(windows) == 3 and sum(w.rows for w in windows) == 600
+
+
+def test_labels_arriving_later_join_by_request_id(demo_url: str, tmp_path: Path) -> None:
+    rows = credit_rows(400)
+    labels = rows[["request_id", "label"]].iloc[:250]
+    ws = open_workspace(demo_url)
+    result = ingest.ingest_table(ws, "credit-risk", "prod", ingest.as_table(rows.drop(columns="label")))
+    assert (result.labelled, result.awaiting_labels) == (0, 400)
+    labels_path = tmp_path / "labels.csv"
+    pd.concat([labels, pd.DataFrame({"request_id": ["nope"], "label": [1]})]).to_csv(labels_path, index=False)
+    joined = ingest.ingest_labels_file(ws, "credit-risk", "prod", labels_path)
+    assert (joined.joined, joined.unmatched) == (250, 1)
+    assert counts(ws)[1] == 150
+    with ws.session() as s:
+        windows = s.exec(select(WindowProfile)).all()
+    total = windows[0].performance
+    for w in windows[1:]:
+        total = performance.merge(total, w.performance) if w.performance else total
+    assert total["labelled"] == 250
+    first = rows.iloc[:250]
+    assert performance.metrics(total)["accuracy"] == pytest.approx(skm.accuracy_score(first["label"],
+                                                                                         first["prediction"]))
+    again = ingest.ingest_labels_file(ws, "credit-risk", "prod", labels_path)
+    assert again.joined == 0  # a label is joined once
+
+
+def test_regression_rows_and_quality_findings(demo_url: str) -> None:
+    frame = pd.read_csv(resource_dir("sample_data") / "retail_demand.csv").head(200).copy()
+    frame["prediction"] = frame.pop("units_sold") * 1.1
+    frame.loc[0, "price"] = None
+    frame.loc[1:3, "day_of_week"] = "holiday"
+    frame.loc[4, "temperature_c"] = 500.0
+    ws = open_workspace(demo_url)
+    result = ingest.ingest_table(ws, "demand-forecast", "prod", ingest.as_table(frame), now=T0)
+    assert result.quality["price"] == {"nulls": 1}
+    assert result.quality["day_of_week"] == {"unseen": {"holiday": 3}, "unseen_rows": 3}
+    assert result.quality["temperature_c"] == {"out_of_range": 1}
+    with ws.session() as s:
+        (window,) = s.exec(select(WindowProfile)).all()
+    assert window.window_start == T0 and window.features["day_of_week"]["value_counts"]["__unseen__"] == 3
+
+
+def _bad(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+BAD = {
+    "empty file": (lambda t, r: _bad(t, "e.csv", ""), "file is empty"),
+    "header only": (lambda t, r: _bad(t, "h.csv", ",".join(r.columns) + "\n"), "no rows to ingest"),
+    "missing feature": (lambda t, r: _write(t, r.drop(columns="income")), "missing column(s) the model needs: 'income'"),
+    "unknown column": (lambda t, r: _write(t, r.assign(shoe_size=1)), "unknown column(s): 'shoe_size'"),
+    "text in a number": (lambda t, r: _write(t, r.assign(age=r["age"].astype(object)).pipe(_set, 3, "age", "old")),
+                         "column 'age' must be numeric but row 4, line 5 holds 'old'"),
+    "bad timestamp": (lambda t, r: _write(t, r.pipe(_set, 2, "timestamp", "yesterday")),
+                      "column 'timestamp' row 3, line 4 holds 'yesterday', not a time"),
+    "repeated request id": (lambda t, r: _write(t, r.pipe(_set, 5, "request_id", "r0-0")),
+                            "request_id 'r0-0' appears twice (row 1, line 2 and row 6, line 7)"),
+    "wrong suffix": (lambda t, r: _bad(t, "rows.xlsx", "x"), "unknown file type '.xlsx'"),
+    "truncated parquet": (lambda t, r: _bad(t, "rows.parquet", "PAR1 not really"), "cannot read PARQUET"),
+    "not json lines": (lambda t, r: _bad(t, "rows.jsonl", "{\"a\": 1,,}\n"), "cannot read JSON Lines"),
+}
+
+
+def _write(tmp: Path, frame: pd.DataFrame) -> Path:
+    path = tmp / "rows.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _set(frame: pd.DataFrame, row: int, column: str, value: object) -> pd.DataFrame:
+    frame = frame.copy()
+    frame[column] = frame[column].astype(object)
+    frame.loc[row, column] = value
+    return frame
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_files_are_one_error_line_and_write_nothing(case: str, demo_url: str, tmp_path: Path) -> None:
+    ws = open_workspace(demo_url)
+    ingest.ingest_table(ws, "credit-risk", "prod", ingest.as_table(credit_rows(50, seed=9)))
+    before = counts(ws)
+    make, message = BAD[case]
+    with pytest.raises(FuseboardError) as info:
+        ingest.ingest_file(ws, "credit-risk", "prod", make(tmp_path, credit_rows(40)))
+    assert message in str(info.value) and "\n" not in str(info.value)
+    assert counts(ws) == before
+
+
+def test_retrying_a_batch_with_request_ids_is_refused_whole(demo_url: str) -> None:
+    ws = open_workspace(demo_url)
+    batch = credit_rows(100).drop(columns="label")
+    ingest.ingest_table(ws, "credit-risk", "prod", ingest.as_table(batch))
+    before = counts(ws)
+    with pytest.raises(FuseboardError, match="was already ingested; nothing was written"):
+        ingest.ingest_table(ws, "credit-risk", "prod", ingest.as_table(batch))
+    assert counts(ws) == before
+
+
+def test_cli_ingest_reports_quality_and_json(demo_url: str, tmp_path: Path) -> None:
+    rows = credit_rows(100)
+    rows.loc[0, "purpose"] = "yacht"
+    path = tmp_path / "rows.csv"
+    rows.to_csv(path, index=False)
+    result = CliRunner().invoke(cli, ["--db", demo_url, "ingest", "credit-risk", str(path), "--env", "prod"])
+    assert result.exit_code == 0, result.output
+    assert "ingested 100 rows into credit-risk v2 in prod" in result.output
+    assert "purpose: 1 unseen categories (yacht 1)" in result.output
+    rows["request_id"] = rows["request_id"] + "-b"
+    rows.to_csv(path, index=False)
+    as_json = CliRunner().invoke(cli, ["--db", demo_url, "ingest", "credit-risk", str(path), "--env", "prod", "--json"])
+    assert json.loads(as_json.output)["rows"] == 100
+
+
+def test_python_api_takes_a_list_of_dicts(demo_url: str) -> None:
+    import fuseboard
+
+    rows = credit_rows(20).drop(columns=["timestamp"]).to_dict(orient="records")
+    recorded = fuseboard.log_predictions("credit-risk", "staging", rows, db=demo_url)
+    assert recorded["rows"] == 20 and recorded["version"] == 3 and recorded["environment"] == "staging"
+    with pytest.raises(FuseboardError, match="rows must be"):
+        fuseboard.log_predictions("credit-risk", "staging", "not rows", db=demo_url)
