@@ -421,6 +421,40 @@ def ingest_labels_cmd(ctx: Context, model: str, file: Path, env: str, as_json: b
                f"{result.environment} ({result.windows} window(s)); {result.unmatched:,} matched no pending prediction")
 
 
+GLYPHS = {"ok": "●", "warn": "▲", "crit": "✖", "none": "○", "error": "?"}
+
+
+@cli.command("check")
+@click.option("--no-probe", is_flag=True, help="Skip the HTTP probes of the endpoints.")
+@json_option
+@pass_ctx
+def check_cmd(ctx: Context, no_probe: bool, as_json: bool) -> None:
+    """Run every check once on every deployment; exit 3 if anything is critical.
+
+    Checks: data drift (PSI by default, per feature), prediction drift, performance against the
+    validation baseline once labels exist, data quality, staleness (retrain-by date) and health
+    (HTTP probe of the endpoint). For cron and CI. The JSON lists each deployment with its
+    checks; drift has one object per feature with feature, method, score, threshold, drifted.
+    """
+    from fuseboard.monitoring.checks import run_checks
+
+    results = run_checks(ctx.workspace(), probe_endpoints=not no_probe)
+    if as_json:
+        emit_json([r.as_dict() for r in results])
+    else:
+        for r in results:
+            waiting = [c.check for c in r.checks if c.status == "none"]
+            note = f"  (no verdict yet: {', '.join(waiting)})" if waiting else ""
+            click.echo(f"{GLYPHS.get(r.status, '?')} {r.status:<5} {r.model} v{r.version} in {r.environment}{note}")
+            for c in r.checks:
+                if c.status not in ("ok", "none"):
+                    click.echo(f"    {GLYPHS.get(c.status, '?')} {c.check}: {c.summary}")
+        if not results:
+            click.echo("no deployments to check")
+    if any(r.status == "crit" for r in results):
+        sys.exit(3)
+
+
 @cli.command("envs")
 @json_option
 @pass_ctx

@@ -1,0 +1,330 @@
+"""The checks: data drift, prediction drift, performance, data quality, staleness and health.
+
+``evaluate_*`` functions are pure: profiles and settings in, a ``CheckResult``
+out. ``run_checks`` gathers the stored window profiles of each deployment
+(merging them is exact and cheap) and applies them; ``probe`` asks an
+endpoint over HTTP.
+
+Severity follows the model's criticality: a breach on a mission-critical model
+is ``crit``, on an internal model ``warn``; PSI keeps its two levels (warn from
+0.1, crit from 0.25) for mission-critical models.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlmodel import select
+
+from fuseboard.monitoring import drift, performance, windows
+from fuseboard.store.db import Workspace
+from fuseboard.store.models import Deployment, Environment, Model, ModelVersion, WindowProfile, utcnow
+
+ORDER = {"ok": 0, "none": 1, "warn": 2, "error": 3, "crit": 4}
+
+
+@dataclass
+class Policy:
+    """How a model is checked; every field has the documented default."""
+
+    drift_window: timedelta = timedelta(hours=1)
+    performance_window: timedelta = timedelta(hours=24)
+    min_rows: int = 100  # fewer rows than this in the window: no drift verdict
+    min_labelled: int = performance.MIN_SAMPLES
+    methods: dict[str, str] = field(default_factory=dict)  # feature -> method (default PSI)
+    thresholds: dict[str, float] = field(default_factory=dict)  # feature -> threshold
+    key_features: tuple[str, ...] = ()
+    drift_share: float = drift.DEFAULT_DRIFT_SHARE
+    tolerances: dict[str, tuple[str, float]] = field(default_factory=lambda: dict(performance.DEFAULT_TOLERANCES))
+    null_rate_increase: float = 0.05  # absolute increase over the reference's null rate
+    unseen_share: float = 0.05  # share of rows with categories the reference never had
+    probe_path: str = "/health"
+    probe_timeout: float = 2.0
+    expected_status: int = 200
+
+
+@dataclass
+class CheckResult:
+    check: str
+    status: str  # ok, warn, crit, none (no data yet), error (the check itself failed)
+    summary: str
+    rows: int = 0
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def breach(criticality: str) -> str:
+    return "crit" if criticality == "mission-critical" else "warn"
+
+
+def worst(statuses: list[str]) -> str:
+    """The deployment's status: its worst check; ``none`` only when no check has a verdict."""
+    known = [s for s in statuses if s != "none"]
+    return max(known, key=lambda s: ORDER.get(s, 0)) if known else "none"
+
+
+# -- pure evaluations ----------------------------------------------------------------------
+
+def evaluate_drift(features: dict[str, Any], reference: dict[str, Any], criticality: str,
+                   policy: Policy) -> CheckResult:
+    rows = max((p["count"] + p["nulls"] for p in features.values()), default=0)
+    if rows < policy.min_rows:
+        return CheckResult("drift", "none", f"{rows} rows in the last {_span(policy.drift_window)}; "
+                           f"a verdict needs {policy.min_rows}", rows)
+    results = []
+    for name, current in features.items():
+        ref = reference["features"].get(name)
+        if ref is None or not current["count"]:
+            continue
+        method = policy.methods.get(name, drift.DEFAULT_METHOD)
+        results.append(drift.feature_drift(name, ref, current, method, policy.thresholds.get(name)))
+    results.sort(key=lambda r: (not r.drifted, -r.score if not drift.METHODS[r.method].lower_is_drift else r.score))
+    drifted = [r for r in results if r.drifted]
+    dataset = drift.dataset_drift(results, policy.drift_share)
+    key = [r.feature for r in drifted if r.feature in policy.key_features]
+    status = "ok"
+    if drifted:
+        level = breach(criticality)
+        psi_crit = any(r.severity == "crit" for r in drifted)
+        if dataset or key:
+            status = level
+        else:
+            status = "crit" if level == "crit" and psi_crit else "warn"
+    summary = (f"{len(drifted)} of {len(results)} features drifted" + (" (dataset drift)" if dataset else "")
+               + (f"; key feature(s) {', '.join(key)}" if key else "")
+               + (f": {', '.join(r.feature for r in drifted[:4])}" if drifted else ""))
+    return CheckResult("drift", status, summary, rows, {
+        "dataset_drift": dataset, "drift_share": policy.drift_share, "key_features_drifted": key,
+        "features": [{"feature": r.feature, "method": r.method, "score": r.score, "threshold": r.threshold,
+                      "drifted": r.drifted, "severity": r.severity} for r in results]})
+
+
+def evaluate_prediction_drift(predictions: dict[str, Any], reference: dict[str, Any], criticality: str,
+                              policy: Policy) -> CheckResult:
+    current = predictions.get("score") or predictions.get("prediction")
+    ref = reference.get("scores") if "score" in predictions else reference.get("predictions")
+    rows = current["count"] + current["nulls"] if current else 0
+    if not current or not ref or rows < policy.min_rows:
+        return CheckResult("prediction_drift", "none", f"{rows} predictions; a verdict needs {policy.min_rows}", rows)
+    if ref["kind"] == "categorical":  # align the reference's label counts with the window's class counts
+        ref = {**ref, "value_counts": {k: ref["value_counts"].get(k, 0) for k in current["value_counts"]
+                                       if k != windows.UNSEEN}}
+    result = drift.feature_drift("score" if "score" in predictions else "prediction", ref, current, "psi")
+    status = "ok" if not result.drifted else ("crit" if breach(criticality) == "crit" and result.severity == "crit"
+                                              else "warn")
+    return CheckResult("prediction_drift", status, f"{result.feature} PSI {result.score:.3f}"
+                       f" ({'drifted' if result.drifted else 'stable'})", rows,
+                       {"feature": result.feature, "method": "psi", "score": result.score,
+                        "threshold": result.threshold, "drifted": result.drifted})
+
+
+def evaluate_performance(perf: dict[str, Any], baseline: dict[str, Any], criticality: str,
+                         policy: Policy) -> CheckResult:
+    labelled = perf.get("labelled", 0) if perf else 0
+    if labelled < policy.min_labelled:
+        return CheckResult("performance", "none", f"{labelled} labelled rows in the last "
+                           f"{_span(policy.performance_window)}; a verdict needs {policy.min_labelled}", labelled)
+    current = performance.metrics(perf)
+    checks = performance.degradation(current, baseline, labelled, policy.tolerances, policy.min_labelled)
+    bad = [c for c in checks if c.degraded]
+    status = breach(criticality) if bad else "ok"
+    parts = [f"{c.metric} {c.current:.3f} vs {c.baseline:.3f}" for c in (bad or checks)]
+    return CheckResult("performance", status, ("degraded: " if bad else "") + ("; ".join(parts) or "no baseline"),
+                       labelled, {"metrics": current, "checks": [c.as_dict() for c in checks]})
+
+
+def evaluate_quality(features: dict[str, Any], reference: dict[str, Any], criticality: str,
+                     policy: Policy) -> CheckResult:
+    findings = []
+    rows = 0
+    for name, cur in features.items():
+        total = cur["count"] + cur["nulls"]
+        rows = max(rows, total)
+        ref = reference["features"].get(name) or {}
+        if not total:
+            continue
+        ref_total = (ref.get("count") or 0) + (ref.get("nulls") or 0)
+        ref_rate = ref.get("nulls", 0) / ref_total if ref_total else 0.0
+        rate = cur["nulls"] / total
+        if rate > ref_rate + policy.null_rate_increase:
+            findings.append({"feature": name, "finding": "nulls", "rate": rate, "reference_rate": ref_rate})
+        if cur["kind"] == "categorical" and cur["count"]:
+            share = cur["value_counts"].get(windows.UNSEEN, 0) / cur["count"]
+            if share > policy.unseen_share:
+                findings.append({"feature": name, "finding": "unseen", "rate": share,
+                                 "values": list(cur.get("unseen", {}))[:5]})
+        if cur["kind"] == "numeric" and cur["count"] and cur.get("counts"):
+            share = (cur["counts"][0] + cur["counts"][-1]) / cur["count"]
+            if share > policy.unseen_share:
+                findings.append({"feature": name, "finding": "out_of_range", "rate": share})
+    if rows < policy.min_rows:
+        return CheckResult("quality", "none", f"{rows} rows; a verdict needs {policy.min_rows}", rows)
+    status = "warn" if findings else "ok"
+    summary = "; ".join(f"{f['feature']} {f['finding'].replace('_', ' ')} {f['rate']:.1%}" for f in findings[:4])
+    return CheckResult("quality", status, summary or "no nulls, unseen categories or out-of-range values beyond "
+                       "the thresholds", rows, {"findings": findings})
+
+
+def evaluate_staleness(retrain_by: date | None, today: date) -> CheckResult:
+    if retrain_by is None:
+        return CheckResult("staleness", "none", "no retrain-by date set")
+    if retrain_by < today:
+        return CheckResult("staleness", "warn", f"past its retrain-by date {retrain_by.isoformat()} "
+                           f"({(today - retrain_by).days} days ago)")
+    return CheckResult("staleness", "ok", f"retrain by {retrain_by.isoformat()} (in {(retrain_by - today).days} days)")
+
+
+# -- health --------------------------------------------------------------------------------
+
+@dataclass
+class ProbeResult:
+    up: bool
+    status_code: int | None
+    latency_ms: float | None
+    version: str | None
+    error: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def probe(url: str, path: str = "/health", timeout: float = 2.0, expected_status: int = 200) -> ProbeResult:
+    """GET the endpoint's health path; up when it answers ``expected_status`` in time.
+
+    The version is read from a JSON body's ``version`` (or ``model_version``) field.
+    """
+    target = url.rstrip("/") + path
+    start = time.perf_counter()
+    try:
+        with urllib.request.urlopen(target, timeout=timeout) as response:  # noqa: S310 (the user's endpoint)
+            body = response.read(65536)
+            code = response.status
+    except urllib.error.HTTPError as exc:
+        return ProbeResult(exc.code == expected_status, exc.code, (time.perf_counter() - start) * 1000, None,
+                           f"HTTP {exc.code}")
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return ProbeResult(False, None, None, None, str(reason)[:200])
+    latency = (time.perf_counter() - start) * 1000
+    version = None
+    try:
+        data = json.loads(body)
+        if isinstance(data, dict):
+            found = data.get("version", data.get("model_version"))
+            version = None if found is None else str(found)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    return ProbeResult(code == expected_status, code, latency, version, "" if code == expected_status else f"HTTP {code}")
+
+
+def evaluate_health(result: ProbeResult | None, expected_version: int, criticality: str) -> CheckResult:
+    if result is None:
+        return CheckResult("health", "none", "no endpoint configured")
+    if not result.up:
+        return CheckResult("health", breach(criticality), f"down: {result.error or result.status_code}",
+                           details=result.as_dict())
+    if result.version is not None and result.version.lstrip("v") != str(expected_version):
+        return CheckResult("health", breach(criticality), f"serves version {result.version}, "
+                           f"expected v{expected_version}", details=result.as_dict())
+    return CheckResult("health", "ok", f"up, {result.latency_ms:.0f} ms", details=result.as_dict())
+
+
+# -- running over a workspace --------------------------------------------------------------
+
+@dataclass
+class DeploymentChecks:
+    model: str
+    environment: str
+    version: int
+    criticality: str
+    status: str
+    checks: list[CheckResult]
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["checks"] = [c.as_dict() for c in self.checks]
+        return out
+
+
+def merged(rows: list[WindowProfile], attr: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for row in rows:
+        for name, profile in getattr(row, attr).items():
+            out[name] = windows.merge_feature(out[name], profile) if name in out else profile
+    return out
+
+
+def merged_performance(rows: list[WindowProfile]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for row in rows:
+        if row.performance:
+            out = performance.merge(out, row.performance) if out else row.performance
+    return out
+
+
+def _span(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _guard(check: str, fn: Any, *args: Any) -> CheckResult:
+    """A check that raises becomes an ``error`` result; the others still run."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # noqa: BLE001
+        return CheckResult(check, "error", f"check failed: {type(exc).__name__}: {str(exc)[:200]}")
+
+
+def run_checks(ws: Workspace, *, now: datetime | None = None, policy: Policy | None = None,
+               probe_endpoints: bool = True) -> list[DeploymentChecks]:
+    """Every check for every deployment, from the stored windows (and a probe of each endpoint)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    now = now or utcnow()
+    policy = policy or Policy()
+    with ws.session() as s:
+        deployments = s.exec(
+            select(Deployment, Model, Environment, ModelVersion)
+            .join(Model, Model.id == Deployment.model_id)
+            .join(Environment, Environment.id == Deployment.environment_id)
+            .join(ModelVersion, ModelVersion.id == Deployment.version_id)
+            .order_by(Model.name, Environment.order)).all()
+        since = now - max(policy.drift_window, policy.performance_window)
+        recent = s.exec(select(WindowProfile).where(WindowProfile.window_start >= since)).all()
+    by_key: dict[tuple[int, int], list[WindowProfile]] = {}
+    for row in recent:
+        by_key.setdefault((row.version_id, row.environment_id), []).append(row)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        probes = {d.id: pool.submit(probe, d.endpoint_url, policy.probe_path, policy.probe_timeout,
+                                    policy.expected_status)
+                  for d, *_ in deployments if d.endpoint_url and probe_endpoints}
+        results = []
+        for dep, model, env, mv in deployments:
+            rows = by_key.get((mv.id, env.id), [])
+            drift_rows = [r for r in rows if r.window_start >= now - policy.drift_window]
+            features = merged(drift_rows, "features")
+            checks = [
+                _guard("drift", evaluate_drift, features, mv.reference_profile, model.criticality, policy),
+                _guard("prediction_drift", evaluate_prediction_drift, merged(drift_rows, "predictions"),
+                       mv.reference_profile, model.criticality, policy),
+                _guard("performance", evaluate_performance, merged_performance(rows), mv.validation_metrics,
+                       model.criticality, policy),
+                _guard("quality", evaluate_quality, features, mv.reference_profile, model.criticality, policy),
+                _guard("staleness", evaluate_staleness, model.retrain_by, now.date()),
+                _guard("health", evaluate_health, probes[dep.id].result() if dep.id in probes else None,
+                       mv.version, model.criticality),
+            ]
+            results.append(DeploymentChecks(model.name, env.name, mv.version, model.criticality,
+                                            worst([c.status for c in checks]), checks))
+    return results

@@ -1,0 +1,187 @@
+"""The checks over a workspace: drift, prediction drift, performance, quality, staleness and health."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import date, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from fuseboard.cli import cli
+from fuseboard.monitoring import checks, ingest
+from fuseboard.store.db import open_workspace
+from fuseboard.store.models import utcnow
+from tests.test_ingest import credit_rows
+
+
+def served(ws, rows):  # noqa: ANN001, ANN202
+    """The rows as prod's credit-risk v2 would have served them: its own predictions and scores."""
+    import joblib
+    from fuseboard.ops.registry import artifact_file
+    from fuseboard.store import lookup
+
+    with ws.session() as s:
+        mv = lookup.version(s, lookup.model(s, "credit-risk"), 2)
+    model = joblib.load(artifact_file(ws, mv))
+    features = rows[[f["name"] for f in mv.feature_schema]]
+    rows = rows.copy()
+    rows["score"] = model.predict_proba(features)[:, 1]
+    rows["prediction"] = model.predict(features)
+    return rows
+
+
+def _ingest(ws, rows, model="credit-risk", env="prod"):  # noqa: ANN001, ANN202
+    rows = rows.drop(columns=["timestamp"])
+    return ingest.ingest_table(ws, model, env, ingest.as_table(rows))
+
+
+def _by(results, model, env):  # noqa: ANN001, ANN202
+    (found,) = [r for r in results if r.model == model and r.environment == env]
+    return {c.check: c for c in found.checks}, found
+
+
+def test_stable_traffic_is_ok_and_drifted_features_are_named(demo_url: str) -> None:
+    ws = open_workspace(demo_url)
+    _ingest(ws, served(ws, credit_rows(1500, seed=1)))
+    result, dep = _by(checks.run_checks(ws, probe_endpoints=False), "credit-risk", "prod")
+    assert [c.status for c in result.values()] == ["ok", "ok", "ok", "ok", "ok", "none"], \
+        [c.summary for c in result.values()]
+    assert dep.status == "ok"
+
+    ws2 = open_workspace(demo_url)
+    shifted = credit_rows(1500, seed=2)
+    shifted["income"] = shifted["income"] * 2.5
+    shifted["employment"] = "unemployed"
+    shifted["request_id"] = shifted["request_id"] + "-x"
+    _ingest(ws2, served(ws2, shifted))
+    result, dep = _by(checks.run_checks(ws2, probe_endpoints=False), "credit-risk", "prod")
+    drifted = {f["feature"] for f in result["drift"].details["features"] if f["drifted"]}
+    assert {"income", "employment"} <= drifted
+    assert result["drift"].status == "crit" and dep.status == "crit"  # mission-critical, PSI far past 0.25
+    first = result["drift"].details["features"][0]
+    assert set(first) >= {"feature", "method", "score", "threshold", "drifted"} and first["drifted"]
+
+
+def test_internal_model_breach_is_a_warning(demo_url: str) -> None:
+    import pandas as pd
+
+    from fuseboard.config import resource_dir
+
+    frame = pd.read_csv(resource_dir("sample_data") / "churn.csv").head(600).copy()
+    frame["prediction"] = frame.pop("churned")
+    frame["monthly_charges"] = frame["monthly_charges"] + 60
+    ws = open_workspace(demo_url)
+    ingest.ingest_table(ws, "churn-propensity", "prod", ingest.as_table(frame))
+    result, _ = _by(checks.run_checks(ws, probe_endpoints=False), "churn-propensity", "prod")
+    assert result["drift"].status == "warn" and "monthly_charges" in result["drift"].summary
+    assert result["staleness"].status == "warn"  # the demo's churn model is past its retrain-by date
+
+
+def test_performance_degradation_against_the_baseline(demo_url: str) -> None:
+    ws = open_workspace(demo_url)
+    rows = served(ws, credit_rows(800, seed=3))
+    rng = np.random.default_rng(0)
+    rows["score"] = rng.random(len(rows))  # scores that know nothing: AUC about 0.5
+    rows["prediction"] = (rows["score"] >= 0.5).astype(int)
+    _ingest(ws, rows)
+    result, _ = _by(checks.run_checks(ws, probe_endpoints=False), "credit-risk", "prod")
+    perf = result["performance"]
+    assert perf.status == "crit" and perf.summary.startswith("degraded: roc_auc")
+    (auc,) = [c for c in perf.details["checks"] if c["metric"] == "roc_auc"]
+    assert auc["baseline"] == pytest.approx(0.782, abs=0.01) and auc["current"] < 0.6
+
+
+def test_too_little_data_gives_no_verdict(demo_url: str) -> None:
+    ws = open_workspace(demo_url)
+    _ingest(ws, credit_rows(30, seed=4))
+    result, _ = _by(checks.run_checks(ws, probe_endpoints=False), "credit-risk", "prod")
+    assert result["drift"].status == "none" and "a verdict needs 100" in result["drift"].summary
+    assert result["performance"].status == "none"
+
+
+def test_old_windows_fall_out_of_the_drift_window(demo_url: str) -> None:
+    ws = open_workspace(demo_url)
+    _ingest(ws, credit_rows(500, seed=5))
+    later = utcnow() + timedelta(hours=2)
+    result, _ = _by(checks.run_checks(ws, probe_endpoints=False, now=later), "credit-risk", "prod")
+    assert result["drift"].status == "none"
+
+
+def test_staleness() -> None:
+    today = date(2026, 11, 29)
+    assert checks.evaluate_staleness(date(2026, 11, 1), today).status == "warn"
+    assert checks.evaluate_staleness(date(2027, 1, 1), today).status == "ok"
+    assert checks.evaluate_staleness(None, today).status == "none"
+
+
+def test_a_check_that_raises_is_an_error_result_and_the_rest_run() -> None:
+    result = checks._guard("drift", lambda: 1 / 0)
+    assert result.status == "error" and "ZeroDivisionError" in result.summary
+
+
+class _Endpoint(BaseHTTPRequestHandler):
+    mode = "ok"
+
+    def do_GET(self) -> None:  # noqa: N802
+        if self.mode == "500":
+            self.send_response(500)
+            self.end_headers()
+            return
+        body = json.dumps({"status": "ok", "version": self.server.version}).encode()  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def endpoint():  # noqa: ANN201
+    server = HTTPServer(("127.0.0.1", 0), _Endpoint)
+    server.version = "2"  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_probe_up_wrong_version_down_and_error(endpoint) -> None:  # noqa: ANN001
+    url = f"http://127.0.0.1:{endpoint.server_address[1]}"
+    up = checks.probe(url)
+    assert up.up and up.version == "2" and up.latency_ms is not None
+    assert checks.evaluate_health(up, 2, "internal").status == "ok"
+    assert checks.evaluate_health(up, 3, "mission-critical").summary == "serves version 2, expected v3"
+    _Endpoint.mode = "500"
+    try:
+        failed = checks.probe(url)
+    finally:
+        _Endpoint.mode = "ok"
+    assert not failed.up and failed.status_code == 500
+    refused = checks.probe("http://127.0.0.1:9", timeout=1)
+    assert not refused.up and checks.evaluate_health(refused, 2, "mission-critical").status == "crit"
+
+
+def test_cli_check_json_and_exit_code(demo_url: str, endpoint) -> None:  # noqa: ANN001
+    from fuseboard.ops.deploy import deploy
+
+    ws = open_workspace(demo_url)
+    deploy(ws, "credit-risk", 2, "prod", actor="t", origin="cli",
+           endpoint_url=f"http://127.0.0.1:{endpoint.server_address[1]}")
+    ok = CliRunner().invoke(cli, ["--db", demo_url, "check", "--json"])
+    assert ok.exit_code == 0, ok.output
+    data = json.loads(ok.output)
+    prod = [d for d in data if d["model"] == "credit-risk" and d["environment"] == "prod"][0]
+    health = [c for c in prod["checks"] if c["check"] == "health"][0]
+    assert health["status"] == "ok" and health["details"]["version"] == "2"
+    endpoint.version = "1"
+    bad = CliRunner().invoke(cli, ["--db", demo_url, "check"])
+    assert bad.exit_code == 3
+    assert "✖ health: serves version 1, expected v2" in bad.output
