@@ -455,6 +455,124 @@ def check_cmd(ctx: Context, no_probe: bool, as_json: bool) -> None:
         sys.exit(3)
 
 
+@cli.group("alerts", invoke_without_command=True)
+@click.option("--all", "include_resolved", is_flag=True, help="Include resolved alerts.")
+@json_option
+@click.pass_context
+def alerts_cmd(click_ctx: click.Context, include_resolved: bool, as_json: bool) -> None:
+    """List open alerts (firing and acknowledged), worst first."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    from fuseboard.monitoring.alerts import list_alerts
+
+    views = list_alerts(click_ctx.obj.workspace(), include_resolved=include_resolved)
+    if as_json:
+        emit_json([v.as_dict() for v in views])
+        return
+    if not views:
+        click.echo("no open alerts")
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(views)} alert(s)", title_justify="left")
+    for col in ["id", "severity", "model", "env", "check", "since", "state", "summary"]:
+        table.add_column(col, overflow="fold" if col == "summary" else "ellipsis")
+    for v in views:
+        state = "silenced" if v.silenced and v.state != "resolved" else v.state
+        table.add_row(str(v.id), f"{GLYPHS.get(v.severity, '?')} {v.severity}", v.model, v.environment, v.check,
+                      v.opened_at.astimezone().strftime("%m-%d %H:%M"), state, v.summary)
+    console().print(table)
+
+
+@alerts_cmd.command("ack")
+@click.argument("alert_id", type=int)
+@reason_option
+@yes_option
+@pass_ctx
+def alerts_ack(ctx: Context, alert_id: int, reason: str, yes: bool) -> None:
+    """Acknowledge an alert: you are on it."""
+    from fuseboard.monitoring.alerts import acknowledge
+    from fuseboard.ops.audit import current_actor
+
+    alert = acknowledge(ctx.writable(), alert_id, actor=current_actor(), origin="cli", reason=reason)
+    click.echo(f"alert {alert.id} ({alert.fingerprint}) acknowledged by {alert.acknowledged_by}")
+
+
+@alerts_cmd.command("resolve")
+@click.argument("alert_id", type=int)
+@click.option("--note", required=True, help="What was done; kept with the alert and audited.")
+@yes_option
+@pass_ctx
+def alerts_resolve(ctx: Context, alert_id: int, note: str, yes: bool) -> None:
+    """Resolve an alert by hand, with a note."""
+    from fuseboard.monitoring.alerts import resolve
+    from fuseboard.ops.audit import current_actor
+
+    alert = resolve(ctx.writable(), alert_id, actor=current_actor(), origin="cli", note=note)
+    click.echo(f"alert {alert.id} ({alert.fingerprint}) resolved by {alert.resolved_by}")
+
+
+@cli.command("silence")
+@click.argument("model")
+@click.option("--env", "env", required=True)
+@click.option("--for", "duration", required=True, help="How long: 30m, 2h, 1d (at most 30d).")
+@click.option("--comment", required=True, help="Why; shown with the silenced alerts and audited.")
+@click.option("--check", type=click.Choice(["drift", "prediction_drift", "performance", "quality", "staleness",
+                                             "health"]), help="Only this check (default: all).")
+@yes_option
+@pass_ctx
+def silence_cmd(ctx: Context, model: str, env: str, duration: str, comment: str, check: str | None,
+                yes: bool) -> None:
+    """Silence a deployment's alerts for a while (they still open and resolve, muted)."""
+    from fuseboard.monitoring.alerts import parse_duration, silence
+    from fuseboard.ops.audit import current_actor
+
+    item = silence(ctx.writable(), model, env, parse_duration(duration), comment=comment, actor=current_actor(),
+                   origin="cli", check=check)
+    click.echo(f"silenced {check or 'all checks'} of {model} in {env} until "
+               f"{item.ends_at.astimezone().strftime('%Y-%m-%d %H:%M %Z')}")
+
+
+@cli.command("monitor")
+@click.option("--health-every", default=30, show_default=True, type=click.IntRange(min=5), help="Seconds.")
+@click.option("--drift-every", default=300, show_default=True, type=click.IntRange(min=10), help="Seconds.")
+@click.option("--performance-every", default=300, show_default=True, type=click.IntRange(min=10), help="Seconds.")
+@pass_ctx
+def monitor_cmd(ctx: Context, health_every: int, drift_every: int, performance_every: int) -> None:
+    """Run the monitoring loop headless until stopped (SIGINT/SIGTERM), e.g. under systemd.
+
+    Only one process at a time runs the checks (a lease in the database); start a second one on
+    another host as a hot standby: it takes over within a minute when the first stops.
+    """
+    import signal
+    import threading
+
+    from fuseboard.monitoring.scheduler import Intervals, Monitor
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def report(summary: dict) -> None:
+        if "error" in summary:
+            click.echo(f"{summary['kind']}: cycle failed: {summary['error']}", err=True)
+        else:
+            click.echo(f"{summary['kind']}: {summary['deployments']} deployments, worst {summary['worst']}, "
+                       f"{summary['alerts_changed']} alert change(s)")
+
+    monitor = Monitor(ctx.writable(), Intervals(health_every, drift_every, performance_every), on_cycle=report)
+    monitor.start()
+    click.echo(f"monitoring {ctx.url} as {monitor.holder}" + ("" if monitor.leading else
+               " (standby: another process holds the lease)"), err=True)
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        monitor.stop()
+        click.echo("monitor stopped", err=True)
+
+
 @cli.command("envs")
 @json_option
 @pass_ctx

@@ -281,14 +281,18 @@ def _span(delta: timedelta) -> str:
 def _guard(check: str, fn: Any, *args: Any) -> CheckResult:
     """A check that raises becomes an ``error`` result; the others still run."""
     try:
-        return fn(*args)
+        return fn(*args)  # noqa: B023
     except Exception as exc:  # noqa: BLE001
         return CheckResult(check, "error", f"check failed: {type(exc).__name__}: {str(exc)[:200]}")
 
 
+CHECKS = ("drift", "prediction_drift", "performance", "quality", "staleness", "health")
+
+
 def run_checks(ws: Workspace, *, now: datetime | None = None, policy: Policy | None = None,
-               probe_endpoints: bool = True) -> list[DeploymentChecks]:
-    """Every check for every deployment, from the stored windows (and a probe of each endpoint)."""
+               probe_endpoints: bool = True, only: set[str] | None = None) -> list[DeploymentChecks]:
+    """Every check (or those in ``only``) for every deployment, from the stored windows and probes."""
+    wanted = set(only or CHECKS)
     from concurrent.futures import ThreadPoolExecutor
 
     now = now or utcnow()
@@ -308,23 +312,24 @@ def run_checks(ws: Workspace, *, now: datetime | None = None, policy: Policy | N
     with ThreadPoolExecutor(max_workers=8) as pool:
         probes = {d.id: pool.submit(probe, d.endpoint_url, policy.probe_path, policy.probe_timeout,
                                     policy.expected_status)
-                  for d, *_ in deployments if d.endpoint_url and probe_endpoints}
+                  for d, *_ in deployments if d.endpoint_url and probe_endpoints and "health" in wanted}
         results = []
         for dep, model, env, mv in deployments:
             rows = by_key.get((mv.id, env.id), [])
             drift_rows = [r for r in rows if r.window_start >= now - policy.drift_window]
-            features = merged(drift_rows, "features")
-            checks = [
-                _guard("drift", evaluate_drift, features, mv.reference_profile, model.criticality, policy),
-                _guard("prediction_drift", evaluate_prediction_drift, merged(drift_rows, "predictions"),
-                       mv.reference_profile, model.criticality, policy),
-                _guard("performance", evaluate_performance, merged_performance(rows), mv.validation_metrics,
-                       model.criticality, policy),
-                _guard("quality", evaluate_quality, features, mv.reference_profile, model.criticality, policy),
-                _guard("staleness", evaluate_staleness, model.retrain_by, now.date()),
-                _guard("health", evaluate_health, probes[dep.id].result() if dep.id in probes else None,
-                       mv.version, model.criticality),
-            ]
+            features = merged(drift_rows, "features") if wanted & {"drift", "quality"} else {}
+            planned = {
+                "drift": lambda: evaluate_drift(features, mv.reference_profile, model.criticality, policy),
+                "prediction_drift": lambda: evaluate_prediction_drift(
+                    merged(drift_rows, "predictions"), mv.reference_profile, model.criticality, policy),
+                "performance": lambda: evaluate_performance(merged_performance(rows), mv.validation_metrics,
+                                                            model.criticality, policy),
+                "quality": lambda: evaluate_quality(features, mv.reference_profile, model.criticality, policy),
+                "staleness": lambda: evaluate_staleness(model.retrain_by, now.date()),
+                "health": lambda: evaluate_health(probes[dep.id].result() if dep.id in probes else None,
+                                                  mv.version, model.criticality),
+            }
+            checks = [_guard(name, planned[name]) for name in CHECKS if name in wanted]
             results.append(DeploymentChecks(model.name, env.name, mv.version, model.criticality,
                                             worst([c.status for c in checks]), checks))
     return results

@@ -176,3 +176,67 @@ class PendingLabel(SQLModel, table=True):
     prediction: str
     score: Optional[list[float]] = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = _when()
+
+
+class CheckRun(SQLModel, table=True):
+    """One check's result on one deployment at one time: the check history."""
+
+    __table_args__ = (Index("ix_checkrun_deployment_check_at", "model_id", "environment_id", "check", "at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    model_id: int = Field(foreign_key="model.id")
+    environment_id: int = Field(foreign_key="environment.id")
+    version_id: int = Field(foreign_key="modelversion.id")
+    check: str = Field(max_length=32)
+    status: str = Field(max_length=8)
+    summary: str = ""
+    rows: int = 0
+    details: dict[str, Any] = _json()
+    at: datetime = _when(index=True)
+
+
+class Alert(SQLModel, table=True):
+    """One alert per deployment and check while it is open: firing -> acknowledged -> resolved.
+
+    ``open_key`` holds the fingerprint while the alert is open and is cleared when it
+    resolves; its unique constraint is what makes a duplicate open alert impossible.
+    """
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    fingerprint: str = Field(max_length=200, index=True)
+    open_key: Optional[str] = Field(default=None, max_length=200, unique=True)
+    model_id: int = Field(foreign_key="model.id", index=True)
+    environment_id: int = Field(foreign_key="environment.id")
+    check: str = Field(max_length=32)
+    severity: str = Field(max_length=8)
+    state: str = Field(max_length=16, default="firing")
+    summary: str = ""
+    opened_at: datetime = _when()
+    last_seen_at: datetime = _when()
+    acknowledged_by: Optional[str] = None
+    acknowledged_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    resolved_by: Optional[str] = None
+    resolved_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    note: str = ""
+
+
+class Silence(SQLModel, table=True):
+    """Mutes a deployment's alerts (one check, or all) until ``ends_at``."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    model_id: int = Field(foreign_key="model.id", index=True)
+    environment_id: int = Field(foreign_key="environment.id")
+    check: Optional[str] = Field(default=None, max_length=32)
+    author: str
+    comment: str
+    starts_at: datetime = _when()
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Lease(SQLModel, table=True):
+    """Who runs the monitor loop: renewed while alive, taken over once it expires."""
+
+    name: str = Field(primary_key=True, max_length=32)
+    holder: str
+    acquired_at: datetime = _when()
+    expires_at: datetime = Field(sa_type=UTCDateTime)

@@ -1,0 +1,157 @@
+"""The monitor loop: APScheduler jobs per check kind, guarded by a lease in the database.
+
+Any number of consoles and ``fuseboard monitor`` processes may share a
+workspace; only the holder of the ``monitor`` lease runs checks, so each check
+still runs once per interval. The holder renews the lease while alive; when it
+stops (or dies), another process takes it over once it expires. The lease is a
+conditional UPDATE, which the database makes atomic on SQLite and PostgreSQL
+alike.
+
+Jobs never touch a UI: results go to the database (check history and alerts),
+and an optional ``on_cycle`` callback gets a small summary. Shut down with
+``stop()``, which does not wait for running jobs (see the known deadlock
+between ``call_from_thread`` and ``shutdown(wait=True)``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from fuseboard.monitoring import alerts, checks
+from fuseboard.store.db import Workspace
+from fuseboard.store.models import Lease, utcnow
+
+log = logging.getLogger("fuseboard.monitor")
+LEASE = "monitor"
+
+
+def holder_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
+
+
+def acquire_lease(ws: Workspace, holder: str, ttl: timedelta, *, now: datetime | None = None) -> bool:
+    """Take or renew the lease; True when ``holder`` holds it afterwards."""
+    now = now or utcnow()
+    with ws.engine.begin() as conn:
+        result = conn.execute(
+            update(Lease)
+            .where(Lease.name == LEASE, (Lease.holder == holder) | (Lease.expires_at < now))
+            .values(holder=holder, expires_at=now + ttl, acquired_at=now)
+        )
+        if result.rowcount:
+            return True
+        exists = conn.execute(select(Lease.name).where(Lease.name == LEASE)).first()
+    if exists:
+        return False
+    try:
+        with ws.engine.begin() as conn:
+            conn.execute(Lease.__table__.insert().values(name=LEASE, holder=holder, acquired_at=now,
+                                                         expires_at=now + ttl))
+        return True
+    except IntegrityError:  # another process inserted it first
+        return False
+
+
+def release_lease(ws: Workspace, holder: str) -> None:
+    with ws.engine.begin() as conn:
+        conn.execute(update(Lease).where(Lease.name == LEASE, Lease.holder == holder)
+                     .values(expires_at=utcnow() - timedelta(seconds=1)))
+
+
+def lease_holder(ws: Workspace, *, now: datetime | None = None) -> str | None:
+    """The live holder, or None when nobody holds an unexpired lease."""
+    now = now or utcnow()
+    with ws.session() as s:
+        lease = s.get(Lease, LEASE)
+    return lease.holder if lease and lease.expires_at > now else None
+
+
+@dataclass
+class Intervals:
+    health: int = 30
+    drift: int = 300
+    performance: int = 300
+    lease_ttl: int = 60
+
+
+KINDS = {
+    "health": ("health",),
+    "drift": ("drift", "prediction_drift", "quality", "staleness"),
+    "performance": ("performance",),
+}
+
+
+def run_cycle(ws: Workspace, kind: str, *, now: datetime | None = None, policy: checks.Policy | None = None) -> dict:
+    """Run one kind of check on every deployment and record results and alerts in one transaction."""
+    now = now or utcnow()
+    wanted = set(KINDS[kind])
+    results = checks.run_checks(ws, now=now, policy=policy, probe_endpoints="health" in wanted, only=wanted)
+    with ws.transaction() as s:
+        changed = alerts.record_results(s, results, now=now)
+    return {"kind": kind, "deployments": len(results), "alerts_changed": len(changed),
+            "worst": checks.worst([r.status for r in results])}
+
+
+class Monitor:
+    """Runs the checks on their intervals while this process holds the lease."""
+
+    def __init__(self, ws: Workspace, intervals: Intervals | None = None,
+                 on_cycle: Callable[[dict], None] | None = None, holder: str | None = None) -> None:
+        self.ws = ws
+        self.intervals = intervals or Intervals()
+        self.on_cycle = on_cycle
+        self.holder = holder or holder_id()
+        self.leading = False
+        self._scheduler: Any = None
+
+    def _renew(self) -> None:
+        try:
+            self.leading = acquire_lease(self.ws, self.holder, timedelta(seconds=self.intervals.lease_ttl))
+        except Exception:  # noqa: BLE001  (a locked or unreachable database: try again next time)
+            log.exception("could not renew the monitor lease")
+            self.leading = False
+
+    def _job(self, kind: str) -> None:
+        if not self.leading:
+            return
+        try:
+            summary = run_cycle(self.ws, kind)
+        except Exception as exc:  # noqa: BLE001  (a failing cycle must never stop the loop)
+            log.exception("monitor cycle %s failed", kind)
+            summary = {"kind": kind, "error": f"{type(exc).__name__}: {exc}"}
+        if self.on_cycle is not None:
+            self.on_cycle(summary)
+
+    def start(self) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        self._renew()
+        scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
+        scheduler.add_job(self._renew, "interval", seconds=max(1, self.intervals.lease_ttl // 3), id="lease")
+        first = datetime.now().astimezone()
+        for kind in KINDS:
+            scheduler.add_job(self._job, "interval", args=[kind], id=kind,
+                              seconds=getattr(self.intervals, kind), next_run_time=first)
+        scheduler.start()
+        self._scheduler = scheduler
+
+    def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        if self.leading:
+            try:
+                release_lease(self.ws, self.holder)
+            except Exception:  # noqa: BLE001
+                log.exception("could not release the monitor lease")
+            self.leading = False
