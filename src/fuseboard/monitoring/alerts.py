@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from fuseboard.errors import FuseboardError, NotFound
 from fuseboard.store import lookup
 from fuseboard.store.db import Workspace
-from fuseboard.store.models import Alert, AuditEvent, CheckRun, Environment, Model, Silence, utcnow
+from fuseboard.store.models import Alert, AuditEvent, CheckRun, CheckState, Environment, Model, Silence, utcnow
 
 BREACH = ("warn", "crit", "error")
 OPEN_STATES = ("firing", "acknowledged")
@@ -34,6 +34,10 @@ def fingerprint(model: str, env: str, check: str) -> str:
 def record_results(session: Session, results: list[Any], *, now: datetime | None = None) -> list[Alert]:
     """Store the check results and open, update or resolve the alerts they imply.
 
+    The latest result of each check is kept in ``CheckState``; the history
+    (``CheckRun``) gets a row only when a check's status changes, so it grows with
+    events, not with time.
+
     ``results`` are ``checks.DeploymentChecks``. Runs in the caller's transaction;
     returns the alerts that opened or resolved in this call.
     """
@@ -45,8 +49,19 @@ def record_results(session: Session, results: list[Any], *, now: datetime | None
         m, e = models[dep.model], envs[dep.environment]
         version_id = lookup.version(session, m, dep.version).id
         for c in dep.checks:
-            session.add(CheckRun(model_id=m.id, environment_id=e.id, version_id=version_id, check=c.check,
-                                 status=c.status, summary=c.summary, rows=c.rows, details=c.details, at=now))
+            state = session.get(CheckState, (m.id, e.id, c.check))
+            if state is None or state.status != c.status or state.version_id != version_id:
+                session.add(CheckRun(model_id=m.id, environment_id=e.id, version_id=version_id, check=c.check,
+                                     status=c.status, summary=c.summary, rows=c.rows, details=c.details, at=now))
+                since = now
+            else:
+                since = state.since
+            if state is None:
+                state = CheckState(model_id=m.id, environment_id=e.id, check=c.check, version_id=version_id,
+                                   status=c.status)
+            state.version_id, state.status, state.summary = version_id, c.status, c.summary
+            state.rows, state.details, state.at, state.since = c.rows, c.details, now, since
+            session.add(state)
             key = fingerprint(m.name, e.name, c.check)
             alert = session.exec(select(Alert).where(Alert.open_key == key)).first()
             if c.status in BREACH:

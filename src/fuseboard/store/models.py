@@ -178,8 +178,23 @@ class PendingLabel(SQLModel, table=True):
     created_at: datetime = _when()
 
 
+class CheckState(SQLModel, table=True):
+    """The latest result of each check on each deployment (one row each, updated in place)."""
+
+    model_id: int = Field(foreign_key="model.id", primary_key=True)
+    environment_id: int = Field(foreign_key="environment.id", primary_key=True)
+    check: str = Field(max_length=32, primary_key=True)
+    version_id: int = Field(foreign_key="modelversion.id")
+    status: str = Field(max_length=8)
+    summary: str = ""
+    rows: int = 0
+    details: dict[str, Any] = _json()
+    at: datetime = _when()
+    since: datetime = _when()  # when the status last changed
+
+
 class CheckRun(SQLModel, table=True):
-    """One check's result on one deployment at one time: the check history."""
+    """The check history: a row each time a check's status changes on a deployment."""
 
     __table_args__ = (Index("ix_checkrun_deployment_check_at", "model_id", "environment_id", "check", "at"),)
 

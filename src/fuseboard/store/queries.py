@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from fuseboard.store.db import Workspace
-from fuseboard.store.models import AuditEvent, Deployment, Environment, Model, ModelVersion, Person, Team
+from fuseboard.store.models import (AuditEvent, CheckState, Deployment, Environment, Model, ModelVersion, Person,
+                                     Team)
 
 
 @dataclass
@@ -27,7 +28,7 @@ class ModelRow:
     description: str
     latest_version: int | None
     deployed: dict[str, int] = field(default_factory=dict)  # environment -> version
-    health: str = "none"  # monitoring fills this in; "none" means no check has run yet
+    health: str = "none"  # worst latest check result over its deployments; "none": no verdict yet
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,7 +67,16 @@ def model_rows(ws: Workspace) -> list[ModelRow]:
         for mid, env, version in s.execute(deployed):
             if mid in rows:
                 rows[mid].deployed[env] = version
+        statuses = select(CheckState.model_id, CheckState.status).group_by(CheckState.model_id, CheckState.status)
+        for mid, status in s.execute(statuses):
+            row = rows.get(mid)
+            if row is not None and HEALTH_ORDER.get(status, -1) > HEALTH_ORDER.get(row.health, -1):
+                row.health = status
     return list(rows.values())
+
+
+# How bad each check status is; "none" (no verdict) ranks below "ok".
+HEALTH_ORDER = {"none": -1, "ok": 0, "warn": 2, "error": 3, "crit": 4}
 
 
 @dataclass

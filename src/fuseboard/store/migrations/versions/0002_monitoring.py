@@ -1,4 +1,4 @@
-"""monitoring: windows, pending labels, check runs, alerts, silences, lease
+"""monitoring: windows, pending labels, check states and runs, alerts, silences, lease
 
 Revision ID: 0002_monitoring
 Revises: 0001_initial
@@ -85,6 +85,22 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_checkrun_at'), ['at'], unique=False)
         batch_op.create_index('ix_checkrun_deployment_check_at', ['model_id', 'environment_id', 'check', 'at'], unique=False)
 
+    op.create_table('checkstate',
+    sa.Column('model_id', sa.Integer(), nullable=False),
+    sa.Column('environment_id', sa.Integer(), nullable=False),
+    sa.Column('check', sa.String(length=32), nullable=False),
+    sa.Column('version_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=8), nullable=False),
+    sa.Column('summary', sa.String(), nullable=False),
+    sa.Column('rows', sa.Integer(), nullable=False),
+    sa.Column('details', sa.JSON(), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('since', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['environment_id'], ['environment.id'], ),
+    sa.ForeignKeyConstraint(['model_id'], ['model.id'], ),
+    sa.ForeignKeyConstraint(['version_id'], ['modelversion.id'], ),
+    sa.PrimaryKeyConstraint('model_id', 'environment_id', 'check')
+    )
     op.create_table('pendinglabel',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('model_id', sa.Integer(), nullable=False),
@@ -138,6 +154,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_pendinglabel_window_start'))
 
     op.drop_table('pendinglabel')
+    op.drop_table('checkstate')
     with op.batch_alter_table('checkrun', schema=None) as batch_op:
         batch_op.drop_index('ix_checkrun_deployment_check_at')
         batch_op.drop_index(batch_op.f('ix_checkrun_at'))
