@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from fuseboard.store.db import Workspace
-from fuseboard.store.models import (AuditEvent, CheckState, Deployment, Environment, Model, ModelVersion, Person,
+from fuseboard.store.models import (AuditEvent, CheckRun, CheckState, Deployment, Environment, Model, ModelVersion, Person,
                                      Team)
 
 
@@ -226,3 +226,48 @@ def team_rows(ws: Workspace) -> list[TeamRow]:
             members.setdefault(p.team_id, []).append(p.handle)
         owned = dict(s.execute(select(Model.owner_team_id, func.count()).group_by(Model.owner_team_id)).all())
         return [TeamRow(t.name, t.kind, t.description, members.get(t.id, []), owned.get(t.id, 0)) for t in teams]
+
+
+@dataclass
+class CheckInfo:
+    check: str
+    status: str
+    summary: str
+    rows: int
+    details: dict[str, Any]
+    at: datetime
+    since: datetime
+    version: int
+
+
+@dataclass
+class DeploymentHealth:
+    model: str
+    environment: str
+    criticality: str
+    version: int | None
+    endpoint_url: str
+    states: list[CheckInfo]
+    history: list[CheckInfo]
+
+
+def deployment_health(ws: Workspace, model: str, env: str, history_limit: int = 30) -> DeploymentHealth | None:
+    """The latest result of every check on a deployment, and its recent status changes."""
+    with ws.session() as s:
+        m = s.scalars(select(Model).where(Model.name == model)).first()
+        e = s.scalars(select(Environment).where(Environment.name == env)).first()
+        if m is None or e is None:
+            return None
+        dep = s.scalars(select(Deployment).where(Deployment.model_id == m.id,
+                                                 Deployment.environment_id == e.id)).first()
+        versions = {v.id: v.version for v in s.scalars(select(ModelVersion).where(ModelVersion.model_id == m.id))}
+        states = [CheckInfo(c.check, c.status, c.summary, c.rows, c.details, c.at, c.since, versions.get(c.version_id, 0))
+                  for c in s.scalars(select(CheckState).where(CheckState.model_id == m.id,
+                                                              CheckState.environment_id == e.id))]
+        history = [CheckInfo(r.check, r.status, r.summary, r.rows, {}, r.at, r.at, versions.get(r.version_id, 0))
+                   for r in s.scalars(select(CheckRun).where(CheckRun.model_id == m.id, CheckRun.environment_id == e.id)
+                                      .order_by(CheckRun.at.desc(), CheckRun.id.desc()).limit(history_limit))]
+    order = ("health", "drift", "prediction_drift", "performance", "quality", "staleness")
+    states.sort(key=lambda c: order.index(c.check) if c.check in order else len(order))
+    return DeploymentHealth(m.name, e.name, m.criticality, versions.get(dep.version_id) if dep else None,
+                            dep.endpoint_url if dep else "", states, history)

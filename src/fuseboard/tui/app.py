@@ -19,8 +19,10 @@ from textual.screen import ModalScreen, Screen
 
 from fuseboard.config import Config
 from fuseboard.tui.commands import ActionCommands, ModelCommands
+from fuseboard.tui.messages import ChangeDone, MonitorCycle
 from fuseboard.tui.screens.help import HelpScreen
 from fuseboard.tui.screens.models import ModelsScreen
+from fuseboard.tui.screens.monitoring import MonitoringScreen
 from fuseboard.tui.themes import DEFAULT_THEME, load_themes
 
 
@@ -29,11 +31,14 @@ class FuseboardApp(App[None]):
     TITLE = "fuseboard"
     COMMAND_PALETTE_BINDING = "colon"
     COMMANDS = {ModelCommands, ActionCommands}
-    MODES = {"models": ModelsScreen}
+    MODES = {"models": ModelsScreen, "monitoring": MonitoringScreen}
     DEFAULT_MODE = "models"
 
     BINDINGS = [
-        Binding("1", "goto('models')", "Models", id="app.models", tooltip="the Models screen: every model"),
+        Binding("1", "goto('models')", "Models", show=False, id="app.models",
+                tooltip="the Models screen: every model"),
+        Binding("3", "goto('monitoring')", "Monitoring", show=False, id="app.monitoring",
+                tooltip="the Monitoring screen: open alerts, worst first"),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="this list of keys"),
         Binding("ctrl+r", "refresh", "Refresh", show=False, id="app.refresh",
                 tooltip="reload this screen from the workspace"),
@@ -44,12 +49,14 @@ class FuseboardApp(App[None]):
 
     def __init__(self, url: str, config: Config | None = None, *, read_only: bool = False,
                  theme: str | None = None, workspace_label: str | None = None,
-                 extra_theme_dirs: list[Path] | None = None) -> None:
+                 extra_theme_dirs: list[Path] | None = None, run_monitor: bool = False) -> None:
         self.config = config or Config(path=Path("/nonexistent/config.toml"))
         self.url = url
         self.read_only = read_only
         self.workspace_label = workspace_label or _label(url)
         self._workspace: Any = None
+        self.run_monitor = run_monitor and not read_only
+        self.monitor: Any = None
         self._workspace_lock = threading.Lock()
         self._startup_notes: list[tuple[str, str]] = []
         loaded = load_themes(extra_theme_dirs)
@@ -90,14 +97,77 @@ class FuseboardApp(App[None]):
     def on_mount(self) -> None:
         for text, severity in self._startup_notes:
             self.notify(text, severity=severity, timeout=8)
+        if self.run_monitor:
+            self.call_after_refresh(lambda: self.run_worker(self._start_monitor, thread=True, name="monitor"))
+
+    def _start_monitor(self) -> None:
+        """Run the checks here unless another process holds the monitor lease (it is then a standby)."""
+        from fuseboard.monitoring.scheduler import Monitor
+
+        monitor = Monitor(self.workspace(), on_cycle=lambda summary: self.post_message(MonitorCycle(summary)))
+        monitor.start()
+        self.monitor = monitor
+
+    def monitor_status(self) -> str:
+        if self.monitor is None:
+            return "monitor: off" if not self.run_monitor else "monitor: starting"
+        return "monitor: running here" if self.monitor.leading else "monitor: another process runs the checks"
+
+    def on_monitor_cycle(self, message: MonitorCycle) -> None:
+        """Fresh results: reload the screen on top, unless a dialog is open."""
+        if isinstance(self.screen, ModalScreen):
+            return
+        if isinstance(self.screen, (ModelsScreen, MonitoringScreen)) and getattr(self.screen, "loaded", False):
+            self.screen.reload()
+        if "error" in message.summary:
+            self.notify(f"monitor cycle failed: {message.summary['error']}", severity="error", timeout=8)
 
     def on_unmount(self) -> None:
+        if self.monitor is not None:
+            self.monitor.stop()  # does not wait for running jobs
         if self._workspace is not None:
             self._workspace.close()
 
+    @property
+    def actor(self) -> str:
+        from fuseboard.ops.audit import current_actor
+
+        return current_actor()
+
+    def run_change(self, what: str, work: Callable[[Any], str], done: Callable[[str], None]) -> None:
+        """Run ``work(workspace)`` in a thread; ``done(message)`` runs on the UI when it succeeds."""
+
+        def job() -> None:
+            try:
+                message = work(self.workspace())
+            except Exception as exc:  # noqa: BLE001  (shown, not raised into the UI)
+                text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                self.post_message(ChangeDone(what, None, text, done))
+                return
+            self.post_message(ChangeDone(what, message, None, done))
+
+        self.run_worker(job, thread=True, group="changes", name=what)
+
+    def on_change_done(self, message: ChangeDone) -> None:
+        if message.error is not None:
+            self.notify(message.error, title=f"could not {message.what}", severity="error", timeout=10)
+        else:
+            message.done(message.result)
+
+    SCREENS_LINE = (("1", "Models"), ("3", "Monitoring"))
+
     def title_line(self, where: str) -> Text:
+        """The screens with their keys (the current one marked), where we are, and the workspace."""
+        current, _, rest = where.partition(" › ")
+        line = Text("fuseboard ", style="bold")
+        for key, name in self.SCREENS_LINE:
+            mark = name == current
+            line.append(f" {key} {name} ", style="reverse bold" if mark else "")
+        if rest:
+            line.append(f" › {rest}", style="bold")
         ro = " · read-only" if self.read_only else ""
-        return Text(f"fuseboard › {where}  [{self.workspace_label}{ro}]")
+        line.append(f"  [{self.workspace_label}{ro}]")
+        return line
 
     def theme_colors(self) -> dict[str, str]:
         variables = self.theme_variables
@@ -130,7 +200,7 @@ class FuseboardApp(App[None]):
             reload()
             self.notify("refreshed", timeout=1.5)
 
-    def action_filter_models(self) -> None:
+    def action_filter_models(self) -> None:  # from the palette
         self._to_models(lambda screen: screen.action_filter())
 
     def open_model(self, name: str) -> None:
@@ -170,7 +240,11 @@ def binding_ids() -> set[str]:
     from fuseboard.tui.screens.model_detail import ModelDetailScreen
     from fuseboard.tui.widgets.table import VirtualTable
 
-    classes = (FuseboardApp, ModelsScreen, ModelDetailScreen, HelpScreen, VirtualTable)
+    from fuseboard.tui.screens.deployment import DeploymentScreen
+    from fuseboard.tui.screens.dialogs import FormDialog
+
+    classes = (FuseboardApp, ModelsScreen, ModelDetailScreen, MonitoringScreen, DeploymentScreen, FormDialog,
+               HelpScreen, VirtualTable)
     return {b.id for cls in classes for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
 
 
@@ -187,4 +261,5 @@ def _label(url: str) -> str:
 
 def run(url: str, config: Config, *, read_only: bool = False, theme: str | None = None,
         workspace_label: str | None = None) -> None:
-    FuseboardApp(url, config, read_only=read_only, theme=theme, workspace_label=workspace_label).run()
+    FuseboardApp(url, config, read_only=read_only, theme=theme, workspace_label=workspace_label,
+                 run_monitor=True).run()

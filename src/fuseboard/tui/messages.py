@@ -21,3 +21,22 @@ class LoadFailed(Message):
         super().__init__()
         self.what = what
         self.error = error
+
+
+class MonitorCycle(Message):
+    """The monitor loop finished a cycle (posted from its thread)."""
+
+    def __init__(self, summary: dict) -> None:
+        super().__init__()
+        self.summary = summary
+
+
+class ChangeDone(Message):
+    """A change run in a worker finished: ``result`` on success, ``error`` otherwise."""
+
+    def __init__(self, what: str, result: Any, error: str | None, done: Any) -> None:
+        super().__init__()
+        self.what = what
+        self.result = result
+        self.error = error
+        self.done = done

@@ -1,0 +1,208 @@
+"""Screen 3: open alerts first, worst first; acknowledge, silence, resolve, open the deployment."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Static
+
+from fuseboard.tui.messages import Loaded
+from fuseboard.tui.screens.base import FuseboardScreen
+from fuseboard.tui.screens.dialogs import Field, FormDialog
+from fuseboard.tui.status import status_text
+from fuseboard.tui.widgets.keybar import KeyBar
+from fuseboard.tui.widgets.table import Column, VirtualTable
+
+
+def age(when: datetime, now: datetime | None = None) -> str:
+    seconds = int(((now or datetime.now(timezone.utc)) - when).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{max(seconds, 0)}s"
+
+
+def fetch_alerts(ws: Any) -> list[Any]:
+    from fuseboard.monitoring.alerts import list_alerts
+
+    return list_alerts(ws)
+
+
+class MonitoringScreen(FuseboardScreen):
+    TITLE_TEXT = "Monitoring"
+
+    BINDINGS = [
+        Binding("a", "ack", "Ack", id="monitoring.ack", tooltip="acknowledge the alert: you are on it"),
+        Binding("s", "silence", "Silence", id="monitoring.silence",
+                tooltip="mute this deployment's alerts for this check for a while (asks how long and why)"),
+        Binding("x", "resolve", "Resolve", id="monitoring.resolve", tooltip="resolve the alert by hand, with a note"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="monitoring-screen")
+        self.alerts: list[Any] = []
+        self.loaded = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.app.title_line("Monitoring"), id="title", classes="title")
+        yield VirtualTable(self._columns(80), empty_text="loading alerts…", id="alerts")
+        yield Static(id="alert-summary", classes="status")
+        yield Static(id="status", classes="status")
+        yield KeyBar()
+
+    def _columns(self, width: int) -> list[Column]:
+        fixed = [Column("severity", "sev", 6), Column("env", "env", 7), Column("check", "check", 16),
+                 Column("since", "since", 5, "right"), Column("state", "state", 8)]
+        used = sum(c.width for c in fixed) + len(fixed) + 1 + 2
+        return [fixed[0], Column("model", "model", max(12, width - used)), *fixed[1:]]
+
+    def on_mount(self) -> None:
+        self.query_one(VirtualTable).focus()
+        self.call_after_refresh(self.reload)
+
+    def on_resize(self) -> None:
+        self.query_one(VirtualTable).set_columns(self._columns(self.size.width))
+
+    def on_screen_resume(self) -> None:
+        if self.loaded:
+            self.reload()
+
+    def reload(self) -> None:
+        self.load("alerts", fetch_alerts)
+
+    def _cells(self, alert: Any, colors: dict[str, str]) -> tuple[Any, ...]:
+        state = "silenced" if alert.silenced else ("acked" if alert.state == "acknowledged" else alert.state)
+        return (status_text(alert.severity, colors), alert.model, alert.environment, alert.check,
+                age(alert.opened_at), Text(state, style="dim" if alert.silenced else ""))
+
+    def on_loaded(self, message: Loaded) -> None:
+        if message.what != "alerts":
+            return
+        self.alerts, self.loaded = message.data, True
+        table = self.query_one(VirtualTable)
+        table.empty_text = "no open alerts: every check is quiet (ctrl+r to look again)"
+        colors = self.app.theme_colors()
+        table.set_rows([a.id for a in self.alerts], self.alerts, format=lambda a: self._cells(a, colors))
+        crit = sum(a.severity == "crit" and not a.silenced for a in self.alerts)
+        warn = sum(a.severity == "warn" and not a.silenced for a in self.alerts)
+        muted = sum(a.silenced for a in self.alerts)
+        holder = getattr(self.app, "monitor_status", lambda: "")()
+        self.query_one("#status", Static).update(
+            Text(f"{len(self.alerts)} open · {crit} crit · {warn} warn · {muted} silenced" + (f" · {holder}" if holder else "")))
+        self._show_summary()
+        self.refresh_bindings()
+
+    @property
+    def selected(self) -> Any:
+        table = self.query_one(VirtualTable)
+        key = table.cursor_key
+        return next((a for a in self.alerts if a.id == key), None)
+
+    @on(VirtualTable.Highlighted, "#alerts")
+    def _highlighted(self) -> None:
+        self._show_summary()
+        self.refresh_bindings()
+
+    def _show_summary(self) -> None:
+        alert = self.selected
+        text = Text(f"{alert.model}/{alert.environment} {alert.check}: {alert.summary}" if alert else "")
+        self.query_one("#alert-summary", Static).update(text)
+
+    # -- keys --------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("ack", "silence", "resolve"):
+            if self.app.read_only:
+                return False
+            if self.unavailable_reason(action):
+                return None
+        return True
+
+    def unavailable_reason(self, action: str) -> str | None:
+        if action not in ("ack", "silence", "resolve"):
+            return None
+        if self.app.read_only:
+            return "the workspace is open read-only"
+        alert = self.selected
+        if alert is None:
+            return "no alert is selected"
+        if action == "ack" and alert.state == "acknowledged":
+            return f"already acknowledged by {alert.acknowledged_by}"
+        return None
+
+    def _change(self, what: str, work: Any) -> None:
+        """Run a change in a worker; report it, then reload."""
+
+        def run(ws: Any) -> str:
+            return work(ws)
+
+        def done(message: str) -> None:
+            self.notify(message, timeout=4)
+            self.reload()
+
+        self.app.run_change(what, run, done)
+
+    def action_ack(self) -> None:
+        alert = self.selected
+        if alert is None:
+            return
+        from fuseboard.monitoring.alerts import acknowledge
+
+        actor = self.app.actor
+        self._change("acknowledge", lambda ws: (acknowledge(ws, alert.id, actor=actor, origin="tui"),
+                                                f"alert {alert.id} acknowledged")[1])
+
+    def action_silence(self) -> None:
+        alert = self.selected
+        if alert is None:
+            return
+
+        def submitted(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+            from fuseboard.monitoring.alerts import parse_duration, silence
+
+            actor = self.app.actor
+
+            def work(ws: Any) -> str:
+                item = silence(ws, alert.model, alert.environment, parse_duration(values["duration"]),
+                               comment=values["comment"], actor=actor, origin="tui", check=alert.check)
+                return f"{alert.check} of {alert.model}/{alert.environment} silenced until " \
+                       f"{item.ends_at.astimezone().strftime('%H:%M %Z')}"
+
+            self._change("silence", work)
+
+        self.app.push_screen(FormDialog(
+            "Silence", f"{alert.model} in {alert.environment}: mute the {alert.check} alert",
+            [Field("duration", "for (30m, 2h, 1d)", "2h"), Field("comment", "why", placeholder="known cause, ticket…")],
+            "Silence"), submitted)
+
+    def action_resolve(self) -> None:
+        alert = self.selected
+        if alert is None:
+            return
+
+        def submitted(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+            from fuseboard.monitoring.alerts import resolve
+
+            actor = self.app.actor
+            self._change("resolve", lambda ws: (resolve(ws, alert.id, actor=actor, origin="tui", note=values["note"]),
+                                                f"alert {alert.id} resolved")[1])
+
+        self.app.push_screen(FormDialog(
+            "Resolve", f"{alert.model} in {alert.environment}: {alert.check} ({alert.severity})",
+            [Field("note", "what was done", placeholder="rolled back, fixed upstream…")], "Resolve"), submitted)
+
+    @on(VirtualTable.Selected, "#alerts")
+    def _open(self, event: VirtualTable.Selected) -> None:
+        alert = self.selected
+        if alert is not None:
+            from fuseboard.tui.screens.deployment import DeploymentScreen
+
+            self.app.push_screen(DeploymentScreen(alert.model, alert.environment))

@@ -1,0 +1,162 @@
+"""The Monitoring screen at 80x24: alerts worst first, acknowledge, silence, resolve, open a deployment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input
+
+from fuseboard.config import Config
+from fuseboard.monitoring import alerts
+from fuseboard.monitoring.checks import CheckResult, DeploymentChecks
+from fuseboard.store.db import open_workspace
+from fuseboard.tui.app import FuseboardApp
+from fuseboard.tui.screens.deployment import DeploymentScreen
+from fuseboard.tui.screens.dialogs import FormDialog
+from fuseboard.tui.screens.monitoring import MonitoringScreen
+from tests.test_tui import screen_text, settle
+
+SIZE = (80, 24)
+
+
+@pytest.fixture
+def alerting_url(demo_url: str) -> str:
+    """The demo with a critical drift alert on credit-risk/prod and a warning on churn/prod."""
+    ws = open_workspace(demo_url)
+    with ws.transaction() as s:
+        alerts.record_results(s, [
+            DeploymentChecks("credit-risk", "prod", 2, "mission-critical", "crit",
+                             [CheckResult("drift", "crit", "3 of 8 features drifted: income, employment, age",
+                                          details={"features": [
+                                              {"feature": "income", "method": "psi", "score": 0.41, "threshold": 0.1,
+                                               "drifted": True, "severity": "crit"},
+                                              {"feature": "age", "method": "psi", "score": 0.02, "threshold": 0.1,
+                                               "drifted": False, "severity": "ok"}]})]),
+            DeploymentChecks("churn-propensity", "prod", 2, "internal", "warn",
+                             [CheckResult("staleness", "warn", "past its retrain-by date")]),
+        ])
+    ws.close()
+    return demo_url
+
+
+def make_app(url: str, tmp_path: Path) -> FuseboardApp:
+    return FuseboardApp(url, Config(path=tmp_path / "c.toml"), workspace_label="demo")
+
+
+async def open_monitoring(app: FuseboardApp, pilot) -> MonitoringScreen:  # noqa: ANN001
+    await settle(app, pilot)
+    await pilot.press("3")
+    await settle(app, pilot)
+    assert isinstance(app.screen, MonitoringScreen)
+    return app.screen
+
+
+async def test_alerts_are_listed_worst_first(alerting_url: str, tmp_path: Path) -> None:
+    app = make_app(alerting_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_monitoring(app, pilot)
+        assert [(a.model, a.severity) for a in screen.alerts] == [("credit-risk", "crit"),
+                                                                  ("churn-propensity", "warn")]
+        text = screen_text(app)
+        assert "✖ crit" in text and "firing" in text and "1 crit · 1 warn" in text
+        assert "credit-risk/prod drift: 3 of 8 features drifted" in text
+
+
+async def test_acknowledge_with_a(alerting_url: str, tmp_path: Path) -> None:
+    app = make_app(alerting_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_monitoring(app, pilot)
+        await pilot.press("a")
+        await settle(app, pilot)
+        await settle(app, pilot)
+        assert screen.alerts[0].state == "acknowledged" and screen.alerts[0].acknowledged_by == "tester"
+        assert screen.unavailable_reason("ack") == "already acknowledged by tester"
+
+
+async def test_silence_asks_duration_and_comment(alerting_url: str, tmp_path: Path) -> None:
+    app = make_app(alerting_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_monitoring(app, pilot)
+        await pilot.press("s")
+        assert isinstance(app.screen, FormDialog)
+        assert app.screen.query_one("#field-duration", Input).value == "2h"
+        await pilot.press("enter", "enter")  # keep 2h; an empty comment is refused
+        assert isinstance(app.screen, FormDialog)
+        await pilot.press(*"ticket OPS-12", "enter")
+        await settle(app, pilot)
+        await settle(app, pilot)
+        assert isinstance(app.screen, MonitoringScreen)
+        silenced = {a.model: a.silenced for a in screen.alerts}
+        assert silenced == {"credit-risk": True, "churn-propensity": False}
+
+
+async def test_escape_cancels_a_dialog_without_change(alerting_url: str, tmp_path: Path) -> None:
+    app = make_app(alerting_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_monitoring(app, pilot)
+        await pilot.press("x")
+        assert isinstance(app.screen, FormDialog)
+        await pilot.press(*"nope", "escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, MonitoringScreen) and len(screen.alerts) == 2
+
+
+async def test_resolve_with_a_note(alerting_url: str, tmp_path: Path) -> None:
+    app = make_app(alerting_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_monitoring(app, pilot)
+        await pilot.press("x", *"rolled back to v1", "enter")
+        await settle(app, pilot)
+        await settle(app, pilot)
+        assert [a.model for a in screen.alerts] == ["churn-propensity"]
+
+
+async def test_enter_opens_the_deployment_with_its_drift_table(alerting_url: str, tmp_path: Path) -> None:
+    app = make_app(alerting_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_monitoring(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, DeploymentScreen)
+        text = screen_text(app)
+        assert "credit-risk in prod" in text and "Drift, worst first" in text and "income" in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, MonitoringScreen)
+
+
+async def test_read_only_hides_the_changing_keys(alerting_url: str, tmp_path: Path) -> None:
+    app = FuseboardApp(alerting_url, Config(path=tmp_path / "c.toml"), workspace_label="demo", read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_monitoring(app, pilot)
+        await pilot.press("a")
+        await settle(app, pilot)
+        assert app.screen.alerts[0].state == "firing"
+        assert "Ack" not in screen_text(app)
+
+
+async def test_the_console_runs_the_monitor_when_nobody_else_does(alerting_url: str, tmp_path: Path) -> None:
+    app = FuseboardApp(alerting_url, Config(path=tmp_path / "c.toml"), workspace_label="demo", run_monitor=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.monitor is not None and app.monitor.leading:
+                break
+        assert app.monitor_status() == "monitor: running here"
+    assert app.monitor is not None and app.monitor._scheduler is None  # stopped with the app
+
+
+def test_monitoring_screen_snapshot(snap_compare, alerting_url: str, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from fuseboard.tui.screens import monitoring
+
+    monkeypatch.setattr(monitoring, "age", lambda when, now=None: "5m")  # ages follow the clock
+
+    async def ready(pilot) -> None:  # noqa: ANN001
+        await settle(pilot.app, pilot)
+        await pilot.press("3")
+        await settle(pilot.app, pilot)
+        await settle(pilot.app, pilot)
+
+    assert snap_compare(make_app(alerting_url, tmp_path), terminal_size=SIZE, run_before=ready)
