@@ -166,7 +166,21 @@ def test_probe_up_wrong_version_down_and_error(endpoint) -> None:  # noqa: ANN00
         _Endpoint.mode = "ok"
     assert not failed.up and failed.status_code == 500
     refused = checks.probe("http://127.0.0.1:9", timeout=1)
-    assert not refused.up and checks.evaluate_health(refused, 2, "mission-critical").status == "crit"
+    assert not refused.up
+
+
+def test_an_outage_alert_waits_for_consecutive_failures() -> None:
+    down = checks.ProbeResult(False, None, None, None, "connection refused")
+    up = checks.ProbeResult(True, 200, 12.0, "2")
+    previous = None
+    statuses = []
+    for probe in (up, down, down, down, up):
+        result = checks.evaluate_health(probe, 2, "mission-critical", previous)
+        statuses.append(result.status)
+        previous = result.details
+    assert statuses == ["ok", "ok", "ok", "crit", "ok"]
+    assert previous["uptime"] == pytest.approx(0.4) and previous["consecutive_failures"] == 0
+    assert previous["p50_ms"] == 12.0 and len(previous["samples"]) == 5
 
 
 def test_cli_check_json_and_exit_code(demo_url: str, endpoint) -> None:  # noqa: ANN001
@@ -185,3 +199,15 @@ def test_cli_check_json_and_exit_code(demo_url: str, endpoint) -> None:  # noqa:
     bad = CliRunner().invoke(cli, ["--db", demo_url, "check"])
     assert bad.exit_code == 3
     assert "✖ health: serves version 1, expected v2" in bad.output
+
+
+def test_monitor_cycles_open_an_outage_alert_after_three_failures(demo_url: str) -> None:
+    from fuseboard.monitoring import alerts, scheduler
+    from fuseboard.ops.deploy import deploy
+
+    ws = open_workspace(demo_url)
+    deploy(ws, "credit-risk", 2, "prod", actor="t", origin="cli", endpoint_url="http://127.0.0.1:9")
+    opened = [scheduler.run_cycle(ws, "health")["alerts_changed"] for _ in range(3)]
+    assert opened == [0, 0, 1]
+    (alert,) = alerts.list_alerts(ws)
+    assert alert.check == "health" and alert.severity == "crit" and "down for 3 probes" in alert.summary

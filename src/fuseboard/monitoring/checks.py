@@ -24,7 +24,8 @@ from sqlmodel import select
 
 from fuseboard.monitoring import drift, performance, windows
 from fuseboard.store.db import Workspace
-from fuseboard.store.models import Deployment, Environment, Model, ModelVersion, WindowProfile, utcnow
+from fuseboard.store.models import (CheckState, Deployment, Environment, Model, ModelVersion, WindowProfile,
+                                     utcnow)
 
 ORDER = {"ok": 0, "none": 1, "warn": 2, "error": 3, "crit": 4}
 
@@ -44,6 +45,8 @@ class Policy:
     tolerances: dict[str, tuple[str, float]] = field(default_factory=lambda: dict(performance.DEFAULT_TOLERANCES))
     null_rate_increase: float = 0.05  # absolute increase over the reference's null rate
     unseen_share: float = 0.05  # share of rows with categories the reference never had
+    failures_to_alert: int = 3  # consecutive failed probes before an outage alert
+    probe_history: int = 120  # probes kept for uptime and latency percentiles
     probe_path: str = "/health"
     probe_timeout: float = 2.0
     expected_status: int = 200
@@ -225,16 +228,44 @@ def probe(url: str, path: str = "/health", timeout: float = 2.0, expected_status
     return ProbeResult(code == expected_status, code, latency, version, "" if code == expected_status else f"HTTP {code}")
 
 
-def evaluate_health(result: ProbeResult | None, expected_version: int, criticality: str) -> CheckResult:
+def evaluate_health(result: ProbeResult | None, expected_version: int, criticality: str,
+                    previous: dict[str, Any] | None = None, policy: Policy | None = None,
+                    now: datetime | None = None) -> CheckResult:
+    """Up, down or serving the wrong version, with uptime and latency over the recent probes.
+
+    A single failed probe is not an outage: the alert waits for ``policy.failures_to_alert``
+    consecutive failures. ``previous`` is the last health result's details (the probe history).
+    """
+    policy = policy or Policy()
     if result is None:
         return CheckResult("health", "none", "no endpoint configured")
+    previous = previous or {}
+    stamp = (now or utcnow()).isoformat(timespec="seconds")
+    samples = [*previous.get("samples", []), [stamp, int(result.up), result.latency_ms]][-policy.probe_history:]
+    failures = 0 if result.up else int(previous.get("consecutive_failures", 0)) + 1
+    latencies = sorted(x[2] for x in samples if x[1] and x[2] is not None)
+    details = {**result.as_dict(), "samples": samples, "consecutive_failures": failures,
+               "uptime": sum(x[1] for x in samples) / len(samples),
+               "p50_ms": _quantile(latencies, 0.5), "p95_ms": _quantile(latencies, 0.95)}
+    stats_text = f"uptime {details['uptime']:.0%} over {len(samples)} probes"
     if not result.up:
-        return CheckResult("health", breach(criticality), f"down: {result.error or result.status_code}",
-                           details=result.as_dict())
+        what = result.error or f"HTTP {result.status_code}"
+        if failures < policy.failures_to_alert:
+            return CheckResult("health", "ok", f"probe failed ({what}); {failures} of {policy.failures_to_alert} "
+                               f"failures before an outage alert; {stats_text}", details=details)
+        return CheckResult("health", breach(criticality), f"down for {failures} probes: {what}; {stats_text}",
+                           details=details)
     if result.version is not None and result.version.lstrip("v") != str(expected_version):
         return CheckResult("health", breach(criticality), f"serves version {result.version}, "
-                           f"expected v{expected_version}", details=result.as_dict())
-    return CheckResult("health", "ok", f"up, {result.latency_ms:.0f} ms", details=result.as_dict())
+                           f"expected v{expected_version}", details=details)
+    return CheckResult("health", "ok", f"up, {result.latency_ms:.0f} ms (p95 {details['p95_ms']:.0f} ms); "
+                       f"{stats_text}", details=details)
+
+
+def _quantile(sorted_values: list[float], q: float) -> float | None:
+    if not sorted_values:
+        return None
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
 
 
 # -- running over a workspace --------------------------------------------------------------
@@ -305,7 +336,11 @@ def run_checks(ws: Workspace, *, now: datetime | None = None, policy: Policy | N
             .join(ModelVersion, ModelVersion.id == Deployment.version_id)
             .order_by(Model.name, Environment.order)).all()
         since = now - max(policy.drift_window, policy.performance_window)
-        recent = s.exec(select(WindowProfile).where(WindowProfile.window_start >= since)).all()
+        recent = s.exec(select(WindowProfile).where(WindowProfile.window_start >= since)).all() \
+            if wanted - {"health", "staleness"} else []
+        previous_health = {(c.model_id, c.environment_id): c.details
+                           for c in s.exec(select(CheckState).where(CheckState.check == "health"))} \
+            if "health" in wanted else {}
     by_key: dict[tuple[int, int], list[WindowProfile]] = {}
     for row in recent:
         by_key.setdefault((row.version_id, row.environment_id), []).append(row)
@@ -327,7 +362,8 @@ def run_checks(ws: Workspace, *, now: datetime | None = None, policy: Policy | N
                 "quality": lambda: evaluate_quality(features, mv.reference_profile, model.criticality, policy),
                 "staleness": lambda: evaluate_staleness(model.retrain_by, now.date()),
                 "health": lambda: evaluate_health(probes[dep.id].result() if dep.id in probes else None,
-                                                  mv.version, model.criticality),
+                                                  mv.version, model.criticality,
+                                                  previous_health.get((model.id, env.id)), policy, now),
             }
             checks = [_guard(name, planned[name]) for name in CHECKS if name in wanted]
             results.append(DeploymentChecks(model.name, env.name, mv.version, model.criticality,
