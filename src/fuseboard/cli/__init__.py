@@ -109,11 +109,22 @@ def confirm(question: str, yes: bool) -> None:
         raise FuseboardError("cancelled; nothing changed")
 
 
-def launch_console(ctx: Context, url: str, *, workspace_label: str | None = None) -> None:
+def launch_console(ctx: Context, url: str, *, workspace_label: str | None = None, live_demo: bool = False) -> None:
     from fuseboard.tui.app import run
 
+    services, intervals = None, None
+    if live_demo and not ctx.read_only:
+        from fuseboard.monitoring.scheduler import Intervals
+
+        def demo_live(ws: Any) -> Any:
+            from fuseboard.ops.demo_live import DemoLive
+
+            return DemoLive(ws)
+
+        services = [demo_live]
+        intervals = Intervals(health=5, drift=15, performance=15)  # see the scenarios within a minute
     run(url=url, config=ctx.load_config(), read_only=ctx.read_only, theme=ctx.theme,
-        workspace_label=workspace_label)
+        workspace_label=workspace_label, monitor_intervals=intervals, services=services)
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -150,10 +161,13 @@ def cli(click_ctx: click.Context, db: str | None, read_only: bool, theme: str | 
 @click.option("--reset", is_flag=True, help="Throw away an existing demo workspace and build it again.")
 @pass_ctx
 def demo(ctx: Context, path: Path | None, no_tui: bool, reset: bool) -> None:
-    """Build the demo workspace (5 real models, teams, deployments) and open it.
+    """Build the demo workspace (5 real models, teams, deployments) and open it, live.
 
-    The demo lives in its own folder and never touches your workspace; an
-    existing demo is reused unless --reset.
+    The demo lives in its own folder and never touches your workspace; an existing demo is reused
+    unless --reset. While the console is open, sample endpoints on 127.0.0.1 serve the deployed
+    versions and a traffic generator feeds rows and delayed labels: within a minute credit-risk
+    drifts in prod, demand-forecast's prod endpoint turns flaky and churn-propensity performs
+    worse than its baseline. All of it stops when the console quits.
     """
     if ctx.db:
         raise FuseboardError("the demo builds its own workspace; use --path instead of --db")
@@ -176,7 +190,7 @@ def demo(ctx: Context, path: Path | None, no_tui: bool, reset: bool) -> None:
         click.echo(f"demo workspace: {built / demo_ops.DB_NAME}")
         click.echo(f"open it with:   fuseboard --db {url}")
         return
-    launch_console(ctx, url, workspace_label="demo")
+    launch_console(ctx, url, workspace_label="demo", live_demo=True)
 
 
 def _feature_kinds(values: tuple[str, ...]) -> dict[str, str]:

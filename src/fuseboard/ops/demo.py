@@ -125,6 +125,15 @@ def _split(frame: Any, seed: int) -> tuple[Any, Any, Any]:
     return shuffled.iloc[:a], shuffled.iloc[a:b], shuffled.iloc[b:]
 
 
+def reference_rows() -> dict[str, Any]:
+    """Each demo model's reference rows (features and target), exactly as the demo split them."""
+    import pandas as pd
+
+    samples = resource_dir("sample_data")
+    return {spec.name: _split(pd.read_csv(samples / spec.csv), index)[1]
+            for index, spec in enumerate(catalogue())}
+
+
 def _safe_to_replace(path: Path) -> bool:
     return not path.exists() or (path / MARKER).exists() or not any(path.iterdir())
 

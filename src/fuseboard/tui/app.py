@@ -49,7 +49,8 @@ class FuseboardApp(App[None]):
 
     def __init__(self, url: str, config: Config | None = None, *, read_only: bool = False,
                  theme: str | None = None, workspace_label: str | None = None,
-                 extra_theme_dirs: list[Path] | None = None, run_monitor: bool = False) -> None:
+                 extra_theme_dirs: list[Path] | None = None, run_monitor: bool = False,
+                 monitor_intervals: Any = None, services: list[Callable[[Any], Any]] | None = None) -> None:
         self.config = config or Config(path=Path("/nonexistent/config.toml"))
         self.url = url
         self.read_only = read_only
@@ -57,6 +58,9 @@ class FuseboardApp(App[None]):
         self._workspace: Any = None
         self.run_monitor = run_monitor and not read_only
         self.monitor: Any = None
+        self.monitor_intervals = monitor_intervals
+        self._service_factories = services or []  # each: workspace -> object with start() and stop()
+        self.services: list[Any] = []
         self._workspace_lock = threading.Lock()
         self._startup_notes: list[tuple[str, str]] = []
         loaded = load_themes(extra_theme_dirs)
@@ -97,16 +101,24 @@ class FuseboardApp(App[None]):
     def on_mount(self) -> None:
         for text, severity in self._startup_notes:
             self.notify(text, severity=severity, timeout=8)
+        if self.run_monitor or self._service_factories:
+            self.call_after_refresh(lambda: self.run_worker(self._start_background, thread=True, name="background"))
+
+    def _start_background(self) -> None:
+        """Services first (the demo's endpoints and traffic), then the monitor loop, unless another
+        process holds the monitor lease (this console is then a standby)."""
+        ws = self.workspace()
+        for factory in self._service_factories:
+            service = factory(ws)
+            service.start()
+            self.services.append(service)
         if self.run_monitor:
-            self.call_after_refresh(lambda: self.run_worker(self._start_monitor, thread=True, name="monitor"))
+            from fuseboard.monitoring.scheduler import Monitor
 
-    def _start_monitor(self) -> None:
-        """Run the checks here unless another process holds the monitor lease (it is then a standby)."""
-        from fuseboard.monitoring.scheduler import Monitor
-
-        monitor = Monitor(self.workspace(), on_cycle=lambda summary: self.post_message(MonitorCycle(summary)))
-        monitor.start()
-        self.monitor = monitor
+            monitor = Monitor(ws, self.monitor_intervals,
+                              on_cycle=lambda summary: self.post_message(MonitorCycle(summary)))
+            monitor.start()
+            self.monitor = monitor
 
     def monitor_status(self) -> str:
         if self.monitor is None:
@@ -123,6 +135,8 @@ class FuseboardApp(App[None]):
             self.notify(f"monitor cycle failed: {message.summary['error']}", severity="error", timeout=8)
 
     def on_unmount(self) -> None:
+        for service in self.services:
+            service.stop()
         if self.monitor is not None:
             self.monitor.stop()  # does not wait for running jobs
         if self._workspace is not None:
@@ -260,6 +274,7 @@ def _label(url: str) -> str:
 
 
 def run(url: str, config: Config, *, read_only: bool = False, theme: str | None = None,
-        workspace_label: str | None = None) -> None:
+        workspace_label: str | None = None, monitor_intervals: Any = None,
+        services: list[Callable[[Any], Any]] | None = None) -> None:
     FuseboardApp(url, config, read_only=read_only, theme=theme, workspace_label=workspace_label,
-                 run_monitor=True).run()
+                 run_monitor=True, monitor_intervals=monitor_intervals, services=services).run()
