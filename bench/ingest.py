@@ -1,0 +1,123 @@
+"""Ingest speed: read + validate + profile a large Parquet file, against pyarrow reading it alone.
+
+    python bench/ingest.py [--rows 1000000]
+
+Builds a workspace with one registered model of 25 features (20 numeric, 5
+categorical), writes ROWS inference rows to Parquet, then times (median of
+three) pyarrow.parquet.read_table alone and ``fuseboard ingest`` of the same
+file (read, validate against the schema, fold into window profiles, write).
+Also times one drift-and-performance check from the stored profiles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+N_NUM, N_CAT = 20, 5
+
+
+def make_data(rows: int, seed: int = 0):  # noqa: ANN201
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({f"n{i}": rng.normal(i, 1 + i / 10, rows) for i in range(N_NUM)})
+    for i in range(N_CAT):
+        frame[f"c{i}"] = rng.choice([f"v{j}" for j in range(6 + i)], rows)
+    frame["y"] = (frame["n0"] + rng.normal(0, 1, rows) > 0).astype(int)
+    return frame
+
+
+def setup(tmp: Path, rows: int) -> tuple[str, Path]:
+    import joblib
+    import numpy as np
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    from fuseboard.ops.deploy import deploy
+    from fuseboard.ops.registry import RegisterRequest, register
+    from fuseboard.store.db import open_workspace
+
+    train = make_data(20_000, seed=1)
+    X, y = train.drop(columns="y"), train["y"]
+    model = Pipeline([("prep", ColumnTransformer([("cat", OneHotEncoder(handle_unknown="ignore"),
+                                                   [f"c{i}" for i in range(N_CAT)])], remainder="passthrough")),
+                      ("clf", LogisticRegression(max_iter=200))]).fit(X, y)
+    joblib.dump(model, tmp / "m.joblib")
+    make_data(20_000, seed=2).to_csv(tmp / "ref.csv", index=False)
+    url = f"sqlite:///{tmp / 'ws.db'}"
+    ws = open_workspace(url)
+    register(ws, RegisterRequest(model="bench", artifact=tmp / "m.joblib", reference=tmp / "ref.csv", target="y"),
+             actor="bench", origin="cli")
+    deploy(ws, "bench", 1, "prod", actor="bench", origin="cli")
+    ws.close()
+    current = make_data(rows, seed=3)
+    scores = model.predict_proba(current.drop(columns="y"))[:, 1]
+    current["prediction"] = (scores >= 0.5).astype(int)
+    current["score"] = scores
+    current["label"] = current.pop("y")
+    current["timestamp"] = np.datetime64("2026-11-29T12:00:00") + (np.arange(rows) * 3600 // rows).astype(
+        "timedelta64[s]")
+    path = tmp / "rows.parquet"
+    current.to_parquet(path, index=False)
+    return url, path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    import pyarrow.parquet as pq
+
+    from make_workspace import report
+
+    from fuseboard.monitoring import checks, ingest
+    from fuseboard.store.db import open_workspace
+
+    tmp = Path(tempfile.mkdtemp(prefix="fuseboard-bench-"))
+    url, path = setup(tmp, args.rows)
+    read, full = [], []
+    for run in range(3):
+        start = time.perf_counter()
+        pq.read_table(path)
+        read.append(time.perf_counter() - start)
+        ws = open_workspace(url)
+        if run:  # a fresh copy of the windows each time, so every run does the same work
+            with ws.transaction() as s:
+                from sqlmodel import delete
+
+                from fuseboard.store.models import WindowProfile
+
+                s.exec(delete(WindowProfile))
+        start = time.perf_counter()
+        ingest.ingest_file(ws, "bench", "prod", path)
+        full.append(time.perf_counter() - start)
+        ws.close()
+    ws = open_workspace(url)
+    from datetime import datetime, timezone
+
+    now = datetime(2026, 11, 29, 12, 59, tzinfo=timezone.utc)
+    check_times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        checks.run_checks(ws, now=now, probe_endpoints=False, only={"drift", "performance", "prediction_drift"})
+        check_times.append(time.perf_counter() - start)
+    result = {"rows": args.rows, "features": N_NUM + N_CAT,
+              "pyarrow_read_s": statistics.median(read), "ingest_s": statistics.median(full)}
+    result["ingest_vs_read"] = result["ingest_s"] / result["pyarrow_read_s"]
+    result["check_one_deployment_ms"] = 1000 * statistics.median(check_times)
+    report(result, args.json)
+
+
+if __name__ == "__main__":
+    main()
