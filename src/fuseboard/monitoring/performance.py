@@ -53,11 +53,19 @@ def fold_classification(labels: Any, predictions: Any, classes: Sequence[Any], s
     """
     import numpy as np
 
-    k = len(classes)
     keys = [str(c) for c in classes]
     index = {c: i for i, c in enumerate(keys)}
-    y = np.array([index.get(str(v), -1) for v in np.asarray(labels, dtype=object)])
-    p = np.array([index.get(str(v), -1) for v in np.asarray(predictions, dtype=object)])
+    y = np.array([index.get(str(v), -2) for v in np.asarray(labels, dtype=object)], dtype=np.int64)
+    p = np.array([index.get(str(v), -2) for v in np.asarray(predictions, dtype=object)], dtype=np.int64)
+    return fold_classification_codes(y, p, keys, scores)
+
+
+def fold_classification_codes(y: Any, p: Any, classes: Sequence[str], scores: Any = None) -> dict[str, Any]:
+    """``fold_classification`` over class indices (negative: not one of ``classes``)."""
+    import numpy as np
+
+    k = len(classes)
+    keys = [str(c) for c in classes]
     known = (y >= 0) & (p >= 0)
     confusion = np.zeros((k, k), dtype=np.int64)
     np.add.at(confusion, (y[known], p[known]), 1)
