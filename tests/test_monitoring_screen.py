@@ -151,7 +151,7 @@ def test_monitoring_screen_snapshot(snap_compare, alerting_url: str, tmp_path: P
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from fuseboard.tui.screens import monitoring
 
-    monkeypatch.setattr(monitoring, "age", lambda when, now=None: "5m")  # ages follow the clock
+    monkeypatch.setattr(monitoring, "ago", lambda when, now=None: "5m")  # ages follow the clock
 
     async def ready(pilot) -> None:  # noqa: ANN001
         await settle(pilot.app, pilot)

@@ -13,9 +13,9 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from fuseboard.tui.common import ago, scroll
 from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.base import FuseboardScreen
-from fuseboard.tui.screens.monitoring import age
 from fuseboard.tui.status import status_text
 from fuseboard.tui.widgets.keybar import KeyBar
 
@@ -30,7 +30,7 @@ def render_health(d: Any, colors: dict[str, str]) -> Group:
                     ("result", {"ratio": 1, "overflow": "fold"})):
         checks.add_column(col, **kw)
     for c in d.states:
-        checks.add_row(status_text(c.status, colors), c.check, age(c.since), c.summary)
+        checks.add_row(status_text(c.status, colors), c.check, ago(c.since), c.summary)
     if not d.states:
         checks.add_row(status_text("none", colors), "-", "", "no check has run yet (is a monitor running?)")
     parts.append(checks)
@@ -108,5 +108,4 @@ class DeploymentScreen(FuseboardScreen):
             body.update(render_health(message.data, self.app.theme_colors()))
 
     def action_scroll(self, where: str) -> None:
-        scroller = self.query_one("#health-scroll", VerticalScroll)
-        (scroller.scroll_down if where == "down" else scroller.scroll_up)(animate=False)
+        scroll(self.query_one("#health-scroll", VerticalScroll), where)

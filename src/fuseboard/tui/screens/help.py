@@ -10,6 +10,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from fuseboard.tui.common import scroll
+
 
 def help_table(screen: Screen) -> Table:
     """One row per action: its keys (after any remap), what it does, and why it is dimmed."""
@@ -64,5 +66,4 @@ class HelpScreen(ModalScreen[None]):
         self.query_one("#help-box").focus()
 
     def action_scroll(self, where: str) -> None:
-        box = self.query_one("#help-box", VerticalScroll)
-        (box.scroll_down if where == "down" else box.scroll_up)(animate=False)
+        scroll(self.query_one("#help-box", VerticalScroll), where)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from rich.console import Group
@@ -14,23 +13,11 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from fuseboard.monitoring.metrics import SHOWN, format_metric
+from fuseboard.tui.common import ago, local, scroll
 from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.base import FuseboardScreen
 from fuseboard.tui.widgets.keybar import KeyBar
 
-
-
-def local(when: datetime) -> str:
-    """Local time with its zone, as the console shows every time."""
-    return when.astimezone().strftime("%Y-%m-%d %H:%M %Z")
-
-
-def ago(when: datetime, now: datetime | None = None) -> str:
-    seconds = int(((now or datetime.now(when.tzinfo)) - when).total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{max(seconds, 0)}s"
 
 
 def render_detail(d: Any) -> Group:
@@ -132,9 +119,7 @@ class ModelDetailScreen(FuseboardScreen):
             body.update(render_detail(message.data))
 
     def action_scroll(self, where: str) -> None:
-        scroller = self.query_one("#detail-scroll", VerticalScroll)
-        {"down": scroller.scroll_down, "up": scroller.scroll_up, "home": scroller.scroll_home,
-         "end": scroller.scroll_end}[where](animate=False)
+        scroll(self.query_one("#detail-scroll", VerticalScroll), where)
 
 
 def _fetch_detail(ws: Any, name: str) -> Any:

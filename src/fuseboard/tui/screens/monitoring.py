@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from rich.text import Text
@@ -11,20 +10,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
+from fuseboard.tui.common import ago
 from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.base import FuseboardScreen
 from fuseboard.tui.screens.dialogs import Field, FormDialog
 from fuseboard.tui.status import status_text
 from fuseboard.tui.widgets.keybar import KeyBar
 from fuseboard.tui.widgets.table import Column, VirtualTable
-
-
-def age(when: datetime, now: datetime | None = None) -> str:
-    seconds = int(((now or datetime.now(timezone.utc)) - when).total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{max(seconds, 0)}s"
 
 
 def fetch_alerts(ws: Any) -> list[Any]:
@@ -78,7 +70,7 @@ class MonitoringScreen(FuseboardScreen):
     def _cells(self, alert: Any, colors: dict[str, str]) -> tuple[Any, ...]:
         state = "silenced" if alert.silenced else ("acked" if alert.state == "acknowledged" else alert.state)
         return (status_text(alert.severity, colors), alert.model, alert.environment, alert.check,
-                age(alert.opened_at), Text(state, style="dim" if alert.silenced else ""))
+                ago(alert.opened_at), Text(state, style="dim" if alert.silenced else ""))
 
     def on_loaded(self, message: Loaded) -> None:
         if message.what != "alerts":
