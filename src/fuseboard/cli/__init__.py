@@ -587,6 +587,100 @@ def monitor_cmd(ctx: Context, health_every: int, drift_every: int, performance_e
         click.echo("monitor stopped", err=True)
 
 
+def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    out = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name or not value:
+            raise FuseboardError(f"{option} takes NAME=VALUE, not {item!r}")
+        out[name] = value
+    return out
+
+
+@cli.group("monitoring")
+def monitoring_cmd() -> None:
+    """How each model is monitored: show and change its settings."""
+
+
+@monitoring_cmd.command("show")
+@click.argument("model")
+@json_option
+@click.pass_context
+def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None:
+    """Show how MODEL is monitored: drift method and threshold per feature, key features, tolerances."""
+    from dataclasses import asdict
+
+    from fuseboard.monitoring.settings import policy_for
+    from fuseboard.store import lookup
+
+    ws = click_ctx.obj.workspace()
+    with ws.session() as s:
+        m = lookup.model(s, model)
+    policy = policy_for(m.monitoring)
+    shown = {"model": m.name, "settings": m.monitoring, "effective": {
+        **{k: v for k, v in asdict(policy).items() if not isinstance(v, __import__("datetime").timedelta)},
+        "drift_window_minutes": int(policy.drift_window.total_seconds() // 60),
+        "performance_window_hours": int(policy.performance_window.total_seconds() // 3600)}}
+    if as_json:
+        emit_json(shown)
+        return
+    eff = shown["effective"]
+    click.echo(f"{m.name}: drift over the last {eff['drift_window_minutes']} min, default method psi; "
+               f"dataset drift at {eff['drift_share']:.0%} of features")
+    for feature, method in sorted(eff["methods"].items()):
+        click.echo(f"  {feature}: {method}" + (f" (threshold {eff['thresholds'][feature]:g})"
+                                               if feature in eff["thresholds"] else ""))
+    for feature, value in sorted(eff["thresholds"].items()):
+        if feature not in eff["methods"]:
+            click.echo(f"  {feature}: psi (threshold {value:g})")
+    if eff["key_features"]:
+        click.echo(f"  key features: {', '.join(eff['key_features'])}")
+    for metric, (kind, tol) in eff["tolerances"].items():
+        click.echo(f"  performance: {metric} tolerance {tol:g} ({kind}); verdict from {eff['min_labelled']} labels")
+    click.echo(f"  health: GET {eff['probe_path']} within {eff['probe_timeout']:g}s, expecting "
+               f"{eff['expected_status']}; outage after {eff['failures_to_alert']} failures")
+
+
+@monitoring_cmd.command("set")
+@click.argument("model")
+@click.option("--method", "methods", multiple=True, metavar="FEATURE=METHOD",
+              help="Drift method for a feature: psi, ks, wasserstein, chisquare or jensenshannon.")
+@click.option("--threshold", "thresholds", multiple=True, metavar="FEATURE=VALUE", help="Drift threshold for a feature.")
+@click.option("--key", "keys", multiple=True, metavar="FEATURE", help="A key feature: its drift alone raises the alert.")
+@click.option("--drift-share", type=float, help="Share of drifted features that makes dataset drift (default 0.5).")
+@click.option("--tolerance", "tolerances", multiple=True, metavar="METRIC=KIND:VALUE",
+              help="Performance tolerance, e.g. roc_auc=abs:0.05 or rmse=rel:0.1.")
+@click.option("--drift-window-minutes", type=click.IntRange(min=5))
+@click.option("--min-rows", type=click.IntRange(min=1), help="Rows needed before a drift verdict (default 100).")
+@click.option("--min-labelled", type=click.IntRange(min=1), help="Labels needed before a performance verdict (200).")
+@click.option("--probe-path", help="Health path on the endpoint (default /health).")
+@click.option("--failures-to-alert", type=click.IntRange(min=1), help="Failed probes in a row before an outage (3).")
+@click.option("--reset", is_flag=True, help="Forget every setting first (back to the defaults).")
+@reason_option
+@yes_option
+@pass_ctx
+def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], thresholds: tuple[str, ...],
+                   keys: tuple[str, ...], drift_share: float | None, tolerances: tuple[str, ...],
+                   drift_window_minutes: int | None, min_rows: int | None, min_labelled: int | None,
+                   probe_path: str | None, failures_to_alert: int | None, reset: bool, reason: str, yes: bool) -> None:
+    """Change how MODEL is monitored (validated against its features; audited)."""
+    from fuseboard.monitoring.settings import update
+    from fuseboard.ops.audit import current_actor
+
+    tol = {}
+    for metric, value in _pairs(tolerances, "--tolerance").items():
+        kind, sep, amount = value.partition(":")
+        if not sep:
+            raise FuseboardError(f"--tolerance takes METRIC=KIND:VALUE, e.g. roc_auc=abs:0.05, not {metric}={value}")
+        tol[metric] = (kind, amount)
+    changes = {"methods": _pairs(methods, "--method"), "thresholds": _pairs(thresholds, "--threshold"),
+               "key_features": list(keys), "tolerances": tol, "drift_share": drift_share,
+               "drift_window_minutes": drift_window_minutes, "min_rows": min_rows, "min_labelled": min_labelled,
+               "probe_path": probe_path, "failures_to_alert": failures_to_alert}
+    merged = update(ctx.writable(), model, changes, actor=current_actor(), origin="cli", reason=reason, reset=reset)
+    click.echo(f"monitoring settings of {model}: {json.dumps(merged, sort_keys=True) if merged else 'the defaults'}")
+
+
 @cli.command("envs")
 @json_option
 @pass_ctx

@@ -335,7 +335,11 @@ def run_checks(ws: Workspace, *, now: datetime | None = None, policy: Policy | N
             .join(Environment, Environment.id == Deployment.environment_id)
             .join(ModelVersion, ModelVersion.id == Deployment.version_id)
             .order_by(Model.name, Environment.order)).all()
-        since = now - max(policy.drift_window, policy.performance_window)
+        from fuseboard.monitoring.settings import policy_for
+
+        policies = {model.id: policy_for(model.monitoring, policy) for _, model, _, _ in deployments}
+        since = now - max((max(p.drift_window, p.performance_window) for p in policies.values()),
+                          default=policy.drift_window)
         recent = s.exec(select(WindowProfile).where(WindowProfile.window_start >= since)).all() \
             if wanted - {"health", "staleness"} else []
         previous_health = {(c.model_id, c.environment_id): c.details
@@ -350,6 +354,7 @@ def run_checks(ws: Workspace, *, now: datetime | None = None, policy: Policy | N
                   for d, *_ in deployments if d.endpoint_url and probe_endpoints and "health" in wanted}
         results = []
         for dep, model, env, mv in deployments:
+            policy = policies[model.id]
             rows = by_key.get((mv.id, env.id), [])
             drift_rows = [r for r in rows if r.window_start >= now - policy.drift_window]
             features = merged(drift_rows, "features") if wanted & {"drift", "quality"} else {}

@@ -76,6 +76,10 @@ class Model(SQLModel, table=True):
     builder_team_id: Optional[int] = Field(default=None, foreign_key="team.id")
     retrain_by: Optional[date] = None
     created_at: datetime = _when()
+    # how the monitor checks this model (methods, thresholds, key features, tolerances); see
+    # monitoring/checks.py Policy, and `fuseboard monitoring set`
+    monitoring: dict[str, Any] = Field(default_factory=dict,
+                                       sa_column=Column(JSON, nullable=False, server_default="{}"))
 
 
 class ModelVersion(SQLModel, table=True):

@@ -1,0 +1,123 @@
+"""Per-model monitoring settings: drift method and threshold per feature, key features,
+dataset-drift share, performance tolerances and the health probe.
+
+Stored as JSON on the model and turned into a ``checks.Policy`` for every check.
+Changes are validated against the model's latest feature schema and audited.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import func, select
+
+from fuseboard.errors import FuseboardError
+from fuseboard.monitoring import drift
+from fuseboard.monitoring.checks import Policy
+from fuseboard.store import lookup
+from fuseboard.store.db import Workspace
+from fuseboard.store.models import AuditEvent, ModelVersion, utcnow
+
+TOLERANCE_KINDS = ("abs", "abs_up", "rel")
+SCALARS = {"drift_share": float, "min_rows": int, "min_labelled": int, "failures_to_alert": int,
+           "probe_path": str, "probe_timeout": float, "expected_status": int, "drift_window_minutes": int,
+           "performance_window_hours": int}
+
+
+def policy_for(settings: dict[str, Any], base: Policy | None = None) -> Policy:
+    """The policy a model's stored settings give (defaults for everything they leave out)."""
+    policy = dataclasses.replace(base) if base else Policy()
+    if not settings:
+        return policy
+    policy.methods = {**policy.methods, **settings.get("methods", {})}
+    policy.thresholds = {**policy.thresholds, **settings.get("thresholds", {})}
+    policy.key_features = tuple(settings.get("key_features", policy.key_features))
+    policy.tolerances = {**policy.tolerances, **{k: (v[0], float(v[1])) for k, v in
+                                                 settings.get("tolerances", {}).items()}}
+    for key in ("drift_share", "min_rows", "min_labelled", "failures_to_alert", "probe_path", "probe_timeout",
+                "expected_status"):
+        if key in settings:
+            setattr(policy, key, settings[key])
+    if "drift_window_minutes" in settings:
+        policy.drift_window = timedelta(minutes=settings["drift_window_minutes"])
+    if "performance_window_hours" in settings:
+        policy.performance_window = timedelta(hours=settings["performance_window_hours"])
+    return policy
+
+
+def _features(session: Any, model_id: int) -> dict[str, str]:
+    latest = session.exec(select(func.max(ModelVersion.version)).where(ModelVersion.model_id == model_id)).one()
+    mv = session.exec(select(ModelVersion).where(ModelVersion.model_id == model_id,
+                                                 ModelVersion.version == latest)).first()
+    return {f["name"]: f["kind"] for f in mv.feature_schema} if mv else {}
+
+
+def validate(settings: dict[str, Any], features: dict[str, str]) -> dict[str, Any]:
+    """One error line for the first setting that cannot work; the cleaned settings otherwise."""
+    out: dict[str, Any] = {}
+    for feature, method in settings.get("methods", {}).items():
+        if feature not in features:
+            raise FuseboardError(f"--method {feature}={method}: the model has no feature {feature!r}")
+        spec = drift.METHODS.get(method)
+        if spec is None:
+            raise FuseboardError(f"--method {feature}={method}: the methods are {', '.join(drift.METHODS)}")
+        if spec.numeric_only and features[feature] != "numeric":
+            raise FuseboardError(f"--method {feature}={method}: {method} needs a numeric feature; "
+                                 f"{feature!r} is categorical")
+        out.setdefault("methods", {})[feature] = method
+    for feature, value in settings.get("thresholds", {}).items():
+        if feature not in features:
+            raise FuseboardError(f"--threshold {feature}={value}: the model has no feature {feature!r}")
+        out.setdefault("thresholds", {})[feature] = _number(value, f"--threshold {feature}")
+    for feature in settings.get("key_features", []):
+        if feature not in features:
+            raise FuseboardError(f"--key {feature}: the model has no feature {feature!r}")
+    if settings.get("key_features"):
+        out["key_features"] = sorted(set(settings["key_features"]))
+    for metric, (kind, tol) in settings.get("tolerances", {}).items():
+        if kind not in TOLERANCE_KINDS:
+            raise FuseboardError(f"--tolerance {metric}: kind must be one of {', '.join(TOLERANCE_KINDS)}")
+        out.setdefault("tolerances", {})[metric] = [kind, _number(tol, f"--tolerance {metric}")]
+    for key, kind in SCALARS.items():
+        if key in settings and settings[key] is not None:
+            try:
+                out[key] = kind(settings[key])
+            except (TypeError, ValueError):
+                raise FuseboardError(f"--{key.replace('_', '-')} must be a {kind.__name__}") from None
+    share = out.get("drift_share")
+    if share is not None and not 0 < share <= 1:
+        raise FuseboardError("--drift-share must be above 0 and at most 1")
+    return out
+
+
+def _number(value: Any, option: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise FuseboardError(f"{option} must be a number, not {value!r}") from None
+    if number < 0:
+        raise FuseboardError(f"{option} must not be negative")
+    return number
+
+
+def update(ws: Workspace, model: str, changes: dict[str, Any], *, actor: str, origin: str, reason: str = "",
+           reset: bool = False) -> dict[str, Any]:
+    """Merge ``changes`` into the model's settings (or start again from the defaults); audited."""
+    with ws.transaction() as s:
+        m = lookup.model(s, model)
+        cleaned = validate(changes, _features(s, m.id))
+        before = dict(m.monitoring or {})
+        merged = {} if reset else {k: (dict(v) if isinstance(v, dict) else v) for k, v in before.items()}
+        for key, value in cleaned.items():
+            if isinstance(value, dict):
+                merged.setdefault(key, {}).update(value)
+            else:
+                merged[key] = value
+        if merged != before:
+            m.monitoring = merged
+            s.add(m)
+            s.add(AuditEvent(at=utcnow(), actor=actor, origin=origin, action="monitoring.settings", target=m.name,
+                             before=before, after=merged, reason=reason))
+    return merged
