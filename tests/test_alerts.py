@@ -167,3 +167,47 @@ def test_monitor_runs_jobs_only_while_it_holds_the_lease(demo_url: str) -> None:
     leader.stop()
     assert {s["kind"] for s in seen} == {"health", "drift", "performance"}
     assert scheduler.lease_holder(ws) is None  # released on stop
+
+
+def test_a_standby_process_takes_over_when_the_monitor_dies(demo_url: str) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    def start() -> subprocess.Popen:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        return subprocess.Popen([sys.executable, "-m", "fuseboard", "--db", demo_url, "monitor", "--lease-ttl", "3",
+                                 "--health-every", "5", "--drift-every", "600", "--performance-every", "600"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+    def first_line(proc: subprocess.Popen, stream: str, within: float) -> str:
+        import selectors
+
+        sel = selectors.DefaultSelector()
+        pipe = getattr(proc, stream)
+        sel.register(pipe, selectors.EVENT_READ)
+        deadline = time.time() + within
+        while time.time() < deadline:
+            if sel.select(timeout=0.2):
+                return pipe.readline()
+        return ""
+
+    leader = start()
+    standby = None
+    try:
+        started = first_line(leader, "stderr", 30)
+        assert "monitoring" in started and "standby" not in started
+        assert first_line(leader, "stdout", 30).startswith(("health:", "drift:", "performance:"))
+        standby = start()
+        assert "standby" in first_line(standby, "stderr", 30)
+        leader.send_signal(signal.SIGKILL)  # dies without releasing the lease
+        leader.wait(10)
+        line = first_line(standby, "stdout", 20)  # the lease expires after 3 s; the standby runs the checks
+        assert line.startswith(("health:", "drift:", "performance:")), line
+    finally:
+        for proc in (leader, standby):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(10)

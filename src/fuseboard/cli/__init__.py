@@ -551,8 +551,10 @@ def silence_cmd(ctx: Context, model: str, env: str, duration: str, comment: str,
 @click.option("--health-every", default=30, show_default=True, type=click.IntRange(min=5), help="Seconds.")
 @click.option("--drift-every", default=300, show_default=True, type=click.IntRange(min=10), help="Seconds.")
 @click.option("--performance-every", default=300, show_default=True, type=click.IntRange(min=10), help="Seconds.")
+@click.option("--lease-ttl", default=60, show_default=True, type=click.IntRange(min=3),
+              help="Seconds a silent monitor keeps the lease before a standby takes over.")
 @pass_ctx
-def monitor_cmd(ctx: Context, health_every: int, drift_every: int, performance_every: int) -> None:
+def monitor_cmd(ctx: Context, health_every: int, drift_every: int, performance_every: int, lease_ttl: int) -> None:
     """Run the monitoring loop headless until stopped (SIGINT/SIGTERM), e.g. under systemd.
 
     Only one process at a time runs the checks (a lease in the database); start a second one on
@@ -572,8 +574,10 @@ def monitor_cmd(ctx: Context, health_every: int, drift_every: int, performance_e
         else:
             click.echo(f"{summary['kind']}: {summary['deployments']} deployments, worst {summary['worst']}, "
                        f"{summary['alerts_changed']} alert change(s)")
+        sys.stdout.flush()
 
-    monitor = Monitor(ctx.writable(), Intervals(health_every, drift_every, performance_every), on_cycle=report)
+    monitor = Monitor(ctx.writable(), Intervals(health_every, drift_every, performance_every, lease_ttl),
+                      on_cycle=report)
     monitor.start()
     click.echo(f"monitoring {ctx.url} as {monitor.holder}" + ("" if monitor.leading else
                " (standby: another process holds the lease)"), err=True)
