@@ -62,5 +62,7 @@ def test_flaky_endpoint_is_down_most_of_each_cycle(demo_url: str) -> None:
     live = demo_live.DemoLive(open_workspace(demo_url), port=0)
     live.started_at = time.monotonic() - 5
     assert not live.flaky_down()
-    live.started_at = time.monotonic() - 15
+    live.started_at = time.monotonic() - 30
     assert live.flaky_down()
+    live.started_at = time.monotonic() - 65
+    assert not live.flaky_down()

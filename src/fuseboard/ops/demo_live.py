@@ -110,8 +110,8 @@ class DemoLive:
         return self._versions
 
     def flaky_down(self) -> bool:
-        """Down for 20 s out of every 30 s: long enough for three failed probes in a row."""
-        return (time.monotonic() - self.started_at) % 30 >= 10
+        """Down for 45 s out of every minute: long enough for an outage alert, then a recovery."""
+        return (time.monotonic() - self.started_at) % 60 >= 15
 
     @property
     def url(self) -> str:
