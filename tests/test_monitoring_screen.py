@@ -160,3 +160,22 @@ def test_monitoring_screen_snapshot(snap_compare, alerting_url: str, tmp_path: P
         await settle(pilot.app, pilot)
 
     assert snap_compare(make_app(alerting_url, tmp_path), terminal_size=SIZE, run_before=ready)
+
+
+def test_histogram_bins_and_sparkline() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from fuseboard.monitoring.profiles import categorical_profile, numeric_profile
+    from fuseboard.monitoring.windows import fold_categorical, fold_numeric
+    from fuseboard.tui.screens.deployment import _bins, sparkline
+
+    ref = numeric_profile(pd.Series(np.arange(1000, dtype=float)))
+    bins = _bins(ref, fold_numeric(np.array([-5.0, 10.0, 20.0, 5000.0]), ref))
+    assert bins[0] == ("< 0", 0.0, 0.25) and bins[-1] == ("> 999", 0.0, 0.25)
+    assert sum(r for _, r, _ in bins) == pytest.approx(1.0)
+    cats = categorical_profile(pd.Series(["a", "a", "b"]))
+    assert _bins(cats, fold_categorical(np.array(["b", "z"], dtype=object), cats)) == [
+        ("a", 2 / 3, 0.0), ("b", 1 / 3, 0.5), ("(unseen)", 0.0, 0.5)]
+    assert sparkline([10.0, None, 20.0]).plain.startswith("▁ █")
+    assert sparkline([None]).plain == "no successful probe yet"

@@ -271,3 +271,23 @@ def deployment_health(ws: Workspace, model: str, env: str, history_limit: int = 
     states.sort(key=lambda c: order.index(c.check) if c.check in order else len(order))
     return DeploymentHealth(m.name, e.name, m.criticality, versions.get(dep.version_id) if dep else None,
                             dep.endpoint_url if dep else "", states, history)
+
+
+def recent_profiles(ws: Workspace, model: str, env: str, since: datetime) -> tuple[dict[str, Any], list[Any]]:
+    """The serving version's reference profile and its window profiles since ``since`` (oldest first)."""
+    from fuseboard.store.models import WindowProfile
+
+    with ws.session() as s:
+        m = s.scalars(select(Model).where(Model.name == model)).first()
+        e = s.scalars(select(Environment).where(Environment.name == env)).first()
+        if m is None or e is None:
+            return {}, []
+        dep = s.scalars(select(Deployment).where(Deployment.model_id == m.id,
+                                                 Deployment.environment_id == e.id)).first()
+        if dep is None:
+            return {}, []
+        mv = s.get(ModelVersion, dep.version_id)
+        rows = list(s.scalars(select(WindowProfile).where(
+            WindowProfile.version_id == mv.id, WindowProfile.environment_id == e.id,
+            WindowProfile.window_start >= since).order_by(WindowProfile.window_start)))
+    return mv.reference_profile, rows
