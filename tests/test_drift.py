@@ -10,7 +10,7 @@ from scipy.spatial.distance import jensenshannon as scipy_js
 
 from fuseboard.monitoring import drift
 from fuseboard.monitoring.profiles import categorical_profile, numeric_profile
-from fuseboard.monitoring.windows import fold_categorical, fold_numeric, merge_feature, variance
+from fuseboard.monitoring.windows import fold_categorical, fold_numeric, merge_all, merge_feature, variance
 
 RNG = np.random.default_rng(42)
 REF = RNG.normal(50, 10, 20_000)
@@ -140,6 +140,9 @@ def test_merged_windows_equal_one_window_of_all_rows() -> None:
     a, b = CASES["mean shift"][:3000], np.append(CASES["skewed"][:5000], [np.nan, np.inf])
     merged = merge_feature(fold_numeric(a, reference), fold_numeric(b, reference))
     whole = fold_numeric(np.concatenate([a, b]), reference)
+    thirds = merge_all([fold_numeric(part, reference) for part in np.array_split(np.concatenate([a, b]), 3)])
+    assert thirds["counts"] == whole["counts"] and thirds["tails"] == pytest.approx(whole["tails"])
+    assert thirds["mean"] == pytest.approx(whole["mean"]) and variance(thirds) == pytest.approx(variance(whole))
     assert merged["counts"] == whole["counts"] and merged["fine"] == whole["fine"]
     assert (merged["count"], merged["nulls"], merged["min"], merged["max"]) == \
         (whole["count"], whole["nulls"], whole["min"], whole["max"])

@@ -286,11 +286,12 @@ class DeploymentChecks:
 
 
 def merged(rows: list[WindowProfile], attr: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+    """One profile per feature (or prediction) over all the windows ``rows``."""
+    by_name: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         for name, profile in getattr(row, attr).items():
-            out[name] = windows.merge_feature(out[name], profile) if name in out else profile
-    return out
+            by_name.setdefault(name, []).append(profile)
+    return {name: windows.merge_all(profiles) for name, profiles in by_name.items()}
 
 
 def merged_performance(rows: list[WindowProfile]) -> dict[str, Any]:

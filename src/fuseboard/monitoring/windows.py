@@ -26,6 +26,7 @@ Categorical feature::
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 UNSEEN = "__unseen__"
@@ -143,7 +144,37 @@ def merge_feature(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 def _add(a: list[float], b: list[float]) -> list[float]:
     if len(a) != len(b):
         raise ValueError("cannot merge histograms over different bins")
-    return [x + y for x, y in zip(a, b)]
+    return list(map(operator.add, a, b))
+
+
+def merge_all(profiles: list[dict[str, Any]]) -> dict[str, Any]:
+    """``merge_feature`` over many windows at once: one pass per histogram instead of one per window."""
+    if len(profiles) == 1:
+        return profiles[0]
+    if profiles[0]["kind"] != "numeric" or any(p["kind"] != "numeric" for p in profiles):
+        out = profiles[0]
+        for p in profiles[1:]:
+            out = merge_feature(out, p)
+        return out
+    out = {"kind": "numeric", "count": 0, "nulls": 0, "mean": 0.0, "m2": 0.0, "min": None, "max": None}
+    for p in profiles:  # the scalars, pairwise (Chan's formula)
+        na, nb = out["count"], p["count"]
+        n = na + nb
+        if nb:
+            delta = p["mean"] - out["mean"]
+            out["mean"] += delta * nb / n
+            out["m2"] += p["m2"] + delta * delta * na * nb / n
+        out["count"] = n
+        out["nulls"] += p["nulls"]
+    mins = [p["min"] for p in profiles if p.get("min") is not None]
+    maxs = [p["max"] for p in profiles if p.get("max") is not None]
+    out["min"], out["max"] = (min(mins) if mins else None), (max(maxs) if maxs else None)
+    for key in ("counts", "fine", "tails"):
+        columns = [p[key] for p in profiles]
+        if len({len(c) for c in columns}) != 1:
+            raise ValueError("cannot merge histograms over different bins")
+        out[key] = [sum(values) for values in zip(*columns)]
+    return out
 
 
 def variance(profile: dict[str, Any]) -> float | None:
