@@ -129,67 +129,61 @@ class MonitoringScreen(FuseboardScreen):
     def _change(self, what: str, work: Any) -> None:
         """Run a change in a worker; report it, then reload."""
 
-        def run(ws: Any) -> str:
-            return work(ws)
-
         def done(message: str) -> None:
             self.notify(message, timeout=4)
             self.reload()
 
-        self.app.run_change(what, run, done)
+        self.app.run_change(what, work, done)
+
+    def _ask(self, verb: str, what: str, fields: list[Field], work: Any) -> None:
+        """A form, then ``work(workspace, values)`` in a worker once it is submitted."""
+
+        def submitted(values: dict[str, str] | None) -> None:
+            if values is not None:
+                self._change(verb, lambda ws: work(ws, values))
+
+        self.app.push_screen(FormDialog(verb.capitalize(), what, fields, verb.capitalize()), submitted)
 
     def action_ack(self) -> None:
-        alert = self.selected
+        alert, actor = self.selected, self.app.actor
         if alert is None:
             return
         from fuseboard.monitoring.alerts import acknowledge
 
-        actor = self.app.actor
-        self._change("acknowledge", lambda ws: (acknowledge(ws, alert.id, actor=actor, origin="tui"),
-                                                f"alert {alert.id} acknowledged")[1])
+        def work(ws: Any) -> str:
+            acknowledge(ws, alert.id, actor=actor, origin="tui")
+            return f"alert {alert.id} acknowledged"
+
+        self._change("acknowledge", work)
 
     def action_silence(self) -> None:
-        alert = self.selected
+        alert, actor = self.selected, self.app.actor
         if alert is None:
             return
+        from fuseboard.monitoring.alerts import parse_duration, silence
 
-        def submitted(values: dict[str, str] | None) -> None:
-            if values is None:
-                return
-            from fuseboard.monitoring.alerts import parse_duration, silence
+        def work(ws: Any, values: dict[str, str]) -> str:
+            item = silence(ws, alert.model, alert.environment, parse_duration(values["duration"]),
+                           comment=values["comment"], actor=actor, origin="tui", check=alert.check)
+            return (f"{alert.check} of {alert.model}/{alert.environment} silenced until "
+                    f"{item.ends_at.astimezone().strftime('%H:%M %Z')}")
 
-            actor = self.app.actor
-
-            def work(ws: Any) -> str:
-                item = silence(ws, alert.model, alert.environment, parse_duration(values["duration"]),
-                               comment=values["comment"], actor=actor, origin="tui", check=alert.check)
-                return f"{alert.check} of {alert.model}/{alert.environment} silenced until " \
-                       f"{item.ends_at.astimezone().strftime('%H:%M %Z')}"
-
-            self._change("silence", work)
-
-        self.app.push_screen(FormDialog(
-            "Silence", f"{alert.model} in {alert.environment}: mute the {alert.check} alert",
-            [Field("duration", "for (30m, 2h, 1d)", "2h"), Field("comment", "why", placeholder="known cause, ticket…")],
-            "Silence"), submitted)
+        self._ask("silence", f"{alert.model} in {alert.environment}: mute the {alert.check} alert",
+                  [Field("duration", "for (30m, 2h, 1d)", "2h"),
+                   Field("comment", "why", placeholder="known cause, ticket…")], work)
 
     def action_resolve(self) -> None:
-        alert = self.selected
+        alert, actor = self.selected, self.app.actor
         if alert is None:
             return
+        from fuseboard.monitoring.alerts import resolve
 
-        def submitted(values: dict[str, str] | None) -> None:
-            if values is None:
-                return
-            from fuseboard.monitoring.alerts import resolve
+        def work(ws: Any, values: dict[str, str]) -> str:
+            resolve(ws, alert.id, actor=actor, origin="tui", note=values["note"])
+            return f"alert {alert.id} resolved"
 
-            actor = self.app.actor
-            self._change("resolve", lambda ws: (resolve(ws, alert.id, actor=actor, origin="tui", note=values["note"]),
-                                                f"alert {alert.id} resolved")[1])
-
-        self.app.push_screen(FormDialog(
-            "Resolve", f"{alert.model} in {alert.environment}: {alert.check} ({alert.severity})",
-            [Field("note", "what was done", placeholder="rolled back, fixed upstream…")], "Resolve"), submitted)
+        self._ask("resolve", f"{alert.model} in {alert.environment}: {alert.check} ({alert.severity})",
+                  [Field("note", "what was done", placeholder="rolled back, fixed upstream…")], work)
 
     @on(VirtualTable.Selected, "#alerts")
     def _open(self, event: VirtualTable.Selected) -> None:
