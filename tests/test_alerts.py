@@ -211,3 +211,44 @@ def test_a_standby_process_takes_over_when_the_monitor_dies(demo_url: str) -> No
             if proc is not None and proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(10)
+
+
+def test_alert_events_reach_the_webhook_with_the_token_only_in_the_header(demo_url: str) -> None:
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received: list[tuple[dict, str | None]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            received.append((body, self.headers.get("Authorization")))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        notify = scheduler.webhook_notifier(f"http://127.0.0.1:{server.server_address[1]}/hook", token="s3cret")
+        ws = open_workspace(demo_url)
+        scheduler.run_cycle(ws, "drift", notify=notify)  # churn's staleness fires in three environments
+        deadline = time.time() + 5
+        while len(received) < 3 and time.time() < deadline:
+            time.sleep(0.05)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [(b["event"], b["alert"]["check"]) for b, _ in received] == [("fired", "staleness")] * 3
+    assert all(auth == "Bearer s3cret" for _, auth in received)
+    assert all("s3cret" not in json.dumps(b) for b, _ in received)
+
+
+def test_a_dead_webhook_never_disturbs_the_cycle(demo_url: str) -> None:
+    ws = open_workspace(demo_url)
+    notify = scheduler.webhook_notifier("http://127.0.0.1:9/hook", timeout=0.5)
+    summary = scheduler.run_cycle(ws, "drift", notify=notify)
+    assert summary["alerts_changed"] == 3

@@ -72,6 +72,7 @@ class Config:
     theme: str | None = None
     artifacts: str | None = None
     keymap: dict[str, str] = field(default_factory=dict)
+    webhook: str | None = None  # [notify] webhook: alert events are POSTed here
     raw: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -93,12 +94,16 @@ class Config:
         for key in ("db", "theme", "artifacts"):
             if key in raw and not isinstance(raw[key], str):
                 raise FuseboardError(f"config field {key!r} must be a string ({path})")
+        notify = raw.get("notify", {})
+        if not isinstance(notify, dict) or not isinstance(notify.get("webhook", ""), str):
+            raise FuseboardError(f"[notify] webhook must be a URL string ({path})")
         return cls(
             path=path,
             db=raw.get("db"),
             theme=raw.get("theme"),
             artifacts=raw.get("artifacts"),
             keymap=dict(keymap),
+            webhook=notify.get("webhook") or None,
             raw=raw,
         )
 
@@ -112,6 +117,11 @@ class Config:
         tmp = self.path.with_suffix(".toml.tmp")
         tmp.write_text(tomli_w.dumps(self.raw), encoding="utf-8")
         tmp.replace(self.path)
+
+
+def webhook_token(config: "Config") -> str | None:
+    """The alert webhook's token: ``FUSEBOARD_WEBHOOK_TOKEN``, else ``token`` under [notify]."""
+    return os.environ.get("FUSEBOARD_WEBHOOK_TOKEN") or config.raw.get("notify", {}).get("token") or None
 
 
 def resolve_db_url(cli_value: str | None, config: Config) -> str:

@@ -576,8 +576,13 @@ def monitor_cmd(ctx: Context, health_every: int, drift_every: int, performance_e
                        f"{summary['alerts_changed']} alert change(s)")
         sys.stdout.flush()
 
+    from fuseboard.config import webhook_token
+    from fuseboard.monitoring.scheduler import webhook_notifier
+
+    config = ctx.load_config()
+    notify = webhook_notifier(config.webhook, token=webhook_token(config)) if config.webhook else None
     monitor = Monitor(ctx.writable(), Intervals(health_every, drift_every, performance_every, lease_ttl),
-                      on_cycle=report)
+                      on_cycle=report, notify=notify)
     monitor.start()
     click.echo(f"monitoring {ctx.url} as {monitor.holder}" + ("" if monitor.leading else
                " (standby: another process holds the lease)"), err=True)

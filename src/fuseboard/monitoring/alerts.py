@@ -81,6 +81,18 @@ def record_results(session: Session, results: list[Any], *, now: datetime | None
     return changed
 
 
+def event(session: Session, alert: Alert) -> dict[str, Any]:
+    """What a notification hook receives when an alert fires or resolves."""
+    model = session.get(Model, alert.model_id)
+    env = session.get(Environment, alert.environment_id)
+    return {"event": "resolved" if alert.state == "resolved" else "fired",
+            "alert": {"id": alert.id, "fingerprint": alert.fingerprint, "model": model.name, "environment": env.name,
+                      "check": alert.check, "severity": alert.severity, "state": alert.state,
+                      "summary": alert.summary, "opened_at": alert.opened_at.isoformat(),
+                      "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
+                      "criticality": model.criticality}}
+
+
 def _resolve(alert: Alert, who: str, note: str, now: datetime) -> None:
     alert.state, alert.open_key = "resolved", None
     alert.resolved_by, alert.resolved_at, alert.note = who, now, note

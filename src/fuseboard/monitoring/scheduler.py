@@ -91,23 +91,59 @@ KINDS = {
 }
 
 
-def run_cycle(ws: Workspace, kind: str, *, now: datetime | None = None, policy: checks.Policy | None = None) -> dict:
-    """Run one kind of check on every deployment and record results and alerts in one transaction."""
+def run_cycle(ws: Workspace, kind: str, *, now: datetime | None = None, policy: checks.Policy | None = None,
+              notify: Callable[[list[dict]], None] | None = None) -> dict:
+    """Run one kind of check on every deployment and record results and alerts in one transaction.
+
+    ``notify`` receives the alerts that fired or resolved (after the commit).
+    """
     now = now or utcnow()
     wanted = set(KINDS[kind])
     results = checks.run_checks(ws, now=now, policy=policy, probe_endpoints="health" in wanted, only=wanted)
     with ws.transaction() as s:
         changed = alerts.record_results(s, results, now=now)
+        events = [alerts.event(s, a) for a in changed]
+    if notify is not None and events:
+        notify(events)
     return {"kind": kind, "deployments": len(results), "alerts_changed": len(changed),
             "worst": checks.worst([r.status for r in results])}
+
+
+def webhook_notifier(url: str, *, token: str | None = None, timeout: float = 5.0) -> Callable[[list[dict]], None]:
+    """POST each alert event as JSON to ``url`` from a background thread; failures are logged, never raised.
+
+    The token (from the environment or the config file) goes in an Authorization header and
+    nowhere else.
+    """
+    import json
+    import urllib.request
+
+    def send(events: list[dict]) -> None:
+        for event in events:
+            request = urllib.request.Request(url, data=json.dumps(event).encode(), method="POST",
+                                             headers={"Content-Type": "application/json"})
+            if token:
+                request.add_header("Authorization", f"Bearer {token}")
+            try:
+                with urllib.request.urlopen(request, timeout=timeout):  # noqa: S310 (the user's webhook)
+                    pass
+            except Exception as exc:  # noqa: BLE001  (a failing webhook must not disturb the checks)
+                log.warning("alert webhook failed for %s: %s", event["alert"]["fingerprint"], exc)
+
+    def notify(events: list[dict]) -> None:
+        threading.Thread(target=send, args=(events,), name="alert-webhook", daemon=True).start()
+
+    return notify
 
 
 class Monitor:
     """Runs the checks on their intervals while this process holds the lease."""
 
     def __init__(self, ws: Workspace, intervals: Intervals | None = None,
-                 on_cycle: Callable[[dict], None] | None = None, holder: str | None = None) -> None:
+                 on_cycle: Callable[[dict], None] | None = None, holder: str | None = None,
+                 notify: Callable[[list[dict]], None] | None = None) -> None:
         self.ws = ws
+        self.notify = notify
         self.intervals = intervals or Intervals()
         self.on_cycle = on_cycle
         self.holder = holder or holder_id()
@@ -125,7 +161,7 @@ class Monitor:
         if not self.leading:
             return
         try:
-            summary = run_cycle(self.ws, kind)
+            summary = run_cycle(self.ws, kind, notify=self.notify)
         except Exception as exc:  # noqa: BLE001  (a failing cycle must never stop the loop)
             log.exception("monitor cycle %s failed", kind)
             summary = {"kind": kind, "error": f"{type(exc).__name__}: {exc}"}

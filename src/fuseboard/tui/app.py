@@ -115,8 +115,13 @@ class FuseboardApp(App[None]):
         if self.run_monitor:
             from fuseboard.monitoring.scheduler import Monitor
 
+            from fuseboard.config import webhook_token
+            from fuseboard.monitoring.scheduler import webhook_notifier
+
+            notify = webhook_notifier(self.config.webhook, token=webhook_token(self.config)) \
+                if self.config.webhook else None
             monitor = Monitor(ws, self.monitor_intervals,
-                              on_cycle=lambda summary: self.post_message(MonitorCycle(summary)))
+                              on_cycle=lambda summary: self.post_message(MonitorCycle(summary)), notify=notify)
             monitor.start()
             self.monitor = monitor
 
