@@ -63,6 +63,17 @@ async def test_alerts_are_listed_worst_first(alerting_url: str, tmp_path: Path) 
         assert "credit-risk/prod drift: 3 of 8 features drifted" in text
 
 
+async def test_filter_the_alerts_as_you_type(alerting_url: str, tmp_path: Path) -> None:
+    app = make_app(alerting_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_monitoring(app, pilot)
+        await pilot.press("slash", *"stale")
+        table = screen.query_one("#alerts")
+        assert len(table.keys) == 1 and "1 of 2 open" in screen_text(app)
+        await pilot.press("escape")
+        assert len(table.keys) == 2
+
+
 async def test_acknowledge_with_a(alerting_url: str, tmp_path: Path) -> None:
     app = make_app(alerting_url, tmp_path)
     async with app.run_test(size=SIZE) as pilot:

@@ -9,11 +9,10 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from fuseboard.tui.messages import Loaded
-from fuseboard.tui.screens.base import FuseboardScreen
+from fuseboard.tui.screens.filtering import FilterListScreen
 from fuseboard.tui.status import status_text
 from fuseboard.tui.widgets.keybar import KeyBar
 from fuseboard.tui.widgets.table import Column, VirtualTable
@@ -61,7 +60,7 @@ def sort_key(field: str):  # noqa: ANN201
     return lambda r: ((getattr(r, field) or "").lower(), r.name)
 
 
-class ModelsScreen(FuseboardScreen):
+class ModelsScreen(FilterListScreen):
     TITLE_TEXT = "Models"
 
     BINDINGS = [
@@ -84,19 +83,18 @@ class ModelsScreen(FuseboardScreen):
         self.sort_field = "name"
         self.sort_reverse = False
         self.loaded = False
-        self._typing_filter = False  # between `/` and enter/esc, printable keys belong to the filter
 
     def compose(self) -> ComposeResult:
         yield Static(self.app.title_line("Models"), id="title", classes="title")
-        with Horizontal(id="filter-bar"):
-            yield Static("/", id="filter-label")
-            yield Input(placeholder="filter models: name, owner, task, tier…", id="filter")
+        yield from self.filter_bar()
         yield VirtualTable(self._columns(80), empty_text="loading workspace…", id="models")
         yield Static(id="status", classes="status")
         yield KeyBar()
 
+    FILTER_PLACEHOLDER = "filter models: name, owner, task, tier…"
+
     def on_mount(self) -> None:
-        self.query_one("#filter-bar").display = False
+        super().on_mount()
         self.query_one(VirtualTable).focus()
         # Paint the first frame before the worker starts importing SQLModel: that import
         # holds the GIL for a few hundred milliseconds and would delay the frame.
@@ -131,10 +129,6 @@ class ModelsScreen(FuseboardScreen):
             f"v{row.latest_version}" if row.latest_version else "-",
             *[f"v{row.deployed[e]}" if e in row.deployed else "-" for e in self.envs],
         )
-
-    @property
-    def filter_text(self) -> str:
-        return self.query_one("#filter", Input).value.strip()
 
     def _resort(self) -> None:
         ordered = sorted(self.all_rows, key=sort_key(self.sort_field), reverse=self.sort_reverse)
@@ -195,11 +189,9 @@ class ModelsScreen(FuseboardScreen):
 
     # -- keys --------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "clear_filter":
-            return bool(self.filter_text) or self.query_one("#filter-bar").display
         if action in ("sort", "reverse", "filter") and not self.loaded:
             return None
-        return True
+        return self.filter_check(action)
 
     def unavailable_reason(self, action: str) -> str | None:
         if action in ("sort", "reverse", "filter") and not self.loaded:
@@ -207,23 +199,6 @@ class ModelsScreen(FuseboardScreen):
         if action == "clear_filter" and not self.filter_text:
             return "no filter is set"
         return None
-
-    def action_filter(self) -> None:
-        bar = self.query_one("#filter-bar")
-        bar.display = True
-        self._typing_filter = True
-        # set_focus now, not focus() (which waits a tick): keys typed right after `/` must land here
-        self.set_focus(self.query_one("#filter", Input))
-        self.refresh_bindings()
-
-    def action_clear_filter(self) -> None:
-        filter_input = self.query_one("#filter", Input)
-        filter_input.value = ""
-        self._typing_filter = False
-        self.query_one("#filter-bar").display = False
-        self.query_one(VirtualTable).focus()
-        self.refresh_table()
-        self.refresh_bindings()
 
     def action_sort(self) -> None:
         self.sort_field = SORTS[(SORTS.index(self.sort_field) + 1) % len(SORTS)]
@@ -235,38 +210,6 @@ class ModelsScreen(FuseboardScreen):
         self.sort_reverse = not self.sort_reverse
         self._resort()
         self.refresh_table()
-
-    def on_key(self, event: Any) -> None:
-        """Open the filter as soon as its key arrives, and pass on keys typed right behind it.
-
-        Key events reach the screen before bindings run, so a fast `/cre` would otherwise
-        deliver `cre` to the table before the filter has opened.
-        """
-        filter_input = self.query_one("#filter", Input)
-        active = self.active_bindings.get(event.key)
-        if active is not None and active.binding.action == "filter" and not filter_input.has_focus:
-            if active.enabled:
-                self.action_filter()
-            event.stop()
-            event.prevent_default()
-            return
-        if self._typing_filter and event.is_printable:
-            filter_input.insert_text_at_cursor(event.character or "")
-            self.set_focus(filter_input)
-            event.stop()
-            event.prevent_default()
-
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self) -> None:
-        self.refresh_table()
-
-    @on(Input.Submitted, "#filter")
-    def _filter_submitted(self) -> None:
-        self._typing_filter = False
-        if not self.filter_text:
-            self.query_one("#filter-bar").display = False
-        self.query_one(VirtualTable).focus()
-        self.refresh_bindings()
 
     @on(VirtualTable.Selected, "#models")
     def _open(self, event: VirtualTable.Selected) -> None:

@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 from fuseboard.tui.common import ago
 from fuseboard.tui.messages import Loaded
-from fuseboard.tui.screens.base import FuseboardScreen
+from fuseboard.tui.screens.filtering import FilterListScreen
 from fuseboard.tui.screens.dialogs import Field, FormDialog
 from fuseboard.tui.status import status_text
 from fuseboard.tui.widgets.keybar import KeyBar
@@ -25,10 +25,15 @@ def fetch_alerts(ws: Any) -> list[Any]:
     return list_alerts(ws)
 
 
-class MonitoringScreen(FuseboardScreen):
+class MonitoringScreen(FilterListScreen):
     TITLE_TEXT = "Monitoring"
+    FILTER_PLACEHOLDER = "filter alerts: model, env, check, severity, state…"
 
     BINDINGS = [
+        Binding("slash", "filter", "Filter", id="monitoring.filter",
+                tooltip="narrow the alerts as you type (model, env, check, severity, state); esc clears"),
+        Binding("escape", "clear_filter", "Clear filter", id="monitoring.clear_filter",
+                tooltip="clear the filter and show every alert"),
         Binding("a", "ack", "Ack", id="monitoring.ack", tooltip="acknowledge the alert: you are on it"),
         Binding("s", "silence", "Silence", id="monitoring.silence",
                 tooltip="mute this deployment's alerts for this check for a while (asks how long and why)"),
@@ -42,6 +47,7 @@ class MonitoringScreen(FuseboardScreen):
 
     def compose(self) -> ComposeResult:
         yield Static(self.app.title_line("Monitoring"), id="title", classes="title")
+        yield from self.filter_bar()
         yield VirtualTable(self._columns(80), empty_text="loading alerts…", id="alerts")
         yield Static(id="alert-summary", classes="status")
         yield Static(id="status", classes="status")
@@ -54,6 +60,7 @@ class MonitoringScreen(FuseboardScreen):
         return [fixed[0], Column("model", "model", max(12, width - used)), *fixed[1:]]
 
     def on_mount(self) -> None:
+        super().on_mount()
         self.query_one(VirtualTable).focus()
         self.call_after_refresh(self.reload)
 
@@ -76,18 +83,30 @@ class MonitoringScreen(FuseboardScreen):
         if message.what != "alerts":
             return
         self.alerts, self.loaded = message.data, True
+        self.refresh_table()
+        self.refresh_bindings()
+
+    def refresh_table(self) -> None:
+        """Show the alerts matching the filter (every word), keeping the cursor on its alert."""
+        words = self.filter_text.lower().split()
+        shown = [a for a in self.alerts
+                 if all(w in f"{a.model} {a.environment} {a.check} {a.severity} {a.state} "
+                             f"{'silenced' if a.silenced else ''} {a.summary}".lower() for w in words)]
         table = self.query_one(VirtualTable)
-        table.empty_text = "no open alerts: every check is quiet (ctrl+r to look again)"
+        if not self.alerts:
+            table.empty_text = "no open alerts: every check is quiet (ctrl+r to look again)"
+        else:
+            table.empty_text = f"no alert matches {self.filter_text!r} (esc clears the filter)"
         colors = self.app.theme_colors()
-        table.set_rows([a.id for a in self.alerts], self.alerts, format=lambda a: self._cells(a, colors))
+        table.set_rows([a.id for a in shown], shown, format=lambda a: self._cells(a, colors))
         crit = sum(a.severity == "crit" and not a.silenced for a in self.alerts)
         warn = sum(a.severity == "warn" and not a.silenced for a in self.alerts)
         muted = sum(a.silenced for a in self.alerts)
         holder = getattr(self.app, "monitor_status", lambda: "")()
+        count = f"{len(shown)} of {len(self.alerts)} open" if words else f"{len(self.alerts)} open"
         self.query_one("#status", Static).update(
-            Text(f"{len(self.alerts)} open · {crit} crit · {warn} warn · {muted} silenced" + (f" · {holder}" if holder else "")))
+            Text(f"{count} · {crit} crit · {warn} warn · {muted} silenced" + (f" · {holder}" if holder else "")))
         self._show_summary()
-        self.refresh_bindings()
 
     @property
     def selected(self) -> Any:
@@ -112,7 +131,7 @@ class MonitoringScreen(FuseboardScreen):
                 return False
             if self.unavailable_reason(action):
                 return None
-        return True
+        return self.filter_check(action)
 
     def unavailable_reason(self, action: str) -> str | None:
         if action not in ("ack", "silence", "resolve"):
