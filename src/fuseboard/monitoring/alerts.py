@@ -21,7 +21,8 @@ from sqlmodel import Session, select
 from fuseboard.errors import FuseboardError, NotFound
 from fuseboard.store import lookup
 from fuseboard.store.db import Workspace
-from fuseboard.store.models import Alert, AuditEvent, CheckRun, CheckState, Environment, Model, Silence, utcnow
+from fuseboard.store.models import (Alert, AuditEvent, CheckRun, CheckState, Environment, Model, ModelVersion,
+                                     Silence, utcnow)
 
 BREACH = ("warn", "crit", "error")
 OPEN_STATES = ("firing", "acknowledged")
@@ -44,12 +45,16 @@ def record_results(session: Session, results: list[Any], *, now: datetime | None
     now = now or utcnow()
     models = {m.name: m for m in session.exec(select(Model))}
     envs = {e.name: e for e in session.exec(select(Environment))}
+    # everything a cycle touches, loaded in three queries rather than a few per check
+    versions = {(v.model_id, v.version): v.id for v in session.exec(select(ModelVersion))}
+    states = {(c.model_id, c.environment_id, c.check): c for c in session.exec(select(CheckState))}
+    open_alerts = {a.open_key: a for a in session.exec(select(Alert).where(Alert.open_key.is_not(None)))}
     changed = []
     for dep in results:
         m, e = models[dep.model], envs[dep.environment]
-        version_id = lookup.version(session, m, dep.version).id
+        version_id = versions[(m.id, dep.version)]
         for c in dep.checks:
-            state = session.get(CheckState, (m.id, e.id, c.check))
+            state = states.get((m.id, e.id, c.check))
             if state is None or state.status != c.status or state.version_id != version_id:
                 session.add(CheckRun(model_id=m.id, environment_id=e.id, version_id=version_id, check=c.check,
                                      status=c.status, summary=c.summary, rows=c.rows, details=c.details, at=now))
@@ -63,13 +68,14 @@ def record_results(session: Session, results: list[Any], *, now: datetime | None
             state.rows, state.details, state.at, state.since = c.rows, c.details, now, since
             session.add(state)
             key = fingerprint(m.name, e.name, c.check)
-            alert = session.exec(select(Alert).where(Alert.open_key == key)).first()
+            alert = open_alerts.get(key)
             if c.status in BREACH:
                 severity = "warn" if c.status == "error" else c.status
                 summary = c.summary if c.status != "error" else f"check error: {c.summary}"
                 if alert is None:
                     alert = Alert(fingerprint=key, open_key=key, model_id=m.id, environment_id=e.id, check=c.check,
                                   severity=severity, summary=summary, opened_at=now, last_seen_at=now)
+                    open_alerts[key] = alert
                     changed.append(alert)
                 else:
                     alert.severity, alert.summary, alert.last_seen_at = severity, summary, now
@@ -77,6 +83,7 @@ def record_results(session: Session, results: list[Any], *, now: datetime | None
             elif c.status == "ok" and alert is not None:
                 _resolve(alert, "monitor", "check recovered", now)
                 session.add(alert)
+                del open_alerts[key]
                 changed.append(alert)
     return changed
 

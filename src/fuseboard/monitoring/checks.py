@@ -318,6 +318,7 @@ def _guard(check: str, fn: Any, *args: Any) -> CheckResult:
         return CheckResult(check, "error", f"check failed: {type(exc).__name__}: {str(exc)[:200]}")
 
 
+PROBE_CONCURRENCY = 32  # probes in flight at once
 CHECKS = ("drift", "prediction_drift", "performance", "quality", "staleness", "health")
 
 
@@ -341,7 +342,12 @@ def run_checks(ws: Workspace, *, now: datetime | None = None, policy: Policy | N
         policies = {model.id: policy_for(model.monitoring, policy) for _, model, _, _ in deployments}
         since = now - max((max(p.drift_window, p.performance_window) for p in policies.values()),
                           default=policy.drift_window)
-        recent = s.exec(select(WindowProfile).where(WindowProfile.window_start >= since)).all() \
+        from sqlalchemy.orm import defer
+
+        skip = [defer(getattr(WindowProfile, column)) for column, needed in (
+            ("features", wanted & {"drift", "quality"}), ("predictions", wanted & {"prediction_drift"}),
+            ("performance", wanted & {"performance"})) if not needed]  # never read: never decoded
+        recent = s.exec(select(WindowProfile).options(*skip).where(WindowProfile.window_start >= since)).all() \
             if wanted - {"health", "staleness"} else []
         previous_health = {(c.model_id, c.environment_id): c.details
                            for c in s.exec(select(CheckState).where(CheckState.check == "health"))} \
@@ -349,7 +355,7 @@ def run_checks(ws: Workspace, *, now: datetime | None = None, policy: Policy | N
     by_key: dict[tuple[int, int], list[WindowProfile]] = {}
     for row in recent:
         by_key.setdefault((row.version_id, row.environment_id), []).append(row)
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with ThreadPoolExecutor(max_workers=PROBE_CONCURRENCY) as pool:
         probes = {d.id: pool.submit(probe, d.endpoint_url, policy.probe_path, policy.probe_timeout,
                                     policy.expected_status)
                   for d, *_ in deployments if d.endpoint_url and probe_endpoints and "health" in wanted}

@@ -1,0 +1,94 @@
+"""One monitor cycle over many deployments: probes against a local endpoint, drift, performance.
+
+    python bench/cycle.py [--models 334]   (x 3 environments = about 1,000 deployments)
+
+Builds a workspace with bench/make_workspace.py, gives every deployment an hour of
+five-minute window profiles (copied from one real ingest of 25 features) and an
+endpoint on a local HTTP server, then times one cycle of each kind as the monitor
+runs it (results and alerts recorded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+class Health(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802
+        body = json.dumps({"status": "ok", "version": 2}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--models", type=int, default=334)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    from datetime import timedelta
+
+    from sqlalchemy import insert, update
+    from sqlmodel import select
+
+    import ingest as ingest_bench
+    from make_workspace import build, report
+
+    from fuseboard.monitoring import ingest, scheduler
+    from fuseboard.store.db import open_workspace
+    from fuseboard.store.models import Deployment, ModelVersion, WindowProfile, utcnow
+
+    tmp = Path(tempfile.mkdtemp(prefix="fuseboard-bench-"))
+    # one real model's windows, to copy: 25 features, an hour of traffic with labels
+    real_url, path = ingest_bench.setup(tmp, 60_000)
+    real = open_workspace(real_url)
+    ingest.ingest_file(real, "bench", "prod", path)
+    with real.session() as s:
+        template = s.exec(select(WindowProfile).order_by(WindowProfile.window_start)).all()
+        reference = s.exec(select(ModelVersion)).first()
+    url = build(tmp / "many.db", args.models)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    ws = open_workspace(url)
+    now = utcnow()
+    start = now - timedelta(minutes=55)
+    with ws.transaction() as s:
+        s.execute(update(ModelVersion).values(feature_schema=reference.feature_schema,
+                                              reference_profile=reference.reference_profile,
+                                              validation_metrics=reference.validation_metrics))
+        deployments = s.exec(select(Deployment)).all()
+        s.execute(update(Deployment).values(endpoint_url=f"http://127.0.0.1:{server.server_address[1]}"))
+        rows = []
+        for d in deployments:
+            for i, w in enumerate(template):
+                rows.append({"model_id": d.model_id, "environment_id": d.environment_id, "version_id": d.version_id,
+                             "window_start": start + timedelta(minutes=5 * i), "window_seconds": 300,
+                             "rows": w.rows, "features": w.features, "predictions": w.predictions,
+                             "performance": w.performance, "updated_at": now})
+        s.execute(insert(WindowProfile), rows)
+    result = {"deployments": len(deployments), "windows": len(rows)}
+    for kind in ("health", "drift", "performance"):
+        began = time.perf_counter()
+        summary = scheduler.run_cycle(ws, kind)
+        result[f"{kind}_cycle_s"] = time.perf_counter() - began
+        result[f"{kind}_worst"] = summary["worst"]
+    server.shutdown()
+    report(result, args.json)
+
+
+if __name__ == "__main__":
+    main()
