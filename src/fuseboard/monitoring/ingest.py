@@ -95,7 +95,7 @@ def read_file(path: Path) -> "pa.Table":
             from pyarrow import json
 
             table = json.read_json(path)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OSError, ValueError) as exc:
+    except (pa.ArrowException, OSError, ValueError) as exc:  # every pyarrow error, and bad bytes
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise FuseboardError(f"cannot read {kind.upper() if kind != 'json' else 'JSON Lines'}: {first} ({path})") from None
     return table
