@@ -30,7 +30,7 @@ from sqlalchemy import insert
 from sqlmodel import select
 
 from fuseboard.errors import FuseboardError
-from fuseboard.monitoring import performance, windows
+from fuseboard.monitoring import performance, profiles, windows
 from fuseboard.store import lookup
 from fuseboard.store.db import Workspace
 from fuseboard.store.models import Deployment, ModelVersion, PendingLabel, WindowProfile, utcnow
@@ -142,10 +142,8 @@ def _numbers(table: "pa.Table", column: str, source: str) -> "np.ndarray":
     import pandas as pd
 
     series = pd.Series(text.to_numpy(zero_copy_only=False), dtype="object")
-    values = pd.to_numeric(series, errors="coerce")
-    bad = series.notna() & (series.astype(str).str.strip() != "") & values.isna()
-    if bad.any():
-        row = int(bad.to_numpy().nonzero()[0][0])
+    values, row, _ = profiles.parse_numbers(series)
+    if row is not None:
         raise FuseboardError(f"column {column!r} must be numeric but {_where(source, row)} holds "
                              f"{str(series.iloc[row])!r} ({source})")
     return values.to_numpy(dtype="float64", na_value=np.nan)

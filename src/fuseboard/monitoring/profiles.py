@@ -59,12 +59,27 @@ def feature_schema(frame: "pd.DataFrame", overrides: dict[str, str] | None = Non
     return schema
 
 
-def _require_numbers(series: "pd.Series") -> None:
+def parse_numbers(series: "pd.Series") -> tuple["pd.Series", int | None, float]:
+    """Numbers from a column: (values with NaN where missing or unparseable, position of the
+    first cell that holds something but not a number or None, share of present cells that parse).
+
+    Blank text counts as missing. Every "text where a number belongs" error uses this.
+    """
     import pandas as pd
 
-    bad = series.notna() & pd.to_numeric(series, errors="coerce").isna()
-    if bad.any():
-        row = int(bad.to_numpy().nonzero()[0][0])
+    values = pd.to_numeric(series, errors="coerce")
+    present = series.notna()
+    if series.dtype == object or pd.api.types.is_string_dtype(series):
+        present &= series.astype(str).str.strip() != ""
+    bad = present & values.isna()
+    n_present = int(present.sum())
+    first = int(bad.to_numpy().nonzero()[0][0]) if bad.any() else None
+    return values, first, (n_present - int(bad.sum())) / n_present if n_present else 1.0
+
+
+def _require_numbers(series: "pd.Series") -> None:
+    _, row, _ = parse_numbers(series)
+    if row is not None:
         raise FuseboardError(f"--feature {series.name}=numeric, but line {row + 2} holds {str(series.iloc[row])!r}")
 
 

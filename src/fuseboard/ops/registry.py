@@ -151,9 +151,7 @@ def _check_numbers(frame: "pd.DataFrame", columns: list[str], path: Path) -> Non
         series = frame[col]
         if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
             continue
-        coerced = pd.to_numeric(series, errors="coerce")
-        bad = series.notna() & coerced.isna()
-        row = int(bad.to_numpy().nonzero()[0][0]) if bad.any() else 0
+        row = profiles.parse_numbers(series)[1] or 0
         raise FuseboardError(
             f"column {col!r} must be numeric but line {row + 2} holds {str(series.iloc[row])!r} ({path})"
         )
@@ -219,10 +217,8 @@ def _text_in_numbers(frame: "pd.DataFrame", path: Path) -> None:
         series = frame[col]
         if pd.api.types.is_numeric_dtype(series):
             continue
-        present = series.notna()
-        numbers = pd.to_numeric(series, errors="coerce").notna()
-        if present.sum() and numbers.sum() >= 0.5 * present.sum():
-            row = int((present & ~numbers).to_numpy().nonzero()[0][0])
+        _, row, share = profiles.parse_numbers(series)
+        if row is not None and share >= 0.5:
             raise FuseboardError(
                 f"column {col!r} must be numeric but line {row + 2} holds {str(series.iloc[row])!r} ({path})")
 
