@@ -435,7 +435,11 @@ def ingest_labels_cmd(ctx: Context, model: str, file: Path, env: str, as_json: b
                f"{result.environment} ({result.windows} window(s)); {result.unmatched:,} matched no pending prediction")
 
 
-GLYPHS = {"ok": "●", "warn": "▲", "crit": "✖", "none": "○", "error": "?"}
+def glyph(status: str) -> str:
+    """The status glyph the console uses too (conventions.md)."""
+    from fuseboard.tui.status import STATES
+
+    return STATES.get(status, STATES["error"])[0]
 
 
 @cli.command("check")
@@ -459,10 +463,10 @@ def check_cmd(ctx: Context, no_probe: bool, as_json: bool) -> None:
         for r in results:
             waiting = [c.check for c in r.checks if c.status == "none"]
             note = f"  (no verdict yet: {', '.join(waiting)})" if waiting else ""
-            click.echo(f"{GLYPHS.get(r.status, '?')} {r.status:<5} {r.model} v{r.version} in {r.environment}{note}")
+            click.echo(f"{glyph(r.status)} {r.status:<5} {r.model} v{r.version} in {r.environment}{note}")
             for c in r.checks:
                 if c.status not in ("ok", "none"):
-                    click.echo(f"    {GLYPHS.get(c.status, '?')} {c.check}: {c.summary}")
+                    click.echo(f"    {glyph(c.status)} {c.check}: {c.summary}")
         if not results:
             click.echo("no deployments to check")
     if any(r.status == "crit" for r in results):
@@ -493,7 +497,7 @@ def alerts_cmd(click_ctx: click.Context, include_resolved: bool, as_json: bool) 
         table.add_column(col, overflow="fold" if col == "summary" else "ellipsis")
     for v in views:
         state = "silenced" if v.silenced and v.state != "resolved" else v.state
-        table.add_row(str(v.id), f"{GLYPHS.get(v.severity, '?')} {v.severity}", v.model, v.environment, v.check,
+        table.add_row(str(v.id), f"{glyph(v.severity)} {v.severity}", v.model, v.environment, v.check,
                       v.opened_at.astimezone().strftime("%m-%d %H:%M"), state, v.summary)
     console().print(table)
 

@@ -24,10 +24,10 @@ from sqlmodel import select
 
 from fuseboard.monitoring import drift, performance, windows
 from fuseboard.store.db import Workspace
-from fuseboard.store.models import (CheckState, Deployment, Environment, Model, ModelVersion, WindowProfile,
+from fuseboard.store.models import (STATUS_ORDER, CheckState, Deployment, Environment, Model, ModelVersion,
+                                     WindowProfile,
                                      utcnow)
 
-ORDER = {"ok": 0, "none": 1, "warn": 2, "error": 3, "crit": 4}
 
 
 @dataclass
@@ -71,7 +71,7 @@ def breach(criticality: str) -> str:
 def worst(statuses: list[str]) -> str:
     """The deployment's status: its worst check; ``none`` only when no check has a verdict."""
     known = [s for s in statuses if s != "none"]
-    return max(known, key=lambda s: ORDER.get(s, 0)) if known else "none"
+    return max(known, key=lambda s: STATUS_ORDER.get(s, 0)) if known else "none"
 
 
 # -- pure evaluations ----------------------------------------------------------------------

@@ -17,6 +17,8 @@ from sqlmodel import Field, SQLModel
 TASKS = ("classification", "regression")
 CRITICALITIES = ("mission-critical", "internal")
 TEAM_KINDS = ("data-science", "ml-engineering", "it-operations")
+# How bad each check status is; "none" (no verdict yet) ranks below "ok".
+STATUS_ORDER = {"none": -1, "ok": 0, "warn": 2, "error": 3, "crit": 4}
 
 
 def utcnow() -> datetime:

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from fuseboard.store.db import Workspace
-from fuseboard.store.models import (AuditEvent, CheckRun, CheckState, Deployment, Environment, Model, ModelVersion, Person,
+from fuseboard.store.models import (STATUS_ORDER, AuditEvent, CheckRun, CheckState, Deployment, Environment, Model,
+                                     ModelVersion, Person,
                                      Team)
 
 
@@ -70,13 +71,10 @@ def model_rows(ws: Workspace) -> list[ModelRow]:
         statuses = select(CheckState.model_id, CheckState.status).group_by(CheckState.model_id, CheckState.status)
         for mid, status in s.execute(statuses):
             row = rows.get(mid)
-            if row is not None and HEALTH_ORDER.get(status, -1) > HEALTH_ORDER.get(row.health, -1):
+            if row is not None and STATUS_ORDER.get(status, -1) > STATUS_ORDER.get(row.health, -1):
                 row.health = status
     return list(rows.values())
 
-
-# How bad each check status is; "none" (no verdict) ranks below "ok".
-HEALTH_ORDER = {"none": -1, "ok": 0, "warn": 2, "error": 3, "crit": 4}
 
 
 @dataclass
