@@ -26,7 +26,6 @@ Categorical feature::
 
 from __future__ import annotations
 
-import operator
 from typing import Any
 
 UNSEEN = "__unseen__"
@@ -114,66 +113,47 @@ def fold_categorical(values: Any, reference: dict[str, Any]) -> dict[str, Any]:
 
 def merge_feature(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """The profile of both windows' rows together."""
-    if a["kind"] != b["kind"]:
-        raise ValueError("cannot merge a numeric and a categorical profile")
-    out: dict[str, Any] = {"kind": a["kind"], "count": a["count"] + b["count"], "nulls": a["nulls"] + b["nulls"]}
-    if a["kind"] == "numeric":
-        na, nb = a["count"], b["count"]
-        n = na + nb
-        if n:
-            delta = b["mean"] - a["mean"]
-            out["mean"] = a["mean"] + delta * nb / n
-            out["m2"] = a["m2"] + b["m2"] + delta * delta * na * nb / n
-        else:
-            out["mean"], out["m2"] = 0.0, 0.0
-        mins = [x for x in (a.get("min"), b.get("min")) if x is not None]
-        maxs = [x for x in (a.get("max"), b.get("max")) if x is not None]
-        out["min"] = min(mins) if mins else None
-        out["max"] = max(maxs) if maxs else None
-        out["counts"] = _add(a["counts"], b["counts"])
-        out["fine"] = _add(a["fine"], b["fine"])
-        out["tails"] = _add(a["tails"], b["tails"])
-        return out
-    out["value_counts"] = {k: a["value_counts"].get(k, 0) + b["value_counts"].get(k, 0)
-                           for k in {**a["value_counts"], **b["value_counts"]}}
-    unseen = {k: a["unseen"].get(k, 0) + b["unseen"].get(k, 0) for k in {**a["unseen"], **b["unseen"]}}
-    out["unseen"] = dict(sorted(unseen.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_UNSEEN])
-    return out
-
-
-def _add(a: list[float], b: list[float]) -> list[float]:
-    if len(a) != len(b):
-        raise ValueError("cannot merge histograms over different bins")
-    return list(map(operator.add, a, b))
+    return merge_all([a, b])
 
 
 def merge_all(profiles: list[dict[str, Any]]) -> dict[str, Any]:
-    """``merge_feature`` over many windows at once: one pass per histogram instead of one per window."""
+    """The profile of all these windows' rows together: one pass per histogram."""
     if len(profiles) == 1:
         return profiles[0]
-    if profiles[0]["kind"] != "numeric" or any(p["kind"] != "numeric" for p in profiles):
-        out = profiles[0]
-        for p in profiles[1:]:
-            out = merge_feature(out, p)
+    kinds = {p["kind"] for p in profiles}
+    if len(kinds) != 1:
+        raise ValueError("cannot merge a numeric and a categorical profile")
+    out: dict[str, Any] = {"kind": kinds.pop(), "count": sum(p["count"] for p in profiles),
+                           "nulls": sum(p["nulls"] for p in profiles)}
+    if out["kind"] == "categorical":
+        out["value_counts"] = _sum_dicts([p["value_counts"] for p in profiles])
+        unseen = _sum_dicts([p["unseen"] for p in profiles])
+        out["unseen"] = dict(sorted(unseen.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_UNSEEN])
         return out
-    out = {"kind": "numeric", "count": 0, "nulls": 0, "mean": 0.0, "m2": 0.0, "min": None, "max": None}
+    n = mean = m2 = 0.0
     for p in profiles:  # the scalars, pairwise (Chan's formula)
-        na, nb = out["count"], p["count"]
-        n = na + nb
+        nb = p["count"]
         if nb:
-            delta = p["mean"] - out["mean"]
-            out["mean"] += delta * nb / n
-            out["m2"] += p["m2"] + delta * delta * na * nb / n
-        out["count"] = n
-        out["nulls"] += p["nulls"]
+            delta = p["mean"] - mean
+            mean += delta * nb / (n + nb)
+            m2 += p["m2"] + delta * delta * n * nb / (n + nb)
+            n += nb
     mins = [p["min"] for p in profiles if p.get("min") is not None]
     maxs = [p["max"] for p in profiles if p.get("max") is not None]
-    out["min"], out["max"] = (min(mins) if mins else None), (max(maxs) if maxs else None)
+    out.update(mean=float(mean), m2=float(m2), min=min(mins) if mins else None, max=max(maxs) if maxs else None)
     for key in ("counts", "fine", "tails"):
         columns = [p[key] for p in profiles]
         if len({len(c) for c in columns}) != 1:
             raise ValueError("cannot merge histograms over different bins")
         out[key] = [sum(values) for values in zip(*columns)]
+    return out
+
+
+def _sum_dicts(dicts: list[dict[str, int]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for d in dicts:
+        for key, value in d.items():
+            out[key] = out.get(key, 0) + value
     return out
 
 
