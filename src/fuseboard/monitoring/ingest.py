@@ -149,20 +149,6 @@ def _numbers(table: "pa.Table", column: str, source: str) -> "np.ndarray":
     return values.to_numpy(dtype="float64", na_value=np.nan)
 
 
-def _strings(table: "pa.Table", column: str) -> "np.ndarray":
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    col = table.column(column)
-    if pa.types.is_floating(col.type):  # 1.0 read from a file means the class "1"
-        as_int = pc.cast(col, pa.int64(), safe=False)
-        if pc.all(pc.or_kleene(pc.is_null(col), pc.equal(pc.cast(as_int, pa.float64()), col))).as_py():
-            col = as_int
-    values = pc.cast(col, pa.string()).to_numpy(zero_copy_only=False)
-    return np.asarray(values, dtype=object)
-
-
 @dataclass
 class Encoded:
     """A text column as integer codes into its distinct values (-1 for null)."""
@@ -177,6 +163,12 @@ class Encoded:
         position = {k: i for i, k in enumerate(keys)}
         lut = np.array([position.get(v, -2) for v in self.dictionary] + [-1], dtype=np.int64)
         return lut[self.indices]  # index -1 (null) reads the trailing -1
+
+    def values(self) -> Any:
+        """Per row: its value as text, or None (an object array)."""
+        import numpy as np
+
+        return np.array([*self.dictionary, None], dtype=object)[self.indices]
 
     def value(self, row: int) -> str | None:
         i = int(self.indices[row])
@@ -292,7 +284,7 @@ def validate(table: "pa.Table", mv: ModelVersion, task: str, classes: list[str],
             import numpy as np
 
             scores = np.column_stack([_numbers(table, c, source) for c in score_columns])
-    request_id = _strings(table, "request_id") if "request_id" in columns else None
+    request_id = _encode(table, "request_id").values() if "request_id" in columns else None
     return Batch(table.num_rows, _timestamps(table, source, now), features, prediction, scores, request_id, label)
 
 
@@ -530,8 +522,8 @@ def ingest_labels_table(ws: Workspace, model: str, env: str, table: "pa.Table", 
     with ws.transaction() as s:
         m = lookup.model(s, model)
         e = lookup.environment(s, env)
-        ids = _strings(table, "request_id")
-        labels = _numbers(table, "label", source) if m.task == "regression" else _strings(table, "label")
+        ids = _encode(table, "request_id").values()
+        labels = _numbers(table, "label", source) if m.task == "regression" else _encode(table, "label").values()
         wanted = {str(r): i for i, r in enumerate(ids) if r is not None}
         pending = list(s.exec(select(PendingLabel).where(
             PendingLabel.model_id == m.id, PendingLabel.environment_id == e.id,
