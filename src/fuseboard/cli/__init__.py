@@ -631,7 +631,7 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
         m = lookup.model(s, model)
     policy = policy_for(m.monitoring)
     shown = {"model": m.name, "settings": m.monitoring, "effective": {
-        **{k: v for k, v in asdict(policy).items() if not isinstance(v, __import__("datetime").timedelta)},
+        **{k: v for k, v in asdict(policy).items() if k not in ("drift_window", "performance_window")},
         "drift_window_minutes": int(policy.drift_window.total_seconds() // 60),
         "performance_window_hours": int(policy.performance_window.total_seconds() // 3600)}}
     if as_json:
