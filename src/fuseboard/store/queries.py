@@ -249,15 +249,23 @@ class DeploymentHealth:
     history: list[CheckInfo]
 
 
+def _deployment(s: Any, model: str, env: str) -> tuple[Any, Any, Any] | None:
+    """(model, environment, deployment or None) by name; None when either name is unknown."""
+    m = s.scalars(select(Model).where(Model.name == model)).first()
+    e = s.scalars(select(Environment).where(Environment.name == env)).first()
+    if m is None or e is None:
+        return None
+    dep = s.scalars(select(Deployment).where(Deployment.model_id == m.id, Deployment.environment_id == e.id)).first()
+    return m, e, dep
+
+
 def deployment_health(ws: Workspace, model: str, env: str, history_limit: int = 30) -> DeploymentHealth | None:
     """The latest result of every check on a deployment, and its recent status changes."""
     with ws.session() as s:
-        m = s.scalars(select(Model).where(Model.name == model)).first()
-        e = s.scalars(select(Environment).where(Environment.name == env)).first()
-        if m is None or e is None:
+        found = _deployment(s, model, env)
+        if found is None:
             return None
-        dep = s.scalars(select(Deployment).where(Deployment.model_id == m.id,
-                                                 Deployment.environment_id == e.id)).first()
+        m, e, dep = found
         versions = {v.id: v.version for v in s.scalars(select(ModelVersion).where(ModelVersion.model_id == m.id))}
         states = [CheckInfo(c.check, c.status, c.summary, c.rows, c.details, c.at, c.since, versions.get(c.version_id, 0))
                   for c in s.scalars(select(CheckState).where(CheckState.model_id == m.id,
@@ -276,14 +284,10 @@ def recent_profiles(ws: Workspace, model: str, env: str, since: datetime) -> tup
     from fuseboard.store.models import WindowProfile
 
     with ws.session() as s:
-        m = s.scalars(select(Model).where(Model.name == model)).first()
-        e = s.scalars(select(Environment).where(Environment.name == env)).first()
-        if m is None or e is None:
+        found = _deployment(s, model, env)
+        if found is None or found[2] is None:
             return {}, []
-        dep = s.scalars(select(Deployment).where(Deployment.model_id == m.id,
-                                                 Deployment.environment_id == e.id)).first()
-        if dep is None:
-            return {}, []
+        _, e, dep = found
         mv = s.get(ModelVersion, dep.version_id)
         rows = list(s.scalars(select(WindowProfile).where(
             WindowProfile.version_id == mv.id, WindowProfile.environment_id == e.id,

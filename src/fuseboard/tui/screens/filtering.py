@@ -13,6 +13,11 @@ from fuseboard.tui.screens.base import FuseboardScreen
 from fuseboard.tui.widgets.table import VirtualTable
 
 
+def matches(hay: str, words: list[str]) -> bool:
+    """Every word of the filter appears in the haystack (both lower case)."""
+    return all(word in hay for word in words)
+
+
 class FilterListScreen(FuseboardScreen):
     """Subclasses bind ``filter`` and ``clear_filter`` (with their own binding ids), compose
     ``filter_bar()`` above their VirtualTable, and implement ``refresh_table``."""

@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from fuseboard.tui.messages import Loaded
-from fuseboard.tui.screens.filtering import FilterListScreen
+from fuseboard.tui.screens.filtering import FilterListScreen, matches
 from fuseboard.tui.status import status_text
 from fuseboard.tui.widgets.keybar import KeyBar
 from fuseboard.tui.widgets.table import Column, VirtualTable
@@ -45,11 +45,6 @@ def fetch_models(ws: Any) -> dict[str, Any]:
 def haystack(row: Any) -> str:
     """What the filter searches: what the table shows, and the description."""
     return f"{row.name} {row.task} {row.criticality} {row.owner or ''} {row.health} {row.description}".lower()
-
-
-def matches(hay: str, words: list[str]) -> bool:
-    """Every word of the filter appears in the haystack (both lower case)."""
-    return all(word in hay for word in words)
 
 
 def sort_key(field: str):  # noqa: ANN201

@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 from fuseboard.tui.common import ago
 from fuseboard.tui.messages import Loaded
-from fuseboard.tui.screens.filtering import FilterListScreen
+from fuseboard.tui.screens.filtering import FilterListScreen, matches
 from fuseboard.tui.screens.dialogs import Field, FormDialog
 from fuseboard.tui.status import status_text
 from fuseboard.tui.widgets.keybar import KeyBar
@@ -90,8 +90,8 @@ class MonitoringScreen(FilterListScreen):
         """Show the alerts matching the filter (every word), keeping the cursor on its alert."""
         words = self.filter_text.lower().split()
         shown = [a for a in self.alerts
-                 if all(w in f"{a.model} {a.environment} {a.check} {a.severity} {a.state} "
-                             f"{'silenced' if a.silenced else ''} {a.summary}".lower() for w in words)]
+                 if matches(f"{a.model} {a.environment} {a.check} {a.severity} {a.state} "
+                            f"{'silenced' if a.silenced else ''} {a.summary}".lower(), words)]
         table = self.query_one(VirtualTable)
         if not self.alerts:
             table.empty_text = "no open alerts: every check is quiet (ctrl+r to look again)"
