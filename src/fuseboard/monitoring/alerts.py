@@ -46,7 +46,8 @@ def record_results(session: Session, results: list[Any], *, now: datetime | None
     models = {m.name: m for m in session.exec(select(Model))}
     envs = {e.name: e for e in session.exec(select(Environment))}
     # everything a cycle touches, loaded in three queries rather than a few per check
-    versions = {(v.model_id, v.version): v.id for v in session.exec(select(ModelVersion))}
+    versions = {(model_id, version): id_ for id_, model_id, version in session.exec(
+        select(ModelVersion.id, ModelVersion.model_id, ModelVersion.version))}  # not the profiles
     states = {(c.model_id, c.environment_id, c.check): c for c in session.exec(select(CheckState))}
     open_alerts = {a.open_key: a for a in session.exec(select(Alert).where(Alert.open_key.is_not(None)))}
     changed = []

@@ -330,9 +330,14 @@ def run_checks(ws: Workspace, *, now: datetime | None = None, policy: Policy | N
 
     now = now or utcnow()
     policy = policy or Policy()
+    from sqlalchemy.orm import defer
+
+    unread = [defer(getattr(ModelVersion, column)) for column, needed in (  # never read: never decoded
+        ("reference_profile", wanted & {"drift", "prediction_drift", "quality"}),
+        ("validation_metrics", wanted & {"performance"}), ("feature_schema", False)) if not needed]
     with ws.session() as s:
         deployments = s.exec(
-            select(Deployment, Model, Environment, ModelVersion)
+            select(Deployment, Model, Environment, ModelVersion).options(*unread)
             .join(Model, Model.id == Deployment.model_id)
             .join(Environment, Environment.id == Deployment.environment_id)
             .join(ModelVersion, ModelVersion.id == Deployment.version_id)
@@ -342,12 +347,12 @@ def run_checks(ws: Workspace, *, now: datetime | None = None, policy: Policy | N
         policies = {model.id: policy_for(model.monitoring, policy) for _, model, _, _ in deployments}
         since = now - max((max(p.drift_window, p.performance_window) for p in policies.values()),
                           default=policy.drift_window)
-        from sqlalchemy.orm import defer
-
-        skip = [defer(getattr(WindowProfile, column)) for column, needed in (
-            ("features", wanted & {"drift", "quality"}), ("predictions", wanted & {"prediction_drift"}),
-            ("performance", wanted & {"performance"})) if not needed]  # never read: never decoded
-        recent = s.exec(select(WindowProfile).options(*skip).where(WindowProfile.window_start >= since)).all() \
+        # plain rows of the columns the checks read, not ORM objects: a cycle reads thousands of windows
+        columns = [WindowProfile.version_id, WindowProfile.environment_id, WindowProfile.window_start] + [
+            getattr(WindowProfile, column) for column, needed in (
+                ("features", wanted & {"drift", "quality"}), ("predictions", wanted & {"prediction_drift"}),
+                ("performance", wanted & {"performance"})) if needed]
+        recent = s.execute(select(*columns).where(WindowProfile.window_start >= since)).all() \
             if wanted - {"health", "staleness"} else []
         previous_health = {(c.model_id, c.environment_id): c.details
                            for c in s.exec(select(CheckState).where(CheckState.check == "health"))} \

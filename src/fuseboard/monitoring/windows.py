@@ -145,7 +145,7 @@ def merge_all(profiles: list[dict[str, Any]]) -> dict[str, Any]:
         columns = [p[key] for p in profiles]
         if len({len(c) for c in columns}) != 1:
             raise ValueError("cannot merge histograms over different bins")
-        out[key] = [sum(values) for values in zip(*columns)]
+        out[key] = list(map(sum, zip(*columns)))
     return out
 
 
