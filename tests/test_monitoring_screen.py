@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from textual.widgets import Input
 
@@ -190,3 +191,25 @@ def test_histogram_bins_and_sparkline() -> None:
         ("a", 2 / 3, 0.0), ("b", 1 / 3, 0.5), ("(unseen)", 0.0, 0.5)]
     assert sparkline([10.0, None, 20.0]).plain.startswith("▁ █")
     assert sparkline([None]).plain == "no successful probe yet"
+
+
+def test_performance_chart_draws_the_metric_against_the_baseline() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from fuseboard.monitoring import performance
+    from fuseboard.tui.screens.deployment import bucket_for, performance_chart, trend
+
+    assert bucket_for(3600) == 300 and bucket_for(24 * 3600) == 1800
+    lines = [line.plain for line in trend([0.9, 0.5], baseline=0.8, height=4)]
+    assert lines[0].split("│")[1][0] in "▁▂▃▄▅▆▇█" and lines[0].endswith(" ")  # 0.9 reaches the top row
+    assert "┄" in "".join(lines)  # the baseline shows where a bar stops below it
+    now = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+    y = np.array([0, 1] * 300)
+    good = performance.fold_classification(y, y, [0, 1], y * 0.8 + 0.1)
+    bad = performance.fold_classification(y, 1 - y, [0, 1], 0.9 - y * 0.8)
+    chart = performance_chart("classification", {"roc_auc": 0.85},
+                              [(now - timedelta(hours=2), good), (now - timedelta(hours=1), bad)], now)
+    text = "\n".join(line.plain for line in chart)
+    assert "roc_auc per 5 min" in text and "baseline 0.850" in text and ": 0.000 on 600 labelled rows" in text
+    assert performance_chart("classification", {}, [], now) == []
+

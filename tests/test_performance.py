@@ -78,3 +78,29 @@ def test_degradation_uses_the_tolerances_and_a_minimum_sample() -> None:
     (rmse,) = perf.degradation({"rmse": 11.5}, baseline, rows=500)
     assert rmse.degraded and rmse.tolerance == "+10%"
     assert not perf.degradation({"rmse": 10.9}, baseline, rows=500)[0].degraded
+
+
+def test_performance_over_time_buckets_windows_exactly() -> None:
+    """The chart's series: each hour's metrics are sklearn's on that hour's rows, empty hours left out."""
+    from datetime import datetime, timedelta, timezone
+
+    y, _, _ = _binary(6_000)
+    pred = y + RNG.normal(0, 1, 6_000)  # regression: errors grow hour by hour below
+    start = datetime(2026, 11, 29, 10, 0, tzinfo=timezone.utc)
+    windows, hours = [], {}
+    for i in range(12):  # twelve 5-minute windows per hour, hours 0 and 2 (hour 1 has no labels)
+        hour = 0 if i < 6 else 2
+        rows = slice(i * 500, (i + 1) * 500)
+        noisy = pred[rows] * (1 + hour)
+        when = start + timedelta(hours=hour, minutes=5 * (i % 6))
+        windows.append((when, perf.fold_regression(y[rows], noisy)))
+        hours.setdefault(hour, ([], []))
+        hours[hour][0].extend(y[rows]), hours[hour][1].extend(noisy)
+    windows.append((start + timedelta(hours=1), {}))  # a window without labels
+    got = perf.series(list(reversed(windows)), 3600)
+    assert [(when.hour, n) for when, n, _ in got] == [(10, 3000), (12, 3000)]
+    for (_, _, m), (ys, ps) in zip(got, hours.values()):
+        assert m["rmse"] == pytest.approx(np.sqrt(skm.mean_squared_error(ys, ps)), rel=1e-9)
+    assert perf.primary_metric("regression") == "rmse"
+    assert perf.primary_metric("classification", ["accuracy"]) == "accuracy"
+    assert perf.primary_metric("classification", ["accuracy", "roc_auc"]) == "roc_auc"

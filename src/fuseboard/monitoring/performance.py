@@ -115,6 +115,32 @@ def merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def series(windows: Sequence[tuple[Any, dict[str, Any]]], bucket_seconds: int) -> list[tuple[Any, int, dict[str, float]]]:
+    """Performance over time: ``(bucket start, labelled rows, metrics)`` per bucket, oldest first.
+
+    ``windows`` are ``(window start, performance profile)`` pairs (datetimes, any order); each
+    bucket merges the profiles of the windows that start in it, so its metrics are exact for
+    its labelled rows. Buckets without labelled rows are left out.
+    """
+    from datetime import timedelta
+
+    buckets: dict[Any, dict[str, Any]] = {}
+    for start, profile in windows:
+        if not profile or not profile.get("labelled"):
+            continue
+        epoch = int(start.timestamp())
+        key = start - timedelta(seconds=epoch % bucket_seconds, microseconds=start.microsecond)
+        buckets[key] = merge(buckets[key], profile) if key in buckets else profile
+    return [(key, p["labelled"], metrics(p)) for key, p in sorted(buckets.items())]
+
+
+def primary_metric(task: str, available: Sequence[str] = ()) -> str:
+    """The one metric a chart shows: ROC AUC (accuracy without scores), or RMSE for regression."""
+    if task == "regression":
+        return "rmse"
+    return "roc_auc" if "roc_auc" in available or not available else "accuracy"
+
+
 # -- metrics -------------------------------------------------------------------------------
 
 def binned_auc(pos: Sequence[int], neg: Sequence[int]) -> float | None:

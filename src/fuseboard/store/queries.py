@@ -293,3 +293,20 @@ def recent_profiles(ws: Workspace, model: str, env: str, since: datetime) -> tup
             WindowProfile.version_id == mv.id, WindowProfile.environment_id == e.id,
             WindowProfile.window_start >= since).order_by(WindowProfile.window_start)))
     return mv.reference_profile, rows
+
+
+def performance_history(ws: Workspace, model: str, env: str, since: datetime
+                        ) -> tuple[str, dict[str, Any], list[tuple[datetime, dict[str, Any]]]]:
+    """(task, the serving version's validation metrics, its labelled windows' ``(start, performance)``)."""
+    from fuseboard.store.models import WindowProfile
+
+    with ws.session() as s:
+        found = _deployment(s, model, env)
+        if found is None or found[2] is None:
+            return "", {}, []
+        m, e, dep = found
+        baseline = s.scalars(select(ModelVersion.validation_metrics).where(ModelVersion.id == dep.version_id)).first()
+        rows = s.execute(select(WindowProfile.window_start, WindowProfile.performance).where(
+            WindowProfile.version_id == dep.version_id, WindowProfile.environment_id == e.id,
+            WindowProfile.window_start >= since).order_by(WindowProfile.window_start)).all()
+    return m.task, baseline or {}, [(start, perf) for start, perf in rows if perf]

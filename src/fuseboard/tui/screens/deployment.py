@@ -35,6 +35,72 @@ def sparkline(values: list[float | None], width: int = 40) -> Text:
     return Text.assemble(line, (f"  {low:.0f}-{high:.0f} ms", "dim"))
 
 
+BUCKETS = (300, 900, 1800, 3600, 3 * 3600, 6 * 3600)  # chart buckets: 5 min to 6 h
+CHART_POINTS = 48
+
+
+def bucket_for(span_seconds: float) -> int:
+    """The smallest bucket that fits the span into at most ``CHART_POINTS`` columns."""
+    return next((b for b in BUCKETS if span_seconds / b <= CHART_POINTS), BUCKETS[-1])
+
+
+def trend(values: list[float], baseline: float | None, height: int = 4) -> list[Text]:
+    """A bar chart ``height`` rows high, one column per value, the baseline drawn as ┄ behind the bars.
+
+    Each row carries its axis label on the left (top: the highest value shown, bottom: the lowest).
+    """
+    shown = values + ([baseline] if baseline is not None else [])
+    low, high = min(shown), max(shown)
+    pad = (high - low) * 0.1 or abs(high) * 0.05 or 0.05
+    low, high = low - pad, high + pad
+    levels = height * 8
+
+    def level(v: float) -> int:
+        return max(1, min(levels, round((v - low) / (high - low) * levels)))
+
+    filled = [level(v) for v in values]
+    base_row = (level(baseline) - 1) // 8 if baseline is not None else None
+    lines = []
+    for row in range(height - 1, -1, -1):
+        label = f"{high:.3g}" if row == height - 1 else f"{low:.3g}" if row == 0 else ""
+        cells = []
+        for f in filled:
+            part = f - row * 8
+            cells.append("█" if part >= 8 else SPARKS[part - 1] if part > 0 else "┄" if row == base_row else " ")
+        lines.append(Text.assemble((label.rjust(6), "dim"), " │", "".join(cells)))
+    return lines
+
+
+def performance_chart(task: str, baseline: dict[str, Any], windows: list[tuple[Any, dict[str, Any]]],
+                      now: Any) -> list[Any]:
+    """The model's main metric bucket by bucket over the performance window, against its baseline."""
+    from fuseboard.monitoring import performance
+
+    if not windows:
+        return []
+    bucket = bucket_for((now - windows[0][0]).total_seconds())
+    points = performance.series(windows, bucket)
+    if not points:
+        return []
+    metric = performance.primary_metric(task, points[-1][2])
+    points = [(start, n, m[metric]) for start, n, m in points if metric in m]
+    if not points:
+        return []
+    base = baseline.get(metric)
+    base = float(base) if isinstance(base, (int, float)) else None
+    width = f"{bucket // 3600} h" if bucket >= 3600 else f"{bucket // 60} min"
+    title = Text.assemble((f"{metric} per {width} over the last 24 h", "bold"),
+                          (f"  ┄ baseline {base:.3f}" if base is not None else "  (no baseline)", "dim"))
+    last_start, last_n, last = points[-1]
+    axis = Text.assemble(" " * 8, (local_hm(points[0][0]), "dim"),
+                         (f"  → {local_hm(last_start)}: {last:.3f} on {last_n:,} labelled rows", "dim"))
+    return [title, *trend([v for _, _, v in points], base), axis]
+
+
+def local_hm(when: Any) -> str:
+    return when.astimezone().strftime("%H:%M")
+
+
 def _num(value: float) -> str:
     """Short numbers for bin labels: 0.25, 93.1, 18.5k, 1.2M."""
     size = abs(value)
@@ -79,7 +145,7 @@ def histogram(feature: str, reference: dict[str, Any], current: dict[str, Any], 
 
 
 def render_health(d: Any, colors: dict[str, str], profiles: tuple[dict[str, Any], dict[str, Any]] | None = None,
-                  feature_index: int = 0) -> Group:
+                  feature_index: int = 0, chart: list[Any] | None = None) -> Group:
     head = Text()
     head.append(f"{d.model} in {d.environment}", style="bold")
     head.append(f"  v{d.version} · {d.criticality} · endpoint {d.endpoint_url or 'none'}")
@@ -126,8 +192,10 @@ def render_health(d: Any, colors: dict[str, str], profiles: tuple[dict[str, Any]
             table.add_column(col, no_wrap=True)
         for m in perf.details["checks"]:
             table.add_row(m["metric"], f"{m['baseline']:.3f}", f"{m['current']:.3f}", m["tolerance"],
-                          status_text("crit" if m["degraded"] else "ok", colors))
+                          status_text(perf.status if m["degraded"] else "ok", colors))
         parts += [Text(""), table]
+    if chart:
+        parts += [Text(""), *chart]
 
     history = Table(title="History (status changes)", title_justify="left", expand=True, box=None,
                     header_style="bold", padding=(0, 1))
@@ -144,11 +212,13 @@ def _fetch(ws: Any, model: str, env: str) -> Any:
 
     from fuseboard.monitoring.checks import merged
     from fuseboard.store.models import utcnow
-    from fuseboard.store.queries import deployment_health, recent_profiles
+    from fuseboard.store.queries import deployment_health, performance_history, recent_profiles
 
+    now = utcnow()
     health = deployment_health(ws, model, env)
-    reference, windows = recent_profiles(ws, model, env, utcnow() - timedelta(hours=1))
-    return health, (reference, merged(windows, "features"))
+    reference, windows = recent_profiles(ws, model, env, now - timedelta(hours=1))
+    chart = performance_chart(*performance_history(ws, model, env, now - timedelta(hours=24)), now)
+    return health, (reference, merged(windows, "features")), chart
 
 
 class DeploymentScreen(FuseboardScreen):
@@ -190,11 +260,11 @@ class DeploymentScreen(FuseboardScreen):
 
     def _draw(self) -> None:
         body = self.query_one("#health", Static)
-        health, profiles = self.data
+        health, profiles, chart = self.data
         if health is None:
             body.update(Text(f"{self.model} in {self.env} no longer exists (esc to go back)"))
         else:
-            body.update(render_health(health, self.app.theme_colors(), profiles, self.feature_index))
+            body.update(render_health(health, self.app.theme_colors(), profiles, self.feature_index, chart))
 
     def action_next_feature(self) -> None:
         if self.data is not None:
