@@ -88,22 +88,30 @@ def numeric_profile(values: "pd.Series", bins: int = DEFAULT_BINS) -> dict[str, 
     import pandas as pd
 
     arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    finite = arr[np.isfinite(arr)]
+    finite = arr[np.isfinite(arr)]  # a new array (boolean indexing copies): sorting it in place below is safe
     nulls = int(arr.size - finite.size)
     out: dict[str, Any] = {"kind": NUMERIC, "count": int(finite.size), "nulls": nulls}
     if finite.size == 0:
         out.update(mean=None, std=None, min=None, max=None, quantiles={}, edges=[], counts=[])
         return out
-    edges, counts = quantile_histogram(finite, np.linspace(0.0, 1.0, bins + 1))
+    # the scalars before sorting: summed in the data's own order, as they always were (and min/max
+    # as np.min/np.max pick among equal values, e.g. -0.0 and 0.0), so they keep their exact values
+    mean = float(finite.mean())
+    std = float(finite.std(ddof=1)) if finite.size > 1 else 0.0
+    low, high = float(finite.min()), float(finite.max())
+    # one sort, from which every quantile, edge and count below is read (np.quantile would copy and
+    # partition the whole column again for each call)
+    finite.sort()
+    edges, counts = sorted_quantile_histogram(finite, np.linspace(0.0, 1.0, bins + 1))
     levels = np.unique(np.concatenate([np.linspace(0.0, 1.0, 101), FINE_TAIL_LEVELS,
                                        1.0 - np.asarray(FINE_TAIL_LEVELS)]))
-    fine_edges, fine_counts = quantile_histogram(finite, levels)
+    fine_edges, fine_counts = sorted_quantile_histogram(finite, levels)
     out.update(
-        mean=float(finite.mean()),
-        std=float(finite.std(ddof=1)) if finite.size > 1 else 0.0,
-        min=float(finite.min()),
-        max=float(finite.max()),
-        quantiles={f"p{round(q * 100)}": float(np.quantile(finite, q)) for q in QUANTILES},
+        mean=mean,
+        std=std,
+        min=low,
+        max=high,
+        quantiles={f"p{round(q * 100)}": float(v) for q, v in zip(QUANTILES, sorted_quantiles(finite, QUANTILES))},
         edges=[float(e) for e in edges],
         counts=[int(c) for c in counts],
         fine={"edges": [float(e) for e in fine_edges], "counts": [int(c) for c in fine_counts]},
@@ -111,20 +119,62 @@ def numeric_profile(values: "pd.Series", bins: int = DEFAULT_BINS) -> dict[str, 
     return out
 
 
+def sorted_quantiles(xs: Any, levels: Any) -> Any:
+    """``np.quantile(xs, levels)`` (numpy's default ``linear`` method) of finite values sorted ascending.
+
+    The same arithmetic as numpy's, step for step (indexes, gamma, and its two-sided ``_lerp``), so the
+    same bits, without np.quantile's copy and partition of the whole array on every call.
+    """
+    import numpy as np
+
+    n = int(xs.size)
+    virtual = (n - 1) * np.asarray(levels, dtype="float64")
+    previous = np.floor(virtual)
+    following = previous + 1
+    top = virtual >= n - 1  # numpy takes the last value there (index -1, which gamma is measured from)
+    previous[top] = following[top] = -1
+    bottom = virtual < 0
+    previous[bottom] = following[bottom] = 0
+    previous, following = previous.astype(np.intp), following.astype(np.intp)
+    gamma = virtual - previous
+    a, b = xs[previous], xs[following]
+    diff = b - a
+    result = a + diff * gamma
+    np.subtract(b, diff * (1 - gamma), out=result, where=gamma >= 0.5)
+    return result
+
+
+def sorted_histogram_counts(xs: Any, edges: Any) -> Any:
+    """``np.histogram(xs, bins=edges)[0]`` for values sorted ascending: bins are [a, b) except the last,
+    which also holds b, and values outside [edges[0], edges[-1]] are not counted (numpy locates the edges
+    in sorted blocks of the data the same way; ``windows.sorted_histogram`` counts current data alike)."""
+    import numpy as np
+
+    cumulative = np.concatenate((np.searchsorted(xs, edges[:-1], side="left"),
+                                 np.searchsorted(xs, edges[-1:], side="right")))
+    return np.diff(cumulative)
+
+
+def sorted_quantile_histogram(xs: Any, levels: Any) -> tuple[Any, Any]:
+    """Edges at the sorted values' quantiles ``levels`` (repeats dropped) and the count in each bin."""
+    import numpy as np
+
+    edges = np.unique(sorted_quantiles(xs, levels))
+    if edges.size == 1:  # a constant column: one bin around the value
+        return np.array([edges[0], edges[0]]), np.array([xs.size])
+    return edges, sorted_histogram_counts(xs, edges)
+
+
 def quantile_histogram(finite: Any, levels: Any) -> tuple[Any, Any]:
     """Edges at the data's quantiles ``levels`` (repeats dropped) and the count in each bin."""
     import numpy as np
 
-    edges = np.unique(np.quantile(finite, levels))
-    if edges.size == 1:  # a constant column: one bin around the value
-        return np.array([edges[0], edges[0]]), np.array([finite.size])
-    counts, _ = np.histogram(finite, bins=edges)
-    return edges, counts
+    return sorted_quantile_histogram(np.sort(finite), levels)
 
 
 def categorical_profile(values: "pd.Series") -> dict[str, Any]:
     nulls = int(values.isna().sum())
-    counts = values.dropna().astype(str).value_counts()
+    counts = str_value_counts(values)
     top = counts.iloc[:MAX_CATEGORIES]
     value_counts = {str(k): int(v) for k, v in top.items()}
     rest = int(counts.iloc[MAX_CATEGORIES:].sum())
@@ -137,6 +187,39 @@ def categorical_profile(values: "pd.Series") -> dict[str, Any]:
         "distinct": int(counts.size),
         "value_counts": value_counts,
     }
+
+
+def str_value_counts(values: "pd.Series") -> "pd.Series":
+    """``values.dropna().astype(str).value_counts()``: the count of each present value as text, most
+    frequent first, ties in order of first appearance; without turning every row into a str.
+
+    A pandas Categorical (as a dictionary-encoded read gives) is counted on its codes and only the
+    categories that occur are turned into text, by the same ``astype(str)``; an object column of str is
+    counted as it is. Anything else, or any case where two values would print alike, takes the
+    direct way.
+    """
+    import numpy as np
+    import pandas as pd
+
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes = np.asarray(values.cat.codes)
+        present = codes[codes >= 0]
+        if present.size == 0:
+            return values.dropna().astype(str).value_counts()
+        seen = pd.unique(present)  # the categories that occur, in order of first appearance
+        tally = np.bincount(present, minlength=len(dtype.categories))[seen]
+        names = pd.Series(pd.Categorical.from_codes(seen, dtype=dtype)).astype(str)
+        if names.isna().any() or not names.is_unique:
+            return values.dropna().astype(str).value_counts()
+        counts = pd.Series(tally.astype("int64"), index=pd.Index(names.to_numpy(dtype=object), dtype=object),
+                           name="count")
+        return counts.sort_values(ascending=False, kind="stable")  # as value_counts sorts
+    if dtype == object:
+        counts = values.dropna().value_counts()  # first appearance, then a stable sort, as on text
+        if all(isinstance(k, str) for k in counts.index):  # else 1, 1.0 and True would count as one value
+            return counts
+    return values.dropna().astype(str).value_counts()
 
 
 def profile_column(values: "pd.Series", kind: str, bins: int = DEFAULT_BINS) -> dict[str, Any]:

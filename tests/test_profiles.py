@@ -1,0 +1,277 @@
+"""Reference profiles built from one sort per column are the profiles np.quantile, np.histogram and
+astype(str) give: same keys, same order, same values to the bit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from fuseboard.monitoring import profiles
+from fuseboard.monitoring.profiles import (
+    CATEGORICAL,
+    FINE_TAIL_LEVELS,
+    MAX_CATEGORIES,
+    NUMERIC,
+    OTHER,
+    QUANTILES,
+    categorical_profile,
+    numeric_profile,
+    sorted_histogram_counts,
+    sorted_quantiles,
+)
+from fuseboard.monitoring.windows import fold_numeric, sorted_histogram
+
+
+# -- the straightforward way: what profiles.py computed before it sorted each column once ----------
+
+def direct_quantile_histogram(finite: np.ndarray, levels: Any) -> tuple[np.ndarray, np.ndarray]:
+    edges = np.unique(np.quantile(finite, levels))
+    if edges.size == 1:
+        return np.array([edges[0], edges[0]]), np.array([finite.size])
+    counts, _ = np.histogram(finite, bins=edges)
+    return edges, counts
+
+
+def direct_numeric_profile(values: pd.Series, bins: int = 10) -> dict[str, Any]:
+    arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    finite = arr[np.isfinite(arr)]
+    out: dict[str, Any] = {"kind": NUMERIC, "count": int(finite.size), "nulls": int(arr.size - finite.size)}
+    if finite.size == 0:
+        out.update(mean=None, std=None, min=None, max=None, quantiles={}, edges=[], counts=[])
+        return out
+    edges, counts = direct_quantile_histogram(finite, np.linspace(0.0, 1.0, bins + 1))
+    levels = np.unique(np.concatenate([np.linspace(0.0, 1.0, 101), FINE_TAIL_LEVELS,
+                                       1.0 - np.asarray(FINE_TAIL_LEVELS)]))
+    fine_edges, fine_counts = direct_quantile_histogram(finite, levels)
+    out.update(
+        mean=float(finite.mean()),
+        std=float(finite.std(ddof=1)) if finite.size > 1 else 0.0,
+        min=float(finite.min()),
+        max=float(finite.max()),
+        quantiles={f"p{round(q * 100)}": float(np.quantile(finite, q)) for q in QUANTILES},
+        edges=[float(e) for e in edges],
+        counts=[int(c) for c in counts],
+        fine={"edges": [float(e) for e in fine_edges], "counts": [int(c) for c in fine_counts]},
+    )
+    return out
+
+
+def direct_categorical_profile(values: pd.Series) -> dict[str, Any]:
+    nulls = int(values.isna().sum())
+    counts = values.dropna().astype(str).value_counts()
+    value_counts = {str(k): int(v) for k, v in counts.iloc[:MAX_CATEGORIES].items()}
+    rest = int(counts.iloc[MAX_CATEGORIES:].sum())
+    if rest:
+        value_counts[OTHER] = rest
+    return {"kind": CATEGORICAL, "count": int(counts.sum()), "nulls": nulls, "distinct": int(counts.size),
+            "value_counts": value_counts}
+
+
+def same(a: Any, b: Any, where: str = "profile") -> None:
+    """Equal as stored: the same keys in the same order, the same types, every number exactly equal.
+
+    The one freedom: 0.0 and -0.0 compare equal, so which of the two a sort or a partition leaves at
+    a given position among tied values is arbitrary (np.quantile partitions, the profile sorts).
+    """
+    assert type(a) is type(b), f"{where}: {type(a).__name__} != {type(b).__name__}"
+    if isinstance(a, dict):
+        assert list(a) == list(b), f"{where}: keys {list(a)} != {list(b)}"
+        for key in a:
+            same(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), f"{where}: {len(a)} items != {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            same(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, f"{where}: {a!r} != {b!r}"
+
+
+# -- numbers -------------------------------------------------------------------------------------
+
+def _numeric_cases() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(20240611)
+    with_gaps = rng.lognormal(0.0, 1.0, 40_000)
+    with_gaps[rng.random(with_gaps.size) < 0.1] = np.nan
+    with_gaps[rng.random(with_gaps.size) < 0.01] = np.inf
+    with_gaps[rng.random(with_gaps.size) < 0.01] = -np.inf
+    return {
+        "normal": rng.normal(50.0, 10.0, 100_001),
+        "normal, odd size": rng.normal(-3.0, 0.1, 12_345),
+        "nan and inf": with_gaps,
+        "ties: dice": rng.integers(1, 7, 30_000).astype("float64"),
+        "ties: mostly zero": rng.poisson(0.2, 20_000).astype("float64"),
+        "ties: two values": rng.choice([0.0, 1.0], 5_000, p=[0.97, 0.03]),
+        "ties: rounded": np.round(rng.normal(0.0, 1.0, 50_000), 1),
+        "constant": np.full(1_000, 2.5),
+        "constant with nan": np.array([7.0, np.nan, 7.0, 7.0]),
+        "one value": np.array([4.2]),
+        "two values": np.array([3.0, -1.0]),
+        "three values": np.array([5.0, -1.0, 2.0]),
+        "signed zeros": np.array([-0.0, 0.0, -0.0]),
+        "all negative zero": np.full(7, -0.0),
+        "integers": np.arange(-500, 501),
+        "heavy tails": rng.standard_cauchy(20_000),
+        "only nan": np.array([np.nan, np.inf]),
+        "empty": np.array([], dtype="float64"),
+    }
+
+
+NUMERIC_CASES = _numeric_cases()
+
+
+@pytest.mark.parametrize("case", NUMERIC_CASES)
+@pytest.mark.parametrize("bins", [10, 4, 1])
+def test_numeric_profile_is_the_np_quantile_np_histogram_profile(case: str, bins: int) -> None:
+    values = pd.Series(NUMERIC_CASES[case])
+    same(numeric_profile(values, bins), direct_numeric_profile(values, bins))
+
+
+def test_numeric_profile_of_text_and_none_is_unchanged() -> None:
+    values = pd.Series(["1.5", None, "x", "2", "", "1e3", "-inf", "2"], dtype=object)
+    same(numeric_profile(values), direct_numeric_profile(values))
+
+
+def test_numeric_profile_leaves_the_callers_data_alone() -> None:
+    data = np.random.default_rng(3).normal(size=10_000)
+    series = pd.Series(data)
+    before = data.copy()
+    numeric_profile(series)
+    assert np.array_equal(series.to_numpy(), before) and np.array_equal(data, before)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 10, 11, 99, 100, 101, 1_000, 65_537])
+def test_sorted_quantiles_are_np_quantile_to_the_bit(n: int) -> None:
+    rng = np.random.default_rng(n)
+    xs = np.sort(rng.normal(0.0, 1e3, n))
+    levels = np.unique(np.concatenate([np.linspace(0.0, 1.0, 101), FINE_TAIL_LEVELS, 1.0 - np.asarray(FINE_TAIL_LEVELS),
+                                       rng.random(50), [0.0, 1.0, 0.5, 1 - 1e-15, 1e-15]]))
+    got = sorted_quantiles(xs, levels)
+    assert np.array_equal(got.view("int64"), np.quantile(xs, levels).view("int64"))
+    for q in QUANTILES:  # the scalar calls the old profile made, one level at a time
+        assert np.float64(sorted_quantiles(xs, [q])[0]).view("int64") == np.float64(np.quantile(xs, q)).view("int64")
+
+
+@pytest.mark.parametrize("edges", [
+    [0.0, 1.0, 2.0, 3.0],      # the data's own range, values on the edges
+    [0.5, 1.5, 2.5],           # narrower than the data: values outside are not counted
+    [-10.0, 10.0],             # one bin holding everything
+    [1.0, 2.0],                # the top edge holds its value (the last bin is closed)
+    [5.0, 6.0, 7.0],           # beyond the data
+])
+def test_sorted_histogram_counts_are_np_histogram(edges: list[float]) -> None:
+    xs = np.sort(np.array([0.0, 0.0, 1.0, 1.0, 1.0, 1.5, 2.0, 2.0, 3.0, 3.0]))
+    e = np.asarray(edges)
+    assert sorted_histogram_counts(xs, e).tolist() == np.histogram(xs, bins=e)[0].tolist()
+
+
+@pytest.mark.parametrize("case", ["normal", "ties: dice", "ties: mostly zero", "ties: rounded", "integers", "constant"])
+def test_windows_fold_the_reference_into_the_reference_counts(case: str) -> None:
+    """Current data folded on the reference's edges (windows.sorted_histogram) bins like the profile."""
+    values = NUMERIC_CASES[case]
+    reference = numeric_profile(pd.Series(values))
+    window = fold_numeric(values, reference)
+    assert window["counts"] == [0, *reference["counts"], 0]
+    assert window["fine"] == [0, *reference["fine"]["counts"], 0]
+    xs = np.sort(values[np.isfinite(values)])
+    assert sorted_histogram(xs, reference["edges"])[1:-1] == reference["counts"]
+
+
+def test_profile_json_keys_are_unchanged() -> None:
+    profile = numeric_profile(pd.Series(NUMERIC_CASES["normal"]))
+    assert list(profile) == ["kind", "count", "nulls", "mean", "std", "min", "max", "quantiles", "edges", "counts",
+                             "fine"]
+    assert list(profile["quantiles"]) == ["p5", "p25", "p50", "p75", "p95"]
+    assert list(profile["fine"]) == ["edges", "counts"]
+    assert all(type(e) is float for e in profile["edges"] + profile["fine"]["edges"])
+    assert all(type(c) is int for c in profile["counts"] + profile["fine"]["counts"])
+    assert len(profile["edges"]) == 11 and sum(profile["counts"]) == profile["count"]
+
+
+# -- categories ----------------------------------------------------------------------------------
+
+def _categorical_cases() -> dict[str, pd.Series]:
+    rng = np.random.default_rng(7)
+    letters = rng.choice(list("abcdefg"), 20_000, p=[0.3, 0.2, 0.15, 0.15, 0.1, 0.05, 0.05])
+    with_nulls = letters.astype(object)
+    with_nulls[rng.random(letters.size) < 0.1] = None
+    with_nulls[rng.random(letters.size) < 0.02] = np.nan
+    with_nulls[rng.random(letters.size) < 0.01] = pd.NA
+    codes = rng.integers(-1, 5, 20_000)  # -1: null
+    many = np.array([f"v{i}" for i in range(260)], dtype=object)
+    tied = np.concatenate([np.repeat(many, 3), many[rng.permutation(many.size)[:40]]])
+    return {
+        "object strings": pd.Series(letters.astype(object)),
+        "object strings with nulls": pd.Series(with_nulls),
+        "object ties, first appearance decides": pd.Series(list("dcbaabcdxx"), dtype=object),
+        "str dtype": pd.Series(list(letters[:1000]) + [None]),
+        "categorical": pd.Series(pd.Categorical(letters)),
+        "categorical, unused categories in another order": pd.Series(
+            pd.Categorical(letters, categories=list("zgfedcbay"))),
+        "categorical with nulls": pd.Series(pd.Categorical.from_codes(codes, categories=list("qrstuvw"))),
+        "categorical ties": pd.Series(pd.Categorical(list("dcbaabcd"), categories=list("abcd"))),
+        "categorical ordered": pd.Series(pd.Categorical(list("hmlmmh"), categories=list("lmh"), ordered=True)),
+        "categorical, all null": pd.Series(pd.Categorical([None, None], categories=["a", "b"])),
+        "categorical, empty": pd.Series(pd.Categorical([], categories=["a"])),
+        "categorical, more than MAX_CATEGORIES with ties at the cut": pd.Series(
+            pd.Categorical(tied[rng.permutation(tied.size)])),
+        "object, more than MAX_CATEGORIES with ties at the cut": pd.Series(tied[::-1].copy()),
+        "categorical of integers": pd.Series(pd.Categorical([3, 1, 2, 2, 3, 3])),
+        "categorical of floats": pd.Series(pd.Categorical([0.1, 2.0, 2.0, np.nan, 1e20])),
+        "categorical of dates": pd.Series(pd.Categorical(pd.to_datetime(["2024-01-02", "2024-01-01", "2024-01-02"]))),
+        "categorical whose categories print alike": pd.Series(
+            pd.Categorical([1, "1", 1, "x"], categories=[1, "1", "x"])),
+        "object, mixed types": pd.Series([1, 1.0, True, "1", "True", None, 2], dtype=object),
+        "object, empty": pd.Series([], dtype=object),
+        "object, all null": pd.Series([None, np.nan], dtype=object),
+        "booleans": pd.Series([True, False, True]),
+        "integers as categories": pd.Series([10, 20, 10, 30]),
+    }
+
+
+CATEGORICAL_CASES = _categorical_cases()
+
+
+@pytest.mark.parametrize("case", CATEGORICAL_CASES)
+def test_categorical_profile_is_the_astype_str_profile(case: str) -> None:
+    values = CATEGORICAL_CASES[case]
+    same(categorical_profile(values), direct_categorical_profile(values))
+
+
+def test_dictionary_encoded_read_profiles_like_its_text() -> None:
+    """A Parquet read with read_dictionary (ingest.read_file) comes to pandas as a Categorical."""
+    rng = np.random.default_rng(11)
+    text = [None if rng.random() < 0.05 else f"c_{rng.integers(0, 9)}" for _ in range(5_000)]
+    frame = pa.table({"c": pa.array(text, type=pa.string()).dictionary_encode()}).to_pandas()
+    assert isinstance(frame["c"].dtype, pd.CategoricalDtype)
+    profile = categorical_profile(frame["c"])
+    same(profile, direct_categorical_profile(frame["c"]))
+    same(profile, direct_categorical_profile(pd.Series(text, dtype=object)))
+
+
+def test_categorical_counts_only_the_categories_that_occur() -> None:
+    values = pd.Series(pd.Categorical(["b", "b", None, "a"], categories=["a", "b", "never"]))
+    profile = categorical_profile(values)
+    assert profile["value_counts"] == {"b": 2, "a": 1}
+    assert (profile["count"], profile["nulls"], profile["distinct"]) == (3, 1, 2)
+
+
+def test_build_profile_of_a_mixed_frame_is_unchanged() -> None:
+    rng = np.random.default_rng(5)
+    n = 5_000
+    frame = pd.DataFrame({
+        "x": rng.normal(size=n),
+        "k": rng.integers(0, 4, n),
+        "c": pd.Categorical(rng.choice(["u", "v", "w"], n)),
+        "s": rng.choice(["p", "q"], n).astype(object),
+    })
+    schema = profiles.feature_schema(frame)
+    target = pd.Series(rng.integers(0, 2, n))
+    profile = profiles.build_profile(frame, schema, target=target, target_kind=CATEGORICAL)
+    for f in schema:
+        direct = direct_numeric_profile if f["kind"] == NUMERIC else direct_categorical_profile
+        same(profile["features"][f["name"]], direct(frame[f["name"]]))
+    same(profile["target"], direct_categorical_profile(target))
