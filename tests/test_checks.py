@@ -158,7 +158,17 @@ def test_probe_up_wrong_version_down_and_error(endpoint) -> None:  # noqa: ANN00
     up = checks.probe(url)
     assert up.up and up.version == "2" and up.latency_ms is not None
     assert checks.evaluate_health(up, 2, "internal").status == "ok"
-    assert checks.evaluate_health(up, 3, "mission-critical").summary == "serves version 2, expected v3"
+    assert checks.evaluate_health(up, 3, "mission-critical").summary == \
+        "version mismatch: endpoint serves version 2, fuseboard records v3"
+    from datetime import timedelta
+
+    from fuseboard.store.models import utcnow
+
+    now = utcnow()  # within a rollout's convergence time, another version is the endpoint catching up
+    converging = checks.evaluate_health(up, 3, "mission-critical", now=now, converging_until=now + timedelta(seconds=60))
+    assert converging.status == "ok" and converging.summary.startswith("converging: endpoint still serves version 2")
+    late = checks.evaluate_health(up, 3, "mission-critical", now=now, converging_until=now - timedelta(seconds=1))
+    assert late.status == "crit" and late.summary.startswith("version mismatch")
     _Endpoint.mode = "500"
     try:
         failed = checks.probe(url)
@@ -187,7 +197,7 @@ def test_cli_check_json_and_exit_code(demo_url: str, endpoint) -> None:  # noqa:
     from fuseboard.ops.deploy import deploy
 
     ws = open_workspace(demo_url)
-    deploy(ws, "credit-risk", 2, "prod", actor="t", origin="cli",
+    deploy(ws, "credit-risk", 2, "prod", actor="t", origin="cli", check_gates=False,
            endpoint_url=f"http://127.0.0.1:{endpoint.server_address[1]}")
     ok = CliRunner().invoke(cli, ["--db", demo_url, "check", "--json"])
     assert ok.exit_code == 0, ok.output
@@ -198,7 +208,7 @@ def test_cli_check_json_and_exit_code(demo_url: str, endpoint) -> None:  # noqa:
     endpoint.version = "1"
     bad = CliRunner().invoke(cli, ["--db", demo_url, "check"])
     assert bad.exit_code == 3
-    assert "✖ health: serves version 1, expected v2" in bad.output
+    assert "✖ health: version mismatch: endpoint serves version 1, fuseboard records v2" in bad.output
 
 
 def test_monitor_cycles_open_an_outage_alert_after_three_failures(demo_url: str) -> None:
@@ -206,7 +216,7 @@ def test_monitor_cycles_open_an_outage_alert_after_three_failures(demo_url: str)
     from fuseboard.ops.deploy import deploy
 
     ws = open_workspace(demo_url)
-    deploy(ws, "credit-risk", 2, "prod", actor="t", origin="cli", endpoint_url="http://127.0.0.1:9")
+    deploy(ws, "credit-risk", 2, "prod", actor="t", origin="cli", check_gates=False, endpoint_url="http://127.0.0.1:9")
     opened = [scheduler.run_cycle(ws, "health")["alerts_changed"] for _ in range(3)]
     assert opened == [0, 0, 1]
     (alert,) = alerts.list_alerts(ws)

@@ -63,29 +63,31 @@ def test_database_from_environment_then_config(tmp_path: Path, monkeypatch: pyte
 
 
 def test_deploy_needs_confirmation_without_a_terminal(demo_url: str) -> None:
-    result = CliRunner().invoke(cli, ["--db", demo_url, "deploy", "credit-risk", "3", "--env", "prod"])
+    result = CliRunner().invoke(cli, ["--db", demo_url, "deploy", "tumour-screening", "1", "--env", "dev"])
     assert result.exit_code == 1
-    assert result.output.strip().startswith("error:") and "pass --yes" in result.output
-    shown = json.loads(run("--db", demo_url, "models", "show", "credit-risk", "--json").output)
-    assert {d["environment"]: d["version"] for d in shown["deployments"]}["prod"] == 2
+    assert result.output.strip().splitlines()[-1].startswith("error:") and "pass --yes" in result.output
+    shown = json.loads(run("--db", demo_url, "models", "show", "tumour-screening", "--json").output)
+    assert {d["environment"]: d["version"] for d in shown["deployments"]}["dev"] == 2
 
 
 def test_deploy_with_yes_records_and_audits(demo_url: str) -> None:
-    result = run("--db", demo_url, "deploy", "credit-risk", "3", "--env", "prod", "--yes", "--reason", "promote",
-                 "--json")
-    assert json.loads(result.output) == {"model": "credit-risk", "environment": "prod", "from_version": 2,
-                                         "to_version": 3, "endpoint_url": "", "changed": True}
-    events = json.loads(run("--db", demo_url, "audit", "--target", "credit-risk", "--json").output)
-    assert events[0]["action"] == "deploy" and events[0]["reason"] == "promote"
-    assert events[0]["before"]["version"] == 2 and events[0]["after"]["version"] == 3
-    again = run("--db", demo_url, "deploy", "credit-risk", "3", "--env", "prod", "--yes")
+    result = run("--db", demo_url, "deploy", "tumour-screening", "1", "--env", "dev", "--yes", "--reason", "try v1",
+                 "--json", "--wait", "0")
+    out = json.loads(result.output)
+    assert {k: out[k] for k in ("model", "environment", "from_version", "to_version", "state", "hook_status")} == {
+        "model": "tumour-screening", "environment": "dev", "from_version": 2, "to_version": 1,
+        "state": "succeeded", "hook_status": "no hook"}
+    events = json.loads(run("--db", demo_url, "audit", "--target", "tumour-screening", "--json").output)
+    assert [e["action"] for e in events[:2]] == ["deploy", "deploy.start"] and events[0]["reason"] == "try v1"
+    assert events[0]["before"]["version"] == 2 and events[0]["after"]["version"] == 1
+    again = run("--db", demo_url, "deploy", "tumour-screening", "1", "--env", "dev", "--yes")
     assert "unchanged" in again.output
 
 
 def test_deploy_can_change_only_the_endpoint(demo_url: str) -> None:
     result = run("--db", demo_url, "deploy", "credit-risk", "2", "--env", "prod", "--endpoint", "http://new:8080",
-                 "--yes")
-    assert "endpoint - -> http://new:8080" in result.output
+                 "--yes", "--reason", "new load balancer")
+    assert "endpoint of credit-risk in prod: - -> http://new:8080" in result.output
     shown = json.loads(run("--db", demo_url, "models", "show", "credit-risk", "--json").output)
     prod = {d["environment"]: d for d in shown["deployments"]}["prod"]
     assert (prod["version"], prod["endpoint_url"]) == (2, "http://new:8080")

@@ -73,6 +73,9 @@ class Config:
     artifacts: str | None = None
     keymap: dict[str, str] = field(default_factory=dict)
     webhook: str | None = None  # [notify] webhook: alert events are POSTed here
+    read_only: bool = False  # read_only = true: as if every command had --read-only
+    # [environments.NAME] allow = ["login", ...]: who may change that environment (absent: anyone)
+    allow: dict[str, list[str]] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -97,8 +100,23 @@ class Config:
         notify = raw.get("notify", {})
         if not isinstance(notify, dict) or not isinstance(notify.get("webhook", ""), str):
             raise FuseboardError(f"[notify] webhook must be a URL string ({path})")
+        if not isinstance(raw.get("read_only", False), bool):
+            raise FuseboardError(f"config field 'read_only' must be true or false ({path})")
+        allow: dict[str, list[str]] = {}
+        envs = raw.get("environments", {})
+        if not isinstance(envs, dict):
+            raise FuseboardError(f"[environments] must hold one table per environment ({path})")
+        for env, table in envs.items():
+            users = table.get("allow") if isinstance(table, dict) else None
+            if users is None and isinstance(table, dict):
+                continue
+            if not isinstance(users, list) or not all(isinstance(u, str) for u in users):
+                raise FuseboardError(f"[environments.{env}] allow must be a list of login names ({path})")
+            allow[env] = list(users)
         return cls(
             path=path,
+            read_only=raw.get("read_only", False),
+            allow=allow,
             db=raw.get("db"),
             theme=raw.get("theme"),
             artifacts=raw.get("artifacts"),

@@ -17,3 +17,11 @@ class NotFound(FuseboardError):
 
 class WorkspaceError(FuseboardError):
     """The workspace cannot be opened or written."""
+
+
+class Conflict(FuseboardError):
+    """Someone else changed the thing between reading it and changing it (optimistic concurrency)."""
+
+
+class Refused(FuseboardError):
+    """The change is not allowed: a failing gate, an allow-list, a change already in progress."""

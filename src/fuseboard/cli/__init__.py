@@ -37,6 +37,7 @@ class Context:
             from fuseboard.config import Config
 
             self.config = Config.load()
+            self.read_only = self.read_only or self.config.read_only  # read_only = true in config.toml
         return self.config
 
     @property
@@ -46,6 +47,7 @@ class Context:
         return resolve_db_url(self.db, self.load_config())
 
     def workspace(self, *, create: bool = False) -> Any:
+        self.load_config()
         if self._ws is None:
             from fuseboard.store.db import open_workspace
 
@@ -54,6 +56,7 @@ class Context:
         return self._ws
 
     def writable(self) -> Any:
+        self.load_config()
         if self.read_only:
             raise FuseboardError("this command changes the workspace; it is not allowed with --read-only")
         return self.workspace(create=True)
@@ -112,6 +115,7 @@ def confirm(question: str, yes: bool) -> None:
 def launch_console(ctx: Context, url: str, *, workspace_label: str | None = None, live_demo: bool = False) -> None:
     from fuseboard.tui.app import run
 
+    config = ctx.load_config()
     services, intervals = None, None
     if live_demo and not ctx.read_only:
         from fuseboard.monitoring.scheduler import Intervals
@@ -123,7 +127,7 @@ def launch_console(ctx: Context, url: str, *, workspace_label: str | None = None
 
         services = [demo_live]
         intervals = Intervals(health=5, drift=15, performance=15)  # see the scenarios within a minute
-    run(url=url, config=ctx.load_config(), read_only=ctx.read_only, theme=ctx.theme,
+    run(url=url, config=config, read_only=ctx.read_only, theme=ctx.theme,
         workspace_label=workspace_label, monitor_intervals=intervals, services=services)
 
 
@@ -174,6 +178,7 @@ def demo(ctx: Context, path: Path | None, no_tui: bool, reset: bool) -> None:
     from fuseboard.ops import demo as demo_ops
 
     target = (path or demo_ops.default_path()).expanduser().resolve()
+    ctx.load_config()
     fresh = reset or not (target / demo_ops.DB_NAME).exists()
     if ctx.read_only and fresh:
         raise FuseboardError(f"--read-only: no demo to open at {target}; build it once without --read-only")
@@ -337,38 +342,6 @@ def models_show(ctx: Context, model: str, as_json: bool) -> None:
     for e in detail.audit[:15]:
         events.add_row(e.at.strftime("%Y-%m-%d %H:%M"), e.actor, e.action, e.target, e.reason)
     out.print(events)
-
-
-@cli.command("deploy")
-@click.argument("model")
-@click.argument("version", type=click.IntRange(min=1))
-@click.option("--env", "env", required=True, help="Environment (dev, staging, prod, ...).")
-@click.option("--endpoint", "endpoint_url", help="URL the deployment serves on.")
-@reason_option
-@yes_option
-@json_option
-@pass_ctx
-def deploy_cmd(ctx: Context, model: str, version: int, env: str, endpoint_url: str | None, reason: str, yes: bool,
-               as_json: bool) -> None:
-    """Record that VERSION of MODEL now runs in an environment (audited)."""
-    from fuseboard.ops import deploy as ops
-    from fuseboard.ops.audit import current_actor
-
-    ws = ctx.writable()
-    plan = ops.plan_deploy(ws, model, version, env, endpoint_url)
-    if not plan.changes:
-        result = plan
-    else:
-        confirm(f"deploy {plan.describe()}?", yes)
-        result = ops.deploy(ws, model, version, env, actor=current_actor(), origin="cli", reason=reason,
-                            endpoint_url=endpoint_url)
-    if as_json:
-        emit_json(result.as_dict())
-    elif result.changes:
-        click.echo(f"deployed {result.describe()}")
-    else:
-        click.echo(f"unchanged: {result.model} v{result.to_version} already runs in {result.environment}"
-                   + (f" at {result.endpoint_url}" if result.endpoint_url else ""))
 
 
 def _quality_lines(quality: dict[str, dict[str, Any]]) -> list[str]:
@@ -663,6 +636,8 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
 @click.option("--drift-share", type=float, help="Share of drifted features that makes dataset drift (default 0.5).")
 @click.option("--tolerance", "tolerances", multiple=True, metavar="METRIC=KIND:VALUE",
               help="Performance tolerance, e.g. roc_auc=abs:0.05 or rmse=rel:0.1.")
+@click.option("--gate", "gate_values", multiple=True, metavar="METRIC=VALUE",
+              help="Promotion gate on a validation metric, e.g. roc_auc=0.8 (a minimum; for rmse/mae a maximum).")
 @click.option("--drift-window-minutes", type=click.IntRange(min=5))
 @click.option("--min-rows", type=click.IntRange(min=1), help="Rows needed before a drift verdict (default 100).")
 @click.option("--min-labelled", type=click.IntRange(min=1), help="Labels needed before a performance verdict (200).")
@@ -674,6 +649,7 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
 @pass_ctx
 def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], thresholds: tuple[str, ...],
                    keys: tuple[str, ...], drift_share: float | None, tolerances: tuple[str, ...],
+                   gate_values: tuple[str, ...],
                    drift_window_minutes: int | None, min_rows: int | None, min_labelled: int | None,
                    probe_path: str | None, failures_to_alert: int | None, reset: bool, reason: str, yes: bool) -> None:
     """Change how MODEL is monitored (validated against its features; audited)."""
@@ -688,25 +664,11 @@ def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], threshold
         tol[metric] = (kind, amount)
     changes = {"methods": _pairs(methods, "--method"), "thresholds": _pairs(thresholds, "--threshold"),
                "key_features": list(keys), "tolerances": tol, "drift_share": drift_share,
+               "gates": _pairs(gate_values, "--gate"),
                "drift_window_minutes": drift_window_minutes, "min_rows": min_rows, "min_labelled": min_labelled,
                "probe_path": probe_path, "failures_to_alert": failures_to_alert}
     merged = update(ctx.writable(), model, changes, actor=current_actor(), origin="cli", reason=reason, reset=reset)
     click.echo(f"monitoring settings of {model}: {json.dumps(merged, sort_keys=True) if merged else 'the defaults'}")
-
-
-@cli.command("envs")
-@json_option
-@pass_ctx
-def envs_cmd(ctx: Context, as_json: bool) -> None:
-    """List environments in promotion order."""
-    from fuseboard.store.queries import environments
-
-    rows = [{"name": e.name, "order": e.order, "protected": e.protected} for e in environments(ctx.workspace())]
-    if as_json:
-        emit_json(rows)
-        return
-    for r in rows:
-        click.echo(f"{r['order']}  {r['name']}{'  (protected)' if r['protected'] else ''}")
 
 
 @cli.group("teams", invoke_without_command=True)
@@ -750,29 +712,6 @@ def teams_add(ctx: Context, name: str, kind: str, description: str, reason: str,
     click.echo(f"added team {name} ({kind})")
 
 
-@cli.command("audit")
-@click.option("--target", help="Only events for this target (a model name also matches its versions and deployments).")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
-@json_option
-@pass_ctx
-def audit_cmd(ctx: Context, target: str | None, limit: int, as_json: bool) -> None:
-    """Show the audit trail, newest first."""
-    from fuseboard.store.queries import audit_events
-
-    events = audit_events(ctx.workspace(), target=target, limit=limit)
-    if as_json:
-        emit_json([e.as_dict() for e in events])
-        return
-    from rich.table import Table
-
-    table = Table(title="audit trail (newest first)", title_justify="left")
-    for col in ["at (UTC)", "actor", "origin", "action", "target", "change", "reason"]:
-        table.add_column(col)
-    for e in events:
-        table.add_row(e.at.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.origin, e.action, e.target, e.change(), e.reason)
-    console().print(table)
-
-
 def main() -> None:
     """The console script: Click's usage errors become one ``error:`` line with exit code 2."""
     try:
@@ -788,3 +727,6 @@ def main() -> None:
         click.echo(f"error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+from fuseboard.cli import environments as _environments  # noqa: E402,F401  (registers its commands)

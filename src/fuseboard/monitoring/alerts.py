@@ -19,9 +19,9 @@ from typing import Any
 from sqlmodel import Session, select
 
 from fuseboard.errors import FuseboardError, NotFound
-from fuseboard.store import lookup
+from fuseboard.store import audit, lookup
 from fuseboard.store.db import Workspace
-from fuseboard.store.models import (Alert, AuditEvent, CheckRun, CheckState, Environment, Model, ModelVersion,
+from fuseboard.store.models import (Alert, CheckRun, CheckState, Environment, Model, ModelVersion,
                                      Silence, utcnow)
 
 BREACH = ("warn", "crit", "error")
@@ -156,9 +156,9 @@ def list_alerts(ws: Workspace, *, include_resolved: bool = False, now: datetime 
 
 def _audit(session: Session, action: str, alert: Alert, actor: str, origin: str, before: dict, after: dict,
            reason: str, now: datetime) -> None:
-    session.add(AuditEvent(at=now, actor=actor, origin=origin, action=action,
-                           target=f"{alert.fingerprint.rsplit('/', 1)[0]}", before=before,
-                           after={**after, "alert": alert.id, "check": alert.check}, reason=reason))
+    audit.record(session, at=now, actor=actor, origin=origin, action=action,
+                 target=f"{alert.fingerprint.rsplit('/', 1)[0]}", before=before,
+                 after={**after, "alert": alert.id, "check": alert.check}, reason=reason)
 
 
 def _open_alert(session: Session, alert_id: int) -> Alert:
@@ -227,6 +227,6 @@ def silence(ws: Workspace, model: str, env: str, duration: timedelta, *, comment
         item = Silence(model_id=m.id, environment_id=e.id, check=check, author=actor, comment=comment,
                        starts_at=now, ends_at=now + duration)
         s.add(item)
-        s.add(AuditEvent(at=now, actor=actor, origin=origin, action="alert.silence", target=f"{m.name}/{e.name}",
-                         after={"check": check or "all", "until": item.ends_at.isoformat()}, reason=comment))
+        audit.record(s, at=now, actor=actor, origin=origin, action="alert.silence", target=f"{m.name}/{e.name}",
+                     after={"check": check or "all", "until": item.ends_at.isoformat()}, reason=comment)
     return item

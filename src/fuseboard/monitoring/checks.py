@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from fuseboard.monitoring import drift, performance, windows
+from fuseboard.monitoring import drift, performance, rollouts, windows
 from fuseboard.store.db import Workspace
 from fuseboard.store.models import (STATUS_ORDER, CheckState, Deployment, Environment, Model, ModelVersion,
                                      WindowProfile,
@@ -230,11 +230,13 @@ def probe(url: str, path: str = "/health", timeout: float = 2.0, expected_status
 
 def evaluate_health(result: ProbeResult | None, expected_version: int, criticality: str,
                     previous: dict[str, Any] | None = None, policy: Policy | None = None,
-                    now: datetime | None = None) -> CheckResult:
+                    now: datetime | None = None, converging_until: datetime | None = None) -> CheckResult:
     """Up, down or serving the wrong version, with uptime and latency over the recent probes.
 
     A single failed probe is not an outage: the alert waits for ``policy.failures_to_alert``
     consecutive failures. ``previous`` is the last health result's details (the probe history).
+    Until ``converging_until`` (a rollout's convergence deadline) another version is the
+    endpoint catching up, not a mismatch.
     """
     policy = policy or Policy()
     if result is None:
@@ -256,8 +258,12 @@ def evaluate_health(result: ProbeResult | None, expected_version: int, criticali
         return CheckResult("health", breach(criticality), f"down for {failures} probes: {what}; {stats_text}",
                            details=details)
     if result.version is not None and result.version.lstrip("v") != str(expected_version):
-        return CheckResult("health", breach(criticality), f"serves version {result.version}, "
-                           f"expected v{expected_version}", details=details)
+        if converging_until is not None and (now or utcnow()) < converging_until:
+            left = int((converging_until - (now or utcnow())).total_seconds())
+            return CheckResult("health", "ok", f"converging: endpoint still serves version {result.version}, "
+                               f"expecting v{expected_version} within {left}s", details=details)
+        return CheckResult("health", breach(criticality), f"version mismatch: endpoint serves version "
+                           f"{result.version}, fuseboard records v{expected_version}", details=details)
     return CheckResult("health", "ok", f"up, {result.latency_ms:.0f} ms (p95 {details['p95_ms']:.0f} ms); "
                        f"{stats_text}", details=details)
 
@@ -357,6 +363,7 @@ def run_checks(ws: Workspace, *, now: datetime | None = None, policy: Policy | N
         previous_health = {(c.model_id, c.environment_id): c.details
                            for c in s.exec(select(CheckState).where(CheckState.check == "health"))} \
             if "health" in wanted else {}
+        converging = rollouts.converging_until(s) if "health" in wanted else {}
     by_key: dict[tuple[int, int], list[WindowProfile]] = {}
     for row in recent:
         by_key.setdefault((row.version_id, row.environment_id), []).append(row)
@@ -380,7 +387,8 @@ def run_checks(ws: Workspace, *, now: datetime | None = None, policy: Policy | N
                 "staleness": lambda: evaluate_staleness(model.retrain_by, now.date()),
                 "health": lambda: evaluate_health(probes[dep.id].result() if dep.id in probes else None,
                                                   mv.version, model.criticality,
-                                                  previous_health.get((model.id, env.id)), policy, now),
+                                                  previous_health.get((model.id, env.id)), policy, now,
+                                                  converging.get((model.id, env.id))),
             }
             checks = [_guard(name, planned[name]) for name in CHECKS if name in wanted]
             results.append(DeploymentChecks(model.name, env.name, mv.version, model.criticality,

@@ -29,7 +29,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from fuseboard.monitoring import alerts, checks
+from fuseboard.monitoring import alerts, checks, rollouts
 from fuseboard.store.db import Workspace
 from fuseboard.store.models import Lease, utcnow
 
@@ -123,10 +123,24 @@ def run_cycle(ws: Workspace, kind: str, *, now: datetime | None = None, policy: 
         with ws.transaction() as s:
             changed = alerts.record_results(s, results, now=now)
             events = [alerts.event(s, a) for a in changed]
+            if "health" in wanted:
+                _follow_rollouts(s, results, now)
     if notify is not None and events:
         notify(events)
     return {"kind": kind, "deployments": len(results), "alerts_changed": len(changed),
             "worst": checks.worst([r.status for r in results])}
+
+
+def _follow_rollouts(session: Any, results: list[checks.DeploymentChecks], now: datetime) -> None:
+    """After the probes: note which endpoints now report their new version, and which versions became known-good."""
+    from fuseboard.store.models import Environment, Model
+
+    models = {m.name: m.id for m in session.exec(select(Model))}
+    envs = {e.name: e.id for e in session.exec(select(Environment))}
+    reported = {(models[r.model], envs[r.environment]): c.details.get("version")
+                for r in results for c in r.checks if c.check == "health" and c.details}
+    rollouts.mark_converged(session, reported, now)
+    rollouts.mark_known_good(session, now)
 
 
 def webhook_notifier(url: str, *, token: str | None = None, timeout: float = 5.0) -> Callable[[list[dict]], None]:

@@ -16,9 +16,9 @@ from sqlmodel import func, select
 from fuseboard.errors import FuseboardError
 from fuseboard.monitoring import drift
 from fuseboard.monitoring.checks import Policy
-from fuseboard.store import lookup
+from fuseboard.store import audit, lookup
 from fuseboard.store.db import Workspace
-from fuseboard.store.models import AuditEvent, ModelVersion, utcnow
+from fuseboard.store.models import ModelVersion
 
 TOLERANCE_KINDS = ("abs", "abs_up", "rel")
 SCALARS = {"drift_share": float, "min_rows": int, "min_labelled": int, "failures_to_alert": int,
@@ -80,6 +80,10 @@ def validate(settings: dict[str, Any], features: dict[str, str]) -> dict[str, An
         if kind not in TOLERANCE_KINDS:
             raise FuseboardError(f"--tolerance {metric}: kind must be one of {', '.join(TOLERANCE_KINDS)}")
         out.setdefault("tolerances", {})[metric] = [kind, _number(tol, f"--tolerance {metric}")]
+    for metric, value in settings.get("gates", {}).items():
+        if not isinstance(metric, str) or not metric.replace("_", "").isalnum():
+            raise FuseboardError(f"--gate {metric}: not a metric name (roc_auc, f1, accuracy, rmse, mae, r2, ...)")
+        out.setdefault("gates", {})[metric] = _number(value, f"--gate {metric}")
     for key, kind in SCALARS.items():
         if key in settings and settings[key] is not None:
             try:
@@ -118,6 +122,6 @@ def update(ws: Workspace, model: str, changes: dict[str, Any], *, actor: str, or
         if merged != before:
             m.monitoring = merged
             s.add(m)
-            s.add(AuditEvent(at=utcnow(), actor=actor, origin=origin, action="monitoring.settings", target=m.name,
-                             before=before, after=merged, reason=reason))
+            audit.record(s, actor=actor, origin=origin, action="monitoring.settings", target=m.name,
+                         before=before, after=merged, reason=reason)
     return merged

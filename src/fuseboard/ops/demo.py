@@ -174,9 +174,50 @@ def build_demo(path: Path | None = None, *, reset: bool = False, progress: Calla
             for index, spec in enumerate(catalogue()):
                 say(f"training {spec.name}")
                 _build_model(ws, spec, samples, tmp, now, seed=index, joblib=joblib, pd=pd)
+        _gates_and_signoffs(ws, now)
     finally:
         ws.close()
     return path
+
+
+def _gates_and_signoffs(ws: Workspace, now: Any) -> None:
+    """Promotion gates on every model, sign-offs for what reached prod, and the known-good history.
+
+    credit-risk's newest version waits in staging with the business sign-off only, so its
+    promotion into prod shows a failing gate.
+    """
+    from sqlmodel import select
+
+    from fuseboard.monitoring import rollouts, settings
+    from fuseboard.store.models import Deployment, Environment, Model, ModelVersion
+
+    with ws.session() as s:
+        models = s.exec(select(Model)).all()
+        prod = s.exec(select(Environment).where(Environment.name == "prod")).one()
+        serving = {d.model_id: d.version_id for d in s.exec(select(Deployment).where(
+            Deployment.environment_id == prod.id))}
+        latest = {m.id: s.exec(select(ModelVersion).where(ModelVersion.model_id == m.id)
+                               .order_by(ModelVersion.version.desc())).first() for m in models}
+    for m in models:
+        gate = {"roc_auc": 0.7} if m.task == "classification" else {"r2": 0.5}
+        settings.update(ws, m.name, {"gates": gate}, actor="chloe", origin="demo", reason="demo workspace")
+    from fuseboard.ops.gates import signoff
+
+    for m in models:
+        signed = {serving[m.id]: ("business", "it")} if m.id in serving else {}
+        newest = latest[m.id]
+        if newest.id not in signed:
+            signed[newest.id] = ("business",) if m.name == "credit-risk" else ("business", "it")
+        for version_id, sides in signed.items():
+            number = newest.version if version_id == newest.id else None
+            if number is None:
+                with ws.session() as s:
+                    number = s.get(ModelVersion, version_id).version
+            for side in sides:
+                signoff(ws, m.name, number, side, actor="dev" if side == "it" else "ben", origin="demo",
+                        note="demo workspace: user acceptance")
+    with ws.transaction() as s:
+        rollouts.mark_known_good(s, now)
 
 
 def _build_model(ws: Workspace, spec: DemoModel, samples: Path, tmp: Path, now: Any, *, seed: int,
@@ -217,4 +258,4 @@ def _build_model(ws: Workspace, spec: DemoModel, samples: Path, tmp: Path, now: 
         plan[-1] = ("prod", latest, timedelta(hours=3))
     for env, version, ago in plan:
         deploy.deploy(ws, spec.name, version, env, actor="chloe" if env == "prod" else "ana", origin="demo",
-                      reason="demo workspace", now=now - ago)
+                      reason="demo workspace", now=now - ago, check_gates=False)  # made-up history

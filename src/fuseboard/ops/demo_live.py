@@ -3,9 +3,12 @@
 ``DemoLive`` starts, on loopback only:
 
 * an HTTP server answering ``/<model>/<env>/health`` for every demo deployment
-  with the version recorded as serving there (so a deploy in the workspace shows
-  up at the endpoint); ``demand-forecast`` in prod is flaky and fails most
-  probes in bursts;
+  with the version it serves; it starts with what the workspace records and then
+  follows deploys and rollbacks only through the built-in deploy hook, a webhook
+  at ``/_hooks/deploy`` that every demo environment is set to call (so a rollback
+  in the console visibly changes what the endpoint reports, and a failed hook
+  visibly does not); ``demand-forecast`` in prod is flaky and fails most probes
+  in bursts;
 * a traffic generator that, every few seconds, sends each deployment a batch of
   rows drawn from the sample data, scored by the deployed artifact itself, and
   delivers their labels a little later. Scenarios: ``credit-risk`` in prod
@@ -40,6 +43,7 @@ DEFAULT_PORT = 18650
 FLAKY = ("demand-forecast", "prod")
 DRIFTING = ("credit-risk", "prod")
 UNDERPERFORMING = ("churn-propensity", "prod")
+HOOK_PATH = "/_hooks/deploy"
 BATCH = 40
 EVERY = 2.0  # seconds between batches
 LABEL_DELAY = 6.0  # seconds before a batch's labels arrive
@@ -56,6 +60,20 @@ def serving_versions(ws: Workspace) -> dict[tuple[str, str], int]:
 
 class _Handler(BaseHTTPRequestHandler):
     server: "_Server"
+
+    def do_POST(self) -> None:  # noqa: N802
+        """The built-in deploy hook: switch what an endpoint serves."""
+        if self.path.rstrip("/") != HOOK_PATH:
+            self._send(404, {"error": "not found"})
+            return
+        try:
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            key, version = (str(body["model"]), str(body["env"])), int(body["version"])
+        except (ValueError, KeyError, TypeError):
+            self._send(400, {"error": "expected JSON with model, env and version"})
+            return
+        self.server.live.serve(key, version)
+        self._send(200, {"status": "deployed", "model": key[0], "env": key[1], "version": version})
 
     def do_GET(self) -> None:  # noqa: N802
         parts = self.path.strip("/").split("/")
@@ -98,16 +116,18 @@ class DemoLive:
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _versions: dict[tuple[str, str], int] = field(default_factory=dict)
-    _versions_at: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
     _models: dict[int, Any] = field(default_factory=dict)
 
     # -- endpoints ---------------------------------------------------------------------------
     def versions(self) -> dict[tuple[str, str], int]:
-        """The serving versions, re-read from the workspace at most once a second."""
-        if time.monotonic() - self._versions_at > 1.0:
-            self._versions = serving_versions(self.ws)
-            self._versions_at = time.monotonic()
-        return self._versions
+        """What each endpoint serves: set at start, then changed only by the deploy hook."""
+        with self._lock:
+            return dict(self._versions)
+
+    def serve(self, key: tuple[str, str], version: int) -> None:
+        with self._lock:
+            self._versions[key] = version
 
     def flaky_down(self) -> bool:
         """Down for 45 s out of every minute: long enough for an outage alert, then a recovery."""
@@ -124,13 +144,21 @@ class DemoLive:
         except OSError:  # the usual port is taken: any free one
             self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.live = self
+        self._versions = serving_versions(self.ws)
         self._point_deployments_here()
         thread = threading.Thread(target=self._server.serve_forever, name="demo-endpoints", daemon=True)
         thread.start()
         self._threads.append(thread)
 
     def _point_deployments_here(self) -> None:
-        """Record each deployment's endpoint on this server (audited, only when it changed)."""
+        """Record each deployment's endpoint and each environment's hook on this server (audited when changed)."""
+        from fuseboard.ops.environments import configure
+        from fuseboard.store.queries import environments
+
+        for env in environments(self.ws):
+            hook = {"webhook": f"{self.url}{HOOK_PATH}", "timeout": 10.0}
+            if env.hook != hook:
+                configure(self.ws, env.name, actor="demo", origin="demo", reason="demo endpoints started", hook=hook)
         for (model, env), version in serving_versions(self.ws).items():
             url = f"{self.url}/{model}/{env}"
             deploy_ops.deploy(self.ws, model, version, env, actor="demo", origin="demo",

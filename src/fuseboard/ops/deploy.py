@@ -1,36 +1,77 @@
-"""Recording which version runs where.
+"""Changing which version serves where: deploy, promote and rollback, through the environment's hook.
 
-The environments issue adds gates, hooks and rollback on top of this; here a
-deploy is the audited record that a version now serves in an environment.
+Every change goes the same way:
+
+1. **request** (one transaction): the deployment must still be at the revision the user
+   looked at (else ``Conflict``: someone changed it under them), no other change may be in
+   flight, the user must be allowed to change the environment, and a change into a
+   protected environment must pass its gates (or be overridden with a reason). A pending
+   rollout is recorded and audited.
+2. **hook**: the environment's command or webhook runs, outside any transaction.
+3. **outcome** (one transaction): only if the hook succeeded does the new version become
+   the one recorded as serving; otherwise the old one stays, and the rollout keeps the
+   failure and its output. Both are audited.
+
+The serving system then has to follow: the health probe checks the endpoint reports the
+new version (``wait_converged`` here; the monitor raises a mismatch alert after the
+environment's convergence time). A retry is a new change of the same kind.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Callable
 
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from fuseboard.ops import audit
+from fuseboard.errors import Conflict, FuseboardError, Refused
+from fuseboard.monitoring import rollouts
+from fuseboard.ops import audit, gates as gates_mod, hooks
 from fuseboard.store import lookup
 from fuseboard.store.db import Workspace
-from fuseboard.store.models import Deployment, ModelVersion, utcnow
+from fuseboard.store.models import (Alert, Deployment, Environment, Model, ModelVersion, Person, Rollout, Team,
+                                    utcnow)
+
+ACTIONS = ("deploy", "promote", "rollback")
+STALE_AFTER = timedelta(seconds=60)  # beyond the hook's timeout: a pending change whose process died
 
 
 @dataclass
-class DeployPlan:
+class ChangePlan:
+    """What a change would do, as shown in a confirmation; ``apply`` re-checks all of it."""
+
+    action: str
     model: str
     environment: str
     protected: bool
+    criticality: str
     from_version: int | None
     to_version: int
-    from_endpoint: str
-    endpoint_url: str
+    revision: int | None  # the deployment's revision when planned (None: nothing deployed yet)
+    from_endpoint: str = ""
+    endpoint_url: str = ""
+    hook: str = ""
+    gates: list[gates_mod.Gate] = field(default_factory=list)
+    open_alerts: list[str] = field(default_factory=list)
+    on_call: str = ""
+    in_progress: str = ""
 
     @property
     def changes(self) -> bool:
         return self.from_version != self.to_version or self.from_endpoint != self.endpoint_url
+
+    @property
+    def failing_gates(self) -> list[gates_mod.Gate]:
+        return [g for g in self.gates if not g.ok]
+
+    @property
+    def typed_confirmation(self) -> bool:
+        """Mission-critical in a protected environment: the user types the model's name and a reason."""
+        return self.protected and self.criticality == "mission-critical"
 
     def describe(self) -> str:
         was = f"v{self.from_version}" if self.from_version is not None else "nothing"
@@ -40,55 +81,331 @@ class DeployPlan:
         return text
 
     def as_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "environment": self.environment, "from_version": self.from_version,
-                "to_version": self.to_version, "endpoint_url": self.endpoint_url, "changed": self.changes}
+        return {"action": self.action, "model": self.model, "environment": self.environment,
+                "protected": self.protected, "criticality": self.criticality, "from_version": self.from_version,
+                "to_version": self.to_version, "endpoint_url": self.endpoint_url, "changed": self.changes,
+                "hook": self.hook, "gates": [g.as_dict() for g in self.gates], "open_alerts": self.open_alerts,
+                "on_call": self.on_call}
 
 
-def _plan(session: Session, model: str, version: int, env: str,
-          endpoint_url: str | None) -> tuple[DeployPlan, Deployment | None, ModelVersion]:
-    m = lookup.model(session, model)
-    e = lookup.environment(session, env)
-    mv = lookup.version(session, m, version)
-    dep = session.exec(
-        select(Deployment).where(Deployment.model_id == m.id, Deployment.environment_id == e.id)
-    ).first()
-    current = session.get(ModelVersion, dep.version_id).version if dep else None
-    old_url = dep.endpoint_url if dep else ""
-    new_url = old_url if endpoint_url is None else endpoint_url
-    return DeployPlan(m.name, e.name, e.protected, current, version, old_url, new_url), dep, mv
+@dataclass
+class ChangeResult:
+    plan: ChangePlan
+    state: str  # succeeded, failed or unchanged
+    rollout_id: int | None = None
+    hook_status: str = ""
+    hook_output: str = ""
+    overridden: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.state in ("succeeded", "unchanged")
+
+    def message(self) -> str:
+        p = self.plan
+        if self.state == "unchanged":
+            return f"unchanged: {p.model} v{p.to_version} already runs in {p.environment}"
+        if self.state == "succeeded" and p.from_version == p.to_version:
+            return f"endpoint of {p.model} in {p.environment}: {p.from_endpoint or '-'} -> {p.endpoint_url or '-'}"
+        if self.state == "succeeded":
+            via = "" if self.hook_status in ("", "no hook") else f" (hook: {self.hook_status})"
+            return f"{p.action} done: {p.model} in {p.environment} now runs v{p.to_version}{via}"
+        return (f"{p.action} FAILED: the hook said {self.hook_status}; {p.model} in {p.environment} still runs "
+                f"v{p.from_version}" if p.from_version is not None else
+                f"{p.action} FAILED: the hook said {self.hook_status}; nothing runs in {p.environment}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.plan.as_dict(), "state": self.state, "rollout": self.rollout_id,
+                "hook_status": self.hook_status, "hook_output": self.hook_output, "overridden_gates": self.overridden}
 
 
-def plan_deploy(ws: Workspace, model: str, version: int, env: str, endpoint_url: str | None = None) -> DeployPlan:
-    """What ``deploy`` would change, without changing it (for confirmations)."""
-    with ws.session() as s:
-        return _plan(s, model, version, env, endpoint_url)[0]
+# -- planning ------------------------------------------------------------------------------
+
+def _deployment(s: Session, m: Model, e: Environment) -> Deployment | None:
+    return s.exec(select(Deployment).where(Deployment.model_id == m.id, Deployment.environment_id == e.id)).first()
 
 
-def deploy(
-    ws: Workspace,
-    model: str,
-    version: int,
-    env: str,
-    *,
-    actor: str,
-    origin: str,
-    reason: str = "",
-    endpoint_url: str | None = None,
-    now: datetime | None = None,
-) -> DeployPlan:
-    """Record ``model`` vN as serving in ``env`` (and its endpoint); a no-op, not audited, if nothing changes."""
-    when = now or utcnow()
-    with ws.transaction() as s:
-        plan, dep, mv = _plan(s, model, version, env, endpoint_url)
-        if not plan.changes:
-            return plan
+def last_known_good(s: Session, m: Model, e: Environment, exclude_version_id: int | None) -> ModelVersion | None:
+    """The most recent version that became known-good in this environment, other than ``exclude``."""
+    found = s.exec(select(Rollout).where(Rollout.model_id == m.id, Rollout.environment_id == e.id,
+                                         Rollout.known_good_at.is_not(None),
+                                         Rollout.to_version_id != (exclude_version_id or -1))
+                   .order_by(Rollout.known_good_at.desc(), Rollout.id.desc())).first()
+    return s.get(ModelVersion, found.to_version_id) if found else None
+
+
+def on_call(s: Session, m: Model) -> str:
+    """Who to call about this model: the owning team and its people (rotas come with ownership)."""
+    if m.owner_team_id is None:
+        return "no owning team"
+    team = s.get(Team, m.owner_team_id)
+    people = s.exec(select(Person).where(Person.team_id == team.id).order_by(Person.name)).all()
+    contact = ", ".join(f"{p.name}" + (f" {p.phone}" if p.phone else "") for p in people[:2])
+    return f"{team.name}" + (f": {contact}" if contact else "")
+
+
+def _previous_env(s: Session, e: Environment) -> Environment | None:
+    return s.exec(select(Environment).where(Environment.order < e.order).order_by(Environment.order.desc())).first()
+
+
+def _next_env(s: Session, e: Environment) -> Environment | None:
+    return s.exec(select(Environment).where(Environment.order > e.order).order_by(Environment.order)).first()
+
+
+def _plan(s: Session, action: str, model: str, env: str, version: int | None, endpoint_url: str | None,
+          now: datetime) -> tuple[ChangePlan, Model, Environment, Deployment | None, ModelVersion]:
+    if action not in ACTIONS:
+        raise FuseboardError(f"unknown change {action!r} ({', '.join(ACTIONS)})")
+    m = lookup.model(s, model)
+    e = lookup.environment(s, env)
+    dep = _deployment(s, m, e)
+    current = s.get(ModelVersion, dep.version_id) if dep else None
+    if version is not None:
+        mv = lookup.version(s, m, version)
+    elif action == "rollback":
         if dep is None:
-            dep = Deployment(model_id=mv.model_id, environment_id=lookup.environment(s, env).id, version_id=mv.id,
-                             endpoint_url=plan.endpoint_url, deployed_by=actor, deployed_at=when)
+            raise Refused(f"nothing of {m.name} runs in {e.name}; there is nothing to roll back")
+        mv = last_known_good(s, m, e, dep.version_id)
+        if mv is None:
+            raise Refused(f"{m.name} has no known-good version in {e.name} other than v{current.version} to roll "
+                          f"back to; pass --to VERSION")
+    elif action == "promote":
+        source = _previous_env(s, e)
+        if source is None:
+            raise Refused(f"{e.name} is the first environment; nothing is promoted into it (deploy a version)")
+        from_dep = _deployment(s, m, source)
+        if from_dep is None:
+            raise Refused(f"nothing of {m.name} runs in {source.name} to promote into {e.name}")
+        mv = s.get(ModelVersion, from_dep.version_id)
+    else:
+        raise FuseboardError("a deploy needs a version")
+    pending = s.get(Rollout, dep.pending_rollout_id) if dep and dep.pending_rollout_id else None
+    alerts = s.exec(select(Alert).where(Alert.model_id == m.id, Alert.environment_id == e.id,
+                                        Alert.state.in_(("firing", "acknowledged")))
+                    .order_by(Alert.opened_at)).all()
+    old_url = dep.endpoint_url if dep else ""
+    plan = ChangePlan(
+        action=action, model=m.name, environment=e.name, protected=e.protected, criticality=m.criticality,
+        from_version=current.version if current else None, to_version=mv.version,
+        revision=dep.revision if dep else None, from_endpoint=old_url,
+        endpoint_url=old_url if endpoint_url is None else endpoint_url, hook=hooks.describe(e.hook),
+        gates=[] if action == "rollback" or (current is not None and current.id == mv.id)
+        else gates_mod.evaluate(s, m, mv, e, now),
+        open_alerts=[f"{a.severity} {a.check}: {a.summary}" for a in alerts], on_call=on_call(s, m),
+        in_progress=(f"v{s.get(ModelVersion, pending.to_version_id).version} by {pending.requested_by} since "
+                     f"{pending.requested_at:%H:%M} UTC") if pending else "")
+    return plan, m, e, dep, mv
+
+
+def plan_change(ws: Workspace, model: str, env: str, *, action: str = "deploy", version: int | None = None,
+                endpoint_url: str | None = None, now: datetime | None = None) -> ChangePlan:
+    """What a change would do (for a confirmation), without doing it.
+
+    ``version`` defaults, for a rollback, to the last known-good version in ``env`` and, for a
+    promotion into ``env``, to the version serving in the environment before it.
+    """
+    with ws.session() as s:
+        return _plan(s, action, model, env, version, endpoint_url, now or utcnow())[0]
+
+
+def next_environment(ws: Workspace, env: str) -> str | None:
+    with ws.session() as s:
+        found = _next_env(s, lookup.environment(s, env))
+        return found.name if found else None
+
+
+# -- applying ------------------------------------------------------------------------------
+
+def _refuse(ws: Workspace, plan: ChangePlan, actor: str, origin: str, why: str) -> None:
+    with ws.transaction() as s:
+        audit.record(s, action=f"{plan.action}.denied", target=f"{plan.model}/{plan.environment}", actor=actor,
+                     origin=origin, after={"version": plan.to_version}, reason=why)
+    raise Refused(why)
+
+
+def apply(ws: Workspace, plan: ChangePlan, *, actor: str, origin: str, reason: str = "", override: bool = False,
+          allow: dict[str, list[str]] | None = None, check_gates: bool = True, now: datetime | None = None,
+          run_hook: Callable[[dict[str, Any], dict[str, Any]], hooks.HookResult] = hooks.run) -> ChangeResult:
+    """Carry out a planned change: request, hook, outcome (see the module's docstring).
+
+    Raises ``Conflict`` when the deployment changed since ``plan`` was made, ``Refused`` when a
+    change is in flight, the user is not on the environment's allow-list, or gates fail
+    without ``override``. A failing hook is not an exception: the result says ``failed``.
+    """
+    when = now or utcnow()
+    target = f"{plan.model}/{plan.environment}"
+    allowed = (allow or {}).get(plan.environment)
+    if allowed is not None and actor not in allowed:
+        _refuse(ws, plan, actor, origin, f"{actor} may not change {plan.environment} (allowed: "
+                f"{', '.join(allowed) or 'nobody'}; [environments.{plan.environment}] allow in the config)")
+    if override and not reason.strip():
+        raise FuseboardError("overriding gates needs a reason (--reason)")
+    with ws.transaction() as s:
+        fresh, m, e, dep, mv = _plan(s, plan.action, plan.model, plan.environment, plan.to_version,
+                                     plan.endpoint_url, when)
+        if fresh.revision != plan.revision or fresh.from_version != plan.from_version:
+            raise Conflict(f"{target} changed under you: it now runs v{fresh.from_version}"
+                           + (f" (changed by {dep.deployed_by} at {dep.deployed_at:%H:%M} UTC)" if dep else "")
+                           + "; nothing was done; look again and retry")
+        if not fresh.changes:
+            return ChangeResult(fresh, "unchanged")
+        if fresh.from_version == fresh.to_version:  # only the endpoint moves: a record, no hook
+            s.exec(update(Deployment).where(Deployment.id == dep.id).values(
+                endpoint_url=fresh.endpoint_url, revision=Deployment.revision + 1))
+            audit.record(s, action="deployment.endpoint", target=target, actor=actor, origin=origin,
+                         before={"endpoint_url": fresh.from_endpoint}, after={"endpoint_url": fresh.endpoint_url},
+                         reason=reason, at=when)
+            return ChangeResult(fresh, "succeeded", hook_status="no hook")
+        if dep is not None and dep.pending_rollout_id is not None:
+            pending = s.get(Rollout, dep.pending_rollout_id)
+            timeout = timedelta(seconds=float(e.hook.get("timeout", hooks.DEFAULT_TIMEOUT)))
+            if when - pending.requested_at < timeout + STALE_AFTER:
+                raise Refused(f"a change of {target} is already in progress ({fresh.in_progress}); wait for it")
+            pending.state, pending.finished_at = "abandoned", when
+            pending.hook_status = pending.hook_status or "abandoned: its process never reported back"
+            s.add(pending)
+            audit.record(s, action="rollout.abandoned", target=target, actor=actor, origin=origin,
+                         after={"rollout": pending.id}, reason="its process never reported back", at=when)
+        failing = [g.name for g in fresh.failing_gates] if check_gates else []
+        if failing and not override:
+            raise Refused(f"gates failing for {target}: " + "; ".join(f"{g.name}: {g.detail}"
+                                                                    for g in fresh.failing_gates)
+                          + " (fix them, or override with a reason)")
+        rollout = Rollout(model_id=m.id, environment_id=e.id, action=plan.action,
+                          from_version_id=dep.version_id if dep else None, to_version_id=mv.id, state="pending",
+                          requested_by=actor, requested_at=when, reason=reason,
+                          hook=hooks.describe(e.hook) if e.hook else "")
+        s.add(rollout)
+        s.flush()
+        if dep is not None:  # claim the deployment: conditional on the revision we saw
+            claimed = s.exec(update(Deployment).where(Deployment.id == dep.id,
+                                                      Deployment.revision == plan.revision)
+                             .values(pending_rollout_id=rollout.id, revision=Deployment.revision + 1))
+            if claimed.rowcount != 1:
+                raise Conflict(f"{target} changed under you; nothing was done; look again and retry")
+        if failing:
+            audit.record(s, action="gate.override", target=target, actor=actor, origin=origin,
+                         after={"version": mv.version, "gates": failing}, reason=reason, at=when)
+        audit.record(s, action=f"{plan.action}.start", target=target, actor=actor, origin=origin,
+                     before={"version": fresh.from_version}, after={"version": mv.version, "rollout": rollout.id,
+                                                                     "hook": rollout.hook}, reason=reason, at=when)
+        rollout_id, hook, env_id = rollout.id, dict(e.hook), e.id
+        artifact = str(ws.artifact_dir / mv.artifact_path) if mv.artifact_path else ""
+    result = run_hook(hook, {"model": plan.model, "version": plan.to_version, "artifact": artifact,
+                             "env": plan.environment, "from_version": plan.from_version, "action": plan.action})
+    return _finish(ws, fresh, rollout_id, env_id, result, actor=actor, origin=origin, reason=reason,
+                   overridden=failing, started=when, now=now)
+
+
+def _finish(ws: Workspace, plan: ChangePlan, rollout_id: int, env_id: int, result: hooks.HookResult, *,
+            actor: str, origin: str, reason: str, overridden: list[str], started: datetime,
+            now: datetime | None) -> ChangeResult:
+    done = now or utcnow()
+    if now is not None:  # a back-dated change (the demo's history) still finishes after it started
+        done = started + timedelta(seconds=result.seconds)
+    target = f"{plan.model}/{plan.environment}"
+    with ws.transaction() as s:
+        rollout = s.get(Rollout, rollout_id)
+        rollout.finished_at, rollout.hook_status, rollout.hook_output = done, result.status, result.output
+        m = lookup.model(s, plan.model)
+        dep = s.exec(select(Deployment).where(Deployment.model_id == m.id,
+                                              Deployment.environment_id == env_id)).first()
+        if result.ok:
+            rollout.state = "succeeded"
+            for earlier in s.exec(select(Rollout).where(Rollout.model_id == m.id, Rollout.environment_id == env_id,
+                                                        Rollout.state == "succeeded", Rollout.ended_at.is_(None),
+                                                        Rollout.id != rollout.id)):
+                earlier.ended_at = done
+                s.add(earlier)
+            if dep is None:
+                dep = Deployment(model_id=m.id, environment_id=env_id, version_id=rollout.to_version_id,
+                                 endpoint_url=plan.endpoint_url, deployed_by=actor, deployed_at=done)
+            else:
+                dep.version_id, dep.endpoint_url, dep.deployed_by, dep.deployed_at = (
+                    rollout.to_version_id, plan.endpoint_url, actor, done)
+                dep.revision += 1
+                dep.pending_rollout_id = None
+            s.add(dep)
+            audit.record(s, action=plan.action, target=target, actor=actor, origin=origin,
+                         before={"version": plan.from_version, "endpoint_url": plan.from_endpoint},
+                         after={"version": plan.to_version, "endpoint_url": plan.endpoint_url, "rollout": rollout.id,
+                                "hook": result.status}, reason=reason, at=done)
         else:
-            dep.version_id, dep.endpoint_url, dep.deployed_by, dep.deployed_at = mv.id, plan.endpoint_url, actor, when
-        s.add(dep)
-        audit.record(s, action="deploy", target=f"{plan.model}/{plan.environment}", actor=actor, origin=origin,
-                     before={"version": plan.from_version, "endpoint_url": plan.from_endpoint},
-                     after={"version": version, "endpoint_url": plan.endpoint_url}, reason=reason, at=when)
-    return plan
+            rollout.state = "failed"
+            if dep is not None and dep.pending_rollout_id == rollout.id:
+                dep.pending_rollout_id = None
+                dep.revision += 1
+                s.add(dep)
+            audit.record(s, action=f"{plan.action}.failed", target=target, actor=actor, origin=origin,
+                         before={"version": plan.from_version}, after={
+                             "version": plan.from_version, "wanted": plan.to_version, "rollout": rollout.id,
+                             "hook": result.status, "output": result.output[-2000:]}, reason=reason, at=done)
+        s.add(rollout)
+        try:
+            s.flush()
+        except IntegrityError:  # two first deploys of the same model into the same environment
+            raise Conflict(f"{target} was deployed by someone else at the same moment; look again and retry") from None
+    return ChangeResult(plan, rollout.state, rollout_id, result.status, result.output, overridden)
+
+
+# -- conveniences --------------------------------------------------------------------------
+
+def change(ws: Workspace, model: str, env: str, *, action: str = "deploy", version: int | None = None,
+           actor: str, origin: str, reason: str = "", endpoint_url: str | None = None, override: bool = False,
+           allow: dict[str, list[str]] | None = None, check_gates: bool = True, now: datetime | None = None,
+           run_hook: Callable[[dict[str, Any], dict[str, Any]], hooks.HookResult] = hooks.run) -> ChangeResult:
+    """Plan and apply in one go (headless callers that already confirmed)."""
+    plan = plan_change(ws, model, env, action=action, version=version, endpoint_url=endpoint_url, now=now)
+    return apply(ws, plan, actor=actor, origin=origin, reason=reason, override=override, allow=allow,
+                 check_gates=check_gates, now=now, run_hook=run_hook)
+
+
+def deploy(ws: Workspace, model: str, version: int, env: str, *, actor: str, origin: str, reason: str = "",
+           endpoint_url: str | None = None, now: datetime | None = None, check_gates: bool = True,
+           override: bool = False) -> ChangeResult:
+    """Put ``version`` of ``model`` into ``env`` (through its hook and, if protected, its gates)."""
+    return change(ws, model, env, action="deploy", version=version, actor=actor, origin=origin, reason=reason,
+                  endpoint_url=endpoint_url, now=now, check_gates=check_gates, override=override)
+
+
+@dataclass
+class Convergence:
+    ok: bool
+    expected: int
+    reported: str | None
+    seconds: float
+    detail: str
+
+
+def wait_converged(ws: Workspace, model: str, env: str, *, timeout: float = 30.0, interval: float = 1.0,
+                   probe_path: str = "/health") -> Convergence:
+    """Probe the deployment's endpoint until it reports the recorded version, or ``timeout`` passes."""
+    from fuseboard.monitoring.checks import probe
+
+    start = time.monotonic()
+    with ws.session() as s:
+        m = lookup.model(s, model)
+        e = lookup.environment(s, env)
+        dep = _deployment(s, m, e)
+        if dep is None:
+            raise FuseboardError(f"nothing of {model} runs in {env}")
+        expected = s.get(ModelVersion, dep.version_id).version
+        url = dep.endpoint_url
+    if not url:
+        return Convergence(False, expected, None, 0.0, "no endpoint recorded; cannot confirm what it serves")
+    reported: str | None = None
+    while True:
+        result = probe(url, probe_path, timeout=min(5.0, max(0.5, timeout)))
+        reported = result.version
+        if result.up and reported is not None and reported.lstrip("v") == str(expected):
+            with ws.transaction() as s:
+                rollouts.mark_converged(s, {(m.id, e.id): reported}, utcnow())
+            return Convergence(True, expected, reported, time.monotonic() - start,
+                               f"endpoint reports v{expected}")
+        if time.monotonic() - start + interval > timeout:
+            what = f"reports version {reported}" if reported is not None else (
+                "is down" if not result.up else "reports no version")
+            return Convergence(False, expected, reported, time.monotonic() - start,
+                               f"after {timeout:g}s the endpoint still {what}, not v{expected}; the monitor opens a "
+                               "version-mismatch alert if it does not converge")
+        time.sleep(interval)

@@ -23,7 +23,7 @@ from fuseboard.store.models import AuditEvent
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Every schema revision this release knows, oldest first. The last is current.
-KNOWN_REVISIONS = ("0001_initial", "0002_monitoring")
+KNOWN_REVISIONS = ("0001_initial", "0002_monitoring", "0003_environments")
 HEAD = KNOWN_REVISIONS[-1]
 
 
@@ -44,6 +44,11 @@ class Workspace:
             raise WorkspaceError("workspace is open read-only (--read-only)")
         with self.session() as session:
             try:
+                if self.engine.dialect.name == "sqlite":
+                    # take the write lock now: a deferred transaction that read first and writes later
+                    # fails at once ("database is locked") when another writer got in between,
+                    # whereas this one waits its turn (busy_timeout)
+                    session.connection().exec_driver_sql("BEGIN IMMEDIATE")
                 yield session
                 session.commit()
             except BaseException:

@@ -107,6 +107,12 @@ class Environment(SQLModel, table=True):
     name: str = Field(unique=True, max_length=32)
     order: int = Field(default=0)
     protected: bool = False
+    # a version becomes known-good after serving this long with no critical alert
+    soak_seconds: int = Field(default=3600, sa_column_kwargs={"server_default": "3600"})
+    # how long an endpoint may take to report a new version before a mismatch alert
+    converge_seconds: int = Field(default=120, sa_column_kwargs={"server_default": "120"})
+    # what a deploy runs outside fuseboard: {"command": [...], "timeout": s} or {"webhook": url, "timeout": s}
+    hook: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
 
 
 class Deployment(SQLModel, table=True):
@@ -119,15 +125,72 @@ class Deployment(SQLModel, table=True):
     endpoint_url: str = ""
     deployed_by: str
     deployed_at: datetime = _when()
+    # optimistic concurrency: every change bumps it, and a change names the revision it saw
+    revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # a change whose hook is running: the version it is moving to (version_id still serves)
+    pending_rollout_id: Optional[int] = Field(default=None, foreign_key="rollout.id")
+
+
+ROLLOUT_ACTIONS = ("deploy", "promote", "rollback")
+ROLLOUT_STATES = ("pending", "succeeded", "failed", "abandoned")
+
+
+class Rollout(SQLModel, table=True):
+    """One change of the version serving in an environment: its request, hook outcome and aftermath.
+
+    ``state`` goes pending -> succeeded | failed (or abandoned, when a process died mid-hook and a
+    later change took over). A succeeded rollout then records when the endpoint first reported
+    the version (``converged_at``) and when it became known-good (``known_good_at``), and ends
+    (``ended_at``) when another rollout replaces it.
+    """
+
+    __table_args__ = (Index("ix_rollout_deployment", "model_id", "environment_id", "requested_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    model_id: int = Field(foreign_key="model.id")
+    environment_id: int = Field(foreign_key="environment.id")
+    action: str = Field(max_length=16)
+    from_version_id: Optional[int] = Field(default=None, foreign_key="modelversion.id")
+    to_version_id: int = Field(foreign_key="modelversion.id")
+    state: str = Field(default="pending", max_length=16)
+    requested_by: str
+    requested_at: datetime = _when()
+    reason: str = ""
+    hook: str = ""  # what ran: the argument list or the webhook URL, or "" for none
+    hook_status: str = ""  # "exit 0", "HTTP 200", "timeout after 30s", "no hook"
+    hook_output: str = ""
+    finished_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    converged_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    known_good_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    ended_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+
+
+SIGNOFF_SIDES = ("business", "it")
+
+
+class Signoff(SQLModel, table=True):
+    """User-acceptance sign-off of a version, one per side."""
+
+    __table_args__ = (UniqueConstraint("version_id", "side"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    version_id: int = Field(foreign_key="modelversion.id")
+    side: str = Field(max_length=16)
+    signed_by: str
+    signed_at: datetime = _when()
+    note: str = ""
 
 
 class AuditEvent(SQLModel, table=True):
-    """Append-only: the store refuses updates and deletes of these rows.
+    """Append-only: the store refuses updates and deletes of these rows, and a hash chain shows tampering.
 
-    ``origin`` says where the change came from: cli, tui, api, demo or monitor.
+    ``origin`` says which face made the change (cli, tui, api, demo or monitor) and ``client``
+    where from (the SSH client address, else the host). Each event's ``hash`` covers its fields
+    and the previous event's hash (``prev_hash``); ``prev_hash`` is unique, so the chain never forks.
     """
 
-    __table_args__ = (Index("ix_auditevent_target_at", "target", "at"),)
+    __table_args__ = (Index("ix_auditevent_target_at", "target", "at"),
+                      Index("uq_auditevent_prev_hash", "prev_hash", unique=True))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     at: datetime = _when(index=True)
@@ -138,6 +201,9 @@ class AuditEvent(SQLModel, table=True):
     before: dict[str, Any] = _json()
     after: dict[str, Any] = _json()
     reason: str = ""
+    client: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    prev_hash: str = Field(default="", max_length=64)
+    hash: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
 
 
 class WindowProfile(SQLModel, table=True):

@@ -121,12 +121,15 @@ class AuditInfo:
     before: dict[str, Any]
     after: dict[str, Any]
     reason: str
+    client: str = ""
 
     def change(self) -> str:
         """``version: 1 -> 2`` for the keys that changed, short enough for a table cell."""
         parts = []
         for key in self.after:
             if key in ("metrics", "sha256", "endpoint_url") and key not in self.before:
+                continue
+            if key in ("rollout", "hook", "output"):  # in the event's --json and the rollout's history
                 continue
             old, new = self.before.get(key), self.after[key]
             if old is None:
@@ -144,16 +147,137 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
-def audit_events(ws: Workspace, target: str | None = None, limit: int = 50) -> list[AuditInfo]:
-    """Newest first; a model name also matches ``name/env`` and ``name@vN`` targets."""
+def audit_events(ws: Workspace, target: str | None = None, limit: int = 50, *, model: str | None = None,
+                 env: str | None = None, since: datetime | None = None) -> list[AuditInfo]:
+    """Newest first; a model name also matches ``name/env`` and ``name@vN`` targets.
+
+    ``model`` and ``env`` narrow to one model and/or environment (``model/env`` targets);
+    ``since`` to events at or after that time.
+    """
     stmt = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
     if target:
         stmt = stmt.where((AuditEvent.target == target)
                           | AuditEvent.target.startswith(f"{target}/", autoescape=True)
                           | AuditEvent.target.startswith(f"{target}@", autoescape=True))
+    if model:
+        stmt = stmt.where((AuditEvent.target == model)
+                          | AuditEvent.target.startswith(f"{model}/", autoescape=True)
+                          | AuditEvent.target.startswith(f"{model}@", autoescape=True))
+    if env:
+        stmt = stmt.where(AuditEvent.target.endswith(f"/{env}", autoescape=True))
+    if since:
+        stmt = stmt.where(AuditEvent.at >= since)
     with ws.session() as s:
-        return [AuditInfo(e.at, e.actor, e.origin, e.action, e.target, e.before, e.after, e.reason)
+        return [AuditInfo(e.at, e.actor, e.origin, e.action, e.target, e.before, e.after, e.reason, e.client)
                 for e in s.scalars(stmt)]
+
+
+@dataclass
+class RolloutInfo:
+    id: int
+    action: str
+    from_version: int | None
+    to_version: int
+    state: str
+    requested_by: str
+    requested_at: datetime
+    finished_at: datetime | None
+    reason: str
+    hook: str
+    hook_status: str
+    hook_output: str
+    converged_at: datetime | None
+    known_good_at: datetime | None
+    ended_at: datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return _encode(asdict(self))
+
+
+def _rollout_info(r: Any, versions: dict[int, int]) -> RolloutInfo:
+    return RolloutInfo(r.id, r.action, versions.get(r.from_version_id), versions[r.to_version_id], r.state,
+                       r.requested_by, r.requested_at, r.finished_at, r.reason, r.hook, r.hook_status,
+                       r.hook_output, r.converged_at, r.known_good_at, r.ended_at)
+
+
+def rollout_history(ws: Workspace, model: str, env: str, limit: int = 100) -> list[RolloutInfo] | None:
+    """A deployment's rollouts, newest first (None when the model or environment is unknown)."""
+    from fuseboard.store.models import Rollout
+
+    with ws.session() as s:
+        found = _deployment(s, model, env)
+        if found is None:
+            return None
+        m, e, _ = found
+        versions = {v.id: v.version for v in s.scalars(select(ModelVersion).where(ModelVersion.model_id == m.id))}
+        rows = s.scalars(select(Rollout).where(Rollout.model_id == m.id, Rollout.environment_id == e.id)
+                         .order_by(Rollout.requested_at.desc(), Rollout.id.desc()).limit(limit))
+        return [_rollout_info(r, versions) for r in rows]
+
+
+def serving_at(ws: Workspace, model: str, env: str, at: datetime) -> RolloutInfo | None:
+    """The rollout whose version was serving in ``env`` at ``at`` (None: nothing was)."""
+    from fuseboard.store.models import Rollout
+
+    with ws.session() as s:
+        found = _deployment(s, model, env)
+        if found is None:
+            return None
+        m, e, _ = found
+        r = s.scalars(select(Rollout).where(
+            Rollout.model_id == m.id, Rollout.environment_id == e.id, Rollout.state == "succeeded",
+            Rollout.finished_at <= at, (Rollout.ended_at.is_(None)) | (Rollout.ended_at > at))
+            .order_by(Rollout.finished_at.desc(), Rollout.id.desc())).first()
+        if r is None:
+            return None
+        versions = {v.id: v.version for v in s.scalars(select(ModelVersion).where(ModelVersion.model_id == m.id))}
+        return _rollout_info(r, versions)
+
+
+@dataclass
+class Cell:
+    """One deployment in the environments matrix."""
+
+    version: int
+    health: str  # worst latest check result ("none": no verdict yet)
+    known_good: bool  # the serving version is known-good in this environment
+    pending: int | None = None  # a change in flight to this version
+
+
+@dataclass
+class MatrixRow:
+    model: str
+    criticality: str
+    cells: dict[str, Cell]  # environment -> its deployment
+
+
+def environment_matrix(ws: Workspace) -> tuple[list[Environment], list[MatrixRow]]:
+    """Every model's deployment in every environment, in a fixed number of queries."""
+    from fuseboard.store.models import Rollout
+
+    with ws.session() as s:
+        envs = list(s.scalars(select(Environment).order_by(Environment.order, Environment.name)))
+        env_names = {e.id: e.name for e in envs}
+        rows = {mid: MatrixRow(name, crit, {}) for mid, name, crit in
+                s.execute(select(Model.id, Model.name, Model.criticality).order_by(Model.name))}
+        versions = dict(s.execute(select(ModelVersion.id, ModelVersion.version)).all())
+        good = {(mid, eid, vid) for mid, eid, vid in s.execute(
+            select(Rollout.model_id, Rollout.environment_id, Rollout.to_version_id)
+            .where(Rollout.known_good_at.is_not(None)))}
+        pending = dict(s.execute(select(Rollout.id, Rollout.to_version_id).where(Rollout.state == "pending")).all())
+        health: dict[tuple[int, int], str] = {}
+        for mid, eid, status in s.execute(select(CheckState.model_id, CheckState.environment_id, CheckState.status)):
+            if STATUS_ORDER.get(status, -1) > STATUS_ORDER.get(health.get((mid, eid), "none"), -1):
+                health[(mid, eid)] = status
+        for d in s.scalars(select(Deployment)):
+            row = rows.get(d.model_id)
+            if row is None:
+                continue
+            row.cells[env_names[d.environment_id]] = Cell(
+                versions[d.version_id], health.get((d.model_id, d.environment_id), "none"),
+                (d.model_id, d.environment_id, d.version_id) in good,
+                versions.get(pending.get(d.pending_rollout_id)) if d.pending_rollout_id else None)
+    return envs, list(rows.values())
 
 
 @dataclass

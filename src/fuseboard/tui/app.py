@@ -22,6 +22,7 @@ from fuseboard.tui.commands import ActionCommands, ModelCommands
 from fuseboard.tui.messages import ChangeDone, MonitorCycle
 from fuseboard.tui.screens.help import HelpScreen
 from fuseboard.tui.screens.models import ModelsScreen
+from fuseboard.tui.screens.environments import EnvironmentsScreen
 from fuseboard.tui.screens.monitoring import MonitoringScreen
 from fuseboard.tui.themes import DEFAULT_THEME, load_themes
 
@@ -31,12 +32,14 @@ class FuseboardApp(App[None]):
     TITLE = "fuseboard"
     COMMAND_PALETTE_BINDING = "colon"
     COMMANDS = {ModelCommands, ActionCommands}
-    MODES = {"models": ModelsScreen, "monitoring": MonitoringScreen}
+    MODES = {"models": ModelsScreen, "environments": EnvironmentsScreen, "monitoring": MonitoringScreen}
     DEFAULT_MODE = "models"
 
     BINDINGS = [
         Binding("1", "goto('models')", "Models", show=False, id="app.models",
                 tooltip="the Models screen: every model"),
+        Binding("2", "goto('environments')", "Environments", show=False, id="app.environments",
+                tooltip="the Environments screen: what runs where; rollback, promote, deploy"),
         Binding("3", "goto('monitoring')", "Monitoring", show=False, id="app.monitoring",
                 tooltip="the Monitoring screen: open alerts, worst first"),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="this list of keys"),
@@ -173,7 +176,7 @@ class FuseboardApp(App[None]):
         else:
             message.done(message.result)
 
-    SCREENS_LINE = (("1", "Models"), ("3", "Monitoring"))
+    SCREENS_LINE = (("1", "Models"), ("2", "Environments"), ("3", "Monitoring"))
 
     def title_line(self, where: str) -> Text:
         """The screens with their keys (the current one marked), where we are, and the workspace."""
@@ -260,10 +263,11 @@ def binding_ids() -> set[str]:
     from fuseboard.tui.widgets.table import VirtualTable
 
     from fuseboard.tui.screens.deployment import DeploymentScreen
-    from fuseboard.tui.screens.dialogs import FormDialog
+    from fuseboard.tui.screens.dialogs import ChangeDialog, FormDialog
+    from fuseboard.tui.screens.history import HistoryScreen
 
-    classes = (FuseboardApp, ModelsScreen, ModelDetailScreen, MonitoringScreen, DeploymentScreen, FormDialog,
-               HelpScreen, VirtualTable)
+    classes = (FuseboardApp, ModelsScreen, ModelDetailScreen, EnvironmentsScreen, HistoryScreen, MonitoringScreen,
+               DeploymentScreen, FormDialog, ChangeDialog, HelpScreen, VirtualTable)
     return {b.id for cls in classes for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
 
 

@@ -43,6 +43,8 @@ class ActionCommands(Provider):
         app: Any = self.app
         commands = [
             ("go to Models", partial(app.action_goto, "models"), "screen 1 (key 1)"),
+            ("go to Environments", partial(app.action_goto, "environments"),
+             "screen 2: what runs where; rollback, promote, deploy (key 2)"),
             ("go to Monitoring", partial(app.action_goto, "monitoring"), "screen 3: open alerts (key 3)"),
             ("refresh", app.action_refresh, "reload this screen from the workspace (ctrl+r)"),
             ("filter models", app.action_filter_models, "type to narrow the list (/)"),

@@ -75,3 +75,99 @@ class FormDialog(ModalScreen[dict[str, str] | None]):
             self.query_one("#dialog-error", Static).update(Text(f"{empty[0]} is required", style="bold"))
             return
         self.dismiss(values)
+
+
+class ChangeDialog(ModalScreen[dict[str, str] | None]):
+    """Confirms a deploy, promotion or rollback: what changes, the hook, open alerts, on call, gates.
+
+    Cancel has the focus. An internal model (or an unprotected environment): ``y`` confirms,
+    the reason is optional. Mission-critical in a protected environment: the user types the
+    model's name and a reason. Failing gates turn the confirmation into an override, which
+    needs a reason. Dismisses with {"reason": ..., "override": "1"|""} or None.
+    """
+
+    BINDINGS = [
+        Binding("escape,n", "cancel", "Cancel", id="change.cancel", tooltip="close without changing anything"),
+        Binding("y", "confirm", "Confirm", id="change.confirm", tooltip="go ahead (when no typing is asked for)"),
+    ]
+
+    def __init__(self, plan: object) -> None:
+        super().__init__()
+        self.plan = plan
+
+    def compose(self) -> ComposeResult:
+        p = self.plan
+        verb = p.action.capitalize()
+        failing = p.failing_gates
+        with Vertical(id="dialog", classes="change-dialog"):
+            yield Static(Text(f"{verb} {p.model} in {p.environment}", style="bold"), id="dialog-title")
+            lines = Text()
+            was = f"v{p.from_version}" if p.from_version is not None else "nothing"
+            lines.append(f"{was} → v{p.to_version}", style="bold")
+            lines.append(f"   {p.criticality}{', protected' if p.protected else ''}\n")
+            lines.append(f"hook: {p.hook}\n")
+            lines.append(f"on call: {p.on_call}\n")
+            for alert in p.open_alerts[:3]:
+                lines.append(f"open alert: {alert}\n")
+            if len(p.open_alerts) > 3:
+                lines.append(f"… and {len(p.open_alerts) - 3} more open alerts\n")
+            for gate in p.gates:
+                lines.append("  ✔ pass " if gate.ok else "  ✖ FAIL ", style="bold" if not gate.ok else "")
+                lines.append(f"{gate.name}: {gate.detail}\n")
+            if p.in_progress:
+                lines.append(f"in progress: {p.in_progress}\n", style="bold")
+            yield Static(lines, id="dialog-what")
+            if p.typed_confirmation:
+                yield Label(f"type {p.model} to confirm")
+                yield Input(placeholder=p.model, id="field-name")
+            label = "reason (required)" if (p.typed_confirmation or failing) else "reason (optional)"
+            yield Label(label)
+            yield Input(placeholder="why: incident, ticket…", id="field-reason")
+            yield Static("", id="dialog-error")
+            with Horizontal(id="dialog-buttons"):
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button("Override" if failing else f"{verb} (y)" if not p.typed_confirmation else verb,
+                             id="submit", variant="error" if failing else "primary", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_confirm(self) -> None:
+        self._try_submit()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#submit")
+    def _submit_pressed(self) -> None:
+        self._try_submit()
+
+    @on(Input.Submitted)
+    def _enter(self, event: Input.Submitted) -> None:
+        inputs = list(self.query(Input))
+        if event.input is inputs[-1]:
+            self._try_submit()
+        else:
+            inputs[inputs.index(event.input) + 1].focus()
+
+    def _error(self, text: str) -> None:
+        self.query_one("#dialog-error", Static).update(Text(text, style="bold"))
+
+    def _try_submit(self) -> None:
+        p = self.plan
+        reason = self.query_one("#field-reason", Input).value.strip()
+        if p.typed_confirmation:
+            typed = self.query_one("#field-name", Input).value.strip()
+            if typed != p.model:
+                self._error(f"type {p.model} exactly to confirm")
+                self.query_one("#field-name", Input).focus()
+                return
+        if (p.typed_confirmation or p.failing_gates) and not reason:
+            self._error("a reason is required" + (" to override failing gates" if p.failing_gates else ""))
+            self.query_one("#field-reason", Input).focus()
+            return
+        self.dismiss({"reason": reason, "override": "1" if p.failing_gates else ""})

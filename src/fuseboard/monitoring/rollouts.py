@@ -1,0 +1,98 @@
+"""What the monitor learns about rollouts: when an endpoint converged, and when a version became known-good.
+
+A version becomes known-good in an environment once it has served there for the
+environment's soak time (default one hour) with no critical alert on that deployment;
+the rollout records when. Rollback targets the last known-good version.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+from sqlmodel import Session, select
+
+from fuseboard.store import audit
+from fuseboard.store.models import Alert, Environment, Model, ModelVersion, Rollout
+
+
+def known_good_at(finished_at: datetime, ended_at: datetime | None, soak: timedelta,
+                  critical: Iterable[tuple[datetime, datetime | None]], now: datetime) -> datetime | None:
+    """When a rollout that finished at ``finished_at`` became known-good, or None (not yet, or never).
+
+    ``critical``: (opened, resolved or None) of the deployment's critical alerts. Any of them
+    open at some point during the soak spoils it.
+    """
+    due = finished_at + soak
+    if (ended_at or now) < due:
+        return None
+    for opened, resolved in critical:
+        if opened < due and (resolved is None or resolved > finished_at):
+            return None
+    return due
+
+
+def current(session: Session, model_id: int, environment_id: int) -> Rollout | None:
+    """The rollout of the version serving now (the latest that succeeded and has not ended)."""
+    return session.exec(select(Rollout).where(
+        Rollout.model_id == model_id, Rollout.environment_id == environment_id, Rollout.state == "succeeded",
+        Rollout.ended_at.is_(None)).order_by(Rollout.id.desc())).first()
+
+
+def mark_known_good(session: Session, now: datetime) -> list[Rollout]:
+    """Record every rollout that has become known-good since the last look; audited (origin monitor)."""
+    waiting = session.exec(select(Rollout).where(Rollout.state == "succeeded", Rollout.known_good_at.is_(None),
+                                                 Rollout.finished_at.is_not(None))).all()
+    if not waiting:
+        return []
+    soaks = {e.id: e for e in session.exec(select(Environment))}
+    marked = []
+    for r in waiting:
+        env = soaks[r.environment_id]
+        crit = session.exec(select(Alert.opened_at, Alert.resolved_at).where(
+            Alert.model_id == r.model_id, Alert.environment_id == r.environment_id, Alert.severity == "crit")).all()
+        when = known_good_at(r.finished_at, r.ended_at, timedelta(seconds=env.soak_seconds), crit, now)
+        if when is None:
+            continue
+        r.known_good_at = when
+        session.add(r)
+        model = session.get(Model, r.model_id)
+        version = session.get(ModelVersion, r.to_version_id)
+        audit.record(session, action="rollout.known_good", target=f"{model.name}/{env.name}", actor="monitor",
+                     origin="monitor", after={"version": version.version, "rollout": r.id,
+                                              "soak_seconds": env.soak_seconds}, at=now)
+        marked.append(r)
+    return marked
+
+
+def mark_converged(session: Session, reported: dict[tuple[int, int], str | None], now: datetime) -> list[Rollout]:
+    """Note the first time each deployment's endpoint reports its current rollout's version.
+
+    ``reported``: (model id, environment id) -> the version string the endpoint reported.
+    """
+    changed = []
+    for (model_id, env_id), version in reported.items():
+        if version is None:
+            continue
+        r = current(session, model_id, env_id)
+        if r is None or r.converged_at is not None:
+            continue
+        expected = session.get(ModelVersion, r.to_version_id)
+        if version.lstrip("v") == str(expected.version):
+            r.converged_at = now
+            session.add(r)
+            changed.append(r)
+    return changed
+
+
+def converging_until(session: Session) -> dict[tuple[int, int], datetime]:
+    """(model id, environment id) -> until when a version mismatch is still the endpoint catching up."""
+    rows = session.exec(select(Rollout.model_id, Rollout.environment_id, Rollout.finished_at,
+                               Environment.converge_seconds)
+                        .join(Environment, Environment.id == Rollout.environment_id)
+                        .where(Rollout.state == "succeeded", Rollout.ended_at.is_(None),
+                               Rollout.converged_at.is_(None), Rollout.finished_at.is_not(None))).all()
+    out: dict[tuple[int, int], Any] = {}
+    for model_id, env_id, finished, seconds in rows:
+        out[(model_id, env_id)] = finished + timedelta(seconds=seconds)
+    return out
