@@ -90,7 +90,7 @@ class EnvironmentsScreen(FilterListScreen):
         cells = []
         for i, (name, _protected) in enumerate(envs):
             label = f"▸{name}" if i == self.env_index else name
-            cells.append(Column(f"env:{name}", label[:11], 11))
+            cells.append(Column(f"env:{name}", label[:12], 12))
         used = sum(c.width for c in cells) + 8 + len(cells) + 2 + 2
         return [Column("model", "model", max(12, width - used)), Column("tier", "tier", 8), *cells]
 
