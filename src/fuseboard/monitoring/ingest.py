@@ -265,8 +265,13 @@ def validate(table: "pa.Table", mv: ModelVersion, task: str, classes: list[str],
     if unknown:
         raise FuseboardError(f"unknown column(s): {', '.join(map(repr, unknown[:5]))} (the model's features, "
                              f"prediction, {', '.join(OPTIONAL)}) ({source})")
-    features = {name: (_numbers(table, name, source) if kind == "numeric" else _encode(table, name))
-                for name, kind in schema.items()}
+    def column(item: tuple[str, str]) -> Any:
+        name, kind = item
+        return _numbers(table, name, source) if kind == "numeric" else _encode(table, name)
+
+    # pyarrow and numpy convert without the GIL: the columns convert side by side (the first
+    # bad column in schema order is the one reported, as map raises in order)
+    features = dict(zip(schema, _POOL.map(column, schema.items())))
     if task == "regression":
         prediction = _numbers(table, "prediction", source)
         label = _numbers(table, "label", source) if "label" in columns else None
@@ -303,18 +308,41 @@ def fold_window(batch: Batch, idx: Any, mv: ModelVersion, task: str, classes: li
 
     ``codes``: for classifiers, (label codes, prediction codes) per row of the batch.
     """
-    import numpy as np
+    return fold_windows(batch, [idx], mv, task, classes, codes)[0]
 
+
+def fold_windows(batch: Batch, windows_idx: list[Any], mv: ModelVersion, task: str, classes: list[str],
+                 codes: tuple[Any, Any] | None) -> list[tuple[dict, dict, dict]]:
+    """``fold_window`` for several windows of a batch at once, one column at a time.
+
+    Each task folds one column over every window, so the two worker threads get coarse work:
+    numpy sorts without the GIL, and the columns fold side by side.
+    """
     ref = mv.reference_profile
+    schema = mv.feature_schema
 
-    def fold_feature(f: dict[str, Any]) -> dict[str, Any]:
+    def fold_feature(f: dict[str, Any]) -> list[dict[str, Any]]:
         column = batch.features[f["name"]]
         reference = ref["features"][f["name"]]
-        return (windows.fold_numeric(column[idx], reference) if f["kind"] == "numeric"
-                else _fold_encoded(column, idx, reference))
+        if f["kind"] == "numeric":
+            return [windows.fold_numeric(column[idx], reference) for idx in windows_idx]
+        return [_fold_encoded(column, idx, reference) for idx in windows_idx]
 
-    # numpy sorts without the GIL: two threads fold the features about twice as fast
-    features = dict(zip([f["name"] for f in mv.feature_schema], _POOL.map(fold_feature, mv.feature_schema)))
+    def fold_rest(_: Any) -> list[tuple[dict, dict]]:
+        return [_fold_predictions(batch, idx, ref, task, classes, codes) for idx in windows_idx]
+
+    tasks = [*[(fold_feature, f) for f in schema], (fold_rest, None)]
+    results = list(_POOL.map(lambda t: t[0](t[1]), tasks))
+    per_feature, rest = results[:-1], results[-1]
+    names = [f["name"] for f in schema]
+    return [({name: per_feature[j][i] for j, name in enumerate(names)}, *rest[i])
+            for i in range(len(windows_idx))]
+
+
+def _fold_predictions(batch: Batch, idx: Any, ref: dict[str, Any], task: str, classes: list[str],
+                      codes: tuple[Any, Any] | None) -> tuple[dict, dict]:
+    import numpy as np
+
     if task == "regression":
         pred = batch.prediction[idx]
         predictions = {"prediction": windows.fold_numeric(pred, ref.get("predictions") or {})}
@@ -335,7 +363,7 @@ def fold_window(batch: Batch, idx: Any, mv: ModelVersion, task: str, classes: li
             if has.any():
                 scores = batch.scores[idx][has] if batch.scores is not None else None
                 perf = performance.fold_classification_codes(y[has], p[has], classes, scores)
-    return features, predictions, perf
+    return predictions, perf
 
 
 def _fold_encoded(column: Encoded, idx: Any, reference: dict[str, Any]) -> dict[str, Any]:
@@ -395,9 +423,9 @@ def ingest_table(ws: Workspace, model: str, env: str, table: "pa.Table", *, sour
             unique, first = np.unique(starts[order], return_index=True)
         bounds = [*first[1:], len(starts)]
         labelled = 0
-        for start, lo, hi in zip(unique, first, bounds):
-            idx = slice(int(lo), int(hi)) if order is None else order[lo:hi]
-            features, predictions, perf = fold_window(batch, idx, mv, m.task, classes, codes)
+        slices = [slice(int(lo), int(hi)) if order is None else order[lo:hi] for lo, hi in zip(first, bounds)]
+        folded = fold_windows(batch, slices, mv, m.task, classes, codes)
+        for start, lo, hi, (features, predictions, perf) in zip(unique, first, bounds, folded):
             folded_features = merge_profiles(folded_features, features)
             folded_predictions = merge_profiles(folded_predictions, predictions)
             labelled += perf.get("labelled", 0)

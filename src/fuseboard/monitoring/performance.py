@@ -41,7 +41,7 @@ def _score_histogram(scores: Any, mask: Any) -> list[int]:
     s = np.clip(np.asarray(scores, dtype="float64")[mask], 0.0, 1.0)
     s = s[np.isfinite(s)]
     idx = np.minimum((s * SCORE_BINS).astype(int), SCORE_BINS - 1)
-    return [int(c) for c in np.bincount(idx, minlength=SCORE_BINS)]
+    return np.bincount(idx, minlength=SCORE_BINS).tolist()
 
 
 def fold_classification(labels: Any, predictions: Any, classes: Sequence[Any], scores: Any = None) -> dict[str, Any]:
@@ -67,8 +67,7 @@ def fold_classification_codes(y: Any, p: Any, classes: Sequence[str], scores: An
     k = len(classes)
     keys = [str(c) for c in classes]
     known = (y >= 0) & (p >= 0)
-    confusion = np.zeros((k, k), dtype=np.int64)
-    np.add.at(confusion, (y[known], p[known]), 1)
+    confusion = np.bincount(y[known] * k + p[known], minlength=k * k).reshape(k, k)
     out: dict[str, Any] = {"task": "classification", "classes": keys, "labelled": int(known.sum()),
                            "unknown_labels": int((y < 0).sum()), "confusion": confusion.tolist()}
     if scores is not None:

@@ -50,7 +50,7 @@ def sorted_histogram(xs: Any, edges: list[float]) -> list[int]:
     top = int(np.searchsorted(xs, e[-1], side="right"))
     inner = np.diff(left)
     inner[-1] = top - left[-2]
-    return [int(left[0]), *(int(c) for c in inner), n - top]
+    return [int(left[0]), *inner.tolist(), n - top]
 
 
 def fold_sorted(xs: Any, nulls: int, reference: dict[str, Any]) -> dict[str, Any]:
@@ -61,7 +61,8 @@ def fold_sorted(xs: Any, nulls: int, reference: dict[str, Any]) -> dict[str, Any
     fine_edges = (reference.get("fine") or {}).get("edges") or edges
     if n:
         mean = float(xs.mean())
-        out.update(mean=mean, m2=float(((xs - mean) ** 2).sum()), min=float(xs[0]), max=float(xs[-1]))
+        deviations = xs - mean
+        out.update(mean=mean, m2=float(deviations @ deviations), min=float(xs[0]), max=float(xs[-1]))
     else:
         out.update(mean=0.0, m2=0.0, min=None, max=None)
     out["counts"] = sorted_histogram(xs, edges) if edges else [0, n, 0]
@@ -75,9 +76,10 @@ def fold_numeric(values: Any, reference: dict[str, Any]) -> dict[str, Any]:
     """Profile one numeric column (a float array; NaN and infinities count as null) on the reference's bins."""
     import numpy as np
 
-    arr = np.asarray(values, dtype="float64")
-    finite = np.sort(arr[np.isfinite(arr)])
-    return fold_sorted(finite, arr.size - finite.size, reference)
+    ordered = np.sort(np.asarray(values, dtype="float64"))  # -inf first, then +inf, then NaN last
+    lo = int(np.searchsorted(ordered, -np.inf, side="right"))
+    hi = int(np.searchsorted(ordered, np.inf, side="left"))
+    return fold_sorted(ordered[lo:hi], ordered.size - (hi - lo), reference)
 
 
 def fold_counts(counts: Any, dictionary: list[str], nulls: int, reference: dict[str, Any]) -> dict[str, Any]:

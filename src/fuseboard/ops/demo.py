@@ -254,8 +254,8 @@ def _build_model(ws: Workspace, spec: DemoModel, samples: Path, tmp: Path, now: 
     # run the latest (for credit-risk, a candidate not yet promoted).
     plan = [("dev", latest, timedelta(days=3)), ("staging", latest, timedelta(days=2, hours=12)),
             ("prod", in_prod - 1, timedelta(days=21)), ("prod", in_prod, timedelta(days=2))]
-    if spec.name == "tumour-screening":  # a fresh prod deploy, still soaking
-        plan[-1] = ("prod", latest, timedelta(hours=3))
+    if spec.name == "tumour-screening":  # a fresh prod deploy, still soaking (known-good after an hour)
+        plan[-1] = ("prod", latest, timedelta(minutes=30))
     for env, version, ago in plan:
         deploy.deploy(ws, spec.name, version, env, actor="chloe" if env == "prod" else "ana", origin="demo",
                       reason="demo workspace", now=now - ago, check_gates=False)  # made-up history
