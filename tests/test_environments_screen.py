@@ -187,3 +187,22 @@ def test_rollback_dialog_snapshot(snap_compare, demo_url: str, tmp_path: Path) -
         await settle(pilot.app, pilot)
 
     assert snap_compare(make_app(demo_url, tmp_path), terminal_size=SIZE, run_before=ready)
+
+
+async def test_audit_trail_filters_to_the_deployment_and_verifies_the_chain(demo_url: str, tmp_path: Path) -> None:
+    from fuseboard.tui.screens.audit import AuditScreen
+
+    app = make_app(demo_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_environments(app, pilot, "credit-risk")
+        await pilot.press("u")
+        await settle(app, pilot)
+        await settle(app, pilot)
+        assert isinstance(app.screen, AuditScreen)
+        text = screen_text(app)
+        assert "chain intact" in text and "credit-risk/prod" in text and "churn-propensity" not in text
+        await pilot.press("escape")  # clears the filter first
+        await settle(app, pilot)
+        assert isinstance(app.screen, AuditScreen) and "churn-propensity" in screen_text(app)
+        await pilot.press("escape")
+        assert isinstance(app.screen, EnvironmentsScreen)

@@ -222,6 +222,11 @@ class FuseboardApp(App[None]):
             reload()
             self.notify("refreshed", timeout=1.5)
 
+    def open_audit(self, needle: str = "") -> None:
+        from fuseboard.tui.screens.audit import AuditScreen
+
+        self.push_screen(AuditScreen(needle))
+
     def action_filter_models(self) -> None:  # from the palette
         self._to_models(lambda screen: screen.action_filter())
 
@@ -264,10 +269,11 @@ def binding_ids() -> set[str]:
 
     from fuseboard.tui.screens.deployment import DeploymentScreen
     from fuseboard.tui.screens.dialogs import ChangeDialog, FormDialog
+    from fuseboard.tui.screens.audit import AuditScreen
     from fuseboard.tui.screens.history import HistoryScreen
 
     classes = (FuseboardApp, ModelsScreen, ModelDetailScreen, EnvironmentsScreen, HistoryScreen, MonitoringScreen,
-               DeploymentScreen, FormDialog, ChangeDialog, HelpScreen, VirtualTable)
+               DeploymentScreen, FormDialog, ChangeDialog, AuditScreen, HelpScreen, VirtualTable)
     return {b.id for cls in classes for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
 
 

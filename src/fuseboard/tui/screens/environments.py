@@ -54,6 +54,8 @@ class EnvironmentsScreen(FilterListScreen):
                 tooltip="deploy a chosen version into the selected environment"),
         Binding("h", "history", "History", id="environments.history",
                 tooltip="the selected deployment's rollouts, hook output and audit trail"),
+        Binding("u", "audit", "Audit", show=False, id="environments.audit",
+                tooltip="the whole audit trail, filtered to the selected deployment (esc clears the filter)"),
     ]
 
     def __init__(self) -> None:
@@ -311,6 +313,10 @@ class EnvironmentsScreen(FilterListScreen):
         cell = self.selected_cell
         self.app.push_screen(FormDialog("Deploy", f"{row.model} into {env}" + (
             f" (now v{cell.version})" if cell else ""), [Field("version", "version", "")], "Next"), chosen)
+
+    def action_audit(self) -> None:
+        row, env = self.selected_row, self.selected_env
+        self.app.open_audit(f"{row.model}/{env}" if row is not None and env is not None else "")
 
     def action_history(self) -> None:
         row, env = self.selected_row, self.selected_env
