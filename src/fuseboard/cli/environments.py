@@ -15,16 +15,20 @@ from fuseboard.errors import FuseboardError
 
 
 def _when(text: str, option: str) -> datetime:
-    """ISO 8601 (local time when no zone is given) or an age such as ``2h`` / ``3d`` ago."""
-    from fuseboard.monitoring.alerts import parse_duration
+    """ISO 8601 (local time when no zone is given) or an age such as ``2h``, ``3d`` or ``1w2d`` ago."""
+    import re
+    from datetime import timedelta
+
     from fuseboard.store.models import utcnow
 
     text = text.strip()
-    if text and text[-1] in "mhd" and text[:-1].replace("h", "").replace("d", "").isdigit():
+    age = re.fullmatch(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?", text)
+    if text and age and any(age.groups()):
+        weeks, days, hours, minutes = (int(g or 0) for g in age.groups())
         try:
-            return utcnow() - parse_duration(text)
-        except FuseboardError:
-            pass
+            return utcnow() - timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes)
+        except OverflowError:
+            raise FuseboardError(f"{option} {text!r} is further back than a calendar goes") from None
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
@@ -262,6 +266,7 @@ def envs_set(ctx: Context, env: str, hook_command: str | None, hook_webhook: str
             raise FuseboardError(f"{option} {text!r} is not a duration like 30m, 2h or 1d") from None
 
     after = configure(ctx.writable(), env, actor=current_actor(), origin="cli", reason=reason, hook=hook,
+                      allow=ctx.load_config().allow,
                       soak_seconds=seconds(soak, "--soak"), converge_seconds=seconds(converge, "--converge"),
                       protected=protected)
     if as_json:

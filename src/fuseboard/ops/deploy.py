@@ -162,6 +162,13 @@ def _plan(s: Session, action: str, model: str, env: str, version: int | None, en
     current = s.get(ModelVersion, dep.version_id) if dep else None
     if version is not None:
         mv = lookup.version(s, m, version)
+        # gates do not apply to a rollback, so into a protected environment it may only go back to
+        # a version that served there before
+        if action == "rollback" and e.protected and not s.exec(select(Rollout.id).where(
+                Rollout.model_id == m.id, Rollout.environment_id == e.id, Rollout.to_version_id == mv.id,
+                Rollout.state == "succeeded")).first():
+            raise Refused(f"v{mv.version} of {m.name} never served in {e.name}, so it is not a rollback; "
+                          f"deploy or promote it (gates apply in {e.name})")
     elif action == "rollback":
         if dep is None:
             raise Refused(f"nothing of {m.name} runs in {e.name}; there is nothing to roll back")
@@ -256,11 +263,15 @@ def apply(ws: Workspace, plan: ChangePlan, *, actor: str, origin: str, reason: s
                          before={"endpoint_url": fresh.from_endpoint}, after={"endpoint_url": fresh.endpoint_url},
                          reason=reason, at=when)
             return ChangeResult(fresh, "succeeded", hook_status="no hook")
-        if dep is not None and dep.pending_rollout_id is not None:
-            pending = s.get(Rollout, dep.pending_rollout_id)
+        pending_id = dep.pending_rollout_id if dep is not None else s.exec(  # a first deploy in flight
+            select(Rollout.id).where(Rollout.model_id == m.id, Rollout.environment_id == e.id,
+                                     Rollout.state == "pending")).first()
+        if pending_id is not None:
+            pending = s.get(Rollout, pending_id)
             timeout = timedelta(seconds=float(e.hook.get("timeout", hooks.DEFAULT_TIMEOUT)))
             if when - pending.requested_at < timeout + STALE_AFTER:
-                raise Refused(f"a change of {target} is already in progress ({fresh.in_progress}); wait for it")
+                what = fresh.in_progress or f"by {pending.requested_by} since {pending.requested_at:%H:%M} UTC"
+                raise Refused(f"a change of {target} is already in progress ({what}); wait for it")
             pending.state, pending.finished_at = "abandoned", when
             pending.hook_status = pending.hook_status or "abandoned: its process never reported back"
             s.add(pending)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fuseboard.errors import FuseboardError
+from fuseboard.errors import FuseboardError, Refused
 from fuseboard.ops import audit, hooks
 from fuseboard.store import lookup
 from fuseboard.store.db import Workspace
@@ -12,8 +12,19 @@ from fuseboard.store.db import Workspace
 
 def configure(ws: Workspace, env: str, *, actor: str, origin: str, reason: str = "", hook: dict[str, Any] | None = None,
               soak_seconds: int | None = None, converge_seconds: int | None = None,
-              protected: bool | None = None) -> dict[str, Any]:
-    """Change an environment's settings; ``hook={}`` removes the hook. Returns the settings after."""
+              protected: bool | None = None, allow: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """Change an environment's settings; ``hook={}`` removes the hook. Returns the settings after.
+
+    ``allow``: the environments' allow-lists; a user not on this environment's list is refused
+    (audited), as for deploys: its hook and protection decide what every deploy there does.
+    """
+    allowed = (allow or {}).get(env)
+    if allowed is not None and actor not in allowed:
+        why = (f"{actor} may not change {env} (allowed: {', '.join(allowed) or 'nobody'}; "
+               f"[environments.{env}] allow in the config)")
+        with ws.transaction() as s:
+            audit.record(s, action="environment.denied", target=env, actor=actor, origin=origin, reason=why)
+        raise Refused(why)
     checked = hooks.validate(hook) if hook is not None else None
     for name, value in (("soak", soak_seconds), ("converge", converge_seconds)):
         if value is not None and not 0 <= value <= 30 * 86400:

@@ -57,7 +57,12 @@ def validate(hook: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(command, list) or not command or not all(isinstance(a, str) for a in command):
             raise FuseboardError("hook.command must be a non-empty list of strings (the program and its arguments)")
         for arg in command:
-            for _, field, _, _ in string.Formatter().parse(arg):
+            try:
+                fields = [field for _, field, _, _ in string.Formatter().parse(arg)]
+            except ValueError as exc:
+                raise FuseboardError(f"hook.command argument {arg!r}: {exc} (write {{{{ or }}}} for a literal "
+                                     "brace)") from None
+            for field in fields:
                 if field is not None and field not in PLACEHOLDERS:
                     raise FuseboardError(f"unknown placeholder {{{field}}} in hook.command "
                                          f"(known: {', '.join(PLACEHOLDERS)})")
@@ -88,16 +93,19 @@ def run(hook: dict[str, Any], values: dict[str, Any]) -> HookResult:
     if "command" in hook:
         args = [arg.format_map(text) for arg in hook["command"]]
         ran = json.dumps(args)
-        try:
-            done = subprocess.run(args, capture_output=True, text=True, timeout=timeout,  # noqa: S603 (no shell)
-                                  stdin=subprocess.DEVNULL, errors="replace")
-        except subprocess.TimeoutExpired as exc:
-            output = _text(exc.stdout) + _text(exc.stderr)
-            return HookResult(False, f"timeout after {timeout:g}s", _clip(output), ran, time.monotonic() - start)
+        try:  # its own process group, so a timeout stops whatever the hook started too
+            proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,  # noqa: S603 (no shell)
+                                    stdin=subprocess.DEVNULL, text=True, errors="replace", start_new_session=True)
         except OSError as exc:
             return HookResult(False, f"failed to start: {exc.strerror or exc}", "", ran, time.monotonic() - start)
-        output = (done.stdout or "") + (done.stderr or "")
-        return HookResult(done.returncode == 0, f"exit {done.returncode}", _clip(output), ran,
+        try:
+            output, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            output, _ = proc.communicate()
+            return HookResult(False, f"timeout after {timeout:g}s", _clip(output or ""), ran,
+                              time.monotonic() - start)
+        return HookResult(proc.returncode == 0, f"exit {proc.returncode}", _clip(output or ""), ran,
                           time.monotonic() - start)
     url = hook["webhook"]
     body = json.dumps({**values, "event": "deploy"}).encode()
@@ -117,10 +125,14 @@ def run(hook: dict[str, Any], values: dict[str, Any]) -> HookResult:
     return HookResult(200 <= code < 300, f"HTTP {code}", _clip(output), url, time.monotonic() - start)
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+def _kill_group(proc: subprocess.Popen) -> None:
+    import os
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
 
 
 def _clip(text: str) -> str:
