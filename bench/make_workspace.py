@@ -17,7 +17,8 @@ from sqlalchemy import insert
 from sqlmodel import select
 
 from fuseboard.store.db import open_workspace
-from fuseboard.store.models import AuditEvent, Deployment, Environment, Model, ModelVersion, Team
+from fuseboard.store.audit import GENESIS, event_hash
+from fuseboard.store.models import AuditEvent, Deployment, Environment, Model, ModelVersion, Rollout, Team
 
 PROFILE = {"rows": 1000, "bins": 10, "features": {
     "x": {"kind": "numeric", "count": 1000, "nulls": 0, "mean": 0.0, "std": 1.0, "min": -3.0, "max": 3.0,
@@ -59,9 +60,17 @@ def build(path: Path, models: int, seed: int = 1) -> str:
             {"model_id": i + 1, "environment_id": envs[env], "version_id": 2 * i + (1 if env == "prod" else 2),
              "endpoint_url": "", "deployed_by": "bench", "deployed_at": now}
             for i in range(models) for env in ("dev", "staging", "prod")])
-        s.execute(insert(AuditEvent), [
-            {"at": now, "actor": "bench", "origin": "cli", "action": "deploy", "target": f"model-{i:05d}/prod",
-             "before": {}, "after": {"version": 1}, "reason": "bench"} for i in range(models)])
+        s.execute(insert(Rollout), [
+            {"model_id": i + 1, "environment_id": envs[env], "action": "deploy", "to_version_id": 2 * i + (
+                1 if env == "prod" else 2), "state": "succeeded", "requested_by": "bench", "requested_at": now,
+             "finished_at": now} for i in range(models) for env in ("dev", "staging", "prod")])
+        events, prev = [], GENESIS
+        for i in range(models):  # chained as ops.audit.record chains them
+            event = {"at": now, "actor": "bench", "origin": "cli", "client": "", "action": "deploy",
+                     "target": f"model-{i:05d}/prod", "before": {}, "after": {"version": 1}, "reason": "bench"}
+            prev = event_hash(prev, **event)
+            events.append({**event, "prev_hash": events[-1]["hash"] if events else GENESIS, "hash": prev})
+        s.execute(insert(AuditEvent), events)
     ws.close()
     return url
 

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import insert, update
 from sqlmodel import Session, select
 
 from fuseboard.errors import FuseboardError, NotFound
@@ -48,26 +49,32 @@ def record_results(session: Session, results: list[Any], *, now: datetime | None
     # everything a cycle touches, loaded in three queries rather than a few per check
     versions = {(model_id, version): id_ for id_, model_id, version in session.exec(
         select(ModelVersion.id, ModelVersion.model_id, ModelVersion.version))}  # not the profiles
-    states = {(c.model_id, c.environment_id, c.check): c for c in session.exec(select(CheckState))}
+    # plain rows and bulk statements: a cycle over a thousand deployments writes thousands of states
+    states = {(r.model_id, r.environment_id, r.check): r for r in session.execute(select(
+        CheckState.model_id, CheckState.environment_id, CheckState.check, CheckState.status,
+        CheckState.version_id, CheckState.since))}
     open_alerts = {a.open_key: a for a in session.exec(select(Alert).where(Alert.open_key.is_not(None)))}
     changed = []
+    new_runs: list[dict[str, Any]] = []
+    new_states: list[dict[str, Any]] = []
+    updated_states: list[dict[str, Any]] = []
     for dep in results:
         m, e = models[dep.model], envs[dep.environment]
         version_id = versions[(m.id, dep.version)]
         for c in dep.checks:
             state = states.get((m.id, e.id, c.check))
             if state is None or state.status != c.status or state.version_id != version_id:
-                session.add(CheckRun(model_id=m.id, environment_id=e.id, version_id=version_id, check=c.check,
+                new_runs.append(dict(model_id=m.id, environment_id=e.id, version_id=version_id, check=c.check,
                                      status=c.status, summary=c.summary, rows=c.rows, details=c.details, at=now))
                 since = now
             else:
                 since = state.since
+            values = dict(version_id=version_id, status=c.status, summary=c.summary, rows=c.rows, details=c.details,
+                          at=now, since=since)
             if state is None:
-                state = CheckState(model_id=m.id, environment_id=e.id, check=c.check, version_id=version_id,
-                                   status=c.status)
-            state.version_id, state.status, state.summary = version_id, c.status, c.summary
-            state.rows, state.details, state.at, state.since = c.rows, c.details, now, since
-            session.add(state)
+                new_states.append(dict(model_id=m.id, environment_id=e.id, check=c.check, **values))
+            else:
+                updated_states.append(dict(model_id=m.id, environment_id=e.id, check=c.check, **values))
             key = fingerprint(m.name, e.name, c.check)
             alert = open_alerts.get(key)
             if c.status in BREACH:
@@ -86,6 +93,12 @@ def record_results(session: Session, results: list[Any], *, now: datetime | None
                 session.add(alert)
                 del open_alerts[key]
                 changed.append(alert)
+    if new_runs:
+        session.execute(insert(CheckRun), new_runs)
+    if new_states:
+        session.execute(insert(CheckState), new_states)
+    if updated_states:
+        session.execute(update(CheckState), updated_states)  # by primary key, executemany
     return changed
 
 

@@ -40,26 +40,35 @@ def current(session: Session, model_id: int, environment_id: int) -> Rollout | N
 
 
 def mark_known_good(session: Session, now: datetime) -> list[Rollout]:
-    """Record every rollout that has become known-good since the last look; audited (origin monitor)."""
+    """Record every rollout that has become known-good since the last look; audited (origin monitor).
+
+    A fixed number of queries, whatever the number of deployments (it runs after every health cycle).
+    """
     waiting = session.exec(select(Rollout).where(Rollout.state == "succeeded", Rollout.known_good_at.is_(None),
                                                  Rollout.finished_at.is_not(None))).all()
-    if not waiting:
+    envs = {e.id: e for e in session.exec(select(Environment))}
+    due = [r for r in waiting if (r.ended_at or now) >= r.finished_at + timedelta(seconds=envs[r.environment_id]
+                                                                                  .soak_seconds)]
+    if not due:
         return []
-    soaks = {e.id: e for e in session.exec(select(Environment))}
+    crit: dict[tuple[int, int], list[tuple[datetime, datetime | None]]] = {}
+    for model_id, env_id, opened, resolved in session.exec(select(
+            Alert.model_id, Alert.environment_id, Alert.opened_at, Alert.resolved_at).where(Alert.severity == "crit")):
+        crit.setdefault((model_id, env_id), []).append((opened, resolved))
+    names = dict(session.exec(select(Model.id, Model.name)).all())
+    numbers = dict(session.exec(select(ModelVersion.id, ModelVersion.version)
+                                .where(ModelVersion.id.in_({r.to_version_id for r in due}))).all())
     marked = []
-    for r in waiting:
-        env = soaks[r.environment_id]
-        crit = session.exec(select(Alert.opened_at, Alert.resolved_at).where(
-            Alert.model_id == r.model_id, Alert.environment_id == r.environment_id, Alert.severity == "crit")).all()
-        when = known_good_at(r.finished_at, r.ended_at, timedelta(seconds=env.soak_seconds), crit, now)
+    for r in due:
+        env = envs[r.environment_id]
+        when = known_good_at(r.finished_at, r.ended_at, timedelta(seconds=env.soak_seconds),
+                             crit.get((r.model_id, r.environment_id), []), now)
         if when is None:
             continue
         r.known_good_at = when
         session.add(r)
-        model = session.get(Model, r.model_id)
-        version = session.get(ModelVersion, r.to_version_id)
-        audit.record(session, action="rollout.known_good", target=f"{model.name}/{env.name}", actor="monitor",
-                     origin="monitor", after={"version": version.version, "rollout": r.id,
+        audit.record(session, action="rollout.known_good", target=f"{names[r.model_id]}/{env.name}", actor="monitor",
+                     origin="monitor", after={"version": numbers[r.to_version_id], "rollout": r.id,
                                               "soak_seconds": env.soak_seconds}, at=now)
         marked.append(r)
     return marked
@@ -70,15 +79,14 @@ def mark_converged(session: Session, reported: dict[tuple[int, int], str | None]
 
     ``reported``: (model id, environment id) -> the version string the endpoint reported.
     """
+    open_rollouts = session.exec(select(Rollout, ModelVersion.version)
+                                 .join(ModelVersion, ModelVersion.id == Rollout.to_version_id)
+                                 .where(Rollout.state == "succeeded", Rollout.ended_at.is_(None),
+                                        Rollout.converged_at.is_(None))).all()
     changed = []
-    for (model_id, env_id), version in reported.items():
-        if version is None:
-            continue
-        r = current(session, model_id, env_id)
-        if r is None or r.converged_at is not None:
-            continue
-        expected = session.get(ModelVersion, r.to_version_id)
-        if version.lstrip("v") == str(expected.version):
+    for r, expected in open_rollouts:
+        version = reported.get((r.model_id, r.environment_id))
+        if version is not None and version.lstrip("v") == str(expected):
             r.converged_at = now
             session.add(r)
             changed.append(r)
