@@ -201,3 +201,15 @@ def test_python_api_takes_a_list_of_dicts(demo_url: str) -> None:
     assert recorded["rows"] == 20 and recorded["version"] == 3 and recorded["environment"] == "staging"
     with pytest.raises(FuseboardError, match="rows must be"):
         fuseboard.log_predictions("credit-risk", "staging", "not rows", db=demo_url)
+
+
+def test_categories_counted_in_one_pass_equal_window_by_window() -> None:
+    import numpy as np
+
+    from fuseboard.monitoring.ingest import Encoded, _fold_encoded, _fold_encoded_windows
+
+    rng = np.random.default_rng(5)
+    column = Encoded(rng.integers(-1, 4, 1000), ["a", "b", "c", "zz"])  # -1: null; "zz" unseen
+    reference = {"value_counts": {"a": 5, "b": 3, "c": 1}}
+    slices = [slice(0, 10), slice(10, 400), slice(400, 401), slice(401, 1000)]
+    assert _fold_encoded_windows(column, slices, reference) == [_fold_encoded(column, s, reference) for s in slices]
