@@ -76,6 +76,11 @@ class FuseboardGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("error: interrupted", err=True)
             sys.exit(130)
+        except BrokenPipeError:  # `fuseboard ... | head`: the reader left; stop quietly
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)
         except Exception as exc:  # noqa: BLE001
             obj = ctx.obj
             if obj is not None and getattr(obj, "debug", False):
@@ -675,24 +680,36 @@ def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], threshold
 @json_option
 @click.pass_context
 def teams_cmd(click_ctx: click.Context, as_json: bool) -> None:
-    """List teams with their kind, members and how many models they own."""
+    """List teams: kind, who is on call now and next, members and how many models they own."""
     if click_ctx.invoked_subcommand is not None:
         return
     from dataclasses import asdict
 
+    from fuseboard.ops.oncall import on_call
     from fuseboard.store.queries import team_rows
 
-    rows = team_rows(click_ctx.obj.workspace())
+    ws = click_ctx.obj.workspace()
+    rows = team_rows(ws)
+    calls = {c.team: c for c in on_call(ws)}
     if as_json:
-        emit_json([asdict(r) for r in rows])
+        emit_json([{**asdict(r), **{k: v for k, v in calls[r.name].as_dict().items() if k != "name"}}
+                   for r in rows])
         return
     from rich.table import Table
 
+    def who(turn: Any) -> str:
+        if turn is None:
+            return "-"
+        return f"{turn.person} until {turn.end.astimezone():%a %H:%M}" if turn.source != "override" else \
+            f"{turn.person} (override) until {turn.end.astimezone():%a %H:%M}"
+
     table = Table(title=f"{len(rows)} teams", title_justify="left")
-    for col in ["team", "kind", "members", "models"]:
+    for col in ["team", "kind", "on call now", "next", "members", "models"]:
         table.add_column(col)
     for r in rows:
-        table.add_row(r.name, r.kind, ", ".join(r.members) or "-", str(r.models_owned))
+        c = calls[r.name]
+        table.add_row(r.name, r.kind, who(c.now) if c.has_rota else "no rota", who(c.next) if c.has_rota else "-",
+                      ", ".join(r.members) or "-", str(r.models_owned))
     console().print(table)
 
 
@@ -730,3 +747,4 @@ def main() -> None:
 
 
 from fuseboard.cli import environments as _environments  # noqa: E402,F401  (registers its commands)
+from fuseboard.cli import ownership as _ownership  # noqa: E402,F401

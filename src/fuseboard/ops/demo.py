@@ -175,6 +175,7 @@ def build_demo(path: Path | None = None, *, reset: bool = False, progress: Calla
                 say(f"training {spec.name}")
                 _build_model(ws, spec, samples, tmp, now, seed=index, joblib=joblib, pd=pd)
         _gates_and_signoffs(ws, now)
+        _ownership(ws, now)
     finally:
         ws.close()
     return path
@@ -218,6 +219,23 @@ def _gates_and_signoffs(ws: Workspace, now: Any) -> None:
                         note="demo workspace: user acceptance")
     with ws.transaction() as s:
         rollouts.mark_known_good(s, now)
+
+
+def _ownership(ws: Workspace, now: Any) -> None:
+    """On-call rotas (weekly, handing over on Mondays at 09:00 local time) and a handover in review:
+    churn-propensity moving from ds-core to it-ops, its privacy item already evidenced."""
+    from datetime import datetime
+
+    from fuseboard.ops import handover, oncall
+
+    local = now.astimezone()
+    monday = (local - timedelta(days=local.weekday())).replace(hour=9, minute=0, second=0, microsecond=0)
+    start = datetime.fromtimestamp(monday.timestamp(), tz=now.tzinfo) - timedelta(weeks=4)
+    oncall.set_rotation(ws, "it-ops", ["chloe", "dev"], start, actor="chloe", origin="demo", reason="demo rota")
+    oncall.set_rotation(ws, "ds-core", ["ana", "ben"], start, actor="ana", origin="demo", reason="demo rota")
+    handover.start(ws, "churn-propensity", "it-ops", actor="ana", origin="demo", reason="demo workspace", now=now)
+    handover.tick(ws, "churn-propensity", "data.privacy", actor="ana", origin="demo", now=now,
+                  evidence="DPIA-2291: no personal data beyond customer id, approved by the DPO")
 
 
 def _build_model(ws: Workspace, spec: DemoModel, samples: Path, tmp: Path, now: Any, *, seed: int,

@@ -23,7 +23,7 @@ from fuseboard.store.models import AuditEvent
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Every schema revision this release knows, oldest first. The last is current.
-KNOWN_REVISIONS = ("0001_initial", "0002_monitoring", "0003_environments")
+KNOWN_REVISIONS = ("0001_initial", "0002_monitoring", "0003_environments", "0004_ownership")
 HEAD = KNOWN_REVISIONS[-1]
 
 

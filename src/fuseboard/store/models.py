@@ -68,6 +68,88 @@ class Person(SQLModel, table=True):
     team_id: Optional[int] = Field(default=None, foreign_key="team.id", index=True)
 
 
+class Rota(SQLModel, table=True):
+    """A team's weekly on-call rotation: ``members`` take turns of ``length_days`` from ``starts_at``.
+
+    Explicit shifts and overrides (``RotaShift``) take precedence over the rotation.
+    """
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", unique=True)
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    length_days: int = 7
+    members: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # person handles
+
+
+SHIFT_KINDS = ("shift", "override")
+
+
+class RotaShift(SQLModel, table=True):
+    """One person on call for a team from ``starts_at`` to ``ends_at``: a planned shift, or an override
+    (a swap, sick cover) that wins over shifts and the rotation."""
+
+    __table_args__ = (Index("ix_rotashift_team_time", "team_id", "starts_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id")
+    person: str = Field(max_length=64)  # a handle
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    kind: str = Field(default="shift", max_length=16)
+    note: str = ""
+
+
+HANDOVER_STATES = ("draft", "in_review", "rejected", "transferred")
+HANDOVER_SIDES = ("giving", "receiving")
+
+
+class Handover(SQLModel, table=True):
+    """A model's move from one owning team to another, by a checklist both sides sign.
+
+    draft -> in_review -> rejected (with a reason) -> in_review ... -> transferred (accepted:
+    every required item satisfied and both sides signed; the owning team changed).
+    """
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    model_id: int = Field(foreign_key="model.id", index=True)
+    from_team_id: Optional[int] = Field(default=None, foreign_key="team.id")
+    to_team_id: int = Field(foreign_key="team.id")
+    template: str = Field(max_length=64)
+    state: str = Field(default="draft", max_length=16)
+    created_by: str
+    created_at: datetime = _when()
+    updated_at: datetime = _when()
+    reason: str = ""  # why it was rejected (the latest rejection)
+    accepted_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+
+
+class HandoverItem(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("handover_id", "key"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    handover_id: int = Field(foreign_key="handover.id", index=True)
+    position: int = 0
+    key: str = Field(max_length=64)
+    group: str = Field(max_length=32)
+    text: str
+    help: str = ""
+    required: bool = True
+    verify: str = ""  # an automatic check's name: fuseboard verifies the item itself
+    evidence: str = ""
+    checked_by: Optional[str] = None
+    checked_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+
+
+class HandoverSignature(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("handover_id", "side"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    handover_id: int = Field(foreign_key="handover.id")
+    side: str = Field(max_length=16)
+    person: str = Field(max_length=64)
+    signed_at: datetime = _when()
+
+
 class Model(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     name: str = Field(index=True, unique=True, max_length=64)

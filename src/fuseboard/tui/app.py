@@ -24,6 +24,7 @@ from fuseboard.tui.screens.help import HelpScreen
 from fuseboard.tui.screens.models import ModelsScreen
 from fuseboard.tui.screens.environments import EnvironmentsScreen
 from fuseboard.tui.screens.monitoring import MonitoringScreen
+from fuseboard.tui.screens.ownership import OwnershipScreen
 from fuseboard.tui.themes import DEFAULT_THEME, load_themes
 
 
@@ -32,7 +33,8 @@ class FuseboardApp(App[None]):
     TITLE = "fuseboard"
     COMMAND_PALETTE_BINDING = "colon"
     COMMANDS = {ModelCommands, ActionCommands}
-    MODES = {"models": ModelsScreen, "environments": EnvironmentsScreen, "monitoring": MonitoringScreen}
+    MODES = {"models": ModelsScreen, "environments": EnvironmentsScreen, "monitoring": MonitoringScreen,
+             "ownership": OwnershipScreen}
     DEFAULT_MODE = "models"
 
     BINDINGS = [
@@ -42,6 +44,8 @@ class FuseboardApp(App[None]):
                 tooltip="the Environments screen: what runs where; rollback, promote, deploy"),
         Binding("3", "goto('monitoring')", "Monitoring", show=False, id="app.monitoring",
                 tooltip="the Monitoring screen: open alerts, worst first"),
+        Binding("4", "goto('ownership')", "Ownership", show=False, id="app.ownership",
+                tooltip="the Ownership screen: on call, policy violations, handovers"),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="this list of keys"),
         Binding("ctrl+r", "refresh", "Refresh", show=False, id="app.refresh",
                 tooltip="reload this screen from the workspace"),
@@ -176,7 +180,7 @@ class FuseboardApp(App[None]):
         else:
             message.done(message.result)
 
-    SCREENS_LINE = (("1", "Models"), ("2", "Environments"), ("3", "Monitoring"))
+    SCREENS_LINE = (("1", "Models"), ("2", "Environments"), ("3", "Monitoring"), ("4", "Ownership"))
 
     def title_line(self, where: str) -> Text:
         """The screens with their keys (the current one marked), where we are, and the workspace."""
@@ -270,10 +274,13 @@ def binding_ids() -> set[str]:
     from fuseboard.tui.screens.deployment import DeploymentScreen
     from fuseboard.tui.screens.dialogs import ChangeDialog, FormDialog
     from fuseboard.tui.screens.audit import AuditScreen
+    from fuseboard.tui.screens.checklist import ChecklistScreen
     from fuseboard.tui.screens.history import HistoryScreen
+    from fuseboard.tui.screens.ownership import ShiftScreen
 
     classes = (FuseboardApp, ModelsScreen, ModelDetailScreen, EnvironmentsScreen, HistoryScreen, MonitoringScreen,
-               DeploymentScreen, FormDialog, ChangeDialog, AuditScreen, HelpScreen, VirtualTable)
+               DeploymentScreen, FormDialog, ChangeDialog, AuditScreen, OwnershipScreen, ChecklistScreen, ShiftScreen,
+               HelpScreen, VirtualTable)
     return {b.id for cls in classes for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
 
 

@@ -46,6 +46,8 @@ class ActionCommands(Provider):
             ("go to Environments", partial(app.action_goto, "environments"),
              "screen 2: what runs where; rollback, promote, deploy (key 2)"),
             ("go to Monitoring", partial(app.action_goto, "monitoring"), "screen 3: open alerts (key 3)"),
+            ("go to Ownership", partial(app.action_goto, "ownership"),
+             "screen 4: on call, policy violations, handovers (key 4)"),
             ("audit trail", app.open_audit, "every change of state, newest first; the hash chain verified"),
             ("refresh", app.action_refresh, "reload this screen from the workspace (ctrl+r)"),
             ("filter models", app.action_filter_models, "type to narrow the list (/)"),

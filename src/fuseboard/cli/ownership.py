@@ -1,0 +1,326 @@
+"""Commands for who owns what and who is on call: people, rota, ownership check, handover, shift."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from fuseboard.cli import Context, cli, console, emit_json, json_option, pass_ctx, reason_option
+from fuseboard.cli.environments import _when
+from fuseboard.errors import FuseboardError
+
+
+def _actor() -> str:
+    from fuseboard.ops.audit import current_actor
+
+    return current_actor()
+
+
+@cli.group("people", invoke_without_command=True)
+@json_option
+@click.pass_context
+def people_cmd(click_ctx: click.Context, as_json: bool) -> None:
+    """List people with their team and contact details."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    from sqlmodel import select
+
+    from fuseboard.store.models import Person, Team
+
+    ws = click_ctx.obj.workspace()
+    with ws.session() as s:
+        teams = {t.id: t.name for t in s.exec(select(Team))}
+        rows = [{"handle": p.handle, "name": p.name, "team": teams.get(p.team_id), "email": p.email, "phone": p.phone}
+                for p in s.exec(select(Person).order_by(Person.handle))]
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['handle']:<12} {r['name']:<20} {r['team'] or '-':<14} {r['phone']}  {r['email']}")
+
+
+@people_cmd.command("add")
+@click.argument("handle")
+@click.option("--name", required=True, help="Full name.")
+@click.option("--team", required=True, help="The team they belong to.")
+@click.option("--email", default="")
+@click.option("--phone", default="")
+@reason_option
+@pass_ctx
+def people_add(ctx: Context, handle: str, name: str, team: str, email: str, phone: str, reason: str) -> None:
+    """Add a person (HANDLE is their login name, which is how fuseboard knows who signs)."""
+    from fuseboard.ops.teams import add_person
+
+    add_person(ctx.writable(), handle, name, team, email=email, phone=phone, actor=_actor(), origin="cli",
+               reason=reason)
+    click.echo(f"added {handle} ({name}) to {team}")
+
+
+@cli.group("rota")
+def rota_cmd() -> None:
+    """A team's on-call rotation, shifts and overrides."""
+
+
+@rota_cmd.command("set")
+@click.argument("team")
+@click.option("--members", required=True, help="Handles in turn order, comma-separated: alice,bob,carol.")
+@click.option("--start", "start", required=True, help="When the first turn starts (ISO 8601, local unless zoned).")
+@click.option("--length", "length_days", default=7, show_default=True, type=click.IntRange(1, 28),
+              help="Days per turn.")
+@reason_option
+@pass_ctx
+def rota_set(ctx: Context, team: str, members: str, start: str, length_days: int, reason: str) -> None:
+    """Give TEAM a weekly (or N-day) rotation (audited)."""
+    from fuseboard.ops.oncall import set_rotation
+
+    handles = [m.strip() for m in members.split(",") if m.strip()]
+    set_rotation(ctx.writable(), team, handles, _when(start, "--start"), length_days=length_days, actor=_actor(),
+                 origin="cli", reason=reason)
+    click.echo(f"{team}: {' -> '.join(handles)}, {length_days} days each")
+
+
+def _shift(ctx: Context, team: str, person: str, start: str, end: str, note: str, kind: str) -> None:
+    from fuseboard.ops.oncall import add_shift
+
+    item = add_shift(ctx.writable(), team, person, _when(start, "--from"), _when(end, "--to"), kind=kind,
+                     actor=_actor(), origin="cli", note=note)
+    click.echo(f"{team}: {person} on call {item.starts_at.astimezone():%Y-%m-%d %H:%M} to "
+               f"{item.ends_at.astimezone():%Y-%m-%d %H:%M %Z} ({kind})")
+
+
+@rota_cmd.command("shift")
+@click.argument("team")
+@click.option("--person", required=True)
+@click.option("--from", "start", required=True, help="ISO 8601 (local unless zoned).")
+@click.option("--to", "end", required=True)
+@click.option("--note", default="")
+@pass_ctx
+def rota_shift(ctx: Context, team: str, person: str, start: str, end: str, note: str) -> None:
+    """An explicit shift: PERSON on call for TEAM in that window (wins over the rotation)."""
+    _shift(ctx, team, person, start, end, note, "shift")
+
+
+@rota_cmd.command("override")
+@click.argument("team")
+@click.option("--person", required=True)
+@click.option("--from", "start", required=True)
+@click.option("--to", "end", required=True)
+@click.option("--note", default="", help="Why (a swap, sick cover).")
+@pass_ctx
+def rota_override(ctx: Context, team: str, person: str, start: str, end: str, note: str) -> None:
+    """An override (a swap, sick cover): wins over shifts and the rotation."""
+    _shift(ctx, team, person, start, end, note, "override")
+
+
+@cli.group("ownership")
+def ownership_cmd() -> None:
+    """The ownership policy."""
+
+
+@ownership_cmd.command("check")
+@json_option
+@pass_ctx
+def ownership_check(ctx: Context, as_json: bool) -> None:
+    """List every model that breaks the ownership policy and why; exit 3 when any does."""
+    from fuseboard.ops.handover import check_policy, policy
+
+    found = check_policy(ctx.workspace(), policy(ctx.load_config().raw))
+    if as_json:
+        emit_json([v.as_dict() for v in found])
+    elif not found:
+        click.echo("every model meets the ownership policy")
+    else:
+        for v in found:
+            click.echo(f"✖ {v.model} ({v.criticality}, owner {v.owner or '-'}): {'; '.join(v.problems)}")
+    if found:
+        sys.exit(3)
+
+
+@cli.group("handover")
+def handover_cmd() -> None:
+    """Hand a model from its builders to its operators, by checklist."""
+
+
+def _print_view(view: Any) -> None:
+    done, total = view.progress
+    click.echo(f"handover of {view.model} ({view.criticality}) from {view.from_team or '-'} to {view.to_team}: "
+               f"{view.state.replace('_', ' ')}, {done} of {total} required items"
+               + (f"; rejected: {view.reason}" if view.state == "rejected" else ""))
+    for i in view.items:
+        mark = "x" if i.done else " "
+        flags = ("" if i.required else " (optional)") + (" [auto]" if i.auto else "")
+        click.echo(f"  [{mark}] {i.key:<28} {i.text}{flags}")
+        if i.evidence:
+            click.echo(f"        {i.evidence}")
+    sides = ", ".join(f"{k}: {v}" for k, v in sorted(view.signatures.items())) or "nobody yet"
+    click.echo(f"  signed: {sides}")
+
+
+def _out(view: Any, as_json: bool, message: str = "") -> None:
+    if as_json:
+        emit_json(view.as_dict())
+    else:
+        if message:
+            click.echo(message)
+        _print_view(view)
+
+
+@handover_cmd.command("start")
+@click.argument("model")
+@click.option("--to", "team", required=True, help="The receiving team.")
+@click.option("--template", help="Checklist template (default: the model's criticality tier).")
+@reason_option
+@json_option
+@pass_ctx
+def handover_start(ctx: Context, model: str, team: str, template: str | None, reason: str, as_json: bool) -> None:
+    """Start a handover of MODEL to a team from its tier's checklist."""
+    from fuseboard.ops import handover
+
+    view = handover.start(ctx.writable(), model, team, actor=_actor(), origin="cli", template=template, reason=reason)
+    _out(view, as_json, f"started the handover of {model} to {team}")
+
+
+@handover_cmd.command("show")
+@click.argument("model")
+@json_option
+@pass_ctx
+def handover_show(ctx: Context, model: str, as_json: bool) -> None:
+    """The checklist, with the automatic items re-checked now."""
+    from fuseboard.ops import handover
+
+    _out(handover.show(ctx.workspace(), model), as_json)
+
+
+@handover_cmd.command("check")
+@click.argument("model")
+@click.argument("item", required=False)
+@click.option("--evidence", help="Evidence for the item (text or a link).")
+@click.option("--undo", is_flag=True, help="Untick the item.")
+@json_option
+@pass_ctx
+def handover_check(ctx: Context, model: str, item: str | None, evidence: str | None, undo: bool,
+                   as_json: bool) -> None:
+    """Tick ITEM as satisfied (with --evidence), or without ITEM list what is still missing (exit 3 if any)."""
+    from fuseboard.ops import handover
+
+    if item is None:
+        view = handover.show(ctx.workspace(), model)
+        missing = view.required_open
+        if as_json:
+            emit_json({"model": model, "state": view.state, "missing": [i.key for i in missing]})
+        elif missing:
+            click.echo(f"{len(missing)} required item(s) missing: " + ", ".join(i.key for i in missing))
+        else:
+            click.echo("every required item is satisfied")
+        if missing:
+            sys.exit(3)
+        return
+    view = handover.tick(ctx.writable(), model, item, actor=_actor(), origin="cli", evidence=evidence, done=not undo)
+    _out(view, as_json, f"{'unticked' if undo else 'ticked'} {item}")
+
+
+@handover_cmd.command("evidence")
+@click.argument("model")
+@click.argument("item")
+@click.argument("text")
+@json_option
+@pass_ctx
+def handover_evidence(ctx: Context, model: str, item: str, text: str, as_json: bool) -> None:
+    """Record evidence (text or a link) for ITEM without ticking it."""
+    from fuseboard.ops import handover
+
+    _out(handover.set_evidence(ctx.writable(), model, item, text, actor=_actor(), origin="cli"), as_json,
+         f"evidence recorded for {item}")
+
+
+@handover_cmd.command("submit")
+@click.argument("model")
+@json_option
+@pass_ctx
+def handover_submit(ctx: Context, model: str, as_json: bool) -> None:
+    """Put a draft or rejected handover (back) in review."""
+    from fuseboard.ops import handover
+
+    _out(handover.submit(ctx.writable(), model, actor=_actor(), origin="cli"), as_json, "in review")
+
+
+@handover_cmd.command("sign")
+@click.argument("model")
+@json_option
+@pass_ctx
+def handover_sign(ctx: Context, model: str, as_json: bool) -> None:
+    """Sign for your team's side; with both sides signed, ownership moves to the receiving team."""
+    from fuseboard.ops import handover
+
+    view = handover.sign(ctx.writable(), model, actor=_actor(), origin="cli")
+    _out(view, as_json, f"ownership of {model} moved to {view.to_team}" if view.state == "transferred"
+         else "signed")
+
+
+@handover_cmd.command("reject")
+@click.argument("model")
+@click.option("--reason", required=True, help="What must change before it is accepted.")
+@json_option
+@pass_ctx
+def handover_reject(ctx: Context, model: str, reason: str, as_json: bool) -> None:
+    """Send the handover back (receiving team only), with a reason."""
+    from fuseboard.ops import handover
+
+    _out(handover.reject(ctx.writable(), model, reason, actor=_actor(), origin="cli"), as_json, "rejected")
+
+
+@handover_cmd.command("export")
+@click.argument("model")
+@click.option("--out", "out", type=click.Path(path_type=Path), help="Write to this file instead of stdout.")
+@pass_ctx
+def handover_export(ctx: Context, model: str, out: Path | None) -> None:
+    """The checklist as Markdown, for a ticket or a wiki."""
+    from fuseboard.ops import handover
+
+    text = handover.markdown(handover.show(ctx.workspace(), model))
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+    except OSError as exc:
+        raise FuseboardError(f"cannot write {out}: {exc.strerror}") from None
+    click.echo(f"wrote {out}")
+
+
+@cli.command("shift")
+@click.option("--team", help="Whose shift (default: the first team with someone on call).")
+@click.option("--since", help="From this time instead of the shift's start (ISO 8601 or an age such as 8h).")
+@json_option
+@pass_ctx
+def shift_cmd(ctx: Context, team: str | None, since: str | None, as_json: bool) -> None:
+    """What changed since the current on-call shift began: deploys, rollbacks, alerts, handovers."""
+    from fuseboard.ops.handover import shift_summary
+
+    summary = shift_summary(ctx.workspace(), team, since=_when(since, "--since") if since else None)
+    if as_json:
+        emit_json(summary.as_dict())
+        return
+    head = f"since {summary.since.astimezone():%Y-%m-%d %H:%M %Z}"
+    if summary.team:
+        head = f"{summary.team}, {summary.person or 'nobody'} on call, " + head
+    out = console()
+    out.print(f"[bold]Shift summary[/bold]: {head}", highlight=False)
+    out.print(f"{len(summary.alerts_opened)} alerts opened, {len(summary.alerts_resolved)} resolved, "
+              f"{summary.still_open} still open", highlight=False)
+    for a in summary.alerts_opened:
+        out.print(f"  opened   {a['severity']:<4} {a['model']}/{a['environment']} {a['check']}: {a['summary']}",
+                  highlight=False, markup=False)
+    for a in summary.alerts_resolved:
+        out.print(f"  resolved {a['model']}/{a['environment']} {a['check']}", highlight=False, markup=False)
+    from datetime import datetime
+
+    for e in summary.events:
+        when = datetime.fromisoformat(e["at"]).astimezone().strftime("%H:%M")
+        out.print(f"  {when} {e['actor']:<8} {e['action']:<18} {e['target']}"
+                  + (f"  ({e['reason']})" if e["reason"] else ""), highlight=False, markup=False)

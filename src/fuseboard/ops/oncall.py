@@ -1,0 +1,174 @@
+"""Who is on call: weekly rotations, explicit shifts and overrides (audited changes, pure lookups).
+
+Precedence at any instant: an override, else an explicit shift, else the weekly rotation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Sequence
+
+from sqlmodel import select
+
+from fuseboard.errors import FuseboardError
+from fuseboard.ops import audit
+from fuseboard.store import lookup
+from fuseboard.store.db import Workspace
+from fuseboard.store.models import SHIFT_KINDS, Person, Rota, RotaShift, Team, utcnow
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Someone on call from ``start`` to ``end`` (and why: rotation, shift or override)."""
+
+    person: str
+    start: datetime
+    end: datetime
+    source: str
+
+
+def rotation_turn(starts_at: datetime, length_days: int, members: Sequence[str], at: datetime) -> Turn | None:
+    """The rotation's turn covering ``at`` (None before it starts or without members)."""
+    if not members or at < starts_at or length_days < 1:
+        return None
+    length = timedelta(days=length_days)
+    index = int((at - starts_at) // length)
+    start = starts_at + index * length
+    return Turn(members[index % len(members)], start, start + length, "rotation")
+
+
+def turn_at(rota: Any | None, shifts: Sequence[Any], at: datetime) -> Turn | None:
+    """Who is on call at ``at``: an override, else a shift, else the rotation.
+
+    ``rota``: an object with starts_at, length_days, members (or None); ``shifts``: objects with
+    person, starts_at, ends_at, kind. A rotation turn is cut short where a shift or override
+    takes over, so "until" is when the next person starts.
+    """
+    for kind in ("override", "shift"):
+        covering = [s for s in shifts if s.kind == kind and s.starts_at <= at < s.ends_at]
+        if covering:
+            s = max(covering, key=lambda s: s.starts_at)  # the latest planned wins
+            return Turn(s.person, s.starts_at, _cut(s.ends_at, shifts, at, kind), kind)
+    turn = rotation_turn(rota.starts_at, rota.length_days, rota.members, at) if rota is not None else None
+    if turn is None:
+        return None
+    return Turn(turn.person, turn.start, _cut(turn.end, shifts, at, "rotation"), "rotation")
+
+
+def _cut(end: datetime, shifts: Sequence[Any], at: datetime, kind: str) -> datetime:
+    """A turn ends early where a shift of higher precedence starts."""
+    higher = {"rotation": ("shift", "override"), "shift": ("override",), "override": ()}[kind]
+    starts = [s.starts_at for s in shifts if s.kind in higher and at < s.starts_at < end]
+    return min(starts, default=end)
+
+
+def now_and_next(rota: Any | None, shifts: Sequence[Any], at: datetime) -> tuple[Turn | None, Turn | None]:
+    """The turn covering ``at`` and the one after it (a different person or a new turn)."""
+    current = turn_at(rota, shifts, at)
+    probe = current.end if current is not None else _next_start(rota, shifts, at)
+    following = turn_at(rota, shifts, probe) if probe is not None else None
+    return current, following
+
+
+def _next_start(rota: Any | None, shifts: Sequence[Any], at: datetime) -> datetime | None:
+    starts = [s.starts_at for s in shifts if s.starts_at > at]
+    if rota is not None and rota.members and rota.starts_at > at:
+        starts.append(rota.starts_at)
+    return min(starts, default=None)
+
+
+# -- changes (audited) -----------------------------------------------------------------------
+
+def _members_of(s: Any, team: Team, handles: Sequence[str], option: str) -> list[str]:
+    people = {p.handle: p for p in s.exec(select(Person).where(Person.handle.in_(list(handles))))}
+    for h in handles:
+        if h not in people:
+            raise FuseboardError(f"{option}: no person {h!r} (add them with `fuseboard people add`)")
+        if people[h].team_id != team.id:
+            raise FuseboardError(f"{option}: {h} is not in team {team.name}")
+    return list(handles)
+
+
+def set_rotation(ws: Workspace, team: str, members: Sequence[str], starts_at: datetime, *, length_days: int = 7,
+                 actor: str, origin: str, reason: str = "") -> Rota:
+    """Give ``team`` a rotation: ``members`` in turn, ``length_days`` each, from ``starts_at``."""
+    if not members:
+        raise FuseboardError("a rotation needs at least one member (--members a,b,c)")
+    if len(set(members)) != len(members):
+        raise FuseboardError("--members lists someone twice")
+    if not 1 <= length_days <= 28:
+        raise FuseboardError("--length must be between 1 and 28 days")
+    with ws.transaction() as s:
+        t = lookup.team(s, team, "TEAM")
+        handles = _members_of(s, t, members, "--members")
+        rota = s.exec(select(Rota).where(Rota.team_id == t.id)).first()
+        before = {"members": rota.members, "starts_at": rota.starts_at.isoformat(),
+                  "length_days": rota.length_days} if rota else {}
+        if rota is None:
+            rota = Rota(team_id=t.id, starts_at=starts_at, length_days=length_days, members=handles)
+        else:
+            rota.starts_at, rota.length_days, rota.members = starts_at, length_days, handles
+        s.add(rota)
+        audit.record(s, action="rota.set", target=t.name, actor=actor, origin=origin, before=before,
+                     after={"members": handles, "starts_at": starts_at.isoformat(), "length_days": length_days},
+                     reason=reason)
+    return rota
+
+
+def add_shift(ws: Workspace, team: str, person: str, starts_at: datetime, ends_at: datetime, *, kind: str = "shift",
+              actor: str, origin: str, note: str = "") -> RotaShift:
+    """Put ``person`` on call for ``team`` from ``starts_at`` to ``ends_at`` (an override wins over everything)."""
+    if kind not in SHIFT_KINDS:
+        raise FuseboardError(f"kind must be one of {', '.join(SHIFT_KINDS)}")
+    if ends_at <= starts_at:
+        raise FuseboardError("--to must be after --from")
+    if ends_at - starts_at > timedelta(days=31):
+        raise FuseboardError("a shift or override lasts at most 31 days (use a rotation for longer)")
+    with ws.transaction() as s:
+        t = lookup.team(s, team, "TEAM")
+        _members_of(s, t, [person], "--person")
+        item = RotaShift(team_id=t.id, person=person, starts_at=starts_at, ends_at=ends_at, kind=kind, note=note)
+        s.add(item)
+        audit.record(s, action=f"rota.{kind}", target=t.name, actor=actor, origin=origin,
+                     after={"person": person, "from": starts_at.isoformat(), "to": ends_at.isoformat()}, reason=note)
+    return item
+
+
+# -- reading -------------------------------------------------------------------------------
+
+@dataclass
+class OnCall:
+    team: str
+    kind: str
+    has_rota: bool
+    now: Turn | None
+    next: Turn | None
+    contact: dict[str, str]  # handle -> "Name, phone, email"
+
+    def as_dict(self) -> dict[str, Any]:
+        def turn(t: Turn | None) -> dict[str, Any] | None:
+            return None if t is None else {"person": t.person, "from": t.start.isoformat(), "until": t.end.isoformat(),
+                                           "source": t.source, "contact": self.contact.get(t.person, "")}
+        return {"name": self.team, "kind": self.kind, "has_rota": self.has_rota, "on_call_now": turn(self.now),
+                "on_call_next": turn(self.next)}
+
+
+def on_call(ws: Workspace, at: datetime | None = None) -> list[OnCall]:
+    """Every team with who is on call at ``at`` (default now) and next."""
+    at = at or utcnow()
+    with ws.session() as s:
+        teams = s.exec(select(Team).order_by(Team.name)).all()
+        rotas = {r.team_id: r for r in s.exec(select(Rota))}
+        shifts: dict[int, list[RotaShift]] = {}
+        for sh in s.exec(select(RotaShift).where(RotaShift.ends_at > at - timedelta(days=1))):
+            shifts.setdefault(sh.team_id, []).append(sh)
+        people = {p.handle: p for p in s.exec(select(Person))}
+    out = []
+    for t in teams:
+        rota, own = rotas.get(t.id), shifts.get(t.id, [])
+        current, following = now_and_next(rota, own, at)
+        contact = {h: ", ".join(x for x in (p.name, p.phone, p.email) if x) for h, p in people.items()
+                   if h in {x.person for x in (current, following) if x}}
+        out.append(OnCall(t.name, t.kind, rota is not None or bool(own), current, following, contact))
+    return out

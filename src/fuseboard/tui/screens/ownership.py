@@ -1,0 +1,271 @@
+"""Screen 4: who owns what and who is on call; policy violations first; handovers in progress.
+
+One list, in sections: policy violations, on call now and next per team, handovers in
+progress with a progress bar, then every model grouped by owning team. ``enter`` on a model
+opens its handover checklist; ``n`` starts a handover; ``S`` shows the shift summary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from fuseboard.tui.messages import Loaded
+from fuseboard.tui.screens.base import FuseboardScreen
+from fuseboard.tui.screens.dialogs import Field, FormDialog
+from fuseboard.tui.screens.filtering import FilterListScreen, matches
+from fuseboard.tui.widgets.keybar import KeyBar
+from fuseboard.tui.widgets.table import Column, VirtualTable
+
+CRIT_SHORT = {"mission-critical": "mission", "internal": "internal"}
+
+
+@dataclass
+class Row:
+    key: str
+    section: str
+    name: str
+    detail: str
+    model: str | None = None
+    bold: bool = False
+
+
+def bar(done: int, total: int, width: int = 10) -> str:
+    filled = round(width * done / total) if total else 0
+    return "█" * filled + "░" * (width - filled)
+
+
+def _turn(turn: Any) -> str:
+    if turn is None:
+        return "nobody"
+    how = " (override)" if turn.source == "override" else " (shift)" if turn.source == "shift" else ""
+    return f"{turn.person}{how} until {turn.end.astimezone():%a %H:%M}"
+
+
+def fetch_ownership(ws: Any, raw_config: dict[str, Any]) -> list[Row]:
+    from sqlmodel import select
+
+    from fuseboard.ops.handover import check_policy, open_handovers, policy
+    from fuseboard.ops.oncall import on_call
+    from fuseboard.store.models import Handover, Model, Team
+
+    rows: list[Row] = []
+    for v in check_policy(ws, policy(raw_config)):
+        rows.append(Row(f"policy:{v.model}", "✖ policy", v.model, "; ".join(v.problems), v.model, True))
+    for c in on_call(ws):
+        following = f"{c.next.person} from {c.next.start.astimezone():%a %H:%M}" if c.next else "nobody"
+        detail = (f"now {_turn(c.now)} · next {following}" if c.has_rota else "no on-call rota")
+        rows.append(Row(f"oncall:{c.team}", "on call", c.team, detail))
+    for h in open_handovers(ws):
+        done, total = h.progress
+        rows.append(Row(f"handover:{h.model}", "handover", h.model,
+                        f"→ {h.to_team} · {h.state.replace('_', ' ')} · {bar(done, total)} {done}/{total}",
+                        h.model))
+    with ws.session() as s:
+        teams = {t.id: t.name for t in s.exec(select(Team))}
+        latest: dict[int, str] = {}
+        for h in s.exec(select(Handover).order_by(Handover.id)):
+            latest[h.model_id] = h.state
+        models = sorted(s.exec(select(Model)).all(), key=lambda m: (teams.get(m.owner_team_id, "~"), m.name))
+        for m in models:
+            state = latest.get(m.id, "no handover").replace("_", " ")
+            rows.append(Row(f"model:{m.name}", f"owns: {teams.get(m.owner_team_id, 'nobody')}", m.name,
+                            f"{CRIT_SHORT.get(m.criticality, m.criticality)} · {state}", m.name))
+    return rows
+
+
+class OwnershipScreen(FilterListScreen):
+    TITLE_TEXT = "Ownership"
+    FILTER_PLACEHOLDER = "filter: team, model, person, state…"
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="ownership.filter", tooltip="narrow the list as you type"),
+        Binding("escape", "clear_filter", "Clear filter", id="ownership.clear_filter", tooltip="clear the filter"),
+        Binding("n", "new_handover", "New handover", id="ownership.new",
+                tooltip="start a handover of the selected model to another team"),
+        Binding("S", "shift", "Shift", id="ownership.shift",
+                tooltip="what changed since the current on-call shift began"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="ownership-screen")
+        self.rows: list[Row] = []
+        self.loaded = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.app.title_line("Ownership"), id="title", classes="title")
+        yield from self.filter_bar()
+        yield VirtualTable(self._columns(80), empty_text="loading ownership…", id="ownership")
+        yield Static(id="status", classes="status")
+        yield KeyBar()
+
+    def _columns(self, width: int) -> list[Column]:
+        fixed = [Column("section", "", 16), Column("name", "", 20)]
+        used = sum(c.width for c in fixed) + len(fixed) + 1 + 2
+        return [*fixed, Column("detail", "", max(12, width - used))]
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one(VirtualTable).focus()
+        self.call_after_refresh(self.reload)
+
+    def on_screen_resume(self) -> None:
+        if self.loaded:
+            self.reload()
+
+    def on_resize(self) -> None:
+        self.query_one(VirtualTable).set_columns(self._columns(self.size.width))
+
+    def reload(self) -> None:
+        raw = self.app.config.raw
+        self.load("ownership", lambda ws: fetch_ownership(ws, raw))
+
+    def on_loaded(self, message: Loaded) -> None:
+        if message.what != "ownership":
+            return
+        self.rows, self.loaded = message.data, True
+        self.refresh_table()
+        self.refresh_bindings()
+
+    def refresh_table(self) -> None:
+        words = self.filter_text.lower().split()
+        shown = [r for r in self.rows if matches(f"{r.section} {r.name} {r.detail}".lower(), words)]
+        table = self.query_one(VirtualTable)
+        table.empty_text = "no teams or models yet" if not self.rows else f"nothing matches {self.filter_text!r}"
+        table.set_rows([r.key for r in shown], shown, format=lambda r: (
+            Text(r.section, style="bold" if r.bold else ""), r.name, r.detail))
+        violations = sum(r.section == "✖ policy" for r in self.rows)
+        handovers = sum(r.section == "handover" for r in self.rows)
+        parts = [f"{violations} policy violation{'s' * (violations != 1)}", f"{handovers} handover(s) in progress",
+                 "⏎ checklist"]
+        if self.app.read_only:
+            parts.append("READ-ONLY")
+        self.query_one("#status", Static).update(Text(" · ".join(parts)))
+
+    @property
+    def selected(self) -> Row | None:
+        key = self.query_one(VirtualTable).cursor_key
+        return next((r for r in self.rows if r.key == key), None)
+
+    @on(VirtualTable.Highlighted, "#ownership")
+    def _highlighted(self) -> None:
+        self.refresh_bindings()
+
+    @on(VirtualTable.Selected, "#ownership")
+    def _open(self) -> None:
+        row = self.selected
+        if row is None or row.model is None:
+            return
+        from fuseboard.tui.screens.checklist import ChecklistScreen
+
+        self.app.push_screen(ChecklistScreen(row.model))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "new_handover":
+            if self.app.read_only:
+                return False
+            return None if self.unavailable_reason(action) else True
+        return self.filter_check(action)
+
+    def unavailable_reason(self, action: str) -> str | None:
+        if action != "new_handover":
+            return None
+        if self.app.read_only:
+            return "the workspace is open read-only"
+        row = self.selected
+        if row is None or row.model is None:
+            return "select a model"
+        if any(r.section == "handover" and r.model == row.model for r in self.rows):
+            return f"{row.model} already has a handover in progress (enter opens it)"
+        return None
+
+    def action_new_handover(self) -> None:
+        row = self.selected
+        if row is None or row.model is None or self.unavailable_reason("new_handover"):
+            return
+        model, actor = row.model, self.app.actor
+
+        def submitted(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+            from fuseboard.ops import handover
+
+            def work(ws: Any) -> str:
+                view = handover.start(ws, model, values["team"], actor=actor, origin="tui")
+                return f"handover of {model} to {view.to_team} started: {len(view.items)} items"
+
+            def done(message: str) -> None:
+                self.notify(message, timeout=5)
+                self.reload()
+
+            self.app.run_change("start the handover", work, done)
+
+        self.app.push_screen(FormDialog("New handover", f"hand {model} over to which team?",
+                                        [Field("team", "receiving team", placeholder="it-ops")], "Start"), submitted)
+
+    def action_shift(self) -> None:
+        self.app.push_screen(ShiftScreen())
+
+
+class ShiftScreen(FuseboardScreen):
+    """What changed since the current on-call shift began, for the next engineer."""
+
+    TITLE_TEXT = "Shift"
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="shift.back", tooltip="back"),
+        Binding("j,down", "scroll('down')", "Down", show=False, id="shift.down", tooltip="scroll down"),
+        Binding("k,up", "scroll('up')", "Up", show=False, id="shift.up", tooltip="scroll up"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.app.title_line("Ownership › shift summary"), classes="title")
+        with VerticalScroll(id="shift-scroll"):
+            yield Static(Text("loading the shift summary…"), id="shift")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        self.query_one("#shift-scroll").focus()
+        from fuseboard.ops.handover import shift_summary
+
+        self.load("shift", lambda ws: shift_summary(ws))
+
+    def on_loaded(self, message: Loaded) -> None:
+        if message.what == "shift":
+            self.query_one("#shift", Static).update(render_shift(message.data))
+
+    def action_scroll(self, where: str) -> None:
+        from fuseboard.tui.common import scroll
+
+        scroll(self.query_one("#shift-scroll", VerticalScroll), where)
+
+
+def render_shift(summary: Any) -> Text:
+    head = f"since {summary.since.astimezone():%a %d %b %H:%M %Z}"
+    if summary.team:
+        head = f"{summary.team}: {summary.person or 'nobody'} on call, {head}"
+    out = Text()
+    out.append(f"{head}\n", style="bold")
+    out.append(f"{len(summary.alerts_opened)} alerts opened · {len(summary.alerts_resolved)} resolved · "
+               f"{summary.still_open} still open\n\n")
+    for a in summary.alerts_opened:
+        out.append(f"opened   {a['severity']:<4} {a['model']}/{a['environment']} {a['check']}: {a['summary']}\n")
+    for a in summary.alerts_resolved:
+        out.append(f"resolved {a['model']}/{a['environment']} {a['check']}\n")
+    if summary.events:
+        out.append("\nChanges\n", style="bold")
+    from datetime import datetime
+
+    for e in summary.events:
+        when = datetime.fromisoformat(e["at"]).astimezone().strftime("%H:%M")
+        out.append(f"{when}  {e['actor']:<8} {e['action']:<18} {e['target']}"
+                   + (f" ({e['reason']})" if e["reason"] else "") + "\n")
+    if not summary.events and not summary.alerts_opened and not summary.alerts_resolved:
+        out.append("a quiet shift: nothing changed\n")
+    return out
