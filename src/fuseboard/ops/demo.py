@@ -230,6 +230,8 @@ def _ownership(ws: Workspace, now: Any) -> None:
 
     local = now.astimezone()
     monday = (local - timedelta(days=local.weekday())).replace(hour=9, minute=0, second=0, microsecond=0)
+    if monday > local:  # Monday before 09:00: the turn began last week
+        monday -= timedelta(weeks=1)
     start = datetime.fromtimestamp(monday.timestamp(), tz=now.tzinfo) - timedelta(weeks=4)
     oncall.set_rotation(ws, "it-ops", ["chloe", "dev"], start, actor="chloe", origin="demo", reason="demo rota")
     oncall.set_rotation(ws, "ds-core", ["ana", "ben"], start, actor="ana", origin="demo", reason="demo rota")

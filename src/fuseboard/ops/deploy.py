@@ -134,14 +134,25 @@ def last_known_good(s: Session, m: Model, e: Environment, exclude_version_id: in
     return s.get(ModelVersion, found.to_version_id) if found else None
 
 
-def on_call(s: Session, m: Model) -> str:
-    """Who to call about this model: the owning team and its people (rotas come with ownership)."""
+def on_call(s: Session, m: Model, now: datetime | None = None) -> str:
+    """Who to call about this model: the owning team's on-call person now (from its rota), else its people."""
+    from fuseboard.ops.oncall import turn_at
+    from fuseboard.store.models import Rota, RotaShift
+
     if m.owner_team_id is None:
         return "no owning team"
+    now = now or utcnow()
     team = s.get(Team, m.owner_team_id)
-    people = s.exec(select(Person).where(Person.team_id == team.id).order_by(Person.name)).all()
-    contact = ", ".join(f"{p.name}" + (f" {p.phone}" if p.phone else "") for p in people[:2])
-    return f"{team.name}" + (f": {contact}" if contact else "")
+    people = {p.handle: p for p in s.exec(select(Person).where(Person.team_id == team.id).order_by(Person.name))}
+    rota = s.exec(select(Rota).where(Rota.team_id == team.id)).first()
+    shifts = s.exec(select(RotaShift).where(RotaShift.team_id == team.id, RotaShift.ends_at > now)).all()
+    turn = turn_at(rota, shifts, now)
+    if turn is not None:
+        p = people.get(turn.person)
+        contact = f" {p.name}" + (f" {p.phone}" if p and p.phone else "") if p else ""
+        return f"{team.name}: {turn.person}{contact} (until {turn.end.astimezone():%a %H:%M})"
+    contact = ", ".join(f"{p.name}" + (f" {p.phone}" if p.phone else "") for p in list(people.values())[:2])
+    return f"{team.name} (no rota)" + (f": {contact}" if contact else "")
 
 
 def _previous_env(s: Session, e: Environment) -> Environment | None:
