@@ -294,7 +294,7 @@ def handover_export(ctx: Context, model: str, out: Path | None) -> None:
 
 
 @cli.command("shift")
-@click.option("--team", help="Whose shift (default: the first team with someone on call).")
+@click.option("--team", help="Whose shift (default: your team's, else the first team with someone on call).")
 @click.option("--since", help="From this time instead of the shift's start (ISO 8601 or an age such as 8h).")
 @json_option
 @pass_ctx
@@ -302,7 +302,7 @@ def shift_cmd(ctx: Context, team: str | None, since: str | None, as_json: bool) 
     """What changed since the current on-call shift began: deploys, rollbacks, alerts, handovers."""
     from fuseboard.ops.handover import shift_summary
 
-    summary = shift_summary(ctx.workspace(), team, since=_when(since, "--since") if since else None)
+    summary = shift_summary(ctx.workspace(), team, since=_when(since, "--since") if since else None, actor=_actor())
     if as_json:
         emit_json(summary.as_dict())
         return
@@ -321,6 +321,6 @@ def shift_cmd(ctx: Context, team: str | None, since: str | None, as_json: bool) 
     from datetime import datetime
 
     for e in summary.events:
-        when = datetime.fromisoformat(e["at"]).astimezone().strftime("%H:%M")
+        when = datetime.fromisoformat(e["at"]).astimezone().strftime("%a %H:%M")
         out.print(f"  {when} {e['actor']:<8} {e['action']:<18} {e['target']}"
                   + (f"  ({e['reason']})" if e["reason"] else ""), highlight=False, markup=False)

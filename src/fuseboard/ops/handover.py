@@ -621,14 +621,21 @@ class ShiftSummary:
 
 
 def shift_summary(ws: Workspace, team: str | None = None, *, since: datetime | None = None,
-                  now: datetime | None = None) -> ShiftSummary:
-    """What changed since the start of the current on-call shift (of ``team``, else the first team on call):
-    deploys, rollbacks, alerts opened and resolved, handovers moved."""
+                  now: datetime | None = None, actor: str | None = None) -> ShiftSummary:
+    """What changed since the start of the current on-call shift (of ``team``, else ``actor``'s team,
+    else the first team with someone on call): deploys, rollbacks, alerts opened and resolved,
+    handovers moved."""
     from fuseboard.ops.oncall import on_call
     from fuseboard.store.models import Alert, AuditEvent
 
     now = now or utcnow()
     person = None
+    if team is None and actor is not None:
+        with ws.session() as s:
+            me = s.exec(select(Person).where(Person.handle == actor)).first()
+            mine = s.get(Team, me.team_id) if me is not None and me.team_id is not None else None
+        if mine is not None and any(c.team == mine.name and c.now is not None for c in on_call(ws, now)):
+            team = mine.name
     if since is None:
         calls = [c for c in on_call(ws, now) if c.now is not None and (team is None or c.team == team)]
         if team is not None and not calls:

@@ -234,7 +234,8 @@ class ShiftScreen(FuseboardScreen):
         self.query_one("#shift-scroll").focus()
         from fuseboard.ops.handover import shift_summary
 
-        self.load("shift", lambda ws: shift_summary(ws))
+        actor = self.app.actor
+        self.load("shift", lambda ws: shift_summary(ws, actor=actor))
 
     def on_loaded(self, message: Loaded) -> None:
         if message.what == "shift":
@@ -263,7 +264,7 @@ def render_shift(summary: Any) -> Text:
     from datetime import datetime
 
     for e in summary.events:
-        when = datetime.fromisoformat(e["at"]).astimezone().strftime("%H:%M")
+        when = datetime.fromisoformat(e["at"]).astimezone().strftime("%a %H:%M")
         out.append(f"{when}  {e['actor']:<8} {e['action']:<18} {e['target']}"
                    + (f" ({e['reason']})" if e["reason"] else "") + "\n")
     if not summary.events and not summary.alerts_opened and not summary.alerts_resolved:
