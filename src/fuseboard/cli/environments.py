@@ -373,3 +373,20 @@ def audit_verify(ctx: Context, as_json: bool) -> None:
         if not as_json:
             click.echo(f"error: audit chain broken at {report.problem}", err=True)
         sys.exit(1)
+
+
+@cli.command("backup")
+@click.argument("file", type=click.Path(path_type=__import__("pathlib").Path))
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+@json_option
+@pass_ctx
+def backup_cmd(ctx: Context, file: Any, force: bool, as_json: bool) -> None:
+    """A consistent copy of the (live) workspace in FILE, its artifacts beside it; open it with --db sqlite:///FILE."""
+    from fuseboard.store.db import backup
+
+    result = backup(ctx.workspace(), file, force=force)
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(f"backed up to {result['database']} ({result['bytes']:,} bytes) and "
+                   f"{result['artifact_files_copied']} artifact file(s) to {result['artifacts']}")

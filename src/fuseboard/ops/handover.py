@@ -171,6 +171,10 @@ def v_checks_running(s: Session, m: Model, now: datetime) -> Verdict:
     if first is None or first > since:
         days = 0 if first is None else (now - first).days
         return Verdict(False, f"checks run in {env.name} for {days} of {CHECKS_RUNNING_DAYS} days")
+    stale = [c for c in ("health", "drift") if states[c].at < now - timedelta(days=1)]
+    if stale:  # they ran long enough, but not lately
+        return Verdict(False, f"{' and '.join(stale)} last ran in {env.name} on "
+                       f"{min(states[c].at for c in stale):%Y-%m-%d} (is a monitor running?)")
     return Verdict(True, f"health and drift checks ran in {env.name} without errors for {CHECKS_RUNNING_DAYS} days")
 
 
@@ -330,12 +334,15 @@ def start(ws: Workspace, model: str, to_team: str, *, actor: str, origin: str, t
             raise Refused(f"{model} already has a handover in progress (fuseboard handover show {model})")
         if m.owner_team_id == t.id:
             raise Refused(f"{to_team} already owns {model}")
+        if m.owner_team_id is None and m.builder_team_id == t.id:
+            raise Refused(f"{to_team} built {model}; hand it to the team that will operate it")
         name = template or m.criticality
         found = templates()
         if name not in found:
             raise FuseboardError(f"no checklist template {name!r} (have: {', '.join(found)})")
         spec = load_template(found[name])
-        h = Handover(model_id=m.id, from_team_id=m.owner_team_id, to_team_id=t.id, template=name, state="draft",
+        giving = m.owner_team_id or m.builder_team_id  # no operator yet: its builders hand it over
+        h = Handover(model_id=m.id, from_team_id=giving, to_team_id=t.id, template=name, state="draft",
                      created_by=actor, created_at=now, updated_at=now)
         s.add(h)
         s.flush()
@@ -398,7 +405,7 @@ def set_evidence(ws: Workspace, model: str, key: str, evidence: str, *, actor: s
             raise Refused(f"{key} is verified by fuseboard; its evidence comes from the workspace")
         it.evidence = evidence.strip()
         s.add(it)
-        _touch(s, h, now, clear_signatures=False)
+        _touch(s, h, now, clear_signatures=True)  # what was signed changed
         audit.record(s, action="handover.evidence", target=m.name, actor=actor, origin=origin,
                      after={"item": key, "evidence": it.evidence}, at=now)
         s.flush()
@@ -461,7 +468,13 @@ def sign(ws: Workspace, model: str, *, actor: str, origin: str, now: datetime | 
         h.state, h.updated_at = "in_review", now
         audit.record(s, action="handover.sign", target=m.name, actor=actor, origin=origin, after={"side": side},
                      at=now)
-        if set(view.signatures) | {side} == {"giving", "receiving"}:
+        needed = {"receiving"} if h.from_team_id is None else {"giving", "receiving"}
+        if set(view.signatures) | {side} >= needed:
+            for it in s.exec(select(HandoverItem).where(HandoverItem.handover_id == h.id,
+                                                        HandoverItem.verify != "")):
+                item = next(i for i in view.items if i.key == it.key)  # keep what was verified at acceptance
+                it.evidence, it.checked_by, it.checked_at = item.evidence, "fuseboard", now if item.done else None
+                s.add(it)
             before = m.owner_team_id
             m.owner_team_id = h.to_team_id
             h.state, h.accepted_at = "transferred", now

@@ -57,8 +57,8 @@ def turn_at(rota: Any | None, shifts: Sequence[Any], at: datetime) -> Turn | Non
 
 
 def _cut(end: datetime, shifts: Sequence[Any], at: datetime, kind: str) -> datetime:
-    """A turn ends early where a shift of higher precedence starts."""
-    higher = {"rotation": ("shift", "override"), "shift": ("override",), "override": ()}[kind]
+    """A turn ends early where another one that takes over starts (same or higher precedence)."""
+    higher = {"rotation": ("shift", "override"), "shift": ("shift", "override"), "override": ("override",)}[kind]
     starts = [s.starts_at for s in shifts if s.kind in higher and at < s.starts_at < end]
     return min(starts, default=end)
 
@@ -68,6 +68,8 @@ def now_and_next(rota: Any | None, shifts: Sequence[Any], at: datetime) -> tuple
     current = turn_at(rota, shifts, at)
     probe = current.end if current is not None else _next_start(rota, shifts, at)
     following = turn_at(rota, shifts, probe) if probe is not None else None
+    if following is not None and following.start < probe:  # it takes over at ``probe``, not before
+        following = Turn(following.person, probe, following.end, following.source)
     return current, following
 
 

@@ -206,3 +206,51 @@ def open_workspace(
         raise
     art = Path(artifact_dir) if artifact_dir else default_artifact_dir(url)
     return Workspace(url=url, engine=engine, artifact_dir=art, read_only=read_only)
+
+
+def backup(ws: Workspace, target: Path, *, force: bool = False) -> dict[str, object]:
+    """A consistent copy of a live SQLite workspace: the database through SQLite's online backup
+    (other processes keep reading and writing meanwhile), then the artifact files beside it in
+    ``<target stem>-artifacts`` (content-addressed and never changed, so the copy holds every file the
+    copied database names). Open the copy with ``--db sqlite:///TARGET``.
+    """
+    import shutil
+    import sqlite3
+
+    if ws.engine.dialect.name != "sqlite":
+        raise WorkspaceError("fuseboard backup copies SQLite workspaces; back a server database up with its own "
+                             "tools (pg_dump)")
+    target = target.expanduser().resolve()
+    artifacts = target.parent / f"{target.stem}-artifacts"
+    if target.exists() and not force:
+        raise WorkspaceError(f"{target} exists; pass --force to replace it")
+    if not target.parent.is_dir():
+        raise WorkspaceError(f"no folder {target.parent} to write the backup into")
+    tmp = target.with_name(target.name + ".partial")
+    tmp.unlink(missing_ok=True)
+    raw = ws.engine.raw_connection()
+    try:
+        dst = sqlite3.connect(tmp)
+        try:
+            raw.driver_connection.backup(dst)  # pages copied in steps; writers are not blocked for long
+        finally:
+            dst.close()
+    except (sqlite3.Error, OSError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise WorkspaceError(f"backup failed: {exc} ({target})") from None
+    finally:
+        raw.close()
+    tmp.chmod(0o600)
+    copied = 0
+    artifacts.mkdir(mode=0o700, exist_ok=True)
+    if ws.artifact_dir.is_dir():
+        for src in ws.artifact_dir.rglob("*"):
+            if src.is_file():
+                dest = artifacts / src.relative_to(ws.artifact_dir)
+                if not dest.exists():
+                    dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                    shutil.copy2(src, dest)
+                    copied += 1
+    tmp.replace(target)
+    return {"database": str(target), "artifacts": str(artifacts), "artifact_files_copied": copied,
+            "bytes": target.stat().st_size}
