@@ -758,3 +758,18 @@ def test_shift_for_a_team_nobody_is_on_call_for(demo_url: str) -> None:
     summary = json.loads(ok(fb(demo_url, "shift", "--team", "ml-platform", "--since", "2h", "--json")).output)
     assert summary["team"] == "ml-platform"
     one_error(fb(demo_url, "shift", "--since", "yesterday"), "--since 'yesterday' is not a time")
+
+
+def test_a_lighter_checklist_does_not_satisfy_the_mission_critical_policy(demo_url: str) -> None:
+    from sqlmodel import select
+
+    from fuseboard.ops.handover import check_policy
+    from fuseboard.store.models import Handover, Model
+
+    ws = open_workspace(demo_url)
+    with ws.transaction() as s:  # a completed handover of credit-risk, but on the internal checklist
+        m = s.exec(select(Model).where(Model.name == "credit-risk")).one()
+        s.add(Handover(model_id=m.id, from_team_id=None, to_team_id=m.owner_team_id, template="internal",
+                       state="transferred", created_by="t"))
+    found = {v.model: v.problems for v in check_policy(ws)}
+    assert found["credit-risk"] == ["no completed handover on the mission-critical checklist (only: internal)"]

@@ -591,7 +591,9 @@ def check_policy(ws: Workspace, rules: dict[str, dict[str, Any]] | None = None,
         deployed: dict[int, set[str]] = {}
         for d in s.exec(select(Deployment)):
             deployed.setdefault(d.model_id, set()).add(envs[d.environment_id])
-        done = {h.model_id for h in s.exec(select(Handover).where(Handover.state == "transferred"))}
+        done: dict[int, set[str]] = {}  # model -> templates of its completed handovers
+        for h in s.exec(select(Handover).where(Handover.state == "transferred")):
+            done.setdefault(h.model_id, set()).add(h.template)
         for m in s.exec(select(Model).order_by(Model.name)):
             rule = rules.get(m.criticality, {})
             if not deployed.get(m.id, set()) & set(rule.get("environments", [])):
@@ -603,8 +605,12 @@ def check_policy(ws: Workspace, rules: dict[str, dict[str, Any]] | None = None,
                 problems.append(f"no owning team, yet it runs in {where}")
             elif rule.get("require_rota") and owner.id not in with_rota:
                 problems.append(f"owned by {owner.name}, which has no on-call rota")
-            if rule.get("require_handover") and m.id not in done:
-                problems.append("no completed handover")
+            if rule.get("require_handover"):
+                if m.id not in done:
+                    problems.append("no completed handover")
+                elif m.criticality not in done[m.id]:  # a lighter checklist does not count
+                    problems.append(f"no completed handover on the {m.criticality} checklist "
+                                    f"(only: {', '.join(sorted(done[m.id]))})")
             if problems:
                 out.append(Violation(m.name, m.criticality, owner.name if owner else None, problems))
     return out
