@@ -390,3 +390,26 @@ def backup_cmd(ctx: Context, file: Any, force: bool, as_json: bool) -> None:
     else:
         click.echo(f"backed up to {result['database']} ({result['bytes']:,} bytes) and "
                    f"{result['artifact_files_copied']} artifact file(s) to {result['artifacts']}")
+
+
+@cli.command("compact")
+@click.option("--hourly-after", default="2d", show_default=True, help="Five-minute windows older than this become hours.")
+@click.option("--daily-after", default="35d", show_default=True, help="Hourly windows older than this become days.")
+@click.option("--delete-after", default=None, help="Delete windows older than this (default: keep them).")
+@json_option
+@pass_ctx
+def compact_cmd(ctx: Context, hourly_after: str, daily_after: str, delete_after: str | None, as_json: bool) -> None:
+    """Compact old monitoring windows into hourly and daily profiles (exact; the monitor does it hourly)."""
+    from fuseboard.monitoring.retention import Retention, compact
+    from fuseboard.store.models import utcnow
+
+    def age(text: str, option: str) -> Any:
+        return utcnow() - _when(text, option)
+
+    counts = compact(ctx.writable(), retention=Retention(
+        age(hourly_after, "--hourly-after"), age(daily_after, "--daily-after"),
+        age(delete_after, "--delete-after") if delete_after else None))
+    if as_json:
+        emit_json(counts)
+    else:
+        click.echo(f"compacted {counts['merged']} windows into {counts['created']}; deleted {counts['deleted']}")

@@ -591,7 +591,11 @@ def ingest_labels_table(ws: Workspace, model: str, env: str, table: "pa.Table", 
             row = s.exec(select(WindowProfile).where(
                 WindowProfile.version_id == version_id, WindowProfile.environment_id == e.id,
                 WindowProfile.window_start == start, WindowProfile.window_seconds == WINDOW_SECONDS)).first()
-            if row is None:  # the window was compacted or removed: nothing to attach the label to
+            if row is None:  # compacted into an hourly or daily window since: the label joins that one
+                from fuseboard.monitoring.retention import containing_window
+
+                row = containing_window(s, version_id, e.id, start)
+            if row is None:  # the window was removed by retention: nothing to attach the label to
                 continue
             row.performance = performance.merge(row.performance, perf) if row.performance else perf
             row.updated_at = now

@@ -175,8 +175,9 @@ class Monitor:
 
     def __init__(self, ws: Workspace, intervals: Intervals | None = None,
                  on_cycle: Callable[[dict], None] | None = None, holder: str | None = None,
-                 notify: Callable[[list[dict]], None] | None = None) -> None:
+                 notify: Callable[[list[dict]], None] | None = None, retention: Any = None) -> None:
         self.ws = ws
+        self.retention = retention
         self.notify = notify
         self.intervals = intervals or Intervals()
         self.on_cycle = on_cycle
@@ -202,6 +203,20 @@ class Monitor:
         if self.on_cycle is not None:
             self.on_cycle(summary)
 
+    def _compact(self) -> None:
+        """Hourly: old windows into hourly and daily profiles (monitoring/retention.py), by the leader only."""
+        if not self.leading:
+            return
+        from fuseboard.monitoring.retention import compact
+
+        try:
+            counts = compact(self.ws, retention=self.retention)
+        except Exception:  # noqa: BLE001  (retried next hour)
+            log.exception("window compaction failed")
+            return
+        if counts["merged"] or counts["deleted"]:
+            log.info("compacted %(merged)d windows into %(created)d, deleted %(deleted)d", counts)
+
     def start(self) -> None:
         from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -212,6 +227,8 @@ class Monitor:
         for kind in KINDS:
             scheduler.add_job(self._job, "interval", args=[kind], id=kind,
                               seconds=getattr(self.intervals, kind), next_run_time=first)
+        scheduler.add_job(self._compact, "interval", seconds=3600, id="retention",
+                          next_run_time=first + timedelta(minutes=1))
         scheduler.start()
         self._scheduler = scheduler
 
