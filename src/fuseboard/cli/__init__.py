@@ -563,8 +563,10 @@ def monitor_cmd(ctx: Context, health_every: int, drift_every: int, performance_e
 
     config = ctx.load_config()
     notify = webhook_notifier(config.webhook, token=webhook_token(config)) if config.webhook else None
+    from fuseboard.ops.deploy import reconcile
+
     monitor = Monitor(ctx.writable(), Intervals(health_every, drift_every, performance_every, lease_ttl),
-                      on_cycle=report, notify=notify)
+                      on_cycle=report, notify=notify, housekeeping=[reconcile])
     monitor.start()
     click.echo(f"monitoring {ctx.url} as {monitor.holder}" + ("" if monitor.leading else
                " (standby: another process holds the lease)"), err=True)

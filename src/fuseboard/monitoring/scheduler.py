@@ -175,9 +175,13 @@ class Monitor:
 
     def __init__(self, ws: Workspace, intervals: Intervals | None = None,
                  on_cycle: Callable[[dict], None] | None = None, holder: str | None = None,
-                 notify: Callable[[list[dict]], None] | None = None, retention: Any = None) -> None:
+                 notify: Callable[[list[dict]], None] | None = None, retention: Any = None,
+                 housekeeping: list[Callable[[Workspace], Any]] | None = None) -> None:
         self.ws = ws
         self.retention = retention
+        # run by the leader after each health cycle (the faces pass ops.deploy.reconcile: the monitor
+        # layer cannot import ops)
+        self.housekeeping = housekeeping or []
         self.notify = notify
         self.intervals = intervals or Intervals()
         self.on_cycle = on_cycle
@@ -200,6 +204,12 @@ class Monitor:
         except Exception as exc:  # noqa: BLE001  (a failing cycle must never stop the loop)
             log.exception("monitor cycle %s failed", kind)
             summary = {"kind": kind, "error": f"{type(exc).__name__}: {exc}"}
+        if kind == "health":
+            for task in self.housekeeping:
+                try:
+                    task(self.ws)
+                except Exception:  # noqa: BLE001  (retried after the next health cycle)
+                    log.exception("monitor housekeeping %s failed", getattr(task, "__name__", task))
         if self.on_cycle is not None:
             self.on_cycle(summary)
 

@@ -431,3 +431,50 @@ def wait_converged(ws: Workspace, model: str, env: str, *, timeout: float = 30.0
                                f"after {timeout:g}s the endpoint still {what}, not v{expected}; the monitor opens a "
                                "version-mismatch alert if it does not converge")
         time.sleep(interval)
+
+
+def reconcile(ws: Workspace, *, now: datetime | None = None, probe_path: str = "/health") -> list[ChangeResult]:
+    """Settle the changes whose process died while their hook ran (``kill -9``, a lost SSH session).
+
+    A pending rollout older than its hook's timeout (plus a minute) is finished from what the
+    endpoint reports: the new version -> succeeded (the hook got through); anything else, or no
+    endpoint -> failed, and the previous version stays recorded as serving. Never recorded as
+    done when it was not. Audited as origin ``monitor``; safe to run from any process, any time.
+    """
+    from fuseboard.monitoring.checks import probe
+
+    now = now or utcnow()
+    with ws.session() as s:
+        stale = []
+        for r in s.exec(select(Rollout).where(Rollout.state == "pending")):
+            e = s.get(Environment, r.environment_id)
+            timeout = timedelta(seconds=float(e.hook.get("timeout", hooks.DEFAULT_TIMEOUT)))
+            if now - r.requested_at < timeout + STALE_AFTER:
+                continue
+            m = s.get(Model, r.model_id)
+            dep = _deployment(s, m, e)
+            to = s.get(ModelVersion, r.to_version_id).version
+            was = s.get(ModelVersion, r.from_version_id).version if r.from_version_id else None
+            url = dep.endpoint_url if dep else ""
+            plan = ChangePlan(action=r.action, model=m.name, environment=e.name, protected=e.protected,
+                              criticality=m.criticality, from_version=was, to_version=to,
+                              revision=dep.revision if dep else None, from_endpoint=url, endpoint_url=url)
+            stale.append((r.id, e.id, plan, r.requested_at, url))
+    results = []
+    for rollout_id, env_id, plan, requested_at, url in stale:
+        reported = probe(url, probe_path, timeout=5.0).version if url else None
+        if reported is not None and reported.lstrip("v") == str(plan.to_version):
+            outcome = hooks.HookResult(True, f"reconciled: the process running the hook stopped; the endpoint "
+                                             f"reports v{plan.to_version}", "", "", 0.0)
+        else:
+            seen = f"the endpoint reports {reported}" if reported is not None else (
+                "no endpoint to ask" if not url else "the endpoint reports no version")
+            outcome = hooks.HookResult(False, f"abandoned: the process running the hook stopped; {seen}", "", "",
+                                       0.0)
+        with ws.session() as s:  # another process may have settled it meanwhile
+            if s.get(Rollout, rollout_id).state != "pending":
+                continue
+        results.append(_finish(ws, plan, rollout_id, env_id, outcome, actor="monitor", origin="monitor",
+                               reason="reconciled after the requesting process stopped", overridden=[],
+                               started=requested_at, now=None))
+    return results

@@ -127,8 +127,11 @@ class FuseboardApp(App[None]):
 
             notify = webhook_notifier(self.config.webhook, token=webhook_token(self.config)) \
                 if self.config.webhook else None
+            from fuseboard.ops.deploy import reconcile
+
             monitor = Monitor(ws, self.monitor_intervals,
-                              on_cycle=lambda summary: self.post_message(MonitorCycle(summary)), notify=notify)
+                              on_cycle=lambda summary: self.post_message(MonitorCycle(summary)), notify=notify,
+                              housekeeping=[reconcile])
             monitor.start()
             self.monitor = monitor
 
