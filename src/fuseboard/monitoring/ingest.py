@@ -137,7 +137,8 @@ def _numbers(table: "pa.Table", column: str, source: str) -> "np.ndarray":
     col = table.column(column)
     if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_boolean(col.type) \
             or pa.types.is_null(col.type):
-        return np.asarray(pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False), dtype="float64")
+        # unsafe: integers beyond 2**53 become the nearest float (statistics need no more precision)
+        return np.asarray(pc.cast(col, pa.float64(), safe=False).to_numpy(zero_copy_only=False), dtype="float64")
     text = pc.cast(col, pa.string()) if not pa.types.is_string(col.type) else col
     import pandas as pd
 
@@ -184,7 +185,7 @@ def _encode(table: "pa.Table", column: str) -> Encoded:
     col = table.column(column)
     if pa.types.is_floating(col.type):
         as_int = pc.cast(col, pa.int64(), safe=False)
-        if pc.all(pc.or_kleene(pc.is_null(col), pc.equal(pc.cast(as_int, pa.float64()), col))).as_py():
+        if pc.all(pc.or_kleene(pc.is_null(col), pc.equal(pc.cast(as_int, pa.float64(), safe=False), col))).as_py():
             col = as_int
     if pa.types.is_dictionary(col.type):  # already encoded (Parquet): one dictionary for all chunks
         encoded = pa.table({"c": col}).unify_dictionaries().column("c").combine_chunks()

@@ -53,6 +53,19 @@ def sorted_histogram(xs: Any, edges: list[float]) -> list[int]:
     return [int(left[0]), *inner.tolist(), n - top]
 
 
+BIGGEST = 1.7976931348623157e308  # float max: sums of huge values saturate here instead of becoming inf
+
+
+def _finite(value: Any) -> float:
+    """A stored statistic, kept finite (JSON has no infinity; an overflowed sum saturates at float max)."""
+    if value is None:  # an overflowed value stored before saturation existed
+        return BIGGEST
+    value = float(value)
+    if value != value:  # NaN: inf - inf after an overflow
+        return BIGGEST
+    return max(-BIGGEST, min(BIGGEST, value))
+
+
 def fold_sorted(xs: Any, nulls: int, reference: dict[str, Any]) -> dict[str, Any]:
     """Profile sorted finite values (plus ``nulls`` missing ones) on the reference's bins."""
     n = int(xs.size)
@@ -60,16 +73,26 @@ def fold_sorted(xs: Any, nulls: int, reference: dict[str, Any]) -> dict[str, Any
     edges = reference.get("edges") or []
     fine_edges = (reference.get("fine") or {}).get("edges") or edges
     if n:
-        mean = float(xs.mean())
-        deviations = xs - mean
-        deviations *= deviations  # not a BLAS dot: OpenBLAS's own threads fight the fold threads
-        out.update(mean=mean, m2=float(deviations.sum()), min=float(xs[0]), max=float(xs[-1]))
+        import numpy as np
+
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean = float(xs.mean())
+            if not np.isfinite(mean):  # values near float max overflow the sum: average them scaled down
+                scale = max(abs(float(xs[0])), abs(float(xs[-1])))
+                mean = float((xs / scale).mean()) * scale
+            deviations = xs - mean
+            deviations *= deviations  # not a BLAS dot: OpenBLAS's own threads fight the fold threads
+            m2 = _finite(deviations.sum())
+        out.update(mean=_finite(mean), m2=m2, min=float(xs[0]), max=float(xs[-1]))
     else:
         out.update(mean=0.0, m2=0.0, min=None, max=None)
     out["counts"] = sorted_histogram(xs, edges) if edges else [0, n, 0]
     out["fine"] = sorted_histogram(xs, fine_edges) if fine_edges else [0, n, 0]
     below, above = (out["counts"][0], out["counts"][-1]) if edges else (0, 0)
-    out["tails"] = [float(xs[:below].sum()), float(xs[n - above:].sum()) if above else 0.0]
+    import numpy as np
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        out["tails"] = [_finite(xs[:below].sum()), _finite(xs[n - above:].sum()) if above else 0.0]
     return out
 
 
@@ -134,12 +157,12 @@ def merge_all(profiles: list[dict[str, Any]]) -> dict[str, Any]:
         out["unseen"] = dict(sorted(unseen.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_UNSEEN])
         return out
     n = mean = m2 = 0.0
-    for p in profiles:  # the scalars, pairwise (Chan's formula)
+    for p in profiles:  # the scalars, pairwise (Chan's formula), kept finite
         nb = p["count"]
         if nb:
-            delta = p["mean"] - mean
-            mean += delta * nb / (n + nb)
-            m2 += p["m2"] + delta * delta * n * nb / (n + nb)
+            delta = _finite(_finite(p["mean"]) - mean)
+            mean = _finite(mean + delta * (nb / (n + nb)))
+            m2 = _finite(m2 + _finite(p["m2"]) + _finite(delta * delta) * (n * nb / (n + nb)))
             n += nb
     mins = [p["min"] for p in profiles if p.get("min") is not None]
     maxs = [p["max"] for p in profiles if p.get("max") is not None]
@@ -148,7 +171,8 @@ def merge_all(profiles: list[dict[str, Any]]) -> dict[str, Any]:
         columns = [p[key] for p in profiles]
         if len({len(c) for c in columns}) != 1:
             raise ValueError("cannot merge histograms over different bins")
-        out[key] = list(map(sum, zip(*columns)))
+        out[key] = list(map(sum, zip(*columns))) if key != "tails" else \
+            [_finite(sum(_finite(v) for v in values)) for values in zip(*columns)]
     return out
 
 
