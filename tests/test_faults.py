@@ -90,3 +90,64 @@ def test_a_change_killed_mid_hook_is_reconciled_from_the_endpoint(demo_url: str,
                           run_hook=lambda hook, values: __import__("fuseboard.ops.hooks", fromlist=["x"]).HookResult(
                               True, "exit 0", "", "", 0.0))
     assert retry.state in ("succeeded", "unchanged")
+
+
+class Misbehaving(BaseHTTPRequestHandler):
+    """One endpoint per path: /ok, /hang (never answers), /slow (answers after 5 s), /500, /garbage, /wrong."""
+
+    def do_GET(self) -> None:  # noqa: N802
+        kind = self.path.strip("/").split("/")[0]
+        if kind in ("hang", "slow"):
+            time.sleep(5 if kind == "slow" else 30)
+        if kind == "500":
+            self.send_response(500)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = {"garbage": b"\x00\xff<html>not json", "wrong": b'{"version": "9"}'}.get(kind, b'{"version": "2"}')
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_misbehaving_endpoints_give_the_right_state_within_the_timeout(demo_url: str) -> None:
+    from sqlmodel import select
+
+    from fuseboard.monitoring import checks
+    from fuseboard.store.models import Deployment, Environment, Model
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Misbehaving)
+    server.daemon_threads = True
+    Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    kinds = {"churn-propensity": "hang", "credit-risk": "slow", "demand-forecast": "500",
+             "disease-progression": "garbage", "tumour-screening": "wrong"}
+    ws = open_workspace(demo_url)
+    with ws.transaction() as s:  # every prod endpoint misbehaves its own way; dev endpoints are fine
+        for dep, model, env in s.exec(select(Deployment, Model, Environment)
+                                      .join(Model, Model.id == Deployment.model_id)
+                                      .join(Environment, Environment.id == Deployment.environment_id)):
+            dep.endpoint_url = f"{base}/{kinds[model.name] if env.name == 'prod' else 'ok'}"
+            s.add(dep)
+    refused = checks.probe("http://127.0.0.1:9", timeout=1)
+    assert not refused.up and refused.error
+    began = time.monotonic()
+    results = checks.run_checks(ws, policy=checks.Policy(probe_timeout=1.0), only={"health"})
+    took = time.monotonic() - began
+    assert took < 4, took  # probes run side by side, each within its timeout: a hang delays nothing else
+    health = {(r.model, r.environment): r.checks[0] for r in results}
+    for model, kind in kinds.items():
+        details = health[(model, "prod")].details
+        if kind in ("hang", "slow", "500"):
+            assert not details["up"], (model, details)
+        elif kind == "garbage":
+            assert details["up"] and details["version"] is None
+        else:
+            assert health[(model, "prod")].summary.startswith("version mismatch: endpoint serves version 9")
+        assert details["up"] or details["error"] or details["status_code"]
+    assert all(health[(m, "dev")].details["up"] for m in kinds)
+    server.shutdown()

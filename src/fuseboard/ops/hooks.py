@@ -15,6 +15,7 @@ values. Success is exit status 0 or an HTTP 2xx answer within the timeout.
 from __future__ import annotations
 
 import json
+import os
 import string
 import subprocess
 import time
@@ -71,6 +72,12 @@ def validate(hook: dict[str, Any]) -> dict[str, Any]:
         url = hook["webhook"]
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise FuseboardError(f"hook.webhook must be an http(s) URL, not {url!r}")
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        if parts.username or parts.password:  # it would be stored, shown and audited
+            raise FuseboardError("hook.webhook must not carry credentials; put the token in FUSEBOARD_HOOK_TOKEN "
+                                 "(sent as an Authorization: Bearer header)")
         out["webhook"] = url
     return out
 
@@ -110,6 +117,9 @@ def run(hook: dict[str, Any], values: dict[str, Any]) -> HookResult:
     url = hook["webhook"]
     body = json.dumps({**values, "event": "deploy"}).encode()
     request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
+    token = os.environ.get("FUSEBOARD_HOOK_TOKEN")
+    if token:  # from the environment only: never stored, shown or audited
+        request.add_header("Authorization", f"Bearer {token}")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (the configured hook)
             output = response.read(MAX_OUTPUT).decode("utf-8", "replace")

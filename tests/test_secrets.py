@@ -1,0 +1,68 @@
+"""Secrets (webhook tokens) come from the environment or the config file and are never shown or audited."""
+
+from __future__ import annotations
+
+import json
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from threading import Thread
+
+import pytest
+from click.testing import CliRunner
+
+from fuseboard.cli import cli
+from fuseboard.errors import FuseboardError
+from fuseboard.ops import hooks
+from fuseboard.store.db import open_workspace
+
+SECRET = "s3cr3t-t0ken-do-not-leak"
+
+
+def test_webhook_hook_sends_the_environment_token_in_a_header_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, str] = {}
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            seen["auth"] = self.headers.get("Authorization", "")
+            seen["body"] = self.rfile.read(int(self.headers["Content-Length"])).decode()
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("FUSEBOARD_HOOK_TOKEN", SECRET)
+    hook = hooks.validate({"webhook": f"http://127.0.0.1:{server.server_address[1]}/deploy", "timeout": 5})
+    result = hooks.run(hook, {"model": "m", "version": 2, "env": "prod"})
+    server.shutdown()
+    assert result.ok and seen["auth"] == f"Bearer {SECRET}"
+    assert SECRET not in seen["body"] and SECRET not in result.ran and SECRET not in hooks.describe(hook)
+
+
+def test_credentials_in_a_hook_url_are_refused() -> None:
+    with pytest.raises(FuseboardError, match="must not carry credentials"):
+        hooks.validate({"webhook": f"https://deployer:{SECRET}@deploy.internal/hook"})
+
+
+def test_the_notify_token_never_reaches_audit_json_or_listings(demo_url: str, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "config" / "fuseboard" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f'[notify]\nwebhook = "http://127.0.0.1:9/alerts"\ntoken = "{SECRET}"\n')
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("FUSEBOARD_HOOK_TOKEN", SECRET)
+    runner = CliRunner()
+    outputs = [runner.invoke(cli, ["--db", demo_url, *args]).output for args in (
+        ["envs", "set", "staging", "--hook-webhook", "http://127.0.0.1:9/deploy", "--reason", "r"],
+        ["rollback", "churn-propensity", "--env", "staging", "--to", "1", "--yes", "--wait", "0", "--json"],
+        ["envs", "--json"], ["audit", "--json", "--limit", "500"], ["alerts", "--json"], ["models", "--json"],
+        ["history", "churn-propensity", "--env", "staging", "--json"], ["check", "--no-probe", "--json"])]
+    assert all(SECRET not in out for out in outputs)
+    ws = open_workspace(demo_url)
+    with ws.engine.connect() as c:  # nowhere in the database either
+        dump = "\n".join(c.connection.iterdump())
+    assert SECRET not in dump
+    assert json.loads(outputs[2])[1]["hook"] == {"webhook": "http://127.0.0.1:9/deploy", "timeout": 60.0}
