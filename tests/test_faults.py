@@ -120,7 +120,10 @@ def test_misbehaving_endpoints_give_the_right_state_within_the_timeout(demo_url:
     from fuseboard.monitoring import checks
     from fuseboard.store.models import Deployment, Environment, Model
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Misbehaving)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Misbehaving, bind_and_activate=False)
+    server.request_queue_size = 128  # a real server's backlog (the default 5 drops connects under 15 probes)
+    server.server_bind()
+    server.server_activate()
     server.daemon_threads = True
     Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
