@@ -22,7 +22,32 @@ class Field:
     placeholder: str = ""
 
 
-class FormDialog(ModalScreen[dict[str, str] | None]):
+class _Dialog(ModalScreen[dict[str, str] | None]):
+    """What both dialogs share: esc and Cancel close without a change; enter moves to the next field
+    and, in the last one, submits; the submit button submits. Each dialog's ``_try_submit`` checks
+    its fields and dismisses with its own values."""
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#submit")
+    def _submit_pressed(self) -> None:
+        self._try_submit()
+
+    @on(Input.Submitted)
+    def _enter(self, event: Input.Submitted) -> None:
+        inputs = list(self.query(Input))
+        if event.input is inputs[-1]:
+            self._try_submit()
+        else:
+            inputs[inputs.index(event.input) + 1].focus()
+
+
+class FormDialog(_Dialog):
     """Asks for a few text fields; dismisses with {name: value}, or None when cancelled."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel", tooltip="close without changing anything")]
@@ -49,25 +74,6 @@ class FormDialog(ModalScreen[dict[str, str] | None]):
     def values(self) -> dict[str, str]:
         return {f.name: self.query_one(f"#field-{f.name}", Input).value.strip() for f in self._fields}
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#submit")
-    def _submit_pressed(self) -> None:
-        self._try_submit()
-
-    @on(Input.Submitted)
-    def _enter(self, event: Input.Submitted) -> None:
-        inputs = list(self.query(Input))
-        if event.input is inputs[-1]:
-            self._try_submit()
-        else:
-            inputs[inputs.index(event.input) + 1].focus()
-
     def _try_submit(self) -> None:
         values = self.values()
         empty = [f.label for f in self._fields if not values[f.name]]
@@ -77,7 +83,7 @@ class FormDialog(ModalScreen[dict[str, str] | None]):
         self.dismiss(values)
 
 
-class ChangeDialog(ModalScreen[dict[str, str] | None]):
+class ChangeDialog(_Dialog):
     """Confirms a deploy, promotion or rollback: what changes, the hook, open alerts, on call, gates.
 
     Cancel has the focus. An internal model (or an unprotected environment): ``y`` confirms,
@@ -132,27 +138,8 @@ class ChangeDialog(ModalScreen[dict[str, str] | None]):
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
     def action_confirm(self) -> None:
         self._try_submit()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#submit")
-    def _submit_pressed(self) -> None:
-        self._try_submit()
-
-    @on(Input.Submitted)
-    def _enter(self, event: Input.Submitted) -> None:
-        inputs = list(self.query(Input))
-        if event.input is inputs[-1]:
-            self._try_submit()
-        else:
-            inputs[inputs.index(event.input) + 1].focus()
 
     def _error(self, text: str) -> None:
         self.query_one("#dialog-error", Static).update(Text(text, style="bold"))
