@@ -33,7 +33,7 @@ def test_sqlite_gets_wal_foreign_keys_and_busy_timeout(ws_url: str) -> None:
     with ws.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
-        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
 
 
 def test_database_file_is_owner_only(ws_url: str) -> None:

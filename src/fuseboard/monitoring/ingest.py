@@ -409,11 +409,12 @@ def _utc(epoch: int) -> datetime:
 
 def ingest_table(ws: Workspace, model: str, env: str, table: "pa.Table", *, source: str = "rows",
                  now: datetime | None = None) -> IngestResult:
-    """Validate a batch whole, then fold it into the serving version's windows in one transaction."""
+    """Validate a batch whole and fold it, then merge it into the serving version's windows in one
+    short transaction (the write lock is not held while the batch is folded)."""
     import numpy as np
 
     now = now or utcnow()
-    with ws.transaction() as s:
+    with ws.session() as s:  # read what the batch is checked against
         m = lookup.model(s, model)
         e = lookup.environment(s, env)
         dep = s.exec(select(Deployment).where(Deployment.model_id == m.id,
@@ -421,31 +422,37 @@ def ingest_table(ws: Workspace, model: str, env: str, table: "pa.Table", *, sour
         if dep is None:
             raise FuseboardError(f"no version of {m.name!r} is deployed in {e.name!r}; deploy one first")
         mv = s.get(ModelVersion, dep.version_id)
-        classes = classes_of(mv) if m.task == "classification" else []
-        batch = validate(table, mv, m.task, classes, source, now)
-        starts = _window_starts(batch.seconds)
+    classes = classes_of(mv) if m.task == "classification" else []
+    batch = validate(table, mv, m.task, classes, source, now)
+    starts = _window_starts(batch.seconds)
+    codes = None
+    if m.task == "classification" and batch.label is not None:
+        codes = (batch.label.codes_for(classes), batch.prediction.codes_for(classes))
+    if starts.size < 2 or bool(np.all(starts[1:] >= starts[:-1])):
+        order = None  # rows arrive in time order (the usual case): windows are slices, no copies
+        ordered = starts
+    else:
+        order = np.argsort(starts, kind="stable")
+        ordered = starts[order]
+    first = np.concatenate([[0], np.flatnonzero(ordered[1:] != ordered[:-1]) + 1])  # sorted: no np.unique
+    unique = ordered[first]
+    bounds = [*first[1:], len(starts)]
+    slices = [slice(int(lo), int(hi)) if order is None else order[lo:hi] for lo, hi in zip(first, bounds)]
+    folded = fold_windows(batch, slices, mv, m.task, classes, codes)
+    folded_features: dict[str, Any] = {}
+    folded_predictions: dict[str, Any] = {}
+    labelled = 0
+    for features, predictions, perf in folded:
+        folded_features = merge_profiles(folded_features, features)
+        folded_predictions = merge_profiles(folded_predictions, predictions)
+        labelled += perf.get("labelled", 0)
+    with ws.transaction() as s:
+        serving = s.exec(select(Deployment.version_id).where(Deployment.model_id == m.id,
+                                                            Deployment.environment_id == e.id)).first()
+        if serving != mv.id:  # a deploy landed while the batch was folded: fold it again for the new version
+            return ingest_table(ws, model, env, table, source=source, now=now)
         pending = _pending(s, m.id, e.id, mv.id, batch, starts, source)
-        codes = None
-        if m.task == "classification" and batch.label is not None:
-            codes = (batch.label.codes_for(classes), batch.prediction.codes_for(classes))
-        folded_features: dict[str, Any] = {}
-        folded_predictions: dict[str, Any] = {}
-        if starts.size < 2 or bool(np.all(starts[1:] >= starts[:-1])):
-            order = None  # rows arrive in time order (the usual case): windows are slices, no copies
-            ordered = starts
-        else:
-            order = np.argsort(starts, kind="stable")
-            ordered = starts[order]
-        first = np.concatenate([[0], np.flatnonzero(ordered[1:] != ordered[:-1]) + 1])  # sorted: no np.unique
-        unique = ordered[first]
-        bounds = [*first[1:], len(starts)]
-        labelled = 0
-        slices = [slice(int(lo), int(hi)) if order is None else order[lo:hi] for lo, hi in zip(first, bounds)]
-        folded = fold_windows(batch, slices, mv, m.task, classes, codes)
         for start, lo, hi, (features, predictions, perf) in zip(unique, first, bounds, folded):
-            folded_features = merge_profiles(folded_features, features)
-            folded_predictions = merge_profiles(folded_predictions, predictions)
-            labelled += perf.get("labelled", 0)
             when = _utc(start)
             row = s.exec(select(WindowProfile).where(
                 WindowProfile.version_id == mv.id, WindowProfile.environment_id == e.id,
@@ -463,7 +470,7 @@ def ingest_table(ws: Workspace, model: str, env: str, table: "pa.Table", *, sour
             s.add(row)
         if pending:
             s.execute(insert(PendingLabel), pending)
-        quality = _quality(folded_features, folded_predictions)
+    quality = _quality(folded_features, folded_predictions)
     return IngestResult(m.name, e.name, mv.version, batch.rows, len(unique), labelled, len(pending),
                         _utc(unique[0]).isoformat(), _utc(unique[-1]).isoformat(), quality)
 

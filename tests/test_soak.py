@@ -1,0 +1,104 @@
+"""Soak: consoles, two monitors, concurrent ingest and racing rollbacks on one SQLite workspace.
+
+About 20 seconds in CI; `pytest -m soak` (or FUSEBOARD_SOAK_SECONDS) runs it longer. Afterwards: no
+"database is locked" (or any other error) reached a user, every ingested row is counted exactly
+once, only the lease holder ran checks and no faster than its interval, exactly one of each pair
+of racing rollbacks happened, and the audit chain verifies.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlmodel import func, select
+
+from fuseboard.store.audit import verify
+from fuseboard.store.db import open_workspace
+from fuseboard.store.models import Rollout, WindowProfile
+from tests.test_ingest import credit_rows
+
+SOAK_SECONDS = float(os.environ.get("FUSEBOARD_SOAK_SECONDS", "12"))
+CLI = [sys.executable, "-c", "from fuseboard.cli import main; main()"]
+CONSOLE = """
+import asyncio, sys, time
+from fuseboard.config import Config
+from fuseboard.tui.app import FuseboardApp
+
+async def main():
+    app = FuseboardApp(sys.argv[1], Config(path=__import__("pathlib").Path(sys.argv[2])), workspace_label="soak")
+    async with app.run_test(size=(80, 24)) as pilot:
+        end = time.monotonic() + float(sys.argv[3])
+        while time.monotonic() < end:
+            for key in ("1", "2", "right", "3", "4", "ctrl+r", "j", "k"):
+                await pilot.press(key)
+                await pilot.pause(0.05)
+        await app.workers.wait_for_complete()
+    print("console ok")
+
+asyncio.run(main())
+"""
+
+
+def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+@pytest.mark.parametrize("seconds", [pytest.param(SOAK_SECONDS, id="ci"),
+                                     pytest.param(max(SOAK_SECONDS, 120), id="long", marks=pytest.mark.soak)])
+def test_soak(demo_url: str, tmp_path: Path, seconds: float, request: pytest.FixtureRequest) -> None:
+    if "long" in request.node.callspec.id and "soak" not in (request.config.getoption("-m") or ""):
+        pytest.skip("the long soak runs with `pytest -m soak`")
+    env = {**os.environ, "FUSEBOARD_USER": "soak", "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    files = []
+    for n in range(10):  # ten batches of distinct rows (request ids), ingested at once
+        path = tmp_path / f"batch{n}.csv"
+        credit_rows(200, seed=100 + n).to_csv(path, index=False)
+        files.append(path)
+    monitors = [spawn([*CLI, "--db", demo_url, "monitor", "--health-every", "5", "--drift-every", "10",
+                       "--performance-every", "10", "--lease-ttl", "10"], env) for _ in range(2)]
+    consoles = [spawn([sys.executable, "-c", CONSOLE, demo_url, str(tmp_path / f"c{i}.toml"), str(seconds)], env)
+                for i in range(3)]
+    time.sleep(1.0)
+    ingests = [spawn([*CLI, "--db", demo_url, "ingest", "credit-risk", str(f), "--env", "prod"], env) for f in files]
+    races = []
+    for model in ("churn-propensity", "tumour-screening"):  # two rollbacks of the same deployment at once
+        races.append([spawn([*CLI, "--db", demo_url, "rollback", model, "--env", "prod", "--to", "1", "--yes",
+                             "--wait", "0"], env) for _ in range(2)])
+    outputs = [(p, *p.communicate(timeout=120)) for p in ingests + [p for pair in races for p in pair]]
+    for p, out, err in [(c, *c.communicate(timeout=seconds + 120)) for c in consoles]:
+        assert p.returncode == 0 and "console ok" in out, err[-2000:]
+    for m in monitors:
+        m.terminate()
+    monitor_outputs = [m.communicate(timeout=30) for m in monitors]
+
+    for text in [out + err for _, out, err in outputs] + [o + e for o, e in monitor_outputs]:
+        assert "locked" not in text.lower() and "unexpected" not in text and "Traceback" not in text, text[-3000:]
+    for p, out, err in outputs[:10]:
+        assert p.returncode == 0, err
+    ws = open_workspace(demo_url)
+    with ws.session() as s:
+        rows = s.exec(select(func.sum(WindowProfile.rows)).where(WindowProfile.model_id == select(
+            __import__("fuseboard.store.models", fromlist=["Model"]).Model.id).where(
+            __import__("fuseboard.store.models", fromlist=["Model"]).Model.name == "credit-risk")
+            .scalar_subquery())).one()
+    assert rows == 2000  # every ingested row counted exactly once
+    for pair, model in zip(races, ("churn-propensity", "tumour-screening")):
+        said = sorted((p.returncode, "done" if "rollback done" in out else "unchanged" if "unchanged" in out
+                       else "raced" if ("in progress" in err or "changed under you" in err) else err)
+                      for p, out, err in outputs if p in pair)
+        assert said in ([(0, "done"), (0, "unchanged")], [(0, "done"), (1, "raced")]), said  # the other is told
+        with ws.session() as s:
+            done = s.exec(select(func.count()).select_from(Rollout).where(
+                Rollout.action == "rollback", Rollout.state == "succeeded")).one()
+        assert done == 2  # one per deployment, not two
+    leaders = [out for out, _ in monitor_outputs if out.strip()]
+    assert len(leaders) >= 1, monitor_outputs
+    cycles = sum(out.count("health:") for out, _ in monitor_outputs)
+    assert 0 < cycles <= seconds / 5 + 3  # one health cycle per 5 s interval, by whoever holds the lease
+    report = verify(ws)
+    assert report.ok, report.problem
