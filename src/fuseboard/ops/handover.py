@@ -475,6 +475,8 @@ def sign(ws: Workspace, model: str, *, actor: str, origin: str, now: datetime | 
                 item = next(i for i in view.items if i.key == it.key)  # keep what was verified at acceptance
                 it.evidence, it.checked_by, it.checked_at = item.evidence, "fuseboard", now if item.done else None
                 s.add(it)
+            audit.record(s, action="handover.accept", target=m.name, actor=actor, origin=origin,
+                         after={"handover": h.id, "signed": {**view.signatures, side: actor}}, at=now)
             before = m.owner_team_id
             m.owner_team_id = h.to_team_id
             h.state, h.accepted_at = "transferred", now
@@ -620,7 +622,8 @@ def check_policy(ws: Workspace, rules: dict[str, dict[str, Any]] | None = None,
 
 SHIFT_ACTIONS = ("deploy", "promote", "rollback", "deploy.failed", "promote.failed", "rollback.failed",
                  "gate.override", "alert.ack", "alert.resolve", "alert.silence", "handover.start", "handover.sign",
-                 "handover.reject", "handover.submit", "ownership.transfer", "rollout.known_good")
+                 "handover.reject", "handover.submit", "handover.accept", "ownership.transfer",
+                 "rollout.known_good")
 
 
 @dataclass
