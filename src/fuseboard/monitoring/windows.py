@@ -68,13 +68,13 @@ def _finite(value: Any) -> float:
 
 def fold_sorted(xs: Any, nulls: int, reference: dict[str, Any]) -> dict[str, Any]:
     """Profile sorted finite values (plus ``nulls`` missing ones) on the reference's bins."""
+    import numpy as np
+
     n = int(xs.size)
     out: dict[str, Any] = {"kind": "numeric", "count": n, "nulls": int(nulls)}
     edges = reference.get("edges") or []
     fine_edges = (reference.get("fine") or {}).get("edges") or edges
     if n:
-        import numpy as np
-
         with np.errstate(over="ignore", invalid="ignore"):
             mean = float(xs.mean())
             if not np.isfinite(mean):  # values near float max overflow the sum: average them scaled down
@@ -89,8 +89,6 @@ def fold_sorted(xs: Any, nulls: int, reference: dict[str, Any]) -> dict[str, Any
     out["counts"] = sorted_histogram(xs, edges) if edges else [0, n, 0]
     out["fine"] = sorted_histogram(xs, fine_edges) if fine_edges else [0, n, 0]
     below, above = (out["counts"][0], out["counts"][-1]) if edges else (0, 0)
-    import numpy as np
-
     with np.errstate(over="ignore", invalid="ignore"):
         out["tails"] = [_finite(xs[:below].sum()), _finite(xs[n - above:].sum()) if above else 0.0]
     return out

@@ -155,14 +155,11 @@ def audit_events(ws: Workspace, target: str | None = None, limit: int = 50, *, m
     ``since`` to events at or after that time.
     """
     stmt = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
-    if target:
-        stmt = stmt.where((AuditEvent.target == target)
-                          | AuditEvent.target.startswith(f"{target}/", autoescape=True)
-                          | AuditEvent.target.startswith(f"{target}@", autoescape=True))
-    if model:
-        stmt = stmt.where((AuditEvent.target == model)
-                          | AuditEvent.target.startswith(f"{model}/", autoescape=True)
-                          | AuditEvent.target.startswith(f"{model}@", autoescape=True))
+    for name in (target, model):  # the name itself, its deployments (name/env) and versions (name@vN)
+        if name:
+            stmt = stmt.where((AuditEvent.target == name)
+                              | AuditEvent.target.startswith(f"{name}/", autoescape=True)
+                              | AuditEvent.target.startswith(f"{name}@", autoescape=True))
     if env:
         stmt = stmt.where(AuditEvent.target.endswith(f"/{env}", autoescape=True))
     if since:
