@@ -203,13 +203,34 @@ def test_python_api_takes_a_list_of_dicts(demo_url: str) -> None:
         fuseboard.log_predictions("credit-risk", "staging", "not rows", db=demo_url)
 
 
-def test_categories_counted_in_one_pass_equal_window_by_window() -> None:
+def test_encoded_categories_count_as_their_values_do() -> None:
     import numpy as np
 
-    from fuseboard.monitoring.ingest import Encoded, _fold_encoded, _fold_encoded_windows
+    from fuseboard.monitoring import windows
+    from fuseboard.monitoring.ingest import Encoded, _fold_encoded_windows
 
     rng = np.random.default_rng(5)
     column = Encoded(rng.integers(-1, 4, 1000), ["a", "b", "c", "zz"])  # -1: null; "zz" unseen
     reference = {"value_counts": {"a": 5, "b": 3, "c": 1}}
-    slices = [slice(0, 10), slice(10, 400), slice(400, 401), slice(401, 1000)]
-    assert _fold_encoded_windows(column, slices, reference) == [_fold_encoded(column, s, reference) for s in slices]
+    windows_idx = [slice(0, 10), slice(10, 400), slice(400, 401), slice(401, 1000), np.arange(0, 1000, 7)]
+    assert _fold_encoded_windows(column, windows_idx, reference) == [
+        windows.fold_categorical(column.values()[idx], reference) for idx in windows_idx]
+
+
+@pytest.mark.parametrize("values, arrow_type", [
+    ([1, 0, 1, 1], "int64"),                      # binary class numbers
+    ([2, 7, 2, 5], "int64"),                      # gaps between the classes
+    ([-100, 100, 0, -100], "int8"),               # negative, in a narrow type
+    ([3_288_334_337, 3_288_334_300], "uint32"),   # big numbers close together
+    ([2**63 + 5, 2**63 + 1], "uint64"),           # beyond int64
+    ([0, 70_000, 1], "int32"),                    # too wide for a counting table: hashed
+])
+def test_integer_columns_encode_as_their_text(values: list[int], arrow_type: str) -> None:
+    import pyarrow as pa
+
+    from fuseboard.monitoring.ingest import _encode
+
+    table = pa.table({"c": pa.array(values, type=getattr(pa, arrow_type)())})
+    encoded = _encode(table, "c")
+    assert encoded.values().tolist() == [str(v) for v in values]
+    assert sorted(encoded.dictionary) == sorted({str(v) for v in values})

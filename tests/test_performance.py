@@ -104,3 +104,23 @@ def test_performance_over_time_buckets_windows_exactly() -> None:
     assert perf.primary_metric("regression") == "rmse"
     assert perf.primary_metric("classification", ["accuracy"]) == "accuracy"
     assert perf.primary_metric("classification", ["accuracy", "roc_auc"]) == "roc_auc"
+
+
+def test_windowed_classification_fold_is_the_per_window_fold() -> None:
+    """fold_classification_windows counts each window as fold_classification_codes does on its labelled rows."""
+    rng = np.random.default_rng(11)
+    n = 3_000
+    y = rng.choice([0, 1, -1, -2], n, p=[0.4, 0.4, 0.15, 0.05])  # -1: no label yet, -2: a label of no class
+    p = rng.choice([0, 1, -2], n, p=[0.45, 0.5, 0.05])
+    scores = rng.random(n)
+    scores[rng.random(n) < 0.02] = np.nan
+    windows_idx = [slice(0, 1_000), slice(1_000, 1_001), slice(1_001, n), np.arange(0, n, 3)]
+    y_unlabelled = y.copy()
+    y_unlabelled[1_000] = -1
+    for y_case in (y, y_unlabelled):
+        got = perf.fold_classification_windows(y_case, p, ["no", "yes"], scores, windows_idx)
+        for idx, window in zip(windows_idx, got):
+            has = y_case[idx] != -1
+            want = perf.fold_classification_codes(y_case[idx][has], p[idx][has], ["no", "yes"],
+                                                  scores[idx][has]) if has.any() else {}
+            assert window == want

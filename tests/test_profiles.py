@@ -23,7 +23,7 @@ from fuseboard.monitoring.profiles import (
     sorted_histogram_counts,
     sorted_quantiles,
 )
-from fuseboard.monitoring.windows import fold_numeric, sorted_histogram
+from fuseboard.monitoring.windows import fold_numeric, fold_numeric_windows, sorted_histogram
 
 
 # -- the straightforward way: what profiles.py computed before it sorted each column once ----------
@@ -275,3 +275,42 @@ def test_build_profile_of_a_mixed_frame_is_unchanged() -> None:
         direct = direct_numeric_profile if f["kind"] == NUMERIC else direct_categorical_profile
         same(profile["features"][f["name"]], direct(frame[f["name"]]))
     same(profile["target"], direct_categorical_profile(target))
+
+
+def _window_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(name, reference values, current values) where single-precision sorting could miscount."""
+    rng = np.random.default_rng(7)
+    ref = rng.normal(0.0, 1.0, 5_000)
+    edges = np.array([*numeric_profile(pd.Series(ref))["edges"], *numeric_profile(pd.Series(ref))["fine"]["edges"]])
+    pick = rng.choice(edges, 6)
+    near_edges = np.concatenate([rng.normal(0.0, 1.0, 20_000), pick, np.nextafter(pick, np.inf),
+                                 np.nextafter(pick, -np.inf)])  # ties with edges in float32, not in float64
+    rng.shuffle(near_edges)
+    cases = [("near edges", ref, near_edges),
+             ("on every edge", ref, np.concatenate([rng.normal(0.0, 1.0, 20_000), edges])),
+             ("shifted", ref, rng.normal(3.0, 2.0, 20_000)),
+             ("beyond float32", ref, np.concatenate([rng.normal(0.0, 1.0, 1_000), [1e39, -1e39, 3e38]]))]
+    for name in ("normal", "nan and inf", "ties: dice", "ties: rounded", "integers", "heavy tails", "constant"):
+        values = NUMERIC_CASES[name]
+        cases.append((name, values, rng.permutation(values)))
+    big = rng.normal(1e9, 1e-3, 5_000)  # edges closer than float32 can tell apart
+    cases.append(("close edges", big, rng.normal(1e9, 1e-3, 20_000)))
+    return cases
+
+
+@pytest.mark.parametrize("case", _window_cases(), ids=lambda c: c[0])
+def test_windowed_fold_counts_exactly_what_sorting_in_double_counts(case: tuple[str, np.ndarray, np.ndarray]) -> None:
+    """fold_numeric_windows (float32 sort, ties settled in double) bins every window as fold_numeric."""
+    _, reference_values, current = case
+    reference = numeric_profile(pd.Series(reference_values))
+    cut = current.size // 3
+    windows_idx = [slice(0, cut), slice(cut, current.size), np.arange(0, current.size, 2)]
+    for idx, got in zip(windows_idx, fold_numeric_windows(current, windows_idx, reference)):
+        want = fold_numeric(current[idx], reference)
+        for key in ("count", "nulls", "counts", "fine", "min", "max"):
+            assert got[key] == want[key], key
+        big = np.isfinite(current[idx]).any() and np.abs(current[idx][np.isfinite(current[idx])]).max() > 1e30
+        if not big:  # sums of values ~1e39 with small ones depend on the order they are added in
+            for key in ("mean", "m2"):
+                assert got[key] == pytest.approx(want[key], rel=1e-9, abs=1e-9), key
+            assert got["tails"] == pytest.approx(want["tails"], rel=1e-9, abs=1e-9)

@@ -88,9 +88,10 @@ def read_file(path: Path) -> "pa.Table":
             from pyarrow import parquet
 
             # text columns come dictionary-encoded, as Parquet stores them: no re-encoding later
+            # (ParquetFile.read: one chunk per row group, so numeric columns convert without copies)
             schema = parquet.read_schema(path)
             text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
-            table = parquet.read_table(path, read_dictionary=text)
+            table = parquet.ParquetFile(path, read_dictionary=text).read()
         else:
             from pyarrow import json
 
@@ -187,6 +188,10 @@ def _encode(table: "pa.Table", column: str) -> Encoded:
         as_int = pc.cast(col, pa.int64(), safe=False)
         if pc.all(pc.or_kleene(pc.is_null(col), pc.equal(pc.cast(as_int, pa.float64(), safe=False), col))).as_py():
             col = as_int
+    if pa.types.is_integer(col.type) and col.null_count == 0 and len(col):
+        fast = _encode_small_ints(col.to_numpy())
+        if fast is not None:
+            return fast
     if pa.types.is_dictionary(col.type):  # already encoded (Parquet): one dictionary for all chunks
         encoded = pa.table({"c": col}).unify_dictionaries().column("c").combine_chunks()
     else:  # encode in the column's own type (integers stay integers); only distinct values become text
@@ -198,6 +203,26 @@ def _encode(table: "pa.Table", column: str) -> Encoded:
     else:
         values = [str(v) for v in dictionary.to_pylist()]
     return Encoded(indices, values)
+
+
+def _encode_small_ints(values: Any) -> Encoded | None:
+    """Integer labels and predictions (class numbers): counted, not hashed (several times faster than
+    a hash table); None when the values span too wide a range for a counting table."""
+    import numpy as np
+
+    lo, hi = int(values.min()), int(values.max())
+    if hi - lo >= 1 << 16 or hi >= 1 << 62 or lo <= -(1 << 62):
+        return None
+    base = 0 if 0 <= lo and hi < 1 << 16 else lo  # class numbers count from 0 as they are
+    values = values.astype(np.int64, copy=False)
+    shifted = values - base if base else values
+    present = np.flatnonzero(np.bincount(shifted))
+    dictionary = [str(v + base) for v in present.tolist()]
+    if present.size == hi - base + 1:  # every value from 0 up occurs: codes are the values
+        return Encoded(shifted.astype(np.int64, copy=False), dictionary)
+    lut = np.full(hi - base + 1, -1, dtype=np.int64)
+    lut[present] = np.arange(present.size)
+    return Encoded(lut[shifted], dictionary)
 
 
 def _timestamps(table: "pa.Table", source: str, now: datetime) -> "np.ndarray":
@@ -214,9 +239,13 @@ def _timestamps(table: "pa.Table", source: str, now: datetime) -> "np.ndarray":
     elif pa.types.is_timestamp(col.type):  # naive times are taken as UTC
         import pyarrow.compute as pc
 
-        micros = pc.cast(pc.cast(col, pa.timestamp("us", tz=col.type.tz)), pa.int64())
-        seconds = micros.to_numpy(zero_copy_only=False).astype("float64") / 1e6
-        seconds = np.where(np.asarray(pc.is_null(micros).to_numpy(zero_copy_only=False)), np.nan, seconds)
+        per_second = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[col.type.unit]
+        ticks = pc.cast(col, pa.int64())
+        seconds = ticks.to_numpy(zero_copy_only=False).astype("float64")
+        if per_second != 1:
+            seconds /= per_second
+        if ticks.null_count:
+            seconds[np.asarray(pc.is_null(ticks).to_numpy(zero_copy_only=False))] = np.nan
     else:
         import pandas as pd
 
@@ -321,73 +350,57 @@ def fold_windows(batch: Batch, windows_idx: list[Any], mv: ModelVersion, task: s
     """
     ref = mv.reference_profile
     schema = mv.feature_schema
+    n = len(windows_idx)
 
     def fold_feature(f: dict[str, Any]) -> list[dict[str, Any]]:
         column = batch.features[f["name"]]
         reference = ref["features"][f["name"]]
         if f["kind"] == "numeric":
-            return [windows.fold_numeric(column[idx], reference) for idx in windows_idx]
+            return windows.fold_numeric_windows(column, windows_idx, reference)
         return _fold_encoded_windows(column, windows_idx, reference)
 
-    def fold_rest(_: Any) -> list[tuple[dict, dict]]:
-        return [_fold_predictions(batch, idx, ref, task, classes, codes) for idx in windows_idx]
+    def fold_numeric(column: Any, reference: dict[str, Any]) -> list[dict[str, Any]]:
+        return windows.fold_numeric_windows(column, windows_idx, reference)
 
-    tasks = [*[(fold_feature, f) for f in schema], (fold_rest, None)]
-    results = list(_POOL.map(lambda t: t[0](t[1]), tasks))
-    per_feature, rest = results[:-1], results[-1]
-    names = [f["name"] for f in schema]
-    return [({name: per_feature[j][i] for j, name in enumerate(names)}, *rest[i])
-            for i in range(len(windows_idx))]
+    # (what, task): the prediction columns fold as tasks of their own, beside the features
+    tasks: list[tuple[tuple[str, str], Any]] = [(("feature", f["name"]), lambda f=f: fold_feature(f)) for f in schema]
+    if task == "regression":
+        tasks.append((("out", "prediction"), lambda: fold_numeric(batch.prediction, ref.get("predictions") or {})))
+        if batch.label is not None:
+            tasks.append((("out", "performance"), lambda: [_fold_regression(batch, idx) for idx in windows_idx]))
+    else:
+        tasks.append((("out", "prediction"), lambda: _fold_encoded_windows(
+            batch.prediction, windows_idx, {"value_counts": {c: 0 for c in classes}})))
+        if batch.scores is not None and batch.scores.ndim == 1:
+            tasks.append((("out", "score"), lambda: fold_numeric(batch.scores, ref.get("scores") or {})))
+        if batch.label is not None:
+            tasks.append((("out", "performance"), lambda: performance.fold_classification_windows(
+                codes[0], codes[1], classes, batch.scores, windows_idx)))
+    results = dict(zip([name for name, _ in tasks], _POOL.map(lambda t: t[1](), tasks)))
+    perf = results.get(("out", "performance")) or [{}] * n
+    predictions = {key: results[("out", key)] for key in ("prediction", "score") if ("out", key) in results}
+    return [({f["name"]: results[("feature", f["name"])][i] for f in schema}, {key: value[i] for key, value in predictions.items()},
+             perf[i]) for i in range(n)]
 
 
-def _fold_predictions(batch: Batch, idx: Any, ref: dict[str, Any], task: str, classes: list[str],
-                      codes: tuple[Any, Any] | None) -> tuple[dict, dict]:
+def _fold_regression(batch: Batch, idx: Any) -> dict[str, Any]:
     import numpy as np
 
-    if task == "regression":
-        pred = batch.prediction[idx]
-        predictions = {"prediction": windows.fold_numeric(pred, ref.get("predictions") or {})}
-    else:
-        predictions = {"prediction": _fold_encoded(batch.prediction, idx, {"value_counts": {c: 0 for c in classes}})}
-        if batch.scores is not None and batch.scores.ndim == 1:
-            predictions["score"] = windows.fold_numeric(batch.scores[idx], ref.get("scores") or {})
-    perf: dict[str, Any] = {}
-    if batch.label is not None:
-        if task == "regression":
-            label, pred = batch.label[idx], batch.prediction[idx]
-            has = np.isfinite(label)
-            if has.any():
-                perf = performance.fold_regression(label[has], pred[has])
-        else:
-            y, p = codes[0][idx], codes[1][idx]
-            has = y != -1
-            if has.any():
-                scores = batch.scores[idx][has] if batch.scores is not None else None
-                perf = performance.fold_classification_codes(y[has], p[has], classes, scores)
-    return predictions, perf
+    label, pred = batch.label[idx], batch.prediction[idx]
+    has = np.isfinite(label)
+    return performance.fold_regression(label[has], pred[has]) if has.any() else {}
 
 
 def _fold_encoded_windows(column: Encoded, windows_idx: list[Any], reference: dict[str, Any]) -> list[dict[str, Any]]:
-    """``_fold_encoded`` of each window, counted in one pass when the windows are slices."""
+    """The category counts (nulls apart) of each window of an encoded column."""
     import numpy as np
 
-    if len(windows_idx) < 2 or not all(isinstance(i, slice) for i in windows_idx):
-        return [_fold_encoded(column, idx, reference) for idx in windows_idx]
     k = len(column.dictionary) + 1  # slot 0: null, then the dictionary's values
-    start, stop = windows_idx[0].start, windows_idx[-1].stop
-    window_of_row = np.repeat(np.arange(len(windows_idx)), [i.stop - i.start for i in windows_idx])
-    counts = np.bincount(window_of_row * k + column.indices[start:stop] + 1,
-                         minlength=len(windows_idx) * k).reshape(len(windows_idx), k)
-    return [windows.fold_counts(row[1:], column.dictionary, int(row[0]), reference) for row in counts]
-
-
-def _fold_encoded(column: Encoded, idx: Any, reference: dict[str, Any]) -> dict[str, Any]:
-    import numpy as np
-
-    codes = column.indices[idx]
-    present = codes[codes >= 0]
-    counts = np.bincount(present, minlength=len(column.dictionary))
-    return windows.fold_counts(counts, column.dictionary, int(codes.size - present.size), reference)
+    out = []
+    for idx in windows_idx:  # window by window: each pass stays in the processor's cache
+        counts = np.bincount(column.indices[idx] + 1, minlength=k)
+        out.append(windows.fold_counts(counts[1:], column.dictionary, int(counts[0]), reference))
+    return out
 
 
 def merge_profiles(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -439,24 +452,20 @@ def ingest_table(ws: Workspace, model: str, env: str, table: "pa.Table", *, sour
     bounds = [*first[1:], len(starts)]
     slices = [slice(int(lo), int(hi)) if order is None else order[lo:hi] for lo, hi in zip(first, bounds)]
     folded = fold_windows(batch, slices, mv, m.task, classes, codes)
-    folded_features: dict[str, Any] = {}
-    folded_predictions: dict[str, Any] = {}
-    labelled = 0
-    for features, predictions, perf in folded:
-        folded_features = merge_profiles(folded_features, features)
-        folded_predictions = merge_profiles(folded_predictions, predictions)
-        labelled += perf.get("labelled", 0)
+    labelled = sum(perf.get("labelled", 0) for _, _, perf in folded)
     with ws.transaction() as s:
         serving = s.exec(select(Deployment.version_id).where(Deployment.model_id == m.id,
                                                             Deployment.environment_id == e.id)).first()
         if serving != mv.id:  # a deploy landed while the batch was folded: fold it again for the new version
             return ingest_table(ws, model, env, table, source=source, now=now)
         pending = _pending(s, m.id, e.id, mv.id, batch, starts, source)
-        for start, lo, hi, (features, predictions, perf) in zip(unique, first, bounds, folded):
-            when = _utc(start)
-            row = s.exec(select(WindowProfile).where(
-                WindowProfile.version_id == mv.id, WindowProfile.environment_id == e.id,
-                WindowProfile.window_start == when, WindowProfile.window_seconds == WINDOW_SECONDS)).first()
+        whens = [_utc(start) for start in unique]
+        stored = {row.window_start: row for row in s.exec(select(WindowProfile).where(  # one query for all
+            WindowProfile.version_id == mv.id, WindowProfile.environment_id == e.id,
+            WindowProfile.window_seconds == WINDOW_SECONDS,
+            WindowProfile.window_start >= whens[0], WindowProfile.window_start <= whens[-1]))}
+        for when, lo, hi, (features, predictions, perf) in zip(whens, first, bounds, folded):
+            row = stored.get(when)
             if row is None:
                 row = WindowProfile(model_id=m.id, environment_id=e.id, version_id=mv.id, window_start=when,
                                     window_seconds=WINDOW_SECONDS, rows=0, features={}, predictions={},
@@ -470,7 +479,7 @@ def ingest_table(ws: Workspace, model: str, env: str, table: "pa.Table", *, sour
             s.add(row)
         if pending:
             s.execute(insert(PendingLabel), pending)
-    quality = _quality(folded_features, folded_predictions)
+    quality = _quality([features for features, _, _ in folded], [predictions for _, predictions, _ in folded])
     return IngestResult(m.name, e.name, mv.version, batch.rows, len(unique), labelled, len(pending),
                         _utc(unique[0]).isoformat(), _utc(unique[-1]).isoformat(), quality)
 
@@ -518,25 +527,32 @@ def _pending(s: Any, model_id: int, env_id: int, version_id: int, batch: Batch, 
     return out
 
 
-def _quality(features: dict[str, Any], predictions: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per feature: nulls, values outside the reference's range, categories it never saw."""
+def _quality(features: list[dict[str, Any]], predictions: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per feature, over the batch's windows: nulls, values outside the reference's range, categories
+    it never saw."""
     found: dict[str, dict[str, Any]] = {}
-    for name, profile in features.items():
+    for name, first in features[0].items():
+        profiles_ = [window[name] for window in features]
         item: dict[str, Any] = {}
-        if profile["kind"] == "numeric":
-            outside = profile["counts"][0] + profile["counts"][-1] if len(profile["counts"]) > 2 else 0
+        if first["kind"] == "numeric":
+            outside = sum(p["counts"][0] + p["counts"][-1] for p in profiles_ if len(p["counts"]) > 2)
             if outside:
                 item["out_of_range"] = outside
-        elif profile["value_counts"].get(windows.UNSEEN):
-            item["unseen"] = dict(list(profile["unseen"].items())[:5])
-            item["unseen_rows"] = profile["value_counts"][windows.UNSEEN]
-        if profile["nulls"]:
-            item["nulls"] = profile["nulls"]
+        else:
+            unseen_rows = sum(p["value_counts"].get(windows.UNSEEN, 0) for p in profiles_)
+            if unseen_rows:
+                unseen = windows.merge_all([{**p, "value_counts": {}} for p in profiles_])["unseen"]
+                item["unseen"] = dict(list(unseen.items())[:5])
+                item["unseen_rows"] = unseen_rows
+        nulls = sum(p["nulls"] for p in profiles_)
+        if nulls:
+            item["nulls"] = nulls
         if item:
             found[name] = item
-    prediction = predictions.get("prediction", {})
-    if prediction.get("kind") == "categorical" and prediction["value_counts"].get(windows.UNSEEN):
-        found["prediction"] = {"unknown_classes": prediction["value_counts"][windows.UNSEEN]}
+    unknown = sum(p.get("prediction", {}).get("value_counts", {}).get(windows.UNSEEN, 0) for p in predictions
+                  if p.get("prediction", {}).get("kind") == "categorical")
+    if unknown:
+        found["prediction"] = {"unknown_classes": unknown}
     return found
 
 

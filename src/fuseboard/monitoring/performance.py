@@ -82,6 +82,57 @@ def fold_classification_codes(y: Any, p: Any, classes: Sequence[str], scores: An
     return out
 
 
+def fold_classification_windows(y: Any, p: Any, classes: Sequence[str], scores: Any, windows_idx: Sequence[Any]
+                                ) -> list[dict[str, Any]]:
+    """``fold_classification_codes`` of the labelled rows (``y != -1``) of each window of a batch;
+    ``{}`` for a window without labels.
+
+    The per-row keys (confusion cell, score bin) are computed once for the whole batch and each
+    window is one count of its keys, instead of masking and binning the window again and again.
+    """
+    import numpy as np
+
+    k = len(classes)
+    if k != 2 or (scores is not None and np.ndim(scores) != 1):  # several score columns: window by window
+        out = []
+        for idx in windows_idx:
+            yw, pw = y[idx], p[idx]
+            has = yw != -1
+            out.append(fold_classification_codes(yw[has], pw[has], classes, None if scores is None else
+                                                 scores[idx][has]) if has.any() else {})
+        return out
+    keys = [str(c) for c in classes]
+    out = []
+    for idx in windows_idx:  # window by window: each pass stays in the processor's cache
+        yw, pw = y[idx], p[idx]
+        # one key per row: 0-3 a confusion cell, 4 a label of an unknown class, 5 a known label with a
+        # prediction of an unknown class (counted nowhere, as in fold_classification_codes), 6 no label
+        known = (yw >= 0) & (pw >= 0)
+        cell = yw * 2 + pw
+        cell[~known] = 4 + (yw[~known] >= 0)
+        cell[yw == -1] = 6
+        counts = np.bincount(cell, minlength=7)
+        if counts[:6].sum() == 0:
+            out.append({})
+            continue
+        window: dict[str, Any] = {"task": "classification", "classes": keys, "labelled": int(counts[:4].sum()),
+                                  "unknown_labels": int(counts[4]),
+                                  "confusion": counts[:4].reshape(2, 2).tolist()}
+        if scores is not None:
+            s = np.clip(np.asarray(scores[idx], dtype="float64"), 0.0, 1.0)
+            counted = known & np.isfinite(s)
+            if not counted.all():
+                s, yw = s[counted], yw[counted]
+            s *= SCORE_BINS
+            key = s.astype(np.int64)
+            np.minimum(key, SCORE_BINS - 1, out=key)
+            key += yw * SCORE_BINS  # 0..SCORE_BINS-1 negatives, then positives
+            bins = np.bincount(key, minlength=2 * SCORE_BINS)
+            window["scores"] = {keys[1]: {"pos": bins[SCORE_BINS:].tolist(), "neg": bins[:SCORE_BINS].tolist()}}
+        out.append(window)
+    return out
+
+
 def fold_regression(labels: Any, predictions: Any) -> dict[str, Any]:
     import numpy as np
 

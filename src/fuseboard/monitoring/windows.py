@@ -104,6 +104,87 @@ def fold_numeric(values: Any, reference: dict[str, Any]) -> dict[str, Any]:
     return fold_sorted(ordered[lo:hi], ordered.size - (hi - lo), reference)
 
 
+MAX_AMBIGUOUS = 8  # edges a window may tie with in single precision before it is sorted in double instead
+
+
+def _single_histogram(f: Any, x: Any, edges: Any, edges32: Any) -> tuple[list[int], int] | None:
+    """``sorted_histogram`` of ``x`` from ``f``, its values rounded to float32 and sorted; None if too
+    many values tie with an edge in single precision.
+
+    Rounding is monotone, so a value whose float32 is below an edge's float32 is below the edge,
+    and one above is above; only values that round to the same float32 as an edge are compared
+    again in double precision (continuous data almost never has any).
+    """
+    import numpy as np
+
+    below = np.searchsorted(f, edges32, side="left")
+    tied = np.searchsorted(f, edges32, side="right") - below
+    less = below.copy()  # values below each edge
+    at_most_top = int(below[-1] + tied[-1])  # values at or below the top edge
+    ambiguous = np.flatnonzero(tied)
+    if ambiguous.size > MAX_AMBIGUOUS:
+        return None
+    if ambiguous.size:
+        with np.errstate(over="ignore"):
+            x32 = x.astype(np.float32)
+        for j in ambiguous.tolist():
+            candidates = x[x32 == edges32[j]]
+            less[j] += int((candidates < edges[j]).sum())
+            if j == len(edges) - 1:
+                at_most_top = int(below[j] + (candidates <= edges[j]).sum())
+    n = int(x.size)
+    inner = np.diff(less)
+    inner[-1] = at_most_top - less[-2]
+    return [int(less[0]), *inner.tolist(), n - at_most_top], int(ambiguous.size)
+
+
+def fold_numeric_windows(column: Any, windows_idx: list[Any], reference: dict[str, Any]) -> list[dict[str, Any]]:
+    """``fold_numeric`` of each window of a column, the same counts at about half the cost.
+
+    Sorting is most of a fold, and float32 sorts twice as fast as float64: windows of finite values
+    are counted from their values rounded to float32 and sorted, ties with an edge settled in double
+    precision (``_single_histogram``); the moments come from the doubles. Windows with nulls or
+    infinities, and columns whose values keep tying with the edges (integers, say), are sorted in
+    double precision as ``fold_numeric`` does.
+    """
+    import numpy as np
+
+    edges = np.asarray(reference.get("edges") or [], dtype="float64")
+    fine = np.asarray((reference.get("fine") or {}).get("edges") or edges, dtype="float64")
+    single = edges.size >= 2 and fine.size >= 2 and np.unique(edges).size == edges.size
+    with np.errstate(over="ignore"):
+        edges32, fine32 = edges.astype(np.float32), fine.astype(np.float32)
+    out = []
+    for idx in windows_idx:
+        x = np.asarray(column[idx], dtype="float64")
+        n = int(x.size)
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = float(x.sum()) if n else 0.0
+        counted = None
+        if single and n and np.isfinite(total):
+            with np.errstate(over="ignore"):
+                f = x.astype(np.float32)
+            f.sort()
+            counts = _single_histogram(f, x, edges, edges32)
+            fine_counts = _single_histogram(f, x, fine, fine32) if counts else None
+            if counts and fine_counts:
+                counted = counts[0], fine_counts[0]
+            else:
+                single = False  # values that tie with the edges: the rest of the column sorts in double
+        if counted is None:
+            out.append(fold_numeric(x, reference))
+            continue
+        mean = total / n
+        deviations = x - mean
+        m2 = float(np.einsum("i,i->", deviations, deviations))  # not a BLAS dot: its threads fight the folds
+        below, above = counted[0][0], counted[0][-1]
+        tails = [float(x[x < edges[0]].sum()) if below else 0.0, float(x[x > edges[-1]].sum()) if above else 0.0]
+        out.append({"kind": "numeric", "count": n, "nulls": 0, "mean": _finite(mean), "m2": _finite(m2),
+                    "min": float(x.min()), "max": float(x.max()), "counts": counted[0], "fine": counted[1],
+                    "tails": [_finite(t) for t in tails]})
+    return out
+
+
 def fold_counts(counts: Any, dictionary: list[str], nulls: int, reference: dict[str, Any]) -> dict[str, Any]:
     """Profile a categorical column from the count of each distinct value (``dictionary`` order)."""
     value_counts = {c: 0 for c in reference.get("value_counts", {})}
