@@ -19,6 +19,14 @@ class WorkspaceError(FuseboardError):
     """The workspace cannot be opened or written."""
 
 
+class WorkspaceUnwritable(WorkspaceError):
+    """The database refuses writes (a full disk, a read-only file): reading still works."""
+
+    def __init__(self, reason: str, where: str) -> None:
+        super().__init__(f"cannot write to the workspace: {reason} ({where}); nothing was changed")
+        self.reason = reason
+
+
 class Conflict(FuseboardError):
     """Someone else changed the thing between reading it and changing it (optimistic concurrency)."""
 

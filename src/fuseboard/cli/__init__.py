@@ -55,11 +55,24 @@ class Context:
             self._ws = open_workspace(self.url, artifact_dir=cfg.artifacts, create=create, read_only=self.read_only)
         return self._ws
 
+    def readable(self) -> Any:
+        """The workspace for a command that only reads; a workspace that cannot be written is said so."""
+        ws = self.workspace()
+        if ws.degraded:
+            saved = "; showing it as last saved" if ws.saved_copy else ""
+            click.echo(f"warning: read-only: {ws.degraded}{saved} ({ws.where})", err=True)
+        return ws
+
     def writable(self) -> Any:
         self.load_config()
         if self.read_only:
             raise FuseboardError("this command changes the workspace; it is not allowed with --read-only")
-        return self.workspace(create=True)
+        ws = self.workspace(create=True)
+        if ws.degraded:
+            from fuseboard.errors import WorkspaceUnwritable
+
+            raise WorkspaceUnwritable(ws.degraded, ws.where)
+        return ws
 
 
 class FuseboardGroup(click.Group):
@@ -286,7 +299,7 @@ def models(click_ctx: click.Context, as_json: bool) -> None:
     from fuseboard.store.queries import model_rows
 
     ctx: Context = click_ctx.obj
-    ws = ctx.workspace()
+    ws = ctx.readable()
     rows = model_rows(ws)
     if as_json:
         emit_json([r.as_dict() for r in rows])
@@ -311,7 +324,7 @@ def models_show(ctx: Context, model: str, as_json: bool) -> None:
     """Show one model: versions with metrics, deployments and recent audit events."""
     from fuseboard.store.queries import model_detail
 
-    detail = model_detail(ctx.workspace(), model)
+    detail = model_detail(ctx.readable(), model)
     if detail is None:
         raise FuseboardError(f"no model named {model!r} (see `fuseboard models`)")
     if as_json:
@@ -434,7 +447,7 @@ def check_cmd(ctx: Context, no_probe: bool, as_json: bool) -> None:
     """
     from fuseboard.monitoring.checks import run_checks
 
-    results = run_checks(ctx.workspace(), probe_endpoints=not no_probe)
+    results = run_checks(ctx.readable(), probe_endpoints=not no_probe)
     if as_json:
         emit_json([r.as_dict() for r in results])
     else:
@@ -461,7 +474,7 @@ def alerts_cmd(click_ctx: click.Context, include_resolved: bool, as_json: bool) 
         return
     from fuseboard.monitoring.alerts import list_alerts
 
-    views = list_alerts(click_ctx.obj.workspace(), include_resolved=include_resolved)
+    views = list_alerts(click_ctx.obj.readable(), include_resolved=include_resolved)
     if as_json:
         emit_json([v.as_dict() for v in views])
         return
@@ -606,7 +619,7 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
     from fuseboard.monitoring.settings import policy_for
     from fuseboard.store import lookup
 
-    ws = click_ctx.obj.workspace()
+    ws = click_ctx.obj.readable()
     with ws.session() as s:
         m = lookup.model(s, model)
     policy = policy_for(m.monitoring)
@@ -690,7 +703,7 @@ def teams_cmd(click_ctx: click.Context, as_json: bool) -> None:
     from fuseboard.ops.oncall import on_call
     from fuseboard.store.queries import team_rows
 
-    ws = click_ctx.obj.workspace()
+    ws = click_ctx.obj.readable()
     rows = team_rows(ws)
     calls = {c.team: c for c in on_call(ws)}
     if as_json:

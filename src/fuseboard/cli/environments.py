@@ -199,7 +199,7 @@ def envs_cmd(click_ctx: click.Context, as_json: bool) -> None:
     allow = ctx.load_config().allow
     rows = [{"name": e.name, "order": e.order, "protected": e.protected, "soak_seconds": e.soak_seconds,
              "converge_seconds": e.converge_seconds, "hook": e.hook, "allow": allow.get(e.name)}
-            for e in environments(ctx.workspace())]
+            for e in environments(ctx.readable())]
     if as_json:
         emit_json(rows)
         return
@@ -246,7 +246,7 @@ def envs_set(ctx: Context, env: str, hook_command: str | None, hook_webhook: str
         hook = {}
     if hook_timeout is not None:
         if hook is None:
-            ws = ctx.workspace()
+            ws = ctx.readable()
             from fuseboard.store.queries import environments
 
             current = next((e.hook for e in environments(ws) if e.name == env), None)
@@ -290,7 +290,7 @@ def history_cmd(ctx: Context, model: str, env: str, at: str | None, limit: int, 
     from fuseboard.errors import NotFound
     from fuseboard.store.queries import rollout_history, serving_at
 
-    ws = ctx.workspace()
+    ws = ctx.readable()
     if at is not None:
         when = _when(at, "--at")
         found = serving_at(ws, model, env, when)
@@ -341,7 +341,7 @@ def audit_cmd(click_ctx: click.Context, model: str | None, env: str | None, sinc
     from fuseboard.store.queries import audit_events
 
     ctx: Context = click_ctx.obj
-    events = audit_events(ctx.workspace(), target=target, limit=limit, model=model, env=env,
+    events = audit_events(ctx.readable(), target=target, limit=limit, model=model, env=env,
                           since=_when(since, "--since") if since else None)
     if as_json:
         emit_json([e.as_dict() for e in events])
@@ -364,7 +364,7 @@ def audit_verify(ctx: Context, as_json: bool) -> None:
     """Check the audit trail's hash chain: exit 1 and name the first event that was altered or removed."""
     from fuseboard.ops.audit import verify
 
-    report = verify(ctx.workspace())
+    report = verify(ctx.readable())
     if as_json:
         emit_json(report.as_dict())
     elif report.ok:
@@ -384,7 +384,7 @@ def backup_cmd(ctx: Context, file: Any, force: bool, as_json: bool) -> None:
     """A consistent copy of the (live) workspace in FILE, its artifacts beside it; open it with --db sqlite:///FILE."""
     from fuseboard.store.db import backup
 
-    result = backup(ctx.workspace(), file, force=force)
+    result = backup(ctx.readable(), file, force=force)
     if as_json:
         emit_json(result)
     else:

@@ -30,7 +30,7 @@ def people_cmd(click_ctx: click.Context, as_json: bool) -> None:
 
     from fuseboard.store.models import Person, Team
 
-    ws = click_ctx.obj.workspace()
+    ws = click_ctx.obj.readable()
     with ws.session() as s:
         teams = {t.id: t.name for t in s.exec(select(Team))}
         rows = [{"handle": p.handle, "name": p.name, "team": teams.get(p.team_id), "email": p.email, "phone": p.phone}
@@ -127,7 +127,7 @@ def ownership_check(ctx: Context, as_json: bool) -> None:
     """List every model that breaks the ownership policy and why; exit 3 when any does."""
     from fuseboard.ops.handover import check_policy, policy
 
-    found = check_policy(ctx.workspace(), policy(ctx.load_config().raw))
+    found = check_policy(ctx.readable(), policy(ctx.load_config().raw))
     if as_json:
         emit_json([v.as_dict() for v in found])
     elif not found:
@@ -191,7 +191,7 @@ def handover_show(ctx: Context, model: str, as_json: bool) -> None:
     """The checklist, with the automatic items re-checked now."""
     from fuseboard.ops import handover
 
-    _out(handover.show(ctx.workspace(), model), as_json)
+    _out(handover.show(ctx.readable(), model), as_json)
 
 
 @handover_cmd.command("check")
@@ -207,7 +207,7 @@ def handover_check(ctx: Context, model: str, item: str | None, evidence: str | N
     from fuseboard.ops import handover
 
     if item is None:
-        view = handover.show(ctx.workspace(), model)
+        view = handover.show(ctx.readable(), model)
         missing = view.required_open
         if as_json:
             emit_json({"model": model, "state": view.state, "missing": [i.key for i in missing]})
@@ -280,7 +280,7 @@ def handover_export(ctx: Context, model: str, out: Path | None) -> None:
     """The checklist as Markdown, for a ticket or a wiki."""
     from fuseboard.ops import handover
 
-    text = handover.markdown(handover.show(ctx.workspace(), model))
+    text = handover.markdown(handover.show(ctx.readable(), model))
     if out is None:
         click.echo(text, nl=False)
         return
@@ -302,7 +302,7 @@ def shift_cmd(ctx: Context, team: str | None, since: str | None, as_json: bool) 
     """What changed since the current on-call shift began: deploys, rollbacks, alerts, handovers."""
     from fuseboard.ops.handover import shift_summary
 
-    summary = shift_summary(ctx.workspace(), team, since=_when(since, "--since") if since else None, actor=_actor())
+    summary = shift_summary(ctx.readable(), team, since=_when(since, "--since") if since else None, actor=_actor())
     if as_json:
         emit_json(summary.as_dict())
         return

@@ -29,6 +29,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from fuseboard.errors import WorkspaceUnwritable
 from fuseboard.monitoring import alerts, checks, rollouts
 from fuseboard.store.db import Workspace
 from fuseboard.store.models import Lease, utcnow
@@ -201,6 +202,9 @@ class Monitor:
             return
         try:
             summary = run_cycle(self.ws, kind, notify=self.notify)
+        except WorkspaceUnwritable as exc:  # a full disk: checks resume by themselves once it has room
+            log.error("monitor cycle %s: %s", kind, exc)
+            summary = {"kind": kind, "error": str(exc), "unwritable": exc.reason}
         except Exception as exc:  # noqa: BLE001  (a failing cycle must never stop the loop)
             log.exception("monitor cycle %s failed", kind)
             summary = {"kind": kind, "error": f"{type(exc).__name__}: {exc}"}

@@ -8,6 +8,7 @@ fuseboard is refused before anything is touched.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,10 +16,10 @@ from pathlib import Path
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, DatabaseError
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 from sqlmodel import Session, create_engine
 
-from fuseboard.errors import WorkspaceError
+from fuseboard.errors import WorkspaceError, WorkspaceUnwritable
 from fuseboard.store.models import AuditEvent
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -27,12 +28,29 @@ KNOWN_REVISIONS = ("0001_initial", "0002_monitoring", "0003_environments", "0004
 HEAD = KNOWN_REVISIONS[-1]
 
 
+# What SQLite says when it cannot write, as a user should read it (sqlite3.OperationalError text)
+UNWRITABLE = (
+    ("readonly database", "the database file is read-only"),
+    ("database or disk is full", "the disk is full"),
+    ("disk i/o error", "the disk failed to write (disk I/O error)"),
+    ("unable to open database file", "cannot create files beside the database (is its folder writable?)"),
+)
+
+
+def unwritable_reason(exc: BaseException) -> str | None:
+    """Why the database refused a write, when ``exc`` says it did (otherwise None)."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    return next((reason for needle, reason in UNWRITABLE if needle in text), None)
+
+
 @dataclass
 class Workspace:
     url: str
     engine: Engine
     artifact_dir: Path
     read_only: bool = False
+    degraded: str | None = None  # why the workspace opened read-only though nobody asked for it
+    saved_copy: bool = False  # read as last saved (SQLite could not set up live reading): no updates
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -40,6 +58,8 @@ class Workspace:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: committed whole, or rolled back whole."""
+        if self.degraded:
+            raise WorkspaceUnwritable(self.degraded, self.where)
         if self.read_only:
             raise WorkspaceError("workspace is open read-only (--read-only)")
         with self.session() as session:
@@ -51,9 +71,21 @@ class Workspace:
                     session.connection().exec_driver_sql("BEGIN IMMEDIATE")
                 yield session
                 session.commit()
+            except OperationalError as exc:
+                session.rollback()
+                reason = unwritable_reason(exc)
+                if reason is None:
+                    raise
+                raise WorkspaceUnwritable(reason, self.where) from None
             except BaseException:
                 session.rollback()
                 raise
+
+    @property
+    def where(self) -> str:
+        """The database, as a user names it: the file for SQLite, the URL without a password otherwise."""
+        path = _sqlite_path(self.url)
+        return str(path) if path is not None else _parse(self.url).render_as_string(hide_password=True)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -184,6 +216,12 @@ def open_workspace(
             raise WorkspaceError(f"no workspace at {sqlite_path} (run `fuseboard demo` or `fuseboard register`)")
         sqlite_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         sqlite_path.touch(mode=0o600)
+    degraded = None
+    if sqlite_path is not None and not read_only:
+        if not os.access(sqlite_path, os.W_OK):
+            degraded = "the database file is not writable"
+        elif not os.access(sqlite_path.parent, os.W_OK | os.X_OK):
+            degraded = "the database's folder is not writable (SQLite keeps its journal there)"
     engine = make_engine(url)
     try:
         revision = schema_revision(engine)
@@ -193,6 +231,8 @@ def open_workspace(
                 f"upgrade fuseboard to open it ({url})"
             )
         if revision != HEAD:
+            if degraded:
+                raise WorkspaceError(f"workspace schema {revision!r} needs an upgrade, but {degraded}")
             if read_only:
                 raise WorkspaceError(f"workspace schema {revision!r} needs an upgrade; open it once without --read-only")
             _alembic_upgrade(engine)
@@ -200,12 +240,49 @@ def open_workspace(
                 _seed_environments(engine)
     except DatabaseError as exc:
         engine.dispose()
-        raise WorkspaceError(f"cannot open workspace: {exc.orig} ({url})") from None
+        reason = unwritable_reason(exc)
+        if sqlite_path is None or reason is None:
+            raise WorkspaceError(f"cannot open workspace: {exc.orig} ({url})") from None
+        # SQLite could not even set up reading (its shared-memory file sits beside the database and
+        # must grow): read the file as saved, without live updates, rather than not at all
+        degraded = degraded or _disk_reason(sqlite_path, reason)
+        engine = _saved_copy_engine(sqlite_path, degraded)
     except BaseException:
         engine.dispose()
         raise
     art = Path(artifact_dir) if artifact_dir else default_artifact_dir(url)
-    return Workspace(url=url, engine=engine, artifact_dir=art, read_only=read_only)
+    return Workspace(url=url, engine=engine, artifact_dir=art, read_only=read_only or degraded is not None,
+                     degraded=degraded, saved_copy=engine.url.query.get("immutable") == "1")
+
+
+def _disk_reason(path: Path, reason: str) -> str:
+    """SQLite reports a full disk as an I/O error when its shared memory cannot grow: say which."""
+    import shutil
+
+    try:
+        full = shutil.disk_usage(path.parent).free < 1 << 20
+    except OSError:
+        full = False
+    return "the disk is full" if full else reason
+
+
+def _saved_copy_engine(path: Path, reason: str) -> Engine:
+    """An engine reading the database file as it was saved (SQLite's immutable mode: no locks, no
+    journal files), for a workspace that cannot be opened normally."""
+    from urllib.parse import quote
+
+    engine = create_engine(f"sqlite:///file:{quote(str(path))}?mode=ro&immutable=1&uri=true",
+                           connect_args={"check_same_thread": False}, **JSON_CODEC)
+    try:
+        revision = schema_revision(engine)
+    except DatabaseError as exc:
+        engine.dispose()
+        raise WorkspaceError(f"cannot open workspace: {reason}, and reading it failed too: {exc.orig} ({path})") \
+            from None
+    if revision != HEAD:
+        engine.dispose()
+        raise WorkspaceError(f"cannot open workspace: {reason}, and its schema {revision!r} needs an upgrade ({path})")
+    return engine
 
 
 def backup(ws: Workspace, target: Path, *, force: bool = False) -> dict[str, object]:

@@ -15,11 +15,12 @@ from typing import Any, Callable
 from rich.text import Text
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 
 from fuseboard.config import Config
 from fuseboard.tui.commands import ActionCommands, ModelCommands
-from fuseboard.tui.messages import ChangeDone, MonitorCycle
+from fuseboard.tui.messages import ChangeDone, Degraded, MonitorCycle
 from fuseboard.tui.screens.help import HelpScreen
 from fuseboard.tui.screens.models import ModelsScreen
 from fuseboard.tui.screens.environments import EnvironmentsScreen
@@ -31,6 +32,7 @@ from fuseboard.tui.themes import DEFAULT_THEME, load_themes
 class FuseboardApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "fuseboard"
+    degraded: reactive[str | None] = reactive(None)  # why writes stopped working, once they did
     COMMAND_PALETTE_BINDING = "colon"
     COMMANDS = {ModelCommands, ActionCommands}
     MODES = {"models": ModelsScreen, "environments": EnvironmentsScreen, "monitoring": MonitoringScreen,
@@ -99,6 +101,8 @@ class FuseboardApp(App[None]):
 
                 self._workspace = open_workspace(self.url, artifact_dir=self.config.artifacts,
                                                  read_only=self.read_only, create=not self.read_only)
+                if self._workspace.degraded:
+                    self.post_message(Degraded(self._workspace.degraded))
             return self._workspace
 
     async def run_in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -115,6 +119,8 @@ class FuseboardApp(App[None]):
         """Services first (the demo's endpoints and traffic), then the monitor loop, unless another
         process holds the monitor lease (this console is then a standby)."""
         ws = self.workspace()
+        if ws.degraded:  # nothing could be recorded: no traffic, no checks (the notice says why)
+            return
         for factory in self._service_factories:
             service = factory(ws)
             service.start()
@@ -146,8 +152,25 @@ class FuseboardApp(App[None]):
             return
         if isinstance(self.screen, (ModelsScreen, MonitoringScreen)) and getattr(self.screen, "loaded", False):
             self.screen.reload()
-        if "error" in message.summary:
+        if message.summary.get("unwritable"):
+            self.post_message(Degraded(message.summary["unwritable"]))
+        elif "error" in message.summary:
             self.notify(f"monitor cycle failed: {message.summary['error']}", severity="error", timeout=8)
+
+    def on_degraded(self, message: Degraded) -> None:
+        """Writes stopped working: hide every change (as --read-only does) and say why, once; reading,
+        browsing and the monitor's retries go on."""
+        if self.degraded is not None:
+            return
+        self.read_only = True
+        self.degraded = message.reason
+        saved = self._workspace is not None and self._workspace.saved_copy
+        shown = " It shows the workspace as last saved, without live updates." if saved else ""
+        self.notify(f"{message.reason}: the console is read-only until fuseboard restarts with a writable "
+                    f"workspace.{shown}", title="workspace read-only", severity="error", timeout=30)
+        self.screen.refresh_bindings()
+        if getattr(self.screen, "loaded", False) and hasattr(self.screen, "reload"):
+            self.screen.reload()  # its status line says READ-ONLY
 
     def on_unmount(self) -> None:
         for service in self.services:
@@ -167,8 +190,14 @@ class FuseboardApp(App[None]):
         """Run ``work(workspace)`` in a thread; ``done(message)`` runs on the UI when it succeeds."""
 
         def job() -> None:
+            from fuseboard.errors import WorkspaceUnwritable
+
             try:
                 message = work(self.workspace())
+            except WorkspaceUnwritable as exc:
+                self.post_message(ChangeDone(what, None, str(exc), done))
+                self.post_message(Degraded(exc.reason))
+                return
             except Exception as exc:  # noqa: BLE001  (shown, not raised into the UI)
                 text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 self.post_message(ChangeDone(what, None, text, done))
@@ -194,7 +223,7 @@ class FuseboardApp(App[None]):
             line.append(f" {key} {name} ", style="reverse bold" if mark else "")
         if rest:
             line.append(f" › {rest}", style="bold")
-        ro = " · read-only" if self.read_only else ""
+        ro = " · READ-ONLY" if self.degraded else " · read-only" if self.read_only else ""
         line.append(f"  [{self.workspace_label}{ro}]")
         return line
 

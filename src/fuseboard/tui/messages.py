@@ -40,3 +40,11 @@ class ChangeDone(Message):
         self.result = result
         self.error = error
         self.done = done
+
+
+class Degraded(Message):
+    """The workspace refused a write (a full disk, a read-only file): the console turns read-only."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason

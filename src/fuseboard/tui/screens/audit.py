@@ -14,6 +14,7 @@ from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.filtering import FilterListScreen, matches
 from fuseboard.tui.widgets.keybar import KeyBar
 from fuseboard.tui.widgets.table import Column, VirtualTable
+from fuseboard.tui.widgets.title import TitleLine
 
 LIMIT = 2000  # the newest events; older ones with `fuseboard audit --since`
 
@@ -41,7 +42,7 @@ class AuditScreen(FilterListScreen):
         self._needle = needle
 
     def compose(self) -> ComposeResult:
-        yield Static(self.app.title_line("Audit"), classes="title")
+        yield TitleLine("Audit", classes="title")
         yield from self.filter_bar()
         yield VirtualTable(self._columns(80), empty_text="loading the audit trail…", id="events")
         yield Static(id="event-detail", classes="status")

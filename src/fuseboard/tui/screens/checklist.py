@@ -20,6 +20,7 @@ from fuseboard.tui.screens.base import FuseboardScreen
 from fuseboard.tui.screens.dialogs import Field, FormDialog
 from fuseboard.tui.widgets.keybar import KeyBar
 from fuseboard.tui.widgets.table import Column, VirtualTable
+from fuseboard.tui.widgets.title import TitleLine
 
 
 GROUP_SHORT = {"data": "data", "model": "model", "infrastructure": "infra", "monitoring": "monit",
@@ -54,7 +55,7 @@ class ChecklistScreen(FuseboardScreen):
         self.error = ""
 
     def compose(self) -> ComposeResult:
-        yield Static(self.app.title_line(f"Ownership › {self.model}"), classes="title")
+        yield TitleLine(f"Ownership › {self.model}", classes="title")
         yield Static(Text(f"loading the handover of {self.model}…"), id="handover-head", classes="status")
         yield VirtualTable([Column("mark", "", 4), Column("group", "", 6), Column("text", "item", 64)],
                            empty_text="loading…", id="items")

@@ -18,6 +18,7 @@ from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.base import FuseboardScreen
 from fuseboard.tui.status import status_text
 from fuseboard.tui.widgets.keybar import KeyBar
+from fuseboard.tui.widgets.title import TitleLine
 
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -240,7 +241,7 @@ class DeploymentScreen(FuseboardScreen):
         self.feature_index = 0
 
     def compose(self) -> ComposeResult:
-        yield Static(self.app.title_line(f"Monitoring › {self.model}/{self.env}"), classes="title")
+        yield TitleLine(f"Monitoring › {self.model}/{self.env}", classes="title")
         with VerticalScroll(id="health-scroll"):
             yield Static(Text(f"loading {self.model} in {self.env}…"), id="health")
         yield KeyBar()

@@ -21,6 +21,7 @@ from fuseboard.tui.screens.filtering import FilterListScreen, matches
 from fuseboard.tui.status import STATES, status_text
 from fuseboard.tui.widgets.keybar import KeyBar
 from fuseboard.tui.widgets.table import Column, VirtualTable
+from fuseboard.tui.widgets.title import TitleLine
 
 CRIT_SHORT = {"mission-critical": "mission", "internal": "internal"}
 CHANGES = ("rollback", "promote", "deploy")
@@ -67,7 +68,7 @@ class EnvironmentsScreen(FilterListScreen):
         self.busy = ""  # a change running from this screen
 
     def compose(self) -> ComposeResult:
-        yield Static(self.app.title_line("Environments"), id="title", classes="title")
+        yield TitleLine("Environments", id="title", classes="title")
         yield from self.filter_bar()
         yield VirtualTable(self._columns(80), empty_text="loading environments…", id="matrix")
         yield Static(id="cell-summary", classes="status")

@@ -18,6 +18,7 @@ from fuseboard.tui.common import scroll
 from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.base import FuseboardScreen
 from fuseboard.tui.widgets.keybar import KeyBar
+from fuseboard.tui.widgets.title import TitleLine
 
 STATE_MARK = {"succeeded": "● done", "failed": "✖ failed", "pending": "○ pending", "abandoned": "? abandoned"}
 
@@ -78,7 +79,7 @@ class HistoryScreen(FuseboardScreen):
         self.model, self.env = model, env
 
     def compose(self) -> ComposeResult:
-        yield Static(self.app.title_line(f"Environments › {self.model}/{self.env}"), classes="title")
+        yield TitleLine(f"Environments › {self.model}/{self.env}", classes="title")
         with VerticalScroll(id="history-scroll"):
             yield Static(Text(f"loading the history of {self.model} in {self.env}…"), id="history")
         yield KeyBar()

@@ -17,6 +17,7 @@ from fuseboard.tui.common import ago, local, scroll
 from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.base import FuseboardScreen
 from fuseboard.tui.widgets.keybar import KeyBar
+from fuseboard.tui.widgets.title import TitleLine
 
 
 
@@ -95,7 +96,7 @@ class ModelDetailScreen(FuseboardScreen):
         self.model = model
 
     def compose(self) -> ComposeResult:
-        yield Static(self.app.title_line(f"Models › {self.model}"), classes="title")
+        yield TitleLine(f"Models › {self.model}", classes="title")
         with VerticalScroll(id="detail-scroll"):
             yield Static(Text(f"loading {self.model}…"), id="detail")
         yield KeyBar()

@@ -16,6 +16,7 @@ from fuseboard.tui.screens.filtering import FilterListScreen, matches
 from fuseboard.tui.status import status_text
 from fuseboard.tui.widgets.keybar import KeyBar
 from fuseboard.tui.widgets.table import Column, VirtualTable
+from fuseboard.tui.widgets.title import TitleLine
 
 # (key, label, width, justify); the model column takes the width left over.
 SORTS = ("name", "health", "task", "criticality", "owner", "latest")
@@ -80,7 +81,7 @@ class ModelsScreen(FilterListScreen):
         self.loaded = False
 
     def compose(self) -> ComposeResult:
-        yield Static(self.app.title_line("Models"), id="title", classes="title")
+        yield TitleLine("Models", id="title", classes="title")
         yield from self.filter_bar()
         yield VirtualTable(self._columns(80), empty_text="loading workspace…", id="models")
         yield Static(id="status", classes="status")

@@ -17,6 +17,7 @@ from fuseboard.tui.screens.dialogs import Field, FormDialog
 from fuseboard.tui.status import status_text
 from fuseboard.tui.widgets.keybar import KeyBar
 from fuseboard.tui.widgets.table import Column, VirtualTable
+from fuseboard.tui.widgets.title import TitleLine
 
 
 def fetch_alerts(ws: Any) -> list[Any]:
@@ -46,7 +47,7 @@ class MonitoringScreen(FilterListScreen):
         self.loaded = False
 
     def compose(self) -> ComposeResult:
-        yield Static(self.app.title_line("Monitoring"), id="title", classes="title")
+        yield TitleLine("Monitoring", id="title", classes="title")
         yield from self.filter_bar()
         yield VirtualTable(self._columns(80), empty_text="loading alerts…", id="alerts")
         yield Static(id="alert-summary", classes="status")
@@ -105,7 +106,8 @@ class MonitoringScreen(FilterListScreen):
         holder = getattr(self.app, "monitor_status", lambda: "")()
         count = f"{len(shown)} of {len(self.alerts)} open" if words else f"{len(self.alerts)} open"
         self.query_one("#status", Static).update(
-            Text(f"{count} · {crit} crit · {warn} warn · {muted} silenced" + (f" · {holder}" if holder else "")))
+            Text(f"{count} · {crit} crit · {warn} warn · {muted} silenced" + (f" · {holder}" if holder else "")
+                 + (" · READ-ONLY" if self.app.read_only else "")))
         self._show_summary()
 
     @property

@@ -23,6 +23,7 @@ from fuseboard.tui.screens.dialogs import Field, FormDialog
 from fuseboard.tui.screens.filtering import FilterListScreen, matches
 from fuseboard.tui.widgets.keybar import KeyBar
 from fuseboard.tui.widgets.table import Column, VirtualTable
+from fuseboard.tui.widgets.title import TitleLine
 
 CRIT_SHORT = {"mission-critical": "mission", "internal": "internal"}
 
@@ -100,7 +101,7 @@ class OwnershipScreen(FilterListScreen):
         self.loaded = False
 
     def compose(self) -> ComposeResult:
-        yield Static(self.app.title_line("Ownership"), id="title", classes="title")
+        yield TitleLine("Ownership", id="title", classes="title")
         yield from self.filter_bar()
         yield VirtualTable(self._columns(80), empty_text="loading ownership…", id="ownership")
         yield Static(id="status", classes="status")
@@ -225,7 +226,7 @@ class ShiftScreen(FuseboardScreen):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Static(self.app.title_line("Ownership › shift summary"), classes="title")
+        yield TitleLine("Ownership › shift summary", classes="title")
         with VerticalScroll(id="shift-scroll"):
             yield Static(Text("loading the shift summary…"), id="shift")
         yield KeyBar()
