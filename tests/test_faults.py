@@ -12,6 +12,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from threading import Thread
+from typing import Any
 
 import pytest
 
@@ -154,3 +155,140 @@ def test_misbehaving_endpoints_give_the_right_state_within_the_timeout(demo_url:
         assert details["up"] or details["error"] or details["status_code"]
     assert all(health[(m, "dev")].details["up"] for m in kinds)
     server.shutdown()
+
+
+class SlowEndpoint(BaseHTTPRequestHandler):
+    """Answers after 1.5 s (within the 2 s probe timeout), noting that a probe arrived."""
+
+    arrived: Any = None
+    delay = 1.5
+
+    def do_GET(self) -> None:  # noqa: N802
+        type(self).arrived.set()
+        time.sleep(type(self).delay)
+        body = json.dumps({"version": "2"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _health_states(url: str) -> dict[tuple[int, int], Any]:
+    from sqlmodel import select
+
+    from fuseboard.store.models import CheckState
+
+    with open_workspace(url).session() as s:
+        return {(c.model_id, c.environment_id): c.at for c in s.exec(select(CheckState).where(CheckState.check == "health"))}
+
+
+def _line(proc: subprocess.Popen, stream: str, within: float) -> str:
+    import selectors
+
+    sel = selectors.DefaultSelector()
+    pipe = getattr(proc, stream)
+    sel.register(pipe, selectors.EVENT_READ)
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if sel.select(timeout=0.2):
+            return pipe.readline()
+    return ""
+
+
+def test_a_monitor_killed_mid_check_leaves_no_half_cycle_and_a_standby_takes_over(demo_url: str) -> None:
+    import threading
+
+    from sqlmodel import select
+
+    from fuseboard.store.models import Deployment
+
+    handler = type("H", (SlowEndpoint,), {"arrived": threading.Event()})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler, bind_and_activate=False)
+    server.request_queue_size = 128
+    server.daemon_threads = True
+    server.server_bind()
+    server.server_activate()
+    Thread(target=server.serve_forever, daemon=True).start()
+    ws = open_workspace(demo_url)
+    with ws.transaction() as s:
+        deployments = list(s.exec(select(Deployment)))
+        for dep in deployments:
+            dep.endpoint_url = f"http://127.0.0.1:{server.server_address[1]}"
+            s.add(dep)
+    before = _health_states(demo_url)
+
+    def monitor() -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "fuseboard", "--db", demo_url, "monitor", "--lease-ttl", "3",
+                                 "--health-every", "5", "--drift-every", "600", "--performance-every", "600"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+    first = monitor()
+    second = None
+    try:
+        assert "(standby" not in _line(first, "stderr", 30)
+        assert handler.arrived.wait(30)  # its health cycle is probing: mid-check
+        first.send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        first.wait(10)
+        assert _health_states(demo_url) == before  # the killed cycle recorded nothing, not half of it
+        second = monitor()
+        line = ""
+        while not line.startswith("health:") and time.monotonic() - killed_at < 30:
+            line = _line(second, "stdout", 30 - (time.monotonic() - killed_at))
+        took = time.monotonic() - killed_at
+        # the lease (3 s) expires, then the next health interval (5 s) and its probes (1.5 s): all of it
+        assert line.startswith("health:"), line
+        assert took < 3 + 5 + 1.5 + 5, took
+        after = _health_states(demo_url)
+        assert set(after) == {(d.model_id, d.environment_id) for d in deployments}  # every deployment, once
+        assert all(before.get(k) is None or at > before[k] for k, at in after.items())
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(10)
+        server.shutdown()
+
+
+def test_an_ingest_killed_at_any_moment_leaves_all_of_its_batch_or_none(demo_url: str, tmp_path: Path) -> None:
+    from sqlmodel import func, select
+
+    from fuseboard.store.models import Model, WindowProfile
+    import pandas as pd
+
+    from tests.test_ingest import credit_rows
+
+    rows = 20_000
+
+    def batch(attempt: int) -> Path:  # rows with request ids of their own each time
+        path = tmp_path / f"batch{attempt}.parquet"
+        pd.concat([credit_rows(1_000, seed=1_000 * attempt + k) for k in range(rows // 1_000)]).to_parquet(
+            path, index=False)
+        return path
+
+    def counted() -> int:
+        with open_workspace(demo_url).session() as s:
+            model = s.exec(select(Model.id).where(Model.name == "credit-risk")).one()
+            return int(s.exec(select(func.coalesce(func.sum(WindowProfile.rows), 0))
+                              .where(WindowProfile.model_id == model)).one())
+
+    base = counted()
+    outcomes = set()
+    for attempt, delay in enumerate((0.5, 0.9, 1.2, 1.5, 1.8, 2.1, 2.5, 3.0, 6.0)):  # start-up .. done
+        path = batch(attempt)
+        proc = subprocess.Popen([sys.executable, "-m", "fuseboard", "--db", demo_url, "ingest", "credit-risk",
+                                 str(path), "--env", "prod"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        now = counted()
+        assert (now - base) in (0, rows), (delay, now - base)  # the whole batch or none of it
+        outcomes.add(now - base)
+        base = now
+    assert rows in outcomes  # (the last one had time to finish)
+    con = __import__("sqlite3").connect(demo_url.removeprefix("sqlite:///"))
+    assert con.execute("pragma integrity_check").fetchone()[0] == "ok"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 from pathlib import Path
 
@@ -173,3 +174,48 @@ def test_opening_an_older_workspace_runs_the_newer_migrations(tmp_path: Path, mo
     assert schema_revision(ws.engine) == "9999_test"
     with ws.engine.connect() as conn:
         assert conn.execute(text("SELECT name, pager FROM team")).all() == [("keep-me", None)]
+
+
+def _other_group() -> tuple[str, int]:
+    import grp
+
+    mine = os.getegid()
+    found = next((g for g in grp.getgrall() if g.gr_gid != mine), None)
+    if found is None or os.geteuid() != 0 and found.gr_gid not in os.getgroups():
+        pytest.skip("needs a group to share with (as root, any group)")
+    return found.gr_name, found.gr_gid
+
+
+def test_a_workspace_shared_with_a_group_is_group_writable(tmp_path: Path, credit_files) -> None:  # noqa: ANN001
+    from fuseboard.ops.registry import register
+    from tests.test_registry import _req
+
+    name, gid = _other_group()
+    path = tmp_path / "shared" / "fuseboard.db"
+    ws = open_workspace(f"sqlite:///{path}", group=name)
+    register(ws, _req(credit_files), actor="ana", origin="cli")  # an artifact and a write (the WAL file)
+    folder = path.parent
+    assert folder.stat().st_mode & 0o7777 == 0o2770 and folder.stat().st_gid == gid  # setgid: files join the group
+    assert path.stat().st_mode & 0o777 == 0o660 and path.stat().st_gid == gid
+    wal = path.with_name(path.name + "-wal")
+    assert wal.stat().st_gid == gid and wal.stat().st_mode & 0o060 == 0o060  # members can write it too
+    artifacts = [p for p in ws.artifact_dir.rglob("*.joblib")]
+    assert artifacts and all(a.stat().st_mode & 0o777 == 0o640 and a.stat().st_gid == gid for a in artifacts)
+    assert ws.artifact_dir.stat().st_mode & 0o7777 == 0o2770
+
+
+def test_an_unknown_shared_group_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "ws" / "fuseboard.db"
+    with pytest.raises(WorkspaceError, match="config field 'group': no group 'no-such-group-xyz'"):
+        open_workspace(f"sqlite:///{path}", group="no-such-group-xyz")
+    assert not path.parent.exists()  # nothing created
+
+
+def test_without_a_group_artifacts_are_owner_only(ws_url: str, credit_files) -> None:  # noqa: ANN001
+    from fuseboard.ops.registry import register
+    from tests.test_registry import _req
+
+    ws = open_workspace(ws_url)
+    register(ws, _req(credit_files), actor="ana", origin="cli")
+    assert all(a.stat().st_mode & 0o777 == 0o600 for a in ws.artifact_dir.rglob("*.joblib"))
+    assert ws.artifact_dir.stat().st_mode & 0o777 == 0o700

@@ -18,7 +18,8 @@ def _workspace(db: str | None) -> Any:
     from fuseboard.store.db import open_workspace
 
     config = Config.load()
-    return open_workspace(resolve_db_url(db, config), artifact_dir=config.artifacts, create=False)
+    return open_workspace(resolve_db_url(db, config), artifact_dir=config.artifacts, create=False,
+                          group=config.group)
 
 
 def log_predictions(model: str, env: str, rows: Any, *, db: str | None = None) -> dict[str, Any]:

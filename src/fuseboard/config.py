@@ -74,6 +74,7 @@ class Config:
     keymap: dict[str, str] = field(default_factory=dict)
     webhook: str | None = None  # [notify] webhook: alert events are POSTed here
     read_only: bool = False  # read_only = true: as if every command had --read-only
+    group: str | None = None  # group = "oncall": the workspace is shared with that group (else owner-only)
     # [environments.NAME] allow = ["login", ...]: who may change that environment (absent: anyone)
     allow: dict[str, list[str]] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
@@ -94,7 +95,7 @@ class Config:
             isinstance(k, str) and isinstance(v, str) for k, v in keymap.items()
         ):
             raise FuseboardError(f"[keymap] must map binding ids to key strings ({path})")
-        for key in ("db", "theme", "artifacts"):
+        for key in ("db", "theme", "artifacts", "group"):
             if key in raw and not isinstance(raw[key], str):
                 raise FuseboardError(f"config field {key!r} must be a string ({path})")
         notify = raw.get("notify", {})
@@ -120,6 +121,7 @@ class Config:
             db=raw.get("db"),
             theme=raw.get("theme"),
             artifacts=raw.get("artifacts"),
+            group=raw.get("group") or None,
             keymap=dict(keymap),
             webhook=notify.get("webhook") or None,
             raw=raw,

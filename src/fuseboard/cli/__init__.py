@@ -52,7 +52,8 @@ class Context:
             from fuseboard.store.db import open_workspace
 
             cfg = self.load_config()
-            self._ws = open_workspace(self.url, artifact_dir=cfg.artifacts, create=create, read_only=self.read_only)
+            self._ws = open_workspace(self.url, artifact_dir=cfg.artifacts, create=create, read_only=self.read_only,
+                                      group=cfg.group)
         return self._ws
 
     def readable(self) -> Any:

@@ -28,7 +28,7 @@ from fuseboard.monitoring import profiles
 from fuseboard.ops import audit
 from fuseboard.store import lookup
 from fuseboard.ops.names import check_name
-from fuseboard.store.db import Workspace
+from fuseboard.store.db import ARTIFACT_MODES, FOLDER_MODES, Workspace, share
 from fuseboard.store.models import CRITICALITIES, TASKS, Model, ModelVersion, Team, utcnow
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -416,12 +416,13 @@ def _store_artifact(ws: Workspace, source: Path, sha: str) -> tuple[str, bool]:
     if dest.exists() and sha256_of(dest) == sha:
         return rel, False
     dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(ws.artifact_dir, 0o700)
+    share(ws.artifact_dir, ws.group, FOLDER_MODES)
+    share(dest.parent, ws.group, FOLDER_MODES)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".incoming-")
     try:
         with os.fdopen(fd, "wb") as out, source.open("rb") as src:
             shutil.copyfileobj(src, out)
-        os.chmod(tmp, 0o600)
+        share(Path(tmp), ws.group, ARTIFACT_MODES)
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -51,6 +51,7 @@ class Workspace:
     read_only: bool = False
     degraded: str | None = None  # why the workspace opened read-only though nobody asked for it
     saved_copy: bool = False  # read as last saved (SQLite could not set up live reading): no updates
+    group: str | None = None  # shared with this group (files 0660/0640, folders 2770); else owner-only
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -202,20 +203,61 @@ def _alembic_upgrade(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+def group_id(group: str | None) -> int | None:
+    """The id of a configured shared group; one clear line when there is no such group."""
+    if not group:
+        return None
+    import grp
+
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise WorkspaceError(f"config field 'group': no group {group!r} on this machine") from None
+
+
+FOLDER_MODES = (0o700, 0o2770)  # (owner-only, shared): setgid, so new files join the group
+DATABASE_MODES = (0o600, 0o660)  # members read and write the database
+ARTIFACT_MODES = (0o600, 0o640)  # members read artifacts; nobody changes them
+
+
+def share(path: Path, group: str | None, modes: tuple[int, int] = DATABASE_MODES) -> None:
+    """Set a workspace file's or folder's permissions: owner-only, or shared with ``group``.
+    Only the owner may change them; someone else's file is left as it is."""
+    gid = group_id(group)
+    try:
+        if path.stat().st_uid != os.geteuid():
+            return
+        if gid is not None:
+            os.chown(path, -1, gid)
+        os.chmod(path, modes[gid is not None])
+    except PermissionError as exc:
+        raise WorkspaceError(f"cannot share {path} with group {group!r}: {exc.strerror}") from None
+
+
 def open_workspace(
     url: str,
     *,
     artifact_dir: str | Path | None = None,
     create: bool = True,
     read_only: bool = False,
+    group: str | None = None,
 ) -> Workspace:
-    """Open (and, when allowed, create or upgrade) the workspace at ``url``."""
+    """Open (and, when allowed, create or upgrade) the workspace at ``url``.
+
+    A new SQLite file (and a folder made for it) is owner-only, or shared with ``group``.
+    """
     sqlite_path = _sqlite_path(url)
+    group_id(group)  # a misspelt group fails before anything is created
     if sqlite_path is not None and not sqlite_path.exists():
         if not create or read_only:
             raise WorkspaceError(f"no workspace at {sqlite_path} (run `fuseboard demo` or `fuseboard register`)")
-        sqlite_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not sqlite_path.parent.exists():
+            sqlite_path.parent.mkdir(parents=True, mode=0o700)
+            share(sqlite_path.parent, group, FOLDER_MODES)
         sqlite_path.touch(mode=0o600)
+        share(sqlite_path, group)
+    elif sqlite_path is not None and group and not read_only:
+        share(sqlite_path, group)  # a workspace shared later: its members can write it from now on
     degraded = None
     if sqlite_path is not None and not read_only:
         if not os.access(sqlite_path, os.W_OK):
@@ -252,7 +294,7 @@ def open_workspace(
         raise
     art = Path(artifact_dir) if artifact_dir else default_artifact_dir(url)
     return Workspace(url=url, engine=engine, artifact_dir=art, read_only=read_only or degraded is not None,
-                     degraded=degraded, saved_copy=engine.url.query.get("immutable") == "1")
+                     degraded=degraded, saved_copy=engine.url.query.get("immutable") == "1", group=group)
 
 
 def _disk_reason(path: Path, reason: str) -> str:

@@ -100,7 +100,8 @@ class FuseboardApp(App[None]):
                 from fuseboard.store.db import open_workspace
 
                 self._workspace = open_workspace(self.url, artifact_dir=self.config.artifacts,
-                                                 read_only=self.read_only, create=not self.read_only)
+                                                 read_only=self.read_only, create=not self.read_only,
+                                                 group=self.config.group)
                 if self._workspace.degraded:
                     self.post_message(Degraded(self._workspace.degraded))
             return self._workspace
