@@ -56,15 +56,15 @@ def main() -> None:
         return
     from datetime import timedelta
 
-    from sqlalchemy import insert, update
+    from sqlalchemy import insert
     from sqlmodel import select
 
     import ingest as ingest_bench
-    from make_workspace import build, report
+    from make_workspace import build, like_real_model, report, window_rows
 
     from fuseboard.monitoring import ingest, scheduler
     from fuseboard.store.db import open_workspace
-    from fuseboard.store.models import Deployment, ModelVersion, WindowProfile, utcnow
+    from fuseboard.store.models import ModelVersion, WindowProfile, utcnow
 
     tmp = Path(tempfile.mkdtemp(prefix="fuseboard-bench-"))
     # one real model's windows, to copy: 25 features, an hour of traffic with labels
@@ -81,19 +81,9 @@ def main() -> None:
     ws = open_workspace(url)
     now = utcnow()
     start = now - timedelta(minutes=55)
+    deployments = like_real_model(ws, reference, f"http://127.0.0.1:{port}")
+    rows = window_rows(deployments, template, start, now)
     with ws.transaction() as s:
-        s.execute(update(ModelVersion).values(feature_schema=reference.feature_schema,
-                                              reference_profile=reference.reference_profile,
-                                              validation_metrics=reference.validation_metrics))
-        deployments = s.exec(select(Deployment)).all()
-        s.execute(update(Deployment).values(endpoint_url=f"http://127.0.0.1:{port}"))
-        rows = []
-        for d in deployments:
-            for i, w in enumerate(template):
-                rows.append({"model_id": d.model_id, "environment_id": d.environment_id, "version_id": d.version_id,
-                             "window_start": start + timedelta(minutes=5 * i), "window_seconds": 300,
-                             "rows": w.rows, "features": w.features, "predictions": w.predictions,
-                             "performance": w.performance, "updated_at": now})
         s.execute(insert(WindowProfile), rows)
     result = {"deployments": len(deployments), "windows": len(rows)}
     for kind in ("health", "drift", "performance"):

@@ -75,6 +75,27 @@ def build(path: Path, models: int, seed: int = 1) -> str:
     return url
 
 
+def like_real_model(ws, reference, endpoint: str) -> list:  # noqa: ANN001
+    """Give every version the schema, reference and metrics of a real registered version, and every
+    deployment ``endpoint``; returns the deployments."""
+    from sqlalchemy import update
+
+    with ws.transaction() as s:
+        s.execute(update(ModelVersion).values(feature_schema=reference.feature_schema,
+                                              reference_profile=reference.reference_profile,
+                                              validation_metrics=reference.validation_metrics))
+        s.execute(update(Deployment).values(endpoint_url=endpoint))
+        return list(s.exec(select(Deployment)))
+
+
+def window_rows(deployments: list, template: list, start: datetime, now: datetime) -> list[dict]:
+    """Copies of ``template`` (window profiles, five minutes apart from ``start``) for each deployment."""
+    return [{"model_id": d.model_id, "environment_id": d.environment_id, "version_id": d.version_id,
+             "window_start": start + timedelta(minutes=5 * i), "window_seconds": 300, "rows": w.rows,
+             "features": w.features, "predictions": w.predictions, "performance": w.performance, "updated_at": now}
+            for d in deployments for i, w in enumerate(template)]
+
+
 def report(result: dict, json_path: Path | None, digits: int = 3) -> None:
     """Print a benchmark's figures, one per line, and write them as JSON if asked."""
     import json

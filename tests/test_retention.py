@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlmodel import select
 
 from fuseboard.monitoring import checks, ingest, retention
@@ -25,7 +26,10 @@ def verdicts(ws, now):  # noqa: ANN001, ANN201
     return {c.check: (c.status, c.summary, c.rows, c.details) for c in dep.checks}
 
 
-def test_compaction_into_hours_then_days_keeps_every_verdict(demo_url: str) -> None:
+@pytest.mark.parametrize("batch", [50, 1])  # deployments per transaction
+def test_compaction_into_hours_then_days_keeps_every_verdict(demo_url: str, batch: int,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(retention, "COMPACT_BATCH", batch)
     ws = open_workspace(demo_url)
     for seed in range(3):  # three 15-minute batches an hour apart, labels included
         rows = credit_rows(600, seed)

@@ -15,8 +15,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from fuseboard.monitoring import performance
-from fuseboard.monitoring.ingest import merge_profiles
+from fuseboard.monitoring import performance, windows
 from fuseboard.store.db import Workspace
 from fuseboard.store.models import WindowProfile, utcnow
 
@@ -35,51 +34,78 @@ def _bucket(start: datetime, seconds: int) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % seconds, tz=timezone.utc)
 
 
+COMPACT_BATCH = 50  # deployments compacted per transaction: memory stays flat, writers wait little
+
+
 def compact(ws: Workspace, *, now: datetime | None = None, retention: Retention | None = None) -> dict[str, int]:
-    """Merge old windows into hourly, then daily profiles; returns how many rows went and came."""
+    """Merge old windows into hourly, then daily profiles; returns how many rows went and came.
+
+    Deployments are compacted ``COMPACT_BATCH`` at a time, each batch in one transaction.
+    """
+    from sqlalchemy import delete
+
     now = now or utcnow()
     retention = retention or Retention()
     counts = {"merged": 0, "created": 0, "deleted": 0}
     for source, target, after in ((None, HOUR, retention.hourly_after), (HOUR, DAY, retention.daily_after)):
         cutoff = _bucket(now - after, target)  # only whole buckets that ended before the threshold
-        with ws.transaction() as s:
-            stmt = select(WindowProfile).where(WindowProfile.window_start < cutoff)
-            stmt = stmt.where(WindowProfile.window_seconds < HOUR) if source is None else \
-                stmt.where(WindowProfile.window_seconds == source)
-            groups: dict[tuple[int, int, int, datetime], list[WindowProfile]] = {}
-            for row in s.exec(stmt.order_by(WindowProfile.window_start)):
-                key = (row.model_id, row.environment_id, row.version_id, _bucket(row.window_start, target))
-                groups.setdefault(key, []).append(row)
-            for (model_id, env_id, version_id, start), rows in groups.items():
-                merged = s.exec(select(WindowProfile).where(
-                    WindowProfile.version_id == version_id, WindowProfile.environment_id == env_id,
-                    WindowProfile.window_start == start, WindowProfile.window_seconds == target)).first()
-                if merged is None:
-                    merged = WindowProfile(model_id=model_id, environment_id=env_id, version_id=version_id,
-                                           window_start=start, window_seconds=target, rows=0, features={},
-                                           predictions={}, performance={})
-                    counts["created"] += 1
-                features, predictions, perf, total = merged.features, merged.predictions, merged.performance, \
-                    merged.rows
-                for row in rows:
-                    features = merge_profiles(features, row.features)
-                    predictions = merge_profiles(predictions, row.predictions)
-                    if row.performance:
-                        perf = performance.merge(perf, row.performance) if perf else row.performance
-                    total += row.rows
-                    s.delete(row)
-                s.flush()  # the old rows go before the new one takes a bucket they may share
-                merged.features, merged.predictions, merged.performance, merged.rows = features, predictions, perf, \
-                    total
-                merged.updated_at = now
-                s.add(merged)
-                counts["merged"] += len(rows)
+        old = (WindowProfile.window_start < cutoff,
+               WindowProfile.window_seconds < HOUR if source is None else WindowProfile.window_seconds == source)
+        with ws.session() as s:
+            pairs = s.execute(select(WindowProfile.version_id, WindowProfile.environment_id).where(*old)
+                              .distinct().order_by(WindowProfile.version_id, WindowProfile.environment_id)).all()
+        for lo in range(0, len(pairs), COMPACT_BATCH):
+            batch = pairs[lo:lo + COMPACT_BATCH]
+            with ws.transaction() as s:
+                for version_id, env_id in batch:
+                    _compact_deployment(s, version_id, env_id, old, target, now, counts)
     if retention.delete_after is not None:
         with ws.transaction() as s:
-            for row in s.exec(select(WindowProfile).where(WindowProfile.window_start < now - retention.delete_after)):
-                s.delete(row)
-                counts["deleted"] += 1
+            gone = s.execute(delete(WindowProfile).where(WindowProfile.window_start < now - retention.delete_after))
+            counts["deleted"] += gone.rowcount or 0
     return counts
+
+
+def _compact_deployment(s: Any, version_id: int, env_id: int, old: tuple[Any, ...], target: int, now: datetime,
+                        counts: dict[str, int]) -> None:
+    groups: dict[datetime, list[WindowProfile]] = {}
+    for row in s.exec(select(WindowProfile).where(WindowProfile.version_id == version_id,
+                                                  WindowProfile.environment_id == env_id, *old)
+                      .order_by(WindowProfile.window_start)):
+        groups.setdefault(_bucket(row.window_start, target), []).append(row)
+    for start, rows in groups.items():
+        merged = s.exec(select(WindowProfile).where(
+            WindowProfile.version_id == version_id, WindowProfile.environment_id == env_id,
+            WindowProfile.window_start == start, WindowProfile.window_seconds == target)).first()
+        if merged is None:
+            merged = WindowProfile(model_id=rows[0].model_id, environment_id=env_id, version_id=version_id,
+                                   window_start=start, window_seconds=target, rows=0, features={},
+                                   predictions={}, performance={})
+            counts["created"] += 1
+        parts = [merged, *rows]
+        features = _merge_all([p.features for p in parts])
+        predictions = _merge_all([p.predictions for p in parts])
+        perf: dict[str, Any] = {}
+        for p in parts:
+            if p.performance:
+                perf = performance.merge(perf, p.performance) if perf else p.performance
+        total = sum(p.rows for p in parts)
+        for row in rows:
+            s.delete(row)
+        s.flush()  # the old rows go before the new one takes a bucket they may share
+        merged.features, merged.predictions, merged.performance, merged.rows = features, predictions, perf, total
+        merged.updated_at = now
+        s.add(merged)
+        counts["merged"] += len(rows)
+
+
+def _merge_all(profiles: list[dict[str, Any]]) -> dict[str, Any]:
+    """Feature (or prediction) profiles of several windows merged name by name, each in one pass."""
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for profile in profiles:
+        for name, value in profile.items():
+            by_name.setdefault(name, []).append(value)
+    return {name: windows.merge_all(values) for name, values in by_name.items()}
 
 
 def containing_window(session: Any, version_id: int, environment_id: int, at: datetime) -> WindowProfile | None:
