@@ -392,6 +392,42 @@ def backup_cmd(ctx: Context, file: Any, force: bool, as_json: bool) -> None:
                    f"{result['artifact_files_copied']} artifact file(s) to {result['artifacts']}")
 
 
+@cli.group("workspace")
+def workspace_group() -> None:
+    """Move a workspace between databases."""
+
+
+@workspace_group.command("copy")
+@click.option("--from", "source", required=True, metavar="URL", help="The workspace to copy (any SQLAlchemy URL).")
+@click.option("--to", "target", required=True, metavar="URL",
+              help="Where to copy it, e.g. postgresql+psycopg://user@host/db (created and migrated if new).")
+@click.option("--from-artifacts", type=click.Path(path_type=__import__("pathlib").Path),
+              help="The source's artifact folder (default: beside a SQLite file, else the data folder).")
+@click.option("--force", is_flag=True, help="Replace whatever the target already holds.")
+@json_option
+@pass_ctx
+def workspace_copy(ctx: Context, source: str, target: str, from_artifacts: Any, force: bool, as_json: bool) -> None:
+    """Copy every table and artifact of a workspace into another database, then verify row counts and the audit chain."""
+    from fuseboard.ops.workspace import copy_workspace
+    from fuseboard.store.db import open_workspace
+
+    cfg = ctx.load_config()
+    src = open_workspace(source, artifact_dir=from_artifacts, create=False, read_only=True)
+    dst = open_workspace(target, artifact_dir=cfg.artifacts if target == ctx.url else None, group=cfg.group)
+    if dst.degraded:
+        from fuseboard.errors import WorkspaceUnwritable
+
+        raise WorkspaceUnwritable(dst.degraded, dst.where)
+    result = copy_workspace(src, dst, force=force)
+    if as_json:
+        emit_json(result.as_dict())
+    else:
+        total = sum(result.rows.values())
+        click.echo(f"copied {total:,} rows in {sum(1 for n in result.rows.values() if n)} tables and "
+                   f"{result.artifacts_copied} artifact file(s) from {result.source} to {result.target}; "
+                   f"row counts match, audit chain intact ({result.audit_events} events)")
+
+
 @cli.command("compact")
 @click.option("--hourly-after", default="2d", show_default=True, help="Five-minute windows older than this become hours.")
 @click.option("--daily-after", default="35d", show_default=True, help="Hourly windows older than this become days.")

@@ -1,0 +1,117 @@
+"""Moving a workspace to another database: every table, row for row, then verified.
+
+``copy_workspace`` reads the source (any SQLAlchemy URL at the current schema), writes every
+row of every table into the target in one transaction (keys kept, so every reference between
+rows still holds), copies the artifact files the rows name, and then checks the target: the
+same number of rows in each table and an audit chain that verifies. A target that already
+holds data is refused unless ``force``, which replaces it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, text
+from sqlmodel import SQLModel
+
+from fuseboard.errors import FuseboardError
+from fuseboard.store.audit import verify
+from fuseboard.store.db import DEFAULT_ENVIRONMENTS, Workspace
+from fuseboard.store.models import Environment, ModelVersion
+
+BATCH_ROWS = 2_000  # rows read and written at a time: memory stays flat for big window tables
+
+
+@dataclass
+class CopyResult:
+    source: str
+    target: str
+    rows: dict[str, int] = field(default_factory=dict)
+    artifacts_copied: int = 0
+    audit_events: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _tables() -> list[Any]:
+    return [t for t in SQLModel.metadata.sorted_tables]  # parents before children
+
+
+def _counts(ws: Workspace) -> dict[str, int]:
+    with ws.engine.connect() as conn:
+        return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in _tables()}
+
+
+def _only_seeded(ws: Workspace, counts: dict[str, int]) -> bool:
+    """True when the target holds nothing but the environments a new workspace starts with."""
+    if any(n for name, n in counts.items() if name != Environment.__tablename__):
+        return False
+    with ws.engine.connect() as conn:
+        names = {row[0] for row in conn.execute(select(Environment.name))}
+    return names <= {name for name, _, _ in DEFAULT_ENVIRONMENTS}
+
+
+def copy_workspace(source: Workspace, target: Workspace, *, force: bool = False) -> CopyResult:
+    """Copy every row of ``source`` into ``target`` (one transaction) and its artifact files, then verify."""
+    if source.url == target.url:
+        raise FuseboardError("--from and --to are the same database")
+    before = _counts(target)
+    if not _only_seeded(target, before) and not force:
+        raise FuseboardError(f"the target already holds {sum(before.values()):,} rows in "
+                             f"{sum(1 for n in before.values() if n)} tables; pass --force to replace them "
+                             f"({target.where})")
+    tables = _tables()
+    with target.transaction() as s, source.engine.connect() as reader:
+        if reader.dialect.name == "postgresql":  # one snapshot for every table, while others write
+            reader = reader.execution_options(isolation_level="REPEATABLE READ")
+        counts = {t.name: reader.execute(select(func.count()).select_from(t)).scalar_one() for t in tables}
+        conn = s.connection()
+        for table in reversed(tables):  # children first, so no reference is left dangling
+            conn.execute(delete(table))
+        for table in tables:  # parents first
+            rows = reader.execution_options(yield_per=BATCH_ROWS).execute(select(table))
+            for part in rows.partitions(BATCH_ROWS):
+                conn.execute(insert(table), [dict(row._mapping) for row in part])
+        if conn.dialect.name == "postgresql":  # the next key after the copied ones
+            for table in tables:
+                if [c.name for c in table.primary_key.columns] == ["id"]:
+                    conn.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                                      f"COALESCE((SELECT MAX(id) FROM \"{table.name}\"), 0) + 1, false)"))
+        after = {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in tables}
+        if after != counts:  # before the commit: a short copy is rolled back, not left behind
+            wrong = [f"{name}: {counts[name]} -> {after[name]}" for name in counts if after[name] != counts[name]]
+            raise FuseboardError(f"copy incomplete, row counts differ ({'; '.join(wrong)}); nothing was written "
+                                 f"({target.where})")
+    result = CopyResult(source.where, target.where, rows=counts)
+    result.artifacts_copied = _copy_artifacts(source, target)
+    report = verify(target)
+    if not report.ok:
+        raise FuseboardError(f"the copied audit chain does not verify: {report.problem} ({target.where})")
+    result.audit_events = report.events
+    return result
+
+
+def _copy_artifacts(source: Workspace, target: Workspace) -> int:
+    """The artifact files the copied versions name, into the target's artifact folder (content-addressed)."""
+    from fuseboard.store.db import ARTIFACT_MODES, FOLDER_MODES, share
+
+    if source.artifact_dir.resolve() == target.artifact_dir.resolve():
+        return 0
+    copied = 0
+    with source.session() as s:
+        paths = sorted({p for p in s.exec(select(ModelVersion.artifact_path)).scalars()})
+    for rel in paths:
+        src, dest = source.artifact_dir / rel, target.artifact_dir / rel
+        if not src.is_file() or dest.exists():
+            continue
+        for folder in (target.artifact_dir, dest.parent):
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            share(folder, target.group, FOLDER_MODES)
+        shutil.copyfile(src, dest)
+        share(Path(dest), target.group, ARTIFACT_MODES)
+        copied += 1
+    return copied
