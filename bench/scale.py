@@ -143,7 +143,14 @@ def main() -> None:
             s.execute(insert(WindowProfile), rows)
             windows += len(rows)
     result["recent_windows"] = windows
-    size_recent = file_size(url)
+    result["generated_s"] = time.perf_counter() - began
+    for kind in ("health", "drift", "performance"):  # as `fuseboard monitor` runs them
+        start = time.perf_counter()
+        summary = scheduler.run_cycle(ws, kind)
+        result[f"{kind}_cycle_s"] = time.perf_counter() - start
+        result[f"{kind}_worst"] = summary["worst"]
+    server.terminate()
+    size_recent = file_size(url)  # (after the cycles: their results are not history)
     # DAYS days of five-minute windows for a few deployments (before the last hour), for the growth
     per_day = 24 * 12
     history = deployments[:args.history]
@@ -155,15 +162,7 @@ def main() -> None:
     size_history = file_size(url)
     deployment_days = max(1, len(history) * args.days)
     raw_per_deployment_day = (size_history - size_recent) / deployment_days
-    result["generated_s"] = time.perf_counter() - began
     result["database_mb"] = size_history / 1e6
-
-    for kind in ("health", "drift", "performance"):  # as `fuseboard monitor` runs them
-        start = time.perf_counter()
-        summary = scheduler.run_cycle(ws, kind)
-        result[f"{kind}_cycle_s"] = time.perf_counter() - start
-        result[f"{kind}_worst"] = summary["worst"]
-    server.terminate()
 
     start = time.perf_counter()
     compacted = retention.compact(ws, now=now)

@@ -1,11 +1,66 @@
-"""Shared fixtures: isolated XDG folders, tiny trained models, a demo workspace."""
+"""Shared fixtures: isolated XDG folders, tiny trained models, a demo workspace.
+
+The workspace fixtures (``demo_url``, ``ws_url``) are SQLite files by default. With
+``FUSEBOARD_TEST_POSTGRES`` set to a PostgreSQL server URL (any database on it, e.g.
+``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``) they are new PostgreSQL databases
+instead, one per test, so the same tests run against both back ends.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+PG_SERVER = os.environ.get("FUSEBOARD_TEST_POSTGRES") or None
+
+
+def _pg_admin():  # noqa: ANN202
+    from sqlalchemy import create_engine
+
+    return create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+
+
+def _pg_database(template: str | None = None) -> str:
+    """Create a PostgreSQL database (a copy of ``template``, if given); returns its URL."""
+    from sqlalchemy import text
+
+    name = f"fbt_{uuid.uuid4().hex[:16]}"
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+    admin.dispose()
+    return f"{PG_SERVER.rsplit('/', 1)[0]}/{name}"
+
+
+def _pg_drop(url: str) -> None:
+    from sqlalchemy import text
+
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: tests of SQLite files themselves (backup, disk faults, "
+                                       "the upgrade fixture); skipped when the workspaces are PostgreSQL")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if PG_SERVER:
+        skip = pytest.mark.skip(reason="a test of SQLite files (FUSEBOARD_TEST_POSTGRES is set)")
+        for item in items:
+            if "sqlite_only" in item.keywords:
+                item.add_marker(skip)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"workspaces: {'PostgreSQL at ' + PG_SERVER if PG_SERVER else 'SQLite files'}"
 
 
 @pytest.fixture(autouse=True)
@@ -34,9 +89,35 @@ def demo_path(demo_master: Path, tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture(scope="session")
+def pg_demo_template(demo_master: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The demo copied once into a PostgreSQL template database (and its artifacts into a folder)."""
+    from fuseboard.ops.workspace import copy_workspace
+    from fuseboard.store.db import open_workspace
+
+    url = _pg_database()
+    artifacts = tmp_path_factory.mktemp("pg-demo-artifacts")
+    source = open_workspace(f"sqlite:///{demo_master / 'demo.db'}", read_only=True)
+    target = open_workspace(url, artifact_dir=artifacts)
+    copy_workspace(source, target)
+    source.close()
+    target.close()
+    yield url.rsplit("/", 1)[1], artifacts
+    _pg_drop(url)
+
+
 @pytest.fixture
-def demo_url(demo_path: Path) -> str:
-    return f"sqlite:///{demo_path / 'demo.db'}"
+def demo_url(demo_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    if not PG_SERVER:
+        yield f"sqlite:///{demo_path / 'demo.db'}"
+        return
+    template, artifacts = request.getfixturevalue("pg_demo_template")
+    url = _pg_database(template)
+    from fuseboard.store.db import default_artifact_dir
+
+    shutil.copytree(artifacts, default_artifact_dir(url), dirs_exist_ok=True)  # where this workspace looks
+    yield url
+    _pg_drop(url)
 
 
 @pytest.fixture
@@ -73,5 +154,10 @@ def credit_files(tmp_path: Path) -> dict[str, Path]:
 
 
 @pytest.fixture
-def ws_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'ws' / 'fuseboard.db'}"
+def ws_url(tmp_path: Path) -> Iterator[str]:
+    if not PG_SERVER:
+        yield f"sqlite:///{tmp_path / 'ws' / 'fuseboard.db'}"
+        return
+    url = _pg_database()
+    yield url
+    _pg_drop(url)

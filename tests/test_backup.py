@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import threading
 from pathlib import Path
@@ -13,6 +15,9 @@ from fuseboard.store.audit import record, verify
 from fuseboard.store.db import open_workspace
 from fuseboard.store.models import AuditEvent
 
+
+
+pytestmark = pytest.mark.sqlite_only  # `fuseboard backup` copies SQLite files
 
 def test_backup_of_a_live_workspace_is_consistent_and_restores(demo_url: str, tmp_path: Path) -> None:
     ws = open_workspace(demo_url)

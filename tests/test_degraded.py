@@ -117,6 +117,7 @@ def writes_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(db, "_on_sqlite_connect", read_only_connect)
 
 
+@pytest.mark.sqlite_only  # refuses writes the way a read-only SQLite file does
 async def test_the_console_turns_read_only_when_a_write_fails(alerting_url: str, tmp_path: Path,  # noqa: F811
                                                               writes_refused: None) -> None:
     app = FuseboardApp(alerting_url, Config(path=tmp_path / "c.toml"), workspace_label="demo")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -721,13 +720,14 @@ def test_a_critical_alert_during_the_soak_keeps_a_rollout_from_becoming_known_go
 # -- 10. the audit trail ---------------------------------------------------------------------------------
 
 
-def _sql(demo_path: Path, statement: str) -> None:
-    conn = sqlite3.connect(demo_path / "demo.db")
-    try:
-        conn.execute(statement)
-        conn.commit()
-    finally:
-        conn.close()
+def _sql(url: str, statement: str) -> None:
+    """Change the database behind fuseboard's back, as someone with database access could."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(statement))
+    engine.dispose()
 
 
 def test_audit_verify_passes_on_the_demo_and_names_an_altered_event(demo_url: str, demo_path: Path) -> None:
@@ -735,7 +735,7 @@ def test_audit_verify_passes_on_the_demo_and_names_an_altered_event(demo_url: st
     total = audit_count(demo_url)
     assert ok.exit_code == 0 and ok.output.strip() == f"audit chain intact: {total} events"
     middle = total // 2
-    _sql(demo_path, f"UPDATE auditevent SET reason = 'nothing to see' WHERE id = {middle}")
+    _sql(demo_url, f"UPDATE auditevent SET reason = 'nothing to see' WHERE id = {middle}")
     broken = run("--db", demo_url, "audit", "verify")
     assert broken.exit_code == 1
     assert broken.stderr.startswith(f"error: audit chain broken at event {middle} (")
@@ -746,7 +746,7 @@ def test_audit_verify_passes_on_the_demo_and_names_an_altered_event(demo_url: st
 
 def test_deleting_an_audit_event_breaks_the_chain(demo_url: str, demo_path: Path) -> None:
     middle = audit_count(demo_url) // 2
-    _sql(demo_path, f"DELETE FROM auditevent WHERE id = {middle}")
+    _sql(demo_url, f"DELETE FROM auditevent WHERE id = {middle}")
     broken = run("--db", demo_url, "audit", "verify", "--json")
     assert broken.exit_code == 1
     report = json.loads(broken.stdout)

@@ -290,5 +290,6 @@ def test_an_ingest_killed_at_any_moment_leaves_all_of_its_batch_or_none(demo_url
         outcomes.add(now - base)
         base = now
     assert rows in outcomes  # (the last one had time to finish)
-    con = __import__("sqlite3").connect(demo_url.removeprefix("sqlite:///"))
-    assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
+    if demo_url.startswith("sqlite"):
+        con = __import__("sqlite3").connect(demo_url.removeprefix("sqlite:///"))
+        assert con.execute("pragma integrity_check").fetchone()[0] == "ok"

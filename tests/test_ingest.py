@@ -93,9 +93,10 @@ def test_labels_arriving_later_join_by_request_id(demo_url: str, tmp_path: Path)
     assert counts(ws)[1] == 150
     with ws.session() as s:
         windows = s.exec(select(WindowProfile)).all()
-    total = windows[0].performance
-    for w in windows[1:]:
-        total = performance.merge(total, w.performance) if w.performance else total
+    total: dict = {}
+    for w in windows:
+        if w.performance:
+            total = performance.merge(total, w.performance) if total else w.performance
     assert total["labelled"] == 250
     first = rows.iloc[:250]
     assert performance.metrics(total)["accuracy"] == pytest.approx(skm.accuracy_score(first["label"],

@@ -29,6 +29,7 @@ def test_new_workspace_is_at_head_with_default_environments(ws_url: str) -> None
         assert len(s.exec(select(Environment)).all()) == 3
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_gets_wal_foreign_keys_and_busy_timeout(ws_url: str) -> None:
     ws = open_workspace(ws_url)
     with ws.engine.connect() as conn:
@@ -37,6 +38,7 @@ def test_sqlite_gets_wal_foreign_keys_and_busy_timeout(ws_url: str) -> None:
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
 
 
+@pytest.mark.sqlite_only
 def test_database_file_is_owner_only(ws_url: str) -> None:
     ws = open_workspace(ws_url)
     path = Path(ws_url.removeprefix("sqlite:///"))
@@ -48,6 +50,7 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.sqlite_only
 def test_workspace_from_a_newer_fuseboard_is_refused_untouched(ws_url: str) -> None:
     open_workspace(ws_url).close()
     path = Path(ws_url.removeprefix("sqlite:///"))

@@ -272,6 +272,9 @@ def open_workspace(
                 f"workspace schema {revision!r} was written by a newer fuseboard; "
                 f"upgrade fuseboard to open it ({url})"
             )
+        if revision is None and not create:  # a database server's empty database: nothing to read
+            raise WorkspaceError(f"no workspace at {_parse(url).render_as_string(hide_password=True)} "
+                                 "(run `fuseboard demo`, `fuseboard register` or `fuseboard workspace copy`)")
         if revision != HEAD:
             if degraded:
                 raise WorkspaceError(f"workspace schema {revision!r} needs an upgrade, but {degraded}")
