@@ -31,7 +31,7 @@ from sqlmodel import select
 
 from fuseboard.errors import WorkspaceUnwritable
 from fuseboard.monitoring import alerts, checks, rollouts
-from fuseboard.store.db import Workspace
+from fuseboard.store.db import Workspace, database_now
 from fuseboard.store.models import Lease, utcnow
 
 log = logging.getLogger("fuseboard.monitor")
@@ -44,8 +44,8 @@ def holder_id() -> str:
 
 def acquire_lease(ws: Workspace, holder: str, ttl: timedelta, *, now: datetime | None = None) -> bool:
     """Take or renew the lease; True when ``holder`` holds it afterwards."""
-    now = now or utcnow()
     with ws.engine.begin() as conn:
+        now = now or database_now(conn)
         result = conn.execute(
             update(Lease)
             .where(Lease.name == LEASE, (Lease.holder == holder) | (Lease.expires_at < now))
@@ -68,13 +68,13 @@ def acquire_lease(ws: Workspace, holder: str, ttl: timedelta, *, now: datetime |
 def release_lease(ws: Workspace, holder: str) -> None:
     with ws.engine.begin() as conn:
         conn.execute(update(Lease).where(Lease.name == LEASE, Lease.holder == holder)
-                     .values(expires_at=utcnow() - timedelta(seconds=1)))
+                     .values(expires_at=database_now(conn) - timedelta(seconds=1)))
 
 
 def lease_holder(ws: Workspace, *, now: datetime | None = None) -> str | None:
     """The live holder, or None when nobody holds an unexpired lease."""
-    now = now or utcnow()
     with ws.session() as s:
+        now = now or database_now(s.connection())
         lease = s.get(Lease, LEASE)
     return lease.holder if lease and lease.expires_at > now else None
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,19 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Every schema revision this release knows, oldest first. The last is current.
 KNOWN_REVISIONS = ("0001_initial", "0002_monitoring", "0003_environments", "0004_ownership")
 HEAD = KNOWN_REVISIONS[-1]
+
+
+WRITER_LOCK = 0x66757365  # "fuse": the PostgreSQL advisory lock writers take turns on
+
+
+def database_now(conn: Any) -> datetime:
+    """The time by the database server's clock on a server database (hosts' clocks differ; the
+    lease expiry must not depend on them), else this machine's."""
+    if conn.dialect.name == "postgresql":
+        return conn.execute(text("SELECT now()")).scalar_one().astimezone(timezone.utc)
+    from fuseboard.store.models import utcnow
+
+    return utcnow()
 
 
 # What SQLite says when it cannot write, as a user should read it (sqlite3.OperationalError text)
@@ -70,14 +85,25 @@ class Workspace:
                     # fails at once ("database is locked") when another writer got in between,
                     # whereas this one waits its turn (busy_timeout)
                     session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+                elif self.engine.dialect.name == "postgresql":
+                    # writers take turns, as on SQLite: a transaction that reads a window, a lease or the
+                    # audit chain's head and writes it back cannot lose another host's write (readers
+                    # never wait); the lock goes with the transaction
+                    conn = session.connection()
+                    conn.exec_driver_sql("SET LOCAL lock_timeout = '30s'")
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
                 yield session
                 session.commit()
             except OperationalError as exc:
                 session.rollback()
                 reason = unwritable_reason(exc)
-                if reason is None:
-                    raise
-                raise WorkspaceUnwritable(reason, self.where) from None
+                if reason is not None:
+                    raise WorkspaceUnwritable(reason, self.where) from None
+                text_ = str(exc.orig).lower()
+                if "database is locked" in text_ or "lock timeout" in text_:
+                    raise WorkspaceError(f"the workspace is busy: another change held it for 30 s; nothing was "
+                                         f"changed, try again ({self.where})") from None
+                raise
             except BaseException:
                 session.rollback()
                 raise
