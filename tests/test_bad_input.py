@@ -185,3 +185,70 @@ def test_values_near_float_max_fold_and_merge_without_overflowing(workspace: str
     age = window.features["age"]
     assert age["count"] == 6 and all(math.isfinite(age[k]) for k in ("mean", "m2"))
     assert all(math.isfinite(t) for t in age["tails"])
+
+
+colour = st.one_of(st.sampled_from(["#112233", "red", "ansi_bright_blue", "rgb(1,2,3)", "#fff", "hsl(10,50%,50%)"]),
+                   st.text(max_size=10))
+theme_fields = st.fixed_dictionaries(
+    {}, optional={"name": st.one_of(st.text(max_size=12), st.integers()), "primary": colour, "secondary": colour,
+                  "background": colour, "error": colour, "dark": st.one_of(st.booleans(), st.text(max_size=3)),
+                  "variables": st.dictionaries(st.sampled_from(["border", "block-cursor-text-style",
+                                                                "footer-key-foreground", "x"]),
+                                               st.one_of(colour, st.sampled_from(["bold", "bold reverse", "wobbly"])),
+                                               max_size=3),
+                  "surprise": st.integers()})
+
+
+@SETTINGS
+@given(theme=st.one_of(st.text(max_size=200), theme_fields))
+def test_any_theme_file_loads_or_is_skipped_with_one_line(tmp_path_factory, theme) -> None:  # noqa: ANN001
+    """A user theme either loads, and Textual can build its colours, or is skipped with one line naming the file."""
+    import tomli_w
+
+    from fuseboard.tui.themes import load_themes
+
+    folder = tmp_path_factory.mktemp("themes")
+    path = folder / "mine.toml"
+    path.write_text(theme if isinstance(theme, str) else tomli_w.dumps(theme), encoding="utf-8")
+    loaded = load_themes([folder])
+    mine = [p for p in loaded.problems if "mine.toml" in p]
+    assert all("\n" not in p for p in loaded.problems)
+    if not mine:  # it loaded: Textual must be able to build the colours the console will use
+        from fuseboard.tui.themes import parse_theme
+
+        parse_theme(path).to_color_system().generate()
+
+
+words = st.one_of(st.sampled_from(["credit-risk", "prod", "dev", "1", "2", "99", "-1", "2h", "0s", "forever", "--json",
+                                   "--env", "--for", "--comment", "--yes", "--to", "--reason", "x;rm -rf /",
+                                   "$(touch /tmp/pwned)", "'", '"', "../../etc", "", " ", "ünï", "9" * 30]),
+                  st.text(max_size=8))
+COMMANDS = [["silence"], ["alerts", "ack"], ["alerts", "resolve"], ["rollback"], ["deploy"], ["promote"],
+            ["signoff"], ["history"], ["audit"], ["envs", "set"], ["rota", "set"], ["handover", "start"],
+            ["monitoring", "set"], ["ingest-labels"], ["teams"], ["models"], ["shift"]]
+
+
+@settings(SETTINGS, max_examples=int(__import__("os").environ.get("FUSEBOARD_CLI_EXAMPLES", "80")))
+@given(command=st.sampled_from(COMMANDS), args=st.lists(words, max_size=7))
+def test_any_command_line_succeeds_or_says_one_line_and_changes_nothing(workspace: str, command: list[str],
+                                                                         args: list[str]) -> None:
+    from click.testing import CliRunner
+
+    from fuseboard.cli import cli
+    from fuseboard.ops.workspace import _counts
+    from fuseboard.store.audit import verify
+
+    ws = open_workspace(workspace)
+    before = _counts(ws)
+    result = CliRunner().invoke(cli, ["--db", workspace, *command, *args], input="n\n")
+    out = result.output
+    assert "Traceback" not in out and "error: unexpected " not in out, out  # (the crash line)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    if result.exit_code != 0:
+        errors = [line for line in out.splitlines() if line.startswith("error:") or line.startswith("Error:")]
+        assert len(errors) == 1, out
+        after = _counts(ws)
+        changed = {t for t in before if before[t] != after[t] and t not in ("checkstate", "checkrun", "lease")}
+        assert not changed, (changed, out)  # refused: nothing written
+    assert verify(ws).ok
+    ws.close()
