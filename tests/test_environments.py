@@ -153,6 +153,25 @@ def test_a_succeeding_command_hook_records_the_new_version_with_its_output(demo_
     assert actions == ["rollback", "rollback.start"]
 
 
+def test_a_tampered_artifact_is_refused_before_any_hook_runs(demo_url: str) -> None:
+    from fuseboard.store import lookup
+
+    hook = json.dumps([PY, "-c", OK_SCRIPT, "{model}", "{version}", "{env}", "{action}"])
+    assert run("--db", demo_url, "envs", "set", "prod", "--hook-command", hook, "--reason", "r").exit_code == 0
+    ws = open_workspace(demo_url)
+    with ws.session() as s:
+        mv = lookup.version(s, lookup.model(s, "tumour-screening"), 1)
+    artifact = ws.artifact_dir / mv.artifact_path
+    artifact.write_bytes(artifact.read_bytes() + b"tampered")
+    before = (len(history(demo_url, "tumour-screening", "prod")), len(events(demo_url)))
+    result = run("--db", demo_url, "rollback", "tumour-screening", "--env", "prod", "--yes", "--wait", "0")
+    assert result.exit_code != 0
+    assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [
+        f"error: artifact for v1 does not match its recorded sha256; refusing it ({artifact})"]
+    assert serving(demo_url, "tumour-screening")["prod"] == 2  # nothing changed, nothing recorded
+    assert (len(history(demo_url, "tumour-screening", "prod")), len(events(demo_url))) == before
+
+
 def test_a_failing_hook_keeps_the_previous_version_and_a_retry_after_the_fix_succeeds(demo_url: str) -> None:
     set_hook(demo_url, "prod", command_hook(FAIL_SCRIPT))
     failed = run("--db", demo_url, "rollback", "tumour-screening", "--env", "prod", "--yes", "--wait", "0")

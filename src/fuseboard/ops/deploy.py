@@ -31,6 +31,7 @@ from sqlmodel import Session, select
 from fuseboard.errors import Conflict, FuseboardError, Refused
 from fuseboard.monitoring import rollouts
 from fuseboard.ops import audit, gates as gates_mod, hooks
+from fuseboard.ops.registry import artifact_file
 from fuseboard.store import lookup
 from fuseboard.store.db import Workspace
 from fuseboard.store.models import (Alert, Deployment, Environment, Model, ModelVersion, Person, Rollout, Team,
@@ -293,6 +294,8 @@ def apply(ws: Workspace, plan: ChangePlan, *, actor: str, origin: str, reason: s
             raise Refused(f"gates failing for {target}: " + "; ".join(f"{g.name}: {g.detail}"
                                                                     for g in fresh.failing_gates)
                           + " (fix them, or override with a reason)")
+        # the hook hands the artifact to the serving system: only the bytes that were registered
+        artifact = str(artifact_file(ws, mv)) if e.hook and mv.artifact_path else ""
         rollout = Rollout(model_id=m.id, environment_id=e.id, action=plan.action,
                           from_version_id=dep.version_id if dep else None, to_version_id=mv.id, state="pending",
                           requested_by=actor, requested_at=when, reason=reason,
@@ -312,7 +315,6 @@ def apply(ws: Workspace, plan: ChangePlan, *, actor: str, origin: str, reason: s
                      before={"version": fresh.from_version}, after={"version": mv.version, "rollout": rollout.id,
                                                                      "hook": rollout.hook}, reason=reason, at=when)
         rollout_id, hook, env_id = rollout.id, dict(e.hook), e.id
-        artifact = str(ws.artifact_dir / mv.artifact_path) if mv.artifact_path else ""
     result = run_hook(hook, {"model": plan.model, "version": plan.to_version, "artifact": artifact,
                              "env": plan.environment, "from_version": plan.from_version, "action": plan.action})
     return _finish(ws, fresh, rollout_id, env_id, result, actor=actor, origin=origin, reason=reason,
