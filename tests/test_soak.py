@@ -44,8 +44,13 @@ asyncio.run(main())
 """
 
 
+HOSTS = iter(f"host-{n}" for n in range(1000))
+
+
 def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    """A process acting as a host of its own (its audit events and lease name that host)."""
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**env, "FUSEBOARD_HOST": next(HOSTS)})
 
 
 @pytest.mark.parametrize("seconds", [pytest.param(SOAK_SECONDS, id="ci"),
@@ -102,3 +107,8 @@ def test_soak(demo_url: str, tmp_path: Path, seconds: float, request: pytest.Fix
     assert 0 < cycles <= seconds / 5 + 3  # one health cycle per 5 s interval, by whoever holds the lease
     report = verify(ws)
     assert report.ok, report.problem
+    from fuseboard.store.models import AuditEvent
+
+    with ws.session() as s:  # the changes came from several hosts, and say which
+        clients = set(s.exec(select(AuditEvent.client).where(AuditEvent.actor == "soak")))
+    assert len({c for c in clients if c.startswith("host host-")}) >= 2, clients

@@ -19,7 +19,6 @@ import contextlib
 import gc
 import logging
 import os
-import socket
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,7 +30,8 @@ from sqlmodel import select
 
 from fuseboard.errors import WorkspaceUnwritable
 from fuseboard.monitoring import alerts, checks, rollouts
-from fuseboard.store.db import Workspace, database_now
+from fuseboard.store.audit import host_name
+from fuseboard.store.db import Workspace, database_now, is_unreachable
 from fuseboard.store.models import Lease, utcnow
 
 log = logging.getLogger("fuseboard.monitor")
@@ -39,7 +39,7 @@ LEASE = "monitor"
 
 
 def holder_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
+    return f"{host_name()}:{os.getpid()}:{threading.get_ident() % 100000}"
 
 
 def acquire_lease(ws: Workspace, holder: str, ttl: timedelta, *, now: datetime | None = None) -> bool:
@@ -189,13 +189,43 @@ class Monitor:
         self.holder = holder or holder_id()
         self.leading = False
         self._scheduler: Any = None
+        self.unreachable_since: datetime | None = None  # the database could not be reached from then on
+        self._next_renew = 0.0  # monotonic time of the next lease renewal
+        self._backoff = 1.0  # seconds before the next try while the database is unreachable
 
     def _renew(self) -> None:
+        """Take or renew the lease every third of its time; while the database cannot be reached, try
+        again after 1, 2, 4 ... seconds (up to that third), then carry on where the checks left off."""
+        import time
+
+        if time.monotonic() < self._next_renew:
+            return
+        every = max(1, self.intervals.lease_ttl // 3)
         try:
             self.leading = acquire_lease(self.ws, self.holder, timedelta(seconds=self.intervals.lease_ttl))
-        except Exception:  # noqa: BLE001  (a locked or unreachable database: try again next time)
-            log.exception("could not renew the monitor lease")
+        except Exception as exc:  # noqa: BLE001  (a locked or unreachable database: try again later)
             self.leading = False
+            if is_unreachable(exc):
+                self._lost(exc)
+                self._next_renew = time.monotonic() + self._backoff
+                self._backoff = min(self._backoff * 2, every)
+                return
+            log.exception("could not renew the monitor lease")
+        else:
+            if self.unreachable_since is not None:
+                log.warning("database reachable again after %ds; monitoring resumes",
+                            (utcnow() - self.unreachable_since).total_seconds())
+                self.unreachable_since = None
+        self._backoff = 1.0
+        self._next_renew = time.monotonic() + every
+
+    def _lost(self, exc: BaseException) -> None:
+        """Say once that the database went away (not a traceback a minute); stop leading until it is back."""
+        self.leading = False
+        if self.unreachable_since is None:
+            self.unreachable_since = utcnow()
+            first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
+            log.error("database unreachable: %s; retrying with back-off", first[:200])
 
     def _job(self, kind: str) -> None:
         if not self.leading:
@@ -206,6 +236,13 @@ class Monitor:
             log.error("monitor cycle %s: %s", kind, exc)
             summary = {"kind": kind, "error": str(exc), "unwritable": exc.reason}
         except Exception as exc:  # noqa: BLE001  (a failing cycle must never stop the loop)
+            if is_unreachable(exc):  # the cycle wrote nothing (one transaction); the next one recomputes it
+                self._lost(exc)
+                self._next_renew = 0.0  # start the back-off now
+                summary = {"kind": kind, "error": "database unreachable", "unreachable": True}
+                if self.on_cycle is not None:
+                    self.on_cycle(summary)
+                return
             log.exception("monitor cycle %s failed", kind)
             summary = {"kind": kind, "error": f"{type(exc).__name__}: {exc}"}
         if kind == "health":
@@ -236,7 +273,7 @@ class Monitor:
 
         self._renew()
         scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
-        scheduler.add_job(self._renew, "interval", seconds=max(1, self.intervals.lease_ttl // 3), id="lease")
+        scheduler.add_job(self._renew, "interval", seconds=1, id="lease")  # (it keeps its own time)
         first = datetime.now().astimezone()
         for kind in KINDS:
             scheduler.add_job(self._job, "interval", args=[kind], id=kind,

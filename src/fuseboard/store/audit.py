@@ -50,15 +50,21 @@ def current_actor() -> str:
         return "unknown"
 
 
+def host_name() -> str:
+    """This machine as fuseboard names it: ``FUSEBOARD_HOST`` if set (containers, tests acting as
+    several hosts), else the host name."""
+    try:
+        return os.environ.get("FUSEBOARD_HOST") or socket.gethostname()
+    except OSError:
+        return "unknown"
+
+
 def current_client() -> str:
     """Where a change comes from: the SSH client's address when over SSH, else this host's name."""
     ssh = os.environ.get("SSH_CONNECTION", "").split()
     if ssh:
         return f"ssh {ssh[0]}"
-    try:
-        return f"host {socket.gethostname()}"
-    except OSError:
-        return "host unknown"
+    return f"host {host_name()}"
 
 
 _HEAD = "fuseboard.audit_head"  # the chain's head within this transaction (session.info)

@@ -52,6 +52,21 @@ UNWRITABLE = (
 )
 
 
+# What a driver says when the database server cannot be reached (or went away mid-statement)
+UNREACHABLE = ("connection refused", "could not connect", "server closed the connection", "connection is closed",
+               "terminating connection", "connection timed out", "no route to host", "connection reset",
+               "could not receive data", "could not send data", "the connection is lost", "server conn crashed",
+               "name or service not known", "network is unreachable", "consuming input failed")
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """True when ``exc`` means the database server cannot be reached right now (worth retrying later)."""
+    if getattr(exc, "connection_invalidated", False):
+        return True
+    text_ = str(getattr(exc, "orig", None) or exc).lower()
+    return any(needle in text_ for needle in UNREACHABLE)
+
+
 def unwritable_reason(exc: BaseException) -> str | None:
     """Why the database refused a write, when ``exc`` says it did (otherwise None)."""
     text = str(getattr(exc, "orig", None) or exc).lower()

@@ -20,7 +20,7 @@ from textual.screen import ModalScreen, Screen
 
 from fuseboard.config import Config
 from fuseboard.tui.commands import ActionCommands, ModelCommands
-from fuseboard.tui.messages import ChangeDone, Degraded, MonitorCycle
+from fuseboard.tui.messages import ChangeDone, DatabaseDown, DatabaseUp, Degraded, MonitorCycle
 from fuseboard.tui.screens.help import HelpScreen
 from fuseboard.tui.screens.models import ModelsScreen
 from fuseboard.tui.screens.environments import EnvironmentsScreen
@@ -33,6 +33,8 @@ class FuseboardApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "fuseboard"
     degraded: reactive[str | None] = reactive(None)  # why writes stopped working, once they did
+    db_unreachable: reactive[str | None] = reactive(None)  # "since HH:MM" while the database cannot be reached
+    REFRESH_SECONDS = 15  # the list on screen is read again this often (and the database retried)
     COMMAND_PALETTE_BINDING = "colon"
     COMMANDS = {ModelCommands, ActionCommands}
     MODES = {"models": ModelsScreen, "environments": EnvironmentsScreen, "monitoring": MonitoringScreen,
@@ -113,6 +115,8 @@ class FuseboardApp(App[None]):
     def on_mount(self) -> None:
         for text, severity in self._startup_notes:
             self.notify(text, severity=severity, timeout=8)
+        if self.REFRESH_SECONDS:
+            self.set_interval(self.REFRESH_SECONDS, self._refresh_tick)
         if self.run_monitor or self._service_factories:
             self.call_after_refresh(lambda: self.run_worker(self._start_background, thread=True, name="background"))
 
@@ -147,12 +151,38 @@ class FuseboardApp(App[None]):
             return "monitor: off" if not self.run_monitor else "monitor: starting"
         return "monitor: running here" if self.monitor.leading else "monitor: another process runs the checks"
 
+    def _refresh_tick(self) -> None:
+        """Read the list on screen again (another host's monitor or changes show up; an unreachable
+        database is retried), unless a dialog is open (dolphie skips rendering under a modal too)."""
+        if isinstance(self.screen, ModalScreen):
+            return
+        if isinstance(self.screen, (ModelsScreen, MonitoringScreen)) and getattr(self.screen, "loaded", False):
+            self.screen.reload()
+
+    def on_database_down(self, message: DatabaseDown) -> None:
+        if self.db_unreachable is not None:
+            return
+        from datetime import datetime
+
+        self.db_unreachable = f"since {datetime.now():%H:%M}"
+        self.notify(f"{message.reason}. Showing the last known state; retrying every {self.REFRESH_SECONDS} s.",
+                    title="database unreachable", severity="error", timeout=20)
+
+    def on_database_up(self, message: DatabaseUp) -> None:
+        if self.db_unreachable is None:
+            return
+        self.db_unreachable = None
+        self.notify("database reachable again", severity="information", timeout=8)
+
     def on_monitor_cycle(self, message: MonitorCycle) -> None:
         """Fresh results: reload the screen on top, unless a dialog is open."""
         if isinstance(self.screen, ModalScreen):
             return
         if isinstance(self.screen, (ModelsScreen, MonitoringScreen)) and getattr(self.screen, "loaded", False):
             self.screen.reload()
+        if message.summary.get("unreachable"):
+            self.post_message(DatabaseDown("the database cannot be reached"))
+            return
         if message.summary.get("unwritable"):
             self.post_message(Degraded(message.summary["unwritable"]))
         elif "error" in message.summary:
@@ -200,6 +230,13 @@ class FuseboardApp(App[None]):
                 self.post_message(Degraded(exc.reason))
                 return
             except Exception as exc:  # noqa: BLE001  (shown, not raised into the UI)
+                from fuseboard.store.db import is_unreachable
+
+                if is_unreachable(exc):
+                    self.post_message(ChangeDone(what, None, "the database cannot be reached; nothing was "
+                                                 "changed, try again when it is back", done))
+                    self.post_message(DatabaseDown("the database cannot be reached"))
+                    return
                 text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 self.post_message(ChangeDone(what, None, text, done))
                 return
@@ -218,7 +255,9 @@ class FuseboardApp(App[None]):
     def title_line(self, where: str) -> Text:
         """The screens with their keys (the current one marked), where we are, and the workspace."""
         current, _, rest = where.partition(" › ")
-        line = Text("fuseboard ", style="bold")
+        # unreachable: said first, in reverse video, where an 80-column line cannot cut it off
+        line = Text(f"DATABASE UNREACHABLE {self.db_unreachable} ", style="reverse bold") if self.db_unreachable \
+            else Text("fuseboard ", style="bold")
         for key, name in self.SCREENS_LINE:
             mark = name == current
             line.append(f" {key} {name} ", style="reverse bold" if mark else "")

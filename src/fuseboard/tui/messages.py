@@ -48,3 +48,15 @@ class Degraded(Message):
     def __init__(self, reason: str) -> None:
         super().__init__()
         self.reason = reason
+
+
+class DatabaseDown(Message):
+    """A read or a change could not reach the database server."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+class DatabaseUp(Message):
+    """A read reached the database again."""

@@ -7,7 +7,7 @@ from typing import Any, Callable
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
-from fuseboard.tui.messages import Loaded, LoadFailed
+from fuseboard.tui.messages import DatabaseDown, DatabaseUp, Loaded, LoadFailed
 
 
 class FuseboardScreen(Screen):
@@ -19,14 +19,20 @@ class FuseboardScreen(Screen):
         """Run ``fetch(workspace)`` in a thread; the result arrives as ``Loaded(what, data)``."""
 
         def work() -> None:
+            from fuseboard.store.db import is_unreachable
+
             worker = get_current_worker()
             try:
                 ws = self.app.workspace()
                 data = fetch(ws)
             except Exception as exc:  # noqa: BLE001  (shown to the user, not raised in the UI)
-                if not worker.is_cancelled:
+                if is_unreachable(exc):  # said once by the app; the screen keeps what it shows
+                    self.app.post_message(DatabaseDown(_one_line(getattr(exc, "orig", None) or exc)))
+                elif not worker.is_cancelled:
                     self.post_message(LoadFailed(what, _one_line(exc)))
                 return
+            if getattr(self.app, "db_unreachable", None):
+                self.app.post_message(DatabaseUp())
             if not worker.is_cancelled:
                 self.post_message(Loaded(what, data))
 

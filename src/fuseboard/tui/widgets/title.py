@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 
 class TitleLine(Static):
-    """``App.title_line(where)``, drawn again whenever the workspace turns read-only."""
+    """``App.title_line(where)``, drawn again whenever the workspace turns read-only or unreachable."""
 
     def __init__(self, where: str, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -15,6 +15,7 @@ class TitleLine(Static):
 
     def on_mount(self) -> None:
         self.watch(self.app, "degraded", lambda _: self.refresh(), init=False)
+        self.watch(self.app, "db_unreachable", lambda _: self.refresh(), init=False)
 
     def render(self) -> Text:
         return self.app.title_line(self.where)  # type: ignore[attr-defined]
