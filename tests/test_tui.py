@@ -276,3 +276,16 @@ def test_console_module_does_not_import_heavy_libraries(module: str) -> None:
     code = f"import fuseboard.cli, fuseboard.tui.app, sys; print({module!r} in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("width", [80, 60, 40])
+def test_the_title_line_fits_the_terminal_and_keeps_where_you_are(tmp_path: Path, width: int) -> None:
+    app = FuseboardApp("sqlite:///x.db", Config(path=tmp_path / "c.toml"), workspace_label="demo")
+    where = "Monitoring › a-really-long-model-name-for-the-title/staging"
+    line = app.title_line(where, width)
+    assert line.cell_len <= width
+    assert "3 Monitoring" in line.plain and "›" in line.plain  # the current screen and the place stay
+    assert app.title_line("Models", 80).plain.startswith("fuseboard  1 Models  2 Environments")  # room: in full
+    app.db_unreachable = "since 03:12"
+    line = app.title_line(where, width)
+    assert line.plain.startswith("DATABASE UNREACHABLE since 03:12")  # first, whatever is cut off after it

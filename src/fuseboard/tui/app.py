@@ -252,20 +252,39 @@ class FuseboardApp(App[None]):
 
     SCREENS_LINE = (("1", "Models"), ("2", "Environments"), ("3", "Monitoring"), ("4", "Ownership"))
 
-    def title_line(self, where: str) -> Text:
-        """The screens with their keys (the current one marked), where we are, and the workspace."""
+    def title_line(self, where: str, width: int | None = None) -> Text:
+        """The screens with their keys (the current one marked), where we are, and the workspace.
+
+        Too wide for ``width`` columns, it gives way in this order: the other screens show their
+        keys only, then the "fuseboard" name goes, then the place is shortened with "…", and the
+        workspace label last; an unreachable database is always said first.
+        """
         current, _, rest = where.partition(" › ")
-        # unreachable: said first, in reverse video, where an 80-column line cannot cut it off
-        line = Text(f"DATABASE UNREACHABLE {self.db_unreachable} ", style="reverse bold") if self.db_unreachable \
-            else Text("fuseboard ", style="bold")
-        for key, name in self.SCREENS_LINE:
-            mark = name == current
-            line.append(f" {key} {name} ", style="reverse bold" if mark else "")
-        if rest:
-            line.append(f" › {rest}", style="bold")
         ro = " · READ-ONLY" if self.degraded else " · read-only" if self.read_only else ""
-        line.append(f"  [{self.workspace_label}{ro}]")
-        return line
+        label = f"  [{self.workspace_label}{ro}]"
+
+        def build(compact: bool, named: bool, place: str, tail: str) -> Text:
+            # unreachable: said first, in reverse video, where an 80-column line cannot cut it off
+            line = Text(f"DATABASE UNREACHABLE {self.db_unreachable} ", style="reverse bold") \
+                if self.db_unreachable else Text("fuseboard " if named else "", style="bold")
+            for key, name in self.SCREENS_LINE:
+                mark = name == current
+                line.append(f" {key} {name} " if mark or not compact else f" {key} ",
+                            style="reverse bold" if mark else "")
+            if place:
+                line.append(f" › {place}", style="bold")
+            line.append(tail)
+            return line
+
+        for compact, named in ((False, True), (True, True), (True, False)):
+            line = build(compact, named, rest, label)
+            if width is None or line.cell_len <= width:
+                return line
+        for tail in (label, ""):
+            room = width - build(True, False, "", tail).cell_len - 3
+            if rest and room >= 8:
+                return build(True, False, rest if len(rest) <= room else rest[:room - 1] + "…", tail)
+        return build(True, False, "", "")
 
     def theme_colors(self) -> dict[str, str]:
         variables = self.theme_variables

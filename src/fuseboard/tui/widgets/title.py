@@ -18,4 +18,4 @@ class TitleLine(Static):
         self.watch(self.app, "db_unreachable", lambda _: self.refresh(), init=False)
 
     def render(self) -> Text:
-        return self.app.title_line(self.where)  # type: ignore[attr-defined]
+        return self.app.title_line(self.where, self.size.width or None)  # type: ignore[attr-defined]
