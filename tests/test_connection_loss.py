@@ -165,3 +165,28 @@ async def test_the_console_shows_the_database_unreachable_and_recovers(proxied: 
             assert any(n.message == "database reachable again" for n in app._notifications)
     finally:
         proxy.cut()
+
+
+async def test_a_console_started_while_the_database_is_down_comes_up_with_it(proxied: tuple[str, Proxy],
+                                                                            tmp_path: Path) -> None:
+    from fuseboard.tui.app import FuseboardApp
+
+    url, proxy = proxied
+    proxy.cut()
+    app = FuseboardApp(url, Config(path=tmp_path / "c.toml"), workspace_label="team", run_monitor=True)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            for _ in range(50):
+                await pilot.pause(0.1)
+                if app.db_unreachable:
+                    break
+            assert app.db_unreachable and app.is_running  # said, and still up (the monitor waits too)
+            proxy.restore()
+            app._refresh_tick()
+            for _ in range(80):
+                await pilot.pause(0.1)
+                if getattr(app.screen, "loaded", False) and not app.db_unreachable:
+                    break
+            assert app.db_unreachable is None and "credit-risk" in screen_text(app)
+    finally:
+        proxy.cut()

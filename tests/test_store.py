@@ -222,3 +222,21 @@ def test_without_a_group_artifacts_are_owner_only(ws_url: str, credit_files) -> 
     register(ws, _req(credit_files), actor="ana", origin="cli")
     assert all(a.stat().st_mode & 0o777 == 0o600 for a in ws.artifact_dir.rglob("*.joblib"))
     assert ws.artifact_dir.stat().st_mode & 0o777 == 0o700
+
+
+def test_sharing_an_existing_workspace_later_keeps_a_read_only_file_read_only(tmp_path: Path) -> None:
+    name, gid = _other_group()
+    path = tmp_path / "ws" / "fuseboard.db"
+    open_workspace(f"sqlite:///{path}").close()
+    path.chmod(0o400)
+    open_workspace(f"sqlite:///{path}", group=name).close()
+    assert path.stat().st_mode & 0o777 == 0o440 and path.stat().st_gid == gid  # the group reads; nobody writes
+    path.chmod(0o600)
+    open_workspace(f"sqlite:///{path}", group=name).close()
+    assert path.stat().st_mode & 0o777 == 0o660
+
+
+def test_a_password_never_appears_in_an_error(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError) as caught:
+        open_workspace("postgresql+psycopg://fuse:s3cret-pw@127.0.0.1:1/nothing")
+    assert "s3cret-pw" not in str(caught.value) and "***" in str(caught.value)

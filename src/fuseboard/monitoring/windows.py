@@ -175,10 +175,12 @@ def fold_numeric_windows(column: Any, windows_idx: list[Any], reference: dict[st
             out.append(fold_numeric(x, reference))
             continue
         mean = total / n
-        deviations = x - mean
-        m2 = float(np.einsum("i,i->", deviations, deviations))  # not a BLAS dot: its threads fight the folds
         below, above = counted[0][0], counted[0][-1]
-        tails = [float(x[x < edges[0]].sum()) if below else 0.0, float(x[x > edges[-1]].sum()) if above else 0.0]
+        with np.errstate(over="ignore", invalid="ignore"):  # values near float max: sums saturate (_finite)
+            deviations = x - mean
+            m2 = float(np.einsum("i,i->", deviations, deviations))  # not a BLAS dot: its threads fight the folds
+            tails = [float(x[x < edges[0]].sum()) if below else 0.0,
+                     float(x[x > edges[-1]].sum()) if above else 0.0]
         out.append({"kind": "numeric", "count": n, "nulls": 0, "mean": _finite(mean), "m2": _finite(m2),
                     "min": float(x.min()), "max": float(x.max()), "counts": counted[0], "fine": counted[1],
                     "tails": [_finite(t) for t in tails]})

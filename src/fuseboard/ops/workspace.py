@@ -9,12 +9,14 @@ holds data is refused unless ``force``, which replaces it.
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
 from fuseboard.errors import FuseboardError
@@ -65,9 +67,28 @@ def copy_workspace(source: Workspace, target: Workspace, *, force: bool = False)
                              f"{sum(1 for n in before.values() if n)} tables; pass --force to replace them "
                              f"({target.where})")
     tables = _tables()
+    try:
+        counts = _copy_rows(source, target, tables)
+    except IntegrityError:
+        raise FuseboardError(f"the source changed in a way the copy could not follow; nothing was written, try "
+                             f"again ({source.where})") from None
+    result = CopyResult(source.where, target.where, rows=counts)
+    result.artifacts_copied = _copy_artifacts(source, target)
+    report = verify(target)
+    if not report.ok:
+        raise FuseboardError(f"the copied audit chain does not verify: {report.problem} ({target.where})")
+    result.audit_events = report.events
+    return result
+
+
+def _copy_rows(source: Workspace, target: Workspace, tables: list[Any]) -> dict[str, int]:
+    """Every row, read from one snapshot of the source (others may write meanwhile), written in one
+    transaction of the target; returns the rows per table."""
     with target.transaction() as s, source.engine.connect() as reader:
-        if reader.dialect.name == "postgresql":  # one snapshot for every table, while others write
+        if reader.dialect.name == "postgresql":
             reader = reader.execution_options(isolation_level="REPEATABLE READ")
+        elif reader.dialect.name == "sqlite":  # the driver would read each statement from its own snapshot
+            reader.exec_driver_sql("BEGIN")
         counts = {t.name: reader.execute(select(func.count()).select_from(t)).scalar_one() for t in tables}
         conn = s.connection()
         for table in reversed(tables):  # children first, so no reference is left dangling
@@ -86,13 +107,7 @@ def copy_workspace(source: Workspace, target: Workspace, *, force: bool = False)
             wrong = [f"{name}: {counts[name]} -> {after[name]}" for name in counts if after[name] != counts[name]]
             raise FuseboardError(f"copy incomplete, row counts differ ({'; '.join(wrong)}); nothing was written "
                                  f"({target.where})")
-    result = CopyResult(source.where, target.where, rows=counts)
-    result.artifacts_copied = _copy_artifacts(source, target)
-    report = verify(target)
-    if not report.ok:
-        raise FuseboardError(f"the copied audit chain does not verify: {report.problem} ({target.where})")
-    result.audit_events = report.events
-    return result
+    return counts
 
 
 def _copy_artifacts(source: Workspace, target: Workspace) -> int:
@@ -101,17 +116,21 @@ def _copy_artifacts(source: Workspace, target: Workspace) -> int:
 
     if source.artifact_dir.resolve() == target.artifact_dir.resolve():
         return 0
+    from fuseboard.ops.registry import sha256_of
+
     copied = 0
     with source.session() as s:
-        paths = sorted({p for p in s.exec(select(ModelVersion.artifact_path)).scalars()})
-    for rel in paths:
+        wanted = sorted(set(s.execute(select(ModelVersion.artifact_path, ModelVersion.artifact_sha256)).all()))
+    for rel, sha in wanted:
         src, dest = source.artifact_dir / rel, target.artifact_dir / rel
-        if not src.is_file() or dest.exists():
+        if not rel or not src.is_file() or (dest.exists() and sha256_of(dest) == sha):
             continue
         for folder in (target.artifact_dir, dest.parent):
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             share(folder, target.group, FOLDER_MODES)
-        shutil.copyfile(src, dest)
-        share(Path(dest), target.group, ARTIFACT_MODES)
+        partial = dest.with_name(f".incoming-{dest.name}")  # renamed into place whole, or not at all
+        shutil.copyfile(src, partial)
+        share(partial, target.group, ARTIFACT_MODES)
+        os.replace(partial, dest)
         copied += 1
     return copied

@@ -8,6 +8,7 @@ fuseboard is refused before anything is touched.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -191,7 +192,8 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _on_sqlite_connect)
     else:
         try:
-            engine = create_engine(url, pool_pre_ping=True, **JSON_CODEC)
+            connect_args = {"connect_timeout": 10} if parsed.get_backend_name() == "postgresql" else {}
+            engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **JSON_CODEC)
         except ImportError as exc:
             raise WorkspaceError(f"database driver missing for {parsed.drivername}: {exc}") from None
     return engine
@@ -271,7 +273,25 @@ def share(path: Path, group: str | None, modes: tuple[int, int] = DATABASE_MODES
         if gid is not None:
             os.chown(path, -1, gid)
         os.chmod(path, modes[gid is not None])
-    except PermissionError as exc:
+    except OSError as exc:
+        if exc.errno == errno.EROFS:  # a read-only filesystem: it opens read-only, as it is
+            return
+        raise WorkspaceError(f"cannot share {path} with group {group!r}: {exc.strerror}") from None
+
+
+def join_group(path: Path, group: str) -> None:
+    """An existing workspace file shared later: the group gets what the owner has (read, and write
+    only if the owner can write), so a file made read-only stays read-only."""
+    gid = group_id(group)
+    try:
+        stat = path.stat()
+        if stat.st_uid != os.geteuid():
+            return
+        os.chown(path, -1, gid)
+        os.chmod(path, stat.st_mode & 0o7777 | (stat.st_mode & 0o600) >> 3)
+    except OSError as exc:
+        if exc.errno == errno.EROFS:
+            return
         raise WorkspaceError(f"cannot share {path} with group {group!r}: {exc.strerror}") from None
 
 
@@ -288,7 +308,8 @@ def open_workspace(
     A new SQLite file (and a folder made for it) is owner-only, or shared with ``group``.
     """
     sqlite_path = _sqlite_path(url)
-    group_id(group)  # a misspelt group fails before anything is created
+    if not read_only and sqlite_path is not None:
+        group_id(group)  # a misspelt group fails before anything is created
     if sqlite_path is not None and not sqlite_path.exists():
         if not create or read_only:
             raise WorkspaceError(f"no workspace at {sqlite_path} (run `fuseboard demo` or `fuseboard register`)")
@@ -298,7 +319,7 @@ def open_workspace(
         sqlite_path.touch(mode=0o600)
         share(sqlite_path, group)
     elif sqlite_path is not None and group and not read_only:
-        share(sqlite_path, group)  # a workspace shared later: its members can write it from now on
+        join_group(sqlite_path, group)  # a workspace shared later: its members can use it from now on
     degraded = None
     if sqlite_path is not None and not read_only:
         if not os.access(sqlite_path, os.W_OK):
@@ -311,7 +332,7 @@ def open_workspace(
         if revision is not None and revision not in KNOWN_REVISIONS:
             raise WorkspaceError(
                 f"workspace schema {revision!r} was written by a newer fuseboard; "
-                f"upgrade fuseboard to open it ({url})"
+                f"upgrade fuseboard to open it ({_parse(url).render_as_string(hide_password=True)})"
             )
         if revision is None and not create:  # a database server's empty database: nothing to read
             raise WorkspaceError(f"no workspace at {_parse(url).render_as_string(hide_password=True)} "
@@ -328,7 +349,9 @@ def open_workspace(
         engine.dispose()
         reason = unwritable_reason(exc)
         if sqlite_path is None or reason is None:
-            raise WorkspaceError(f"cannot open workspace: {exc.orig} ({url})") from None
+            first = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+            raise WorkspaceError(f"cannot open workspace: {first} "
+                                 f"({_parse(url).render_as_string(hide_password=True)})") from None
         # SQLite could not even set up reading (its shared-memory file sits beside the database and
         # must grow): read the file as saved, without live updates, rather than not at all
         degraded = degraded or _disk_reason(sqlite_path, reason)

@@ -20,7 +20,7 @@ from textual.screen import ModalScreen, Screen
 
 from fuseboard.config import Config
 from fuseboard.tui.commands import ActionCommands, ModelCommands
-from fuseboard.tui.messages import ChangeDone, DatabaseDown, DatabaseUp, Degraded, MonitorCycle
+from fuseboard.tui.messages import ChangeDone, DatabaseDown, DatabaseUp, Degraded, MonitorCycle, Notice
 from fuseboard.tui.screens.help import HelpScreen
 from fuseboard.tui.screens.models import ModelsScreen
 from fuseboard.tui.screens.environments import EnvironmentsScreen
@@ -123,7 +123,28 @@ class FuseboardApp(App[None]):
     def _start_background(self) -> None:
         """Services first (the demo's endpoints and traffic), then the monitor loop, unless another
         process holds the monitor lease (this console is then a standby)."""
-        ws = self.workspace()
+        import time
+
+        from textual.worker import get_current_worker
+
+        from fuseboard.store.db import is_unreachable
+
+        worker = get_current_worker()
+        while True:  # the database may be down when the console starts: keep trying until it is up
+            try:
+                ws = self.workspace()
+                break
+            except Exception as exc:  # noqa: BLE001  (said to the user; the console stays up)
+                if not is_unreachable(exc):
+                    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                    self.post_message(Notice(f"the monitor could not start: {text}", "error"))
+                    return
+                self.post_message(DatabaseDown((str(getattr(exc, "orig", None) or exc).strip().splitlines()
+                                                or ["unreachable"])[0]))
+                for _ in range(self.REFRESH_SECONDS * 5):
+                    if worker.is_cancelled:
+                        return
+                    time.sleep(0.2)
         if ws.degraded:  # nothing could be recorded: no traffic, no checks (the notice says why)
             return
         for factory in self._service_factories:
@@ -156,8 +177,14 @@ class FuseboardApp(App[None]):
         database is retried), unless a dialog is open (dolphie skips rendering under a modal too)."""
         if isinstance(self.screen, ModalScreen):
             return
-        if isinstance(self.screen, (ModelsScreen, MonitoringScreen)) and getattr(self.screen, "loaded", False):
+        if self.db_unreachable is not None:  # retry whatever is on screen, loaded or not: it says when it is back
+            if hasattr(self.screen, "reload"):
+                self.screen.reload()
+        elif isinstance(self.screen, (ModelsScreen, MonitoringScreen)) and getattr(self.screen, "loaded", False):
             self.screen.reload()
+
+    def on_notice(self, message: Notice) -> None:
+        self.notify(message.text, severity=message.severity, timeout=15)
 
     def on_database_down(self, message: DatabaseDown) -> None:
         if self.db_unreachable is not None:
@@ -178,8 +205,14 @@ class FuseboardApp(App[None]):
         """Fresh results: reload the screen on top, unless a dialog is open."""
         if isinstance(self.screen, ModalScreen):
             return
-        if isinstance(self.screen, (ModelsScreen, MonitoringScreen)) and getattr(self.screen, "loaded", False):
+        if self.db_unreachable is not None:  # retry whatever is on screen, loaded or not: it says when it is back
+            if hasattr(self.screen, "reload"):
+                self.screen.reload()
+        elif isinstance(self.screen, (ModelsScreen, MonitoringScreen)) and getattr(self.screen, "loaded", False):
             self.screen.reload()
+
+    def on_notice(self, message: Notice) -> None:
+        self.notify(message.text, severity=message.severity, timeout=15)
         if message.summary.get("unreachable"):
             self.post_message(DatabaseDown("the database cannot be reached"))
             return
@@ -240,6 +273,8 @@ class FuseboardApp(App[None]):
                 text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 self.post_message(ChangeDone(what, None, text, done))
                 return
+            if self.db_unreachable is not None:
+                self.post_message(DatabaseUp())
             self.post_message(ChangeDone(what, message, None, done))
 
         self.run_worker(job, thread=True, group="changes", name=what)

@@ -60,3 +60,12 @@ class DatabaseDown(Message):
 
 class DatabaseUp(Message):
     """A read reached the database again."""
+
+
+class Notice(Message):
+    """Something a background thread wants the user to read."""
+
+    def __init__(self, text: str, severity: str = "information") -> None:
+        super().__init__()
+        self.text = text
+        self.severity = severity
