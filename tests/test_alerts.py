@@ -174,7 +174,6 @@ def test_a_standby_process_takes_over_when_the_monitor_dies(demo_url: str) -> No
     import signal
     import subprocess
     import sys
-    import time
 
     def start() -> subprocess.Popen:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -182,17 +181,7 @@ def test_a_standby_process_takes_over_when_the_monitor_dies(demo_url: str) -> No
                                  "--health-every", "5", "--drift-every", "600", "--performance-every", "600"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
-    def first_line(proc: subprocess.Popen, stream: str, within: float) -> str:
-        import selectors
-
-        sel = selectors.DefaultSelector()
-        pipe = getattr(proc, stream)
-        sel.register(pipe, selectors.EVENT_READ)
-        deadline = time.time() + within
-        while time.time() < deadline:
-            if sel.select(timeout=0.2):
-                return pipe.readline()
-        return ""
+    from tests.test_faults import _line as first_line  # the first line a process writes, or ""
 
     leader = start()
     standby = None

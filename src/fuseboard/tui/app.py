@@ -202,17 +202,8 @@ class FuseboardApp(App[None]):
         self.notify("database reachable again", severity="information", timeout=8)
 
     def on_monitor_cycle(self, message: MonitorCycle) -> None:
-        """Fresh results: reload the screen on top, unless a dialog is open."""
-        if isinstance(self.screen, ModalScreen):
-            return
-        if self.db_unreachable is not None:  # retry whatever is on screen, loaded or not: it says when it is back
-            if hasattr(self.screen, "reload"):
-                self.screen.reload()
-        elif isinstance(self.screen, (ModelsScreen, MonitoringScreen)) and getattr(self.screen, "loaded", False):
-            self.screen.reload()
-
-    def on_notice(self, message: Notice) -> None:
-        self.notify(message.text, severity=message.severity, timeout=15)
+        """Fresh results: reload the screen on top (unless a dialog is open); say what went wrong."""
+        self._refresh_tick()
         if message.summary.get("unreachable"):
             self.post_message(DatabaseDown("the database cannot be reached"))
             return
