@@ -93,6 +93,18 @@ def test_a_change_killed_mid_hook_is_reconciled_from_the_endpoint(demo_url: str,
     assert retry.state in ("succeeded", "unchanged")
 
 
+def serve(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """A local HTTP server in a thread, with a real server's listen backlog (the default 5 drops
+    connections when a check run probes every endpoint at once)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler, bind_and_activate=False)
+    server.request_queue_size = 128
+    server.daemon_threads = True
+    server.server_bind()
+    server.server_activate()
+    Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 class Misbehaving(BaseHTTPRequestHandler):
     """One endpoint per path: /ok, /hang (never answers), /slow (answers after 5 s), /500, /garbage, /wrong."""
 
@@ -121,12 +133,7 @@ def test_misbehaving_endpoints_give_the_right_state_within_the_timeout(demo_url:
     from fuseboard.monitoring import checks
     from fuseboard.store.models import Deployment, Environment, Model
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Misbehaving, bind_and_activate=False)
-    server.request_queue_size = 128  # a real server's backlog (the default 5 drops connects under 15 probes)
-    server.server_bind()
-    server.server_activate()
-    server.daemon_threads = True
-    Thread(target=server.serve_forever, daemon=True).start()
+    server = serve(Misbehaving)
     base = f"http://127.0.0.1:{server.server_address[1]}"
     kinds = {"churn-propensity": "hang", "credit-risk": "slow", "demand-forecast": "500",
              "disease-progression": "garbage", "tumour-screening": "wrong"}
@@ -157,23 +164,15 @@ def test_misbehaving_endpoints_give_the_right_state_within_the_timeout(demo_url:
     server.shutdown()
 
 
-class SlowEndpoint(BaseHTTPRequestHandler):
+class SlowEndpoint(Endpoint):
     """Answers after 1.5 s (within the 2 s probe timeout), noting that a probe arrived."""
 
     arrived: Any = None
-    delay = 1.5
 
     def do_GET(self) -> None:  # noqa: N802
         type(self).arrived.set()
-        time.sleep(type(self).delay)
-        body = json.dumps({"version": "2"}).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        time.sleep(1.5)
+        super().do_GET()
 
 
 def _health_states(url: str) -> dict[tuple[int, int], Any]:
@@ -206,12 +205,7 @@ def test_a_monitor_killed_mid_check_leaves_no_half_cycle_and_a_standby_takes_ove
     from fuseboard.store.models import Deployment
 
     handler = type("H", (SlowEndpoint,), {"arrived": threading.Event()})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler, bind_and_activate=False)
-    server.request_queue_size = 128
-    server.daemon_threads = True
-    server.server_bind()
-    server.server_activate()
-    Thread(target=server.serve_forever, daemon=True).start()
+    server = serve(handler)
     ws = open_workspace(demo_url)
     with ws.transaction() as s:
         deployments = list(s.exec(select(Deployment)))

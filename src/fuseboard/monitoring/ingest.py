@@ -352,15 +352,14 @@ def fold_windows(batch: Batch, windows_idx: list[Any], mv: ModelVersion, task: s
     schema = mv.feature_schema
     n = len(windows_idx)
 
-    def fold_feature(f: dict[str, Any]) -> list[dict[str, Any]]:
-        column = batch.features[f["name"]]
-        reference = ref["features"][f["name"]]
-        if f["kind"] == "numeric":
-            return windows.fold_numeric_windows(column, windows_idx, reference)
-        return _fold_encoded_windows(column, windows_idx, reference)
-
     def fold_numeric(column: Any, reference: dict[str, Any]) -> list[dict[str, Any]]:
         return windows.fold_numeric_windows(column, windows_idx, reference)
+
+    def fold_feature(f: dict[str, Any]) -> list[dict[str, Any]]:
+        column, reference = batch.features[f["name"]], ref["features"][f["name"]]
+        if f["kind"] == "numeric":
+            return fold_numeric(column, reference)
+        return _fold_encoded_windows(column, windows_idx, reference)
 
     # (what, task): the prediction columns fold as tasks of their own, beside the features
     tasks: list[tuple[tuple[str, str], Any]] = [(("feature", f["name"]), lambda f=f: fold_feature(f)) for f in schema]
@@ -541,7 +540,7 @@ def _quality(features: list[dict[str, Any]], predictions: list[dict[str, Any]]) 
         else:
             unseen_rows = sum(p["value_counts"].get(windows.UNSEEN, 0) for p in profiles_)
             if unseen_rows:
-                unseen = windows.merge_all([{**p, "value_counts": {}} for p in profiles_])["unseen"]
+                unseen = windows.merge_all(profiles_)["unseen"]
                 item["unseen"] = dict(list(unseen.items())[:5])
                 item["unseen_rows"] = unseen_rows
         nulls = sum(p["nulls"] for p in profiles_)

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from fuseboard.monitoring import performance, windows
+from fuseboard.monitoring import checks
 from fuseboard.store.db import Workspace
 from fuseboard.store.models import WindowProfile, utcnow
 
@@ -82,13 +82,9 @@ def _compact_deployment(s: Any, version_id: int, env_id: int, old: tuple[Any, ..
                                    window_start=start, window_seconds=target, rows=0, features={},
                                    predictions={}, performance={})
             counts["created"] += 1
-        parts = [merged, *rows]
-        features = _merge_all([p.features for p in parts])
-        predictions = _merge_all([p.predictions for p in parts])
-        perf: dict[str, Any] = {}
-        for p in parts:
-            if p.performance:
-                perf = performance.merge(perf, p.performance) if perf else p.performance
+        parts = [merged, *rows]  # merged as a check merges the windows it reads
+        features, predictions = checks.merged(parts, "features"), checks.merged(parts, "predictions")
+        perf = checks.merged_performance(parts)
         total = sum(p.rows for p in parts)
         for row in rows:
             s.delete(row)
@@ -97,15 +93,6 @@ def _compact_deployment(s: Any, version_id: int, env_id: int, old: tuple[Any, ..
         merged.updated_at = now
         s.add(merged)
         counts["merged"] += len(rows)
-
-
-def _merge_all(profiles: list[dict[str, Any]]) -> dict[str, Any]:
-    """Feature (or prediction) profiles of several windows merged name by name, each in one pass."""
-    by_name: dict[str, list[dict[str, Any]]] = {}
-    for profile in profiles:
-        for name, value in profile.items():
-            by_name.setdefault(name, []).append(value)
-    return {name: windows.merge_all(values) for name, values in by_name.items()}
 
 
 def containing_window(session: Any, version_id: int, environment_id: int, at: datetime) -> WindowProfile | None:

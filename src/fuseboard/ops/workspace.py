@@ -40,12 +40,16 @@ class CopyResult:
 
 
 def _tables() -> list[Any]:
-    return [t for t in SQLModel.metadata.sorted_tables]  # parents before children
+    return list(SQLModel.metadata.sorted_tables)  # parents before children
+
+
+def _count_rows(conn: Any) -> dict[str, int]:
+    return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in _tables()}
 
 
 def _counts(ws: Workspace) -> dict[str, int]:
     with ws.engine.connect() as conn:
-        return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in _tables()}
+        return _count_rows(conn)
 
 
 def _only_seeded(ws: Workspace, counts: dict[str, int]) -> bool:
@@ -89,7 +93,7 @@ def _copy_rows(source: Workspace, target: Workspace, tables: list[Any]) -> dict[
             reader = reader.execution_options(isolation_level="REPEATABLE READ")
         elif reader.dialect.name == "sqlite":  # the driver would read each statement from its own snapshot
             reader.exec_driver_sql("BEGIN")
-        counts = {t.name: reader.execute(select(func.count()).select_from(t)).scalar_one() for t in tables}
+        counts = _count_rows(reader)
         conn = s.connection()
         for table in reversed(tables):  # children first, so no reference is left dangling
             conn.execute(delete(table))
@@ -102,7 +106,7 @@ def _copy_rows(source: Workspace, target: Workspace, tables: list[Any]) -> dict[
                 if [c.name for c in table.primary_key.columns] == ["id"]:
                     conn.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
                                       f"COALESCE((SELECT MAX(id) FROM \"{table.name}\"), 0) + 1, false)"))
-        after = {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in tables}
+        after = _count_rows(conn)
         if after != counts:  # before the commit: a short copy is rolled back, not left behind
             wrong = [f"{name}: {counts[name]} -> {after[name]}" for name in counts if after[name] != counts[name]]
             raise FuseboardError(f"copy incomplete, row counts differ ({'; '.join(wrong)}); nothing was written "

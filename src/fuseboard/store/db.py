@@ -23,7 +23,7 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 from sqlmodel import Session, create_engine
 
 from fuseboard.errors import WorkspaceError, WorkspaceUnwritable
-from fuseboard.store.models import AuditEvent
+from fuseboard.store.models import AuditEvent, utcnow
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Every schema revision this release knows, oldest first. The last is current.
@@ -39,8 +39,6 @@ def database_now(conn: Any) -> datetime:
     lease expiry must not depend on them), else this machine's."""
     if conn.dialect.name == "postgresql":
         return conn.execute(text("SELECT now()")).scalar_one().astimezone(timezone.utc)
-    from fuseboard.store.models import utcnow
-
     return utcnow()
 
 
@@ -266,29 +264,26 @@ ARTIFACT_MODES = (0o600, 0o640)  # members read artifacts; nobody changes them
 def share(path: Path, group: str | None, modes: tuple[int, int] = DATABASE_MODES) -> None:
     """Set a workspace file's or folder's permissions: owner-only, or shared with ``group``.
     Only the owner may change them; someone else's file is left as it is."""
-    gid = group_id(group)
-    try:
-        if path.stat().st_uid != os.geteuid():
-            return
-        if gid is not None:
-            os.chown(path, -1, gid)
-        os.chmod(path, modes[gid is not None])
-    except OSError as exc:
-        if exc.errno == errno.EROFS:  # a read-only filesystem: it opens read-only, as it is
-            return
-        raise WorkspaceError(f"cannot share {path} with group {group!r}: {exc.strerror}") from None
+    _set_mode(path, group, lambda _mode, shared: modes[shared])
 
 
 def join_group(path: Path, group: str) -> None:
     """An existing workspace file shared later: the group gets what the owner has (read, and write
     only if the owner can write), so a file made read-only stays read-only."""
+    _set_mode(path, group, lambda mode, _shared: mode & 0o7777 | (mode & 0o600) >> 3)
+
+
+def _set_mode(path: Path, group: str | None, mode_for: Any) -> None:
+    """chgrp to ``group`` (if any) and chmod to ``mode_for(current mode, shared)``, as the owner only;
+    a read-only filesystem is left as it is (the workspace then opens read-only)."""
     gid = group_id(group)
     try:
         stat = path.stat()
         if stat.st_uid != os.geteuid():
             return
-        os.chown(path, -1, gid)
-        os.chmod(path, stat.st_mode & 0o7777 | (stat.st_mode & 0o600) >> 3)
+        if gid is not None:
+            os.chown(path, -1, gid)
+        os.chmod(path, mode_for(stat.st_mode, gid is not None))
     except OSError as exc:
         if exc.errno == errno.EROFS:
             return
