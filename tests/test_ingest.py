@@ -225,6 +225,9 @@ def test_encoded_categories_count_as_their_values_do() -> None:
     ([3_288_334_337, 3_288_334_300], "uint32"),   # big numbers close together
     ([2**63 + 5, 2**63 + 1], "uint64"),           # beyond int64
     ([0, 70_000, 1], "int32"),                    # too wide for a counting table: hashed
+    ([8, 7, 7], "int64"),                         # two neighbours away from 0: no counting needed
+    ([-3, -2, -3], "int16"),                      # the same below 0
+    ([5, 5, 5], "int64"),                         # one class only
 ])
 def test_integer_columns_encode_as_their_text(values: list[int], arrow_type: str) -> None:
     import pyarrow as pa
@@ -235,3 +238,37 @@ def test_integer_columns_encode_as_their_text(values: list[int], arrow_type: str
     encoded = _encode(table, "c")
     assert encoded.values().tolist() == [str(v) for v in values]
     assert sorted(encoded.dictionary) == sorted({str(v) for v in values})
+
+
+def _windows_row_by_row(seconds: np.ndarray) -> list[tuple[int, list[int]]]:
+    starts = ingest._window_starts(seconds)
+    return [(int(start), np.flatnonzero(starts == start).tolist()) for start in np.unique(starts)]
+
+
+def test_windows_cut_where_each_rows_own_window_says() -> None:
+    """Rows in time order are cut at the boundaries (no per-row work); the windows are exactly those
+    of each row's own start, also for rows a hair below a boundary, gaps and times before 1970."""
+    rng = np.random.default_rng(3)
+    boundaries = 1_800_000_000.0 + 300.0 * np.arange(6)
+    hair = np.concatenate([boundaries, np.nextafter(boundaries, -np.inf), np.nextafter(boundaries, np.inf),
+                           boundaries - 1e-7, boundaries + 3_600.0 * 24 * 40])  # 40 days later: empty windows between
+    cases = {"a hair either side": np.sort(hair), "one row": np.array([1_800_000_123.5]),
+             "before 1970": np.sort(rng.uniform(-2_000.0, 700.0, 500)),
+             "the usual": np.sort(1_800_000_000 + rng.uniform(0, 3_600, 10_000)),
+             "out of order": rng.uniform(0, 3_000, 1_000)}
+    for name, seconds in cases.items():
+        starts, rows, sizes = ingest._windows(seconds)
+        got = [(int(start), np.arange(seconds.size)[idx].tolist()) for start, idx in zip(starts, rows)]
+        assert got == _windows_row_by_row(seconds), name
+        assert sizes == [len(r) for _, r in got], name
+        if name != "out of order":
+            assert all(isinstance(idx, slice) for idx in rows), name
+
+
+def test_codes_map_each_row_to_its_class_position() -> None:
+    """-1 a null, -2 a value of no class; the same whether or not the values are the classes in order."""
+    encoded = ingest.Encoded(np.array([0, 1, -1, 1]), ["a", "b"])
+    assert encoded.codes_for(["a", "b"]).tolist() == [0, 1, -1, 1]
+    assert encoded.codes_for(["a", "b", "c"]).tolist() == [0, 1, -1, 1]
+    assert encoded.codes_for(["b", "a"]).tolist() == [1, 0, -1, 0]
+    assert encoded.codes_for(["a"]).tolist() == [0, -2, -1, -2]

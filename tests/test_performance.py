@@ -117,10 +117,15 @@ def test_windowed_classification_fold_is_the_per_window_fold() -> None:
     windows_idx = [slice(0, 1_000), slice(1_000, 1_001), slice(1_001, n), np.arange(0, n, 3)]
     y_unlabelled = y.copy()
     y_unlabelled[1_000] = -1
-    for y_case in (y, y_unlabelled):
-        got = perf.fold_classification_windows(y_case, p, ["no", "yes"], scores, windows_idx)
-        for idx, window in zip(windows_idx, got):
+    clean_y, clean_p = rng.integers(0, 2, n), rng.integers(0, 2, n)  # every row labelled, known classes
+    clean_scores = rng.random(n)
+    clean_scores[:4] = [0.0, 1.0, 0.995, 0.01]  # the ends of the score bins
+    cases = [(y, p, scores), (y_unlabelled, p, scores), (clean_y, clean_p, clean_scores), (clean_y, clean_p, None),
+             (clean_y, clean_p, np.where(clean_scores > 0.5, 1.5, clean_scores))]  # a stray score: the full path
+    for y_case, p_case, s_case in cases:
+        got = perf.fold_classification_windows(y_case, p_case, ["no", "yes"], s_case, [*windows_idx, slice(5, 5)])
+        for idx, window in zip([*windows_idx, slice(5, 5)], got):
             has = y_case[idx] != -1
-            want = perf.fold_classification_codes(y_case[idx][has], p[idx][has], ["no", "yes"],
-                                                  scores[idx][has]) if has.any() else {}
+            want = perf.fold_classification_codes(y_case[idx][has], p_case[idx][has], ["no", "yes"],
+                                                  None if s_case is None else s_case[idx][has]) if has.any() else {}
             assert window == want

@@ -20,7 +20,8 @@ probability of the positive class) or ``score_<class>`` for each class,
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -41,6 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 WINDOW_SECONDS = 300
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fuseboard-fold")
+_READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fuseboard-read")
 OPTIONAL = ("timestamp", "score", "request_id", "label")
 SCORE_PREFIX = "score_"
 READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "json", ".ndjson": "json",
@@ -66,10 +68,8 @@ class IngestResult:
 
 # -- reading -------------------------------------------------------------------------------
 
-def read_file(path: Path) -> "pa.Table":
-    """Read CSV, Parquet or JSON Lines with pyarrow; one clear line for each way it can fail."""
-    import pyarrow as pa
-
+def _check_path(path: Path) -> str:
+    """The reader for a file's suffix, once the file is known to be there and not empty."""
     kind = READERS.get(path.suffix.lower())
     if kind is None:
         raise FuseboardError(f"unknown file type {path.suffix or '(none)'!r}: use .csv, .parquet or .jsonl ({path})")
@@ -79,27 +79,90 @@ def read_file(path: Path) -> "pa.Table":
         raise FuseboardError(f"expected a file, got a directory: {path}")
     if path.stat().st_size == 0:
         raise FuseboardError(f"file is empty: {path}")
+    return kind
+
+
+def _unreadable(kind: str, exc: BaseException, path: Path) -> FuseboardError:
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    return FuseboardError(f"cannot read {kind.upper() if kind != 'json' else 'JSON Lines'}: {first} ({path})")
+
+
+def _reading_errors() -> tuple[type[BaseException], ...]:
+    import pyarrow as pa
+
+    return pa.ArrowException, OSError, ValueError  # every pyarrow error, and bad bytes
+
+
+def read_file(path: Path) -> "pa.Table":
+    """Read CSV, Parquet or JSON Lines with pyarrow; one clear line for each way it can fail."""
+    kind = _check_path(path)
     try:
         if kind == "csv":
             from pyarrow import csv
 
-            table = csv.read_csv(path)
-        elif kind == "parquet":
-            from pyarrow import parquet
+            return csv.read_csv(path)
+        if kind == "parquet":
+            return ParquetColumns(path).read_all()
+        from pyarrow import json
 
-            # text columns come dictionary-encoded, as Parquet stores them: no re-encoding later
-            # (ParquetFile.read: one chunk per row group, so numeric columns convert without copies)
-            schema = parquet.read_schema(path)
-            text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
-            table = parquet.ParquetFile(path, read_dictionary=text).read()
-        else:
-            from pyarrow import json
+        return json.read_json(path)
+    except _reading_errors() as exc:
+        raise _unreadable(kind, exc, path) from None
 
-            table = json.read_json(path)
-    except (pa.ArrowException, OSError, ValueError) as exc:  # every pyarrow error, and bad bytes
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise FuseboardError(f"cannot read {kind.upper() if kind != 'json' else 'JSON Lines'}: {first} ({path})") from None
-    return table
+
+def open_file(path: Path) -> "pa.Table | ParquetColumns":
+    """A file's columns for ingest: Parquet is read column by column in the background, so the
+    first columns are folded while the others are still being read; other formats are read whole."""
+    if _check_path(path) != "parquet":
+        return read_file(path)
+    try:
+        return ParquetColumns(path)
+    except _reading_errors() as exc:
+        raise _unreadable("parquet", exc, path) from None
+
+
+class ParquetColumns:
+    """A Parquet file's columns as a table offers them (``column_names``, ``num_rows``, ``column``),
+    read a few at a time on a background thread in the order ``prefetch`` asks for.
+
+    Text columns come dictionary-encoded, as Parquet stores them: no re-encoding later. Each read
+    gives one chunk per row group, so numeric columns convert to numpy without copies.
+    """
+
+    GROUP = 4  # columns a read: big enough for pyarrow's threads, small enough to start folding early
+
+    def __init__(self, path: Path) -> None:
+        import pyarrow as pa
+        from pyarrow import parquet
+
+        self.path = path
+        self._file = parquet.ParquetFile(path, memory_map=True, read_dictionary=[
+            f.name for f in parquet.read_schema(path)
+            if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)])
+        self.column_names: list[str] = list(self._file.schema_arrow.names)
+        self.num_rows: int = self._file.metadata.num_rows
+        self._reads: dict[str, Future] = {}
+        self._lock = threading.Lock()
+
+    def prefetch(self, names: list[str]) -> None:
+        """Start reading these columns, in this order (the first ones together)."""
+        with self._lock:
+            wanted = [n for n in dict.fromkeys(names) if n in self.column_names and n not in self._reads]
+            for i in range(0, len(wanted), self.GROUP):
+                group = wanted[i:i + self.GROUP]
+                read = _READER.submit(self._file.read, columns=group)
+                self._reads.update(dict.fromkeys(group, read))
+
+    def column(self, name: str) -> "pa.ChunkedArray":
+        if name not in self._reads:
+            self.prefetch([name])
+        try:
+            return self._reads[name].result().column(name)
+        except _reading_errors() as exc:
+            raise _unreadable("parquet", exc, self.path) from None
+
+    def read_all(self) -> "pa.Table":
+        return self._file.read()
 
 
 def as_table(rows: Any) -> "pa.Table":
@@ -164,6 +227,8 @@ class Encoded:
 
         position = {k: i for i, k in enumerate(keys)}
         lut = np.array([position.get(v, -2) for v in self.dictionary] + [-1], dtype=np.int64)
+        if (lut[:-1] == np.arange(len(self.dictionary))).all():  # the values are the keys, in order
+            return self.indices
         return lut[self.indices]  # index -1 (null) reads the trailing -1
 
     def values(self) -> Any:
@@ -193,10 +258,14 @@ def _encode(table: "pa.Table", column: str) -> Encoded:
         if fast is not None:
             return fast
     if pa.types.is_dictionary(col.type):  # already encoded (Parquet): one dictionary for all chunks
-        encoded = pa.table({"c": col}).unify_dictionaries().column("c").combine_chunks()
+        encoded = col.chunk(0) if col.num_chunks == 1 else \
+            pa.table({"c": col}).unify_dictionaries().column("c").combine_chunks()
     else:  # encode in the column's own type (integers stay integers); only distinct values become text
         encoded = pc.dictionary_encode(col).combine_chunks()
-    indices = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    indices = encoded.indices
+    if indices.null_count:
+        indices = pc.fill_null(indices, -1)
+    indices = indices.to_numpy(zero_copy_only=False)  # int32 as Parquet gives them: counted as they are
     dictionary = encoded.dictionary
     if pa.types.is_boolean(dictionary.type):
         values = ["True" if v else "False" for v in dictionary.to_pylist()]
@@ -216,7 +285,10 @@ def _encode_small_ints(values: Any) -> Encoded | None:
     base = 0 if 0 <= lo and hi < 1 << 16 else lo  # class numbers count from 0 as they are
     values = values.astype(np.int64, copy=False)
     shifted = values - base if base else values
-    present = np.flatnonzero(np.bincount(shifted))
+    if hi - lo <= 1:  # both ends occur and there is nothing between them: no need to count
+        present = np.arange(lo - base, hi - base + 1)
+    else:
+        present = np.flatnonzero(np.bincount(shifted))
     dictionary = [str(v + base) for v in present.tolist()]
     if present.size == hi - base + 1:  # every value from 0 up occurs: codes are the values
         return Encoded(shifted.astype(np.int64, copy=False), dictionary)
@@ -277,8 +349,11 @@ class Batch:
     label: Any | None
 
 
-def validate(table: "pa.Table", mv: ModelVersion, task: str, classes: list[str], source: str,
-             now: datetime) -> Batch:
+def validate(table: "pa.Table | ParquetColumns", mv: ModelVersion, task: str, classes: list[str], source: str,
+             now: datetime, *, features: bool = True) -> Batch:
+    """Check a batch's columns against the model and convert them; ``features=False`` leaves the
+    features to convert as they are folded (``fold_windows``), a Parquet file's while it is still
+    being read."""
     schema = {f["name"]: f["kind"] for f in mv.feature_schema}
     columns = list(table.column_names)
     if table.num_rows == 0:
@@ -295,13 +370,12 @@ def validate(table: "pa.Table", mv: ModelVersion, task: str, classes: list[str],
     if unknown:
         raise FuseboardError(f"unknown column(s): {', '.join(map(repr, unknown[:5]))} (the model's features, "
                              f"prediction, {', '.join(OPTIONAL)}) ({source})")
-    def column(item: tuple[str, str]) -> Any:
-        name, kind = item
-        return _numbers(table, name, source) if kind == "numeric" else _encode(table, name)
-
-    # pyarrow and numpy convert without the GIL: the columns convert side by side (the first
-    # bad column in schema order is the one reported, as map raises in order)
-    features = dict(zip(schema, _POOL.map(column, schema.items())))
+    if isinstance(table, ParquetColumns):  # what is needed first is read first
+        table.prefetch(["timestamp", "prediction", "label", "score", *score_columns, "request_id", *schema])
+    converted = {}
+    if features:  # pyarrow and numpy convert without the GIL: the columns convert side by side (the
+        # first bad column in schema order is the one reported, as map raises in order)
+        converted = dict(zip(schema, _POOL.map(lambda item: _feature(table, *item, source), schema.items())))
     if task == "regression":
         prediction = _numbers(table, "prediction", source)
         label = _numbers(table, "label", source) if "label" in columns else None
@@ -320,7 +394,12 @@ def validate(table: "pa.Table", mv: ModelVersion, task: str, classes: list[str],
 
             scores = np.column_stack([_numbers(table, c, source) for c in score_columns])
     request_id = _encode(table, "request_id").values() if "request_id" in columns else None
-    return Batch(table.num_rows, _timestamps(table, source, now), features, prediction, scores, request_id, label)
+    return Batch(table.num_rows, _timestamps(table, source, now), converted, prediction, scores, request_id, label)
+
+
+def _feature(table: "pa.Table | ParquetColumns", name: str, kind: str, source: str) -> Any:
+    """A feature column converted for folding: floats, or text as integer codes."""
+    return _numbers(table, name, source) if kind == "numeric" else _encode(table, name)
 
 
 # -- folding -------------------------------------------------------------------------------
@@ -342,11 +421,15 @@ def fold_window(batch: Batch, idx: Any, mv: ModelVersion, task: str, classes: li
 
 
 def fold_windows(batch: Batch, windows_idx: list[Any], mv: ModelVersion, task: str, classes: list[str],
-                 codes: tuple[Any, Any] | None) -> list[tuple[dict, dict, dict]]:
+                 codes: tuple[Any, Any] | None = None, table: "pa.Table | ParquetColumns | None" = None,
+                 source: str = "rows") -> list[tuple[dict, dict, dict]]:
     """``fold_window`` for several windows of a batch at once, one column at a time.
 
     Each task folds one column over every window, so the two worker threads get coarse work:
-    numpy sorts without the GIL, and the columns fold side by side.
+    numpy sorts without the GIL, and the columns fold side by side. Features the batch does not
+    hold yet are converted from ``table`` by their task (the first bad one in schema order is the
+    one reported). ``codes``: for classifiers, (label codes, prediction codes) per row, worked out
+    here when not given.
     """
     ref = mv.reference_profile
     schema = mv.feature_schema
@@ -356,13 +439,20 @@ def fold_windows(batch: Batch, windows_idx: list[Any], mv: ModelVersion, task: s
         return windows.fold_numeric_windows(column, windows_idx, reference)
 
     def fold_feature(f: dict[str, Any]) -> list[dict[str, Any]]:
-        column, reference = batch.features[f["name"]], ref["features"][f["name"]]
+        column = batch.features.get(f["name"])
+        if column is None:
+            column = _feature(table, f["name"], f["kind"], source)
+        reference = ref["features"][f["name"]]
         if f["kind"] == "numeric":
             return fold_numeric(column, reference)
         return _fold_encoded_windows(column, windows_idx, reference)
 
-    # (what, task): the prediction columns fold as tasks of their own, beside the features
-    tasks: list[tuple[tuple[str, str], Any]] = [(("feature", f["name"]), lambda f=f: fold_feature(f)) for f in schema]
+    def fold_performance() -> list[dict[str, Any]]:
+        label, prediction = codes or (batch.label.codes_for(classes), batch.prediction.codes_for(classes))
+        return performance.fold_classification_windows(label, prediction, classes, batch.scores, windows_idx)
+
+    # (what, task): the prediction columns first (they are at hand), then the features as they are read
+    tasks: list[tuple[tuple[str, str], Any]] = []
     if task == "regression":
         tasks.append((("out", "prediction"), lambda: fold_numeric(batch.prediction, ref.get("predictions") or {})))
         if batch.label is not None:
@@ -373,8 +463,8 @@ def fold_windows(batch: Batch, windows_idx: list[Any], mv: ModelVersion, task: s
         if batch.scores is not None and batch.scores.ndim == 1:
             tasks.append((("out", "score"), lambda: fold_numeric(batch.scores, ref.get("scores") or {})))
         if batch.label is not None:
-            tasks.append((("out", "performance"), lambda: performance.fold_classification_windows(
-                codes[0], codes[1], classes, batch.scores, windows_idx)))
+            tasks.append((("out", "performance"), fold_performance))
+    tasks += [(("feature", f["name"]), lambda f=f: fold_feature(f)) for f in schema]
     results = dict(zip([name for name, _ in tasks], _POOL.map(lambda t: t[1](), tasks)))
     perf = results.get(("out", "performance")) or [{}] * n
     predictions = {key: results[("out", key)] for key in ("prediction", "score") if ("out", key) in results}
@@ -394,11 +484,16 @@ def _fold_encoded_windows(column: Encoded, windows_idx: list[Any], reference: di
     """The category counts (nulls apart) of each window of an encoded column."""
     import numpy as np
 
-    k = len(column.dictionary) + 1  # slot 0: null, then the dictionary's values
+    k = len(column.dictionary)
+    nulls = bool((column.indices < 0).any())
     out = []
     for idx in windows_idx:  # window by window: each pass stays in the processor's cache
-        counts = np.bincount(column.indices[idx] + 1, minlength=k)
-        out.append(windows.fold_counts(counts[1:], column.dictionary, int(counts[0]), reference))
+        if nulls:  # slot 0: null, then the dictionary's values
+            counts = np.bincount(column.indices[idx] + 1, minlength=k + 1)
+            out.append(windows.fold_counts(counts[1:], column.dictionary, int(counts[0]), reference))
+        else:
+            out.append(windows.fold_counts(np.bincount(column.indices[idx], minlength=k), column.dictionary, 0,
+                                           reference))
     return out
 
 
@@ -415,11 +510,41 @@ def _window_starts(seconds: Any) -> Any:
     return (np.floor(seconds / WINDOW_SECONDS) * WINDOW_SECONDS).astype("int64")
 
 
+def _windows(seconds: Any) -> tuple[Any, list[Any], list[int]]:
+    """The batch's windows: the start of each (epoch seconds, ascending), its rows (a slice when the
+    rows come in time order, the usual case: no copies) and how many.
+
+    A row's window is ``_window_starts``; rows in time order are cut where the boundaries fall
+    instead of working out every row's window. Both agree to the last bit: a time s below a boundary
+    B = L*m (L the window length) is at least ulp(B) >= 2**j ulp(m) below it, 2**j the largest power
+    of two not above L, so s / L is more than half an ulp below m and never rounds up to it.
+    """
+    import numpy as np
+
+    n = int(seconds.size)
+    if n < 2 or bool(np.all(seconds[1:] >= seconds[:-1])):
+        first_start, last_start = (int(v) for v in _window_starts(seconds[[0, -1]]))
+        boundaries = np.arange(first_start + WINDOW_SECONDS, last_start + 1, WINDOW_SECONDS, dtype="int64")
+        cuts = np.searchsorted(seconds, boundaries.astype("float64"), side="left")  # first row at or past each
+        edges = np.concatenate([[0], cuts, [n]])
+        sizes = np.diff(edges)
+        kept = np.flatnonzero(sizes)  # windows no row falls in are not windows
+        starts = np.concatenate([[first_start], boundaries])[kept]
+        return starts, [slice(int(edges[k]), int(edges[k + 1])) for k in kept.tolist()], sizes[kept].tolist()
+    starts = _window_starts(seconds)
+    order = np.argsort(starts, kind="stable")
+    ordered = starts[order]
+    first = np.concatenate([[0], np.flatnonzero(ordered[1:] != ordered[:-1]) + 1])  # sorted: no np.unique
+    bounds = [*first[1:].tolist(), n]
+    return ordered[first], [order[lo:hi] for lo, hi in zip(first.tolist(), bounds)], \
+        [hi - lo for lo, hi in zip(first.tolist(), bounds)]
+
+
 def _utc(epoch: int) -> datetime:
     return datetime.fromtimestamp(int(epoch), tz=timezone.utc)
 
 
-def ingest_table(ws: Workspace, model: str, env: str, table: "pa.Table", *, source: str = "rows",
+def ingest_table(ws: Workspace, model: str, env: str, table: "pa.Table | ParquetColumns", *, source: str = "rows",
                  now: datetime | None = None) -> IngestResult:
     """Validate a batch whole and fold it, then merge it into the serving version's windows in one
     short transaction (the write lock is not held while the batch is folded)."""
@@ -435,41 +560,28 @@ def ingest_table(ws: Workspace, model: str, env: str, table: "pa.Table", *, sour
             raise FuseboardError(f"no version of {m.name!r} is deployed in {e.name!r}; deploy one first")
         mv = s.get(ModelVersion, dep.version_id)
     classes = classes_of(mv) if m.task == "classification" else []
-    batch = validate(table, mv, m.task, classes, source, now)
-    starts = _window_starts(batch.seconds)
-    codes = None
-    if m.task == "classification" and batch.label is not None:
-        codes = (batch.label.codes_for(classes), batch.prediction.codes_for(classes))
-    if starts.size < 2 or bool(np.all(starts[1:] >= starts[:-1])):
-        order = None  # rows arrive in time order (the usual case): windows are slices, no copies
-        ordered = starts
-    else:
-        order = np.argsort(starts, kind="stable")
-        ordered = starts[order]
-    first = np.concatenate([[0], np.flatnonzero(ordered[1:] != ordered[:-1]) + 1])  # sorted: no np.unique
-    unique = ordered[first]
-    bounds = [*first[1:], len(starts)]
-    slices = [slice(int(lo), int(hi)) if order is None else order[lo:hi] for lo, hi in zip(first, bounds)]
-    folded = fold_windows(batch, slices, mv, m.task, classes, codes)
+    batch = validate(table, mv, m.task, classes, source, now, features=False)  # features: as they fold
+    unique, slices, sizes = _windows(batch.seconds)
+    folded = fold_windows(batch, slices, mv, m.task, classes, table=table, source=source)
     labelled = sum(perf.get("labelled", 0) for _, _, perf in folded)
     with ws.transaction() as s:
         serving = s.exec(select(Deployment.version_id).where(Deployment.model_id == m.id,
                                                             Deployment.environment_id == e.id)).first()
         if serving != mv.id:  # a deploy landed while the batch was folded: fold it again for the new version
             return ingest_table(ws, model, env, table, source=source, now=now)
-        pending = _pending(s, m.id, e.id, mv.id, batch, starts, source)
+        pending = _pending(s, m.id, e.id, mv.id, batch, source)
         whens = [_utc(start) for start in unique]
         stored = {row.window_start: row for row in s.exec(select(WindowProfile).where(  # one query for all
             WindowProfile.version_id == mv.id, WindowProfile.environment_id == e.id,
             WindowProfile.window_seconds == WINDOW_SECONDS,
             WindowProfile.window_start >= whens[0], WindowProfile.window_start <= whens[-1]))}
-        for when, lo, hi, (features, predictions, perf) in zip(whens, first, bounds, folded):
+        for when, size, (features, predictions, perf) in zip(whens, sizes, folded):
             row = stored.get(when)
             if row is None:
                 row = WindowProfile(model_id=m.id, environment_id=e.id, version_id=mv.id, window_start=when,
                                     window_seconds=WINDOW_SECONDS, rows=0, features={}, predictions={},
                                     performance={})
-            row.rows += int(hi - lo)
+            row.rows += size
             row.features = merge_profiles(row.features, features)
             row.predictions = merge_profiles(row.predictions, predictions)
             if perf:
@@ -483,7 +595,7 @@ def ingest_table(ws: Workspace, model: str, env: str, table: "pa.Table", *, sour
                         _utc(unique[0]).isoformat(), _utc(unique[-1]).isoformat(), quality)
 
 
-def _pending(s: Any, model_id: int, env_id: int, version_id: int, batch: Batch, starts: Any,
+def _pending(s: Any, model_id: int, env_id: int, version_id: int, batch: Batch,
              source: str) -> list[dict[str, Any]]:
     """Pending-label rows for rows with a request id and no label; a repeated id is an error."""
     if batch.request_id is None:
@@ -515,6 +627,7 @@ def _pending(s: Any, model_id: int, env_id: int, version_id: int, batch: Batch, 
                      else batch.label.indices >= 0)
         present &= ~has_label
     now = utcnow()
+    starts = _window_starts(batch.seconds)
     out = []
     for i in np.nonzero(present)[0]:
         prediction = batch.prediction.value(int(i)) if isinstance(batch.prediction, Encoded) \
@@ -556,7 +669,7 @@ def _quality(features: list[dict[str, Any]], predictions: list[dict[str, Any]]) 
 
 
 def ingest_file(ws: Workspace, model: str, env: str, path: Path, now: datetime | None = None) -> IngestResult:
-    return ingest_table(ws, model, env, read_file(path), source=str(path), now=now)
+    return ingest_table(ws, model, env, open_file(path), source=str(path), now=now)
 
 
 # -- labels arriving later -----------------------------------------------------------------

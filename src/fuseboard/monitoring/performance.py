@@ -102,6 +102,9 @@ def fold_classification_windows(y: Any, p: Any, classes: Sequence[str], scores: 
                                                  scores[idx][has]) if has.any() else {})
         return out
     keys = [str(c) for c in classes]
+    if _clean(y, p, scores):
+        return [_fold_clean_binary(y[idx], p[idx], None if scores is None else scores[idx], keys)
+                for idx in windows_idx]
     out = []
     for idx in windows_idx:  # window by window: each pass stays in the processor's cache
         yw, pw = y[idx], p[idx]
@@ -131,6 +134,34 @@ def fold_classification_windows(y: Any, p: Any, classes: Sequence[str], scores: 
             window["scores"] = {keys[1]: {"pos": bins[SCORE_BINS:].tolist(), "neg": bins[:SCORE_BINS].tolist()}}
         out.append(window)
     return out
+
+
+def _clean(y: Any, p: Any, scores: Any) -> bool:
+    """Every row labelled with a known class, predicted as one, and scored within [0, 1] (NaN is not)."""
+    if not y.size or y.min() < 0 or p.min() < 0:
+        return False
+    return scores is None or bool(scores.min() >= 0.0 and scores.max() <= 1.0)
+
+
+def _fold_clean_binary(y: Any, p: Any, scores: Any, keys: list[str]) -> dict[str, Any]:
+    """``fold_classification_windows``'s window of a batch that is all ``_clean``: the same counts,
+    without the masks that unlabelled rows, unknown classes and stray scores need."""
+    import numpy as np
+
+    if not y.size:
+        return {}
+    cell = y * 2
+    cell += p
+    confusion = np.bincount(cell, minlength=4)
+    window: dict[str, Any] = {"task": "classification", "classes": keys, "labelled": int(y.size),
+                              "unknown_labels": 0, "confusion": confusion.reshape(2, 2).tolist()}
+    if scores is not None:
+        key = (scores * SCORE_BINS).astype(np.int64)
+        np.minimum(key, SCORE_BINS - 1, out=key)
+        key += y * SCORE_BINS  # 0..SCORE_BINS-1 negatives, then positives
+        bins = np.bincount(key, minlength=2 * SCORE_BINS)
+        window["scores"] = {keys[1]: {"pos": bins[SCORE_BINS:].tolist(), "neg": bins[:SCORE_BINS].tolist()}}
+    return window
 
 
 def fold_regression(labels: Any, predictions: Any) -> dict[str, Any]:
