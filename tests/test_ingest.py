@@ -272,3 +272,26 @@ def test_codes_map_each_row_to_its_class_position() -> None:
     assert encoded.codes_for(["a", "b", "c"]).tolist() == [0, 1, -1, 1]
     assert encoded.codes_for(["b", "a"]).tolist() == [1, 0, -1, 0]
     assert encoded.codes_for(["a"]).tolist() == [0, -2, -1, -2]
+
+
+def test_a_parquet_file_damaged_past_its_first_columns_writes_nothing(demo_url: str, tmp_path: Path) -> None:
+    """Parquet is read a few columns at a time while the first ones fold: damage found late is still
+    one line, and nothing of the batch is written."""
+    import pyarrow.parquet as pq
+
+    rows = credit_rows()
+    path = tmp_path / "rows.parquet"
+    rows.to_parquet(path, index=False, compression="snappy")
+    chunk = pq.ParquetFile(path).metadata.row_group(0)
+    last_feature = max(range(chunk.num_columns), key=lambda i: chunk.column(i).data_page_offset
+                       if chunk.column(i).path_in_schema in {"income", "purpose", "age"} else -1)
+    offset = chunk.column(last_feature).data_page_offset
+    data = bytearray(path.read_bytes())
+    data[offset:offset + 16] = b"\xff" * 16  # the page header of a column read after others
+    path.write_bytes(bytes(data))
+    ws = open_workspace(demo_url)
+    before = counts(ws)
+    with pytest.raises(FuseboardError) as info:
+        ingest.ingest_file(ws, "credit-risk", "prod", path)
+    assert str(info.value).startswith("cannot read PARQUET: ") and str(path) in str(info.value)
+    assert "\n" not in str(info.value) and counts(ws) == before

@@ -116,9 +116,11 @@ def open_file(path: Path) -> "pa.Table | ParquetColumns":
     if _check_path(path) != "parquet":
         return read_file(path)
     try:
-        return ParquetColumns(path)
+        columns = ParquetColumns(path)
     except _reading_errors() as exc:
         raise _unreadable("parquet", exc, path) from None
+    columns.prefetch(["timestamp", "prediction", "label", "score", "request_id"])  # while the model is looked up
+    return columns
 
 
 class ParquetColumns:
@@ -376,25 +378,29 @@ def validate(table: "pa.Table | ParquetColumns", mv: ModelVersion, task: str, cl
     if features:  # pyarrow and numpy convert without the GIL: the columns convert side by side (the
         # first bad column in schema order is the one reported, as map raises in order)
         converted = dict(zip(schema, _POOL.map(lambda item: _feature(table, *item, source), schema.items())))
-    if task == "regression":
-        prediction = _numbers(table, "prediction", source)
-        label = _numbers(table, "label", source) if "label" in columns else None
-        scores = None
-    else:
-        prediction = _encode(table, "prediction")
-        label = _encode(table, "label") if "label" in columns else None
-        scores = None
+    def scores() -> Any:
+        if task == "regression":
+            return None
         if len(classes) == 2 and "score" in columns:
-            scores = _numbers(table, "score", source)
-        elif score_columns and any(c in columns for c in score_columns):
+            return _numbers(table, "score", source)
+        if score_columns and any(c in columns for c in score_columns):
             absent = [c for c in score_columns if c not in columns]
             if absent:
                 raise FuseboardError(f"score columns come as a set; missing {', '.join(map(repr, absent))} ({source})")
             import numpy as np
 
-            scores = np.column_stack([_numbers(table, c, source) for c in score_columns])
-    request_id = _encode(table, "request_id").values() if "request_id" in columns else None
-    return Batch(table.num_rows, _timestamps(table, source, now), converted, prediction, scores, request_id, label)
+            return np.column_stack([_numbers(table, c, source) for c in score_columns])
+        return None
+
+    convert = _numbers if task == "regression" else lambda t, name, _: _encode(t, name)
+    jobs = [lambda: convert(table, "prediction", source),
+            lambda: convert(table, "label", source) if "label" in columns else None,
+            scores,
+            lambda: _encode(table, "request_id").values() if "request_id" in columns else None,
+            lambda: _timestamps(table, source, now)]
+    # side by side, as the features; the first bad column in this order is the one reported
+    prediction, label, scored, request_id, seconds = _POOL.map(lambda job: job(), jobs)
+    return Batch(table.num_rows, seconds, converted, prediction, scored, request_id, label)
 
 
 def _feature(table: "pa.Table | ParquetColumns", name: str, kind: str, source: str) -> Any:
