@@ -314,3 +314,15 @@ def test_windowed_fold_counts_exactly_what_sorting_in_double_counts(case: tuple[
             for key in ("mean", "m2"):
                 assert got[key] == pytest.approx(want[key], rel=1e-9, abs=1e-9), key
             assert got["tails"] == pytest.approx(want["tails"], rel=1e-9, abs=1e-9)
+
+
+def test_windowed_fold_with_histograms_of_different_tops() -> None:
+    """Coarse and fine edges normally share their ends; hand-made ones that do not are binned apart."""
+    rng = np.random.default_rng(8)
+    reference = numeric_profile(pd.Series(rng.normal(0.0, 1.0, 5_000)))
+    reference["fine"] = {**reference["fine"], "edges": reference["fine"]["edges"][:-3]}  # a lower top
+    current = rng.normal(0.5, 1.0, 6_000)
+    windows_idx = [slice(0, 2_000), slice(2_000, 6_000)]
+    for idx, got in zip(windows_idx, fold_numeric_windows(current, windows_idx, reference)):
+        want = fold_numeric(current[idx], reference)
+        assert (got["counts"], got["fine"]) == (want["counts"], want["fine"])

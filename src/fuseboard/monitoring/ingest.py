@@ -581,12 +581,14 @@ def ingest_table(ws: Workspace, model: str, env: str, table: "pa.Table | Parquet
             WindowProfile.version_id == mv.id, WindowProfile.environment_id == e.id,
             WindowProfile.window_seconds == WINDOW_SECONDS,
             WindowProfile.window_start >= whens[0], WindowProfile.window_start <= whens[-1]))}
+        fresh = []  # windows nothing was stored in yet: one multi-row insert, no objects to build
         for when, size, (features, predictions, perf) in zip(whens, sizes, folded):
             row = stored.get(when)
             if row is None:
-                row = WindowProfile(model_id=m.id, environment_id=e.id, version_id=mv.id, window_start=when,
-                                    window_seconds=WINDOW_SECONDS, rows=0, features={}, predictions={},
-                                    performance={})
+                fresh.append({"model_id": m.id, "environment_id": e.id, "version_id": mv.id, "window_start": when,
+                              "window_seconds": WINDOW_SECONDS, "rows": size, "features": features,
+                              "predictions": predictions, "performance": perf or {}, "updated_at": now})
+                continue
             row.rows += size
             row.features = merge_profiles(row.features, features)
             row.predictions = merge_profiles(row.predictions, predictions)
@@ -594,6 +596,8 @@ def ingest_table(ws: Workspace, model: str, env: str, table: "pa.Table | Parquet
                 row.performance = performance.merge(row.performance, perf) if row.performance else perf
             row.updated_at = now
             s.add(row)
+        if fresh:
+            s.execute(insert(WindowProfile), fresh)
         if pending:
             s.execute(insert(PendingLabel), pending)
     quality = _quality([features for features, _, _ in folded], [predictions for _, predictions, _ in folded])
