@@ -33,8 +33,11 @@ cells = st.one_of(
                      "ünïcødé", "0", "1"]),
     st.text(max_size=12))
 SUCCEEDED: list[str] = []  # formats of the files that went in: the property is not only ever "refused"
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                           HealthCheck.too_slow])
+# the same examples on every run, so CI is reproducible (a random draw of 40 could hold no file that
+# goes in, and the property would then fail as vacuous); FUSEBOARD_RANDOM_EXAMPLES=N explores N new ones
+EXPLORE = int(__import__("os").environ.get("FUSEBOARD_RANDOM_EXAMPLES", "0"))
+SETTINGS = settings(max_examples=EXPLORE or 40, deadline=None, derandomize=not EXPLORE,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
 def one_line(exc: FuseboardError) -> bool:

@@ -166,3 +166,18 @@ def test_window_histogram_bins_match_numpy_histogram_inside_the_range() -> None:
     assert window["counts"][1:-1] == np.histogram(inside, bins=reference["edges"])[0].tolist()
     assert window["counts"][0] == int((values < reference["edges"][0]).sum())
     assert window["counts"][-1] == int((values > reference["edges"][-1]).sum())
+
+
+def test_merging_saturates_sums_near_float_max_and_reads_old_overflows() -> None:
+    """Means, deviations and tails that would overflow stay at float max; a statistic stored as null by
+    an older version (an overflow then) reads as float max instead of breaking the merge."""
+    reference = numeric_profile(pd.Series(REF))
+    huge = fold_numeric(np.array([1.7e308, 1.6e308, 1.5e308]), reference)
+    merged = merge_all([huge, huge, fold_numeric(np.array([1.0, 2.0]), reference)])
+    assert all(np.isfinite(merged[k]) for k in ("mean", "m2")) and all(np.isfinite(merged["tails"]))
+    assert merged["tails"][1] == pytest.approx(1.7976931348623157e308) and merged["count"] == 8
+    legacy = {**huge, "mean": None, "m2": None, "tails": [0.0, None]}
+    merged = merge_all([legacy, fold_numeric(np.array([1.0, 2.0]), reference)])
+    assert merged["tails"][1] == pytest.approx(1.7976931348623157e308) and np.isfinite(merged["m2"])
+    plain = merge_all([fold_numeric(np.array([1.0, 2.0]), reference), fold_numeric(np.array([4.0]), reference)])
+    assert (plain["mean"], plain["m2"]) == pytest.approx((7 / 3, np.var([1.0, 2.0, 4.0]) * 3))

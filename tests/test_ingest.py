@@ -136,6 +136,8 @@ BAD = {
                          "column 'age' must be numeric but row 4, line 5 holds 'old'"),
     "bad timestamp": (lambda t, r: _write(t, r.pipe(_set, 2, "timestamp", "yesterday")),
                       "column 'timestamp' row 3, line 4 holds 'yesterday', not a time"),
+    "milliseconds": (lambda t, r: _write(t, r.assign(timestamp=1_796_040_000.0).pipe(_set, 4, "timestamp", 1.79604e12)),
+                     "column 'timestamp' row 5, line 6 holds 1796040000000.0, not a time between the years 1 and 9999"),
     "repeated request id": (lambda t, r: _write(t, r.pipe(_set, 5, "request_id", "r0-0")),
                             "request_id 'r0-0' appears twice (row 1, line 2 and row 6, line 7)"),
     "wrong suffix": (lambda t, r: _bad(t, "rows.xlsx", "x"), "unknown file type '.xlsx'"),
@@ -255,7 +257,8 @@ def test_windows_cut_where_each_rows_own_window_says() -> None:
     cases = {"a hair either side": np.sort(hair), "one row": np.array([1_800_000_123.5]),
              "before 1970": np.sort(rng.uniform(-2_000.0, 700.0, 500)),
              "the usual": np.sort(1_800_000_000 + rng.uniform(0, 3_600, 10_000)),
-             "out of order": rng.uniform(0, 3_000, 1_000)}
+             "out of order": rng.uniform(0, 3_000, 1_000),
+             "centuries apart": np.array([-3e10, 0.0, 1.8e9, 1.8e9 + 1, 3e11])}  # more boundaries than rows
     for name, seconds in cases.items():
         starts, rows, sizes = ingest._windows(seconds)
         got = [(int(start), np.arange(seconds.size)[idx].tolist()) for start, idx in zip(starts, rows)]

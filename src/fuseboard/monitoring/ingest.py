@@ -25,7 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import insert
 from sqlmodel import select
@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
 WINDOW_SECONDS = 300
+FIRST_TIME, LAST_TIME = -62_135_596_800, 253_402_300_799  # 0001-01-01 and 9999-12-31 23:59:59 UTC, epoch seconds
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fuseboard-fold")
 _READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fuseboard-read")
 OPTIONAL = ("timestamp", "score", "request_id", "label")
@@ -335,6 +336,11 @@ def _timestamps(table: "pa.Table", source: str, now: datetime) -> "np.ndarray":
     missing = ~np.isfinite(seconds)
     if missing.any():
         seconds = np.where(missing, now.timestamp(), seconds)
+    beyond = np.flatnonzero((seconds < FIRST_TIME) | (seconds > LAST_TIME))
+    if beyond.size:  # a time no calendar date holds: epoch milliseconds, say
+        row = int(beyond[0])
+        raise FuseboardError(f"column 'timestamp' {_where(source, row)} holds {table.column('timestamp')[row].as_py()!r}, "
+                             f"not a time between the years 1 and 9999 (epoch seconds, not milliseconds) ({source})")
     return seconds
 
 
@@ -428,14 +434,14 @@ def fold_window(batch: Batch, idx: Any, mv: ModelVersion, task: str, classes: li
 
 def fold_windows(batch: Batch, windows_idx: list[Any], mv: ModelVersion, task: str, classes: list[str],
                  codes: tuple[Any, Any] | None = None, table: "pa.Table | ParquetColumns | None" = None,
-                 source: str = "rows") -> list[tuple[dict, dict, dict]]:
+                 source: str = "rows", meanwhile: Callable[[], None] | None = None) -> list[tuple[dict, dict, dict]]:
     """``fold_window`` for several windows of a batch at once, one column at a time.
 
     Each task folds one column over every window, so the two worker threads get coarse work:
     numpy sorts without the GIL, and the columns fold side by side. Features the batch does not
     hold yet are converted from ``table`` by their task (the first bad one in schema order is the
     one reported). ``codes``: for classifiers, (label codes, prediction codes) per row, worked out
-    here when not given.
+    here when not given. ``meanwhile`` runs on the calling thread while the columns fold.
     """
     ref = mv.reference_profile
     schema = mv.feature_schema
@@ -471,11 +477,24 @@ def fold_windows(batch: Batch, windows_idx: list[Any], mv: ModelVersion, task: s
         if batch.label is not None:
             tasks.append((("out", "performance"), fold_performance))
     tasks += [(("feature", f["name"]), lambda f=f: fold_feature(f)) for f in schema]
-    results = dict(zip([name for name, _ in tasks], _POOL.map(lambda t: t[1](), tasks)))
+    futures = [_POOL.submit(job) for _, job in tasks]
+    if meanwhile is not None:
+        meanwhile()
+    results = dict(zip([name for name, _ in tasks], _in_order(futures)))
     perf = results.get(("out", "performance")) or [{}] * n
     predictions = {key: results[("out", key)] for key in ("prediction", "score") if ("out", key) in results}
     return [({f["name"]: results[("feature", f["name"])][i] for f in schema}, {key: value[i] for key, value in predictions.items()},
              perf[i]) for i in range(n)]
+
+
+def _in_order(futures: list[Future]) -> Any:
+    """Each future's result in turn; the first failure is raised and the tasks not started are dropped."""
+    try:
+        for future in futures:
+            yield future.result()
+    finally:
+        for future in futures:
+            future.cancel()
 
 
 def _fold_regression(batch: Batch, idx: Any) -> dict[str, Any]:
@@ -528,8 +547,9 @@ def _windows(seconds: Any) -> tuple[Any, list[Any], list[int]]:
     import numpy as np
 
     n = int(seconds.size)
-    if n < 2 or bool(np.all(seconds[1:] >= seconds[:-1])):
-        first_start, last_start = (int(v) for v in _window_starts(seconds[[0, -1]]))
+    in_order = n < 2 or bool(np.all(seconds[1:] >= seconds[:-1]))
+    first_start, last_start = (int(v) for v in _window_starts(seconds[[0, -1]]))
+    if in_order and (last_start - first_start) // WINDOW_SECONDS <= n:  # not more boundaries than rows
         boundaries = np.arange(first_start + WINDOW_SECONDS, last_start + 1, WINDOW_SECONDS, dtype="int64")
         cuts = np.searchsorted(seconds, boundaries.astype("float64"), side="left")  # first row at or past each
         edges = np.concatenate([[0], cuts, [n]])
@@ -537,13 +557,13 @@ def _windows(seconds: Any) -> tuple[Any, list[Any], list[int]]:
         kept = np.flatnonzero(sizes)  # windows no row falls in are not windows
         starts = np.concatenate([[first_start], boundaries])[kept]
         return starts, [slice(int(edges[k]), int(edges[k + 1])) for k in kept.tolist()], sizes[kept].tolist()
-    starts = _window_starts(seconds)
-    order = np.argsort(starts, kind="stable")
-    ordered = starts[order]
-    first = np.concatenate([[0], np.flatnonzero(ordered[1:] != ordered[:-1]) + 1])  # sorted: no np.unique
-    bounds = [*first[1:].tolist(), n]
-    return ordered[first], [order[lo:hi] for lo, hi in zip(first.tolist(), bounds)], \
-        [hi - lo for lo, hi in zip(first.tolist(), bounds)]
+    starts = _window_starts(seconds)  # rows out of order, or years apart: each row's window worked out
+    order = None if in_order else np.argsort(starts, kind="stable")
+    ordered = starts if in_order else starts[order]
+    first = np.concatenate([[0], np.flatnonzero(ordered[1:] != ordered[:-1]) + 1]).tolist()  # no np.unique
+    bounds = [*first[1:], n]
+    return ordered[first], [slice(lo, hi) if in_order else order[lo:hi] for lo, hi in zip(first, bounds)], \
+        [hi - lo for lo, hi in zip(first, bounds)]
 
 
 def _utc(epoch: int) -> datetime:
@@ -568,19 +588,19 @@ def ingest_table(ws: Workspace, model: str, env: str, table: "pa.Table | Parquet
     classes = classes_of(mv) if m.task == "classification" else []
     batch = validate(table, mv, m.task, classes, source, now, features=False)  # features: as they fold
     unique, slices, sizes = _windows(batch.seconds)
-    folded = fold_windows(batch, slices, mv, m.task, classes, table=table, source=source)
+    whens = [_utc(start) for start in unique]
+
+    def prepare() -> None:  # the write's queries, run once while the batch folds: the transaction then
+        with ws.session() as s:  # finds them compiled (a fresh process compiles every statement once)
+            _serving(s, m.id, e.id), _stored_windows(s, mv.id, e.id, whens)
+
+    folded = fold_windows(batch, slices, mv, m.task, classes, table=table, source=source, meanwhile=prepare)
     labelled = sum(perf.get("labelled", 0) for _, _, perf in folded)
     with ws.transaction() as s:
-        serving = s.exec(select(Deployment.version_id).where(Deployment.model_id == m.id,
-                                                            Deployment.environment_id == e.id)).first()
-        if serving != mv.id:  # a deploy landed while the batch was folded: fold it again for the new version
+        if _serving(s, m.id, e.id) != mv.id:  # a deploy landed while the batch was folded: fold it again
             return ingest_table(ws, model, env, table, source=source, now=now)
         pending = _pending(s, m.id, e.id, mv.id, batch, source)
-        whens = [_utc(start) for start in unique]
-        stored = {row.window_start: row for row in s.exec(select(WindowProfile).where(  # one query for all
-            WindowProfile.version_id == mv.id, WindowProfile.environment_id == e.id,
-            WindowProfile.window_seconds == WINDOW_SECONDS,
-            WindowProfile.window_start >= whens[0], WindowProfile.window_start <= whens[-1]))}
+        stored = _stored_windows(s, mv.id, e.id, whens)
         fresh = []  # windows nothing was stored in yet: one multi-row insert, no objects to build
         for when, size, (features, predictions, perf) in zip(whens, sizes, folded):
             row = stored.get(when)
@@ -603,6 +623,20 @@ def ingest_table(ws: Workspace, model: str, env: str, table: "pa.Table | Parquet
     quality = _quality([features for features, _, _ in folded], [predictions for _, predictions, _ in folded])
     return IngestResult(m.name, e.name, mv.version, batch.rows, len(unique), labelled, len(pending),
                         _utc(unique[0]).isoformat(), _utc(unique[-1]).isoformat(), quality)
+
+
+def _serving(s: Any, model_id: int, env_id: int) -> int | None:
+    """The id of the version deployed to the environment."""
+    return s.exec(select(Deployment.version_id).where(Deployment.model_id == model_id,
+                                                     Deployment.environment_id == env_id)).first()
+
+
+def _stored_windows(s: Any, version_id: int, env_id: int, whens: list[datetime]) -> dict[datetime, WindowProfile]:
+    """The five-minute windows already stored between the first and the last of ``whens``, by start."""
+    return {row.window_start: row for row in s.exec(select(WindowProfile).where(  # one query for all
+        WindowProfile.version_id == version_id, WindowProfile.environment_id == env_id,
+        WindowProfile.window_seconds == WINDOW_SECONDS,
+        WindowProfile.window_start >= whens[0], WindowProfile.window_start <= whens[-1]))}
 
 
 def _pending(s: Any, model_id: int, env_id: int, version_id: int, batch: Batch,

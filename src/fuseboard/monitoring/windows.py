@@ -26,6 +26,7 @@ Categorical feature::
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 UNSEEN = "__unseen__"
@@ -267,14 +268,9 @@ def merge_all(profiles: list[dict[str, Any]]) -> dict[str, Any]:
         unseen = _sum_dicts([p["unseen"] for p in profiles])
         out["unseen"] = dict(sorted(unseen.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_UNSEEN])
         return out
-    n = mean = m2 = 0.0
-    for p in profiles:  # the scalars, pairwise (Chan's formula), kept finite
-        nb = p["count"]
-        if nb:
-            delta = _finite(_finite(p["mean"]) - mean)
-            mean = _finite(mean + delta * (nb / (n + nb)))
-            m2 = _finite(m2 + _finite(p["m2"]) + _finite(delta * delta) * (n * nb / (n + nb)))
-            n += nb
+    mean, m2 = _chan(profiles)
+    if not (math.isfinite(mean) and math.isfinite(m2)):  # sums near float max: every step kept finite
+        mean, m2 = _chan_saturating(profiles)
     mins = [p["min"] for p in profiles if p.get("min") is not None]
     maxs = [p["max"] for p in profiles if p.get("max") is not None]
     out.update(mean=float(mean), m2=float(m2), min=min(mins) if mins else None, max=max(maxs) if maxs else None)
@@ -282,9 +278,43 @@ def merge_all(profiles: list[dict[str, Any]]) -> dict[str, Any]:
         columns = [p[key] for p in profiles]
         if len({len(c) for c in columns}) != 1:
             raise ValueError("cannot merge histograms over different bins")
-        out[key] = list(map(sum, zip(*columns))) if key != "tails" else \
-            [_finite(sum(_finite(v) for v in values)) for values in zip(*columns)]
+        if key != "tails":
+            out[key] = list(map(sum, zip(*columns)))
+            continue
+        tails = [sum(values) if None not in values else math.inf for values in zip(*columns)]
+        if not all(map(math.isfinite, tails)):  # saturated or overflowed sums: added up saturating
+            tails = [_finite(sum(_finite(v) for v in values)) for values in zip(*columns)]
+        out[key] = tails
     return out
+
+
+def _chan(profiles: list[dict[str, Any]]) -> tuple[float, float]:
+    """Mean and sum of squared deviations of the profiles' values together, pairwise (Chan's formula);
+    infinity or NaN if a sum overflowed (or a statistic is null: an overflow stored by older versions)."""
+    n = mean = m2 = 0.0
+    for p in profiles:
+        nb, mb, sb = p["count"], p["mean"], p["m2"]
+        if nb:
+            if mb is None or sb is None:
+                return math.inf, math.inf
+            delta = mb - mean
+            mean += delta * (nb / (n + nb))
+            m2 += sb + delta * delta * (n * nb / (n + nb))
+            n += nb
+    return mean, m2
+
+
+def _chan_saturating(profiles: list[dict[str, Any]]) -> tuple[float, float]:
+    """``_chan`` with every step kept finite (``_finite``): sums near float max saturate there."""
+    n = mean = m2 = 0.0
+    for p in profiles:
+        nb = p["count"]
+        if nb:
+            delta = _finite(_finite(p["mean"]) - mean)
+            mean = _finite(mean + delta * (nb / (n + nb)))
+            m2 = _finite(m2 + _finite(p["m2"]) + _finite(delta * delta) * (n * nb / (n + nb)))
+            n += nb
+    return mean, m2
 
 
 def _sum_dicts(dicts: list[dict[str, int]]) -> dict[str, int]:
