@@ -298,9 +298,13 @@ def _window_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
     return cases
 
 
+@pytest.mark.parametrize("piece", [1 << 17, 1_000], ids=["whole windows", "in pieces"])
 @pytest.mark.parametrize("case", _window_cases(), ids=lambda c: c[0])
-def test_windowed_fold_counts_exactly_what_sorting_in_double_counts(case: tuple[str, np.ndarray, np.ndarray]) -> None:
-    """fold_numeric_windows (float32 sort, ties settled in double) bins every window as fold_numeric."""
+def test_windowed_fold_counts_exactly_what_sorting_in_double_counts(case: tuple[str, np.ndarray, np.ndarray],
+                                                                    piece: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fold_numeric_windows (float32 sort, ties settled in double; big windows a piece at a time) bins
+    every window as fold_numeric."""
+    monkeypatch.setattr("fuseboard.monitoring.windows.PIECE", piece)
     _, reference_values, current = case
     reference = numeric_profile(pd.Series(reference_values))
     cut = current.size // 3

@@ -143,6 +143,7 @@ def _from_below(below: Any, at_most_top: int, n: int) -> list[int]:
     return [int(below[0]), *inner, n - at_most_top]
 
 
+PIECE = 1 << 17  # values of a window folded at a time: their doubles and float32 copies stay in cache
 CANCELLATION = 1e-6  # sum of squares minus n mean^2 is kept while it keeps 10 of its 16 digits
 
 
@@ -168,8 +169,42 @@ def fold_numeric_windows(column: Any, windows_idx: list[Any], reference: dict[st
     with np.errstate(over="ignore"):
         edges32, fine32, union32 = edges.astype(np.float32), fine.astype(np.float32), union.astype(np.float32)
     sizes = [int(np.size(column[idx])) for idx in windows_idx] if single else []
-    unsorted32 = np.empty(max(sizes, default=0), dtype=np.float32)  # reused by every window: no page faults
+    unsorted32 = np.empty(min(PIECE, max(sizes, default=0)), dtype=np.float32)  # reused: no page faults
     sorted32 = np.empty_like(unsorted32)
+
+    def fold_piece(x: Any) -> tuple | str:
+        """(sum, sum of squares, [(values below each edge, at or below the top)] for both histograms,
+        [sum, least] below the reference's range, [sum, most] above it) of some finite values;
+        "nonfinite" or "ties" when single precision cannot count them."""
+        n = int(x.size)
+        total = float(np.einsum("i->", x))  # einsum's sums: twice as fast as pairwise, as exact here
+        squares = float(np.einsum("i,i->", x, x))  # not a BLAS dot: its threads fight the folds
+        if not squares - squares == 0.0:  # NaN, infinity or an overflow: not for single precision
+            return "nonfinite"
+        x32, f = unsorted32[:n], sorted32[:n]
+        np.copyto(x32, x, casting="same_kind")
+        np.copyto(f, x32)
+        f.sort()
+        if union is edges:  # different tops: each histogram on its own
+            found = [_single_below(f, x, x32, edges, edges32), _single_below(f, x, x32, fine, fine32)]
+        else:
+            shared = _single_below(f, x, x32, union, union32)
+            found = [shared and (shared[0][coarse_at], shared[1]), shared and (shared[0][fine_at], shared[1])]
+        if not all(found):
+            return "ties"
+        low, high = [0.0, None], [0.0, None]
+        below, at_most_top = found[0][0][0], found[0][1]
+        if below or at_most_top < n:  # the few values beyond the reference's range: found in single
+            # precision (half the bytes to compare), then told apart in double; the extremes are among them
+            outside = x[(x32 <= edges32[0]) | (x32 >= edges32[-1])]
+            if below:
+                values = outside[outside < edges[0]]
+                low = [float(values.sum()), float(values.min())]
+            if at_most_top < n:
+                values = outside[outside > edges[-1]]
+                high = [float(values.sum()), float(values.max())]
+        return total, squares, found, low, high
+
     out = []
     # values beyond float32 become infinity (still above every edge); a window's sums cannot overflow
     # in single precision's path (its squares are finite), and fold_numeric saturates its own
@@ -177,48 +212,33 @@ def fold_numeric_windows(column: Any, windows_idx: list[Any], reference: dict[st
         for idx in windows_idx:
             x = np.asarray(column[idx], dtype="float64")
             n = int(x.size)
-            counted = None
-            if single and n:
-                total = float(np.einsum("i->", x))  # einsum's sums: twice as fast as pairwise, as exact here
-                squares = float(np.einsum("i,i->", x, x))  # not a BLAS dot: its threads fight the folds
-                if squares - squares == 0.0:  # finite: no NaN, no infinity, no overflow
-                    x32, f = unsorted32[:n], sorted32[:n]
-                    np.copyto(x32, x, casting="same_kind")
-                    np.copyto(f, x32)
-                    f.sort()
-                    if union is edges:  # different tops: each histogram on its own
-                        found = [_single_below(f, x, x32, edges, edges32), _single_below(f, x, x32, fine, fine32)]
-                    else:
-                        shared = _single_below(f, x, x32, union, union32)
-                        found = [shared and (shared[0][coarse_at], shared[1]),
-                                 shared and (shared[0][fine_at], shared[1])]
-                    if all(found):
-                        counted = _from_below(*found[0], n), _from_below(*found[1], n)
-                    else:
-                        single = False  # values that tie with the edges: the rest of the column sorts in double
-            if counted is None:
+            pieces: list[Any] = []
+            if single and n:  # a piece at a time, so every pass over it stays in the processor's cache
+                for start in range(0, n, PIECE):
+                    pieces.append(fold_piece(x[start:start + PIECE]))
+                    if isinstance(pieces[-1], str):
+                        single = pieces[-1] != "ties"  # values that tie with the edges: the rest in double
+                        break
+            if not pieces or isinstance(pieces[-1], str):
                 out.append(fold_numeric(x, reference))
                 continue
+            if len(pieces) == 1:
+                total, squares, found, _, _ = pieces[0]
+            else:
+                total, squares = sum(p[0] for p in pieces), sum(p[1] for p in pieces)
+                found = [(sum(p[2][h][0] for p in pieces), sum(p[2][h][1] for p in pieces)) for h in (0, 1)]
+            counted = [_from_below(*found[h], n) for h in (0, 1)]
             mean = total / n
             m2 = squares - total * mean
             if not m2 > CANCELLATION * squares:  # the difference of two close sums: from the deviations
                 deviations = x - mean
                 m2 = float(np.einsum("i,i->", deviations, deviations))
-            below, above = counted[0][0], counted[0][-1]
-            tails, least, most = [0.0, 0.0], None, None
-            if below or above:  # the few values beyond the reference's range: found in single precision
-                # (half the bytes to compare), then told apart in double; the extremes are among them
-                outside = x[(x32 <= edges32[0]) | (x32 >= edges32[-1])]
-                if below:
-                    low = outside[outside < edges[0]]
-                    tails[0], least = float(low.sum()), float(low.min())
-                if above:
-                    high = outside[outside > edges[-1]]
-                    tails[1], most = float(high.sum()), float(high.max())
+            least = [p[3][1] for p in pieces if p[3][1] is not None]
+            most = [p[4][1] for p in pieces if p[4][1] is not None]
             out.append({"kind": "numeric", "count": n, "nulls": 0, "mean": mean, "m2": m2,
-                        "min": float(x.min()) if least is None else least,
-                        "max": float(x.max()) if most is None else most, "counts": counted[0], "fine": counted[1],
-                        "tails": tails})
+                        "min": min(least) if least else float(x.min()),
+                        "max": max(most) if most else float(x.max()), "counts": counted[0], "fine": counted[1],
+                        "tails": [sum(p[3][0] for p in pieces), sum(p[4][0] for p in pieces)]})
     return out
 
 
