@@ -9,7 +9,10 @@ profiles, write; each on a freshly opened workspace, as a new process would), on
 other, RUNS times. This machine's timings wander by a third from minute to minute, so three ratios
 are reported: the medians', the fastest runs', and the median of each run's own ratio (the read and
 the ingest side by side, in the same conditions).
-Also times one drift-and-performance check from the stored profiles.
+Also times one drift-and-performance check from the stored profiles, and (``--evidently-file``, on
+by default) read + validate + profile of the drift comparison's current file
+(bench/drift_vs_evidently.py's ``write_data``: 25 features and nothing else, no timestamps, so one
+window of all the rows), against pyarrow reading that file.
 """
 
 from __future__ import annotations
@@ -75,11 +78,56 @@ def setup(tmp: Path, rows: int) -> tuple[str, Path]:
     return url, path
 
 
+def evidently_file(tmp: Path, rows: int, runs: int) -> dict[str, float]:
+    """Read + validate + profile of the drift comparison's current file, as ingest does it (columns
+    read a few at a time while the first ones convert and fold), against pyarrow reading it. The
+    file holds features only (no prediction column, so not a file ``fuseboard ingest`` takes): the
+    features' checks and folds run alone, into one window, against a stand-in version."""
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    import numpy as np
+    import pyarrow.parquet as pq
+    from drift_vs_evidently import write_data
+
+    from fuseboard.monitoring import ingest, profiles
+
+    (tmp / "dv").mkdir()
+    reference, current = write_data(tmp / "dv", rows, seed=0)
+    ref_frame = ingest.read_file(reference).to_pandas()
+    schema = profiles.feature_schema(ref_frame)
+    version = SimpleNamespace(feature_schema=schema, reference_profile=profiles.build_profile(ref_frame, schema))
+    del ref_frame
+    now = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+
+    def ours() -> None:
+        table = ingest.open_file(current)
+        table.prefetch([f["name"] for f in schema])
+        batch = ingest.Batch(table.num_rows, ingest._timestamps(table, str(current), now), {},
+                             prediction=np.empty(0), scores=None, request_id=None, label=None)
+        ingest.fold_windows(batch, [slice(0, table.num_rows)], version, "regression", [], table=table,
+                            source=str(current))
+
+    read, full = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        pq.read_table(current)
+        read.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        ours()
+        full.append(time.perf_counter() - start)
+    return {"evidently_file_read_s": statistics.median(read), "evidently_file_profile_s": statistics.median(full),
+            "evidently_file_vs_read": statistics.median(full) / statistics.median(read),
+            "evidently_file_vs_read_fastest": min(full) / min(read),
+            "evidently_file_vs_read_per_run": statistics.median(f / r for f, r in zip(full, read))}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--no-evidently-file", dest="evidently_file", action="store_false")
     args = parser.parse_args()
     import pyarrow.parquet as pq
 
@@ -123,6 +171,8 @@ def main() -> None:
     result["ingest_vs_read_fastest"] = result["ingest_fastest_s"] / result["pyarrow_read_fastest_s"]
     result["ingest_vs_read_per_run"] = statistics.median(f / r for f, r in zip(full, read))
     result["check_one_deployment_ms"] = 1000 * statistics.median(check_times)
+    if args.evidently_file:
+        result.update(evidently_file(tmp, args.rows, args.runs))
     report(result, args.json)
 
 
