@@ -277,6 +277,26 @@ def test_codes_map_each_row_to_its_class_position() -> None:
     assert encoded.codes_for(["a"]).tolist() == [0, -2, -1, -2]
 
 
+def test_a_native_timestamp_past_the_year_9999_is_one_line(demo_url: str, tmp_path: Path) -> None:
+    """Parquet timestamps can hold times no calendar date does: the number is named, not a traceback."""
+    rows = credit_rows(20)
+    rows["timestamp"] = pd.to_datetime(rows["timestamp"]).astype("datetime64[us, UTC]")
+    path = tmp_path / "far.parquet"
+    rows.to_parquet(path, index=False)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    far = pa.array([3 * 10**17] * len(rows), type=pa.timestamp("us", tz="UTC"))  # the year ~11,500
+    pq.write_table(table.set_column(table.column_names.index("timestamp"), "timestamp", far), path)
+    ws = open_workspace(demo_url)
+    before = counts(ws)
+    with pytest.raises(FuseboardError) as info:
+        ingest.ingest_file(ws, "credit-risk", "prod", path)
+    assert "column 'timestamp' row 1 holds 300000000000000000 us since 1970, not a time between the years 1 and 9999" \
+        in str(info.value) and "\n" not in str(info.value) and counts(ws) == before
+
+
 def test_a_parquet_file_damaged_past_its_first_columns_writes_nothing(demo_url: str, tmp_path: Path) -> None:
     """Parquet is read a few columns at a time while the first ones fold: damage found late is still
     one line, and nothing of the batch is written."""

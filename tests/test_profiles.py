@@ -330,3 +330,14 @@ def test_windowed_fold_with_histograms_of_different_tops() -> None:
     for idx, got in zip(windows_idx, fold_numeric_windows(current, windows_idx, reference)):
         want = fold_numeric(current[idx], reference)
         assert (got["counts"], got["fine"]) == (want["counts"], want["fine"])
+
+
+def test_a_window_in_pieces_whose_squares_overflow_together_saturates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each piece's sum of squares is finite, the window's is not: saturated at float max as fold_numeric
+    does (an infinity would be stored as JSON null and break the variance)."""
+    monkeypatch.setattr("fuseboard.monitoring.windows.PIECE", 1_000)
+    big = 2.76e151
+    x = np.tile([big, -big], 150_000)  # 300,000 squares of 7.6e302: past float max only all together
+    reference = {"edges": [-1.0, 0.0, 1.0]}
+    got = fold_numeric_windows(x, [slice(0, x.size)], reference)[0]
+    assert got == fold_numeric(x, reference) and np.isfinite(got["m2"])

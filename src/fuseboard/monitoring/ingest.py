@@ -340,9 +340,16 @@ def _timestamps(table: "pa.Table", source: str, now: datetime) -> "np.ndarray":
         seconds = np.where(missing, now.timestamp(), seconds)
     beyond = np.flatnonzero((seconds < FIRST_TIME) | (seconds > LAST_TIME))
     if beyond.size:  # a time no calendar date holds: epoch milliseconds, say
-        row = int(beyond[0])
-        raise FuseboardError(f"column 'timestamp' {_where(source, row)} holds {table.column('timestamp')[row].as_py()!r}, "
-                             f"not a time between the years 1 and 9999 (epoch seconds, not milliseconds) ({source})")
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        row, col = int(beyond[0]), table.column("timestamp")
+        if pa.types.is_timestamp(col.type):  # no date to show: the number the file holds
+            held, hint = f"{pc.cast(col, pa.int64())[row].as_py()} {col.type.unit} since 1970", ""
+        else:
+            held, hint = repr(col[row].as_py()), " (epoch seconds, not milliseconds)"
+        raise FuseboardError(f"column 'timestamp' {_where(source, row)} holds {held}, not a time between the "
+                             f"years 1 and 9999{hint} ({source})")
     return seconds
 
 
@@ -481,7 +488,12 @@ def fold_windows(batch: Batch, windows_idx: list[Any], mv: ModelVersion, task: s
     tasks += [(("feature", f["name"]), lambda f=f: fold_feature(f)) for f in schema]
     futures = [_POOL.submit(job) for _, job in tasks]
     if meanwhile is not None:
-        meanwhile()
+        try:
+            meanwhile()
+        except BaseException:
+            for future in futures:  # what has not started yet is dropped; what runs finishes unheeded
+                future.cancel()
+            raise
     results = dict(zip([name for name, _ in tasks], _in_order(futures)))
     perf = results.get(("out", "performance")) or [{}] * n
     predictions = {key: results[("out", key)] for key in ("prediction", "score") if ("out", key) in results}

@@ -226,6 +226,9 @@ def fold_numeric_windows(column: Any, windows_idx: list[Any], reference: dict[st
                 total, squares, found, _, _ = pieces[0]
             else:
                 total, squares = sum(p[0] for p in pieces), sum(p[1] for p in pieces)
+                if not math.isfinite(squares):  # each piece's sum was finite, their total is not: saturate
+                    out.append(fold_numeric(x, reference))
+                    continue
                 found = [(sum(p[2][h][0] for p in pieces), sum(p[2][h][1] for p in pieces)) for h in (0, 1)]
             counted = [_from_below(*found[h], n) for h in (0, 1)]
             mean = total / n
@@ -323,7 +326,7 @@ def _chan(profiles: list[dict[str, Any]]) -> tuple[float, float]:
                 return math.inf, math.inf
             delta = mb - mean
             mean += delta * (nb / (n + nb))
-            m2 += sb + delta * delta * (n * nb / (n + nb))
+            m2 = m2 + sb + delta * delta * (n * nb / (n + nb))  # as _chan_saturating adds, to the last bit
             n += nb
     return mean, m2
 
