@@ -181,6 +181,32 @@ def test_retrying_a_batch_with_request_ids_is_refused_whole(demo_url: str) -> No
     assert counts(ws) == before
 
 
+def test_retrying_a_labelled_batch_is_refused_whole_and_a_new_one_goes_in(demo_url: str, tmp_path: Path) -> None:
+    """Labelled rows leave no pending record: the batch's request ids, in order, recognise a retry."""
+    ws = open_workspace(demo_url)
+    path = tmp_path / "labelled.parquet"
+    credit_rows(300, seed=4).to_parquet(path, index=False)
+    assert ingest.ingest_file(ws, "credit-risk", "prod", path).labelled == 300
+    before = counts(ws), _rows(ws)
+    with pytest.raises(FuseboardError) as info:
+        ingest.ingest_file(ws, "credit-risk", "prod", path)
+    assert "this batch was already ingested at " in str(info.value) and "(the same 300 request ids); nothing was " \
+        "written" in str(info.value) and "\n" not in str(info.value)
+    assert (counts(ws), _rows(ws)) == before
+    other = credit_rows(300, seed=5)  # other request ids: counted
+    assert ingest.ingest_table(ws, "credit-risk", "prod", ingest.as_table(other)).rows == 300
+    assert _rows(ws) == before[1] + 300
+    unnamed = credit_rows(50, seed=4).drop(columns="request_id")  # no ids: nothing to recognise it by
+    ingest.ingest_table(ws, "credit-risk", "prod", ingest.as_table(unnamed))
+    ingest.ingest_table(ws, "credit-risk", "prod", ingest.as_table(unnamed))
+    assert _rows(ws) == before[1] + 400
+
+
+def _rows(ws) -> int:  # noqa: ANN001
+    with ws.session() as s:
+        return int(s.exec(select(func.coalesce(func.sum(WindowProfile.rows), 0))).one())
+
+
 def test_cli_ingest_reports_quality_and_json(demo_url: str, tmp_path: Path) -> None:
     rows = credit_rows(100)
     rows.loc[0, "purpose"] = "yacht"

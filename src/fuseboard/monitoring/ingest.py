@@ -20,6 +20,7 @@ probability of the positive class) or ``score_<class>`` for each class,
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -34,7 +35,7 @@ from fuseboard.errors import FuseboardError
 from fuseboard.monitoring import performance, profiles, windows
 from fuseboard.store import lookup
 from fuseboard.store.db import Workspace
-from fuseboard.store.models import Deployment, ModelVersion, PendingLabel, WindowProfile, utcnow
+from fuseboard.store.models import Deployment, IngestedBatch, ModelVersion, PendingLabel, WindowProfile, utcnow
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -608,12 +609,15 @@ def ingest_table(ws: Workspace, model: str, env: str, table: "pa.Table | Parquet
         with ws.session() as s:  # finds them compiled (a fresh process compiles every statement once)
             _serving(s, m.id, e.id), _stored_windows(s, mv.id, e.id, whens)
 
+    fingerprint = _fingerprint(batch)
     folded = fold_windows(batch, slices, mv, m.task, classes, table=table, source=source, meanwhile=prepare)
     labelled = sum(perf.get("labelled", 0) for _, _, perf in folded)
     with ws.transaction() as s:
         if _serving(s, m.id, e.id) != mv.id:  # a deploy landed while the batch was folded: fold it again
             return ingest_table(ws, model, env, table, source=source, now=now)
         pending = _pending(s, m.id, e.id, mv.id, batch, source)
+        if fingerprint is not None:
+            _refuse_repeat(s, m.id, e.id, fingerprint, batch.rows, source)
         stored = _stored_windows(s, mv.id, e.id, whens)
         fresh = []  # windows nothing was stored in yet: one multi-row insert, no objects to build
         for when, size, (features, predictions, perf) in zip(whens, sizes, folded):
@@ -651,6 +655,33 @@ def _stored_windows(s: Any, version_id: int, env_id: int, whens: list[datetime])
         WindowProfile.version_id == version_id, WindowProfile.environment_id == env_id,
         WindowProfile.window_seconds == WINDOW_SECONDS,
         WindowProfile.window_start >= whens[0], WindowProfile.window_start <= whens[-1]))}
+
+
+def _fingerprint(batch: Batch) -> str | None:
+    """The sha256 of a batch's request ids, in order, when it brings labelled rows that have one (rows
+    still waiting for their labels are recognised one by one, by their pending records)."""
+    if batch.request_id is None or batch.label is None:
+        return None
+    import numpy as np
+
+    ids = batch.request_id
+    labelled = np.isfinite(batch.label) if isinstance(batch.label, np.ndarray) else batch.label.indices >= 0
+    named = np.array([v is not None and v != "" for v in ids], dtype=bool)
+    if not (labelled & named).any():
+        return None
+    text = "\x1f".join("" if v is None else v for v in ids.tolist())  # unit separator: not in an id
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _refuse_repeat(s: Any, model_id: int, env_id: int, fingerprint: str, rows: int, source: str) -> None:
+    """Refuse a batch whose request ids were all ingested before, in the same order; else remember it."""
+    seen = s.exec(select(IngestedBatch.created_at).where(
+        IngestedBatch.model_id == model_id, IngestedBatch.environment_id == env_id,
+        IngestedBatch.fingerprint == fingerprint)).first()
+    if seen is not None:
+        raise FuseboardError(f"this batch was already ingested at {seen:%Y-%m-%d %H:%M} UTC (the same {rows:,} "
+                             f"request ids); nothing was written ({source})")
+    s.add(IngestedBatch(model_id=model_id, environment_id=env_id, fingerprint=fingerprint, rows=rows))
 
 
 def _pending(s: Any, model_id: int, env_id: int, version_id: int, batch: Batch,

@@ -332,6 +332,23 @@ class PendingLabel(SQLModel, table=True):
     created_at: datetime = _when()
 
 
+class IngestedBatch(SQLModel, table=True):
+    """A batch that brought labelled rows with request ids, by the fingerprint of its request ids:
+    the same batch sent again (a retry after a timeout, say) is refused instead of counted twice.
+
+    Rows still waiting for labels need no fingerprint: their PendingLabel rows refuse a repeat.
+    """
+
+    __table_args__ = (UniqueConstraint("model_id", "environment_id", "fingerprint"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    model_id: int = Field(foreign_key="model.id")
+    environment_id: int = Field(foreign_key="environment.id")
+    fingerprint: str = Field(max_length=64)
+    rows: int
+    created_at: datetime = _when(index=True)
+
+
 class CheckState(SQLModel, table=True):
     """The latest result of each check on each deployment (one row each, updated in place)."""
 
