@@ -26,8 +26,8 @@ resident memory, VmHWM; see ``_rss_mb``):
 
 * fuseboard: the reference file read with pyarrow and profiled as registration profiles a
   reference (``profiles.feature_schema`` + ``profiles.build_profile``); the current file read,
-  encoded and folded into a window profile as ingest does (``ingest.read_file``, the
-  ``_numbers``/``_encode`` calls of ``ingest.validate``, ``ingest.fold_window``); then the drift
+  encoded and folded into a window profile as ingest does (``ingest.read_file``,
+  ``ingest._feature`` per feature, ``ingest.fold_window``); then the drift
   check as the monitor runs it (``checks.evaluate_drift``: ``drift.feature_drift`` with the
   default method, PSI, per feature, and ``drift.dataset_drift``). No database: the version is a
   stand-in holding the schema and the reference profile.
@@ -178,13 +178,12 @@ def child_fuseboard(reference: Path, current: Path) -> dict:
     profile = profiles.build_profile(ref_frame, schema)
     del ref_frame
     t = stage("profile reference", t)
-    # current: read and encoded as ingest.validate does (the files hold features only, no
-    # prediction column, so only validate's feature lines apply), then folded by fold_window
+    # current: read and each feature converted as ingest converts it (the files hold features only,
+    # no prediction column), then folded by fold_window
     table = ingest.read_file(current)
     t = stage("read current", t)
     source = str(current)
-    features = {f["name"]: (ingest._numbers(table, f["name"], source) if f["kind"] == "numeric"
-                            else ingest._encode(table, f["name"])) for f in schema}
+    features = {f["name"]: ingest._feature(table, f["name"], f["kind"], source) for f in schema}
     seconds = ingest._timestamps(table, source, datetime.now(timezone.utc))
     rows = table.num_rows
     del table
@@ -194,7 +193,7 @@ def child_fuseboard(reference: Path, current: Path) -> dict:
     starts = ingest._window_starts(batch.seconds)
     assert np.unique(starts).size == 1  # no timestamps: one window, as ingest would make
     version = SimpleNamespace(feature_schema=schema, reference_profile=profile)
-    window, _, _ = ingest.fold_window(batch, slice(0, rows), version, "regression", [], None)
+    window, _, _ = ingest.fold_window(batch, slice(0, rows), version, "regression", [])
     window = ingest.merge_profiles({}, window)
     t = stage("fold current", t)
     result = checks.evaluate_drift(window, profile, "internal", checks.Policy())

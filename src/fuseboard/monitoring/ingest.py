@@ -24,6 +24,7 @@ import hashlib
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -46,6 +47,7 @@ FIRST_TIME, LAST_TIME = -62_135_596_800, 253_402_300_799  # 0001-01-01 and 9999-
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fuseboard-fold")
 _READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fuseboard-read")
 OPTIONAL = ("timestamp", "score", "request_id", "label")
+OWN = ("timestamp", "prediction", "label", "score", "request_id")  # a batch's columns besides the features
 SCORE_PREFIX = "score_"
 READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "json", ".ndjson": "json",
            ".json": "json"}
@@ -121,7 +123,7 @@ def open_file(path: Path) -> "pa.Table | ParquetColumns":
         columns = ParquetColumns(path)
     except _reading_errors() as exc:
         raise _unreadable("parquet", exc, path) from None
-    columns.prefetch(["timestamp", "prediction", "label", "score", "request_id"])  # while the model is looked up
+    columns.prefetch(list(OWN))  # while the model is looked up
     return columns
 
 
@@ -356,7 +358,7 @@ def _timestamps(table: "pa.Table", source: str, now: datetime) -> "np.ndarray":
 
 @dataclass
 class Batch:
-    """A validated batch: one array per column, ready to fold."""
+    """A validated batch: one array per column, ready to fold (features may come as they fold)."""
 
     rows: int
     seconds: Any
@@ -366,12 +368,30 @@ class Batch:
     request_id: Any | None
     label: Any | None
 
+    @cached_property
+    def named(self) -> Any:
+        """Per row: whether it has a request id (None without a request_id column)."""
+        import numpy as np
+
+        if self.request_id is None:
+            return None
+        return np.array([v is not None and v != "" for v in self.request_id], dtype=bool)
+
+    @cached_property
+    def labelled(self) -> Any:
+        """Per row: whether it has its label (None without a label column)."""
+        import numpy as np
+
+        if self.label is None:
+            return None
+        return np.isfinite(self.label) if isinstance(self.label, np.ndarray) else self.label.indices >= 0
+
 
 def validate(table: "pa.Table | ParquetColumns", mv: ModelVersion, task: str, classes: list[str], source: str,
-             now: datetime, *, features: bool = True) -> Batch:
-    """Check a batch's columns against the model and convert them; ``features=False`` leaves the
-    features to convert as they are folded (``fold_windows``), a Parquet file's while it is still
-    being read."""
+             now: datetime) -> Batch:
+    """Check a batch's columns against the model and convert the batch's own (prediction, label,
+    scores, request ids, times); the features are checked and converted as they fold
+    (``fold_windows``), a Parquet file's while the rest of it is still being read."""
     schema = {f["name"]: f["kind"] for f in mv.feature_schema}
     columns = list(table.column_names)
     if table.num_rows == 0:
@@ -389,11 +409,8 @@ def validate(table: "pa.Table | ParquetColumns", mv: ModelVersion, task: str, cl
         raise FuseboardError(f"unknown column(s): {', '.join(map(repr, unknown[:5]))} (the model's features, "
                              f"prediction, {', '.join(OPTIONAL)}) ({source})")
     if isinstance(table, ParquetColumns):  # what is needed first is read first
-        table.prefetch(["timestamp", "prediction", "label", "score", *score_columns, "request_id", *schema])
-    converted = {}
-    if features:  # pyarrow and numpy convert without the GIL: the columns convert side by side (the
-        # first bad column in schema order is the one reported, as map raises in order)
-        converted = dict(zip(schema, _POOL.map(lambda item: _feature(table, *item, source), schema.items())))
+        table.prefetch([*OWN, *score_columns, *schema])
+
     def scores() -> Any:
         if task == "regression":
             return None
@@ -414,9 +431,10 @@ def validate(table: "pa.Table | ParquetColumns", mv: ModelVersion, task: str, cl
             scores,
             lambda: _encode(table, "request_id").values() if "request_id" in columns else None,
             lambda: _timestamps(table, source, now)]
-    # side by side, as the features; the first bad column in this order is the one reported
+    # pyarrow and numpy convert without the GIL: side by side (the first bad column in this order is
+    # the one reported, as map raises in order)
     prediction, label, scored, request_id, seconds = _POOL.map(lambda job: job(), jobs)
-    return Batch(table.num_rows, seconds, converted, prediction, scored, request_id, label)
+    return Batch(table.num_rows, seconds, {}, prediction, scored, request_id, label)
 
 
 def _feature(table: "pa.Table | ParquetColumns", name: str, kind: str, source: str) -> Any:
@@ -433,25 +451,20 @@ def classes_of(mv: ModelVersion) -> list[str]:
     return sorted((profile.get("target") or {}).get("value_counts", {}))
 
 
-def fold_window(batch: Batch, idx: Any, mv: ModelVersion, task: str, classes: list[str],
-                codes: tuple[Any, Any] | None) -> tuple[dict, dict, dict]:
-    """Feature, prediction and performance profiles of the rows ``idx`` of a batch.
-
-    ``codes``: for classifiers, (label codes, prediction codes) per row of the batch.
-    """
-    return fold_windows(batch, [idx], mv, task, classes, codes)[0]
+def fold_window(batch: Batch, idx: Any, mv: ModelVersion, task: str, classes: list[str]) -> tuple[dict, dict, dict]:
+    """Feature, prediction and performance profiles of the rows ``idx`` of a batch."""
+    return fold_windows(batch, [idx], mv, task, classes)[0]
 
 
 def fold_windows(batch: Batch, windows_idx: list[Any], mv: ModelVersion, task: str, classes: list[str],
-                 codes: tuple[Any, Any] | None = None, table: "pa.Table | ParquetColumns | None" = None,
-                 source: str = "rows", meanwhile: Callable[[], None] | None = None) -> list[tuple[dict, dict, dict]]:
+                 table: "pa.Table | ParquetColumns | None" = None, source: str = "rows",
+                 meanwhile: Callable[[], None] | None = None) -> list[tuple[dict, dict, dict]]:
     """``fold_window`` for several windows of a batch at once, one column at a time.
 
     Each task folds one column over every window, so the two worker threads get coarse work:
     numpy sorts without the GIL, and the columns fold side by side. Features the batch does not
     hold yet are converted from ``table`` by their task (the first bad one in schema order is the
-    one reported). ``codes``: for classifiers, (label codes, prediction codes) per row, worked out
-    here when not given. ``meanwhile`` runs on the calling thread while the columns fold.
+    one reported). ``meanwhile`` runs on the calling thread while the columns fold.
     """
     ref = mv.reference_profile
     schema = mv.feature_schema
@@ -470,8 +483,8 @@ def fold_windows(batch: Batch, windows_idx: list[Any], mv: ModelVersion, task: s
         return _fold_encoded_windows(column, windows_idx, reference)
 
     def fold_performance() -> list[dict[str, Any]]:
-        label, prediction = codes or (batch.label.codes_for(classes), batch.prediction.codes_for(classes))
-        return performance.fold_classification_windows(label, prediction, classes, batch.scores, windows_idx)
+        return performance.fold_classification_windows(
+            batch.label.codes_for(classes), batch.prediction.codes_for(classes), classes, batch.scores, windows_idx)
 
     # (what, task): the prediction columns first (they are at hand), then the features as they are read
     tasks: list[tuple[tuple[str, str], Any]] = []
@@ -601,7 +614,7 @@ def ingest_table(ws: Workspace, model: str, env: str, table: "pa.Table | Parquet
             raise FuseboardError(f"no version of {m.name!r} is deployed in {e.name!r}; deploy one first")
         mv = s.get(ModelVersion, dep.version_id)
     classes = classes_of(mv) if m.task == "classification" else []
-    batch = validate(table, mv, m.task, classes, source, now, features=False)  # features: as they fold
+    batch = validate(table, mv, m.task, classes, source, now)
     unique, slices, sizes = _windows(batch.seconds)
     whens = [_utc(start) for start in unique]
 
@@ -660,16 +673,9 @@ def _stored_windows(s: Any, version_id: int, env_id: int, whens: list[datetime])
 def _fingerprint(batch: Batch) -> str | None:
     """The sha256 of a batch's request ids, in order, when it brings labelled rows that have one (rows
     still waiting for their labels are recognised one by one, by their pending records)."""
-    if batch.request_id is None or batch.label is None:
+    if batch.named is None or batch.labelled is None or not (batch.labelled & batch.named).any():
         return None
-    import numpy as np
-
-    ids = batch.request_id
-    labelled = np.isfinite(batch.label) if isinstance(batch.label, np.ndarray) else batch.label.indices >= 0
-    named = np.array([v is not None and v != "" for v in ids], dtype=bool)
-    if not (labelled & named).any():
-        return None
-    text = "\x1f".join("" if v is None else v for v in ids.tolist())  # unit separator: not in an id
+    text = "\x1f".join("" if v is None else v for v in batch.request_id.tolist())  # unit separator: not in an id
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -692,9 +698,8 @@ def _pending(s: Any, model_id: int, env_id: int, version_id: int, batch: Batch,
     import numpy as np
 
     ids = batch.request_id
-    present = np.array([v is not None and v != "" for v in ids], dtype=bool)
     seen: dict[str, int] = {}
-    for i in np.nonzero(present)[0]:
+    for i in np.nonzero(batch.named)[0]:
         rid = ids[i]
         if rid in seen:
             raise FuseboardError(f"request_id {rid!r} appears twice ({_where(source, seen[rid])} and "
@@ -711,10 +716,7 @@ def _pending(s: Any, model_id: int, env_id: int, version_id: int, batch: Batch,
             rid = sorted(known)[0]
             raise FuseboardError(f"request_id {rid!r} ({_where(source, seen[rid])}) was already ingested; "
                                  f"nothing was written ({source})")
-    if batch.label is not None:
-        has_label = (np.isfinite(batch.label) if isinstance(batch.label, np.ndarray)
-                     else batch.label.indices >= 0)
-        present &= ~has_label
+    present = batch.named if batch.labelled is None else batch.named & ~batch.labelled
     now = utcnow()
     starts = _window_starts(batch.seconds)
     out = []
