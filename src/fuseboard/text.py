@@ -1,0 +1,86 @@
+"""Text from outside, made safe to show on a terminal.
+
+Reasons, names, descriptions, hook output, webhook bodies, feature values and parser
+messages are data. Printed raw, an escape sequence in one of them clears the screen, sets
+the window title or writes the clipboard of whoever reads it; a bidi override makes it read
+backwards. ``visible`` shows every such character as an escape instead (``\\x1b``,
+``\\x7f``, ``\\u202e``; ``\\n``, ``\\t``, ``\\r``), the way git and less do, and is the one helper every printer uses:
+the command line, error lines, the console and the Markdown export. ``--json`` keeps the
+text exact (JSON escapes control characters itself).
+
+Layer-neutral: no import of Rich or Textual at module level.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# C0 controls, DEL and C1 controls; Unicode format characters that can reorder or hide text
+# (every Cf except the zero-width (non-)joiner, which scripts and emoji need); the line and
+# paragraph separators; lone surrogates (undecodable bytes kept by surrogateescape).
+_FORMAT = (
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b\u200e\u200f"
+    "\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff"
+    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0001\U000e0020-\U000e007f"
+)
+_LINE = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{_FORMAT}]")  # one line: newline and tab escaped too
+_BLOCK = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_FORMAT}]")  # lines: newline and tab kept
+
+
+_SHORT = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    short = _SHORT.get(char)
+    if short is not None:
+        return short
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def visible(text: Any, *, lines: bool = False) -> str:
+    """``text`` with every control and format character shown as an escape (``\\x1b``).
+
+    One line by default: a newline or tab in a name or reason is shown as ``\\n``/``\\t``
+    so that it cannot break a table row or forge a line. ``lines=True`` is for text that is
+    multi-line by nature (hook output, a webhook's body): newlines and tabs stay, ``\\r\\n``
+    becomes a newline and a lone ``\\r`` (which would overwrite the line) is shown.
+    ``None`` is shown as the empty string; anything else by its ``str``.
+    """
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    if text.isprintable():  # the common case: nothing to do (space is printable; \n, \t are not)
+        return text
+    if lines:
+        return _BLOCK.sub(_escape, text.replace("\r\n", "\n"))
+    return _LINE.sub(_escape, text)
+
+
+def is_visible(text: str, *, lines: bool = False) -> bool:
+    """Whether ``text`` is shown as it is (nothing in it would be escaped)."""
+    return text.isprintable() or (_BLOCK if lines else _LINE).search(text) is None
+
+
+def markup_safe(text: Any, *, lines: bool = False) -> str:
+    """``visible(text)`` with Rich/Textual markup escaped, for interpolating into a markup string.
+
+    A reason such as ``[@click=app.quit]`` or ``[link=...]`` is then shown as written, never
+    turned into a style, a link or an action.
+    """
+    from rich.markup import escape
+
+    return escape(visible(text, lines=lines))
+
+
+def plain(text: Any, *, lines: bool = False, style: str = "") -> Any:
+    """A ``rich.text.Text`` of ``visible(text)``: never parsed as markup (a table cell, a widget)."""
+    from rich.text import Text
+
+    return Text(visible(text, lines=lines), style=style)
