@@ -80,7 +80,20 @@ def markup_safe(text: Any, *, lines: bool = False) -> str:
 
 
 def plain(text: Any, *, lines: bool = False, style: str = "") -> Any:
-    """A ``rich.text.Text`` of ``visible(text)``: never parsed as markup (a table cell, a widget)."""
+    """A ``rich.text.Text`` of ``visible(text)``: never parsed as markup (a table cell, a widget).
+
+    A ``Text`` is passed through as it is when nothing in it needs escaping (its styles kept);
+    otherwise it becomes the visible form of its text in its base style.
+    """
     from rich.text import Text
 
+    if isinstance(text, Text):
+        if is_visible(text.plain, lines=lines):
+            return text
+        return Text(visible(text.plain, lines=lines), style=text.style, end=text.end)
     return Text(visible(text, lines=lines), style=style)
+
+
+def cells(*values: Any) -> list[Any]:
+    """A table row's cells as Rich ``Text``: shown as written (never markup), controls made visible."""
+    return [plain(v) for v in values]

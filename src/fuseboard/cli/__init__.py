@@ -21,7 +21,7 @@ import click
 
 from fuseboard import __version__
 from fuseboard.errors import FuseboardError
-from fuseboard.text import markup_safe, visible
+from fuseboard.text import cells, markup_safe, visible
 
 
 @dataclass
@@ -121,13 +121,6 @@ def console() -> Any:
     from rich.console import Console
 
     return Console()
-
-
-def cells(*values: Any) -> list[Any]:
-    """A table row's cells as Rich Text: shown as written (never markup), control characters made visible."""
-    from fuseboard.text import plain
-
-    return [plain(v) for v in values]
 
 
 def confirm(question: str, yes: bool) -> None:

@@ -10,10 +10,9 @@ from typing import Any
 
 import click
 
-from fuseboard.cli import (Context, cells, cli, confirm, console, emit_json, json_option, pass_ctx, reason_option,
-                           yes_option)
+from fuseboard.cli import Context, cli, confirm, console, emit_json, json_option, pass_ctx, reason_option, yes_option
 from fuseboard.errors import FuseboardError
-from fuseboard.text import markup_safe, visible
+from fuseboard.text import cells, markup_safe, visible
 
 
 def _when(text: str, option: str) -> datetime:
