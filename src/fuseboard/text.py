@@ -97,3 +97,21 @@ def plain(text: Any, *, lines: bool = False, style: str = "") -> Any:
 def cells(*values: Any) -> list[Any]:
     """A table row's cells as Rich ``Text``: shown as written (never markup), controls made visible."""
     return [plain(v) for v in values]
+
+
+def log_handler() -> Any:
+    """A stderr logging handler that prints each record (and its traceback) with controls made visible.
+
+    Log records carry foreign text too (an exception from an endpoint, a webhook's answer);
+    without a handler Python's last-resort one would write them to the terminal raw.
+    """
+    import logging
+
+    class _Visible(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return visible(super().format(record), lines=True)
+
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(_Visible("%(message)s"))
+    return handler

@@ -568,6 +568,12 @@ def monitor_cmd(ctx: Context, health_every: int, drift_every: int, performance_e
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    import logging
+
+    from fuseboard.text import log_handler
+
+    if not logging.getLogger("fuseboard").handlers:  # warnings to stderr as before, controls made visible
+        logging.getLogger("fuseboard").addHandler(log_handler())
 
     def report(summary: dict) -> None:
         if "error" in summary:
