@@ -35,8 +35,13 @@ def raw_in(text: str) -> set[str]:
 
 
 def run(*args: str, user: str | None = None) -> Any:
+    return invoke(*args, user=user, catch_exceptions=False)
+
+
+def invoke(*args: str, user: str | None = None, catch_exceptions: bool = True) -> Any:
+    """As on a terminal: ``color=True`` keeps Click from stripping escape sequences, as it does for a pipe."""
     env = {"FUSEBOARD_USER": user} if user else None
-    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+    return CliRunner().invoke(cli, list(args), env=env, color=True, catch_exceptions=catch_exceptions)
 
 
 @pytest.fixture
@@ -130,11 +135,15 @@ def test_a_hostile_description_is_shown_visibly(ws_url: str, credit_files: dict[
     assert json.loads(run("--db", ws_url, "models", "show", "credit", "--json").output)["description"] == description
 
 
-def test_error_lines_show_foreign_text_visibly(demo_url: str) -> None:
-    for args in (("deploy", "tumour-screening", "1", "--env", "\x1b]0;x\x07prod", "--yes"),
+def test_error_lines_show_foreign_text_visibly(demo_url: str, tmp_path: Path) -> None:
+    bad = tmp_path / "rows.csv"
+    bad.write_text('age,prediction\n1,0\n"x\x1b]0;T\x07",1,2,3\n', encoding="utf-8")  # pyarrow quotes the row
+    for args in (("ingest", "credit-risk", str(tmp_path / "no\x1b]0;T\x07such.csv"), "--env", "prod"),
+                 ("ingest", "credit-risk", str(bad), "--env", "prod"),
+                 ("deploy", "tumour-screening", "1", "--env", "\x1b]0;x\x07prod", "--yes"),
                  ("handover", "show", "no\x1b[2Jsuch"),
                  ("audit", "--since", "\x1b[2J2h")):
-        result = CliRunner().invoke(cli, ["--db", demo_url, *args])
+        result = invoke("--db", demo_url, *args)
         assert result.exit_code != 0
         assert raw_in(result.output) == set(), (args, result.output)
         lines = result.output.strip().splitlines()
@@ -316,12 +325,13 @@ def test_unseen_category_values_with_escapes_are_reported_visibly(demo_url: str,
 
 
 def test_a_parser_error_with_escapes_is_one_visible_line(demo_url: str, tmp_path: Path) -> None:
-    path = tmp_path / "rows.jsonl"
-    path.write_text('{"age": "\\u001b[2Jforty", "prediction": 0}\n{"age": \x1b[2J}\n', encoding="utf-8")
-    result = CliRunner().invoke(cli, ["--db", demo_url, "ingest", "credit-risk", str(path), "--env", "prod"])
+    path = tmp_path / "rows.csv"
+    path.write_text('age,prediction\n1,0\n"\x1b]52;c;ZXZpbA==\x07\x1b[2J",1,2,3\n', encoding="utf-8")
+    result = invoke("--db", demo_url, "ingest", "credit-risk", str(path), "--env", "prod")
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and raw_in(result.output) == set(), result.output
+    assert len(lines) == 1 and lines[0].startswith("error: cannot read CSV") and raw_in(result.output) == set()
+    assert '"\\x1b]52;c;ZXZpbA==\\x07\\x1b[2J",1,2,3' in lines[0], lines[0]
 
 
 # -- (f) the property: no command prints a raw control character -----------------------------------------
@@ -357,9 +367,10 @@ def test_no_printing_command_writes_a_raw_control_character(workspace: str, text
         run("--db", url, "audit", "--limit", "4"),
         run("--db", url, "models", "show", "tumour-screening"),
         run("--db", url, "history", "tumour-screening", "--env", "dev", "--limit", "3"),
-        CliRunner().invoke(cli, ["--db", url, "deploy", "tumour-screening", "1", "--env", text, "--yes"]),
-        CliRunner().invoke(cli, ["--db", url, "models", "show", other]),
-        CliRunner().invoke(cli, ["--db", url, "audit", "--since", text]),
+        invoke("--db", url, "deploy", "tumour-screening", "1", "--env", text, "--yes"),
+        invoke("--db", url, "models", "show", other),
+        invoke("--db", url, "audit", "--since", text),
+        invoke("--db", url, "ingest", "credit-risk", f"{other}.csv", "--env", "prod"),
     ]
     for result in runs:
         assert raw_in(result.output) == set(), result.output
