@@ -8,7 +8,9 @@ import json
 import os
 import shutil
 import sys
+import threading
 import unicodedata
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -201,6 +203,64 @@ def test_hook_output_is_shown_visibly_on_the_command_line(demo_url: str) -> None
     as_json = run("--db", demo_url, "deploy", "tumour-screening", "1", "--env", "dev", "--yes", "--wait", "0",
                   "--json")
     assert "\x1b]0;OWNED\x07" in json.loads(as_json.output)["hook_output"]
+
+
+class _HostileWebhook(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(502)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        self.wfile.write(b"deployer down\x1b]52;c;ZXZpbA==\x07\r\nretry \xc2\x9b2J later")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_webhook_answer_is_shown_visibly(demo_url: str) -> None:
+    from fuseboard.ops.environments import configure
+    from fuseboard.store.db import open_workspace
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _HostileWebhook)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        ws = open_workspace(demo_url)
+        configure(ws, "dev", actor="tester", origin="cli", reason="test",
+                  hook={"webhook": f"http://127.0.0.1:{server.server_address[1]}/deploy", "timeout": 10})
+        ws.close()
+        failed = run("--db", demo_url, "deploy", "tumour-screening", "1", "--env", "dev", "--yes", "--wait", "0")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert failed.exit_code == 1 and "the hook said HTTP 502" in failed.output
+    assert raw_in(failed.output) == set()
+    assert "deployer down\\x1b]52;c;ZXZpbA==\\x07\nretry \\x9b2J later" in failed.output
+
+
+def test_the_monitor_log_shows_controls_visibly() -> None:
+    import io
+    import logging
+
+    from fuseboard.text import log_handler
+
+    handler = log_handler()
+    handler.setStream(io.StringIO())
+    log = logging.getLogger("fuseboard.test-terminal-text")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        log.warning("alert webhook failed for %s: %s", "credit-risk/prod/drift", "HTTP 500 \x1b]0;T\x07")
+        try:
+            raise ValueError("endpoint said \x1b[2J")
+        except ValueError:
+            log.exception("monitor cycle %s failed", "drift")
+    finally:
+        log.removeHandler(handler)
+    text = handler.stream.getvalue()
+    assert raw_in(text) == set()
+    assert "alert webhook failed for credit-risk/prod/drift: HTTP 500 \\x1b]0;T\\x07\n" in text
+    assert "ValueError: endpoint said \\x1b[2J" in text and "Traceback" in text  # the traceback keeps its lines
 
 
 # -- the console ---------------------------------------------------------------------------------------
