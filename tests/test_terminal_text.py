@@ -342,6 +342,28 @@ async def test_hook_output_is_shown_visibly_in_the_console_history(demo_url: str
         assert "pulling image\\x1b]0;OWNED\\x07" in text and "\\x1b[2J" in text and raw_in(text) == set(), text
 
 
+async def test_the_checklist_shows_hostile_evidence_visibly_and_edits_its_visible_form(demo_url: str,
+                                                                                        tmp_path: Path) -> None:
+    from textual.widgets import Input
+
+    from tests.test_ownership_screen import goto_item, open_checklist
+
+    evidence = "\x1b]8;;https://e\x07rb\x1b]8;;\x07[@click=app.quit]x"  # a hidden link, an action
+    assert run("--db", demo_url, "handover", "evidence", "churn-propensity", "ops.runbook", evidence).exit_code == 0
+    app = _app(demo_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_checklist(app, pilot)
+        await goto_item(app, pilot, "ops.runbook")
+        await _settle(app, pilot)
+        shown = "\\x1b]8;;https://e\\x07rb\\x1b]8;;\\x07[@click=app.quit]x"
+        text = _screen_text(app)
+        assert shown in text and raw_in(text) == set(), text
+        await pilot.press("e")
+        await _settle(app, pilot)
+        assert app.screen.query_one("#field-evidence", Input).value == shown  # what the user sees is what they edit
+        assert raw_in(_screen_text(app)) == set()
+
+
 def test_notifications_take_no_markup_and_show_controls() -> None:
     from fuseboard.tui.app import FuseboardApp
 

@@ -129,7 +129,7 @@ def confirm(question: str, yes: bool) -> None:
         return
     if not sys.stdin.isatty():
         raise FuseboardError(f"{question} needs confirmation: pass --yes")
-    if not click.confirm(question, default=False):
+    if not click.confirm(visible(question), default=False):
         raise FuseboardError("cancelled; nothing changed")
 
 

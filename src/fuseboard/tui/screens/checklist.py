@@ -193,7 +193,8 @@ class ChecklistScreen(FuseboardScreen):
                     f"evidence recorded for {item.key}")[1])
 
         self.app.push_screen(FormDialog("Evidence", f"{item.key}: {item.text}",
-                                        [Field("evidence", "evidence (text or a link)", item.evidence)], "Save"),
+                                        [Field("evidence", "evidence (text or a link)", visible(item.evidence))],
+                                        "Save"),
                              submitted)
 
     def action_sign(self) -> None:
