@@ -88,7 +88,8 @@ def test_markup_and_rich_text_helpers() -> None:
     assert render(markup_safe("[link=https://evil]x[/link]")).spans == []
     styled = Text("● ok", style="green")
     assert plain(styled) is styled  # nothing to escape: styles kept
-    assert plain(Text("x\x1by", style="bold")).plain == "x\\x1by" and plain(Text("x\x1by", style="bold")).style == "bold"
+    escaped = plain(Text("x\x1by", style="bold"))
+    assert escaped.plain == "x\\x1by" and escaped.style == "bold"
     assert [c.plain for c in cells("a\x07", None, 3)] == ["a\\x07", "", "3"]
 
 
@@ -332,7 +333,8 @@ async def test_hook_output_is_shown_visibly_in_the_console_history(demo_url: str
     from fuseboard.tui.screens.history import HistoryScreen
 
     _failing_hook(demo_url)
-    assert run("--db", demo_url, "deploy", "tumour-screening", "1", "--env", "dev", "--yes", "--wait", "0").exit_code == 1
+    failed = run("--db", demo_url, "deploy", "tumour-screening", "1", "--env", "dev", "--yes", "--wait", "0")
+    assert failed.exit_code == 1
     app = _app(demo_url, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await _settle(app, pilot)

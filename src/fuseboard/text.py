@@ -4,9 +4,9 @@ Reasons, names, descriptions, hook output, webhook bodies, feature values and pa
 messages are data. Printed raw, an escape sequence in one of them clears the screen, sets
 the window title or writes the clipboard of whoever reads it; a bidi override makes it read
 backwards. ``visible`` shows every such character as an escape instead (``\\x1b``,
-``\\x7f``, ``\\u202e``; ``\\n``, ``\\t``, ``\\r``), the way git and less do, and is the one helper every printer uses:
-the command line, error lines, the console and the Markdown export. ``--json`` keeps the
-text exact (JSON escapes control characters itself).
+``\\x7f``, ``\\u202e``; ``\\n``, ``\\t``, ``\\r``), the way git and less do. It is the one
+helper every printer uses: the command line, error lines, logs, the console and the Markdown
+export. ``--json`` keeps the text exact (JSON escapes control characters itself).
 
 Layer-neutral: no import of Rich or Textual at module level.
 """
