@@ -366,6 +366,20 @@ async def test_the_checklist_shows_hostile_evidence_visibly_and_edits_its_visibl
         assert raw_in(_screen_text(app)) == set()
 
 
+def test_the_drift_histogram_shows_category_and_feature_names_as_written() -> None:
+    from rich.console import Console
+
+    from fuseboard.tui.screens.deployment import histogram
+
+    reference = {"kind": "categorical", "value_counts": {"car\x1b[2J": 5, "[@click=app.quit]b": 5}}
+    current = {"value_counts": {"car\x1b[2J": 9, "__unseen__": 1}}
+    console = Console(width=100, record=True, file=__import__("io").StringIO(), color_system=None)
+    console.print(histogram("purpose[/]\x07", reference, current, "psi 0.300"))
+    text = console.export_text()
+    assert raw_in(text) == set()
+    assert "purpose[/]\\x07: reference" in text and "car\\x1b[2J" in text and "[@click=app.quit]b" in text
+
+
 def test_notifications_take_no_markup_and_show_controls() -> None:
     from fuseboard.tui.app import FuseboardApp
 
