@@ -99,6 +99,22 @@ def cells(*values: Any) -> list[Any]:
     return [plain(v) for v in values]
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&#!])")
+_MD_LINK = re.compile(r"https?://[^\s<>]+")
+
+
+def markdown_safe(text: Any) -> str:
+    """Stored text for a Markdown document, shown as written: controls visible (``\\x1b``), one
+    line, and Markdown and HTML punctuation escaped, so it adds no raw HTML, link or image of its own."""
+    return _MD_SPECIAL.sub(r"\\\1", visible(text))
+
+
+def markdown_evidence(text: Any) -> str:
+    """Evidence is text or a link: a lone http(s) URL stays a link (an autolink), anything else is text."""
+    shown = visible(text)
+    return f"<{shown}>" if _MD_LINK.fullmatch(shown) else markdown_safe(shown)
+
+
 def log_handler() -> Any:
     """A stderr logging handler that prints each record (and its traceback) with controls made visible.
 

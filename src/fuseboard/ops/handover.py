@@ -13,7 +13,6 @@ member of the giving team and one of the receiving team signed; the owning team 
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -30,7 +29,8 @@ from fuseboard.store.db import Workspace
 from fuseboard.store.models import (CRITICALITIES, CheckRun, CheckState, Deployment, Environment, Handover,
                                     HandoverItem, HandoverSignature, Model, ModelVersion, Person, Rota, RotaShift,
                                     Rollout, Signoff, Team, utcnow)
-from fuseboard.text import visible
+from fuseboard.text import markdown_evidence as _md_evidence
+from fuseboard.text import markdown_safe as _md
 
 GROUPS = ("data", "model", "infrastructure", "monitoring", "operations")
 CHECKS_RUNNING_DAYS = 7
@@ -514,22 +514,6 @@ def reject(ws: Workspace, model: str, reason: str, *, actor: str, origin: str,
 
 
 # -- export ----------------------------------------------------------------------------------
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&#!])")
-_MD_LINK = re.compile(r"https?://[^\s<>]+")
-
-
-def _md(text: Any) -> str:
-    """Stored text as Markdown that shows it as written: control characters visible (``\\x1b``),
-    Markdown and HTML punctuation escaped (no raw HTML, no links or images of its own), one line."""
-    return _MD_SPECIAL.sub(r"\\\1", visible(text))
-
-
-def _md_evidence(text: str) -> str:
-    """Evidence is text or a link: a lone http(s) URL stays a link (an autolink), anything else is text."""
-    shown = visible(text)
-    return f"<{shown}>" if _MD_LINK.fullmatch(shown) else _md(shown)
-
 
 def markdown(view: HandoverView) -> str:
     """The checklist as Markdown, for a ticket or a wiki page (stored text cannot add markup of its own)."""
