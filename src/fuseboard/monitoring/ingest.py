@@ -598,13 +598,36 @@ def _utc(epoch: int) -> datetime:
     return datetime.fromtimestamp(int(epoch), tz=timezone.utc)
 
 
+class _Redeployed(Exception):
+    """Another version was deployed while the batch was folded for the one serving before."""
+
+
+REDEPLOY_ATTEMPTS = 5  # deploys landing one after another while a batch folds: then the ingest gives up
+
+
 def ingest_table(ws: Workspace, model: str, env: str, table: "pa.Table | ParquetColumns", *, source: str = "rows",
                  now: datetime | None = None) -> IngestResult:
     """Validate a batch whole and fold it, then merge it into the serving version's windows in one
-    short transaction (the write lock is not held while the batch is folded)."""
-    import numpy as np
+    short transaction (the write lock is not held while the batch is folded).
 
+    When a deploy lands while the batch folds, the transaction is rolled back (nothing of it was
+    written) and the batch is validated and folded again for the version now serving, then written
+    in a fresh transaction: the write lock is never held while the batch folds.
+    """
     now = now or utcnow()
+    for _ in range(REDEPLOY_ATTEMPTS):
+        try:
+            return _ingest_once(ws, model, env, table, source, now)
+        except _Redeployed:
+            continue
+    raise FuseboardError(f"{model} in {env} was deployed {REDEPLOY_ATTEMPTS} times while the batch was being "
+                         f"folded; nothing was written, try again ({source})")
+
+
+def _ingest_once(ws: Workspace, model: str, env: str, table: "pa.Table | ParquetColumns", source: str,
+                 now: datetime) -> IngestResult:
+    """One attempt: read, validate and fold for the version serving now, then write; ``_Redeployed``
+    (with the transaction rolled back) when another version was deployed in the meantime."""
     with ws.session() as s:  # read what the batch is checked against
         m = lookup.model(s, model)
         e = lookup.environment(s, env)
@@ -626,8 +649,8 @@ def ingest_table(ws: Workspace, model: str, env: str, table: "pa.Table | Parquet
     folded = fold_windows(batch, slices, mv, m.task, classes, table=table, source=source, meanwhile=prepare)
     labelled = sum(perf.get("labelled", 0) for _, _, perf in folded)
     with ws.transaction() as s:
-        if _serving(s, m.id, e.id) != mv.id:  # a deploy landed while the batch was folded: fold it again
-            return ingest_table(ws, model, env, table, source=source, now=now)
+        if _serving(s, m.id, e.id) != mv.id:  # a deploy landed while the batch was folded: roll back (the
+            raise _Redeployed  # transaction leaves with the exception) and fold it again outside it
         pending = _pending(s, m.id, e.id, mv.id, batch, source)
         if fingerprint is not None:
             _refuse_repeat(s, m.id, e.id, fingerprint, batch.rows, source)

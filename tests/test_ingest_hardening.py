@@ -1,0 +1,77 @@
+"""Ingest hardening (issue 13): a deploy landing mid-ingest, batches re-sent in another order, nested
+values, and a reference too big for the memory it may use."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import update
+from sqlmodel import func, select
+
+from fuseboard.errors import FuseboardError
+from fuseboard.monitoring import ingest
+from fuseboard.store import lookup
+from fuseboard.store.db import open_workspace
+from fuseboard.store.models import Deployment, IngestedBatch, ModelVersion, WindowProfile
+
+from .test_ingest import credit_rows
+
+
+def _rows_by_version(ws) -> dict[int, int]:  # noqa: ANN001
+    with ws.session() as s:
+        return {v: int(n) for v, n in s.exec(select(ModelVersion.version, func.sum(WindowProfile.rows))
+                                             .join(ModelVersion, ModelVersion.id == WindowProfile.version_id)
+                                             .group_by(ModelVersion.version))}
+
+
+def test_a_deploy_landing_mid_ingest_refolds_outside_the_transaction(demo_url: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another connection holds the write lock and deploys version 1 while the ingest starts: the
+    ingest reads version 2, folds, waits for the lock, sees the deploy, rolls back and writes the
+    batch once for version 1 in a fresh transaction (it used to retry inside the open transaction,
+    wait 30 s for its own lock and fail "the workspace is busy")."""
+    ws, other = open_workspace(demo_url), open_workspace(demo_url)
+    before = _rows_by_version(ws)
+    with ws.session() as s:
+        m, e = lookup.model(s, "credit-risk"), lookup.environment(s, "prod")
+        v1 = s.exec(select(ModelVersion).where(ModelVersion.model_id == m.id, ModelVersion.version == 1)).one()
+    deploy = other.transaction()  # the write lock (BEGIN IMMEDIATE / the writers' advisory lock), held
+    s2 = deploy.__enter__()
+    s2.execute(update(Deployment).where(Deployment.model_id == m.id, Deployment.environment_id == e.id)
+               .values(version_id=v1.id))
+    validated = threading.Event()
+    calls: list[int] = []
+    real_validate = ingest.validate
+
+    def validate(table, mv, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        calls.append(mv.version)
+        validated.set()
+        return real_validate(table, mv, *args, **kwargs)
+
+    monkeypatch.setattr(ingest, "validate", validate)
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = ingest.ingest_table(ws, "credit-risk", "prod", ingest.as_table(credit_rows(300)))
+        except BaseException as exc:  # noqa: BLE001
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert validated.wait(60)  # the ingest read the version serving before the deploy commits
+    time.sleep(0.3)  # let it reach the lock (the outcome does not depend on it)
+    deploy.__exit__(None, None, None)  # the deploy commits
+    thread.join(120)
+    other.close()
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["result"].version == 1 and outcome["result"].rows == 300
+    assert calls == [2, 1]  # folded for version 2, then again for version 1
+    after = _rows_by_version(ws)
+    assert after.get(1, 0) - before.get(1, 0) == 300  # counted once, for the version serving
+    assert after.get(2, 0) == before.get(2, 0)
