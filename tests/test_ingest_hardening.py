@@ -75,3 +75,32 @@ def test_a_deploy_landing_mid_ingest_refolds_outside_the_transaction(demo_url: s
     after = _rows_by_version(ws)
     assert after.get(1, 0) - before.get(1, 0) == 300  # counted once, for the version serving
     assert after.get(2, 0) == before.get(2, 0)
+
+
+def test_a_labelled_batch_resent_in_another_order_is_refused(demo_url: str) -> None:
+    ws = open_workspace(demo_url)
+    batch = credit_rows(300, seed=7)
+    assert ingest.ingest_table(ws, "credit-risk", "prod", ingest.as_table(batch)).labelled == 300
+    before = _rows_by_version(ws)
+    shuffled = batch.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    with pytest.raises(FuseboardError, match=r"already ingested at .* \(the same 300 request ids\); nothing was"):
+        ingest.ingest_table(ws, "credit-risk", "prod", ingest.as_table(shuffled))
+    assert _rows_by_version(ws) == before
+    with ws.session() as s:
+        assert s.exec(select(func.count()).select_from(IngestedBatch)).one() == 1
+
+
+def test_a_fingerprint_stored_before_the_upgrade_still_refuses_its_batch(demo_url: str) -> None:
+    """Fingerprints stored by earlier releases are the sha256 of the ids in order: still recognised."""
+    import hashlib
+
+    ws = open_workspace(demo_url)
+    batch = credit_rows(200, seed=8)
+    legacy = hashlib.sha256("\x1f".join(batch["request_id"]).encode()).hexdigest()
+    with ws.transaction() as s:
+        m, e = lookup.model(s, "credit-risk"), lookup.environment(s, "prod")
+        s.add(IngestedBatch(model_id=m.id, environment_id=e.id, fingerprint=legacy, rows=200))
+    before = _rows_by_version(ws)
+    with pytest.raises(FuseboardError, match="already ingested"):
+        ingest.ingest_table(ws, "credit-risk", "prod", ingest.as_table(batch))
+    assert _rows_by_version(ws) == before

@@ -693,24 +693,35 @@ def _stored_windows(s: Any, version_id: int, env_id: int, whens: list[datetime])
         WindowProfile.window_start >= whens[0], WindowProfile.window_start <= whens[-1]))}
 
 
-def _fingerprint(batch: Batch) -> str | None:
-    """The sha256 of a batch's request ids, in order, when it brings labelled rows that have one (rows
-    still waiting for their labels are recognised one by one, by their pending records)."""
+FINGERPRINT_SET = "fuseboard request-id set v2\x1e"  # what the fingerprints since issue 13 hash first
+
+
+def _fingerprint(batch: Batch) -> tuple[str, str] | None:
+    """A batch's fingerprints when it brings labelled rows that have a request id (rows still waiting
+    for their labels are recognised one by one, by their pending records): the sha256 of its SET of
+    request ids (sorted, behind ``FINGERPRINT_SET``, so the same rows re-sent in another order are
+    the same batch), which is stored, and the sha256 of its ids in order, which is what fingerprints
+    stored before were: only looked up, so a retry of a batch sent before the upgrade is still known.
+    The two never coincide (the set's hash starts with its own prefix)."""
     if batch.named is None or batch.labelled is None or not (batch.labelled & batch.named).any():
         return None
-    text = "\x1f".join("" if v is None else v for v in batch.request_id.tolist())  # unit separator: not in an id
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    ids = ["" if v is None else v for v in batch.request_id.tolist()]
+    in_order = "\x1f".join(ids)  # unit separator: not in an id
+    ids.sort()
+    as_set = FINGERPRINT_SET + "\x1f".join(ids)
+    return tuple(hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest() for text in (as_set, in_order))
 
 
-def _refuse_repeat(s: Any, model_id: int, env_id: int, fingerprint: str, rows: int, source: str) -> None:
-    """Refuse a batch whose request ids were all ingested before, in the same order; else remember it."""
+def _refuse_repeat(s: Any, model_id: int, env_id: int, fingerprints: tuple[str, str], rows: int,
+                   source: str) -> None:
+    """Refuse a batch whose request ids were all ingested before (in any order); else remember it."""
     seen = s.exec(select(IngestedBatch.created_at).where(
         IngestedBatch.model_id == model_id, IngestedBatch.environment_id == env_id,
-        IngestedBatch.fingerprint == fingerprint)).first()
+        IngestedBatch.fingerprint.in_(fingerprints))).first()
     if seen is not None:
         raise FuseboardError(f"this batch was already ingested at {seen:%Y-%m-%d %H:%M} UTC (the same {rows:,} "
                              f"request ids); nothing was written ({source})")
-    s.add(IngestedBatch(model_id=model_id, environment_id=env_id, fingerprint=fingerprint, rows=rows))
+    s.add(IngestedBatch(model_id=model_id, environment_id=env_id, fingerprint=fingerprints[0], rows=rows))
 
 
 def _pending(s: Any, model_id: int, env_id: int, version_id: int, batch: Batch,
