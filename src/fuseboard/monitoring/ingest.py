@@ -539,14 +539,15 @@ def _fold_encoded_windows(column: Encoded, windows_idx: list[Any], reference: di
 
     k = len(column.dictionary)
     nulls = bool((column.indices < 0).any())
+    other = windows.in_other(column.dictionary, reference)  # the batch's values the reference had, not kept
     out = []
     for idx in windows_idx:  # window by window: each pass stays in the processor's cache
         if nulls:  # slot 0: null, then the dictionary's values
             counts = np.bincount(column.indices[idx] + 1, minlength=k + 1)
-            out.append(windows.fold_counts(counts[1:], column.dictionary, int(counts[0]), reference))
+            out.append(windows.fold_counts(counts[1:], column.dictionary, int(counts[0]), reference, other))
         else:
             out.append(windows.fold_counts(np.bincount(column.indices[idx], minlength=k), column.dictionary, 0,
-                                           reference))
+                                           reference, other))
     return out
 
 
