@@ -104,3 +104,45 @@ def test_a_fingerprint_stored_before_the_upgrade_still_refuses_its_batch(demo_ur
     with pytest.raises(FuseboardError, match="already ingested"):
         ingest.ingest_table(ws, "credit-risk", "prod", ingest.as_table(batch))
     assert _rows_by_version(ws) == before
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+@pytest.mark.parametrize("column,value", [("purpose", ["car", "home"]), ("income", {"gross": 1}),
+                                          ("prediction", [1]), ("request_id", {"id": "r1"})])
+def test_nested_values_are_one_line_naming_the_column(column: str, value: object, suffix: str, demo_url: str,
+                                                       tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from click.testing import CliRunner
+
+    from fuseboard.cli import cli
+
+    rows = credit_rows(50)
+    rows[column] = [value] * len(rows)
+    path = tmp_path / f"nested{suffix}"
+    if suffix == ".jsonl":
+        rows.to_json(path, orient="records", lines=True)
+    else:
+        pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), path)
+    ws = open_workspace(demo_url)
+    before = _rows_by_version(ws)
+    result = CliRunner().invoke(cli, ["--db", demo_url, "ingest", "credit-risk", str(path), "--env", "prod"])
+    assert result.exit_code == 1
+    what = "features" if column in ("purpose", "income") else "its values"
+    assert result.output == f"error: column {column!r} holds nested values (list/struct); {what} must be numbers " \
+                            f"or text ({path})\n"
+    assert _rows_by_version(ws) == before
+
+
+def test_nested_values_from_serving_code_and_in_labels_are_refused_too(demo_url: str, tmp_path: Path) -> None:
+    ws = open_workspace(demo_url)
+    rows = credit_rows(20).to_dict("records")
+    rows[3]["purpose"] = ["car"]
+    rows = [{**r, "purpose": r["purpose"] if isinstance(r["purpose"], list) else [r["purpose"]]} for r in rows]
+    with pytest.raises(FuseboardError, match=r"^column 'purpose' holds nested values \(list/struct\); features "
+                                             r"must be numbers or text \(rows\)$"):
+        ingest.ingest_table(ws, "credit-risk", "prod", ingest.as_table(rows))
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text('{"request_id": "r0-1", "label": [1]}\n')
+    with pytest.raises(FuseboardError, match=r"^column 'label' holds nested values .* \(.*labels.jsonl\)$"):
+        ingest.ingest_labels_file(ws, "credit-risk", "prod", labels)

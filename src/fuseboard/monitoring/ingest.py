@@ -152,6 +152,10 @@ class ParquetColumns:
         self._reads: dict[str, Future] = {}
         self._lock = threading.Lock()
 
+    @property
+    def schema(self) -> "pa.Schema":
+        return self._file.schema_arrow
+
     def prefetch(self, names: list[str]) -> None:
         """Start reading these columns, in this order (the first ones together)."""
         with self._lock:
@@ -408,6 +412,7 @@ def validate(table: "pa.Table | ParquetColumns", mv: ModelVersion, task: str, cl
     if unknown:
         raise FuseboardError(f"unknown column(s): {', '.join(map(repr, unknown[:5]))} (the model's features, "
                              f"prediction, {', '.join(OPTIONAL)}) ({source})")
+    _refuse_nested(table, schema, source)
     if isinstance(table, ParquetColumns):  # what is needed first is read first
         table.prefetch([*OWN, *score_columns, *schema])
 
@@ -435,6 +440,19 @@ def validate(table: "pa.Table | ParquetColumns", mv: ModelVersion, task: str, cl
     # the one reported, as map raises in order)
     prediction, label, scored, request_id, seconds = _POOL.map(lambda job: job(), jobs)
     return Batch(table.num_rows, seconds, {}, prediction, scored, request_id, label)
+
+
+def _refuse_nested(table: "pa.Table | ParquetColumns", features: dict[str, str], source: str) -> None:
+    """One line naming the first column whose values are lists, structs or maps (JSON arrays and
+    objects, nested Parquet), from the batch's schema: nothing of such a batch is read further."""
+    import pyarrow as pa
+
+    for f in table.schema:
+        kind = f.type.value_type if pa.types.is_dictionary(f.type) else f.type
+        if pa.types.is_nested(kind):
+            what = "features" if f.name in features else "its values"
+            raise FuseboardError(f"column {f.name!r} holds nested values (list/struct); {what} must be numbers or "
+                                 f"text ({source})")
 
 
 def _feature(table: "pa.Table | ParquetColumns", name: str, kind: str, source: str) -> Any:
@@ -825,6 +843,7 @@ def ingest_labels_table(ws: Workspace, model: str, env: str, table: "pa.Table", 
         raise FuseboardError(f"missing column(s): {', '.join(map(repr, missing))} ({source})")
     if table.num_rows == 0:
         raise FuseboardError(f"no rows to ingest ({source})")
+    _refuse_nested(table.select(["request_id", "label"]), {}, source)
     with ws.transaction() as s:
         m = lookup.model(s, model)
         e = lookup.environment(s, env)
