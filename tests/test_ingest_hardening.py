@@ -146,3 +146,23 @@ def test_nested_values_from_serving_code_and_in_labels_are_refused_too(demo_url:
     labels.write_text('{"request_id": "r0-1", "label": [1]}\n')
     with pytest.raises(FuseboardError, match=r"^column 'label' holds nested values .* \(.*labels.jsonl\)$"):
         ingest.ingest_labels_file(ws, "credit-risk", "prod", labels)
+
+
+def test_deploys_landing_again_and_again_give_up_after_a_few_folds(demo_url: str,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = open_workspace(demo_url)
+    before = _rows_by_version(ws)
+    folds: list[int] = []
+    real_validate = ingest.validate
+
+    def validate(table, mv, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        folds.append(mv.version)
+        return real_validate(table, mv, *args, **kwargs)
+
+    monkeypatch.setattr(ingest, "validate", validate)
+    monkeypatch.setattr(ingest, "_serving", lambda s, model_id, env_id: -1)  # always another version by now
+    with pytest.raises(FuseboardError, match=r"^credit-risk in prod was deployed 5 times while the batch was being "
+                                             r"folded; nothing was written, try again \(rows\)$"):
+        ingest.ingest_table(ws, "credit-risk", "prod", ingest.as_table(credit_rows(100)))
+    assert len(folds) == ingest.REDEPLOY_ATTEMPTS == 5
+    assert _rows_by_version(ws) == before
