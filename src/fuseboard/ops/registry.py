@@ -11,6 +11,7 @@ you trust, from paths you name.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -90,10 +91,16 @@ def read_csv(path: Path, option: str) -> "pd.DataFrame":
         frame = pd.read_csv(path)
     except pd.errors.EmptyDataError:
         raise FuseboardError(f"file is empty: {path} ({option})") from None
+    except MemoryError:
+        raise _out_of_memory("read", path, option) from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        if "out of memory" in str(exc).lower():  # the C parser's own allocation failures
+            raise _out_of_memory("read", path, option) from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise FuseboardError(f"cannot parse CSV: {first} ({path}, {option})") from None
     except OSError as exc:
+        if exc.errno == errno.ENOMEM:  # the reader's buffers did not fit
+            raise _out_of_memory("read", path, option) from None
         raise FuseboardError(f"cannot read file: {exc.strerror} ({path}, {option})") from None
     if frame.empty:
         raise FuseboardError(f"file has a header but no data rows: {path} ({option})")
@@ -105,6 +112,16 @@ def read_csv(path: Path, option: str) -> "pd.DataFrame":
         seen.add(name)
     frame.columns = [str(c) for c in frame.columns]
     return frame
+
+
+def _out_of_memory(doing: str, path: Path, option: str) -> FuseboardError:
+    """One line for a file too big for the memory this process may use (ulimit -v, a container's
+    limit that Python sees as MemoryError), with the file's size."""
+    try:
+        size = f"{path.stat().st_size / 1e6:,.0f} MB, "
+    except OSError:
+        size = ""
+    return FuseboardError(f"not enough memory to {doing} {path} ({size}{option}); nothing was registered")
 
 
 def _header(path: Path) -> list[str]:
@@ -274,6 +291,13 @@ class Prepared:
 
 def prepare(req: RegisterRequest) -> Prepared:
     """Load and check the artifact and the CSV files; reads files only, writes nothing."""
+    try:
+        return _prepare(req)
+    except MemoryError:  # predicting on or profiling a reference that was just small enough to read
+        raise _out_of_memory("check and profile", req.reference, "--reference") from None
+
+
+def _prepare(req: RegisterRequest) -> Prepared:
     check_name(req.model, "model")
     if req.task is not None and req.task not in TASKS:
         raise FuseboardError(f"--task must be one of {', '.join(TASKS)}, not {req.task!r}")
