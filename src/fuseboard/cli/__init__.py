@@ -46,6 +46,17 @@ class Context:
 
         return resolve_db_url(self.db, self.load_config())
 
+    @property
+    def named_by(self) -> str:
+        """Where the workspace URL came from, as an error line names it."""
+        import os
+
+        if self.db:
+            return "--db"
+        if os.environ.get("FUSEBOARD_DB"):
+            return "FUSEBOARD_DB"
+        return "config db" if self.load_config().db else "the default workspace"
+
     def workspace(self, *, create: bool = False) -> Any:
         self.load_config()
         if self._ws is None:
@@ -53,7 +64,9 @@ class Context:
 
             cfg = self.load_config()
             self._ws = open_workspace(self.url, artifact_dir=cfg.artifacts, create=create, read_only=self.read_only,
-                                      group=cfg.group)
+                                      group=cfg.group, named_by=self.named_by)
+            if self._ws.created:  # said, so that a mistyped --db is seen at once
+                click.echo(f"created a new workspace at {self._ws.where}", err=True)
         return self._ws
 
     def readable(self) -> Any:
@@ -64,11 +77,12 @@ class Context:
             click.echo(f"warning: read-only: {ws.degraded}{saved} ({ws.where})", err=True)
         return ws
 
-    def writable(self) -> Any:
+    def writable(self, *, create: bool = False) -> Any:
+        """The workspace for a change; only commands that create one (register) pass ``create``."""
         self.load_config()
         if self.read_only:
             raise FuseboardError("this command changes the workspace; it is not allowed with --read-only")
-        ws = self.workspace(create=True)
+        ws = self.workspace(create=create)
         if ws.degraded:
             from fuseboard.errors import WorkspaceUnwritable
 
@@ -272,7 +286,7 @@ def register(ctx: Context, model: str, artifact: Path, reference: Path, target: 
             criticality=criticality, owner=owner, builder=builder, description=description,
             retrain_by=retrain_by.date() if retrain_by else None, feature_kinds=_feature_kinds(features),
             note=note, reason=reason))
-    result = registry.commit(ctx.writable(), prepared, actor=current_actor(), origin="cli")
+    result = registry.commit(ctx.writable(create=True), prepared, actor=current_actor(), origin="cli")
     if as_json:
         emit_json(result.as_dict())
         return
@@ -741,7 +755,7 @@ def teams_add(ctx: Context, name: str, kind: str, description: str, reason: str,
     from fuseboard.ops.audit import current_actor
     from fuseboard.ops.teams import add_team
 
-    add_team(ctx.writable(), name, kind, description=description, actor=current_actor(), origin="cli", reason=reason)
+    add_team(ctx.writable(create=True), name, kind, description=description, actor=current_actor(), origin="cli", reason=reason)
     click.echo(f"added team {name} ({kind})")
 
 

@@ -81,6 +81,7 @@ class Workspace:
     degraded: str | None = None  # why the workspace opened read-only though nobody asked for it
     saved_copy: bool = False  # read as last saved (SQLite could not set up live reading): no updates
     group: str | None = None  # shared with this group (files 0660/0640, folders 2770); else owner-only
+    created: bool = False  # this opening made a new workspace (an empty database got the schema)
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -297,17 +298,21 @@ def open_workspace(
     create: bool = True,
     read_only: bool = False,
     group: str | None = None,
+    named_by: str = "--db",
 ) -> Workspace:
     """Open (and, when allowed, create or upgrade) the workspace at ``url``.
 
-    A new SQLite file (and a folder made for it) is owner-only, or shared with ``group``.
+    A new SQLite file (and a folder made for it) is owner-only, or shared with ``group``. Without
+    ``create`` a missing workspace is an error naming where the URL came from (``named_by``) and
+    nothing is created.
     """
     sqlite_path = _sqlite_path(url)
     if not read_only and sqlite_path is not None:
         group_id(group)  # a misspelt group fails before anything is created
     if sqlite_path is not None and not sqlite_path.exists():
         if not create or read_only:
-            raise WorkspaceError(f"no workspace at {sqlite_path} (run `fuseboard demo` or `fuseboard register`)")
+            raise WorkspaceError(f"no workspace at {sqlite_path.absolute()} ({named_by}); create one with "
+                                 "fuseboard register ... or fuseboard demo")
         if not sqlite_path.parent.exists():
             sqlite_path.parent.mkdir(parents=True, mode=0o700)
             share(sqlite_path.parent, group, FOLDER_MODES)
@@ -315,7 +320,7 @@ def open_workspace(
         share(sqlite_path, group)
     elif sqlite_path is not None and group and not read_only:
         join_group(sqlite_path, group)  # a workspace shared later: its members can use it from now on
-    degraded = None
+    degraded, created = None, False
     if sqlite_path is not None and not read_only:
         if not os.access(sqlite_path, os.W_OK):
             degraded = "the database file is not writable"
@@ -340,6 +345,7 @@ def open_workspace(
             _alembic_upgrade(engine)
             if revision is None:
                 _seed_environments(engine)
+                created = True
     except DatabaseError as exc:
         engine.dispose()
         reason = unwritable_reason(exc)
@@ -356,7 +362,8 @@ def open_workspace(
         raise
     art = Path(artifact_dir) if artifact_dir else default_artifact_dir(url)
     return Workspace(url=url, engine=engine, artifact_dir=art, read_only=read_only or degraded is not None,
-                     degraded=degraded, saved_copy=engine.url.query.get("immutable") == "1", group=group)
+                     degraded=degraded, saved_copy=engine.url.query.get("immutable") == "1", group=group,
+                     created=created)
 
 
 def _disk_reason(path: Path, reason: str) -> str:
