@@ -389,7 +389,12 @@ def backup_cmd(ctx: Context, file: Any, force: bool, as_json: bool) -> None:
         emit_json(result)
     else:
         click.echo(f"backed up to {result['database']} ({result['bytes']:,} bytes) and "
-                   f"{result['artifact_files_copied']} artifact file(s) to {result['artifacts']}")
+                   f"{result['artifact_files_copied']} artifact file(s) to {result['artifacts']}"
+                   + (f" (replaced {result['artifact_files_replaced']} that did not match their sha256)"
+                      if result["artifact_files_replaced"] else ""))
+    for path in result["artifacts_not_matching_their_sha256"]:
+        click.echo(f"warning: the workspace's artifact does not match its sha256; copied as it is ({path})",
+                   err=True)
 
 
 @cli.group("workspace")
