@@ -45,3 +45,129 @@ def test_register_and_teams_add_create_a_workspace_and_say_so(tmp_path: Path) ->
     assert made.stderr.strip() == f"created a new workspace at {tmp_path / 'new.db'}"
     again = run("--db", url, "teams", "add", "ds", "--kind", "data-science")
     assert again.exit_code == 0 and again.stderr == ""  # only the first one created it
+
+
+# -- compact: floors, confirmation, audit -------------------------------------------------------------
+
+def _traffic(ws, ago: list, seed: int = 0) -> None:  # noqa: ANN001
+    """600 rows of credit-risk traffic in prod in each of the given ages (timedeltas before now)."""
+    import pandas as pd
+
+    from fuseboard.monitoring import ingest
+    from fuseboard.store.models import utcnow
+    from tests.test_ingest import credit_rows
+
+    for i, delta in enumerate(ago):
+        rows = credit_rows(600, seed + i)
+        start = utcnow() - delta
+        rows["timestamp"] = [(start + pd.Timedelta(seconds=s)).isoformat() for s in range(0, 600)]
+        ingest.ingest_table(ws, "credit-risk", "prod", ingest.as_table(rows))
+
+
+def _windows(ws) -> list[tuple[int, int]]:  # noqa: ANN001
+    from sqlmodel import select
+
+    from fuseboard.store.models import WindowProfile
+
+    with ws.session() as s:
+        return sorted((w.window_seconds, w.rows) for w in s.exec(select(WindowProfile)))
+
+
+def _events(ws, action: str) -> list:  # noqa: ANN001
+    from sqlmodel import select
+
+    from fuseboard.store.models import AuditEvent
+
+    with ws.session() as s:
+        return list(s.exec(select(AuditEvent).where(AuditEvent.action == action)))
+
+
+@pytest.fixture
+def traffic_ws(demo_url: str):  # noqa: ANN201
+    from datetime import timedelta
+
+    from fuseboard.store.db import open_workspace
+
+    ws = open_workspace(demo_url)
+    _traffic(ws, [timedelta(days=10), timedelta(minutes=20)])
+    yield demo_url, ws
+    ws.close()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--delete-after", "40m"], "--delete-after 40m (40 minutes) is below the floor of 1 day"),
+    (["--delete-after", "0d"], "--delete-after 0d (0 minutes) is below the floor of 1 day"),
+    (["--hourly-after", "30m"], "--hourly-after 30m (30 minutes) is below the floor of 1 day: the default "
+                                "performance window reads five-minute windows that far back"),
+    (["--daily-after", "3h"], "--daily-after 3h (3 hours) is below the floor of 1 day"),
+])
+def test_compact_below_the_floor_is_refused_and_changes_nothing(traffic_ws, args: list[str], message: str) -> None:
+    url, ws = traffic_ws
+    before = _windows(ws)
+    result = run("--db", url, "compact", *args, "--yes")
+    assert result.exit_code == 1
+    [line] = result.output.strip().splitlines()
+    assert line.startswith(f"error: {message}") and line.endswith(f"nothing was changed ({args[0]})")
+    assert _windows(ws) == before and not _events(ws, "workspace.compacted")
+
+
+def test_compact_delete_needs_yes_without_a_terminal(traffic_ws) -> None:
+    url, ws = traffic_ws
+    before = _windows(ws)
+    result = run("--db", url, "compact", "--delete-after", "2d")
+    assert result.exit_code == 1
+    assert result.output.strip().startswith("error: delete 3 monitoring window(s) (600 rows of traffic, "
+                                            "1 deployment(s)) older than ")
+    assert result.output.strip().endswith("(2d: 2 days) needs confirmation: pass --yes")
+    assert _windows(ws) == before
+
+
+def test_compact_delete_asks_at_a_terminal_and_is_audited(traffic_ws, monkeypatch: pytest.MonkeyPatch) -> None:
+    import click.testing
+
+    url, ws = traffic_ws
+    monkeypatch.setattr(click.testing._NamedTextIOWrapper, "isatty", lambda self: True, raising=False)
+    before = _windows(ws)
+    no = run("--db", url, "compact", "--delete-after", "2d", "--reason", "disk", input="n\n")
+    assert no.exit_code == 1 and "delete 3 monitoring window(s) (600 rows of traffic" in no.output
+    assert _windows(ws) == before and not _events(ws, "workspace.compacted")
+    yes = run("--db", url, "compact", "--delete-after", "2d", "--reason", "disk", input="y\n")
+    assert yes.exit_code == 0, yes.output
+    assert yes.output.strip().splitlines()[-1] == "compacted 0 windows into 0; deleted 3"
+    assert sum(rows for _, rows in _windows(ws)) == sum(rows for _, rows in before) - 600  # the recent 600 stay
+    [event] = _events(ws, "workspace.compacted")
+    assert (event.actor, event.origin, event.reason) == ("tester", "cli", "disk")
+    assert {k: event.after[k] for k in ("deleted", "rows", "delete_after", "hourly_after", "daily_after")} == {
+        "deleted": 3, "rows": 600, "delete_after": "2 days", "hourly_after": "2 days", "daily_after": "35 days"}
+
+
+def test_compact_that_only_merges_needs_no_confirmation_and_is_audited(traffic_ws) -> None:
+    url, ws = traffic_ws
+    result = run("--db", url, "compact", "--json")
+    assert result.exit_code == 0, result.output  # merging is exact: nothing to confirm
+    import json
+
+    assert json.loads(result.output) == {"merged": 3, "created": 1, "deleted": 0}
+    [event] = _events(ws, "workspace.compacted")
+    assert event.after["merged"] == 3 and event.after["created"] == 1 and event.after["delete_after"] is None
+
+
+def test_a_models_long_drift_window_raises_the_floor_for_the_cli_and_the_monitor(traffic_ws) -> None:
+    from datetime import timedelta
+
+    from fuseboard.monitoring import retention
+
+    url, ws = traffic_ws
+    _traffic(ws, [timedelta(days=2, hours=12)], seed=5)  # older than the default 2 days, inside 3 days
+    assert run("--db", url, "monitoring", "set", "credit-risk", "--drift-window-minutes", "4320",
+               "--yes").exit_code == 0
+    refused = run("--db", url, "compact")  # the defaults themselves are below this model's need now
+    assert refused.exit_code == 1 and refused.output.strip() == (
+        "error: --hourly-after 2d (2 days) is below the floor of 3 days: credit-risk's drift window reads "
+        "five-minute windows that far back; nothing was changed (--hourly-after)")
+    counts = retention.compact(ws)  # the monitor's hourly pass with the defaults: raised to the floor
+    assert counts == {"merged": 3, "created": 1, "deleted": 0}  # only the 10-day-old windows
+    assert sorted(s for s, _ in _windows(ws)).count(300) == 6  # the 2.5-day-old ones kept their five minutes
+    assert not _events(ws, "workspace.compacted")  # the monitor's merges are routine, not audited
+    floor = retention.clamped(retention.Retention(delete_after=timedelta(hours=1)), retention.floors(ws))
+    assert floor.delete_after == floor.hourly_after == timedelta(days=3)
