@@ -171,3 +171,106 @@ def test_a_models_long_drift_window_raises_the_floor_for_the_cli_and_the_monitor
     assert not _events(ws, "workspace.compacted")  # the monitor's merges are routine, not audited
     floor = retention.clamped(retention.Retention(delete_after=timedelta(hours=1)), retention.floors(ws))
     assert floor.delete_after == floor.hourly_after == timedelta(days=3)
+
+
+# -- --yes: a change that is destructive or touches a protected environment asks; the rest take no --yes ----
+
+@pytest.mark.parametrize("command", [["alerts", "ack"], ["teams", "add"]])
+def test_changes_that_never_ask_take_no_yes(command: list[str]) -> None:
+    assert "--yes" not in run(*command, "--help").output
+    assert run(*command, "--yes", "--help").exit_code == 2  # no such option, rather than silently ignored
+
+
+def _alert(url: str) -> int:
+    from fuseboard.monitoring import checks
+    from fuseboard.monitoring.alerts import record_results
+    from fuseboard.store.db import open_workspace
+
+    ws = open_workspace(url)
+    result = checks.DeploymentChecks("credit-risk", "prod", 2, "mission-critical", "crit",
+                                     [checks.CheckResult("drift", "crit", "income drifted")])
+    with ws.transaction() as s:
+        [alert] = record_results(s, [result])
+    ws.close()
+    return alert.id
+
+
+def _state(url: str, alert_id: int) -> str:
+    import json
+
+    return {a["id"]: a["state"] for a in json.loads(run("--db", url, "alerts", "--all", "--json").output)}[alert_id]
+
+
+def test_resolving_an_alert_asks_and_needs_yes_without_a_terminal(demo_url: str,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    alert_id = _alert(demo_url)
+    refused = run("--db", demo_url, "alerts", "resolve", str(alert_id), "--note", "fixed")
+    assert refused.exit_code == 1 and refused.output.strip() == (
+        f"error: resolve alert {alert_id} (credit-risk/prod/drift, crit) by hand needs confirmation: pass --yes")
+    assert _state(demo_url, alert_id) == "firing"
+    import click.testing
+
+    monkeypatch.setattr(click.testing._NamedTextIOWrapper, "isatty", lambda self: True, raising=False)
+    no = run("--db", demo_url, "alerts", "resolve", str(alert_id), "--note", "fixed", input="n\n")
+    assert no.exit_code == 1 and _state(demo_url, alert_id) == "firing"
+    yes = run("--db", demo_url, "alerts", "resolve", str(alert_id), "--note", "fixed", input="y\n")
+    assert yes.exit_code == 0 and _state(demo_url, alert_id) == "resolved"
+
+
+def test_silencing_a_protected_deployment_needs_yes_and_others_do_not(demo_url: str) -> None:
+    import json
+
+    def silences() -> list[str]:
+        return [e["target"] for e in json.loads(run("--db", demo_url, "audit", "--json").output)
+                if e["action"] == "alert.silence"]
+
+    prod = ["--db", demo_url, "silence", "credit-risk", "--env", "prod", "--for", "2h", "--comment", "upgrade"]
+    refused = run(*prod)
+    assert refused.exit_code == 1 and refused.output.strip() == (
+        "error: silence all checks of credit-risk in prod (protected) for 2h needs confirmation: pass --yes")
+    assert silences() == []
+    assert run("--db", demo_url, "silence", "credit-risk", "--env", "staging", "--for", "2h",
+               "--comment", "upgrade").exit_code == 0  # not protected: no question
+    assert run(*prod, "--yes").exit_code == 0
+    assert silences() == ["credit-risk/prod", "credit-risk/staging"]
+
+
+def test_monitoring_set_asks_for_a_model_serving_in_prod_only(demo_url: str, credit_files) -> None:
+    from sqlmodel import select
+
+    from fuseboard.store.db import open_workspace
+    from fuseboard.store.models import Model
+
+    refused = run("--db", demo_url, "monitoring", "set", "credit-risk", "--min-rows", "5")
+    assert refused.exit_code == 1 and refused.output.strip() == (
+        "error: change how credit-risk is monitored where it serves in prod (protected) needs confirmation: "
+        "pass --yes")
+    bad = run("--db", demo_url, "monitoring", "set", "credit-risk", "--method", "nope=ks")
+    assert bad.exit_code == 1 and "the model has no feature 'nope'" in bad.output  # checked before asking
+    assert run("--db", demo_url, "register", "scoring", "--artifact", str(credit_files["artifact"]), "--reference",
+               str(credit_files["reference"]), "--target", "default").exit_code == 0
+    assert run("--db", demo_url, "monitoring", "set", "scoring", "--min-rows", "5").exit_code == 0  # serves nowhere
+    assert run("--db", demo_url, "monitoring", "set", "credit-risk", "--min-rows", "5", "--yes").exit_code == 0
+    ws = open_workspace(demo_url)
+    with ws.session() as s:
+        assert {m.name: m.monitoring.get("min_rows") for m in s.exec(select(Model))
+                if m.name in ("credit-risk", "scoring")} == {"credit-risk": 5, "scoring": 5}
+
+
+def test_register_asks_before_changing_how_a_prod_model_is_protected(ws_url: str, credit_files) -> None:
+    files = ["--artifact", str(credit_files["artifact"]), "--reference", str(credit_files["reference"]),
+             "--target", "default"]
+    assert run("--db", ws_url, "register", "credit", *files, "--criticality", "mission-critical").exit_code == 0
+    assert run("--db", ws_url, "register", "credit", *files).exit_code == 0  # nothing of prod changes
+    assert run("--db", ws_url, "deploy", "credit", "2", "--env", "prod", "--override", "--reason", "first",
+               "--yes", "--wait", "0").exit_code == 0
+    refused = run("--db", ws_url, "register", "credit", *files, "--criticality", "internal")
+    assert refused.exit_code == 1 and refused.output.strip() == (
+        "error: register credit and change criticality mission-critical -> internal of credit, which serves in "
+        "prod (protected) needs confirmation: pass --yes")
+    assert run("--db", ws_url, "register", "credit", *files).exit_code == 0  # v3: same criticality, no question
+    done = run("--db", ws_url, "register", "credit", *files, "--criticality", "internal", "--yes", "--json")
+    assert done.exit_code == 0, done.output
+    import json
+
+    assert json.loads(done.stdout)["version"] == 4 and json.loads(done.stdout)["changed"] == {"criticality": "internal"}

@@ -286,7 +286,11 @@ def register(ctx: Context, model: str, artifact: Path, reference: Path, target: 
             criticality=criticality, owner=owner, builder=builder, description=description,
             retrain_by=retrain_by.date() if retrain_by else None, feature_kinds=_feature_kinds(features),
             note=note, reason=reason))
-    result = registry.commit(ctx.writable(create=True), prepared, actor=current_actor(), origin="cli")
+    ws = ctx.writable(create=True)
+    change = registry.protected_changes(ws, prepared)
+    if change:  # the gates, typed confirmations and ownership policy of prod follow these
+        confirm(f"register {model} and change {change}", yes)
+    result = registry.commit(ws, prepared, actor=current_actor(), origin="cli")
     if as_json:
         emit_json(result.as_dict())
         return
@@ -511,9 +515,8 @@ def alerts_cmd(click_ctx: click.Context, include_resolved: bool, as_json: bool) 
 @alerts_cmd.command("ack")
 @click.argument("alert_id", type=int)
 @reason_option
-@yes_option
 @pass_ctx
-def alerts_ack(ctx: Context, alert_id: int, reason: str, yes: bool) -> None:
+def alerts_ack(ctx: Context, alert_id: int, reason: str) -> None:
     """Acknowledge an alert: you are on it."""
     from fuseboard.monitoring.alerts import acknowledge
     from fuseboard.ops.audit import current_actor
@@ -532,7 +535,14 @@ def alerts_resolve(ctx: Context, alert_id: int, note: str, yes: bool) -> None:
     from fuseboard.monitoring.alerts import resolve
     from fuseboard.ops.audit import current_actor
 
-    alert = resolve(ctx.writable(), alert_id, actor=current_actor(), origin="cli", note=note)
+    from fuseboard.store.models import Alert
+
+    ws = ctx.writable()
+    with ws.session() as s:
+        found = s.get(Alert, alert_id)
+    if found is not None and found.state != "resolved" and note.strip():  # (else resolve() says why not)
+        confirm(f"resolve alert {alert_id} ({found.fingerprint}, {found.severity}) by hand", yes)
+    alert = resolve(ws, alert_id, actor=current_actor(), origin="cli", note=note)
     click.echo(f"alert {alert.id} ({alert.fingerprint}) resolved by {alert.resolved_by}")
 
 
@@ -551,8 +561,14 @@ def silence_cmd(ctx: Context, model: str, env: str, duration: str, comment: str,
     from fuseboard.monitoring.alerts import parse_duration, silence
     from fuseboard.ops.audit import current_actor
 
-    item = silence(ctx.writable(), model, env, parse_duration(duration), comment=comment, actor=current_actor(),
-                   origin="cli", check=check)
+    from fuseboard.store import lookup
+
+    ws, length = ctx.writable(), parse_duration(duration)
+    with ws.session() as s:
+        protected = lookup.environment(s, env).protected and bool(lookup.model(s, model))
+    if protected and comment.strip():  # muting prod's alerts: asked (else silence() says why not)
+        confirm(f"silence {check or 'all checks'} of {model} in {env} (protected) for {duration}", yes)
+    item = silence(ws, model, env, length, comment=comment, actor=current_actor(), origin="cli", check=check)
     click.echo(f"silenced {check or 'all checks'} of {model} in {env} until "
                f"{item.ends_at.astimezone().strftime('%Y-%m-%d %H:%M %Z')}")
 
@@ -702,7 +718,14 @@ def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], threshold
                "gates": _pairs(gate_values, "--gate"),
                "drift_window_minutes": drift_window_minutes, "min_rows": min_rows, "min_labelled": min_labelled,
                "probe_path": probe_path, "failures_to_alert": failures_to_alert}
-    merged = update(ctx.writable(), model, changes, actor=current_actor(), origin="cli", reason=reason, reset=reset)
+    from fuseboard.monitoring.settings import preview
+
+    ws = ctx.writable()
+    protected = preview(ws, model, changes)  # checked before asking
+    if protected:  # prod's alerts and gates follow these settings
+        confirm(f"change how {model} is monitored{' (back to the defaults)' if reset else ''} where it serves in "
+                f"{', '.join(protected)} (protected)", yes)
+    merged = update(ws, model, changes, actor=current_actor(), origin="cli", reason=reason, reset=reset)
     click.echo(f"monitoring settings of {model}: {json.dumps(merged, sort_keys=True) if merged else 'the defaults'}")
 
 
@@ -748,9 +771,8 @@ def teams_cmd(click_ctx: click.Context, as_json: bool) -> None:
 @click.option("--kind", required=True, type=click.Choice(["data-science", "ml-engineering", "it-operations"]))
 @click.option("--description", default="")
 @reason_option
-@yes_option
 @pass_ctx
-def teams_add(ctx: Context, name: str, kind: str, description: str, reason: str, yes: bool) -> None:
+def teams_add(ctx: Context, name: str, kind: str, description: str, reason: str) -> None:
     """Add a team."""
     from fuseboard.ops.audit import current_actor
     from fuseboard.ops.teams import add_team

@@ -342,6 +342,24 @@ def _task(estimator: Any, asked: str | None, est_class: str) -> str:
     return asked or known or ("classification" if hasattr(estimator, "predict_proba") else "regression")
 
 
+def protected_changes(ws: Workspace, prep: Prepared) -> str | None:
+    """What registering ``prep`` would change about a model that serves in a protected environment
+    (its criticality or owning team decide the gates, typed confirmations and ownership policy
+    there), as a user reads it; None when it changes nothing of the kind."""
+    req = prep.req
+    with ws.session() as s:
+        model = s.exec(select(Model).where(Model.name == req.model)).first()
+        if model is None:
+            return None
+        protected = lookup.protected_serving(s, model.id)
+        owner = s.get(Team, model.owner_team_id).name if model.owner_team_id else None
+    changes = [f"{label} {old or '-'} -> {new}" for label, old, new in (
+        ("criticality", model.criticality, req.criticality), ("owner", owner, req.owner)) if new and new != old]
+    if not protected or not changes:
+        return None
+    return f"{', '.join(changes)} of {req.model}, which serves in {', '.join(protected)} (protected)"
+
+
 def register(ws: Workspace, req: RegisterRequest, *, actor: str, origin: str, now: datetime | None = None) -> RegisterResult:
     """Validate everything, then write the artifact and one transaction."""
     return commit(ws, prepare(req), actor=actor, origin=origin, now=now)
