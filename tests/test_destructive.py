@@ -274,3 +274,16 @@ def test_register_asks_before_changing_how_a_prod_model_is_protected(ws_url: str
     import json
 
     assert json.loads(done.stdout)["version"] == 4 and json.loads(done.stdout)["changed"] == {"criticality": "internal"}
+
+
+def test_the_console_on_a_mistyped_db_path_opens_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fuseboard.cli
+
+    opened: list[str] = []
+    monkeypatch.setattr(fuseboard.cli, "launch_console", lambda ctx, url, **kw: opened.append(url))
+    monkeypatch.chdir(tmp_path)
+    result = run("--db", "sqlite:///typo.db")
+    assert result.exit_code == 1 and opened == [] and os.listdir(tmp_path) == []
+    assert result.output.strip() == (f"error: no workspace at {tmp_path / 'typo.db'} (--db); create one with "
+                                     "fuseboard register ... or fuseboard demo")
+    assert run().exit_code == 0 and len(opened) == 1  # the default workspace: a first run opens the empty console

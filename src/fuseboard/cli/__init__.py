@@ -189,7 +189,23 @@ def cli(click_ctx: click.Context, db: str | None, read_only: bool, theme: str | 
     click_ctx.obj = Context(db=db, read_only=read_only, theme=theme, debug=debug)
     if click_ctx.invoked_subcommand is None:
         ctx = click_ctx.obj
+        if ctx.named_by != "the default workspace":  # a mistyped --db opens no new, empty console
+            _require_sqlite_file(ctx)
         launch_console(ctx, ctx.url)
+
+
+def _require_sqlite_file(ctx: Context) -> None:
+    """Refuse a named SQLite workspace file that does not exist (without importing SQLAlchemy: the
+    console paints before that import)."""
+    from urllib.parse import unquote
+
+    url = ctx.url
+    if not url.startswith("sqlite:///"):
+        return
+    name = unquote(url[len("sqlite:///"):].split("?", 1)[0])
+    if name and name != ":memory:" and not name.startswith("file:") and not Path(name).expanduser().exists():
+        raise FuseboardError(f"no workspace at {Path(name).expanduser().absolute()} ({ctx.named_by}); create one "
+                             "with fuseboard register ... or fuseboard demo")
 
 
 @cli.command()
