@@ -550,7 +550,6 @@ def alerts_resolve(ctx: Context, alert_id: int, note: str, yes: bool) -> None:
     """Resolve an alert by hand, with a note."""
     from fuseboard.monitoring.alerts import resolve
     from fuseboard.ops.audit import current_actor
-
     from fuseboard.store.models import Alert
 
     ws = ctx.writable()
@@ -576,7 +575,6 @@ def silence_cmd(ctx: Context, model: str, env: str, duration: str, comment: str,
     """Silence a deployment's alerts for a while (they still open and resolve, muted)."""
     from fuseboard.monitoring.alerts import parse_duration, silence
     from fuseboard.ops.audit import current_actor
-
     from fuseboard.store import lookup
 
     ws, length = ctx.writable(), parse_duration(duration)
@@ -720,7 +718,7 @@ def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], threshold
                    drift_window_minutes: int | None, min_rows: int | None, min_labelled: int | None,
                    probe_path: str | None, failures_to_alert: int | None, reset: bool, reason: str, yes: bool) -> None:
     """Change how MODEL is monitored (validated against its features; audited)."""
-    from fuseboard.monitoring.settings import update
+    from fuseboard.monitoring.settings import preview, update
     from fuseboard.ops.audit import current_actor
 
     tol = {}
@@ -734,8 +732,6 @@ def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], threshold
                "gates": _pairs(gate_values, "--gate"),
                "drift_window_minutes": drift_window_minutes, "min_rows": min_rows, "min_labelled": min_labelled,
                "probe_path": probe_path, "failures_to_alert": failures_to_alert}
-    from fuseboard.monitoring.settings import preview
-
     ws = ctx.writable()
     protected = preview(ws, model, changes)  # checked before asking
     if protected:  # prod's alerts and gates follow these settings
@@ -793,7 +789,8 @@ def teams_add(ctx: Context, name: str, kind: str, description: str, reason: str)
     from fuseboard.ops.audit import current_actor
     from fuseboard.ops.teams import add_team
 
-    add_team(ctx.writable(create=True), name, kind, description=description, actor=current_actor(), origin="cli", reason=reason)
+    add_team(ctx.writable(create=True), name, kind, description=description, actor=current_actor(), origin="cli",
+             reason=reason)
     click.echo(f"added team {name} ({kind})")
 
 

@@ -146,7 +146,7 @@ def compact(ws: Workspace, *, now: datetime | None = None, retention: Retention 
             if counts["deleted"]:  # recorded with the deletion itself: never one without the other
                 audit.record(s, actor=actor, origin=origin, action="workspace.compacted", target="windows",
                              after={"deleted": counts["deleted"], "rows": int(traffic or 0),
-                                    "older_than": cutoff.isoformat(), **settings}, reason=reason, at=now)
+                                    "older_than": cutoff.isoformat(), **settings}, reason=reason)
     for source, target, after in ((None, HOUR, retention.hourly_after), (HOUR, DAY, retention.daily_after)):
         cutoff = _bucket(now - after, target)  # only whole buckets that ended before the threshold
         old = (WindowProfile.window_start < cutoff,
@@ -163,7 +163,7 @@ def compact(ws: Workspace, *, now: datetime | None = None, retention: Retention 
         with ws.transaction() as s:
             audit.record(s, actor=actor, origin=origin, action="workspace.compacted", target="windows",
                          after={"merged": counts["merged"], "created": counts["created"], **settings},
-                         reason=reason, at=now)
+                         reason=reason)
     return counts
 
 
