@@ -59,7 +59,7 @@ def _traffic(ws, ago: list, seed: int = 0) -> None:  # noqa: ANN001
 
     for i, delta in enumerate(ago):
         rows = credit_rows(600, seed + i)
-        start = utcnow() - delta
+        start = (utcnow() - delta).replace(minute=7, second=0, microsecond=0)  # three windows of one hour
         rows["timestamp"] = [(start + pd.Timedelta(seconds=s)).isoformat() for s in range(0, 600)]
         ingest.ingest_table(ws, "credit-risk", "prod", ingest.as_table(rows))
 
