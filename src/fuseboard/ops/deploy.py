@@ -19,6 +19,8 @@ environment's convergence time). A retry is a new change of the same kind.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,6 +30,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from fuseboard import redact
 from fuseboard.errors import Conflict, FuseboardError, Refused
 from fuseboard.monitoring import rollouts
 from fuseboard.ops import audit, gates as gates_mod, hooks
@@ -39,6 +42,7 @@ from fuseboard.store.models import (Alert, Deployment, Environment, Model, Model
 
 ACTIONS = ("deploy", "promote", "rollback")
 STALE_AFTER = timedelta(seconds=60)  # beyond the hook's timeout: a pending change whose process died
+CLEAR_AFTER = timedelta(seconds=10)  # beyond the hook's deadline: ``clear_pending`` may settle it by hand
 
 
 @dataclass
@@ -97,6 +101,7 @@ class ChangeResult:
     hook_status: str = ""
     hook_output: str = ""
     overridden: list[str] = field(default_factory=list)
+    settled_as: str = ""  # state "late": what the rollout had become before the hook answered
 
     @property
     def ok(self) -> bool:
@@ -104,6 +109,10 @@ class ChangeResult:
 
     def message(self) -> str:
         p = self.plan
+        if self.state == "late":
+            return (f"{p.action} of {p.model} v{p.to_version} in {p.environment}: its rollout was {self.settled_as} "
+                    f"before the hook answered ({self.hook_status}), so nothing changed on record; the serving "
+                    "system may have followed the hook anyway: check what the endpoint reports")
         if self.state == "unchanged":
             return f"unchanged: {p.model} v{p.to_version} already runs in {p.environment}"
         if self.state == "succeeded" and p.from_version == p.to_version:
@@ -116,8 +125,11 @@ class ChangeResult:
                 f"{p.action} FAILED: the hook said {self.hook_status}; nothing runs in {p.environment}")
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.plan.as_dict(), "state": self.state, "rollout": self.rollout_id,
-                "hook_status": self.hook_status, "hook_output": self.hook_output, "overridden_gates": self.overridden}
+        out = {**self.plan.as_dict(), "state": self.state, "rollout": self.rollout_id,
+               "hook_status": self.hook_status, "hook_output": self.hook_output, "overridden_gates": self.overridden}
+        if self.settled_as:
+            out["settled_as"] = self.settled_as
+        return out
 
 
 # -- planning ------------------------------------------------------------------------------
@@ -235,6 +247,101 @@ def next_environment(ws: Workspace, env: str) -> str | None:
 
 # -- applying ------------------------------------------------------------------------------
 
+def _running_here() -> str:
+    """A pending rollout's ``hook_status``: which process runs its hook (replaced by the outcome)."""
+    from fuseboard.store.audit import host_name
+
+    return f"running: pid {os.getpid()} on {host_name()}"
+
+
+def _runner(pending: Rollout) -> tuple[int | None, str | None]:
+    import re
+
+    found = re.fullmatch(r"running: pid (\d+) on (.+)", pending.hook_status or "")
+    return (int(found[1]), found[2]) if found else (None, None)
+
+
+def _stale(pending: Rollout, e: Environment, now: datetime) -> tuple[bool, str]:
+    """Whether a pending rollout may be cleared by hand, and why (or why not)."""
+    from fuseboard.store.audit import host_name
+
+    deadline = pending.requested_at + timedelta(seconds=float(e.hook.get("timeout", hooks.DEFAULT_TIMEOUT)))
+    pid, host = _runner(pending)
+    if now >= deadline + CLEAR_AFTER:
+        return True, f"its hook's deadline passed at {deadline:%H:%M:%S} UTC"
+    if pid is not None and host == host_name():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True, f"its process (pid {pid} on {host}) is gone"
+        except PermissionError:
+            pass
+    where = f"pid {pid} on {host}" if pid is not None else "its process unknown"
+    return False, f"{where} is still within its hook's deadline ({deadline:%H:%M:%S} UTC)"
+
+
+def in_progress_error(s: Session, pending: Rollout, target: str, now: datetime) -> str:
+    """The refusal for a change while another is pending: who, since when, where, and the way out."""
+    to = s.get(ModelVersion, pending.to_version_id).version
+    pid, host = _runner(pending)
+    model, env = target.split("/", 1)
+    e = s.get(Environment, pending.environment_id)
+    stale, _ = _stale(pending, e, now)
+    clear_from = pending.requested_at + timedelta(seconds=float(e.hook.get("timeout", hooks.DEFAULT_TIMEOUT))) \
+        + CLEAR_AFTER
+    when = "now" if stale else (f"once pid {pid} is gone or after {clear_from:%H:%M:%S} UTC" if pid is not None
+                                else f"after {clear_from:%H:%M:%S} UTC")
+    return (f"a change of {target} is already in progress since {pending.requested_at:%H:%M} UTC by "
+            f"{pending.requested_by} ({pending.action} to v{to}"
+            + (f"; pid {pid} on host {host}" if pid is not None else "") + "); wait for it, or if it crashed, "
+            f"clear it with `fuseboard changes clear {model} --env {env} --reason TEXT` (allowed {when})")
+
+
+def clear_pending(ws: Workspace, model: str, env: str, *, actor: str, origin: str, reason: str,
+                  now: datetime | None = None) -> dict[str, Any]:
+    """Settle by hand a pending change whose process crashed: the rollout becomes ``abandoned``.
+
+    Allowed only when the process running its hook is gone (on this host) or the hook's deadline
+    has passed; the version on record does not change. Audited as ``rollout.abandoned`` with who
+    and why. Raises ``Refused`` when nothing is pending or the change may still be running.
+    """
+    if not reason.strip():
+        raise FuseboardError("clearing a pending change needs a reason (--reason)")
+    now = now or utcnow()
+    target = f"{model}/{env}"
+    with ws.transaction() as s:
+        m = lookup.model(s, model)
+        e = lookup.environment(s, env)
+        dep = _deployment(s, m, e)
+        pending = s.exec(select(Rollout).where(Rollout.model_id == m.id, Rollout.environment_id == e.id,
+                                               Rollout.state == "pending").order_by(Rollout.id.desc())).first()
+        if pending is None:
+            raise Refused(f"no change of {target} is pending; there is nothing to clear")
+        stale, why = _stale(pending, e, now)
+        if not stale:
+            raise Refused(f"the {pending.action} of {target} requested by {pending.requested_by} at "
+                          f"{pending.requested_at:%H:%M} UTC may still be running ({why}); wait for it")
+        pid, host = _runner(pending)
+        to = s.get(ModelVersion, pending.to_version_id).version
+        cleared = s.exec(update(Rollout).where(Rollout.id == pending.id, Rollout.state == "pending").values(
+            state="abandoned", finished_at=now, hook_status=f"abandoned: cleared by {actor} ({why})"))
+        if cleared.rowcount != 1:
+            raise Conflict(f"the change of {target} finished meanwhile; nothing was cleared; look again")
+        if dep is not None and dep.pending_rollout_id == pending.id:
+            s.exec(update(Deployment).where(Deployment.id == dep.id).values(
+                pending_rollout_id=None, revision=Deployment.revision + 1))
+        serving = s.get(ModelVersion, dep.version_id).version if dep is not None else None
+        info = {"rollout": pending.id, "action": pending.action, "to_version": to, "serving": serving,
+                "requested_by": pending.requested_by, "requested_at": pending.requested_at.isoformat(),
+                "pid": pid, "host": host, "why": why}
+        audit.record(s, action="rollout.abandoned", target=target, actor=actor, origin=origin,
+                     before={"state": "pending", **{k: info[k] for k in ("rollout", "to_version", "requested_by",
+                                                                          "pid", "host")}},
+                     after={"state": "abandoned", "rollout": pending.id, "version": serving, "why": why},
+                     reason=reason, at=now)
+    return info
+
+
 def _refuse(ws: Workspace, plan: ChangePlan, actor: str, origin: str, why: str) -> None:
     with ws.transaction() as s:
         audit.record(s, action=f"{plan.action}.denied", target=f"{plan.model}/{plan.environment}", actor=actor,
@@ -266,6 +373,19 @@ def apply(ws: Workspace, plan: ChangePlan, *, actor: str, origin: str, reason: s
             raise Conflict(f"{target} changed under you: it now runs v{fresh.from_version}"
                            + (f" (changed by {dep.deployed_by} at {dep.deployed_at:%H:%M} UTC)" if dep else "")
                            + "; nothing was done; look again and retry")
+        pending_id = dep.pending_rollout_id if dep is not None else s.exec(  # a first deploy in flight
+            select(Rollout.id).where(Rollout.model_id == m.id, Rollout.environment_id == e.id,
+                                     Rollout.state == "pending")).first()
+        if pending_id is not None:  # (before "unchanged": a rollback to the version on record is not a no-op then)
+            pending = s.get(Rollout, pending_id)
+            timeout = timedelta(seconds=float(e.hook.get("timeout", hooks.DEFAULT_TIMEOUT)))
+            if when - pending.requested_at < timeout + STALE_AFTER:
+                raise Refused(in_progress_error(s, pending, target, when))
+            pending.state, pending.finished_at = "abandoned", when
+            pending.hook_status = "abandoned: its process never reported back"
+            s.add(pending)
+            audit.record(s, action="rollout.abandoned", target=target, actor=actor, origin=origin,
+                         after={"rollout": pending.id}, reason="its process never reported back", at=when)
         if not fresh.changes:
             return ChangeResult(fresh, "unchanged")
         if fresh.from_version == fresh.to_version:  # only the endpoint moves: a record, no hook
@@ -275,20 +395,6 @@ def apply(ws: Workspace, plan: ChangePlan, *, actor: str, origin: str, reason: s
                          before={"endpoint_url": fresh.from_endpoint}, after={"endpoint_url": fresh.endpoint_url},
                          reason=reason, at=when)
             return ChangeResult(fresh, "succeeded", hook_status="no hook")
-        pending_id = dep.pending_rollout_id if dep is not None else s.exec(  # a first deploy in flight
-            select(Rollout.id).where(Rollout.model_id == m.id, Rollout.environment_id == e.id,
-                                     Rollout.state == "pending")).first()
-        if pending_id is not None:
-            pending = s.get(Rollout, pending_id)
-            timeout = timedelta(seconds=float(e.hook.get("timeout", hooks.DEFAULT_TIMEOUT)))
-            if when - pending.requested_at < timeout + STALE_AFTER:
-                what = fresh.in_progress or f"by {pending.requested_by} since {pending.requested_at:%H:%M} UTC"
-                raise Refused(f"a change of {target} is already in progress ({what}); wait for it")
-            pending.state, pending.finished_at = "abandoned", when
-            pending.hook_status = pending.hook_status or "abandoned: its process never reported back"
-            s.add(pending)
-            audit.record(s, action="rollout.abandoned", target=target, actor=actor, origin=origin,
-                         after={"rollout": pending.id}, reason="its process never reported back", at=when)
         failing = [g.name for g in fresh.failing_gates] if check_gates else []
         if failing and not override:
             raise Refused(f"gates failing for {target}: " + "; ".join(f"{g.name}: {g.detail}"
@@ -299,7 +405,7 @@ def apply(ws: Workspace, plan: ChangePlan, *, actor: str, origin: str, reason: s
         rollout = Rollout(model_id=m.id, environment_id=e.id, action=plan.action,
                           from_version_id=dep.version_id if dep else None, to_version_id=mv.id, state="pending",
                           requested_by=actor, requested_at=when, reason=reason,
-                          hook=hooks.describe(e.hook) if e.hook else "")
+                          hook=hooks.describe(e.hook) if e.hook else "", hook_status=_running_here())
         s.add(rollout)
         s.flush()
         if dep is not None:  # claim the deployment: conditional on the revision we saw
@@ -315,8 +421,19 @@ def apply(ws: Workspace, plan: ChangePlan, *, actor: str, origin: str, reason: s
                      before={"version": fresh.from_version}, after={"version": mv.version, "rollout": rollout.id,
                                                                      "hook": rollout.hook}, reason=reason, at=when)
         rollout_id, hook, env_id = rollout.id, dict(e.hook), e.id
-    result = run_hook(hook, {"model": plan.model, "version": plan.to_version, "artifact": artifact,
-                             "env": plan.environment, "from_version": plan.from_version, "action": plan.action})
+    values = {"model": plan.model, "version": plan.to_version, "artifact": artifact, "env": plan.environment,
+              "from_version": plan.from_version, "action": plan.action}
+    began = time.monotonic()
+    try:
+        result = run_hook(hook, values)
+    except BaseException as exc:  # fuseboard itself failed (or ctrl+c): the rollout never stays pending
+        why = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
+        with contextlib.suppress(Exception):  # (if even that fails, reconcile settles it later)
+            _finish(ws, fresh, rollout_id, env_id, hooks.HookResult(
+                False, f"fuseboard failed while the hook ran ({why[:200]}); what the hook did is unknown", "", "",
+                time.monotonic() - began), actor=actor, origin=origin, reason=reason, overridden=failing,
+                started=when, now=now)
+        raise
     return _finish(ws, fresh, rollout_id, env_id, result, actor=actor, origin=origin, reason=reason,
                    overridden=failing, started=when, now=now)
 
@@ -328,14 +445,27 @@ def _finish(ws: Workspace, plan: ChangePlan, rollout_id: int, env_id: int, resul
     if now is not None:  # a back-dated change (the demo's history) still finishes after it started
         done = started + timedelta(seconds=result.seconds)
     target = f"{plan.model}/{plan.environment}"
+    secrets = [ws.engine.url.password]  # the workspace's own database password, besides the usual ones
+    result = hooks.HookResult(result.ok, redact.mask(result.status, secrets), redact.mask(result.output, secrets),
+                              result.ran, result.seconds)
     with ws.transaction() as s:
+        # only a rollout still pending is completed: one cleared or abandoned meanwhile stays so, and a
+        # later change it no longer blocks keeps what it recorded
+        settled = s.exec(update(Rollout).where(Rollout.id == rollout_id, Rollout.state == "pending").values(
+            state="succeeded" if result.ok else "failed", finished_at=done, hook_status=result.status,
+            hook_output=result.output))
         rollout = s.get(Rollout, rollout_id)
-        rollout.finished_at, rollout.hook_status, rollout.hook_output = done, result.status, result.output
+        if settled.rowcount != 1:
+            audit.record(s, action=f"{plan.action}.late", target=target, actor=actor, origin=origin,
+                         before={"state": rollout.state}, after={
+                             "rollout": rollout_id, "wanted": plan.to_version, "hook": result.status},
+                         reason="the hook answered after its rollout had been settled; nothing changed", at=done)
+            return ChangeResult(plan, "late", rollout_id, result.status, result.output, overridden,
+                                settled_as=rollout.state)
         m = lookup.model(s, plan.model)
         dep = s.exec(select(Deployment).where(Deployment.model_id == m.id,
                                               Deployment.environment_id == env_id)).first()
         if result.ok:
-            rollout.state = "succeeded"
             for earlier in s.exec(select(Rollout).where(Rollout.model_id == m.id, Rollout.environment_id == env_id,
                                                         Rollout.state == "succeeded", Rollout.ended_at.is_(None),
                                                         Rollout.id != rollout.id)):
@@ -355,7 +485,6 @@ def _finish(ws: Workspace, plan: ChangePlan, rollout_id: int, env_id: int, resul
                          after={"version": plan.to_version, "endpoint_url": plan.endpoint_url, "rollout": rollout.id,
                                 "hook": result.status}, reason=reason, at=done)
         else:
-            rollout.state = "failed"
             if dep is not None and dep.pending_rollout_id == rollout.id:
                 dep.pending_rollout_id = None
                 dep.revision += 1
@@ -364,7 +493,6 @@ def _finish(ws: Workspace, plan: ChangePlan, rollout_id: int, env_id: int, resul
                          before={"version": plan.from_version}, after={
                              "version": plan.from_version, "wanted": plan.to_version, "rollout": rollout.id,
                              "hook": result.status, "output": result.output[-2000:]}, reason=reason, at=done)
-        s.add(rollout)
         try:
             s.flush()
         except IntegrityError:  # two first deploys of the same model into the same environment
@@ -399,11 +527,26 @@ class Convergence:
     reported: str | None
     seconds: float
     detail: str
+    probed: bool = True  # False: no endpoint recorded, nothing to ask
 
 
-def wait_converged(ws: Workspace, model: str, env: str, *, timeout: float = 30.0, interval: float = 1.0,
-                   probe_path: str = "/health") -> Convergence:
-    """Probe the deployment's endpoint until it reports the recorded version, or ``timeout`` passes."""
+def _probe_settings(m: Model) -> tuple[str, float, int]:
+    """The model's own probe path, timeout and expected status (``monitoring set``)."""
+    from fuseboard.monitoring.settings import policy_for
+
+    policy = policy_for(m.monitoring or {})
+    return policy.probe_path, float(policy.probe_timeout), int(policy.expected_status)
+
+
+def _as_version(reported: str) -> str:
+    number = reported.lstrip("v")
+    return f"v{number}" if number.isdigit() else f"version {reported!r}"
+
+
+def wait_converged(ws: Workspace, model: str, env: str, *, timeout: float = 30.0,
+                   interval: float = 1.0) -> Convergence:
+    """Probe the deployment's endpoint (with the model's probe settings) until it reports the
+    recorded version, or ``timeout`` passes."""
     from fuseboard.monitoring.checks import probe
 
     start = time.monotonic()
@@ -415,11 +558,14 @@ def wait_converged(ws: Workspace, model: str, env: str, *, timeout: float = 30.0
             raise FuseboardError(f"nothing of {model} runs in {env}")
         expected = s.get(ModelVersion, dep.version_id).version
         url = dep.endpoint_url
+        path, probe_timeout, status = _probe_settings(m)
     if not url:
-        return Convergence(False, expected, None, 0.0, "no endpoint recorded; cannot confirm what it serves")
+        return Convergence(False, expected, None, 0.0, "no endpoint recorded; cannot confirm what it serves",
+                           probed=False)
     reported: str | None = None
     while True:
-        result = probe(url, probe_path, timeout=min(5.0, max(0.5, timeout)))
+        left = timeout - (time.monotonic() - start)
+        result = probe(url, path, timeout=max(0.5, min(probe_timeout, left)), expected_status=status)
         reported = result.version
         if result.up and reported is not None and reported.lstrip("v") == str(expected):
             with ws.transaction() as s:
@@ -427,15 +573,17 @@ def wait_converged(ws: Workspace, model: str, env: str, *, timeout: float = 30.0
             return Convergence(True, expected, reported, time.monotonic() - start,
                                f"endpoint reports v{expected}")
         if time.monotonic() - start + interval > timeout:
-            what = f"reports version {reported}" if reported is not None else (
-                "is down" if not result.up else "reports no version")
+            what = f"it reports {_as_version(reported)}" if reported is not None else (
+                f"it is down ({result.error or f'HTTP {result.status_code}'})" if not result.up
+                else "it reports no version")
             return Convergence(False, expected, reported, time.monotonic() - start,
-                               f"after {timeout:g}s the endpoint still {what}, not v{expected}; the monitor opens a "
-                               "version-mismatch alert if it does not converge")
+                               f"the endpoint did not report v{expected} within {timeout:g} s; {what} "
+                               f"({url.rstrip('/')}{path}); the monitor opens a version-mismatch alert if it does "
+                               "not converge")
         time.sleep(interval)
 
 
-def reconcile(ws: Workspace, *, now: datetime | None = None, probe_path: str = "/health") -> list[ChangeResult]:
+def reconcile(ws: Workspace, *, now: datetime | None = None) -> list[ChangeResult]:
     """Settle the changes whose process died while their hook ran (``kill -9``, a lost SSH session).
 
     A pending rollout older than its hook's timeout (plus a minute) is finished from what the
@@ -461,10 +609,10 @@ def reconcile(ws: Workspace, *, now: datetime | None = None, probe_path: str = "
             plan = ChangePlan(action=r.action, model=m.name, environment=e.name, protected=e.protected,
                               criticality=m.criticality, from_version=was, to_version=to,
                               revision=dep.revision if dep else None, from_endpoint=url, endpoint_url=url)
-            stale.append((r.id, e.id, plan, r.requested_at, url))
+            stale.append((r.id, e.id, plan, r.requested_at, url, _probe_settings(m)))
     results = []
-    for rollout_id, env_id, plan, requested_at, url in stale:
-        reported = probe(url, probe_path, timeout=5.0).version if url else None
+    for rollout_id, env_id, plan, requested_at, url, (path, probe_timeout, status) in stale:
+        reported = probe(url, path, timeout=probe_timeout, expected_status=status).version if url else None
         if reported is not None and reported.lstrip("v") == str(plan.to_version):
             outcome = hooks.HookResult(True, f"reconciled: the process running the hook stopped; the endpoint "
                                              f"reports v{plan.to_version}", "", "", 0.0)
@@ -473,10 +621,12 @@ def reconcile(ws: Workspace, *, now: datetime | None = None, probe_path: str = "
                 "no endpoint to ask" if not url else "the endpoint reports no version")
             outcome = hooks.HookResult(False, f"abandoned: the process running the hook stopped; {seen}", "", "",
                                        0.0)
-        with ws.session() as s:  # another process may have settled it meanwhile
+        with ws.session() as s:  # another process may have settled it meanwhile (_finish checks again)
             if s.get(Rollout, rollout_id).state != "pending":
                 continue
-        results.append(_finish(ws, plan, rollout_id, env_id, outcome, actor="monitor", origin="monitor",
-                               reason="reconciled after the requesting process stopped", overridden=[],
-                               started=requested_at, now=None))
+        settled = _finish(ws, plan, rollout_id, env_id, outcome, actor="monitor", origin="monitor",
+                          reason="reconciled after the requesting process stopped", overridden=[],
+                          started=requested_at, now=None)
+        if settled.state != "late":
+            results.append(settled)
     return results
