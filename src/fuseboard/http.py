@@ -104,6 +104,8 @@ def request(method: str, url: str, *, body: bytes | None = None, headers: dict[s
             conn.sock.settimeout(left)
         conn.request(method, path, body=body, headers={"Connection": "close", **(headers or {})})
         reply = conn.getresponse()
+        if expired.is_set():  # the headers were cut short by the deadline: no answer
+            raise TimeoutError
         answer.status = reply.status
         answer.headers = {k.lower(): v for k, v in reply.getheaders()}
         if 300 <= reply.status < 400:
