@@ -10,6 +10,11 @@ Placeholders ``{model}``, ``{version}``, ``{artifact}``, ``{env}``, ``{from_vers
 ``{action}`` are filled in each argument separately, so a value can never become a second
 argument or a shell command. A hook must be idempotent: a retry runs it again with the same
 values. Success is exit status 0 or an HTTP 2xx answer within the timeout.
+
+A command hook runs in a process group of its own, with a clean environment (``ENV_ALLOWED``
+and the ``FUSEBOARD_HOOK_ENV_*`` opt-ins), and is killed with its group at the timeout; only the
+last ``MAX_OUTPUT`` bytes of its output are kept. A webhook goes through ``fuseboard.http``: no
+redirects, one deadline for the whole request. Known secrets are masked in what is kept.
 """
 
 from __future__ import annotations
