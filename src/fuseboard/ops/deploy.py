@@ -381,8 +381,10 @@ def apply(ws: Workspace, plan: ChangePlan, *, actor: str, origin: str, reason: s
             timeout = timedelta(seconds=float(e.hook.get("timeout", hooks.DEFAULT_TIMEOUT)))
             if when - pending.requested_at < timeout + STALE_AFTER:
                 raise Refused(in_progress_error(s, pending, target, when))
+            pid, host = _runner(pending)
             pending.state, pending.finished_at = "abandoned", when
-            pending.hook_status = "abandoned: its process never reported back"
+            pending.hook_status = "abandoned: its process" + (f" (pid {pid} on {host})" if pid else "") + \
+                " never reported back"
             s.add(pending)
             audit.record(s, action="rollout.abandoned", target=target, actor=actor, origin=origin,
                          after={"rollout": pending.id}, reason="its process never reported back", at=when)
