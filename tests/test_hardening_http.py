@@ -29,7 +29,7 @@ from fuseboard.cli import cli
 from fuseboard.errors import FuseboardError, Refused
 from fuseboard.monitoring import checks, scheduler, settings
 from fuseboard.ops import deploy as ops
-from fuseboard.ops import hooks
+from fuseboard.ops import hooks, pending
 from fuseboard.ops.environments import configure
 from fuseboard.store.db import open_workspace
 from fuseboard.store.models import utcnow
@@ -421,7 +421,7 @@ def test_a_change_still_running_cannot_be_cleared(demo_url: str) -> None:
 
     def hook(h: dict[str, Any], v: dict[str, Any]) -> hooks.HookResult:
         with pytest.raises(Refused) as refused:  # this very process runs it, within its deadline
-            ops.clear_pending(ws, "tumour-screening", "prod", actor="t", origin="cli", reason="impatient")
+            pending.clear_pending(ws, "tumour-screening", "prod", actor="t", origin="cli", reason="impatient")
         seen["why"] = str(refused.value)
         return hooks.HookResult(True, "exit 0", "", "", 0.1)
 

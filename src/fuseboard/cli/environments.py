@@ -183,7 +183,7 @@ def changes_cmd() -> None:
 def changes_clear_cmd(ctx: Context, model: str, env: str, reason: str, yes: bool, as_json: bool) -> None:
     """Mark MODEL's pending change in ENV abandoned (only once its process is gone or its hook's deadline
     passed; the version on record stays; audited as rollout.abandoned)."""
-    from fuseboard.ops import deploy as ops
+    from fuseboard.ops import pending
     from fuseboard.ops.audit import current_actor
 
     ws = ctx.writable()
@@ -191,7 +191,7 @@ def changes_clear_cmd(ctx: Context, model: str, env: str, reason: str, yes: bool
         raise FuseboardError("clearing a pending change needs a reason (--reason)")
     confirm(f"clear the pending change of {model} in {env} (it becomes abandoned; the version on record stays)?",
             yes)
-    info = ops.clear_pending(ws, model, env, actor=current_actor(), origin="cli", reason=reason)
+    info = pending.clear_pending(ws, model, env, actor=current_actor(), origin="cli", reason=reason)
     if as_json:
         emit_json(info)
         return

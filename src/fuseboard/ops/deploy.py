@@ -20,7 +20,6 @@ environment's convergence time). A retry is a new change of the same kind.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,6 +33,7 @@ from fuseboard import redact
 from fuseboard.errors import Conflict, FuseboardError, Refused
 from fuseboard.monitoring import rollouts
 from fuseboard.ops import audit, gates as gates_mod, hooks
+from fuseboard.ops.pending import in_progress_error, runner, running_here
 from fuseboard.ops.registry import artifact_file
 from fuseboard.store import lookup
 from fuseboard.store.db import Workspace
@@ -42,7 +42,6 @@ from fuseboard.store.models import (Alert, Deployment, Environment, Model, Model
 
 ACTIONS = ("deploy", "promote", "rollback")
 STALE_AFTER = timedelta(seconds=60)  # beyond the hook's timeout: a pending change whose process died
-CLEAR_AFTER = timedelta(seconds=10)  # beyond the hook's deadline: ``clear_pending`` may settle it by hand
 
 
 @dataclass
@@ -247,101 +246,6 @@ def next_environment(ws: Workspace, env: str) -> str | None:
 
 # -- applying ------------------------------------------------------------------------------
 
-def _running_here() -> str:
-    """A pending rollout's ``hook_status``: which process runs its hook (replaced by the outcome)."""
-    from fuseboard.store.audit import host_name
-
-    return f"running: pid {os.getpid()} on {host_name()}"
-
-
-def _runner(pending: Rollout) -> tuple[int | None, str | None]:
-    import re
-
-    found = re.fullmatch(r"running: pid (\d+) on (.+)", pending.hook_status or "")
-    return (int(found[1]), found[2]) if found else (None, None)
-
-
-def _stale(pending: Rollout, e: Environment, now: datetime) -> tuple[bool, str]:
-    """Whether a pending rollout may be cleared by hand, and why (or why not)."""
-    from fuseboard.store.audit import host_name
-
-    deadline = pending.requested_at + timedelta(seconds=float(e.hook.get("timeout", hooks.DEFAULT_TIMEOUT)))
-    pid, host = _runner(pending)
-    if now >= deadline + CLEAR_AFTER:
-        return True, f"its hook's deadline passed at {deadline:%H:%M:%S} UTC"
-    if pid is not None and host == host_name():
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True, f"its process (pid {pid} on {host}) is gone"
-        except PermissionError:
-            pass
-    where = f"pid {pid} on {host}" if pid is not None else "its process unknown"
-    return False, f"{where} is still within its hook's deadline ({deadline:%H:%M:%S} UTC)"
-
-
-def in_progress_error(s: Session, pending: Rollout, target: str, now: datetime) -> str:
-    """The refusal for a change while another is pending: who, since when, where, and the way out."""
-    to = s.get(ModelVersion, pending.to_version_id).version
-    pid, host = _runner(pending)
-    model, env = target.split("/", 1)
-    e = s.get(Environment, pending.environment_id)
-    stale, _ = _stale(pending, e, now)
-    clear_from = pending.requested_at + timedelta(seconds=float(e.hook.get("timeout", hooks.DEFAULT_TIMEOUT))) \
-        + CLEAR_AFTER
-    when = "now" if stale else (f"once pid {pid} is gone or after {clear_from:%H:%M:%S} UTC" if pid is not None
-                                else f"after {clear_from:%H:%M:%S} UTC")
-    return (f"a change of {target} is already in progress since {pending.requested_at:%H:%M} UTC by "
-            f"{pending.requested_by} ({pending.action} to v{to}"
-            + (f"; pid {pid} on host {host}" if pid is not None else "") + "); wait for it, or if it crashed, "
-            f"clear it with `fuseboard changes clear {model} --env {env} --reason TEXT` (allowed {when})")
-
-
-def clear_pending(ws: Workspace, model: str, env: str, *, actor: str, origin: str, reason: str,
-                  now: datetime | None = None) -> dict[str, Any]:
-    """Settle by hand a pending change whose process crashed: the rollout becomes ``abandoned``.
-
-    Allowed only when the process running its hook is gone (on this host) or the hook's deadline
-    has passed; the version on record does not change. Audited as ``rollout.abandoned`` with who
-    and why. Raises ``Refused`` when nothing is pending or the change may still be running.
-    """
-    if not reason.strip():
-        raise FuseboardError("clearing a pending change needs a reason (--reason)")
-    now = now or utcnow()
-    target = f"{model}/{env}"
-    with ws.transaction() as s:
-        m = lookup.model(s, model)
-        e = lookup.environment(s, env)
-        dep = _deployment(s, m, e)
-        pending = s.exec(select(Rollout).where(Rollout.model_id == m.id, Rollout.environment_id == e.id,
-                                               Rollout.state == "pending").order_by(Rollout.id.desc())).first()
-        if pending is None:
-            raise Refused(f"no change of {target} is pending; there is nothing to clear")
-        stale, why = _stale(pending, e, now)
-        if not stale:
-            raise Refused(f"the {pending.action} of {target} requested by {pending.requested_by} at "
-                          f"{pending.requested_at:%H:%M} UTC may still be running ({why}); wait for it")
-        pid, host = _runner(pending)
-        to = s.get(ModelVersion, pending.to_version_id).version
-        cleared = s.exec(update(Rollout).where(Rollout.id == pending.id, Rollout.state == "pending").values(
-            state="abandoned", finished_at=now, hook_status=f"abandoned: cleared by {actor} ({why})"))
-        if cleared.rowcount != 1:
-            raise Conflict(f"the change of {target} finished meanwhile; nothing was cleared; look again")
-        if dep is not None and dep.pending_rollout_id == pending.id:
-            s.exec(update(Deployment).where(Deployment.id == dep.id).values(
-                pending_rollout_id=None, revision=Deployment.revision + 1))
-        serving = s.get(ModelVersion, dep.version_id).version if dep is not None else None
-        info = {"rollout": pending.id, "action": pending.action, "to_version": to, "serving": serving,
-                "requested_by": pending.requested_by, "requested_at": pending.requested_at.isoformat(),
-                "pid": pid, "host": host, "why": why}
-        audit.record(s, action="rollout.abandoned", target=target, actor=actor, origin=origin,
-                     before={"state": "pending", **{k: info[k] for k in ("rollout", "to_version", "requested_by",
-                                                                          "pid", "host")}},
-                     after={"state": "abandoned", "rollout": pending.id, "version": serving, "why": why},
-                     reason=reason, at=now)
-    return info
-
-
 def _refuse(ws: Workspace, plan: ChangePlan, actor: str, origin: str, why: str) -> None:
     with ws.transaction() as s:
         audit.record(s, action=f"{plan.action}.denied", target=f"{plan.model}/{plan.environment}", actor=actor,
@@ -381,7 +285,7 @@ def apply(ws: Workspace, plan: ChangePlan, *, actor: str, origin: str, reason: s
             timeout = timedelta(seconds=float(e.hook.get("timeout", hooks.DEFAULT_TIMEOUT)))
             if when - pending.requested_at < timeout + STALE_AFTER:
                 raise Refused(in_progress_error(s, pending, target, when))
-            pid, host = _runner(pending)
+            pid, host = runner(pending)
             pending.state, pending.finished_at = "abandoned", when
             pending.hook_status = "abandoned: its process" + (f" (pid {pid} on {host})" if pid else "") + \
                 " never reported back"
@@ -407,7 +311,7 @@ def apply(ws: Workspace, plan: ChangePlan, *, actor: str, origin: str, reason: s
         rollout = Rollout(model_id=m.id, environment_id=e.id, action=plan.action,
                           from_version_id=dep.version_id if dep else None, to_version_id=mv.id, state="pending",
                           requested_by=actor, requested_at=when, reason=reason,
-                          hook=hooks.describe(e.hook) if e.hook else "", hook_status=_running_here())
+                          hook=hooks.describe(e.hook) if e.hook else "", hook_status=running_here())
         s.add(rollout)
         s.flush()
         if dep is not None:  # claim the deployment: conditional on the revision we saw
