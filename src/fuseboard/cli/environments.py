@@ -101,8 +101,7 @@ def _run_change(ctx: Context, plan: Any, *, reason: str, yes: bool, override: bo
     if not result.ok:
         sys.exit(1)
     if converged is not None and converged.probed and not converged.ok:
-        raise FuseboardError(f"{converged.detail}; the change is recorded, and the monitor opens a "
-                             "version-mismatch alert if the endpoint does not follow")
+        raise FuseboardError(converged.detail)  # the change itself is recorded (said above)
 
 
 change_options = [
