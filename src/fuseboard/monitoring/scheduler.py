@@ -115,15 +115,17 @@ def run_cycle(ws: Workspace, kind: str, *, now: datetime | None = None, policy: 
               notify: Callable[[list[dict]], None] | None = None) -> dict:
     """Run one kind of check on every deployment and record results and alerts in one transaction.
 
-    ``notify`` receives the alerts that fired or resolved (after the commit).
+    ``notify`` receives the alerts that fired or resolved (after the commit), but not those of a
+    silenced deployment or check: their "fired" goes out once the silence ends (``alerts.notifications``).
     """
     now = now or utcnow()
     wanted = set(KINDS[kind])
     with _gc_paused():
         results = checks.run_checks(ws, now=now, policy=policy, probe_endpoints="health" in wanted, only=wanted)
         with ws.transaction() as s:
-            changed = alerts.record_results(s, results, now=now)
-            events = [alerts.event(s, a) for a in changed]
+            outbox: list = []
+            changed = alerts.record_results(s, results, now=now, outbox=outbox)
+            events = [alerts.event(s, a) for a in outbox]
             if "health" in wanted:
                 _follow_rollouts(s, results, now)
     if notify is not None and events:
@@ -148,22 +150,23 @@ def webhook_notifier(url: str, *, token: str | None = None, timeout: float = 5.0
     """POST each alert event as JSON to ``url`` from a background thread; failures are logged, never raised.
 
     The token (from the environment or the config file) goes in an Authorization header and
-    nowhere else.
+    nowhere else: redirects are not followed (a 3xx is a failure naming its Location), and
+    ``timeout`` is the whole request's deadline (fuseboard.http).
     """
     import json
-    import urllib.request
+
+    from fuseboard import http, redact
 
     def send(events: list[dict]) -> None:
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         for event in events:
-            request = urllib.request.Request(url, data=json.dumps(event).encode(), method="POST",
-                                             headers={"Content-Type": "application/json"})
-            if token:
-                request.add_header("Authorization", f"Bearer {token}")
-            try:
-                with urllib.request.urlopen(request, timeout=timeout):  # noqa: S310 (the user's webhook)
-                    pass
-            except Exception as exc:  # noqa: BLE001  (a failing webhook must not disturb the checks)
-                log.warning("alert webhook failed for %s: %s", event["alert"]["fingerprint"], exc)
+            answer = http.request("POST", url, body=json.dumps(event).encode(), headers=headers, deadline=timeout,
+                                  max_body=4096)
+            if not answer.ok:  # a failing webhook must not disturb the checks
+                log.warning("alert webhook failed for %s: %s", event["alert"]["fingerprint"],
+                            redact.mask(answer.describe(), [token]))
 
     def notify(events: list[dict]) -> None:
         threading.Thread(target=send, args=(events,), name="alert-webhook", daemon=True).start()
