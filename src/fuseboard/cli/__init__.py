@@ -67,7 +67,7 @@ class Context:
             self._ws = open_workspace(self.url, artifact_dir=cfg.artifacts, create=create, read_only=self.read_only,
                                       group=cfg.group, named_by=self.named_by)
             if self._ws.created:  # said, so that a mistyped --db is seen at once
-                click.echo(f"created a new workspace at {self._ws.where}", err=True)
+                click.echo(visible(f"created a new workspace at {self._ws.where}"), err=True)
         return self._ws
 
     def readable(self) -> Any:

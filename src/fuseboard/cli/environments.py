@@ -197,9 +197,9 @@ def changes_clear_cmd(ctx: Context, model: str, env: str, reason: str, yes: bool
         emit_json(info)
         return
     serving = f"v{info['serving']}" if info["serving"] is not None else "nothing"
-    click.echo(f"cleared: the {info['action']} of {model} to v{info['to_version']} in {env} (requested by "
-               f"{info['requested_by']}) is abandoned ({info['why']}); {serving} stays on record. If its hook got "
-               "through, the endpoint may serve the new version: check it, then deploy or roll back")
+    click.echo(visible(f"cleared: the {info['action']} of {model} to v{info['to_version']} in {env} (requested by "
+                       f"{info['requested_by']}) is abandoned ({info['why']}); {serving} stays on record. If its hook "
+                       "got through, the endpoint may serve the new version: check it, then deploy or roll back"))
 
 
 @cli.command("signoff")
