@@ -879,7 +879,7 @@ def test_audit_filters_by_model_environment_and_age(demo_url: str) -> None:
     hour_ago = utcnow() - HOUR
     assert all(datetime.fromisoformat(r["at"]) >= hour_ago for r in rows)
     assert [r["action"] for r in rows][:3] == ["rollout.known_good_revoked", "rollback", "rollback.start"]
-    assert rows[0]["reason"] == "incident 42" and rows[0]["before"]["version"] == 2
+    assert rows[1]["reason"] == "incident 42" and rows[1]["before"]["version"] == 2
     every = json.loads(run("--db", demo_url, "audit", "--model", "credit-risk", "--env", "prod", "--json",
                            "--limit", "500").stdout)
     older = [r for r in every if datetime.fromisoformat(r["at"]) < hour_ago]
