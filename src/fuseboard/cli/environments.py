@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from fuseboard.cli import Context, cli, confirm, console, emit_json, json_option, pass_ctx, reason_option, yes_option
+from fuseboard.cli.table import _visible
 from fuseboard.errors import FuseboardError
 from fuseboard.text import cells, markup_safe, visible
 
@@ -48,7 +49,12 @@ def _show_plan(plan: Any) -> None:
         lines.append(f"  gate {'pass' if gate.ok else 'FAIL'}: {gate.name}: {gate.detail}")
     if plan.in_progress:
         lines.append(f"  in progress: {plan.in_progress}")
-    click.echo("\n".join(visible(line) for line in lines), err=True)
+    if plan.runbook:
+        lines.append(f"  runbook: {_visible(plan.runbook.splitlines()[0])}"
+                     + (" (more: fuseboard monitoring show)" if len(plan.runbook.splitlines()) > 1 else ""))
+    if plan.advice:
+        lines.append(f"  will it help: {plan.advice}")
+    click.echo("\n".join(lines), err=True)
 
 
 def _confirm_change(plan: Any, yes: bool, reason: str) -> None:
@@ -358,11 +364,16 @@ def history_cmd(ctx: Context, model: str, env: str, at: str | None, limit: int, 
         table.add_column(col, no_wrap=col in ("when", "change", "known-good"))
     for r in rows:
         change = f"v{r.from_version or '-'}→v{r.to_version}"
-        table.add_row(*cells(r.requested_at.astimezone().strftime("%m-%d %H:%M"), r.action, change, r.state,
-                             r.requested_by, r.hook_status or "-",
-                             r.known_good_at.astimezone().strftime("%m-%d %H:%M") if r.known_good_at else "",
-                             r.reason))
+        good = r.known_good_at.astimezone().strftime("%m-%d %H:%M") if r.known_good_at else ""
+        if r.revoked_at is not None:
+            good = f"revoked {r.revoked_at.astimezone():%m-%d %H:%M}"
+        table.add_row(r.requested_at.astimezone().strftime("%m-%d %H:%M"), r.action, change, r.state,
+                      r.requested_by, r.hook_status or "-", good, r.reason)
     console().print(table)
+    revoked = {(r.to_version, r.revoked_at, r.revoked_reason) for r in rows if r.revoked_at is not None}
+    for version, when, why in sorted(revoked, key=lambda x: x[1]):
+        click.echo(f"v{version} stopped being known-good in {env} at {when.astimezone():%Y-%m-%d %H:%M %Z}: "
+                   + _visible(why))
 
 
 @cli.group("audit", invoke_without_command=True)

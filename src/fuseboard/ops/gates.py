@@ -71,6 +71,8 @@ def _soak_gate(session: Session, model: Model, mv: ModelVersion, env: Environmen
     crit = session.exec(select(Alert.opened_at, Alert.resolved_at).where(
         Alert.model_id == model.id, Alert.environment_id == previous.id, Alert.severity == "crit")).all()
     for r in runs:
+        if r.revoked_at is not None:  # rolled back from there: not known-good
+            continue
         good = r.known_good_at or rollouts.known_good_at(r.finished_at, r.ended_at, soak, crit, now)
         if good is not None:
             return Gate("soak", True, f"known-good in {previous.name} since {good:%Y-%m-%d %H:%M} UTC")

@@ -1,0 +1,93 @@
+"""Plain tables for the command line's listings, fitted to the terminal (80 columns when unknown).
+
+Short columns keep their full width (never ``class…``); the one long free-text column comes last and is
+cut with ``…`` to what is left of the line, or, when too little is left, goes on a line of its own
+under the row. ``wide`` prints every cell whole. Text from outside is made visible (``_visible``).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from typing import Sequence
+
+import click
+from rich.cells import cell_len
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+GAP = "  "
+LONG_MIN = 30  # fewer columns than this left for the long column: it goes on its own line
+INDENT = 5
+
+
+def _visible(text: object) -> str:
+    """Control characters as escapes (``\\x1b``, ``\\n``), as git and less show them."""
+    def escape(match: re.Match[str]) -> str:
+        ch = match.group()
+        return {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(ch, f"\\x{ord(ch):02x}")
+
+    return _CONTROL.sub(escape, str(text))
+
+
+def width() -> int:
+    """The terminal's width (``COLUMNS`` wins), 80 when there is none."""
+    return max(40, shutil.get_terminal_size((80, 24)).columns)
+
+
+def cut(text: str, room: int) -> str:
+    """``text`` within ``room`` cells, ending in ``…`` when it had to be cut."""
+    if cell_len(text) <= room:
+        return text
+    out, used = [], 0
+    for ch in text:
+        w = cell_len(ch)
+        if used + w > room - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out).rstrip() + "…"
+
+
+def _pad(text: str, size: int, right: bool) -> str:
+    space = " " * max(0, size - cell_len(text))
+    return space + text if right else text + space
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    right: bool = False  # numbers line up on the right
+
+
+def render(columns: Sequence[Column], rows: Sequence[Sequence[str]], *, wide: bool = False,
+           columns_wide: int | None = None, long_min: int = LONG_MIN) -> list[str]:
+    """The table's lines: ``columns[-1]`` is the long free-text column, the others are short."""
+    total = columns_wide or width()
+    short, long_col = columns[:-1], columns[-1]
+    cells = [[_visible(c) for c in row] for row in rows]
+    sizes = [max([cell_len(c.name)] + [cell_len(r[i]) for r in cells]) for i, c in enumerate(short)]
+    used = sum(sizes) + len(GAP) * len(sizes)
+    inline = wide or total - used >= long_min
+
+    def line(values: Sequence[str]) -> str:
+        return GAP.join(_pad(v, sizes[i], short[i].right) for i, v in enumerate(values))
+
+    out = [(line([c.name for c in short]) + GAP + long_col.name) if inline else line([c.name for c in short])]
+    for r in cells:
+        head, text = line(r[:-1]), r[-1]
+        if inline:
+            out.append((head + GAP + (text if wide else cut(text, total - used))).rstrip())
+        else:
+            out.append(head.rstrip())
+            if text:
+                out.append(" " * INDENT + cut(text, total - INDENT))
+    return [x.rstrip() for x in out]
+
+
+def echo_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], *, wide: bool = False,
+               title: str | None = None, long_min: int = LONG_MIN) -> None:
+    if title:
+        click.echo(_visible(title))
+    for text in render(columns, rows, wide=wide, long_min=long_min):
+        click.echo(text)
