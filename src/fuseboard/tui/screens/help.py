@@ -36,6 +36,11 @@ def help_table(screen: Screen) -> Table:
             does = Text(f"{binding.tooltip or binding.description}: unavailable, "
                         f"{reason or 'not applicable here'}", style="dim")
         rows[ident] = (rank, [app.get_key_display(binding)], does)
+    # the screen's own keys that a focused widget shadows (← → over a table that scrolls sideways)
+    for binding in (b for bs in screen._bindings.key_to_bindings.values() for b in bs):
+        ident = f"{binding.action}/{binding.description}"
+        if binding.id and "." in binding.id and binding.description and ident not in rows:
+            rows[ident] = (0, [app.get_key_display(binding)], Text(binding.tooltip or binding.description))
     for _rank, keys, does in sorted(rows.values(), key=lambda r: r[0]):
         table.add_row(", ".join(keys), does)
     if app.ENABLE_COMMAND_PALETTE:

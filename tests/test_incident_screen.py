@@ -1,0 +1,455 @@
+"""The 3 a.m. loop in the console at 80x24: from an alert to the incident view and a verified rollback
+in a few keys; the console defects found on the way (issue 14)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from textual import events
+from textual.widgets import Input
+
+from fuseboard.config import Config
+from fuseboard.monitoring import alerts
+from fuseboard.monitoring.checks import CheckResult, DeploymentChecks
+from fuseboard.store.db import open_workspace
+from fuseboard.store.queries import environment_matrix
+from fuseboard.tui.app import FuseboardApp
+from fuseboard.tui.screens.deployment import DeploymentScreen
+from fuseboard.tui.screens.dialogs import ChangeDialog, EntryScreen, FormDialog
+from fuseboard.tui.screens.environments import EnvironmentsScreen
+from fuseboard.tui.screens.models import ModelsScreen
+from fuseboard.tui.screens.monitoring import MonitoringScreen
+from fuseboard.tui.widgets.table import VirtualTable
+from tests.test_tui import screen_text, settle
+
+SIZE = (80, 24)
+DRIFT = CheckResult("drift", "crit", "3 of 8 features drifted: income, employment, age",
+                    details={"features": [{"feature": "income", "method": "psi", "score": 0.41, "threshold": 0.1,
+                                           "drifted": True, "severity": "crit"}]})
+
+
+def record(url: str, *results: DeploymentChecks, now: datetime | None = None) -> None:
+    ws = open_workspace(url)
+    with ws.transaction() as s:
+        alerts.record_results(s, list(results), now=now)
+    ws.close()
+
+
+@pytest.fixture
+def alerting_url(demo_url: str) -> str:
+    """The demo with a critical drift alert on credit-risk/prod and staleness warnings on churn (dev, prod)."""
+    record(demo_url,
+           DeploymentChecks("credit-risk", "prod", 2, "mission-critical", "crit", [DRIFT]),
+           DeploymentChecks("churn-propensity", "prod", 2, "internal", "warn",
+                            [CheckResult("staleness", "warn", "past its retrain-by date")]),
+           DeploymentChecks("churn-propensity", "dev", 2, "internal", "warn",
+                            [CheckResult("staleness", "warn", "past its retrain-by date")]))
+    return demo_url
+
+
+def make_app(url: str, tmp_path: Path, **kw: object) -> FuseboardApp:
+    return FuseboardApp(url, Config(path=tmp_path / "c.toml"), workspace_label="demo", **kw)  # type: ignore[arg-type]
+
+
+def serving(url: str, model: str, env: str) -> int:
+    ws = open_workspace(url)
+    try:
+        _, rows = environment_matrix(ws)
+        return next(r for r in rows if r.model == model).cells[env].version
+    finally:
+        ws.close()
+
+
+async def monitoring(app: FuseboardApp, pilot, model: str | None = None, env: str = "prod") -> MonitoringScreen:  # noqa: ANN001
+    await settle(app, pilot)
+    await pilot.press("3")
+    await settle(app, pilot)
+    screen = app.screen
+    assert isinstance(screen, MonitoringScreen)
+    if model is not None:
+        table = screen.query_one(VirtualTable)
+        key = next(a.id for a in screen.alerts if (a.model, a.environment) == (model, env))
+        assert table.move_to_key(key)
+        await pilot.pause()
+    return screen
+
+
+async def until(app: FuseboardApp, pilot, test, seconds: float = 30.0) -> bool:  # noqa: ANN001
+    """Let the console run until ``test()`` holds (the live demo and the monitor run in threads)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if test():
+            return True
+        await pilot.pause(0.2)
+    return test()
+
+
+# -- item 1: the incident view ---------------------------------------------------------------------------
+
+async def test_enter_opens_the_incident_with_owner_on_call_changes_and_the_verdict(alerting_url: str,
+                                                                                   tmp_path: Path) -> None:
+    app = make_app(alerting_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await monitoring(app, pilot, "credit-risk")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, DeploymentScreen)
+        text = screen_text(app)
+        assert "✖ crit drift alert" in text and "firing, since" in text
+        assert "Rollback to v1: " in text  # the verdict line, with its reasons
+        assert "Owner it-ops · on call Chloe Martin (chloe) +44 20 7946 0201" in text
+        assert "· next Dev Patel (dev) +44 20 7946 0202" in text
+        assert "Runbook none (fuseboard monitoring set credit-risk --runbook URL)" in text
+        assert "What is wrong, worst first" in text and "3 of 8 features drifted" in text
+        await pilot.press("G")
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "Drift, worst first" in text and "History (status changes)" in text  # the detail, below
+        await pilot.press("g")
+        assert "a Ack" in screen_text(app) and "r Rollback" in screen_text(app)
+
+
+async def test_the_runbook_and_what_changed_are_shown_as_written(alerting_url: str, tmp_path: Path) -> None:
+    from fuseboard.monitoring.settings import update
+
+    ws = open_workspace(alerting_url)
+    update(ws, "credit-risk", {"runbook": "https://wiki/credit [@click=app.quit] \x1b[2J"}, actor="ana",
+                    origin="cli", reason="INC runbook")
+    ws.close()
+    app = make_app(alerting_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await monitoring(app, pilot, "credit-risk")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "Runbook https://wiki/credit [@click=app.quit] \\x1b[2J" in text
+        assert "monitoring settings changed by ana" in text and "What changed" in text
+
+
+async def test_2_lands_on_the_alerting_deployments_row_and_column(alerting_url: str, tmp_path: Path) -> None:
+    app = make_app(alerting_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await monitoring(app, pilot, "churn-propensity", "dev")
+        await pilot.press("2")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, EnvironmentsScreen)
+        assert (screen.selected_row.model, screen.selected_env) == ("churn-propensity", "dev")
+        await pilot.press("3", "enter")  # from the incident view too (the alert list kept its cursor)
+        await settle(app, pilot)
+        await pilot.press("up", "2")  # credit-risk, worst first at the top
+        await settle(app, pilot)
+        assert (screen.selected_row.model, screen.selected_env) == ("churn-propensity", "dev")
+        await pilot.press("3", "g", "enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, DeploymentScreen) and app.screen.model == "credit-risk"
+        await pilot.press("2")
+        await settle(app, pilot)
+        assert (screen.selected_row.model, screen.selected_env) == ("credit-risk", "prod")
+
+
+async def test_history_from_the_alert_list(alerting_url: str, tmp_path: Path) -> None:
+    from fuseboard.tui.screens.history import HistoryScreen
+
+    app = make_app(alerting_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await monitoring(app, pilot, "credit-risk")
+        await pilot.press("h")
+        await settle(app, pilot)
+        assert isinstance(app.screen, HistoryScreen) and "Rollouts of credit-risk in prod" in screen_text(app)
+
+
+# -- item 2: four keys -------------------------------------------------------------------------------------
+
+async def test_internal_rollback_from_the_alert_list_is_r_y_then_the_view_shows_the_outcome(
+        alerting_url: str, tmp_path: Path) -> None:
+    app = make_app(alerting_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await monitoring(app, pilot, "churn-propensity")
+        keys = ["r", "y"]
+        await pilot.press(keys[0])
+        await settle(app, pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ChangeDialog) and dialog.focused is dialog.query_one("#cancel")
+        assert "v2 → v1" in screen_text(app) and "Rollback to v1: " in screen_text(app)
+        await pilot.press(keys[1])
+        await settle(app, pilot)
+        assert await until(app, pilot, lambda: app.rollouts_running == {})
+        await settle(app, pilot)
+        assert isinstance(app.screen, DeploymentScreen) and app.screen.model == "churn-propensity"
+        text = screen_text(app)
+        assert "Rollback, as it happens" in text and "hook: no hook" in text
+        assert "note: no endpoint recorded" in text  # said as a note, not an alarm
+        assert "churn-propensity in prod  v1" in text
+    assert len(keys) <= 4 and serving(alerting_url, "churn-propensity", "prod") == 1
+
+
+async def test_y_before_the_plan_is_shown_confirms_nothing(alerting_url: str, tmp_path: Path) -> None:
+    app = make_app(alerting_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await monitoring(app, pilot, "churn-propensity")
+        for key in "ry":  # both in the queue before the plan can have been made
+            app.post_message(events.Key(key, key))
+        await settle(app, pilot)
+        assert isinstance(app.screen, ChangeDialog)
+        assert "still planning the change" in screen_text(app) or "read it, then confirm again" in screen_text(app)
+        await pilot.press("escape")
+    assert serving(alerting_url, "churn-propensity", "prod") == 2
+
+
+async def test_keys_typed_right_after_r_land_in_the_name_field(alerting_url: str, tmp_path: Path) -> None:
+    """Mission-critical in prod: the keys arrive before the dialog has mounted (as a terminal delivers
+    them); none is lost, none reaches the screen underneath (where a, s, x, r and n are keys)."""
+    app = make_app(alerting_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await monitoring(app, pilot, "credit-risk")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        for key in "rcredit-risk":
+            app.post_message(events.Key(key, key))
+        await settle(app, pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ChangeDialog)
+        name = dialog.query_one("#field-name", Input)
+        assert name.value == "credit-risk" and dialog.focused is name
+        assert name.placeholder != "credit-risk" and "credit-risk" not in name.placeholder
+        keys = ["r", *"credit-risk", "enter", *"INC-7 drift", "enter"]
+        await pilot.press("enter", *"INC-7 drift", "enter")
+        assert await until(app, pilot, lambda: app.rollouts_running == {})
+        await settle(app, pilot)
+        assert isinstance(app.screen, DeploymentScreen)
+        assert "hook: no hook" in screen_text(app)
+        # beyond r and the two enters, only the name and the reason were typed
+        assert len(keys) - 3 == len("credit-risk") + len("INC-7 drift")
+    assert serving(alerting_url, "credit-risk", "prod") == 1
+    ws = open_workspace(alerting_url)
+    assert [a.state for a in alerts.list_alerts(ws) if a.model == "credit-risk"] == ["firing"]  # no stray ack
+    ws.close()
+
+
+async def test_a_failing_hook_is_shown_as_a_failure_in_the_view(alerting_url: str, tmp_path: Path) -> None:
+    from fuseboard.ops.environments import configure
+
+    ws = open_workspace(alerting_url)
+    configure(ws, "prod", actor="t", origin="cli", reason="t", hook={"command": ["false"], "timeout": 5})
+    ws.close()
+    app = make_app(alerting_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await monitoring(app, pilot, "churn-propensity")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("r")
+        await settle(app, pilot)
+        await pilot.press("y")
+        assert await until(app, pilot, lambda: app.rollouts_running == {})
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "✖ crit rollback FAILED: the hook said exit 1" in text
+    assert serving(alerting_url, "churn-propensity", "prod") == 2
+
+
+# -- item 3: alert hygiene in the list ---------------------------------------------------------------------
+
+async def test_a_new_critical_alert_takes_the_cursor_unless_the_user_moved_it(demo_url: str, tmp_path: Path) -> None:
+    record(demo_url, DeploymentChecks("churn-propensity", "prod", 2, "internal", "warn",
+                                      [CheckResult("staleness", "warn", "past its retrain-by date")]),
+           DeploymentChecks("tumour-screening", "prod", 2, "internal", "warn",
+                            [CheckResult("staleness", "warn", "past its retrain-by date")]))
+    app = make_app(demo_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await monitoring(app, pilot)
+        table = screen.query_one(VirtualTable)
+        record(demo_url, DeploymentChecks("credit-risk", "prod", 2, "mission-critical", "crit", [DRIFT]))
+        screen.reload()
+        await settle(app, pilot)
+        assert screen.selected.model == "credit-risk"  # the new critical alert took the cursor
+        await pilot.press("j")  # the user moves: the next critical alert leaves the cursor where it is
+        moved_to = table.cursor_key
+        record(demo_url, DeploymentChecks("demand-forecast", "prod", 2, "mission-critical", "crit",
+                                          [CheckResult("health", "crit", "down for 3 probes: HTTP 503")]))
+        screen.reload()
+        await settle(app, pilot)
+        assert table.cursor_key == moved_to and {a.model for a in screen.alerts} >= {"demand-forecast"}
+
+
+async def test_who_acknowledged_or_silenced_and_when_shows_in_the_list(alerting_url: str, tmp_path: Path) -> None:
+    app = make_app(alerting_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await monitoring(app, pilot, "credit-risk")
+        await pilot.press("a")
+        await settle(app, pilot)
+        await settle(app, pilot)
+        at = screen.selected.acknowledged_at.astimezone()
+        assert f"acked by tester {at:%H:%M} · credit-risk/prod drift" in screen_text(app)
+        await pilot.press("s")
+        await settle(app, pilot)
+        await pilot.press("enter", *"known cause", "enter")  # the 2h already in the field is the default
+        await settle(app, pilot)
+        await settle(app, pilot)
+        until_ = (datetime.now(timezone.utc) + timedelta(hours=2)).astimezone()
+        text = screen_text(app)
+        assert "silenced by tester until" in text
+        assert f"until {until_:%H:%M}" in text or f"until {until_ - timedelta(minutes=1):%H:%M}" in text
+
+
+async def test_a_typed_duration_replaces_the_default(alerting_url: str, tmp_path: Path) -> None:
+    app = make_app(alerting_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await monitoring(app, pilot, "credit-risk")
+        await pilot.press("s")
+        await settle(app, pilot)
+        assert isinstance(app.screen, FormDialog)
+        assert app.screen.query_one("#field-duration", Input).value == "2h"  # a value, not a placeholder
+        await pilot.press(*"30m", "enter", *"ticket", "enter")
+        await settle(app, pilot)
+        await settle(app, pilot)
+        ends = screen.selected.silenced_until
+        assert timedelta(minutes=28) < ends - datetime.now(timezone.utc) <= timedelta(minutes=30)
+
+
+# -- item 6: console defects -------------------------------------------------------------------------------
+
+async def test_a_dimmed_key_says_why_in_the_status_line(alerting_url: str, tmp_path: Path) -> None:
+    app = make_app(alerting_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await monitoring(app, pilot, "credit-risk")
+        await pilot.press("a")
+        await settle(app, pilot)
+        await settle(app, pilot)
+        await pilot.press("a")
+        assert "a (Ack) is unavailable: already acknowledged by tester" in screen_text(app)
+
+
+async def test_signing_as_a_person_the_workspace_does_not_know_says_so(demo_url: str, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_ownership_screen import open_checklist
+
+    monkeypatch.setenv("FUSEBOARD_USER", "mallory")
+    app = make_app(demo_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_checklist(app, pilot)
+        await pilot.press("s")
+        assert "s (Sign) is unavailable: you (mallory) are not a person this workspace knows" in screen_text(app)
+
+
+async def test_enter_opens_a_checklist_item_with_its_evidence(demo_url: str, tmp_path: Path) -> None:
+    from tests.test_ownership_screen import open_checklist
+
+    app = make_app(demo_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_checklist(app, pilot)
+        item = screen.selected
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, EntryScreen)
+        text = screen_text(app)
+        assert f"churn-propensity: {item.key}" in text and "evidence" in text and "required" in text
+        await pilot.press("escape")
+        assert app.screen is screen
+
+
+async def test_enter_opens_an_audit_event_whole(alerting_url: str, tmp_path: Path) -> None:
+    app = make_app(alerting_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.open_audit()
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, EntryScreen)
+        text = screen_text(app)
+        assert "when" in text and "who" in text and "via" in text and "reason" in text
+
+
+async def test_the_models_screen_is_read_again_on_return(demo_url: str, tmp_path: Path) -> None:
+    from fuseboard.ops.deploy import deploy
+
+    app = make_app(demo_url, tmp_path)
+    app.REFRESH_SECONDS = 0  # no timer: only the return may read it again
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, ModelsScreen)
+        await pilot.press("2")
+        await settle(app, pilot)
+        ws = open_workspace(demo_url)
+        deploy(ws, "tumour-screening", 1, "dev", actor="t", origin="cli")
+        ws.close()
+        await pilot.press("1")
+        await settle(app, pilot)
+        row = next(r for r in screen.all_rows if r.name == "tumour-screening")
+        assert row.deployed["dev"] == 1
+
+
+async def test_key_bars_fit_80_columns_with_the_conventional_keys(alerting_url: str, tmp_path: Path) -> None:
+    app = make_app(alerting_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        for screen_key, wanted in (("2", ["r Rollback", "p Promote", "d Deploy", "h History", "u Audit"]),
+                                   ("3", ["r Rollback", "a Ack", "s Silence", "x Resolve", "h History"])):
+            await pilot.press(screen_key)
+            await settle(app, pilot)
+            bar = screen_text(app).rstrip().splitlines()[-1]
+            assert all(w in bar for w in wanted + ["? Help", ": palette"]), bar
+        await pilot.press("enter")
+        await settle(app, pilot)
+        bar = screen_text(app).rstrip().splitlines()[-1]
+        assert all(w in bar for w in ["r Rollback", "a Ack", "s Silence", "x Resolve", "h History", "? Help",
+                                      ": palette"]), bar
+
+
+async def test_environments_help_lists_the_column_keys(demo_url: str, tmp_path: Path) -> None:
+    app = make_app(demo_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("2")
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "select the environment to the left" in text and "select the environment to the right" in text
+
+
+async def test_model_detail_deployments_read_at_80_columns(demo_url: str, tmp_path: Path) -> None:
+    from fuseboard.ops.deploy import deploy
+
+    ws = open_workspace(demo_url)
+    deploy(ws, "credit-risk", 2, "dev", actor="t", origin="cli",
+           endpoint_url="http://serving.internal.example:8080/models/credit-risk/dev")
+    ws.close()
+    app = make_app(demo_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.open_model("credit-risk")
+        await settle(app, pilot)
+        await pilot.press(*"jjjjjjjjjj")
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "Deployments" in text
+        dev = [line for line in text.splitlines() if "dev" in line and "ago" in line]
+        assert dev and "v2" in dev[0], dev
+        assert "serving.internal.example" in text and "2d ago" in text  # no column squeezed to "…"
+
+
+async def test_a_dev_deploy_without_an_endpoint_says_so_as_a_note(demo_url: str, tmp_path: Path) -> None:
+    app = make_app(demo_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("2")
+        await settle(app, pilot)
+        screen = app.screen
+        while screen.selected_row.model != "tumour-screening":
+            await pilot.press("j")
+        await pilot.press("left", "left", "d")
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("y")
+        await settle(app, pilot)
+        await settle(app, pilot)
+        messages = [n.message for n in app._notifications]
+        assert any("Note: no endpoint recorded" in m for m in messages), messages
+        assert not any("NOT CONFIRMED" in m for m in messages)
