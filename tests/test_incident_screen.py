@@ -453,3 +453,103 @@ async def test_a_dev_deploy_without_an_endpoint_says_so_as_a_note(demo_url: str,
         messages = [n.message for n in app._notifications]
         assert any("Note: no endpoint recorded" in m for m in messages), messages
         assert not any("NOT CONFIRMED" in m for m in messages)
+
+
+# -- proof: the whole script on the live demo ------------------------------------------------------------
+
+async def test_the_3am_loop_on_the_live_demo(demo_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A critical alert appears and takes the cursor; Enter opens the incident (owner, on call, what
+    changed, the verdict); r and the typed confirmation roll credit-risk back and the view shows the
+    endpoint reporting v1. Then the internal churn model's alert: r, y (two keys) to the same result."""
+    from fuseboard.monitoring.scheduler import Intervals
+    from fuseboard.ops import demo_live
+
+    monkeypatch.setattr(demo_live, "EVERY", 0.3)
+    monkeypatch.setattr(demo_live, "LABEL_DELAY", 0.6)
+    monkeypatch.setattr(demo_live.DemoLive, "flaky_down", lambda self: False)  # every endpoint answers
+
+    def live(ws):  # noqa: ANN001, ANN202
+        service = demo_live.DemoLive(ws, port=0)
+        start = service.start
+
+        def started() -> None:
+            start()
+            service.started_at -= 60  # the credit-risk inputs at their full drift from the first batch
+
+        service.start = started  # type: ignore[method-assign]
+        return service
+
+    app = make_app(demo_url, tmp_path, run_monitor=True, services=[live],
+                   monitor_intervals=Intervals(health=1, drift=2, performance=2))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await monitoring(app, pilot)
+
+        def crit() -> object:
+            return next((a for a in screen.alerts if a.severity == "crit"), None)
+
+        assert await until(app, pilot, lambda: crit() is not None, 60), screen_text(app)
+        await settle(app, pilot)
+        alert = crit()
+        assert (alert.model, alert.environment, alert.check) == ("credit-risk", "prod", "drift")
+        assert screen.selected.id == alert.id  # it took the cursor
+
+        keys = ["enter"]
+        await pilot.press("enter")
+        await settle(app, pilot)
+        view = app.screen
+        assert isinstance(view, DeploymentScreen)
+        text = screen_text(app)
+        assert "✖ crit drift alert" in text and "Rollback to v1: " in text
+        assert "Owner it-ops · on call Chloe Martin (chloe) +44 20 7946 0201" in text and "· next Dev Patel" in text
+        assert "What changed" in text and "What is wrong, worst first" in text
+
+        keys.append("r")
+        await pilot.press("r")
+        dialog = app.screen
+        assert isinstance(dialog, ChangeDialog)
+        assert await until(app, pilot, lambda: dialog.plan is not None, 10)
+        typed = [*"credit-risk", "enter", *"INC-7 inputs drifted", "enter"]
+        keys += typed
+        confirmed = time.monotonic()
+        await pilot.press(*typed)
+        assert app.screen is view
+
+        def reported(model: str) -> str:
+            steps = app.outcomes.get((model, "prod"), [])
+            return steps[-1].text if steps and steps[-1].final else ""
+
+        assert await until(app, pilot, lambda: reported("credit-risk"), 30)
+        assert reported("credit-risk").startswith("endpoint reports v1"), reported("credit-risk")
+        await settle(app, pilot)
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        assert "hook: HTTP 200" in text and "endpoint reports v1" in text and "credit-risk in prod  v1" in text
+        assert time.monotonic() - confirmed < 30
+        # beyond enter, r and the two enters of the form: the name and the reason, nothing else
+        assert len(keys) - 4 == len("credit-risk") + len("INC-7 inputs drifted")
+
+        # the internal model: from its selected alert, two keys to a confirmed rollback
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert app.screen is screen
+
+        def churn() -> object:
+            return next((a for a in screen.alerts if (a.model, a.environment, a.check)
+                         == ("churn-propensity", "prod", "performance")), None)
+
+        assert await until(app, pilot, lambda: churn() is not None, 60), screen_text(app)
+        screen.query_one(VirtualTable).move_to_key(churn().id)
+        await pilot.pause()
+        keys = ["r"]
+        await pilot.press("r")
+        dialog = app.screen
+        assert isinstance(dialog, ChangeDialog) and await until(app, pilot, lambda: dialog.plan is not None, 10)
+        keys.append("y")
+        await pilot.press("y")
+        assert await until(app, pilot, lambda: reported("churn-propensity"), 30)
+        assert reported("churn-propensity").startswith("endpoint reports v1"), reported("churn-propensity")
+        await settle(app, pilot)
+        assert isinstance(app.screen, DeploymentScreen) and app.screen.model == "churn-propensity"
+        assert "endpoint reports v1" in screen_text(app)
+        assert len(keys) <= 4
+    assert serving(demo_url, "credit-risk", "prod") == 1 and serving(demo_url, "churn-propensity", "prod") == 1
