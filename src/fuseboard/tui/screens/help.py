@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.table import Table
+from textual.actions import parse
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -39,8 +40,12 @@ def help_table(screen: Screen) -> Table:
     # the screen's own keys that a focused widget shadows (← → over a table that scrolls sideways)
     for binding in (b for bs in screen._bindings.key_to_bindings.values() for b in bs):
         ident = f"{binding.action}/{binding.description}"
-        if binding.id and "." in binding.id and binding.description and ident not in rows:
-            rows[ident] = (0, [app.get_key_display(binding)], Text(binding.tooltip or binding.description))
+        if not binding.id or "." not in binding.id or not binding.description or ident in rows:
+            continue
+        _, action, parameters = parse(binding.action)
+        if screen.check_action(action, parameters) is False:  # hidden here, as in the key bar
+            continue
+        rows[ident] = (0, [app.get_key_display(binding)], Text(binding.tooltip or binding.description))
     for _rank, keys, does in sorted(rows.values(), key=lambda r: r[0]):
         table.add_row(", ".join(keys), does)
     if app.ENABLE_COMMAND_PALETTE:

@@ -65,9 +65,9 @@ class KeyBar(Static):
 
         def build(shown: list[tuple[str, str, bool, str]], gap: str) -> Text:
             line = Text(no_wrap=True, overflow="ellipsis", end="")
-            for key, description, enabled, _ in shown:
+            for i, (key, description, enabled, _) in enumerate(shown):
                 line.append(f" {key} ", key_style if enabled else off_style)
-                line.append(f"{description}{gap}", text_style if enabled else off_style)
+                line.append(description + (gap if i < len(shown) - 1 else ""), text_style if enabled else off_style)
             return line
 
         line = build(items, " ")
