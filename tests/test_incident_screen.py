@@ -129,6 +129,30 @@ async def test_the_runbook_and_what_changed_are_shown_as_written(alerting_url: s
         assert "monitoring settings changed by ana" in text and "What changed" in text
 
 
+async def test_the_view_is_about_the_alert_opened_and_its_keys_act_on_it(alerting_url: str, tmp_path: Path) -> None:
+    """Two alerts on one deployment: Enter on the lesser one shows that one first, says which alert the
+    verdict is about, and ``a`` acknowledges the one opened."""
+    record(alerting_url, DeploymentChecks("credit-risk", "prod", 2, "mission-critical", "crit", [
+        DRIFT, CheckResult("prediction_drift", "warn", "score PSI 0.170 (drifted)")]))
+    app = make_app(alerting_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await monitoring(app, pilot)
+        warn = next(a for a in screen.alerts if a.check == "prediction_drift")
+        screen.query_one(VirtualTable).move_to_key(warn.id)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        text = " ".join(screen_text(app).split())
+        assert f"▲ warn prediction_drift alert {warn.id}, firing" in text
+        assert "the deployment's worst open alert, which the verdict is about: ✖ crit drift alert" in text
+        await pilot.press("a")
+        await settle(app, pilot)
+        await settle(app, pilot)
+    ws = open_workspace(alerting_url)
+    states = {a.check: a.state for a in alerts.list_alerts(ws) if a.model == "credit-risk"}
+    ws.close()
+    assert states == {"drift": "firing", "prediction_drift": "acknowledged"}
+
+
 async def test_2_lands_on_the_alerting_deployments_row_and_column(alerting_url: str, tmp_path: Path) -> None:
     app = make_app(alerting_url, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -249,6 +273,19 @@ async def test_a_failing_hook_is_shown_as_a_failure_in_the_view(alerting_url: st
         text = screen_text(app)
         assert "✖ crit rollback FAILED: the hook said exit 1" in text
     assert serving(alerting_url, "churn-propensity", "prod") == 2
+
+
+async def test_the_palette_rolls_back_the_selected_alerts_deployment(alerting_url: str, tmp_path: Path) -> None:
+    app = make_app(alerting_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await monitoring(app, pilot, "churn-propensity")
+        await pilot.press("colon", *"rollback")
+        await settle(app, pilot)
+        await pilot.pause(0.3)
+        assert "rollback churn-propensity in prod" in screen_text(app)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ChangeDialog) and "Rollback churn-propensity in prod" in screen_text(app)
 
 
 # -- item 3: alert hygiene in the list ---------------------------------------------------------------------

@@ -85,7 +85,8 @@ def _fixed_incident(monkeypatch: pytest.MonkeyPatch) -> None:
         RollbackAdvice(Verdict.UNLIKELY, 1, ("the inputs drifted: the last hour's rows drift against v1's "
                                              "reference too (2 of 8 features drifted)",), "drift"),
         "drift", "crit", "firing")
-    monkeypatch.setattr(deployment, "_fetch", lambda ws, model, env: (health, ({}, {}), None, incident, True))
+    monkeypatch.setattr(deployment, "_fetch", lambda ws, model, env, alert_id=None: (
+        health, ({}, {}), None, incident, True, None))
 
 
 def test_incident_view(snap_compare, demo_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, utc: None) -> None:

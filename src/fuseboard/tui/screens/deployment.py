@@ -215,7 +215,7 @@ def render_health(d: Any, colors: dict[str, str], profiles: tuple[dict[str, Any]
     return Group(*parts)
 
 
-def _fetch(ws: Any, model: str, env: str) -> Any:
+def _fetch(ws: Any, model: str, env: str, alert_id: int | None = None) -> Any:
     from datetime import timedelta
 
     from fuseboard.monitoring.checks import merged
@@ -226,11 +226,17 @@ def _fetch(ws: Any, model: str, env: str) -> Any:
     now = utcnow()
     health = deployment_health(ws, model, env)
     if health is None:
-        return None, None, None, None, False
+        return None, None, None, None, False, None
     reference, windows = recent_profiles(ws, model, env, now - timedelta(hours=1))
     chart = performance_chart(*performance_history(ws, model, env, now - timedelta(hours=24)), now)
     protected = any(e.name == env and e.protected for e in environments(ws))
-    return health, (reference, merged(windows, "features")), chart, incident(ws, model, env, now=now), protected
+    opened = None
+    if alert_id is not None:  # the alert the view was opened from (it may not be the deployment's worst)
+        from fuseboard.monitoring.alerts import list_alerts
+
+        opened = next((a for a in list_alerts(ws, include_resolved=True, now=now) if a.id == alert_id), None)
+    return health, (reference, merged(windows, "features")), chart, incident(ws, model, env, now=now), protected, \
+        opened
 
 
 class DeploymentScreen(IncidentKeys, FuseboardScreen):
@@ -255,9 +261,9 @@ class DeploymentScreen(IncidentKeys, FuseboardScreen):
                 tooltip="draw the next feature's histogram (worst drift first)"),
     ]
 
-    def __init__(self, model: str, env: str) -> None:
+    def __init__(self, model: str, env: str, alert_id: int | None = None) -> None:
         super().__init__()
-        self.model, self.env = model, env
+        self.model, self.env, self.alert_id = model, env, alert_id
         self.data: Any = None
         self.feature_index = 0
 
@@ -281,7 +287,7 @@ class DeploymentScreen(IncidentKeys, FuseboardScreen):
             self.reload()
 
     def reload(self) -> None:
-        self.load("health", partial(_fetch, model=self.model, env=self.env))
+        self.load("health", partial(_fetch, model=self.model, env=self.env, alert_id=self.alert_id))
 
     def on_loaded(self, message: Loaded) -> None:
         if message.what != "health":
@@ -292,12 +298,12 @@ class DeploymentScreen(IncidentKeys, FuseboardScreen):
 
     def _draw(self) -> None:
         body = self.query_one("#health", Static)
-        health, profiles, chart, incident, _ = self.data
+        health, profiles, chart, incident, _, opened = self.data
         if health is None:
             body.update(Text(visible(f"{self.model} in {self.env} no longer exists (esc to go back)")))
             return
         colors = self.app.theme_colors()
-        top = render_incident(incident, colors, self.app.outcomes.get((self.model, self.env), []))
+        top = render_incident(incident, colors, self.app.outcomes.get((self.model, self.env), []), opened)
         body.update(render_health(health, colors, profiles, self.feature_index, chart, incident=top))
         running = self.app.rollouts_running.get((self.model, self.env))
         self.query_one("#status", Static).update(Text(
@@ -305,11 +311,12 @@ class DeploymentScreen(IncidentKeys, FuseboardScreen):
             "2 Environments" + (" · READ-ONLY" if self.app.read_only else "")))
 
     def show_progress(self, step: Any) -> None:
-        """A step of the rollback running on this deployment: shown at once; the last one reloads the view."""
+        """A step of the rollback running on this deployment: shown at once; once the hook has answered
+        (the version on record changed) and at the end, the view is read again."""
         if self.data is not None:
             self._draw()
             self.query_one("#health-scroll", VerticalScroll).scroll_home(animate=False)
-        if step.final:
+        if step.final or step.status != "run":
             self.reload()
         self.refresh_bindings()
 
@@ -317,9 +324,13 @@ class DeploymentScreen(IncidentKeys, FuseboardScreen):
     def incident_target(self) -> Target | None:
         if self.data is None or self.data[0] is None:
             return None
-        inc, protected = self.data[3], self.data[4]
+        inc, protected, opened = self.data[3], self.data[4], self.data[5]
+        typed = inc.criticality == "mission-critical" and protected
+        if opened is not None and opened.state != "resolved":  # the keys act on the alert opened
+            return Target(self.model, self.env, opened.id, opened.check, opened.severity, opened.state,
+                          opened.acknowledged_by, typed)
         return Target(self.model, self.env, inc.alert_id, inc.alert_check, inc.alert_severity, inc.alert_state,
-                      None, inc.criticality == "mission-critical" and protected)
+                      None, typed)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in INCIDENT_KEYS:

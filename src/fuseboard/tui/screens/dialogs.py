@@ -242,12 +242,13 @@ class ChangeDialog(_Dialog):
                             f"{plan.environment} --reason TEXT`")
         elif not plan.changes:
             self.problem = f"{plan.model} v{plan.to_version} already runs in {plan.environment}: nothing to change"
-        if self.problem:
+        if self.problem:  # nothing to confirm: the fields go, Cancel (esc) closes
             self.query_one("#dialog-what", Static).update(Text(visible(self.problem), style="bold"))
-            self.query_one("#submit", Button).disabled = True
+            self.query_one("#submit", Button).display = False
+            for widget in (*self.query(Input), *self.query(Label)):
+                widget.display = False
             self.query_one("#dialog-error", Static).update("")
-            if not any(i.value for i in self.query(Input)):
-                self.set_focus(self.query_one("#cancel", Button))
+            self.set_focus(self.query_one("#cancel", Button))
             return
         self.plan = plan
         if plan.typed_confirmation and not self.typed:  # the screen guessed wrong: the plan decides

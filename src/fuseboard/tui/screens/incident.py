@@ -155,7 +155,7 @@ def rollback(app: Any, target: Target) -> None:
         screen = app.screen
         if not (isinstance(screen, DeploymentScreen) and (screen.model, screen.env) == (target.model,
                                                                                          target.environment)):
-            app.push_screen(DeploymentScreen(target.model, target.environment))
+            app.push_screen(DeploymentScreen(target.model, target.environment, target.alert_id))
         run_rollback(app, dialog.plan, answer)
 
     app.push_screen(dialog, confirmed)
@@ -256,11 +256,21 @@ def outcome_lines(steps: list[Progress], colors: dict[str, str]) -> list[Text]:
     return out
 
 
-def render_incident(inc: Any, colors: dict[str, str], steps: list[Progress]) -> list[Any]:
+def render_incident(inc: Any, colors: dict[str, str], steps: list[Progress], opened: Any = None) -> list[Any]:
     """What is wrong, what changed around it, who owns it and who to call, the runbook, and whether
-    a rollback will help; the rollback's steps on top while one runs."""
+    a rollback will help; the rollback's steps on top while one runs. ``opened``: the alert the view
+    was opened from, when it is not the deployment's worst (which the verdict is about)."""
     parts: list[Any] = []
     head = Text()
+    if opened is not None and opened.id != inc.alert_id:
+        state = "resolved" if opened.state == "resolved" else "silenced" if opened.silenced else opened.state
+        line = status_text(opened.severity, colors)
+        line.append(visible(f" {opened.check} alert {opened.id}, {state}, since {_when(opened.opened_at)}"),
+                    style="bold")
+        line.append(visible(f": {opened.summary}"))
+        parts.append(line)
+        if inc.alert_id is not None:
+            head.append("the deployment's worst open alert, which the verdict is about: ", style="dim")
     if inc.alert_id is not None:
         head.append_text(status_text(inc.alert_severity or "error", colors))
         head.append(visible(f" {inc.alert_check} alert {inc.alert_id}, {inc.alert_state}"

@@ -182,7 +182,7 @@ class MonitoringScreen(IncidentKeys, FilterListScreen):
         if alert is not None:
             from fuseboard.tui.screens.deployment import DeploymentScreen
 
-            self.app.push_screen(DeploymentScreen(alert.model, alert.environment))
+            self.app.push_screen(DeploymentScreen(alert.model, alert.environment, alert.id))
 
 
 def who_and_when(alert: Any) -> str:
