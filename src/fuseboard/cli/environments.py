@@ -353,19 +353,18 @@ def history_cmd(ctx: Context, model: str, env: str, at: str | None, limit: int, 
     if as_json:
         emit_json([r.as_dict() for r in rows])
         return
-    from rich.table import Table
+    from fuseboard.cli.table import Column, echo_table
 
-    table = Table(title=f"{model} in {env}: rollouts, newest first", title_justify="left")
-    for col in ("when", "action", "change", "state", "by", "hook", "known-good", "reason"):
-        table.add_column(col, no_wrap=col in ("when", "change", "known-good"))
+    table = []
     for r in rows:
-        change = f"v{r.from_version or '-'}→v{r.to_version}"
         good = r.known_good_at.astimezone().strftime("%m-%d %H:%M") if r.known_good_at else ""
         if r.revoked_at is not None:
             good = f"revoked {r.revoked_at.astimezone():%m-%d %H:%M}"
-        table.add_row(r.requested_at.astimezone().strftime("%m-%d %H:%M"), r.action, change, r.state,
-                      r.requested_by, r.hook_status or "-", good, r.reason)
-    console().print(table)
+        table.append([r.requested_at.astimezone().strftime("%m-%d %H:%M"), r.action,
+                      f"v{r.from_version or '-'}→v{r.to_version}", r.state, r.requested_by, r.hook_status or "-",
+                      good, r.reason])
+    echo_table([Column("when"), Column("action"), Column("change"), Column("state"), Column("by"), Column("hook"),
+                Column("known-good"), Column("reason")], table, title=f"{model} in {env}: rollouts, newest first")
     revoked = {(r.to_version, r.revoked_at, r.revoked_reason) for r in rows if r.revoked_at is not None}
     for version, when, why in sorted(revoked, key=lambda x: x[1]):
         click.echo(f"v{version} stopped being known-good in {env} at {when.astimezone():%Y-%m-%d %H:%M %Z}: "

@@ -312,8 +312,10 @@ def _happenings(s: Session, m: Model, e: Environment, anchor: datetime, what: st
     def add(at: datetime, kind: str, text: str) -> None:
         out.append(Happening(at, kind, text, relative(at, anchor, what)))
 
+    live = rollouts.current(s, m.id, e.id)  # the serving version's arrival, however long ago
     for r in s.exec(select(Rollout).where(Rollout.model_id == m.id, Rollout.environment_id == e.id,
-                                          Rollout.requested_at >= start, Rollout.requested_at <= now)):
+                                          ((Rollout.requested_at >= start) & (Rollout.requested_at <= now))
+                                          | (Rollout.id == (live.id if live is not None else -1)))):
         to = f"v{numbers.get(r.to_version_id)}"
         was = f"v{numbers.get(r.from_version_id)}" if r.from_version_id else "nothing"
         by = f" by {r.requested_by}" + (f": {r.reason}" if r.reason else "")
