@@ -67,17 +67,18 @@ def render(columns: Sequence[Column], rows: Sequence[Sequence[str]], *, wide: bo
     short, long_col = columns[:-1], columns[-1]
     cells = [[_visible(c) for c in row] for row in rows]
     sizes = [max([cell_len(c.name)] + [cell_len(r[i]) for r in cells]) for i, c in enumerate(short)]
-    used = sum(sizes) + len(GAP) * len(sizes)
+    gap = GAP if wide or sum(sizes) + len(GAP) * (len(sizes) - 1) <= total else " "  # tighter before too wide
+    used = sum(sizes) + len(gap) * len(sizes)
     inline = wide or total - used >= long_min
 
     def line(values: Sequence[str]) -> str:
-        return GAP.join(_pad(v, sizes[i], short[i].right) for i, v in enumerate(values))
+        return gap.join(_pad(v, sizes[i], short[i].right) for i, v in enumerate(values))
 
-    out = [(line([c.name for c in short]) + GAP + long_col.name) if inline else line([c.name for c in short])]
+    out = [(line([c.name for c in short]) + gap + long_col.name) if inline else line([c.name for c in short])]
     for r in cells:
         head, text = line(r[:-1]), r[-1]
         if inline:
-            out.append((head + GAP + (text if wide else cut(text, total - used))).rstrip())
+            out.append((head + gap + (text if wide else cut(text, total - used))).rstrip())
         else:
             out.append(head.rstrip())
             if text:
