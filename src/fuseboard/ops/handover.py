@@ -149,7 +149,7 @@ def v_rollback_target(s: Session, m: Model, now: datetime) -> Verdict:
         return Verdict(False, f"nothing runs in {env.name if env else 'prod'}")
     good = last_known_good(s, m, env, mv.id)
     return Verdict(good is not None, f"known-good v{good.version} in {env.name} to roll back to" if good else
-                   f"no known-good version in {env.name} other than v{mv.version}")
+                   f"no known-good version in {env.name} older than v{mv.version}")
 
 
 def v_checks_running(s: Session, m: Model, now: datetime) -> Verdict:
