@@ -525,8 +525,7 @@ def _alert_state(v: Any, now: Any, wide: bool) -> str:
     if v.silenced:
         return f"silenced {v.silenced_by} →{_short_time(v.silenced_until, now)}"
     if v.state == "acknowledged":
-        return f"acked {v.acknowledged_by}" + (f" {_short_time(v.acknowledged_at, now)}"
-                                               if wide and v.acknowledged_at else "")
+        return f"acked {v.acknowledged_by}" + (f" {_short_time(v.acknowledged_at, now)}" if v.acknowledged_at else "")
     return v.state
 
 
