@@ -7,7 +7,8 @@ from typing import Any
 import click
 
 from fuseboard.cli import Context, cli, emit_json, glyph, json_option, pass_ctx
-from fuseboard.cli.table import _visible, cut, width
+from fuseboard.cli.table import cut, width
+from fuseboard.text import visible
 
 
 def _when(at: Any, now: Any) -> str:
@@ -27,7 +28,7 @@ def render(inc: Any, now: Any, columns: int) -> list[str]:
     from fuseboard.ops.incident import span
 
     def fit(text: str, indent: int = 0) -> str:
-        return " " * indent + cut(_visible(text), columns - indent)
+        return " " * indent + cut(visible(text), columns - indent)
 
     out = []
     serving = f"v{inc.serving_version}" if inc.serving_version is not None else "nothing deployed"
