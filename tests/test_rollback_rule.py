@@ -138,3 +138,25 @@ def test_the_rollback_plan_refuses_for_the_console_too(demo_url: str) -> None:
     ops.change(ws, "credit-risk", "prod", action="rollback", actor="t", origin="tui", reason="r")
     with pytest.raises(Refused, match="no known-good version older than v1"):
         ops.plan_change(ws, "credit-risk", "prod", action="rollback")
+
+
+def test_a_version_rolled_back_from_in_staging_fails_the_soak_gate_into_prod(demo_url: str) -> None:
+    ws = open_workspace(demo_url)
+    gate = {g.name: g for g in ops.plan_change(ws, "credit-risk", "prod", version=3).gates}["soak"]
+    assert gate.ok  # v3 soaked in staging
+    ops.change(ws, "credit-risk", "staging", action="rollback", version=2, actor="t", origin="cli", reason="r")
+    gate = {g.name: g for g in ops.plan_change(ws, "credit-risk", "prod", version=3).gates}["soak"]
+    assert not gate.ok and gate.detail.startswith("v3 was rolled back from in staging at ")
+
+
+def test_the_alert_webhook_event_carries_the_runbook_and_flaps(demo_url: str) -> None:
+    from fuseboard.monitoring import alerts
+    from fuseboard.monitoring.checks import CheckResult, DeploymentChecks
+
+    run("--db", demo_url, "monitoring", "set", "credit-risk", "--runbook", "https://wiki/cr", "--yes")
+    ws = open_workspace(demo_url)
+    with ws.transaction() as s:
+        (alert,) = alerts.record_results(s, [DeploymentChecks("credit-risk", "prod", 2, "mission-critical", "crit", [
+            CheckResult("drift", "crit", "drifted")])])
+        event = alerts.event(s, alert)
+    assert event["alert"]["runbook"] == "https://wiki/cr" and event["alert"]["flaps"] == 0

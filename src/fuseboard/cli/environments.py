@@ -158,7 +158,8 @@ def promote_cmd(ctx: Context, model: str, env: str, override: bool, wait: float,
 @cli.command("rollback")
 @click.argument("model")
 @click.option("--env", "env", required=True, help="The environment to roll back.")
-@click.option("--to", "version", type=click.IntRange(min=1), help="Version to go back to (default: the last known-good).")
+@click.option("--to", "version", type=click.IntRange(min=1),
+              help="Version to go back to (default: the newest known-good one older than the one serving).")
 @click.option("--wait", type=click.FloatRange(min=0), default=30, show_default=True,
               help="Seconds to wait for the endpoint to report the version (0: do not wait).")
 @reason_option
@@ -167,7 +168,8 @@ def promote_cmd(ctx: Context, model: str, env: str, override: bool, wait: float,
 @pass_ctx
 def rollback_cmd(ctx: Context, model: str, env: str, version: int | None, wait: float, reason: str, yes: bool,
                  as_json: bool) -> None:
-    """Put the last known-good version of MODEL back in an environment, through its hook (audited)."""
+    """Put back the newest known-good version of MODEL older than the one serving, through the environment's
+    hook (audited); the version left stops being known-good there. Refuses when there is none."""
     from fuseboard.ops import deploy as ops
 
     plan = ops.plan_change(ctx.writable(), model, env, action="rollback", version=version)

@@ -49,8 +49,8 @@ def render(inc: Any, now: Any, columns: int) -> list[str]:
     if not inc.checks:
         out.append("  no check has run on this deployment yet")
     out.append("")
-    anchor = f"{inc.alert_check} fired" if inc.alert_id is not None else "now"
-    out.append(f"what changed (24h before {anchor}, and since)")
+    out.append(f"what changed (24h before {inc.alert_check} fired, and since)" if inc.alert_id is not None
+               else "what changed (the last 24h)")
     for h in inc.changes:
         out.append(fit(f"  {_when(h.at, now):>11}  {h.relative}"))
         out.append(fit(h.text, 15))

@@ -184,7 +184,8 @@ def event(session: Session, alert: Alert) -> dict[str, Any]:
                       "check": alert.check, "severity": alert.severity, "state": alert.state,
                       "summary": alert.summary, "opened_at": alert.opened_at.isoformat(),
                       "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
-                      "criticality": model.criticality}}
+                      "criticality": model.criticality, "flaps": alert.flaps or 0,
+                      "runbook": str((model.monitoring or {}).get("runbook", ""))}}
 
 
 def _resolve(alert: Alert, who: str, note: str, now: datetime) -> None:
