@@ -160,3 +160,29 @@ def test_the_alert_webhook_event_carries_the_runbook_and_flaps(demo_url: str) ->
             CheckResult("drift", "crit", "drifted")])])
         event = alerts.event(s, alert)
     assert event["alert"]["runbook"] == "https://wiki/cr" and event["alert"]["flaps"] == 0
+
+
+@pytest.mark.sqlite_only
+def test_the_upgrade_revokes_what_was_rolled_back_from_before_it(demo_path: Any) -> None:
+    """A workspace from before this rule (0005) that had rolled credit-risk prod back v2 -> v1: upgrading
+    takes v2's known-good mark in prod away, so its next rollback cannot go forward."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from sqlalchemy import create_engine, text
+
+    from fuseboard.store.db import MIGRATIONS_DIR
+
+    url = f"sqlite:///{demo_path / 'demo.db'}"
+    ops.change(open_workspace(url), "credit-risk", "prod", action="rollback", actor="t", origin="cli", reason="r")
+    engine = create_engine(url)
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:  # back to the old schema (the rule's columns gone)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005_ingested_batches")
+    engine.dispose()
+    ws = open_workspace(url)  # upgrades
+    rows = rollout_history(ws, "credit-risk", "prod")
+    assert [(r.to_version, r.revoked_at is not None) for r in rows] == [(1, False), (2, True), (1, False)]
+    with pytest.raises(Refused, match="no known-good version older than v1"):
+        ops.plan_change(ws, "credit-risk", "prod", action="rollback")
