@@ -122,8 +122,8 @@ def test_who_acknowledged_and_silenced_shows_in_the_listing(demo_url: str) -> No
     plain = run("--db", demo_url, "alerts", env={"COLUMNS": "80"}).output
     from fuseboard.cli import _short_time  # HH:MM today, MM-DD HH:MM another day
 
-    assert f"acked chloe {_short_time(now - 10 * M, utcnow())}" in plain
-    assert f"silenced dev →{_short_time(now + 115 * M, utcnow())}" in plain
+    assert f"acked by chloe at {_short_time(now - 10 * M, utcnow())} · health crit" in plain
+    assert f"silenced by dev until {_short_time(now + 115 * M, utcnow())} · drift crit" in plain
 
 
 def test_the_shift_summary_groups_repeats_and_puts_people_first(demo_url: str) -> None:

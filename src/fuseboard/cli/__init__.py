@@ -522,15 +522,17 @@ def _short_time(at: Any, now: Any) -> str:
     return f"{local:%H:%M}" if local.date() == now.astimezone().date() else f"{local:%m-%d %H:%M}"
 
 
-def _alert_state(v: Any, now: Any, wide: bool) -> str:
-    """``firing``, ``acked ana``, ``silenced chloe →14:00``, ``resolved``: who acted, in few words."""
+def _alert_who(v: Any, now: Any) -> str:
+    """Who acted on the alert and when, put before its summary: ``acked by ana at 03:12 · ``."""
     if v.state == "resolved":
-        return f"resolved {v.resolved_by}" if wide and v.resolved_by else "resolved"
+        return f"resolved by {v.resolved_by} at {_short_time(v.resolved_at, now)} · " if v.resolved_by else ""
+    said = []
     if v.silenced:
-        return f"silenced {v.silenced_by} →{_short_time(v.silenced_until, now)}"
+        said.append(f"silenced by {v.silenced_by} until {_short_time(v.silenced_until, now)}")
     if v.state == "acknowledged":
-        return f"acked {v.acknowledged_by}" + (f" {_short_time(v.acknowledged_at, now)}" if v.acknowledged_at else "")
-    return v.state
+        said.append(f"acked by {v.acknowledged_by}"
+                    + (f" at {_short_time(v.acknowledged_at, now)}" if v.acknowledged_at else ""))
+    return "".join(f"{x} · " for x in said)
 
 
 @cli.group("alerts", invoke_without_command=True)
@@ -558,7 +560,9 @@ def alerts_cmd(click_ctx: click.Context, include_resolved: bool, wide: bool, as_
     columns = [Column("id", right=True), Column("sev"), Column("deployment"), Column("check"), Column("since"),
                Column("flaps", right=True), Column("state"), Column("summary")]
     rows = [[str(v.id), f"{glyph(v.severity)} {v.severity}", f"{v.model}/{v.environment}", v.check,
-             _short_time(v.opened_at, now), f"×{v.flaps}" if v.flaps else "", _alert_state(v, now, wide), v.summary]
+             _short_time(v.opened_at, now), f"×{v.flaps}" if v.flaps else "",
+             "silenced" if v.silenced and v.state != "resolved" else "acked" if v.state == "acknowledged" else v.state,
+             _alert_who(v, now) + v.summary]
             for v in views]
     if not any(v.flaps for v in views):
         columns.pop(5)
