@@ -135,6 +135,9 @@ def test_the_shift_summary_groups_repeats_and_puts_people_first(demo_url: str) -
         check(ws, "crit", start + i * 40 * M)
         check(ws, "ok", start + i * 40 * M + 5 * M)
     run("--db", demo_url, "rollback", "tumour-screening", "--env", "prod", "--yes", "--wait", "0")
+    for _ in range(2):  # the same thing twice, by the same person
+        alerts.silence(ws, "demand-forecast", "prod", timedelta(hours=1), comment="flapping", actor="chloe",
+                       origin="cli", now=utcnow())
     summary = json.loads(run("--db", demo_url, "shift", "--since", "4h", "--json").output)
     grouped = [g for g in summary["alerts_opened_grouped"] if g["model"] == "demand-forecast"]
     assert len(grouped) == 1 and grouped[0]["count"] == 6
@@ -146,6 +149,8 @@ def test_the_shift_summary_groups_repeats_and_puts_people_first(demo_url: str) -
     assert marks["count"] == 15 and len(marks["targets"]) == 15
     people = summary["people"]
     assert ("rollback", "tumour-screening/prod", "tester") in [(e["action"], e["target"], e["actor"]) for e in people]
+    (silenced,) = [e for e in people if e["action"] == "alert.silence"]
+    assert (silenced["actor"], silenced["target"], silenced["count"]) == ("chloe", "demand-forecast/prod", 2)
     kinds = [e["machine"] for e in summary["events"]]
     assert kinds == sorted(kinds)  # people's first, then fuseboard's own
     text = run("--db", demo_url, "shift", "--since", "4h", env={"COLUMNS": "80"}).output

@@ -639,9 +639,10 @@ def _grouped(items: list[dict[str, Any]], key: Any) -> list[dict[str, Any]]:
         k = key(item)
         if k not in groups:
             groups[k] = {**item, "count": 0, "first": item["at"], "last": item["at"], "targets": []}
-        g = groups[k]
-        g["count"] += item.get("times", 1)
-        g["first"], g["last"] = min(g["first"], item["at"]), max(g["last"], item.get("last_at", item["at"]))
+        g = groups[k]  # (an item may stand for several already: an alert that flapped, a group)
+        g["count"] += item.get("times") or item.get("count") or 1
+        g["first"] = min(g["first"], item.get("first") or item["at"])
+        g["last"] = max(g["last"], item.get("last_at") or item.get("last") or item["at"])
         if item.get("target") and item["target"] not in g["targets"]:
             g["targets"].append(item["target"])
     return list(groups.values())
