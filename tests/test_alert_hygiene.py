@@ -120,7 +120,7 @@ def test_who_acknowledged_and_silenced_shows_in_the_listing(demo_url: str) -> No
     assert rows["credit-risk"]["silenced"] is True and rows["credit-risk"]["silenced_by"] == "dev"
     assert datetime.fromisoformat(rows["credit-risk"]["silenced_until"]) == now + 115 * M
     plain = run("--db", demo_url, "alerts", env={"COLUMNS": "80"}).output
-    from fuseboard.cli import _short_time  # HH:MM today, MM-DD HH:MM another day
+    from fuseboard.cli.table import short_time as _short_time  # HH:MM today, MM-DD HH:MM another day
 
     assert f"acked by chloe at {_short_time(now - 10 * M, utcnow())} · health crit" in plain
     assert f"silenced by dev until {_short_time(now + 115 * M, utcnow())} · drift crit" in plain

@@ -517,24 +517,6 @@ def check_cmd(ctx: Context, no_probe: bool, as_json: bool) -> None:
         sys.exit(3)
 
 
-def _short_time(at: Any, now: Any) -> str:
-    local = at.astimezone()
-    return f"{local:%H:%M}" if local.date() == now.astimezone().date() else f"{local:%m-%d %H:%M}"
-
-
-def _alert_who(v: Any, now: Any) -> str:
-    """Who acted on the alert and when, put before its summary: ``acked by ana at 03:12 · ``."""
-    if v.state == "resolved":
-        return f"resolved by {v.resolved_by} at {_short_time(v.resolved_at, now)} · " if v.resolved_by else ""
-    said = []
-    if v.silenced:
-        said.append(f"silenced by {v.silenced_by} until {_short_time(v.silenced_until, now)}")
-    if v.state == "acknowledged":
-        said.append(f"acked by {v.acknowledged_by}"
-                    + (f" at {_short_time(v.acknowledged_at, now)}" if v.acknowledged_at else ""))
-    return "".join(f"{x} · " for x in said)
-
-
 @cli.group("alerts", invoke_without_command=True)
 @click.option("--all", "include_resolved", is_flag=True, help="Include resolved alerts.")
 @click.option("--wide", is_flag=True, help="Whole summaries and who acted when, however wide.")
@@ -545,7 +527,8 @@ def alerts_cmd(click_ctx: click.Context, include_resolved: bool, wide: bool, as_
     often they flapped; --json adds each model's owner, who is on call and its runbook."""
     if click_ctx.invoked_subcommand is not None:
         return
-    from fuseboard.cli.table import Column, echo_table
+    from fuseboard.cli.incident import alert_who
+    from fuseboard.cli.table import Column, echo_table, short_time
     from fuseboard.ops.incident import alert_views
     from fuseboard.store.models import utcnow
 
@@ -560,9 +543,9 @@ def alerts_cmd(click_ctx: click.Context, include_resolved: bool, wide: bool, as_
     columns = [Column("id", right=True), Column("sev"), Column("deployment"), Column("check"), Column("since"),
                Column("flaps", right=True), Column("state"), Column("summary")]
     rows = [[str(v.id), f"{glyph(v.severity)} {v.severity}", f"{v.model}/{v.environment}", v.check,
-             _short_time(v.opened_at, now), f"×{v.flaps}" if v.flaps else "",
+             short_time(v.opened_at, now), f"×{v.flaps}" if v.flaps else "",
              "silenced" if v.silenced and v.state != "resolved" else "acked" if v.state == "acknowledged" else v.state,
-             _alert_who(v, now) + v.summary]
+             alert_who(v, now) + v.summary]
             for v in views]
     if not any(v.flaps for v in views):
         columns.pop(5)
@@ -783,6 +766,7 @@ def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], threshold
                    probe_path: str | None, failures_to_alert: int | None, runbook: str | None, flap_period: str | None,
                    reset: bool, reason: str, yes: bool) -> None:
     """Change how MODEL is monitored (validated against its features; audited)."""
+    from fuseboard.monitoring.alerts import parse_flap_period
     from fuseboard.monitoring.settings import preview, update
     from fuseboard.ops.audit import current_actor
 
@@ -797,7 +781,7 @@ def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], threshold
                "gates": _pairs(gate_values, "--gate"),
                "drift_window_minutes": drift_window_minutes, "min_rows": min_rows, "min_labelled": min_labelled,
                "probe_path": probe_path, "failures_to_alert": failures_to_alert, "runbook": runbook,
-               "flap_period_minutes": _flap_minutes(flap_period)}
+               "flap_period_minutes": parse_flap_period(flap_period) if flap_period is not None else None}
     ws = ctx.writable()
     protected = preview(ws, model, changes)  # checked before asking
     if protected:  # prod's alerts and gates follow these settings
@@ -806,23 +790,6 @@ def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], threshold
     merged = update(ws, model, changes, actor=current_actor(), origin="cli", reason=reason, reset=reset)
     click.echo(f"monitoring settings of {model}: "
                + (visible(json.dumps(merged, sort_keys=True, ensure_ascii=False)) if merged else "the defaults"))
-
-
-def _flap_minutes(text: str | None) -> int | None:
-    """``--flap-period``: 30m, 2h, 1h30m, or 0 (never reopen); at most a day."""
-    if text is None:
-        return None
-    if text.strip() in ("0", "0m"):
-        return 0
-    from fuseboard.monitoring.alerts import parse_duration
-
-    try:
-        minutes = int(parse_duration(text).total_seconds() // 60)
-    except FuseboardError:
-        raise FuseboardError(f"--flap-period {text!r} is not a duration like 30m or 2h, or 0") from None
-    if minutes > 24 * 60:
-        raise FuseboardError(f"--flap-period {text!r} is longer than a day (--flap-period)")
-    return minutes
 
 
 @cli.group("teams", invoke_without_command=True)

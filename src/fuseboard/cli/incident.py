@@ -7,13 +7,24 @@ from typing import Any
 import click
 
 from fuseboard.cli import Context, cli, emit_json, glyph, json_option, pass_ctx
-from fuseboard.cli.table import cut, width
+from fuseboard.cli.table import cut, short_time, width
 from fuseboard.text import visible
 
 
-def _when(at: Any, now: Any) -> str:
-    local = at.astimezone()
-    return f"{local:%H:%M}" if local.date() == now.astimezone().date() else f"{local:%m-%d %H:%M}"
+_when = short_time
+
+
+def alert_who(v: Any, now: Any) -> str:
+    """Who acted on an alert and when, put before its summary in ``fuseboard alerts``: ``acked by ana at 03:12 · ``."""
+    if v.state == "resolved":
+        return f"resolved by {v.resolved_by} at {short_time(v.resolved_at, now)} · " if v.resolved_by else ""
+    said = []
+    if v.silenced:
+        said.append(f"silenced by {v.silenced_by} until {short_time(v.silenced_until, now)}")
+    if v.state == "acknowledged":
+        said.append(f"acked by {v.acknowledged_by}"
+                    + (f" at {short_time(v.acknowledged_at, now)}" if v.acknowledged_at else ""))
+    return "".join(f"{x} · " for x in said)
 
 
 def _contact(c: Any, now: Any) -> str:

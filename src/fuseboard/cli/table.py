@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import click
 from rich.cells import cell_len
@@ -24,6 +24,12 @@ INDENT = 5
 def width() -> int:
     """The terminal's width (``COLUMNS`` wins), 80 when there is none."""
     return max(40, shutil.get_terminal_size((80, 24)).columns)
+
+
+def short_time(at: Any, now: Any) -> str:
+    """A local time as a listing shows it: ``03:12`` today, ``12-01 03:12`` another day."""
+    local = at.astimezone()
+    return f"{local:%H:%M}" if local.date() == now.astimezone().date() else f"{local:%m-%d %H:%M}"
 
 
 def cut(text: str, room: int) -> str:

@@ -343,6 +343,19 @@ def parse_duration(text: str) -> timedelta:
     return delta
 
 
+def parse_flap_period(text: str) -> int:
+    """``--flap-period``: 30m, 2h, 1h30m, or 0 (never reopen), at most a day; in minutes."""
+    if text.strip() in ("0", "0m"):
+        return 0
+    try:
+        minutes = int(parse_duration(text).total_seconds() // 60)
+    except FuseboardError:
+        raise FuseboardError(f"--flap-period {text!r} is not a duration like 30m or 2h, or 0") from None
+    if minutes * 60 > MAX_FLAP_PERIOD.total_seconds():
+        raise FuseboardError(f"--flap-period {text!r} is longer than a day (--flap-period)")
+    return minutes
+
+
 def silence(ws: Workspace, model: str, env: str, duration: timedelta, *, comment: str, actor: str, origin: str,
             check: str | None = None, now: datetime | None = None) -> Silence:
     """Mute a deployment's alerts (one check, or all) for ``duration``; audited."""

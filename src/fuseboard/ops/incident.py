@@ -355,8 +355,8 @@ def _happenings(s: Session, m: Model, e: Environment, anchor: datetime, what: st
             add(ev.at, "known-good revoked", f"v{ev.after.get('version')} no longer known-good here ({ev.reason})")
         elif ev.action == "rollout.abandoned" and ev.target == f"{m.name}/{e.name}":
             add(ev.at, "hook failure", f"a change was abandoned by {ev.actor}{why}")
-    for a in s.exec(select(Alert).where(Alert.model_id == m.id, Alert.environment_id == e.id,
-                                        Alert.opened_at >= start, Alert.opened_at <= now, Alert.id != (alert_id or -1))):
+    for a in s.exec(select(Alert).where(Alert.model_id == m.id, Alert.environment_id == e.id, Alert.opened_at >= start,
+                                        Alert.opened_at <= now, Alert.id != (alert_id or -1))):
         add(a.opened_at, "alert", f"{a.severity} {a.check} alert opened: {a.summary[:120]}"
             + (f" (flapped {a.flaps}x since)" if a.flaps else ""))
     out.sort(key=lambda h: h.at)
