@@ -517,23 +517,6 @@ def check_cmd(ctx: Context, no_probe: bool, as_json: bool) -> None:
         sys.exit(3)
 
 
-def _short_time(at: Any, now: Any) -> str:
-    local = at.astimezone()
-    return f"{local:%H:%M}" if local.date() == now.astimezone().date() else f"{local:%m-%d %H:%M}"
-
-
-def _alert_state(v: Any, now: Any, wide: bool) -> str:
-    """``firing``, ``acked ana``, ``silenced chloe →14:00``, ``resolved``: who acted, in few words."""
-    if v.state == "resolved":
-        return f"resolved {v.resolved_by}" if wide and v.resolved_by else "resolved"
-    if v.silenced:
-        return f"silenced {v.silenced_by} →{_short_time(v.silenced_until, now)}"
-    if v.state == "acknowledged":
-        return f"acked {v.acknowledged_by}" + (f" {_short_time(v.acknowledged_at, now)}"
-                                               if wide and v.acknowledged_at else "")
-    return v.state
-
-
 @cli.group("alerts", invoke_without_command=True)
 @click.option("--all", "include_resolved", is_flag=True, help="Include resolved alerts.")
 @click.option("--wide", is_flag=True, help="Whole summaries and who acted when, however wide.")
@@ -544,7 +527,8 @@ def alerts_cmd(click_ctx: click.Context, include_resolved: bool, wide: bool, as_
     often they flapped; --json adds each model's owner, who is on call and its runbook."""
     if click_ctx.invoked_subcommand is not None:
         return
-    from fuseboard.cli.table import Column, echo_table
+    from fuseboard.cli.incident import alert_who
+    from fuseboard.cli.table import Column, echo_table, short_time
     from fuseboard.ops.incident import alert_views
     from fuseboard.store.models import utcnow
 
@@ -559,7 +543,9 @@ def alerts_cmd(click_ctx: click.Context, include_resolved: bool, wide: bool, as_
     columns = [Column("id", right=True), Column("sev"), Column("deployment"), Column("check"), Column("since"),
                Column("flaps", right=True), Column("state"), Column("summary")]
     rows = [[str(v.id), f"{glyph(v.severity)} {v.severity}", f"{v.model}/{v.environment}", v.check,
-             _short_time(v.opened_at, now), f"×{v.flaps}" if v.flaps else "", _alert_state(v, now, wide), v.summary]
+             short_time(v.opened_at, now), f"×{v.flaps}" if v.flaps else "",
+             "silenced" if v.silenced and v.state != "resolved" else "acked" if v.state == "acknowledged" else v.state,
+             alert_who(v, now) + v.summary]
             for v in views]
     if not any(v.flaps for v in views):
         columns.pop(5)
@@ -738,18 +724,16 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
         click.echo(visible(f"  key features: {', '.join(eff['key_features'])}"))
     for metric, (kind, tol) in eff["tolerances"].items():
         click.echo(f"  performance: {metric} tolerance {tol:g} ({kind}); verdict from {eff['min_labelled']} labels")
-    from fuseboard.cli.table import _visible
-
-    click.echo(f"  health: GET {_visible(eff['probe_path'])} within {eff['probe_timeout']:g}s, expecting "
+    click.echo(f"  health: GET {visible(eff['probe_path'])} within {eff['probe_timeout']:g}s, expecting "
                f"{eff['expected_status']}; outage after {eff['failures_to_alert']} failures")
     flap = eff["flap_period_minutes"]
     click.echo(f"  alerts: a check firing again within {flap} min of recovering reopens its alert" if flap
                else "  alerts: a check firing again after recovering opens a new alert (no flap period)")
     lines = eff["runbook"].replace("\r\n", "\n").split("\n") if eff["runbook"] else []
-    click.echo(f"  runbook: {_visible(lines[0])}" if lines else
+    click.echo(f"  runbook: {visible(lines[0])}" if lines else
                f"  runbook: none (fuseboard monitoring set {m.name} --runbook URL)")
     for line in lines[1:]:
-        click.echo(f"           {_visible(line)}")
+        click.echo(f"           {visible(line)}")
 
 
 @monitoring_cmd.command("set")
@@ -782,6 +766,7 @@ def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], threshold
                    probe_path: str | None, failures_to_alert: int | None, runbook: str | None, flap_period: str | None,
                    reset: bool, reason: str, yes: bool) -> None:
     """Change how MODEL is monitored (validated against its features; audited)."""
+    from fuseboard.monitoring.alerts import parse_flap_period
     from fuseboard.monitoring.settings import preview, update
     from fuseboard.ops.audit import current_actor
 
@@ -796,34 +781,15 @@ def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], threshold
                "gates": _pairs(gate_values, "--gate"),
                "drift_window_minutes": drift_window_minutes, "min_rows": min_rows, "min_labelled": min_labelled,
                "probe_path": probe_path, "failures_to_alert": failures_to_alert, "runbook": runbook,
-               "flap_period_minutes": _flap_minutes(flap_period)}
+               "flap_period_minutes": parse_flap_period(flap_period) if flap_period is not None else None}
     ws = ctx.writable()
     protected = preview(ws, model, changes)  # checked before asking
     if protected:  # prod's alerts and gates follow these settings
         confirm(f"change how {model} is monitored{' (back to the defaults)' if reset else ''} where it serves in "
                 f"{', '.join(protected)} (protected)", yes)
     merged = update(ws, model, changes, actor=current_actor(), origin="cli", reason=reason, reset=reset)
-    from fuseboard.cli.table import _visible
-
     click.echo(f"monitoring settings of {model}: "
-               + (_visible(json.dumps(merged, sort_keys=True, ensure_ascii=False)) if merged else "the defaults"))
-
-
-def _flap_minutes(text: str | None) -> int | None:
-    """``--flap-period``: 30m, 2h, 1h30m, or 0 (never reopen); at most a day."""
-    if text is None:
-        return None
-    if text.strip() in ("0", "0m"):
-        return 0
-    from fuseboard.monitoring.alerts import parse_duration
-
-    try:
-        minutes = int(parse_duration(text).total_seconds() // 60)
-    except FuseboardError:
-        raise FuseboardError(f"--flap-period {text!r} is not a duration like 30m or 2h, or 0") from None
-    if minutes > 24 * 60:
-        raise FuseboardError(f"--flap-period {text!r} is longer than a day (--flap-period)")
-    return minutes
+               + (visible(json.dumps(merged, sort_keys=True, ensure_ascii=False)) if merged else "the defaults"))
 
 
 @cli.group("teams", invoke_without_command=True)

@@ -7,12 +7,24 @@ from typing import Any
 import click
 
 from fuseboard.cli import Context, cli, emit_json, glyph, json_option, pass_ctx
-from fuseboard.cli.table import _visible, cut, width
+from fuseboard.cli.table import cut, short_time, width
+from fuseboard.text import visible
 
 
-def _when(at: Any, now: Any) -> str:
-    local = at.astimezone()
-    return f"{local:%H:%M}" if local.date() == now.astimezone().date() else f"{local:%m-%d %H:%M}"
+_when = short_time
+
+
+def alert_who(v: Any, now: Any) -> str:
+    """Who acted on an alert and when, put before its summary in ``fuseboard alerts``: ``acked by ana at 03:12 · ``."""
+    if v.state == "resolved":
+        return f"resolved by {v.resolved_by} at {short_time(v.resolved_at, now)} · " if v.resolved_by else ""
+    said = []
+    if v.silenced:
+        said.append(f"silenced by {v.silenced_by} until {short_time(v.silenced_until, now)}")
+    if v.state == "acknowledged":
+        said.append(f"acked by {v.acknowledged_by}"
+                    + (f" at {short_time(v.acknowledged_at, now)}" if v.acknowledged_at else ""))
+    return "".join(f"{x} · " for x in said)
 
 
 def _contact(c: Any, now: Any) -> str:
@@ -27,7 +39,7 @@ def render(inc: Any, now: Any, columns: int) -> list[str]:
     from fuseboard.ops.incident import span
 
     def fit(text: str, indent: int = 0) -> str:
-        return " " * indent + cut(_visible(text), columns - indent)
+        return " " * indent + cut(visible(text), columns - indent)
 
     out = []
     serving = f"v{inc.serving_version}" if inc.serving_version is not None else "nothing deployed"
@@ -48,8 +60,8 @@ def render(inc: Any, now: Any, columns: int) -> list[str]:
     if not inc.checks:
         out.append("  no check has run on this deployment yet")
     out.append("")
-    anchor = f"{inc.alert_check} fired" if inc.alert_id is not None else "now"
-    out.append(f"what changed (24h before {anchor}, and since)")
+    out.append(f"what changed (24h before {inc.alert_check} fired, and since)" if inc.alert_id is not None
+               else "what changed (the last 24h)")
     for h in inc.changes:
         out.append(fit(f"  {_when(h.at, now):>11}  {h.relative}"))
         out.append(fit(h.text, 15))

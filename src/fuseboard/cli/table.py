@@ -2,37 +2,34 @@
 
 Short columns keep their full width (never ``class…``); the one long free-text column comes last and is
 cut with ``…`` to what is left of the line, or, when too little is left, goes on a line of its own
-under the row. ``wide`` prints every cell whole. Text from outside is made visible (``_visible``).
+under the row. ``wide`` prints every cell whole. Text from outside is made visible (``fuseboard.text.visible``).
 """
 
 from __future__ import annotations
 
-import re
 import shutil
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import click
 from rich.cells import cell_len
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+from fuseboard.text import visible
+
 GAP = "  "
 LONG_MIN = 30  # fewer columns than this left for the long column: it goes on its own line
 INDENT = 5
 
 
-def _visible(text: object) -> str:
-    """Control characters as escapes (``\\x1b``, ``\\n``), as git and less show them."""
-    def escape(match: re.Match[str]) -> str:
-        ch = match.group()
-        return {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(ch, f"\\x{ord(ch):02x}")
-
-    return _CONTROL.sub(escape, str(text))
-
-
 def width() -> int:
     """The terminal's width (``COLUMNS`` wins), 80 when there is none."""
     return max(40, shutil.get_terminal_size((80, 24)).columns)
+
+
+def short_time(at: Any, now: Any) -> str:
+    """A local time as a listing shows it: ``03:12`` today, ``12-01 03:12`` another day."""
+    local = at.astimezone()
+    return f"{local:%H:%M}" if local.date() == now.astimezone().date() else f"{local:%m-%d %H:%M}"
 
 
 def cut(text: str, room: int) -> str:
@@ -65,19 +62,20 @@ def render(columns: Sequence[Column], rows: Sequence[Sequence[str]], *, wide: bo
     """The table's lines: ``columns[-1]`` is the long free-text column, the others are short."""
     total = columns_wide or width()
     short, long_col = columns[:-1], columns[-1]
-    cells = [[_visible(c) for c in row] for row in rows]
+    cells = [[visible(c) for c in row] for row in rows]
     sizes = [max([cell_len(c.name)] + [cell_len(r[i]) for r in cells]) for i, c in enumerate(short)]
-    used = sum(sizes) + len(GAP) * len(sizes)
+    gap = GAP if wide or sum(sizes) + len(GAP) * (len(sizes) - 1) <= total else " "  # tighter before too wide
+    used = sum(sizes) + len(gap) * len(sizes)
     inline = wide or total - used >= long_min
 
     def line(values: Sequence[str]) -> str:
-        return GAP.join(_pad(v, sizes[i], short[i].right) for i, v in enumerate(values))
+        return gap.join(_pad(v, sizes[i], short[i].right) for i, v in enumerate(values))
 
-    out = [(line([c.name for c in short]) + GAP + long_col.name) if inline else line([c.name for c in short])]
+    out = [(line([c.name for c in short]) + gap + long_col.name) if inline else line([c.name for c in short])]
     for r in cells:
         head, text = line(r[:-1]), r[-1]
         if inline:
-            out.append((head + GAP + (text if wide else cut(text, total - used))).rstrip())
+            out.append((head + gap + (text if wide else cut(text, total - used))).rstrip())
         else:
             out.append(head.rstrip())
             if text:
@@ -88,6 +86,6 @@ def render(columns: Sequence[Column], rows: Sequence[Sequence[str]], *, wide: bo
 def echo_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], *, wide: bool = False,
                title: str | None = None, long_min: int = LONG_MIN) -> None:
     if title:
-        click.echo(_visible(title))
+        click.echo(visible(title))
     for text in render(columns, rows, wide=wide, long_min=long_min):
         click.echo(text)

@@ -184,7 +184,8 @@ def event(session: Session, alert: Alert) -> dict[str, Any]:
                       "check": alert.check, "severity": alert.severity, "state": alert.state,
                       "summary": alert.summary, "opened_at": alert.opened_at.isoformat(),
                       "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
-                      "criticality": model.criticality}}
+                      "criticality": model.criticality, "flaps": alert.flaps or 0,
+                      "runbook": str((model.monitoring or {}).get("runbook", ""))}}
 
 
 def _resolve(alert: Alert, who: str, note: str, now: datetime) -> None:
@@ -340,6 +341,19 @@ def parse_duration(text: str) -> timedelta:
     if delta <= timedelta(0) or delta > timedelta(days=30):
         raise FuseboardError(f"a silence lasts between 1 minute and 30 days, not {text!r} (--for)")
     return delta
+
+
+def parse_flap_period(text: str) -> int:
+    """``--flap-period``: 30m, 2h, 1h30m, or 0 (never reopen), at most a day; in minutes."""
+    if text.strip() in ("0", "0m"):
+        return 0
+    try:
+        minutes = int(parse_duration(text).total_seconds() // 60)
+    except FuseboardError:
+        raise FuseboardError(f"--flap-period {text!r} is not a duration like 30m or 2h, or 0") from None
+    if minutes * 60 > MAX_FLAP_PERIOD.total_seconds():
+        raise FuseboardError(f"--flap-period {text!r} is longer than a day (--flap-period)")
+    return minutes
 
 
 def silence(ws: Workspace, model: str, env: str, duration: timedelta, *, comment: str, actor: str, origin: str,

@@ -77,6 +77,9 @@ def _soak_gate(session: Session, model: Model, mv: ModelVersion, env: Environmen
         if good is not None:
             return Gate("soak", True, f"known-good in {previous.name} since {good:%Y-%m-%d %H:%M} UTC")
     latest = runs[0]
+    if latest.revoked_at is not None:
+        return Gate("soak", False, f"v{mv.version} was rolled back from in {previous.name} at "
+                    f"{latest.revoked_at:%Y-%m-%d %H:%M} UTC; deploy it there again and let it soak")
     served = (latest.ended_at or now) - latest.finished_at
     return Gate("soak", False, f"v{mv.version} in {previous.name}: {_span(served)} of {_span(soak)} soak without "
                 "a critical alert")

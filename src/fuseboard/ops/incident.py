@@ -305,15 +305,17 @@ def _contacts(s: Session, m: Model, now: datetime) -> tuple[str | None, Contact 
 
 
 def _happenings(s: Session, m: Model, e: Environment, anchor: datetime, what: str, start: datetime,
-                now: datetime) -> list[Happening]:
+                now: datetime, alert_id: int | None = None) -> list[Happening]:
     numbers = dict(s.exec(select(ModelVersion.id, ModelVersion.version).where(ModelVersion.model_id == m.id)).all())
     out: list[Happening] = []
 
     def add(at: datetime, kind: str, text: str) -> None:
         out.append(Happening(at, kind, text, relative(at, anchor, what)))
 
+    live = rollouts.current(s, m.id, e.id)  # the serving version's arrival, however long ago
     for r in s.exec(select(Rollout).where(Rollout.model_id == m.id, Rollout.environment_id == e.id,
-                                          Rollout.requested_at >= start, Rollout.requested_at <= now)):
+                                          ((Rollout.requested_at >= start) & (Rollout.requested_at <= now))
+                                          | (Rollout.id == (live.id if live is not None else -1)))):
         to = f"v{numbers.get(r.to_version_id)}"
         was = f"v{numbers.get(r.from_version_id)}" if r.from_version_id else "nothing"
         by = f" by {r.requested_by}" + (f": {r.reason}" if r.reason else "")
@@ -353,8 +355,8 @@ def _happenings(s: Session, m: Model, e: Environment, anchor: datetime, what: st
             add(ev.at, "known-good revoked", f"v{ev.after.get('version')} no longer known-good here ({ev.reason})")
         elif ev.action == "rollout.abandoned" and ev.target == f"{m.name}/{e.name}":
             add(ev.at, "hook failure", f"a change was abandoned by {ev.actor}{why}")
-    for a in s.exec(select(Alert).where(Alert.model_id == m.id, Alert.environment_id == e.id,
-                                        Alert.opened_at >= start, Alert.opened_at <= now)):
+    for a in s.exec(select(Alert).where(Alert.model_id == m.id, Alert.environment_id == e.id, Alert.opened_at >= start,
+                                        Alert.opened_at <= now, Alert.id != (alert_id or -1))):
         add(a.opened_at, "alert", f"{a.severity} {a.check} alert opened: {a.summary[:120]}"
             + (f" (flapped {a.flaps}x since)" if a.flaps else ""))
     out.sort(key=lambda h: h.at)
@@ -376,7 +378,7 @@ def incident(ws: Workspace, model: str, env: str, *, now: datetime | None = None
                                        CHECK_ORDER.index(c.check) if c.check in CHECK_ORDER else len(CHECK_ORDER)))
         anchor = alert.opened_at if alert is not None else now
         what = f"{alert.check} fired" if alert is not None else "now"
-        changes = _happenings(s, m, e, anchor, what, anchor - lookback, now)
+        changes = _happenings(s, m, e, anchor, what, anchor - lookback, now, alert.id if alert else None)
         owner, now_contact, next_contact = _contacts(s, m, now)
         live = rollouts.current(s, m.id, e.id)
         advice = _advice(s, m, e, dep, alert, now)
