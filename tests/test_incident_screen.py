@@ -63,7 +63,8 @@ def serving(url: str, model: str, env: str) -> int:
         ws.close()
 
 
-async def monitoring(app: FuseboardApp, pilot, model: str | None = None, env: str = "prod") -> MonitoringScreen:  # noqa: ANN001
+async def monitoring(app: FuseboardApp, pilot, model: str | None = None,  # noqa: ANN001
+                     env: str = "prod") -> MonitoringScreen:
     await settle(app, pilot)
     await pilot.press("3")
     await settle(app, pilot)

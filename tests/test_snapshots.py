@@ -80,7 +80,8 @@ def _fixed_incident(monkeypatch: pytest.MonkeyPatch) -> None:
         (Happening(t0 - timedelta(hours=3, minutes=10), "deploy",
                    "v2 went live (deploy from v1 by chloe: quarterly retrain)", "3h 10m before drift fired"),
          Happening(t0, "alert", "crit drift alert opened: 2 of 8 features drifted", "as drift fired")),
-        "it-ops", Contact("chloe", "Chloe Martin", "+44 20 7946 0201", datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)),
+        "it-ops",
+        Contact("chloe", "Chloe Martin", "+44 20 7946 0201", datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)),
         Contact("dev", "Dev Patel", "+44 20 7946 0202", None), "https://wiki.example/runbooks/credit-risk",
         RollbackAdvice(Verdict.UNLIKELY, 1, ("the inputs drifted: the last hour's rows drift against v1's "
                                              "reference too (2 of 8 features drifted)",), "drift"),

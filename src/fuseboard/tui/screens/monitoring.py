@@ -193,7 +193,8 @@ def who_and_when(alert: Any) -> str:
         parts.append(f"acked by {alert.acknowledged_by}" + (f" {at.astimezone():%H:%M}" if at else ""))
     if alert.silenced:
         who, until = getattr(alert, "silenced_by", None), getattr(alert, "silenced_until", None)
-        parts.append("silenced" + (f" by {who}" if who else "") + (f" until {until.astimezone():%H:%M}" if until else ""))
+        parts.append("silenced" + (f" by {who}" if who else "")
+                     + (f" until {until.astimezone():%H:%M}" if until else ""))
     if getattr(alert, "flaps", 0):
         parts.append(f"flapped {alert.flaps}×")
     return "".join(f"{p} · " for p in parts)

@@ -89,7 +89,8 @@ class VersionDialog(ModalScreen[int | None]):
         table.set_rows([v.version for v in versions], [row(v) for v in versions], keep_key=False)
         if data["revoked"]:
             self.query_one("#dialog-error", Static).update(Text(
-                "↑/↓ choose · enter: next · esc cancels · ★ known-good here · ▶ serving · ↶ rolled back from here",
+                "↑/↓ choose · enter: next · esc cancels · ★ known-good here · ▶ serving · "
+                "↶ rolled back from here",
                 style="dim"))
         # start on the newest version other than the one serving
         others = [v.version for v in versions if v.version != self.serving]
