@@ -104,13 +104,15 @@ def main() -> None:
                          f"a {args.severity} alert" + (f" on {args.model}" if args.model else ""))
         print(f"after {time.monotonic() - started:.0f} s, the alert list:\n{text}")
         moves = 0
+        first = True
         while True:  # select it: a new critical alert has taken the cursor already; anything else is walked to
             summary = term.screen().splitlines()[-3].strip()
             row = next(r for r in alert_rows(term.screen()) if wanted.match(r))
             model, env_name, check = row.split()[2:5]
             if summary.startswith(f"{model}/{env_name} {check}") or f"· {model}/{env_name} {check}" in summary:
                 break
-            term.press("j", counted=False)
+            term.press("g" if first else "j", counted=False)
+            first = False
             moves += 1
             time.sleep(0.2)
             if moves > 30:

@@ -304,6 +304,12 @@ async def test_a_new_critical_alert_takes_the_cursor_unless_the_user_moved_it(de
         screen.reload()
         await settle(app, pilot)
         assert screen.selected.model == "credit-risk"  # the new critical alert took the cursor
+        await pilot.press("g")
+        record(demo_url, DeploymentChecks("tumour-screening", "prod", 2, "mission-critical", "crit",
+                                          [CheckResult("staleness", "crit", "escalated")]))
+        screen.reload()
+        await settle(app, pilot)
+        assert screen.selected.model == "tumour-screening"  # a warning that turned critical takes it too
         await pilot.press("j")  # the user moves: the next critical alert leaves the cursor where it is
         moved_to = table.cursor_key
         record(demo_url, DeploymentChecks("demand-forecast", "prod", 2, "mission-critical", "crit",

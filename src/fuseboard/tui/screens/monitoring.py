@@ -55,7 +55,7 @@ class MonitoringScreen(IncidentKeys, FilterListScreen):
         self.alerts: list[Any] = []
         self.protected: set[str] = set()
         self.loaded = False
-        self._seen: set[int] = set()  # alerts already listed: a new critical one takes the cursor
+        self._seen: set[int] = set()  # the critical alerts listed last time: a new one takes the cursor
         self._placed: Any = None  # the alert the console put the cursor on (the user has not moved it since)
 
     def compose(self) -> ComposeResult:
@@ -101,14 +101,14 @@ class MonitoringScreen(IncidentKeys, FilterListScreen):
         self.alerts, self.protected, self.loaded = message.data["alerts"], message.data["protected"], True
         self.refresh_table()
         fresh = [a for a in self.alerts if a.severity == "crit" and not a.silenced and a.id not in self._seen
-                 and a.id in table.keys]
+                 and a.id in table.keys]  # new, or newly critical (a warning that escalated)
         if first:
             self._placed = table.cursor_key
         elif fresh and untouched:
             newest = max(fresh, key=lambda a: a.opened_at)
             table.move_to_key(newest.id)
             self._placed = newest.id
-        self._seen |= {a.id for a in self.alerts}
+        self._seen = {a.id for a in self.alerts if a.severity == "crit" and not a.silenced}
         self.refresh_bindings()
 
     def refresh_table(self) -> None:
