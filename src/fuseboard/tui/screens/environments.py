@@ -48,7 +48,8 @@ class EnvironmentsScreen(FilterListScreen):
         Binding("right", "column(1)", "Env →", show=False, id="environments.right",
                 tooltip="select the environment to the right"),
         Binding("r", "change('rollback')", "Rollback", id="environments.rollback",
-                tooltip="put the last known-good version back in the selected environment"),
+                tooltip="put back the newest known-good version older than the one serving (a rollback never "
+                        "goes forward)"),
         Binding("p", "change('promote')", "Promote", id="environments.promote",
                 tooltip="promote the selected deployment's version into the next environment"),
         Binding("d", "deploy", "Deploy", id="environments.deploy",

@@ -32,8 +32,12 @@ def help_table(screen: Screen) -> Table:
             continue
         does = Text(binding.tooltip or binding.description)
         if not active.enabled:
-            action = binding.action.split("(")[0].split(".")[-1]
-            reason = getattr(screen, "unavailable_reason", lambda _a: None)(action)
+            _, action, parameters = parse(binding.action)
+            why = getattr(screen, "unavailable_reason", lambda *_a: None)
+            try:
+                reason = why(action, *parameters)
+            except TypeError:  # a screen whose reasons take no parameters
+                reason = why(action)
             does = Text(f"{binding.tooltip or binding.description}: unavailable, "
                         f"{reason or 'not applicable here'}", style="dim")
         rows[ident] = (rank, [app.get_key_display(binding)], does)
