@@ -347,7 +347,12 @@ async def test_a_typed_duration_replaces_the_default(alerting_url: str, tmp_path
         await settle(app, pilot)
         assert isinstance(app.screen, FormDialog)
         assert app.screen.query_one("#field-duration", Input).value == "2h"  # a value, not a placeholder
-        await pilot.press(*"30m", "enter", *"ticket", "enter")
+        await pilot.press("escape")
+        for key in "s30m":  # typed straight behind s, before the form has mounted: over the default too
+            app.post_message(events.Key(key, key))
+        await settle(app, pilot)
+        assert app.screen.query_one("#field-duration", Input).value == "30m"
+        await pilot.press("enter", *"ticket", "enter")
         await settle(app, pilot)
         await settle(app, pilot)
         ends = screen.selected.silenced_until

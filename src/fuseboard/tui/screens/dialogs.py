@@ -50,8 +50,11 @@ class _Dialog(ModalScreen[dict[str, str] | None]):
             else None
         if not isinstance(field, Input):
             return
-        if event.is_printable and event.character:
-            field.insert_text_at_cursor(event.character)
+        if event.is_printable and event.character:  # as the field itself would: over a selection (a default)
+            if field.selection.is_empty:
+                field.insert_text_at_cursor(event.character)
+            else:
+                field.replace(event.character, *field.selection)
         elif event.key == "backspace":
             field.action_delete_left()
         elif event.key == "enter":  # as Input.Submitted does, but now: the next keys go to the next field
