@@ -53,7 +53,7 @@ class Context:
 
             cfg = self.load_config()
             self._ws = open_workspace(self.url, artifact_dir=cfg.artifacts, create=create, read_only=self.read_only,
-                                      group=cfg.group)
+                                      group=cfg.group, audit_anchor=cfg.audit_anchor)
         return self._ws
 
     def readable(self) -> Any:
@@ -81,8 +81,11 @@ class FuseboardGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            _anchor_warning(ctx)
+            return result
         except FuseboardError as exc:
+            _anchor_warning(ctx)
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
@@ -102,6 +105,13 @@ class FuseboardGroup(click.Group):
             first = (str(exc).strip().splitlines() or [""])[0][:300]
             click.echo(f"error: unexpected {type(exc).__name__}: {first} (run with --debug for details)", err=True)
             sys.exit(1)
+
+
+def _anchor_warning(ctx: click.Context) -> None:
+    """A change went into the database but its audit checkpoint could not be written: say so."""
+    ws = getattr(ctx.obj, "_ws", None)
+    if ws is not None and ws.anchor_problem:
+        click.echo(f"warning: {ws.anchor_problem}", err=True)
 
 
 def emit_json(value: Any) -> None:

@@ -196,9 +196,8 @@ def envs_cmd(click_ctx: click.Context, as_json: bool) -> None:
     from fuseboard.store.queries import environments
 
     ctx: Context = click_ctx.obj
-    allow = ctx.load_config().allow
     rows = [{"name": e.name, "order": e.order, "protected": e.protected, "soak_seconds": e.soak_seconds,
-             "converge_seconds": e.converge_seconds, "hook": e.hook, "allow": allow.get(e.name)}
+             "converge_seconds": e.converge_seconds, "hook": e.hook, "allow": e.allow}
             for e in environments(ctx.readable())]
     if as_json:
         emit_json(rows)
@@ -276,6 +275,36 @@ def envs_set(ctx: Context, env: str, hook_command: str | None, hook_webhook: str
 
         click.echo(f"{env}: {'protected' if after['protected'] else 'unprotected'}, soak "
                    f"{after['soak_seconds'] // 60}m, converge {after['converge_seconds']}s; {describe(after['hook'])}")
+
+
+@envs_cmd.command("allow")
+@click.argument("env")
+@click.option("--users", help="Login names that may change ENV, comma-separated: alice,bob.")
+@click.option("--anyone", is_flag=True, help="Remove the allow-list: anyone may change ENV.")
+@reason_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@pass_ctx
+def envs_allow(ctx: Context, env: str, users: str | None, anyone: bool, reason: str, yes: bool,
+               as_json: bool) -> None:
+    """Set who may deploy to, roll back in and reconfigure ENV (kept in the workspace; audited; only
+    someone on the current list may change it)."""
+    from fuseboard.cli import confirm
+    from fuseboard.ops.audit import current_actor
+    from fuseboard.ops.environments import set_allow
+
+    if (users is None) == (not anyone):
+        raise FuseboardError("give one of --users a,b and --anyone")
+    names = None if anyone else [u.strip() for u in users.split(",")]
+    if names is not None and names == [""]:
+        raise FuseboardError("--users needs at least one login name (a list of nobody locks ENV for everyone)")
+    ws = ctx.writable()
+    confirm(f"let {'anyone' if names is None else ', '.join(names)} change {env}?", yes)
+    after = set_allow(ws, env, names, actor=current_actor(), origin="cli", reason=reason)
+    if as_json:
+        emit_json({"name": env, "allow": after})
+    else:
+        click.echo(f"{env}: " + ("anyone may change it" if after is None else f"may change: {', '.join(after)}"))
 
 
 @cli.command("history")
@@ -358,17 +387,27 @@ def audit_cmd(click_ctx: click.Context, model: str | None, env: str | None, sinc
 
 
 @audit_cmd.command("verify")
+@click.option("--anchor", "anchor_file", type=click.Path(path_type=__import__("pathlib").Path, dir_okay=False),
+              help="Check against this copy of the anchor (one kept on another host) instead of the workspace's.")
 @json_option
 @pass_ctx
-def audit_verify(ctx: Context, as_json: bool) -> None:
-    """Check the audit trail's hash chain: exit 1 and name the first event that was altered or removed."""
+def audit_verify(ctx: Context, anchor_file: Any, as_json: bool) -> None:
+    """Check the audit trail's hash chain and its anchor: exit 1 and name the first event that was
+    altered or removed (also the newest ones, and a chain re-hashed after an edit)."""
     from fuseboard.ops.audit import verify
 
-    report = verify(ctx.readable())
+    if anchor_file is not None and not anchor_file.is_file():
+        raise FuseboardError(f"no anchor file at {anchor_file} (--anchor)")
+    report = verify(ctx.readable(), anchor_file)
     if as_json:
         emit_json(report.as_dict())
     elif report.ok:
-        click.echo(f"audit chain intact: {report.events} events")
+        anchored = (f"; {report.checkpointed} checkpointed in {report.anchor}"
+                    + (f", {report.beyond_anchor} newer than its last checkpoint" if report.beyond_anchor else "")
+                    if report.checkpointed else "")
+        click.echo(f"audit chain intact: {report.events} events{anchored}")
+    if report.warning and not as_json:
+        click.echo(f"warning: {report.warning}", err=True)
     if not report.ok:
         if not as_json:
             click.echo(f"error: audit chain broken at {report.problem}", err=True)
@@ -397,6 +436,32 @@ def workspace_group() -> None:
     """Move a workspace between databases."""
 
 
+@workspace_group.command("identity")
+@click.option("--allow-override/--no-override", "allow", default=None,
+              help="Let FUSEBOARD_USER name the user (shared logins, the demo), or take it from the OS login.")
+@reason_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@pass_ctx
+def workspace_identity(ctx: Context, allow: bool | None, reason: str, yes: bool, as_json: bool) -> None:
+    """Show or set where identity comes from: the OS login (default) or FUSEBOARD_USER (audited)."""
+    from fuseboard.cli import confirm
+    from fuseboard.ops.audit import current_actor, os_user
+    from fuseboard.ops.environments import identity_override, set_identity_override
+
+    if allow is None:
+        now = identity_override(ctx.readable())
+    else:
+        ws = ctx.writable()
+        confirm(("let FUSEBOARD_USER name the user" if allow else "take identity from the OS login") + "?", yes)
+        now = set_identity_override(ws, allow, actor=current_actor(), origin="cli", reason=reason)
+    if as_json:
+        emit_json({"identity_override": now, "os_user": os_user(), "acting_as": current_actor()})
+    else:
+        click.echo(("FUSEBOARD_USER names the user (override allowed)" if now else "identity is the OS login")
+                   + f"; you act as {current_actor()}")
+
+
 @workspace_group.command("copy")
 @click.option("--from", "source", required=True, metavar="URL", help="The workspace to copy (any SQLAlchemy URL).")
 @click.option("--to", "target", required=True, metavar="URL",
@@ -412,8 +477,11 @@ def workspace_copy(ctx: Context, source: str, target: str, from_artifacts: Any, 
     from fuseboard.store.db import open_workspace
 
     cfg = ctx.load_config()
-    src = open_workspace(source, artifact_dir=from_artifacts, create=False, read_only=True)
-    dst = open_workspace(target, artifact_dir=cfg.artifacts if target == ctx.url else None, group=cfg.group)
+    mine = target == ctx.url  # the configured workspace: its configured artifacts and anchor
+    src = open_workspace(source, artifact_dir=from_artifacts, create=False, read_only=True,
+                         audit_anchor=cfg.audit_anchor if source == ctx.url else None)
+    dst = open_workspace(target, artifact_dir=cfg.artifacts if mine else None, group=cfg.group,
+                         audit_anchor=cfg.audit_anchor if mine else None)
     result = copy_workspace(src, dst, force=force)  # (an unwritable target refuses in its transaction)
     if as_json:
         emit_json(result.as_dict())

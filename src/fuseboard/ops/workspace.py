@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
 from fuseboard.errors import FuseboardError
+from fuseboard.store.anchor import carry
 from fuseboard.store.audit import verify
 from fuseboard.store.db import DEFAULT_ENVIRONMENTS, Workspace
 from fuseboard.store.models import Environment, ModelVersion
@@ -34,6 +35,7 @@ class CopyResult:
     rows: dict[str, int] = field(default_factory=dict)
     artifacts_copied: int = 0
     audit_events: int = 0
+    audit_anchor: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,6 +80,7 @@ def copy_workspace(source: Workspace, target: Workspace, *, force: bool = False)
                              f"again ({source.where})") from None
     result = CopyResult(source.where, target.where, rows=counts)
     result.artifacts_copied = _copy_artifacts(source, target)
+    result.audit_anchor = str(carry(source, target) or "") or None  # the source's checkpoints go along
     report = verify(target)
     if not report.ok:
         raise FuseboardError(f"the copied audit chain does not verify: {report.problem} ({target.where})")

@@ -103,7 +103,7 @@ class FuseboardApp(App[None]):
 
                 self._workspace = open_workspace(self.url, artifact_dir=self.config.artifacts,
                                                  read_only=self.read_only, create=not self.read_only,
-                                                 group=self.config.group)
+                                                 group=self.config.group, audit_anchor=self.config.audit_anchor)
                 if self._workspace.degraded:
                     self.post_message(Degraded(self._workspace.degraded))
             return self._workspace
