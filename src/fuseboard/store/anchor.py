@@ -31,6 +31,7 @@ from sqlalchemy import select
 from fuseboard.store.models import AuditEvent
 
 PENDING = "fuseboard.anchor_pending"  # session.info: the events this transaction recorded
+TORN = '\n{"torn":true}\n'  # follows a line a crash cut short
 
 
 def stamp(at: datetime) -> str:
@@ -53,7 +54,7 @@ def _all_events(ws: Any) -> list[tuple[int, str, datetime]]:
 def _open(path: Path, group: str | None) -> int:
     """The anchor opened for appending (created owner-only, or shared like the database)."""
     fresh = not path.exists()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
     if fresh and group:
         from fuseboard.store.db import share
 
@@ -86,12 +87,16 @@ def append(ws: Any, events: Iterable[Any]) -> str | None:
         fd = _open(path, ws.group)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            if os.fstat(fd).st_size == 0:
+            size = os.fstat(fd).st_size
+            if size == 0:
                 rows = _all_events(ws)
             else:
                 rows = [(e.id, e.hash, e.at) for e in events]
+            # a write cut short (a crash) left a line without its end: close it and say so, so that
+            # readers skip it rather than take it for damage
+            torn = size > 0 and os.pread(fd, 1, size - 1) != b"\n"
             if rows:
-                _write(fd, "".join(_line(*row) for row in rows))
+                _write(fd, (TORN if torn else "") + "".join(_line(*row) for row in rows))
         finally:
             os.close(fd)  # releases the lock
     except OSError as exc:
@@ -128,13 +133,13 @@ def read(path: Path) -> Anchor:
     anchor.exists = True
     lines = data.split(b"\n")
     for number, raw in enumerate(lines, 1):
-        if not raw.strip():
+        if not raw.strip() or raw == TORN.strip().encode():
             continue
         try:
             item = json.loads(raw)
             event_id, hash_, at = int(item["id"]), str(item["hash"]), str(item.get("at", ""))
         except (ValueError, KeyError, TypeError):
-            if number == len(lines):  # no newline after it: a write cut short
+            if number == len(lines) or lines[number] == TORN.strip().encode():  # a write cut short
                 continue
             anchor.problem = f"the audit anchor is damaged at line {number} ({path})"
             return anchor

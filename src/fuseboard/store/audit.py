@@ -175,7 +175,7 @@ def verify(ws: Workspace, anchor_file: Path | None = None) -> ChainReport:
         for e in s.exec(select(AuditEvent).order_by(AuditEvent.id)).yield_per(1000):
             report.events += 1
             if due is not None and due < e.id:  # checkpointed, but no longer in the database
-                return _fail(report, f"event {due} was removed (checkpointed at {marks[due][1]}; {path})", due)
+                return _fail(report, f"event {due} was removed (its checkpoint: the event of {marks[due][1]}; {path})", due)
             if e.prev_hash != prev:
                 return _fail(report, f"event {e.id} does not follow event before it "
                              "(an event was removed or inserted)", e.id)
@@ -187,7 +187,7 @@ def verify(ws: Workspace, anchor_file: Path | None = None) -> ChainReport:
             if due == e.id:
                 if marks[due][0] != e.hash:
                     return _fail(report, f"event {e.id} ({e.action} {e.target}) was altered and the chain re-hashed: "
-                                 f"its hash differs from the one checkpointed at {marks[due][1]} ({path})", e.id)
+                                 f"its hash differs from its checkpoint (the event of {marks[due][1]}; {path})", e.id)
                 report.checkpointed += 1
                 due = next(pending, None)
             elif anchor is not None and anchor.last is not None and e.id > anchor.last:
@@ -198,7 +198,7 @@ def verify(ws: Workspace, anchor_file: Path | None = None) -> ChainReport:
         removed = sum(1 for i in marks if i >= due)
         where = f"after event {last_id}" if last_id else "(all of them)"
         return _fail(report, f"{removed} checkpointed event(s) removed {where}: the anchor holds events up to "
-                     f"{last} (checkpointed at {marks[last][1]}; {path})", due)
+                     f"{last} (the event of {marks[last][1]}; {path})", due)
     if anchor is not None and not anchor.exists and report.events:
         report.warning = (f"no audit anchor at {path}: removing the newest events or re-hashing the chain "
                           "cannot be detected until the next change starts one")
