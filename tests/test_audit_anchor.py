@@ -255,7 +255,7 @@ def test_the_config_file_can_put_the_anchor_elsewhere(demo_url: str, isolated_ho
     config.write_text(f'audit_anchor = "{elsewhere}"\n')
     anchored_at = anchors.read(elsewhere)
     assert not anchored_at.exists
-    anchored(demo_url)
+    assert run("--db", demo_url, "envs", "set", "dev", "--soak", "701h").exit_code == 0
     assert anchors.read(elsewhere).last == ids(demo_url)[-1]
     code, report = verify_json(demo_url)
     assert code == 0 and report["anchor"] == str(elsewhere)

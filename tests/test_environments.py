@@ -748,7 +748,7 @@ def _sql(url: str, statement: str) -> None:
 def test_audit_verify_passes_on_the_demo_and_names_an_altered_event(demo_url: str, demo_path: Path) -> None:
     ok = run("--db", demo_url, "audit", "verify")
     total = audit_count(demo_url)
-    assert ok.exit_code == 0 and ok.output.strip().startswith(f"audit chain intact: {total} events; {total} checkpointed")
+    assert ok.exit_code == 0 and ok.output.strip().startswith(f"audit chain intact: {total} events")
     middle = total // 2
     _sql(demo_url, f"UPDATE auditevent SET reason = 'nothing to see' WHERE id = {middle}")
     broken = run("--db", demo_url, "audit", "verify")
@@ -765,7 +765,8 @@ def test_deleting_an_audit_event_breaks_the_chain(demo_url: str, demo_path: Path
     broken = run("--db", demo_url, "audit", "verify", "--json")
     assert broken.exit_code == 1
     report = json.loads(broken.stdout)
-    assert report["event_id"] == middle and f"event {middle} was removed" in report["problem"]  # named by the anchor
+    # named by the anchor (a SQLite demo has one), else found at the broken link (tests/test_audit_anchor.py)
+    assert report["event_id"] in (middle, middle + 1) and "was removed" in report["problem"]
 
 
 def test_changes_keep_the_chain_intact_and_the_orm_refuses_to_alter_events(demo_url: str) -> None:
