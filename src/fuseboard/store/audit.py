@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import event
 from sqlmodel import Session, select
 
 from fuseboard.store import anchor as anchors
@@ -102,6 +103,16 @@ def current_client() -> str:
 
 
 _HEAD = "fuseboard.audit_head"  # the chain's head within this transaction (session.info)
+
+
+def _forget_rolled_back(session: Session) -> None:
+    """Events of a rolled-back transaction were never written: neither the head they moved nor their
+    checkpoints may outlive it (a caller that retries in the same session starts clean)."""
+    session.info.pop(_HEAD, None)
+    session.info.pop(PENDING, None)
+
+
+event.listen(Session, "after_rollback", _forget_rolled_back)
 
 
 def _head(session: Session) -> str:
