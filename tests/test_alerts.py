@@ -107,12 +107,12 @@ def test_cli_alerts_ack_resolve_and_silence(demo_url: str) -> None:
     ack = CliRunner().invoke(cli, ["--db", demo_url, "alerts", "ack", str(alert.id)])
     assert ack.exit_code == 0 and "acknowledged by tester" in ack.output
     silenced = CliRunner().invoke(cli, ["--db", demo_url, "silence", "credit-risk", "--env", "prod", "--for", "2h",
-                                        "--comment", "maintenance"])
+                                        "--comment", "maintenance", "--yes"])
     assert silenced.exit_code == 0 and "silenced all checks of credit-risk in prod until" in silenced.output
     bad = CliRunner().invoke(cli, ["--db", demo_url, "silence", "credit-risk", "--env", "prod", "--for", "forever",
                                    "--comment", "x"])
     assert bad.exit_code == 1 and "is not like 30m" in bad.output
-    done = CliRunner().invoke(cli, ["--db", demo_url, "alerts", "resolve", str(alert.id), "--note", "fixed"])
+    done = CliRunner().invoke(cli, ["--db", demo_url, "alerts", "resolve", str(alert.id), "--note", "fixed", "--yes"])
     assert done.exit_code == 0
     assert CliRunner().invoke(cli, ["--db", demo_url, "alerts"]).output.strip() == "no open alerts"
 

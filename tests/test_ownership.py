@@ -721,7 +721,7 @@ def test_shift_summary_covers_the_current_shift(demo_url: str) -> None:
     scheduler.run_cycle(ws, "drift")
     fired = json.loads(ok(fb(url, "alerts", "--json")).output)
     assert {a["model"] for a in fired} == {"churn-propensity"}
-    ok(fb(url, "alerts", "resolve", str(fired[0]["id"]), "--note", "retrain scheduled", user="ana"))
+    ok(fb(url, "alerts", "resolve", str(fired[0]["id"]), "--note", "retrain scheduled", "--yes", user="ana"))
     ok(fb(url, "rollback", "tumour-screening", "--env", "prod", "--yes", "--wait", "0", user="chloe"))
     set_retrain_by(url, "churn-propensity", now.date() + timedelta(days=30))
     ok(fb(url, "handover", "check", "churn-propensity", "ops.runbook", "--evidence", "https://wiki/churn",

@@ -46,6 +46,17 @@ class Context:
 
         return resolve_db_url(self.db, self.load_config())
 
+    @property
+    def named_by(self) -> str:
+        """Where the workspace URL came from, as an error line names it."""
+        import os
+
+        if self.db:
+            return "--db"
+        if os.environ.get("FUSEBOARD_DB"):
+            return "FUSEBOARD_DB"
+        return "config db" if self.load_config().db else "the default workspace"
+
     def workspace(self, *, create: bool = False) -> Any:
         self.load_config()
         if self._ws is None:
@@ -53,7 +64,10 @@ class Context:
 
             cfg = self.load_config()
             self._ws = open_workspace(self.url, artifact_dir=cfg.artifacts, create=create, read_only=self.read_only,
-                                      group=cfg.group, audit_anchor=cfg.audit_anchor)
+                                      group=cfg.group, named_by=self.named_by,
+                                      audit_anchor=cfg.audit_anchor)
+            if self._ws.created:  # said, so that a mistyped --db is seen at once
+                click.echo(f"created a new workspace at {self._ws.where}", err=True)
         return self._ws
 
     def readable(self) -> Any:
@@ -64,11 +78,12 @@ class Context:
             click.echo(f"warning: read-only: {ws.degraded}{saved} ({ws.where})", err=True)
         return ws
 
-    def writable(self) -> Any:
+    def writable(self, *, create: bool = False) -> Any:
+        """The workspace for a change; only commands that create one (register) pass ``create``."""
         self.load_config()
         if self.read_only:
             raise FuseboardError("this command changes the workspace; it is not allowed with --read-only")
-        ws = self.workspace(create=True)
+        ws = self.workspace(create=create)
         if ws.degraded:
             from fuseboard.errors import WorkspaceUnwritable
 
@@ -185,7 +200,23 @@ def cli(click_ctx: click.Context, db: str | None, read_only: bool, theme: str | 
     click_ctx.obj = Context(db=db, read_only=read_only, theme=theme, debug=debug)
     if click_ctx.invoked_subcommand is None:
         ctx = click_ctx.obj
+        if ctx.named_by != "the default workspace":  # a mistyped --db opens no new, empty console
+            _require_sqlite_file(ctx)
         launch_console(ctx, ctx.url)
+
+
+def _require_sqlite_file(ctx: Context) -> None:
+    """Refuse a named SQLite workspace file that does not exist (without importing SQLAlchemy: the
+    console paints before that import)."""
+    from urllib.parse import unquote
+
+    url = ctx.url
+    if not url.startswith("sqlite:///"):
+        return
+    name = unquote(url[len("sqlite:///"):].split("?", 1)[0])
+    if name and name != ":memory:" and not name.startswith("file:") and not Path(name).expanduser().exists():
+        raise FuseboardError(f"no workspace at {Path(name).expanduser().absolute()} ({ctx.named_by}); create one "
+                             "with fuseboard register ... or fuseboard demo")
 
 
 @cli.command()
@@ -282,7 +313,11 @@ def register(ctx: Context, model: str, artifact: Path, reference: Path, target: 
             criticality=criticality, owner=owner, builder=builder, description=description,
             retrain_by=retrain_by.date() if retrain_by else None, feature_kinds=_feature_kinds(features),
             note=note, reason=reason))
-    result = registry.commit(ctx.writable(), prepared, actor=current_actor(), origin="cli")
+    ws = ctx.writable(create=True)
+    change = registry.protected_changes(ws, prepared)
+    if change:  # the gates, typed confirmations and ownership policy of prod follow these
+        confirm(f"register {model} and change {change}", yes)
+    result = registry.commit(ws, prepared, actor=current_actor(), origin="cli")
     if as_json:
         emit_json(result.as_dict())
         return
@@ -507,9 +542,8 @@ def alerts_cmd(click_ctx: click.Context, include_resolved: bool, as_json: bool) 
 @alerts_cmd.command("ack")
 @click.argument("alert_id", type=int)
 @reason_option
-@yes_option
 @pass_ctx
-def alerts_ack(ctx: Context, alert_id: int, reason: str, yes: bool) -> None:
+def alerts_ack(ctx: Context, alert_id: int, reason: str) -> None:
     """Acknowledge an alert: you are on it."""
     from fuseboard.monitoring.alerts import acknowledge
     from fuseboard.ops.audit import current_actor
@@ -527,8 +561,14 @@ def alerts_resolve(ctx: Context, alert_id: int, note: str, yes: bool) -> None:
     """Resolve an alert by hand, with a note."""
     from fuseboard.monitoring.alerts import resolve
     from fuseboard.ops.audit import current_actor
+    from fuseboard.store.models import Alert
 
-    alert = resolve(ctx.writable(), alert_id, actor=current_actor(), origin="cli", note=note)
+    ws = ctx.writable()
+    with ws.session() as s:
+        found = s.get(Alert, alert_id)
+    if found is not None and found.state != "resolved" and note.strip():  # (else resolve() says why not)
+        confirm(f"resolve alert {alert_id} ({found.fingerprint}, {found.severity}) by hand", yes)
+    alert = resolve(ws, alert_id, actor=current_actor(), origin="cli", note=note)
     click.echo(f"alert {alert.id} ({alert.fingerprint}) resolved by {alert.resolved_by}")
 
 
@@ -546,9 +586,14 @@ def silence_cmd(ctx: Context, model: str, env: str, duration: str, comment: str,
     """Silence a deployment's alerts for a while (they still open and resolve, muted)."""
     from fuseboard.monitoring.alerts import parse_duration, silence
     from fuseboard.ops.audit import current_actor
+    from fuseboard.store import lookup
 
-    item = silence(ctx.writable(), model, env, parse_duration(duration), comment=comment, actor=current_actor(),
-                   origin="cli", check=check)
+    ws, length = ctx.writable(), parse_duration(duration)
+    with ws.session() as s:
+        protected = lookup.environment(s, env).protected and bool(lookup.model(s, model))
+    if protected and comment.strip():  # muting prod's alerts: asked (else silence() says why not)
+        confirm(f"silence {check or 'all checks'} of {model} in {env} (protected) for {duration}", yes)
+    item = silence(ws, model, env, length, comment=comment, actor=current_actor(), origin="cli", check=check)
     click.echo(f"silenced {check or 'all checks'} of {model} in {env} until "
                f"{item.ends_at.astimezone().strftime('%Y-%m-%d %H:%M %Z')}")
 
@@ -684,7 +729,7 @@ def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], threshold
                    drift_window_minutes: int | None, min_rows: int | None, min_labelled: int | None,
                    probe_path: str | None, failures_to_alert: int | None, reset: bool, reason: str, yes: bool) -> None:
     """Change how MODEL is monitored (validated against its features; audited)."""
-    from fuseboard.monitoring.settings import update
+    from fuseboard.monitoring.settings import preview, update
     from fuseboard.ops.audit import current_actor
 
     tol = {}
@@ -698,7 +743,12 @@ def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], threshold
                "gates": _pairs(gate_values, "--gate"),
                "drift_window_minutes": drift_window_minutes, "min_rows": min_rows, "min_labelled": min_labelled,
                "probe_path": probe_path, "failures_to_alert": failures_to_alert}
-    merged = update(ctx.writable(), model, changes, actor=current_actor(), origin="cli", reason=reason, reset=reset)
+    ws = ctx.writable()
+    protected = preview(ws, model, changes)  # checked before asking
+    if protected:  # prod's alerts and gates follow these settings
+        confirm(f"change how {model} is monitored{' (back to the defaults)' if reset else ''} where it serves in "
+                f"{', '.join(protected)} (protected)", yes)
+    merged = update(ws, model, changes, actor=current_actor(), origin="cli", reason=reason, reset=reset)
     click.echo(f"monitoring settings of {model}: {json.dumps(merged, sort_keys=True) if merged else 'the defaults'}")
 
 
@@ -744,14 +794,14 @@ def teams_cmd(click_ctx: click.Context, as_json: bool) -> None:
 @click.option("--kind", required=True, type=click.Choice(["data-science", "ml-engineering", "it-operations"]))
 @click.option("--description", default="")
 @reason_option
-@yes_option
 @pass_ctx
-def teams_add(ctx: Context, name: str, kind: str, description: str, reason: str, yes: bool) -> None:
+def teams_add(ctx: Context, name: str, kind: str, description: str, reason: str) -> None:
     """Add a team."""
     from fuseboard.ops.audit import current_actor
     from fuseboard.ops.teams import add_team
 
-    add_team(ctx.writable(), name, kind, description=description, actor=current_actor(), origin="cli", reason=reason)
+    add_team(ctx.writable(create=True), name, kind, description=description, actor=current_actor(), origin="cli",
+             reason=reason)
     click.echo(f"added team {name} ({kind})")
 
 

@@ -428,7 +428,12 @@ def backup_cmd(ctx: Context, file: Any, force: bool, as_json: bool) -> None:
         emit_json(result)
     else:
         click.echo(f"backed up to {result['database']} ({result['bytes']:,} bytes) and "
-                   f"{result['artifact_files_copied']} artifact file(s) to {result['artifacts']}")
+                   f"{result['artifact_files_copied']} artifact file(s) to {result['artifacts']}"
+                   + (f" (replaced {result['artifact_files_replaced']} that did not match their sha256)"
+                      if result["artifact_files_replaced"] else ""))
+    for path in result["artifacts_not_matching_their_sha256"]:
+        click.echo(f"warning: the workspace's artifact does not match its sha256; copied as it is ({path})",
+                   err=True)
 
 
 @cli.group("workspace")
@@ -495,20 +500,42 @@ def workspace_copy(ctx: Context, source: str, target: str, from_artifacts: Any, 
 @cli.command("compact")
 @click.option("--hourly-after", default="2d", show_default=True, help="Five-minute windows older than this become hours.")
 @click.option("--daily-after", default="35d", show_default=True, help="Hourly windows older than this become days.")
-@click.option("--delete-after", default=None, help="Delete windows older than this (default: keep them).")
+@click.option("--delete-after", default=None, help="Delete windows older than this, e.g. 400d (default: keep them; "
+              "never under a day or a check's window; asks first, --yes without a terminal).")
+@reason_option
+@yes_option
 @json_option
 @pass_ctx
-def compact_cmd(ctx: Context, hourly_after: str, daily_after: str, delete_after: str | None, as_json: bool) -> None:
+def compact_cmd(ctx: Context, hourly_after: str, daily_after: str, delete_after: str | None, reason: str, yes: bool,
+                as_json: bool) -> None:
     """Compact old monitoring windows into hourly and daily profiles (exact; the monitor does it hourly)."""
-    from fuseboard.monitoring.retention import Retention, compact
+    from fuseboard.monitoring import retention as ret
+    from fuseboard.ops.audit import current_actor
     from fuseboard.store.models import utcnow
 
     def age(text: str, option: str) -> Any:
-        return utcnow() - _when(text, option)
+        when = _when(text, option)
+        return utcnow() - when  # (now taken after: 40m is at least 40 minutes)
 
-    counts = compact(ctx.writable(), retention=Retention(
-        age(hourly_after, "--hourly-after"), age(daily_after, "--daily-after"),
-        age(delete_after, "--delete-after") if delete_after else None))
+    asked = ret.Retention(age(hourly_after, "--hourly-after"), age(daily_after, "--daily-after"),
+                          age(delete_after, "--delete-after") if delete_after else None)
+    ws, now = ctx.writable(), utcnow()
+    floor = ret.floors(ws)
+    for option, value, least in ret.below_floor(asked, floor):
+        given = {"--hourly-after": hourly_after, "--daily-after": daily_after, "--delete-after": delete_after}[option]
+        why = {"--hourly-after": f"{floor.why} reads five-minute windows that far back",
+               "--daily-after": f"{floor.why} reads hourly windows that far back",
+               "--delete-after": f"windows are kept at least a day, and as long as {floor.why}"}[option]
+        raise FuseboardError(f"{option} {given} ({ret.span(value)}) is below the floor of {ret.span(least)}: "
+                             f"{why}; nothing was changed ({option})")
+    if asked.delete_after is not None:
+        gone = ret.deletion(ws, asked.delete_after, now=now)
+        if gone.windows:
+            confirm(f"delete {gone.windows:,} monitoring window(s) ({gone.rows:,} rows of traffic, "
+                    f"{gone.deployments} deployment(s)) older than {gone.cutoff.astimezone():%Y-%m-%d %H:%M %Z} "
+                    f"({delete_after}: {ret.span(asked.delete_after)})", yes)
+    counts = ret.compact(ws, now=now, retention=asked, actor=current_actor(), origin="cli", reason=reason,
+                         audit_merges=True)
     if as_json:
         emit_json(counts)
     else:

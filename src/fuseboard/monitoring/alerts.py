@@ -33,7 +33,8 @@ def fingerprint(model: str, env: str, check: str) -> str:
     return f"{model}/{env}/{check}"
 
 
-def record_results(session: Session, results: list[Any], *, now: datetime | None = None) -> list[Alert]:
+def record_results(session: Session, results: list[Any], *, now: datetime | None = None,
+                   outbox: list[Alert] | None = None) -> list[Alert]:
     """Store the check results and open, update or resolve the alerts they imply.
 
     The latest result of each check is kept in ``CheckState``; the history
@@ -41,7 +42,8 @@ def record_results(session: Session, results: list[Any], *, now: datetime | None
     events, not with time.
 
     ``results`` are ``checks.DeploymentChecks``. Runs in the caller's transaction;
-    returns the alerts that opened or resolved in this call.
+    returns the alerts that opened or resolved in this call. ``outbox``, if given, receives the
+    alerts whose event is to be sent now (``notifications``): silences hold "fired" back.
     """
     now = now or utcnow()
     models = {m.name: m for m in session.exec(select(Model))}
@@ -55,6 +57,7 @@ def record_results(session: Session, results: list[Any], *, now: datetime | None
         CheckState.version_id, CheckState.since))}
     open_alerts = {a.open_key: a for a in session.exec(select(Alert).where(Alert.open_key.is_not(None)))}
     changed = []
+    seen_before: dict[str, datetime] = {}  # open alerts still breaching: the last cycle that saw them before
     new_runs: list[dict[str, Any]] = []
     new_states: list[dict[str, Any]] = []
     updated_states: list[dict[str, Any]] = []
@@ -86,6 +89,7 @@ def record_results(session: Session, results: list[Any], *, now: datetime | None
                     open_alerts[key] = alert
                     changed.append(alert)
                 else:
+                    seen_before[key] = alert.last_seen_at
                     alert.severity, alert.summary, alert.last_seen_at = severity, summary, now
                 session.add(alert)
             elif c.status == "ok" and alert is not None:
@@ -99,7 +103,52 @@ def record_results(session: Session, results: list[Any], *, now: datetime | None
         session.execute(insert(CheckState), new_states)
     if updated_states:
         session.execute(update(CheckState), updated_states)  # by primary key, executemany
+    if outbox is not None:
+        still_open = [open_alerts[key] for key in seen_before if key in open_alerts]
+        outbox.extend(notifications(session, changed, still_open, seen_before, now))
     return changed
+
+
+def notifications(session: Session, changed: list[Alert], still_open: list[Alert], seen_before: dict[str, datetime],
+                  now: datetime) -> list[Alert]:
+    """The alerts whose event goes out now, once the silences are taken into account.
+
+    An alert that opens while its deployment (or its check) is silenced is not announced; when the
+    silences covering its opening have all ended and it is still open (its check still breaching),
+    the first cycle after that announces it ("fired"). An alert resolves quietly when its "fired"
+    was never sent; when it was, "resolved" is sent even during a silence, so that a receiver that
+    opened an incident can close it (a silence holds new pages back, not the all-clear).
+    """
+    alerts_ = [*changed, *still_open]
+    if not alerts_:
+        return []
+    earliest = min(a.opened_at for a in alerts_)
+    silences: dict[tuple[int, int], list[Silence]] = {}
+    for x in session.exec(select(Silence).where(Silence.ends_at > earliest)):
+        silences.setdefault((x.model_id, x.environment_id), []).append(x)
+
+    def announced_from(alert: Alert) -> datetime:
+        """When the alert's "fired" may go out: its opening, or the end of the silences covering it."""
+        at = alert.opened_at
+        mine = [x for x in silences.get((alert.model_id, alert.environment_id), ()) if x.check in (None, alert.check)]
+        while True:
+            ends = [x.ends_at for x in mine if x.starts_at <= at < x.ends_at]
+            if not ends:
+                return at
+            at = max(ends)
+
+    out = []
+    for alert in changed:
+        if alert.state == "resolved":  # "fired" went out if a cycle saw it open once it could
+            if alert.last_seen_at >= announced_from(alert):
+                out.append(alert)
+        elif announced_from(alert) <= now:  # opened now, not silenced
+            out.append(alert)
+    for alert in still_open:  # held back while silenced: out with the first cycle after the silence
+        released = announced_from(alert)
+        if alert.opened_at < released <= now and seen_before[alert.open_key] < released:
+            out.append(alert)
+    return out
 
 
 def event(session: Session, alert: Alert) -> dict[str, Any]:

@@ -115,15 +115,17 @@ def run_cycle(ws: Workspace, kind: str, *, now: datetime | None = None, policy: 
               notify: Callable[[list[dict]], None] | None = None) -> dict:
     """Run one kind of check on every deployment and record results and alerts in one transaction.
 
-    ``notify`` receives the alerts that fired or resolved (after the commit).
+    ``notify`` receives the alerts that fired or resolved (after the commit), but not those of a
+    silenced deployment or check: their "fired" goes out once the silence ends (``alerts.notifications``).
     """
     now = now or utcnow()
     wanted = set(KINDS[kind])
     with _gc_paused():
         results = checks.run_checks(ws, now=now, policy=policy, probe_endpoints="health" in wanted, only=wanted)
         with ws.transaction() as s:
-            changed = alerts.record_results(s, results, now=now)
-            events = [alerts.event(s, a) for a in changed]
+            outbox: list = []
+            changed = alerts.record_results(s, results, now=now, outbox=outbox)
+            events = [alerts.event(s, a) for a in outbox]
             if "health" in wanted:
                 _follow_rollouts(s, results, now)
     if notify is not None and events:

@@ -106,6 +106,15 @@ def _number(value: Any, option: str) -> float:
     return number
 
 
+def preview(ws: Workspace, model: str, changes: dict[str, Any]) -> list[str]:
+    """Check ``changes`` as ``update`` will (one error line for the first bad one, nothing written);
+    returns the protected environments the model serves in, where the change takes effect."""
+    with ws.session() as s:
+        m = lookup.model(s, model)
+        validate(changes, _features(s, m.id))
+        return lookup.protected_serving(s, m.id)
+
+
 def update(ws: Workspace, model: str, changes: dict[str, Any], *, actor: str, origin: str, reason: str = "",
            reset: bool = False) -> dict[str, Any]:
     """Merge ``changes`` into the model's settings (or start again from the defaults); audited."""

@@ -9,8 +9,6 @@ holds data is refused unless ``force``, which replaces it.
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,6 +118,7 @@ def _copy_rows(source: Workspace, target: Workspace, tables: list[Any]) -> dict[
 def _copy_artifacts(source: Workspace, target: Workspace) -> int:
     """The artifact files the copied versions name, into the target's artifact folder (content-addressed)."""
     from fuseboard.store.db import ARTIFACT_MODES, FOLDER_MODES, share
+    from fuseboard.store.files import copy_verified
 
     if source.artifact_dir.resolve() == target.artifact_dir.resolve():
         return 0
@@ -135,9 +134,7 @@ def _copy_artifacts(source: Workspace, target: Workspace) -> int:
         for folder in (target.artifact_dir, dest.parent):
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             share(folder, target.group, FOLDER_MODES)
-        partial = dest.with_name(f".incoming-{dest.name}")  # renamed into place whole, or not at all
-        shutil.copyfile(src, partial)
-        share(partial, target.group, ARTIFACT_MODES)
-        os.replace(partial, dest)
+        copy_verified(src, dest)  # a temporary file, checked by sha256, renamed into place whole
+        share(dest, target.group, ARTIFACT_MODES)
         copied += 1
     return copied

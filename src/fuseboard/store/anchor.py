@@ -184,7 +184,8 @@ def carry(source: Any, target: Any) -> Path | None:
 
 
 def copy_file(ws: Any, dest: Path) -> Path | None:
-    """Copy ``ws``'s anchor to ``dest`` (a backup's), under the writers' lock so no line is torn."""
+    """Copy ``ws``'s anchor to ``dest`` (a backup's; the caller renames it into place), under the
+    writers' lock so no line is torn; None when the workspace has no anchor."""
     import shutil
 
     src = ws.audit_anchor
@@ -192,11 +193,9 @@ def copy_file(ws: Any, dest: Path) -> Path | None:
         return None
     with open(src, "rb") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
-        tmp = dest.with_name(dest.name + ".partial")
-        with open(tmp, "wb") as out:
+        with open(dest, "wb") as out:
+            os.fchmod(out.fileno(), 0o600)
             shutil.copyfileobj(handle, out)
             out.flush()
             os.fsync(out.fileno())
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, dest)
     return dest

@@ -85,6 +85,7 @@ class Workspace:
     audit_anchor: Path | None = None  # the audit chain's checkpoints outside the database (store/anchor.py)
     anchor_problem: str | None = None  # why the last commit's checkpoint could not be written
     identity_override: bool = False  # the workspace lets FUSEBOARD_USER name the user (else the OS login)
+    created: bool = False  # this opening made a new workspace (an empty database got the schema)
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -306,19 +307,22 @@ def open_workspace(
     create: bool = True,
     read_only: bool = False,
     group: str | None = None,
+    named_by: str = "--db",
     audit_anchor: str | Path | None = None,
 ) -> Workspace:
     """Open (and, when allowed, create or upgrade) the workspace at ``url``.
 
-    A new SQLite file (and a folder made for it) is owner-only, or shared with ``group``.
-    ``audit_anchor``: where the audit chain's checkpoints live (default: ``anchor_path``).
+    A new SQLite file (and a folder made for it) is owner-only, or shared with ``group``. Without
+    ``create`` a missing workspace is an error naming where the URL came from (``named_by``) and
+    nothing is created. ``audit_anchor``: where the audit chain's checkpoints live (default: ``anchor_path``).
     """
     sqlite_path = _sqlite_path(url)
     if not read_only and sqlite_path is not None:
         group_id(group)  # a misspelt group fails before anything is created
     if sqlite_path is not None and not sqlite_path.exists():
         if not create or read_only:
-            raise WorkspaceError(f"no workspace at {sqlite_path} (run `fuseboard demo` or `fuseboard register`)")
+            raise WorkspaceError(f"no workspace at {sqlite_path.absolute()} ({named_by}); create one with "
+                                 "fuseboard register ... or fuseboard demo")
         if not sqlite_path.parent.exists():
             sqlite_path.parent.mkdir(parents=True, mode=0o700)
             share(sqlite_path.parent, group, FOLDER_MODES)
@@ -326,7 +330,7 @@ def open_workspace(
         share(sqlite_path, group)
     elif sqlite_path is not None and group and not read_only:
         join_group(sqlite_path, group)  # a workspace shared later: its members can use it from now on
-    degraded = None
+    degraded, created = None, False
     if sqlite_path is not None and not read_only:
         if not os.access(sqlite_path, os.W_OK):
             degraded = "the database file is not writable"
@@ -351,6 +355,7 @@ def open_workspace(
             _alembic_upgrade(engine)
             if revision is None:
                 _seed_environments(engine)
+                created = True
     except DatabaseError as exc:
         engine.dispose()
         reason = unwritable_reason(exc)
@@ -373,7 +378,7 @@ def open_workspace(
     return Workspace(url=url, engine=engine, artifact_dir=art, read_only=read_only or degraded is not None,
                      degraded=degraded, saved_copy=engine.url.query.get("immutable") == "1", group=group,
                      audit_anchor=Path(audit_anchor).expanduser() if audit_anchor else anchor_path(url, art),
-                     identity_override=override)
+                     identity_override=override, created=created)
 
 
 def anchor_path(url: str, artifact_dir: Path) -> Path | None:
@@ -435,9 +440,14 @@ def backup(ws: Workspace, target: Path, *, force: bool = False) -> dict[str, obj
     (other processes keep reading and writing meanwhile), then the artifact files beside it in
     ``<target stem>-artifacts`` (content-addressed and never changed, so the copy holds every file the
     copied database names). Open the copy with ``--db sqlite:///TARGET``.
+
+    Every file is written under a temporary name, checked by sha256 and renamed into place, the
+    database last: a backup killed at any moment leaves no truncated file under a final name, and the
+    next one re-checks the artifacts already there and replaces any that do not match.
     """
-    import shutil
     import sqlite3
+
+    from fuseboard.store.files import copy_verified, fsync_file, named_sha256, remove_temporaries, sha256_file
 
     if ws.engine.dialect.name != "sqlite":
         raise WorkspaceError("fuseboard backup copies SQLite workspaces; back a server database up with its own "
@@ -452,8 +462,10 @@ def backup(ws: Workspace, target: Path, *, force: bool = False) -> dict[str, obj
     tmp.unlink(missing_ok=True)
     from fuseboard.store.anchor import copy_file
 
-    # the anchor first: everything it checkpoints is committed, so in the database copied after it
-    anchor = copy_file(ws, target.with_name(f"{target.stem}-audit.jsonl"))
+    # the anchor first: everything it checkpoints is committed, so in the database copied after it;
+    # renamed into place with the database (a killed backup leaves neither)
+    anchor = target.with_name(f"{target.stem}-audit.jsonl")
+    anchor_tmp = copy_file(ws, anchor.with_name(anchor.name + ".partial"))
     raw = ws.engine.raw_connection()
     try:
         dst = sqlite3.connect(tmp)
@@ -461,22 +473,41 @@ def backup(ws: Workspace, target: Path, *, force: bool = False) -> dict[str, obj
             raw.driver_connection.backup(dst)  # pages copied in steps; writers are not blocked for long
         finally:
             dst.close()
+        fsync_file(tmp)
     except (sqlite3.Error, OSError) as exc:
         tmp.unlink(missing_ok=True)
         raise WorkspaceError(f"backup failed: {exc} ({target})") from None
     finally:
         raw.close()
     tmp.chmod(0o600)
-    copied = 0
+    copied, replaced, damaged = 0, 0, []
     artifacts.mkdir(mode=0o700, exist_ok=True)
-    if ws.artifact_dir.is_dir():
-        for src in ws.artifact_dir.rglob("*"):
-            if src.is_file():
-                dest = artifacts / src.relative_to(ws.artifact_dir)
-                if not dest.exists():
-                    dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                    shutil.copy2(src, dest)
-                    copied += 1
+    remove_temporaries(artifacts)  # what a killed backup left
+    try:
+        for src in sorted(ws.artifact_dir.rglob("*")) if ws.artifact_dir.is_dir() else []:
+            if not src.is_file() or src.name.startswith("."):  # (a register's file still being written)
+                continue
+            dest = artifacts / src.relative_to(ws.artifact_dir)
+            expected = named_sha256(src)
+            if dest.exists():
+                if sha256_file(dest) == (expected or sha256_file(src)):
+                    continue
+                replaced += 1  # cut short by a killed backup, or damaged since: copied again
+            dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            written = copy_verified(src, dest)  # checked against the bytes read, then renamed into place
+            if expected and written != expected:
+                damaged.append(str(src))  # the workspace's own file no longer matches its name
+            copied += 1
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise WorkspaceError(f"backup failed copying artifacts: {exc.strerror} ({exc.filename}); the database "
+                             f"copy was not written ({target})") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     tmp.replace(target)
+    if anchor_tmp is not None:
+        anchor_tmp.replace(anchor)
     return {"database": str(target), "artifacts": str(artifacts), "artifact_files_copied": copied,
-            "bytes": target.stat().st_size, "audit_anchor": str(anchor) if anchor else None}
+            "artifact_files_replaced": replaced, "artifacts_not_matching_their_sha256": damaged,
+            "bytes": target.stat().st_size, "audit_anchor": str(anchor) if anchor_tmp else None}
