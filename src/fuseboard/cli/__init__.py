@@ -824,3 +824,4 @@ def main() -> None:
 
 from fuseboard.cli import environments as _environments  # noqa: E402,F401  (registers its commands)
 from fuseboard.cli import ownership as _ownership  # noqa: E402,F401
+from fuseboard.cli import access as _access  # noqa: E402,F401

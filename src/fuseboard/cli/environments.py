@@ -277,36 +277,6 @@ def envs_set(ctx: Context, env: str, hook_command: str | None, hook_webhook: str
                    f"{after['soak_seconds'] // 60}m, converge {after['converge_seconds']}s; {describe(after['hook'])}")
 
 
-@envs_cmd.command("allow")
-@click.argument("env")
-@click.option("--users", help="Login names that may change ENV, comma-separated: alice,bob.")
-@click.option("--anyone", is_flag=True, help="Remove the allow-list: anyone may change ENV.")
-@reason_option
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@json_option
-@pass_ctx
-def envs_allow(ctx: Context, env: str, users: str | None, anyone: bool, reason: str, yes: bool,
-               as_json: bool) -> None:
-    """Set who may deploy to, roll back in and reconfigure ENV (kept in the workspace; audited; only
-    someone on the current list may change it)."""
-    from fuseboard.cli import confirm
-    from fuseboard.ops.audit import current_actor
-    from fuseboard.ops.environments import set_allow
-
-    if (users is None) == (not anyone):
-        raise FuseboardError("give one of --users a,b and --anyone")
-    names = None if anyone else [u.strip() for u in users.split(",")]
-    if names is not None and names == [""]:
-        raise FuseboardError("--users needs at least one login name (a list of nobody locks ENV for everyone)")
-    ws = ctx.writable()
-    confirm(f"let {'anyone' if names is None else ', '.join(names)} change {env}?", yes)
-    after = set_allow(ws, env, names, actor=current_actor(), origin="cli", reason=reason)
-    if as_json:
-        emit_json({"name": env, "allow": after})
-    else:
-        click.echo(f"{env}: " + ("anyone may change it" if after is None else f"may change: {', '.join(after)}"))
-
-
 @cli.command("history")
 @click.argument("model")
 @click.option("--env", "env", required=True, help="The environment.")
@@ -439,32 +409,6 @@ def backup_cmd(ctx: Context, file: Any, force: bool, as_json: bool) -> None:
 @cli.group("workspace")
 def workspace_group() -> None:
     """Move a workspace between databases."""
-
-
-@workspace_group.command("identity")
-@click.option("--allow-override/--no-override", "allow", default=None,
-              help="Let FUSEBOARD_USER name the user (shared logins, the demo), or take it from the OS login.")
-@reason_option
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@json_option
-@pass_ctx
-def workspace_identity(ctx: Context, allow: bool | None, reason: str, yes: bool, as_json: bool) -> None:
-    """Show or set where identity comes from: the OS login (default) or FUSEBOARD_USER (audited)."""
-    from fuseboard.cli import confirm
-    from fuseboard.ops.audit import current_actor, os_user
-    from fuseboard.ops.environments import identity_override, set_identity_override
-
-    if allow is None:
-        now = identity_override(ctx.readable())
-    else:
-        ws = ctx.writable()
-        confirm(("let FUSEBOARD_USER name the user" if allow else "take identity from the OS login") + "?", yes)
-        now = set_identity_override(ws, allow, actor=current_actor(), origin="cli", reason=reason)
-    if as_json:
-        emit_json({"identity_override": now, "os_user": os_user(), "acting_as": current_actor()})
-    else:
-        click.echo(("FUSEBOARD_USER names the user (override allowed)" if now else "identity is the OS login")
-                   + f"; you act as {current_actor()}")
 
 
 @workspace_group.command("copy")
