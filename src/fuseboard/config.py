@@ -132,6 +132,12 @@ class Config:
         notify = raw.get("notify", {})
         if not isinstance(notify, dict) or not isinstance(notify.get("webhook", ""), str):
             raise FuseboardError(f"[notify] webhook must be a URL string ({path})")
+        from fuseboard.http import secret_in_url
+
+        where = secret_in_url(notify.get("webhook", ""))
+        if where:  # it would be shown and logged; the token goes in FUSEBOARD_WEBHOOK_TOKEN or [notify] token
+            raise FuseboardError(f"[notify] webhook must not carry credentials (its {where}); put the token in "
+                                 f"FUSEBOARD_WEBHOOK_TOKEN or token under [notify] ({path})")
         if not isinstance(raw.get("read_only", False), bool):
             raise FuseboardError(f"config field 'read_only' must be true or false ({path})")
         allow: dict[str, list[str]] = {}
@@ -200,7 +206,11 @@ class Config:
 
 def webhook_token(config: "Config") -> str | None:
     """The alert webhook's token: ``FUSEBOARD_WEBHOOK_TOKEN``, else ``token`` under [notify]."""
-    return os.environ.get("FUSEBOARD_WEBHOOK_TOKEN") or config.raw.get("notify", {}).get("token") or None
+    from fuseboard.redact import register
+
+    token = os.environ.get("FUSEBOARD_WEBHOOK_TOKEN") or config.raw.get("notify", {}).get("token") or None
+    register(token)  # masked wherever outside text is stored or shown
+    return token
 
 
 def resolve_db_url(cli_value: str | None, config: Config) -> str:

@@ -73,7 +73,7 @@ def _run_change(ctx: Context, plan: Any, *, reason: str, yes: bool, override: bo
     from fuseboard.ops.audit import current_actor
 
     ws = ctx.writable()
-    if not plan.changes:
+    if not plan.changes and not plan.in_progress:  # (with a change in flight, apply refuses and says how to clear it)
         result = ops.ChangeResult(plan, "unchanged")
     else:
         if not as_json or not yes:
@@ -96,10 +96,12 @@ def _run_change(ctx: Context, plan: Any, *, reason: str, yes: bool, override: bo
         click.echo(result.message())
         if result.state == "failed" and result.hook_output:
             click.echo("hook output (last lines):\n" + "\n".join(result.hook_output.strip().splitlines()[-10:]))
-        if converged is not None:
+        if converged is not None and (converged.ok or not converged.probed):
             click.echo(("confirmed: " if converged.ok else "NOT CONFIRMED: ") + converged.detail)
-    if result.state == "failed":
+    if not result.ok:
         sys.exit(1)
+    if converged is not None and converged.probed and not converged.ok:
+        raise FuseboardError(converged.detail)  # the change itself is recorded (said above)
 
 
 change_options = [
@@ -163,6 +165,39 @@ def rollback_cmd(ctx: Context, model: str, env: str, version: int | None, wait: 
 
     plan = ops.plan_change(ctx.writable(), model, env, action="rollback", version=version)
     _run_change(ctx, plan, reason=reason, yes=yes, override=False, as_json=as_json, wait=wait)
+
+
+@cli.group("changes")
+def changes_cmd() -> None:
+    """Changes in flight: clear one whose process crashed while its hook ran."""
+
+
+@changes_cmd.command("clear")
+@click.argument("model")
+@click.option("--env", "env", required=True, help="The environment whose pending change to clear.")
+@reason_option
+@yes_option
+@json_option
+@pass_ctx
+def changes_clear_cmd(ctx: Context, model: str, env: str, reason: str, yes: bool, as_json: bool) -> None:
+    """Mark MODEL's pending change in ENV abandoned (only once its process is gone or its hook's deadline
+    passed; the version on record stays; audited as rollout.abandoned)."""
+    from fuseboard.ops import pending
+    from fuseboard.ops.audit import current_actor
+
+    ws = ctx.writable()
+    if not reason.strip():
+        raise FuseboardError("clearing a pending change needs a reason (--reason)")
+    confirm(f"clear the pending change of {model} in {env} (it becomes abandoned; the version on record stays)?",
+            yes)
+    info = pending.clear_pending(ws, model, env, actor=current_actor(), origin="cli", reason=reason)
+    if as_json:
+        emit_json(info)
+        return
+    serving = f"v{info['serving']}" if info["serving"] is not None else "nothing"
+    click.echo(f"cleared: the {info['action']} of {model} to v{info['to_version']} in {env} (requested by "
+               f"{info['requested_by']}) is abandoned ({info['why']}); {serving} stays on record. If its hook got "
+               "through, the endpoint may serve the new version: check it, then deploy or roll back")
 
 
 @cli.command("signoff")

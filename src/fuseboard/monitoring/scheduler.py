@@ -150,22 +150,23 @@ def webhook_notifier(url: str, *, token: str | None = None, timeout: float = 5.0
     """POST each alert event as JSON to ``url`` from a background thread; failures are logged, never raised.
 
     The token (from the environment or the config file) goes in an Authorization header and
-    nowhere else.
+    nowhere else: redirects are not followed (a 3xx is a failure naming its Location), and
+    ``timeout`` is the whole request's deadline (fuseboard.http).
     """
     import json
-    import urllib.request
+
+    from fuseboard import http, redact
 
     def send(events: list[dict]) -> None:
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         for event in events:
-            request = urllib.request.Request(url, data=json.dumps(event).encode(), method="POST",
-                                             headers={"Content-Type": "application/json"})
-            if token:
-                request.add_header("Authorization", f"Bearer {token}")
-            try:
-                with urllib.request.urlopen(request, timeout=timeout):  # noqa: S310 (the user's webhook)
-                    pass
-            except Exception as exc:  # noqa: BLE001  (a failing webhook must not disturb the checks)
-                log.warning("alert webhook failed for %s: %s", event["alert"]["fingerprint"], exc)
+            answer = http.request("POST", url, body=json.dumps(event).encode(), headers=headers, deadline=timeout,
+                                  max_body=4096)
+            if not answer.ok:  # a failing webhook must not disturb the checks
+                log.warning("alert webhook failed for %s: %s", event["alert"]["fingerprint"],
+                            redact.mask(answer.describe(), [token]))
 
     def notify(events: list[dict]) -> None:
         threading.Thread(target=send, args=(events,), name="alert-webhook", daemon=True).start()

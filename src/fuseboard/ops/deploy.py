@@ -19,6 +19,7 @@ environment's convergence time). A retry is a new change of the same kind.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,9 +29,11 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from fuseboard import redact
 from fuseboard.errors import Conflict, FuseboardError, Refused
 from fuseboard.monitoring import rollouts
 from fuseboard.ops import audit, gates as gates_mod, hooks
+from fuseboard.ops.pending import in_progress_error, runner, running_here
 from fuseboard.ops.registry import artifact_file
 from fuseboard.store import lookup
 from fuseboard.store.db import Workspace
@@ -97,6 +100,7 @@ class ChangeResult:
     hook_status: str = ""
     hook_output: str = ""
     overridden: list[str] = field(default_factory=list)
+    settled_as: str = ""  # state "late": what the rollout had become before the hook answered
 
     @property
     def ok(self) -> bool:
@@ -104,6 +108,10 @@ class ChangeResult:
 
     def message(self) -> str:
         p = self.plan
+        if self.state == "late":
+            return (f"{p.action} of {p.model} v{p.to_version} in {p.environment}: its rollout was {self.settled_as} "
+                    f"before the hook answered ({self.hook_status}), so nothing changed on record; the serving "
+                    "system may have followed the hook anyway: check what the endpoint reports")
         if self.state == "unchanged":
             return f"unchanged: {p.model} v{p.to_version} already runs in {p.environment}"
         if self.state == "succeeded" and p.from_version == p.to_version:
@@ -116,8 +124,11 @@ class ChangeResult:
                 f"{p.action} FAILED: the hook said {self.hook_status}; nothing runs in {p.environment}")
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.plan.as_dict(), "state": self.state, "rollout": self.rollout_id,
-                "hook_status": self.hook_status, "hook_output": self.hook_output, "overridden_gates": self.overridden}
+        out = {**self.plan.as_dict(), "state": self.state, "rollout": self.rollout_id,
+               "hook_status": self.hook_status, "hook_output": self.hook_output, "overridden_gates": self.overridden}
+        if self.settled_as:
+            out["settled_as"] = self.settled_as
+        return out
 
 
 # -- planning ------------------------------------------------------------------------------
@@ -269,6 +280,21 @@ def apply(ws: Workspace, plan: ChangePlan, *, actor: str, origin: str, reason: s
             raise Conflict(f"{target} changed under you: it now runs v{fresh.from_version}"
                            + (f" (changed by {dep.deployed_by} at {dep.deployed_at:%H:%M} UTC)" if dep else "")
                            + "; nothing was done; look again and retry")
+        pending_id = dep.pending_rollout_id if dep is not None else s.exec(  # a first deploy in flight
+            select(Rollout.id).where(Rollout.model_id == m.id, Rollout.environment_id == e.id,
+                                     Rollout.state == "pending")).first()
+        if pending_id is not None:  # (before "unchanged": a rollback to the version on record is not a no-op then)
+            pending = s.get(Rollout, pending_id)
+            timeout = timedelta(seconds=float(e.hook.get("timeout", hooks.DEFAULT_TIMEOUT)))
+            if when - pending.requested_at < timeout + STALE_AFTER:
+                raise Refused(in_progress_error(s, pending, target, when))
+            pid, host = runner(pending)
+            pending.state, pending.finished_at = "abandoned", when
+            pending.hook_status = "abandoned: its process" + (f" (pid {pid} on {host})" if pid else "") + \
+                " never reported back"
+            s.add(pending)
+            audit.record(s, action="rollout.abandoned", target=target, actor=actor, origin=origin,
+                         after={"rollout": pending.id}, reason="its process never reported back", at=when)
         if not fresh.changes:
             return ChangeResult(fresh, "unchanged")
         if fresh.from_version == fresh.to_version:  # only the endpoint moves: a record, no hook
@@ -278,20 +304,6 @@ def apply(ws: Workspace, plan: ChangePlan, *, actor: str, origin: str, reason: s
                          before={"endpoint_url": fresh.from_endpoint}, after={"endpoint_url": fresh.endpoint_url},
                          reason=reason, at=when)
             return ChangeResult(fresh, "succeeded", hook_status="no hook")
-        pending_id = dep.pending_rollout_id if dep is not None else s.exec(  # a first deploy in flight
-            select(Rollout.id).where(Rollout.model_id == m.id, Rollout.environment_id == e.id,
-                                     Rollout.state == "pending")).first()
-        if pending_id is not None:
-            pending = s.get(Rollout, pending_id)
-            timeout = timedelta(seconds=float(e.hook.get("timeout", hooks.DEFAULT_TIMEOUT)))
-            if when - pending.requested_at < timeout + STALE_AFTER:
-                what = fresh.in_progress or f"by {pending.requested_by} since {pending.requested_at:%H:%M} UTC"
-                raise Refused(f"a change of {target} is already in progress ({what}); wait for it")
-            pending.state, pending.finished_at = "abandoned", when
-            pending.hook_status = pending.hook_status or "abandoned: its process never reported back"
-            s.add(pending)
-            audit.record(s, action="rollout.abandoned", target=target, actor=actor, origin=origin,
-                         after={"rollout": pending.id}, reason="its process never reported back", at=when)
         failing = [g.name for g in fresh.failing_gates] if check_gates else []
         if failing and not override:
             raise Refused(f"gates failing for {target}: " + "; ".join(f"{g.name}: {g.detail}"
@@ -302,7 +314,7 @@ def apply(ws: Workspace, plan: ChangePlan, *, actor: str, origin: str, reason: s
         rollout = Rollout(model_id=m.id, environment_id=e.id, action=plan.action,
                           from_version_id=dep.version_id if dep else None, to_version_id=mv.id, state="pending",
                           requested_by=actor, requested_at=when, reason=reason,
-                          hook=hooks.describe(e.hook) if e.hook else "")
+                          hook=hooks.describe(e.hook) if e.hook else "", hook_status=running_here())
         s.add(rollout)
         s.flush()
         if dep is not None:  # claim the deployment: conditional on the revision we saw
@@ -318,8 +330,19 @@ def apply(ws: Workspace, plan: ChangePlan, *, actor: str, origin: str, reason: s
                      before={"version": fresh.from_version}, after={"version": mv.version, "rollout": rollout.id,
                                                                      "hook": rollout.hook}, reason=reason, at=when)
         rollout_id, hook, env_id = rollout.id, dict(e.hook), e.id
-    result = run_hook(hook, {"model": plan.model, "version": plan.to_version, "artifact": artifact,
-                             "env": plan.environment, "from_version": plan.from_version, "action": plan.action})
+    values = {"model": plan.model, "version": plan.to_version, "artifact": artifact, "env": plan.environment,
+              "from_version": plan.from_version, "action": plan.action}
+    began = time.monotonic()
+    try:
+        result = run_hook(hook, values)
+    except BaseException as exc:  # fuseboard itself failed (or ctrl+c): the rollout never stays pending
+        why = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
+        with contextlib.suppress(Exception):  # (if even that fails, reconcile settles it later)
+            _finish(ws, fresh, rollout_id, env_id, hooks.HookResult(
+                False, f"fuseboard failed while the hook ran ({why[:200]}); what the hook did is unknown", "", "",
+                time.monotonic() - began), actor=actor, origin=origin, reason=reason, overridden=failing,
+                started=when, now=now)
+        raise
     return _finish(ws, fresh, rollout_id, env_id, result, actor=actor, origin=origin, reason=reason,
                    overridden=failing, started=when, now=now)
 
@@ -331,14 +354,27 @@ def _finish(ws: Workspace, plan: ChangePlan, rollout_id: int, env_id: int, resul
     if now is not None:  # a back-dated change (the demo's history) still finishes after it started
         done = started + timedelta(seconds=result.seconds)
     target = f"{plan.model}/{plan.environment}"
+    secrets = [ws.engine.url.password]  # the workspace's own database password, besides the usual ones
+    result = hooks.HookResult(result.ok, redact.mask(result.status, secrets), redact.mask(result.output, secrets),
+                              result.ran, result.seconds)
     with ws.transaction() as s:
+        # only a rollout still pending is completed: one cleared or abandoned meanwhile stays so, and a
+        # later change it no longer blocks keeps what it recorded
+        settled = s.exec(update(Rollout).where(Rollout.id == rollout_id, Rollout.state == "pending").values(
+            state="succeeded" if result.ok else "failed", finished_at=done, hook_status=result.status,
+            hook_output=result.output))
         rollout = s.get(Rollout, rollout_id)
-        rollout.finished_at, rollout.hook_status, rollout.hook_output = done, result.status, result.output
+        if settled.rowcount != 1:
+            audit.record(s, action=f"{plan.action}.late", target=target, actor=actor, origin=origin,
+                         before={"state": rollout.state}, after={
+                             "rollout": rollout_id, "wanted": plan.to_version, "hook": result.status},
+                         reason="the hook answered after its rollout had been settled; nothing changed", at=done)
+            return ChangeResult(plan, "late", rollout_id, result.status, result.output, overridden,
+                                settled_as=rollout.state)
         m = lookup.model(s, plan.model)
         dep = s.exec(select(Deployment).where(Deployment.model_id == m.id,
                                               Deployment.environment_id == env_id)).first()
         if result.ok:
-            rollout.state = "succeeded"
             for earlier in s.exec(select(Rollout).where(Rollout.model_id == m.id, Rollout.environment_id == env_id,
                                                         Rollout.state == "succeeded", Rollout.ended_at.is_(None),
                                                         Rollout.id != rollout.id)):
@@ -358,7 +394,6 @@ def _finish(ws: Workspace, plan: ChangePlan, rollout_id: int, env_id: int, resul
                          after={"version": plan.to_version, "endpoint_url": plan.endpoint_url, "rollout": rollout.id,
                                 "hook": result.status}, reason=reason, at=done)
         else:
-            rollout.state = "failed"
             if dep is not None and dep.pending_rollout_id == rollout.id:
                 dep.pending_rollout_id = None
                 dep.revision += 1
@@ -367,7 +402,6 @@ def _finish(ws: Workspace, plan: ChangePlan, rollout_id: int, env_id: int, resul
                          before={"version": plan.from_version}, after={
                              "version": plan.from_version, "wanted": plan.to_version, "rollout": rollout.id,
                              "hook": result.status, "output": result.output[-2000:]}, reason=reason, at=done)
-        s.add(rollout)
         try:
             s.flush()
         except IntegrityError:  # two first deploys of the same model into the same environment
@@ -402,11 +436,26 @@ class Convergence:
     reported: str | None
     seconds: float
     detail: str
+    probed: bool = True  # False: no endpoint recorded, nothing to ask
 
 
-def wait_converged(ws: Workspace, model: str, env: str, *, timeout: float = 30.0, interval: float = 1.0,
-                   probe_path: str = "/health") -> Convergence:
-    """Probe the deployment's endpoint until it reports the recorded version, or ``timeout`` passes."""
+def _probe_settings(m: Model) -> tuple[str, float, int]:
+    """The model's own probe path, timeout and expected status (``monitoring set``)."""
+    from fuseboard.monitoring.settings import policy_for
+
+    policy = policy_for(m.monitoring or {})
+    return policy.probe_path, float(policy.probe_timeout), int(policy.expected_status)
+
+
+def _as_version(reported: str) -> str:
+    number = reported.lstrip("v")
+    return f"v{number}" if number.isdigit() else f"version {reported!r}"
+
+
+def wait_converged(ws: Workspace, model: str, env: str, *, timeout: float = 30.0,
+                   interval: float = 1.0) -> Convergence:
+    """Probe the deployment's endpoint (with the model's probe settings) until it reports the
+    recorded version, or ``timeout`` passes."""
     from fuseboard.monitoring.checks import probe
 
     start = time.monotonic()
@@ -418,11 +467,14 @@ def wait_converged(ws: Workspace, model: str, env: str, *, timeout: float = 30.0
             raise FuseboardError(f"nothing of {model} runs in {env}")
         expected = s.get(ModelVersion, dep.version_id).version
         url = dep.endpoint_url
+        path, probe_timeout, status = _probe_settings(m)
     if not url:
-        return Convergence(False, expected, None, 0.0, "no endpoint recorded; cannot confirm what it serves")
+        return Convergence(False, expected, None, 0.0, "no endpoint recorded; cannot confirm what it serves",
+                           probed=False)
     reported: str | None = None
     while True:
-        result = probe(url, probe_path, timeout=min(5.0, max(0.5, timeout)))
+        left = timeout - (time.monotonic() - start)
+        result = probe(url, path, timeout=max(0.5, min(probe_timeout, left)), expected_status=status)
         reported = result.version
         if result.up and reported is not None and reported.lstrip("v") == str(expected):
             with ws.transaction() as s:
@@ -430,15 +482,17 @@ def wait_converged(ws: Workspace, model: str, env: str, *, timeout: float = 30.0
             return Convergence(True, expected, reported, time.monotonic() - start,
                                f"endpoint reports v{expected}")
         if time.monotonic() - start + interval > timeout:
-            what = f"reports version {reported}" if reported is not None else (
-                "is down" if not result.up else "reports no version")
+            what = f"it reports {_as_version(reported)}" if reported is not None else (
+                f"it is down ({result.error or f'HTTP {result.status_code}'})" if not result.up
+                else "it reports no version")
             return Convergence(False, expected, reported, time.monotonic() - start,
-                               f"after {timeout:g}s the endpoint still {what}, not v{expected}; the monitor opens a "
-                               "version-mismatch alert if it does not converge")
+                               f"the endpoint did not report v{expected} within {timeout:g} s; {what} "
+                               f"({url.rstrip('/')}{path}); the monitor opens a version-mismatch alert if it does "
+                               "not converge")
         time.sleep(interval)
 
 
-def reconcile(ws: Workspace, *, now: datetime | None = None, probe_path: str = "/health") -> list[ChangeResult]:
+def reconcile(ws: Workspace, *, now: datetime | None = None) -> list[ChangeResult]:
     """Settle the changes whose process died while their hook ran (``kill -9``, a lost SSH session).
 
     A pending rollout older than its hook's timeout (plus a minute) is finished from what the
@@ -464,10 +518,10 @@ def reconcile(ws: Workspace, *, now: datetime | None = None, probe_path: str = "
             plan = ChangePlan(action=r.action, model=m.name, environment=e.name, protected=e.protected,
                               criticality=m.criticality, from_version=was, to_version=to,
                               revision=dep.revision if dep else None, from_endpoint=url, endpoint_url=url)
-            stale.append((r.id, e.id, plan, r.requested_at, url))
+            stale.append((r.id, e.id, plan, r.requested_at, url, _probe_settings(m)))
     results = []
-    for rollout_id, env_id, plan, requested_at, url in stale:
-        reported = probe(url, probe_path, timeout=5.0).version if url else None
+    for rollout_id, env_id, plan, requested_at, url, (path, probe_timeout, status) in stale:
+        reported = probe(url, path, timeout=probe_timeout, expected_status=status).version if url else None
         if reported is not None and reported.lstrip("v") == str(plan.to_version):
             outcome = hooks.HookResult(True, f"reconciled: the process running the hook stopped; the endpoint "
                                              f"reports v{plan.to_version}", "", "", 0.0)
@@ -476,10 +530,12 @@ def reconcile(ws: Workspace, *, now: datetime | None = None, probe_path: str = "
                 "no endpoint to ask" if not url else "the endpoint reports no version")
             outcome = hooks.HookResult(False, f"abandoned: the process running the hook stopped; {seen}", "", "",
                                        0.0)
-        with ws.session() as s:  # another process may have settled it meanwhile
+        with ws.session() as s:  # another process may have settled it meanwhile (_finish checks again)
             if s.get(Rollout, rollout_id).state != "pending":
                 continue
-        results.append(_finish(ws, plan, rollout_id, env_id, outcome, actor="monitor", origin="monitor",
-                               reason="reconciled after the requesting process stopped", overridden=[],
-                               started=requested_at, now=None))
+        settled = _finish(ws, plan, rollout_id, env_id, outcome, actor="monitor", origin="monitor",
+                          reason="reconciled after the requesting process stopped", overridden=[],
+                          started=requested_at, now=None)
+        if settled.state != "late":
+            results.append(settled)
     return results
