@@ -140,3 +140,12 @@ def test_a_new_workspace_takes_identity_from_the_os_login(ws_url: str, credit_fi
     ok(run("--db", ws_url, "register", "scoring", "--artifact", str(credit_files["artifact"]), "--reference",
            str(credit_files["reference"]), "--target", "default", user="mallory"))
     assert last_event(ws_url).actor == ME
+
+
+def test_clearing_a_pending_change_needs_the_allow_list_too(demo_url: str) -> None:
+    ok(run("--db", demo_url, "envs", "allow", "prod", "--users", "chloe", "--yes", user="chloe"))
+    one_error(run("--db", demo_url, "changes", "clear", "tumour-screening", "--env", "prod", "--reason", "stuck",
+                  "--yes", user="bob"), "bob may not change prod (allowed: chloe")
+    assert (last_event(demo_url).action, last_event(demo_url).actor) == ("environment.denied", "bob")
+    one_error(run("--db", demo_url, "changes", "clear", "tumour-screening", "--env", "prod", "--reason", "stuck",
+                  "--yes", user="chloe"), "nothing to clear")

@@ -35,7 +35,7 @@ def access_denied(ws: Workspace, env: str, actor: str, *, legacy: dict[str, list
     return ""
 
 
-def _deny(ws: Workspace, env: str, actor: str, origin: str, why: str) -> None:
+def deny(ws: Workspace, env: str, actor: str, origin: str, why: str) -> None:
     with ws.transaction() as s:
         audit.record(s, action="environment.denied", target=env, actor=actor, origin=origin, reason=why)
     raise Refused(why)
@@ -54,7 +54,7 @@ def set_allow(ws: Workspace, env: str, users: Sequence[str] | None, *, actor: st
         users = list(users)
     why = access_denied(ws, env, actor)
     if why:
-        _deny(ws, env, actor, origin, why)
+        deny(ws, env, actor, origin, why)
     with ws.transaction() as s:
         e = lookup.environment(s, env)
         before = e.allow
@@ -114,7 +114,7 @@ def configure(ws: Workspace, env: str, *, actor: str, origin: str, reason: str =
     actor = audit.effective_actor(ws, actor)
     why = access_denied(ws, env, actor, legacy=allow)
     if why:
-        _deny(ws, env, actor, origin, why)
+        deny(ws, env, actor, origin, why)
     checked = hooks.validate(hook) if hook is not None else None
     for name, value in (("soak", soak_seconds), ("converge", converge_seconds)):
         if value is not None and not 0 <= value <= 30 * 86400:
