@@ -236,6 +236,13 @@ def test_workspace_copy_carries_the_anchor(demo_url: str, tmp_path: Path) -> Non
     again = run("workspace", "copy", "--from", demo_url, "--to", f"sqlite:///{tmp_path / 'c2' / 'ws.db'}")
     assert again.exit_code == 1
     assert again.stderr.startswith("error: the copied audit chain does not verify: 3 checkpointed event(s) removed")
+    # nor does one whose anchor is damaged
+    source_anchor = open_workspace(demo_url).audit_anchor
+    source_anchor.write_text("garbage\n" + source_anchor.read_text())
+    third = run("workspace", "copy", "--from", demo_url, "--to", f"sqlite:///{tmp_path / 'c3' / 'ws.db'}")
+    assert third.exit_code == 1
+    assert third.stderr == (f"error: the audit anchor is damaged at line 1 ({source_anchor}), so the copy could not "
+                            "carry its checkpoints; nothing was copied\n")
 
 
 @pytest.mark.sqlite_only

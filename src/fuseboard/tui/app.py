@@ -266,6 +266,9 @@ class FuseboardApp(App[None]):
                 return
             if self.db_unreachable is not None:
                 self.post_message(DatabaseUp())
+            problem = self.workspace().anchor_problem
+            if problem:  # the change stands; its audit checkpoint is missing
+                self.call_from_thread(self.notify, problem, severity="warning", timeout=10)
             self.post_message(ChangeDone(what, message, None, done))
 
         self.run_worker(job, thread=True, group="changes", name=what)
