@@ -266,3 +266,17 @@ def test_the_config_file_can_put_the_anchor_elsewhere(demo_url: str, isolated_ho
     assert anchors.read(elsewhere).last == ids(demo_url)[-1]
     code, report = verify_json(demo_url)
     assert code == 0 and report["anchor"] == str(elsewhere)
+
+
+def test_copy_with_force_over_another_workspace_moves_its_anchor_aside(demo_url: str, tmp_path: Path) -> None:
+    anchored(demo_url)
+    target = f"sqlite:///{tmp_path / 'copy' / 'ws.db'}"
+    assert run("workspace", "copy", "--from", demo_url, "--to", target).exit_code == 0
+    old = tmp_path / "copy" / "ws-audit.jsonl"
+    with old.open("a") as handle:  # as if it had anchored a longer, different chain
+        handle.write(json.dumps({"id": 10**6, "hash": "e" * 64, "at": "2026-01-01T00:00:00.000000Z"}) + "\n")
+    again = run("workspace", "copy", "--from", demo_url, "--to", target, "--force")
+    assert again.exit_code == 0, again.output
+    [aside] = (tmp_path / "copy").glob("ws-audit.jsonl.replaced-*")
+    assert str(10**6) in aside.read_text() and str(10**6) not in old.read_text()
+    assert verify_json(target)[0] == 0

@@ -162,12 +162,11 @@ def carry(source: Any, target: Any) -> Path | None:
     if path is None:
         return None
     carried = read(source.audit_anchor) if source.audit_anchor is not None else None
-    rows = {i: (h, at) for i, h, at in ((i, h, stamp(at)) for i, h, at in _all_events(target))}
-    entries = dict(rows)
+    entries = {i: (h, stamp(at)) for i, h, at in _all_events(target)}
     if carried is not None and carried.exists and not carried.problem:
         entries.update(carried.entries)  # the source's checkpoints win: verify compares the copy with them
     existing = read(path)
-    if existing.exists and (existing.problem or any(entries.get(i, (h,))[0] != h
+    if existing.exists and (existing.problem or any(i not in entries or entries[i][0] != h
                                                      for i, (h, _) in existing.entries.items())):
         moved = path.with_name(f"{path.name}.replaced-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}")
         os.replace(path, moved)
