@@ -280,3 +280,38 @@ def test_copy_with_force_over_another_workspace_moves_its_anchor_aside(demo_url:
     [aside] = (tmp_path / "copy").glob("ws-audit.jsonl.replaced-*")
     assert str(10**6) in aside.read_text() and str(10**6) not in old.read_text()
     assert verify_json(target)[0] == 0
+
+
+def test_the_monitor_sends_the_chain_head_off_the_host_and_verify_reads_what_a_receiver_kept(
+        demo_url: str, tmp_path: Path) -> None:
+    """The leader's hourly checkpoint goes to the alert webhook; a receiver that appends the bodies as JSON
+    lines holds an anchor of its own, which catches what someone who rewrote the local one hid."""
+    from fuseboard.monitoring.scheduler import Monitor
+
+    sent: list[dict] = []
+    kept = tmp_path / "receiver.jsonl"
+
+    def receiver(events: list[dict]) -> None:
+        sent.extend(events)
+        with kept.open("a") as handle:  # every body the webhook gets, alert events too
+            handle.writelines(json.dumps(e) + "\n" for e in [*events, {"event": "fired", "alert": {"id": 1}}])
+
+    monitor = Monitor(open_workspace(demo_url), notify=receiver, on_cycle=sent.append)
+    monitor.leading = True  # as the lease holder
+    first = monitor.checkpoint()
+    head = ids(demo_url)[-1]
+    assert first is not None and (first["event"], first["id"]) == ("audit.checkpoint", head)
+    assert sent == [first, {"kind": "audit.checkpoint", **first}]
+    assert monitor.checkpoint() is None  # nothing new: nothing sent
+    anchored(demo_url)
+    assert monitor.checkpoint()["id"] == head + 1
+    monitor.leading = False
+    anchored(demo_url)
+    assert monitor.checkpoint() is None  # a standby sends nothing
+
+    path = open_workspace(demo_url).audit_anchor
+    behind_its_back(demo_url, delete(EVENTS).where(EVENTS.c.id > head))
+    path.write_text("".join(line + "\n" for line in path.read_text().splitlines() if json.loads(line)["id"] <= head))
+    assert verify_json(demo_url)[0] == 0  # the local anchor was rewritten too
+    code, report = verify_json(demo_url, "--anchor", str(kept))
+    assert code == 1 and report["problem"].startswith(f"1 checkpointed event(s) removed after event {head}")

@@ -620,7 +620,9 @@ def monitor_cmd(ctx: Context, health_every: int, drift_every: int, performance_e
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
     def report(summary: dict) -> None:
-        if "error" in summary:
+        if summary["kind"] == "audit.checkpoint":
+            click.echo(f"audit checkpoint: event {summary['id']} {summary['hash']}")
+        elif "error" in summary:
             click.echo(f"{summary['kind']}: cycle failed: {summary['error']}", err=True)
         else:
             click.echo(f"{summary['kind']}: {summary['deployments']} deployments, worst {summary['worst']}, "

@@ -120,8 +120,9 @@ class Anchor:
 
 
 def read(path: Path) -> Anchor:
-    """Read an anchor file. A last line cut short (a crash mid-write) is ignored; a damaged line before
-    it, or two different hashes for one event, is a problem."""
+    """Read an anchor file (or a webhook receiver's file of the monitor's ``audit.checkpoint`` bodies,
+    alert events beside them skipped). A last line cut short (a crash mid-write) is ignored; a damaged
+    line before it, or two different hashes for one event, is a problem."""
     anchor = Anchor(path)
     try:
         data = path.read_bytes()
@@ -137,6 +138,8 @@ def read(path: Path) -> Anchor:
             continue
         try:
             item = json.loads(raw)
+            if isinstance(item, dict) and item.get("event", "audit.checkpoint") != "audit.checkpoint":
+                continue  # an alert event beside the monitor's checkpoints in a webhook receiver's file
             event_id, hash_, at = int(item["id"]), str(item["hash"]), str(item.get("at", ""))
         except (ValueError, KeyError, TypeError):
             if number == len(lines) or lines[number] == TORN.strip().encode():  # a write cut short
