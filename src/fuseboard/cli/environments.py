@@ -443,7 +443,7 @@ def backup_cmd(ctx: Context, file: Any, force: bool, as_json: bool) -> None:
 
 @cli.group("workspace")
 def workspace_group() -> None:
-    """Move a workspace between databases."""
+    """Move a workspace between databases; say where identity comes from."""
 
 
 @workspace_group.command("copy")
