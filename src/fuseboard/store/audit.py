@@ -178,6 +178,7 @@ def verify(ws: Workspace, anchor_file: Path | None = None) -> ChainReport:
     if anchor is not None and anchor.problem:
         return _fail(report, anchor.problem, anchor.problem_event)
     marks = anchor.entries if anchor is not None else {}
+    last_mark = max(marks, default=None)
     pending = iter(sorted(marks))  # checkpointed ids not yet met in the database, in order
     due = next(pending, None)
     prev = GENESIS
@@ -186,7 +187,8 @@ def verify(ws: Workspace, anchor_file: Path | None = None) -> ChainReport:
         for e in s.exec(select(AuditEvent).order_by(AuditEvent.id)).yield_per(1000):
             report.events += 1
             if due is not None and due < e.id:  # checkpointed, but no longer in the database
-                return _fail(report, f"event {due} was removed (its checkpoint: the event of {marks[due][1]}; {path})", due)
+                return _fail(report, f"event {due} was removed (its checkpoint: the event of {marks[due][1]}; "
+                             f"{path})", due)
             if e.prev_hash != prev:
                 return _fail(report, f"event {e.id} does not follow event before it "
                              "(an event was removed or inserted)", e.id)
@@ -201,15 +203,14 @@ def verify(ws: Workspace, anchor_file: Path | None = None) -> ChainReport:
                                  f"its hash differs from its checkpoint (the event of {marks[due][1]}; {path})", e.id)
                 report.checkpointed += 1
                 due = next(pending, None)
-            elif anchor is not None and anchor.last is not None and e.id > anchor.last:
+            elif last_mark is not None and e.id > last_mark:
                 report.beyond_anchor += 1
             prev, last_id = e.hash, e.id
     if due is not None:  # the anchor goes on where the database stops
-        last = anchor.last
         removed = sum(1 for i in marks if i >= due)
         where = f"after event {last_id}" if last_id else "(all of them)"
         return _fail(report, f"{removed} checkpointed event(s) removed {where}: the anchor holds events up to "
-                     f"{last} (the event of {marks[last][1]}; {path})", due)
+                     f"{last_mark} (the event of {marks[last_mark][1]}; {path})", due)
     if anchor is not None and not anchor.exists and report.events:
         report.warning = (f"no audit anchor at {path}: removing the newest events or re-hashing the chain "
                           "cannot be detected until the next change starts one")
