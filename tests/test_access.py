@@ -130,6 +130,7 @@ def test_the_demo_lets_fuseboard_user_name_its_people(demo_url: str) -> None:
     (["--users", ""], "--users needs at least one login name"),
     (["--users", "alice,alice"], "--users lists someone twice"),
     (["--users", "al ice"], "--users takes distinct login names"),
+    (["--users", "eve\x1b[2J"], "--users takes distinct login names separated by commas, not 'eve\\x1b[2J'"),
 ])
 def test_envs_allow_refuses_bad_lists(demo_url: str, args: list[str], message: str) -> None:
     one_error(run("--db", demo_url, "envs", "allow", "prod", *args, "--yes"), message)

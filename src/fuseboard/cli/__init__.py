@@ -21,6 +21,7 @@ import click
 
 from fuseboard import __version__
 from fuseboard.errors import FuseboardError
+from fuseboard.text import cells, markup_safe, visible
 
 
 @dataclass
@@ -67,7 +68,7 @@ class Context:
                                       group=cfg.group, named_by=self.named_by,
                                       audit_anchor=cfg.audit_anchor)
             if self._ws.created:  # said, so that a mistyped --db is seen at once
-                click.echo(f"created a new workspace at {self._ws.where}", err=True)
+                click.echo(visible(f"created a new workspace at {self._ws.where}"), err=True)
         return self._ws
 
     def readable(self) -> Any:
@@ -75,7 +76,7 @@ class Context:
         ws = self.workspace()
         if ws.degraded:
             saved = "; showing it as last saved" if ws.saved_copy else ""
-            click.echo(f"warning: read-only: {ws.degraded}{saved} ({ws.where})", err=True)
+            click.echo(visible(f"warning: read-only: {ws.degraded}{saved} ({ws.where})"), err=True)
         return ws
 
     def writable(self, *, create: bool = False) -> Any:
@@ -101,7 +102,7 @@ class FuseboardGroup(click.Group):
             return result
         except FuseboardError as exc:
             _anchor_warning(ctx)
-            click.echo(f"error: {exc}", err=True)
+            click.echo(visible(f"error: {exc}"), err=True)
             sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
@@ -118,7 +119,8 @@ class FuseboardGroup(click.Group):
             if obj is not None and getattr(obj, "debug", False):
                 raise
             first = (str(exc).strip().splitlines() or [""])[0][:300]
-            click.echo(f"error: unexpected {type(exc).__name__}: {first} (run with --debug for details)", err=True)
+            click.echo(visible(f"error: unexpected {type(exc).__name__}: {first} (run with --debug for details)"),
+                       err=True)
             sys.exit(1)
 
 
@@ -126,7 +128,7 @@ def _anchor_warning(ctx: click.Context) -> None:
     """A change went into the database but its audit checkpoint could not be written: say so."""
     ws = getattr(ctx.obj, "_ws", None)
     if ws is not None and ws.anchor_problem:
-        click.echo(f"warning: {ws.anchor_problem}", err=True)
+        click.echo(visible(f"warning: {ws.anchor_problem}"), err=True)
 
 
 def emit_json(value: Any) -> None:
@@ -152,7 +154,7 @@ def confirm(question: str, yes: bool) -> None:
         return
     if not sys.stdin.isatty():
         raise FuseboardError(f"{question} needs confirmation: pass --yes")
-    if not click.confirm(question, default=False):
+    if not click.confirm(visible(question), default=False):
         raise FuseboardError("cancelled; nothing changed")
 
 
@@ -323,10 +325,11 @@ def register(ctx: Context, model: str, artifact: Path, reference: Path, target: 
         return
     made = "created model and registered" if result.created_model else "registered"
     metrics = ", ".join(f"{k} {v:.3f}" for k, v in result.metrics.items())
-    click.echo(f"{made} {result.model} v{result.version} ({result.estimator_class}, sha256 {result.sha256[:12]})")
+    click.echo(visible(f"{made} {result.model} v{result.version} ({result.estimator_class}, "
+                       f"sha256 {result.sha256[:12]})"))
     click.echo(f"metrics on {result.metrics_on} data: {metrics}")
     for key, value in result.changed.items():
-        click.echo(f"changed {result.model} {key} to {value}")
+        click.echo(visible(f"changed {result.model} {key} to {value}"))
 
 
 def _env_columns(ws: Any) -> list[str]:
@@ -357,8 +360,9 @@ def models(click_ctx: click.Context, as_json: bool) -> None:
     for col in ["model", "task", "criticality", "owner", "latest", *envs]:
         table.add_column(col, no_wrap=col == "model")
     for r in rows:
-        table.add_row(r.name, r.task, r.criticality, r.owner or "-", f"v{r.latest_version}" if r.latest_version else "-",
-                      *[f"v{r.deployed[e]}" if e in r.deployed else "-" for e in envs])
+        table.add_row(*cells(r.name, r.task, r.criticality, r.owner or "-",
+                             f"v{r.latest_version}" if r.latest_version else "-",
+                             *[f"v{r.deployed[e]}" if e in r.deployed else "-" for e in envs]))
     console().print(table)
 
 
@@ -381,30 +385,31 @@ def models_show(ctx: Context, model: str, as_json: bool) -> None:
     from fuseboard.monitoring.metrics import SHOWN, format_metric
 
     out = console()
-    out.print(f"[bold]{detail.name}[/]  {detail.task} · {detail.criticality} · owner {detail.owner or '-'}"
-              f" · built by {detail.builder or '-'} · retrain by {detail.retrain_by or '-'}")
+    out.print(f"[bold]{markup_safe(detail.name)}[/]  "
+              + markup_safe(f"{detail.task} · {detail.criticality} · owner {detail.owner or '-'}"
+                            f" · built by {detail.builder or '-'} · retrain by {detail.retrain_by or '-'}"))
     if detail.description:
-        out.print(detail.description)
+        out.print(visible(detail.description), markup=False)
     names = SHOWN.get(detail.task, ())
     versions = Table(title="versions", title_justify="left")
     for col in ["ver", *names, "estimator", "registered by", "registered at"]:
         versions.add_column(col)
     for v in detail.versions:
-        versions.add_row(f"v{v.version}", *[format_metric(v.metrics.get(n)) for n in names], v.estimator_class,
-                         v.registered_by, v.registered_at.strftime("%Y-%m-%d %H:%M UTC"))
+        versions.add_row(*cells(f"v{v.version}", *[format_metric(v.metrics.get(n)) for n in names], v.estimator_class,
+                                v.registered_by, v.registered_at.strftime("%Y-%m-%d %H:%M UTC")))
     out.print(versions)
     deps = Table(title="deployments", title_justify="left")
     for col in ["env", "version", "deployed by", "deployed at", "endpoint"]:
         deps.add_column(col)
     for d in detail.deployments:
-        deps.add_row(d.environment + (" (protected)" if d.protected else ""), f"v{d.version}", d.deployed_by,
-                     d.deployed_at.strftime("%Y-%m-%d %H:%M UTC"), d.endpoint_url or "-")
+        deps.add_row(*cells(d.environment + (" (protected)" if d.protected else ""), f"v{d.version}", d.deployed_by,
+                            d.deployed_at.strftime("%Y-%m-%d %H:%M UTC"), d.endpoint_url or "-"))
     out.print(deps)
     events = Table(title="recent audit events", title_justify="left")
     for col in ["at", "actor", "action", "target", "reason"]:
         events.add_column(col)
     for e in detail.audit[:15]:
-        events.add_row(e.at.strftime("%Y-%m-%d %H:%M"), e.actor, e.action, e.target, e.reason)
+        events.add_row(*cells(e.at.strftime("%Y-%m-%d %H:%M"), e.actor, e.action, e.target, e.reason))
     out.print(events)
 
 
@@ -421,7 +426,7 @@ def _quality_lines(quality: dict[str, dict[str, Any]]) -> list[str]:
             parts.append(f"{found['unseen_rows']} unseen categories ({seen})")
         if found.get("unknown_classes"):
             parts.append(f"{found['unknown_classes']} predictions of classes the model does not have")
-        lines.append(f"  {name}: {'; '.join(parts)}")
+        lines.append(visible(f"  {name}: {'; '.join(parts)}"))
     return lines
 
 
@@ -500,10 +505,10 @@ def check_cmd(ctx: Context, no_probe: bool, as_json: bool) -> None:
         for r in results:
             waiting = [c.check for c in r.checks if c.status == "none"]
             note = f"  (no verdict yet: {', '.join(waiting)})" if waiting else ""
-            click.echo(f"{glyph(r.status)} {r.status:<5} {r.model} v{r.version} in {r.environment}{note}")
+            click.echo(visible(f"{glyph(r.status)} {r.status:<5} {r.model} v{r.version} in {r.environment}{note}"))
             for c in r.checks:
                 if c.status not in ("ok", "none"):
-                    click.echo(f"    {glyph(c.status)} {c.check}: {c.summary}")
+                    click.echo(visible(f"    {glyph(c.status)} {c.check}: {c.summary}"))
         if not results:
             click.echo("no deployments to check")
     if any(r.status == "crit" for r in results):
@@ -534,8 +539,8 @@ def alerts_cmd(click_ctx: click.Context, include_resolved: bool, as_json: bool) 
         table.add_column(col, overflow="fold" if col == "summary" else "ellipsis")
     for v in views:
         state = "silenced" if v.silenced and v.state != "resolved" else v.state
-        table.add_row(str(v.id), f"{glyph(v.severity)} {v.severity}", v.model, v.environment, v.check,
-                      v.opened_at.astimezone().strftime("%m-%d %H:%M"), state, v.summary)
+        table.add_row(*cells(str(v.id), f"{glyph(v.severity)} {v.severity}", v.model, v.environment, v.check,
+                             v.opened_at.astimezone().strftime("%m-%d %H:%M"), state, v.summary))
     console().print(table)
 
 
@@ -549,7 +554,7 @@ def alerts_ack(ctx: Context, alert_id: int, reason: str) -> None:
     from fuseboard.ops.audit import current_actor
 
     alert = acknowledge(ctx.writable(), alert_id, actor=current_actor(), origin="cli", reason=reason)
-    click.echo(f"alert {alert.id} ({alert.fingerprint}) acknowledged by {alert.acknowledged_by}")
+    click.echo(visible(f"alert {alert.id} ({alert.fingerprint}) acknowledged by {alert.acknowledged_by}"))
 
 
 @alerts_cmd.command("resolve")
@@ -569,7 +574,7 @@ def alerts_resolve(ctx: Context, alert_id: int, note: str, yes: bool) -> None:
     if found is not None and found.state != "resolved" and note.strip():  # (else resolve() says why not)
         confirm(f"resolve alert {alert_id} ({found.fingerprint}, {found.severity}) by hand", yes)
     alert = resolve(ws, alert_id, actor=current_actor(), origin="cli", note=note)
-    click.echo(f"alert {alert.id} ({alert.fingerprint}) resolved by {alert.resolved_by}")
+    click.echo(visible(f"alert {alert.id} ({alert.fingerprint}) resolved by {alert.resolved_by}"))
 
 
 @cli.command("silence")
@@ -618,12 +623,18 @@ def monitor_cmd(ctx: Context, health_every: int, drift_every: int, performance_e
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    import logging
+
+    from fuseboard.text import log_handler
+
+    if not logging.getLogger("fuseboard").handlers:  # warnings to stderr as before, controls made visible
+        logging.getLogger("fuseboard").addHandler(log_handler())
 
     def report(summary: dict) -> None:
         if summary["kind"] == "audit.checkpoint":
-            click.echo(f"audit checkpoint: event {summary['id']} {summary['hash']}")
+            click.echo(f"audit checkpoint: event {summary['id']} {summary['hash']}")  # (numbers and hex only)
         elif "error" in summary:
-            click.echo(f"{summary['kind']}: cycle failed: {summary['error']}", err=True)
+            click.echo(visible(f"{summary['kind']}: cycle failed: {summary['error']}"), err=True)
         else:
             click.echo(f"{summary['kind']}: {summary['deployments']} deployments, worst {summary['worst']}, "
                        f"{summary['alerts_changed']} alert change(s)")
@@ -639,7 +650,7 @@ def monitor_cmd(ctx: Context, health_every: int, drift_every: int, performance_e
     monitor = Monitor(ctx.writable(), Intervals(health_every, drift_every, performance_every, lease_ttl),
                       on_cycle=report, notify=notify, housekeeping=[reconcile])
     monitor.start()
-    click.echo(f"monitoring {ctx.url} as {monitor.holder}" + ("" if monitor.leading else
+    click.echo(visible(f"monitoring {ctx.url} as {monitor.holder}") + ("" if monitor.leading else
                " (standby: another process holds the lease)"), err=True)
     try:
         while not stop.wait(1.0):
@@ -692,17 +703,17 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
     click.echo(f"{m.name}: drift over the last {eff['drift_window_minutes']} min, default method psi; "
                f"dataset drift at {eff['drift_share']:.0%} of features")
     for feature, method in sorted(eff["methods"].items()):
-        click.echo(f"  {feature}: {method}" + (f" (threshold {eff['thresholds'][feature]:g})"
-                                               if feature in eff["thresholds"] else ""))
+        click.echo(visible(f"  {feature}: {method}") + (f" (threshold {eff['thresholds'][feature]:g})"
+                                                        if feature in eff["thresholds"] else ""))
     for feature, value in sorted(eff["thresholds"].items()):
         if feature not in eff["methods"]:
-            click.echo(f"  {feature}: psi (threshold {value:g})")
+            click.echo(visible(f"  {feature}: psi (threshold {value:g})"))
     if eff["key_features"]:
-        click.echo(f"  key features: {', '.join(eff['key_features'])}")
+        click.echo(visible(f"  key features: {', '.join(eff['key_features'])}"))
     for metric, (kind, tol) in eff["tolerances"].items():
         click.echo(f"  performance: {metric} tolerance {tol:g} ({kind}); verdict from {eff['min_labelled']} labels")
-    click.echo(f"  health: GET {eff['probe_path']} within {eff['probe_timeout']:g}s, expecting "
-               f"{eff['expected_status']}; outage after {eff['failures_to_alert']} failures")
+    click.echo(visible(f"  health: GET {eff['probe_path']} within {eff['probe_timeout']:g}s, expecting "
+               f"{eff['expected_status']}; outage after {eff['failures_to_alert']} failures"))
 
 
 @monitoring_cmd.command("set")
@@ -786,8 +797,8 @@ def teams_cmd(click_ctx: click.Context, as_json: bool) -> None:
         table.add_column(col)
     for r in rows:
         c = calls[r.name]
-        table.add_row(r.name, r.kind, who(c.now) if c.has_rota else "no rota", who(c.next) if c.has_rota else "-",
-                      ", ".join(r.members) or "-", str(r.models_owned))
+        table.add_row(*cells(r.name, r.kind, who(c.now) if c.has_rota else "no rota",
+                             who(c.next) if c.has_rota else "-", ", ".join(r.members) or "-", str(r.models_owned)))
     console().print(table)
 
 
@@ -804,7 +815,7 @@ def teams_add(ctx: Context, name: str, kind: str, description: str, reason: str)
 
     add_team(ctx.writable(create=True), name, kind, description=description, actor=current_actor(), origin="cli",
              reason=reason)
-    click.echo(f"added team {name} ({kind})")
+    click.echo(visible(f"added team {name} ({kind})"))
 
 
 def main() -> None:
@@ -813,13 +824,13 @@ def main() -> None:
         code = cli.main(prog_name="fuseboard", standalone_mode=False)
     except click.UsageError as exc:
         where = exc.ctx.command_path if exc.ctx else "fuseboard"
-        click.echo(f"error: {exc.format_message()} (see `{where} --help`)", err=True)
+        click.echo(visible(f"error: {exc.format_message()} (see `{where} --help`)"), err=True)
         sys.exit(2)
     except click.Abort:
         click.echo("error: cancelled; nothing changed", err=True)
         sys.exit(1)
     except click.ClickException as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
+        click.echo(visible(f"error: {exc.format_message()}"), err=True)
         sys.exit(exc.exit_code)
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -7,6 +7,7 @@ import click
 from fuseboard.cli import Context, confirm, emit_json, json_option, pass_ctx, reason_option, yes_option
 from fuseboard.cli.environments import envs_cmd, workspace_group
 from fuseboard.errors import FuseboardError
+from fuseboard.text import visible
 
 
 @envs_cmd.command("allow")
@@ -30,12 +31,13 @@ def envs_allow(ctx: Context, env: str, users: str | None, anyone: bool, reason: 
     if names is not None and names == [""]:
         raise FuseboardError("--users needs at least one login name (a list of nobody locks ENV for everyone)")
     ws = ctx.writable()
-    confirm(f"let {'anyone' if names is None else ', '.join(names)} change {env}?", yes)
+    confirm(visible(f"let {'anyone' if names is None else ', '.join(names)} change {env}?"), yes)
     after = set_allow(ws, env, names, actor=current_actor(), origin="cli", reason=reason)
     if as_json:
         emit_json({"name": env, "allow": after})
     else:
-        click.echo(f"{env}: " + ("anyone may change it" if after is None else f"may change: {', '.join(after)}"))
+        who = "anyone may change it" if after is None else f"may change: {', '.join(after)}"
+        click.echo(visible(f"{env}: {who}"))
 
 
 @workspace_group.command("identity")
@@ -59,5 +61,5 @@ def workspace_identity(ctx: Context, allow: bool | None, reason: str, yes: bool,
     if as_json:
         emit_json({"identity_override": now, "os_user": os_user(), "acting_as": current_actor()})
     else:
-        click.echo(("FUSEBOARD_USER names the user (override allowed)" if now else "identity is the OS login")
-                   + f"; you act as {current_actor()}")
+        click.echo(visible(("FUSEBOARD_USER names the user (override allowed)" if now else "identity is the OS login")
+                           + f"; you act as {current_actor()}"))

@@ -12,6 +12,7 @@ import click
 
 from fuseboard.cli import Context, cli, confirm, console, emit_json, json_option, pass_ctx, reason_option, yes_option
 from fuseboard.errors import FuseboardError
+from fuseboard.text import cells, markup_safe, visible
 
 
 def _when(text: str, option: str) -> datetime:
@@ -47,7 +48,7 @@ def _show_plan(plan: Any) -> None:
         lines.append(f"  gate {'pass' if gate.ok else 'FAIL'}: {gate.name}: {gate.detail}")
     if plan.in_progress:
         lines.append(f"  in progress: {plan.in_progress}")
-    click.echo("\n".join(lines), err=True)
+    click.echo("\n".join(visible(line) for line in lines), err=True)
 
 
 def _confirm_change(plan: Any, yes: bool, reason: str) -> None:
@@ -93,11 +94,12 @@ def _run_change(ctx: Context, plan: Any, *, reason: str, yes: bool, override: bo
             out["converged"] = {"ok": converged.ok, "reported": converged.reported, "detail": converged.detail}
         emit_json(out)
     else:
-        click.echo(result.message())
+        click.echo(visible(result.message()))
         if result.state == "failed" and result.hook_output:
-            click.echo("hook output (last lines):\n" + "\n".join(result.hook_output.strip().splitlines()[-10:]))
+            click.echo("hook output (last lines):\n"
+                       + visible("\n".join(result.hook_output.strip().splitlines()[-10:]), lines=True))
         if converged is not None and (converged.ok or not converged.probed):
-            click.echo(("confirmed: " if converged.ok else "NOT CONFIRMED: ") + converged.detail)
+            click.echo(("confirmed: " if converged.ok else "NOT CONFIRMED: ") + visible(converged.detail))
     if not result.ok:
         sys.exit(1)
     if converged is not None and converged.probed and not converged.ok:
@@ -195,9 +197,9 @@ def changes_clear_cmd(ctx: Context, model: str, env: str, reason: str, yes: bool
         emit_json(info)
         return
     serving = f"v{info['serving']}" if info["serving"] is not None else "nothing"
-    click.echo(f"cleared: the {info['action']} of {model} to v{info['to_version']} in {env} (requested by "
-               f"{info['requested_by']}) is abandoned ({info['why']}); {serving} stays on record. If its hook got "
-               "through, the endpoint may serve the new version: check it, then deploy or roll back")
+    click.echo(visible(f"cleared: the {info['action']} of {model} to v{info['to_version']} in {env} (requested by "
+                       f"{info['requested_by']}) is abandoned ({info['why']}); {serving} stays on record. If its hook "
+                       "got through, the endpoint may serve the new version: check it, then deploy or roll back"))
 
 
 @cli.command("signoff")
@@ -217,7 +219,7 @@ def signoff_cmd(ctx: Context, model: str, version: int, side: str, note: str, as
         emit_json({"model": model, "version": version, "side": side, "signed_by": item.signed_by,
                    "signed_at": item.signed_at.isoformat(), "note": note})
     else:
-        click.echo(f"signed off: {model} v{version} by {item.signed_by} for {side}")
+        click.echo(visible(f"signed off: {model} v{version} by {item.signed_by} for {side}"))
 
 
 @cli.group("envs", invoke_without_command=True)
@@ -238,9 +240,9 @@ def envs_cmd(click_ctx: click.Context, as_json: bool) -> None:
         emit_json(rows)
         return
     for r in rows:
-        click.echo(f"{r['order']}  {r['name']}{'  (protected)' if r['protected'] else ''}  soak "
-                   f"{r['soak_seconds'] // 60}m, converge {r['converge_seconds']}s; {describe(r['hook'])}"
-                   + (f"; may change: {', '.join(r['allow'])}" if r["allow"] is not None else ""))
+        click.echo(visible(f"{r['order']}  {r['name']}{'  (protected)' if r['protected'] else ''}  soak "
+                           f"{r['soak_seconds'] // 60}m, converge {r['converge_seconds']}s; {describe(r['hook'])}"
+                           + (f"; may change: {', '.join(r['allow'])}" if r["allow"] is not None else "")))
 
 
 @envs_cmd.command("set")
@@ -308,8 +310,9 @@ def envs_set(ctx: Context, env: str, hook_command: str | None, hook_webhook: str
     else:
         from fuseboard.ops.hooks import describe
 
-        click.echo(f"{env}: {'protected' if after['protected'] else 'unprotected'}, soak "
-                   f"{after['soak_seconds'] // 60}m, converge {after['converge_seconds']}s; {describe(after['hook'])}")
+        click.echo(visible(f"{env}: {'protected' if after['protected'] else 'unprotected'}, soak "
+                           f"{after['soak_seconds'] // 60}m, converge {after['converge_seconds']}s; "
+                           f"{describe(after['hook'])}"))
 
 
 @cli.command("history")
@@ -337,8 +340,9 @@ def history_cmd(ctx: Context, model: str, env: str, at: str | None, limit: int, 
         elif found is None:
             click.echo(f"nothing of {model} was serving in {env} at {when.astimezone():%Y-%m-%d %H:%M %Z}")
         else:
-            click.echo(f"{model} in {env} at {when.astimezone():%Y-%m-%d %H:%M %Z}: v{found.to_version} "
-                       f"({found.action} by {found.requested_by}, since {found.finished_at.astimezone():%Y-%m-%d %H:%M})")
+            click.echo(visible(f"{model} in {env} at {when.astimezone():%Y-%m-%d %H:%M %Z}: v{found.to_version} "
+                               f"({found.action} by {found.requested_by}, "
+                               f"since {found.finished_at.astimezone():%Y-%m-%d %H:%M})"))
         return
     rows = rollout_history(ws, model, env, limit)
     if rows is None:
@@ -348,14 +352,15 @@ def history_cmd(ctx: Context, model: str, env: str, at: str | None, limit: int, 
         return
     from rich.table import Table
 
-    table = Table(title=f"{model} in {env}: rollouts, newest first", title_justify="left")
+    table = Table(title=markup_safe(f"{model} in {env}: rollouts, newest first"), title_justify="left")
     for col in ("when", "action", "change", "state", "by", "hook", "known-good", "reason"):
         table.add_column(col, no_wrap=col in ("when", "change", "known-good"))
     for r in rows:
         change = f"v{r.from_version or '-'}→v{r.to_version}"
-        table.add_row(r.requested_at.astimezone().strftime("%m-%d %H:%M"), r.action, change, r.state,
-                      r.requested_by, r.hook_status or "-",
-                      r.known_good_at.astimezone().strftime("%m-%d %H:%M") if r.known_good_at else "", r.reason)
+        table.add_row(*cells(r.requested_at.astimezone().strftime("%m-%d %H:%M"), r.action, change, r.state,
+                             r.requested_by, r.hook_status or "-",
+                             r.known_good_at.astimezone().strftime("%m-%d %H:%M") if r.known_good_at else "",
+                             r.reason))
     console().print(table)
 
 
@@ -386,8 +391,8 @@ def audit_cmd(click_ctx: click.Context, model: str | None, env: str | None, sinc
     for col in ["at (UTC)", "actor", "from", "action", "target", "change", "reason"]:
         table.add_column(col)
     for e in events:
-        table.add_row(e.at.strftime("%m-%d %H:%M:%S"), e.actor, f"{e.origin} {e.client}".strip(), e.action,
-                      e.target, e.change(), e.reason)
+        table.add_row(*cells(e.at.strftime("%m-%d %H:%M:%S"), e.actor, f"{e.origin} {e.client}".strip(), e.action,
+                             e.target, e.change(), e.reason))
     console().print(table)
 
 
@@ -410,12 +415,12 @@ def audit_verify(ctx: Context, anchor_file: Any, as_json: bool) -> None:
         anchored = (f"; {report.checkpointed} checkpointed in {report.anchor}"
                     + (f", {report.beyond_anchor} newer than its last checkpoint" if report.beyond_anchor else "")
                     if report.checkpointed else "")
-        click.echo(f"audit chain intact: {report.events} events{anchored}")
+        click.echo(visible(f"audit chain intact: {report.events} events{anchored}"))
     if report.warning and not as_json:
-        click.echo(f"warning: {report.warning}", err=True)
+        click.echo(visible(f"warning: {report.warning}"), err=True)
     if not report.ok:
         if not as_json:
-            click.echo(f"error: audit chain broken at {report.problem}", err=True)
+            click.echo(visible(f"error: audit chain broken at {report.problem}"), err=True)
         sys.exit(1)
 
 
@@ -432,12 +437,12 @@ def backup_cmd(ctx: Context, file: Any, force: bool, as_json: bool) -> None:
     if as_json:
         emit_json(result)
     else:
-        click.echo(f"backed up to {result['database']} ({result['bytes']:,} bytes) and "
-                   f"{result['artifact_files_copied']} artifact file(s) to {result['artifacts']}"
-                   + (f" (replaced {result['artifact_files_replaced']} that did not match their sha256)"
-                      if result["artifact_files_replaced"] else ""))
+        click.echo(visible(f"backed up to {result['database']} ({result['bytes']:,} bytes) and "
+                           f"{result['artifact_files_copied']} artifact file(s) to {result['artifacts']}"
+                           + (f" (replaced {result['artifact_files_replaced']} that did not match their sha256)"
+                              if result["artifact_files_replaced"] else "")))
     for path in result["artifacts_not_matching_their_sha256"]:
-        click.echo(f"warning: the workspace's artifact does not match its sha256; copied as it is ({path})",
+        click.echo(visible(f"warning: the workspace's artifact does not match its sha256; copied as it is ({path})"),
                    err=True)
 
 
@@ -471,9 +476,9 @@ def workspace_copy(ctx: Context, source: str, target: str, from_artifacts: Any, 
         emit_json(result.as_dict())
     else:
         total = sum(result.rows.values())
-        click.echo(f"copied {total:,} rows in {sum(1 for n in result.rows.values() if n)} tables and "
-                   f"{result.artifacts_copied} artifact file(s) from {result.source} to {result.target}; "
-                   f"row counts match, audit chain intact ({result.audit_events} events)")
+        click.echo(visible(f"copied {total:,} rows in {sum(1 for n in result.rows.values() if n)} tables and "
+                           f"{result.artifacts_copied} artifact file(s) from {result.source} to {result.target}; "
+                           f"row counts match, audit chain intact ({result.audit_events} events)"))
 
 
 @cli.command("compact")

@@ -11,6 +11,7 @@ import click
 from fuseboard.cli import Context, cli, console, emit_json, json_option, pass_ctx, reason_option
 from fuseboard.cli.environments import _when
 from fuseboard.errors import FuseboardError
+from fuseboard.text import markup_safe, visible
 
 
 def _actor() -> str:
@@ -39,7 +40,9 @@ def people_cmd(click_ctx: click.Context, as_json: bool) -> None:
         emit_json(rows)
         return
     for r in rows:
-        click.echo(f"{r['handle']:<12} {r['name']:<20} {r['team'] or '-':<14} {r['phone']}  {r['email']}")
+        shown = {k: visible(v) for k, v in r.items()}
+        click.echo(f"{shown['handle']:<12} {shown['name']:<20} {shown['team'] or '-':<14} {shown['phone']}  "
+                   f"{shown['email']}")
 
 
 @people_cmd.command("add")
@@ -56,7 +59,7 @@ def people_add(ctx: Context, handle: str, name: str, team: str, email: str, phon
 
     add_person(ctx.writable(), handle, name, team, email=email, phone=phone, actor=_actor(), origin="cli",
                reason=reason)
-    click.echo(f"added {handle} ({name}) to {team}")
+    click.echo(visible(f"added {handle} ({name}) to {team}"))
 
 
 @cli.group("rota")
@@ -94,8 +97,8 @@ def rota_set(ctx: Context, team: str, members: str, start: str, length_days: int
         when = _when(start, "--start")
     set_rotation(ctx.writable(), team, handles, when, length_days=length_days, tz=tz or "UTC", actor=_actor(),
                  origin="cli", reason=reason)
-    click.echo(f"{team}: {' -> '.join(handles)}, {length_days} days each, handing over at "
-               f"{when.astimezone(place):%a %H:%M} {tz or 'UTC'}")
+    click.echo(visible(f"{team}: {' -> '.join(handles)}, {length_days} days each, handing over at "
+                       f"{when.astimezone(place):%a %H:%M} {tz or 'UTC'}"))
 
 
 def _shift(ctx: Context, team: str, person: str, start: str, end: str, note: str, kind: str) -> None:
@@ -103,8 +106,8 @@ def _shift(ctx: Context, team: str, person: str, start: str, end: str, note: str
 
     item = add_shift(ctx.writable(), team, person, _when(start, "--from"), _when(end, "--to"), kind=kind,
                      actor=_actor(), origin="cli", note=note)
-    click.echo(f"{team}: {person} on call {item.starts_at.astimezone():%Y-%m-%d %H:%M} to "
-               f"{item.ends_at.astimezone():%Y-%m-%d %H:%M %Z} ({kind})")
+    click.echo(visible(f"{team}: {person} on call {item.starts_at.astimezone():%Y-%m-%d %H:%M} to "
+                       f"{item.ends_at.astimezone():%Y-%m-%d %H:%M %Z} ({kind})"))
 
 
 @rota_cmd.command("shift")
@@ -150,7 +153,7 @@ def ownership_check(ctx: Context, as_json: bool) -> None:
         click.echo("every model meets the ownership policy")
     else:
         for v in found:
-            click.echo(f"✖ {v.model} ({v.criticality}, owner {v.owner or '-'}): {'; '.join(v.problems)}")
+            click.echo(visible(f"✖ {v.model} ({v.criticality}, owner {v.owner or '-'}): {'; '.join(v.problems)}"))
     if found:
         sys.exit(3)
 
@@ -162,17 +165,17 @@ def handover_cmd() -> None:
 
 def _print_view(view: Any) -> None:
     done, total = view.progress
-    click.echo(f"handover of {view.model} ({view.criticality}) from {view.from_team or '-'} to {view.to_team}: "
-               f"{view.state.replace('_', ' ')}, {done} of {total} required items"
-               + (f"; rejected: {view.reason}" if view.state == "rejected" else ""))
+    click.echo(visible(f"handover of {view.model} ({view.criticality}) from {view.from_team or '-'} to "
+                       f"{view.to_team}: {view.state.replace('_', ' ')}, {done} of {total} required items"
+                       + (f"; rejected: {view.reason}" if view.state == "rejected" else "")))
     for i in view.items:
         mark = "x" if i.done else " "
         flags = ("" if i.required else " (optional)") + (" [auto]" if i.auto else "")
-        click.echo(f"  [{mark}] {i.key:<28} {i.text}{flags}")
+        click.echo(f"  [{mark}] {visible(i.key):<28} {visible(i.text)}{flags}")
         if i.evidence:
-            click.echo(f"        {i.evidence}")
+            click.echo(f"        {visible(i.evidence)}")
     sides = ", ".join(f"{k}: {v}" for k, v in sorted(view.signatures.items())) or "nobody yet"
-    click.echo(f"  signed: {sides}")
+    click.echo(visible(f"  signed: {sides}"))
 
 
 def _out(view: Any, as_json: bool, message: str = "") -> None:
@@ -180,7 +183,7 @@ def _out(view: Any, as_json: bool, message: str = "") -> None:
         emit_json(view.as_dict())
     else:
         if message:
-            click.echo(message)
+            click.echo(visible(message))
         _print_view(view)
 
 
@@ -228,7 +231,7 @@ def handover_check(ctx: Context, model: str, item: str | None, evidence: str | N
         if as_json:
             emit_json({"model": model, "state": view.state, "missing": [i.key for i in missing]})
         elif missing:
-            click.echo(f"{len(missing)} required item(s) missing: " + ", ".join(i.key for i in missing))
+            click.echo(visible(f"{len(missing)} required item(s) missing: " + ", ".join(i.key for i in missing)))
         else:
             click.echo("every required item is satisfied")
         if missing:
@@ -306,7 +309,7 @@ def handover_export(ctx: Context, model: str, out: Path | None) -> None:
         tmp.replace(out)
     except OSError as exc:
         raise FuseboardError(f"cannot write {out}: {exc.strerror}") from None
-    click.echo(f"wrote {out}")
+    click.echo(visible(f"wrote {out}"))
 
 
 @cli.command("shift")
@@ -326,17 +329,17 @@ def shift_cmd(ctx: Context, team: str | None, since: str | None, as_json: bool) 
     if summary.team:
         head = f"{summary.team}, {summary.person or 'nobody'} on call, " + head
     out = console()
-    out.print(f"[bold]Shift summary[/bold]: {head}", highlight=False)
+    out.print(f"[bold]Shift summary[/bold]: {markup_safe(head)}", highlight=False)
     out.print(f"{len(summary.alerts_opened)} alerts opened, {len(summary.alerts_resolved)} resolved, "
               f"{summary.still_open} still open", highlight=False)
     for a in summary.alerts_opened:
-        out.print(f"  opened   {a['severity']:<4} {a['model']}/{a['environment']} {a['check']}: {a['summary']}",
-                  highlight=False, markup=False)
+        out.print(visible(f"  opened   {a['severity']:<4} {a['model']}/{a['environment']} {a['check']}: "
+                          f"{a['summary']}"), highlight=False, markup=False)
     for a in summary.alerts_resolved:
-        out.print(f"  resolved {a['model']}/{a['environment']} {a['check']}", highlight=False, markup=False)
+        out.print(visible(f"  resolved {a['model']}/{a['environment']} {a['check']}"), highlight=False, markup=False)
     from datetime import datetime
 
     for e in summary.events:
         when = datetime.fromisoformat(e["at"]).astimezone().strftime("%a %H:%M")
-        out.print(f"  {when} {e['actor']:<8} {e['action']:<18} {e['target']}"
-                  + (f"  ({e['reason']})" if e["reason"] else ""), highlight=False, markup=False)
+        out.print(f"  {when} {visible(e['actor']):<8} {visible(e['action']):<18} {visible(e['target'])}"
+                  + (f"  ({visible(e['reason'])})" if e["reason"] else ""), highlight=False, markup=False)

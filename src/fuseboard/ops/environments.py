@@ -47,7 +47,8 @@ def set_allow(ws: Workspace, env: str, users: Sequence[str] | None, *, actor: st
     change it (anyone, when there is none). Returns the list after."""
     actor = audit.effective_actor(ws, actor)
     if users is not None:
-        bad = [u for u in users if not u or len(u) > 64 or any(c.isspace() or c == "," for c in u)]
+        bad = [u for u in users if not u or len(u) > 64 or any(c.isspace() or c == "," or not c.isprintable()
+                                                               for c in u)]
         if bad or len(set(users)) != len(users):
             raise FuseboardError(f"--users takes distinct login names separated by commas, not {bad[0]!r}"
                                  if bad else "--users lists someone twice")

@@ -29,6 +29,8 @@ from fuseboard.store.db import Workspace
 from fuseboard.store.models import (CRITICALITIES, CheckRun, CheckState, Deployment, Environment, Handover,
                                     HandoverItem, HandoverSignature, Model, ModelVersion, Person, Rota, RotaShift,
                                     Rollout, Signoff, Team, utcnow)
+from fuseboard.text import markdown_evidence as _md_evidence
+from fuseboard.text import markdown_safe as _md
 
 GROUPS = ("data", "model", "infrastructure", "monitoring", "operations")
 CHECKS_RUNNING_DAYS = 7
@@ -514,14 +516,15 @@ def reject(ws: Workspace, model: str, reason: str, *, actor: str, origin: str,
 # -- export ----------------------------------------------------------------------------------
 
 def markdown(view: HandoverView) -> str:
-    """The checklist as Markdown, for a ticket or a wiki page."""
+    """The checklist as Markdown, for a ticket or a wiki page (stored text cannot add markup of its own)."""
     done, total = view.progress
-    lines = [f"# Handover of {view.model} to {view.to_team}", "",
-             f"- From: {view.from_team or '(no owner)'}", f"- Criticality: {view.criticality}",
-             f"- Template: {view.template}", f"- State: {view.state.replace('_', ' ')}"
-             + (f" ({view.reason})" if view.state == "rejected" and view.reason else ""),
+    lines = [f"# Handover of {_md(view.model)} to {_md(view.to_team)}", "",
+             f"- From: {_md(view.from_team) if view.from_team else '(no owner)'}",
+             f"- Criticality: {_md(view.criticality)}",
+             f"- Template: {_md(view.template)}", f"- State: {view.state.replace('_', ' ')}"
+             + (f" ({_md(view.reason)})" if view.state == "rejected" and view.reason else ""),
              f"- Required items satisfied: {done} of {total}",
-             f"- Started by {view.created_by} on {view.created_at:%Y-%m-%d}", ""]
+             f"- Started by {_md(view.created_by)} on {view.created_at:%Y-%m-%d}", ""]
     for group in GROUPS:
         items = [i for i in view.items if i.group == group]
         if not items:
@@ -532,14 +535,15 @@ def markdown(view: HandoverView) -> str:
             if i.auto:
                 flags.append("verified by fuseboard")
             tail = f" _({', '.join(flags)})_" if flags else ""
-            lines.append(f"- [{'x' if i.done else ' '}] **{i.text}**{tail}")
+            lines.append(f"- [{'x' if i.done else ' '}] **{_md(i.text)}**{tail}")
             if i.evidence:
-                who = f" ({i.checked_by}, {i.checked_at:%Y-%m-%d})" if i.checked_at and i.done else ""
-                lines.append(f"  - Evidence: {i.evidence}{who}")
+                who = f" ({_md(i.checked_by)}, {i.checked_at:%Y-%m-%d})" if i.checked_at and i.done else ""
+                lines.append(f"  - Evidence: {_md_evidence(i.evidence)}{who}")
         lines.append("")
     lines += ["## Sign-off", ""]
     for side in ("giving", "receiving"):
-        lines.append(f"- {side.capitalize()} team: {view.signatures.get(side, '_not signed_')}")
+        signed = view.signatures.get(side)
+        lines.append(f"- {side.capitalize()} team: {_md(signed) if signed else '_not signed_'}")
     return "\n".join(lines) + "\n"
 
 

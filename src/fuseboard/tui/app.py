@@ -183,6 +183,14 @@ class FuseboardApp(App[None]):
         elif isinstance(self.screen, (ModelsScreen, MonitoringScreen)) and getattr(self.screen, "loaded", False):
             self.screen.reload()
 
+    def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """Every notification, the screens' too: shown as written (never markup), controls made visible."""
+        from fuseboard.text import visible
+
+        super().notify(visible(message, lines=True), title=visible(title), severity=severity, timeout=timeout,
+                       markup=False)
+
     def on_notice(self, message: Notice) -> None:
         self.notify(message.text, severity=message.severity, timeout=15)
 
@@ -288,9 +296,11 @@ class FuseboardApp(App[None]):
         keys only, then the "fuseboard" name goes, then the place is shortened with "…", and the
         workspace label last; an unreachable database is always said first.
         """
-        current, _, rest = where.partition(" › ")
+        from fuseboard.text import visible
+
+        current, _, rest = visible(where).partition(" › ")
         ro = " · READ-ONLY" if self.degraded else " · read-only" if self.read_only else ""
-        label = f"  [{self.workspace_label}{ro}]"
+        label = f"  [{visible(self.workspace_label)}{ro}]"
 
         def build(compact: bool, named: bool, place: str, tail: str) -> Text:
             # unreachable: said first, in reverse video, where an 80-column line cannot cut it off
