@@ -65,7 +65,8 @@ class Context:
 
             cfg = self.load_config()
             self._ws = open_workspace(self.url, artifact_dir=cfg.artifacts, create=create, read_only=self.read_only,
-                                      group=cfg.group, named_by=self.named_by)
+                                      group=cfg.group, named_by=self.named_by,
+                                      audit_anchor=cfg.audit_anchor)
             if self._ws.created:  # said, so that a mistyped --db is seen at once
                 click.echo(visible(f"created a new workspace at {self._ws.where}"), err=True)
         return self._ws
@@ -96,8 +97,11 @@ class FuseboardGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            _anchor_warning(ctx)
+            return result
         except FuseboardError as exc:
+            _anchor_warning(ctx)
             click.echo(visible(f"error: {exc}"), err=True)
             sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
@@ -118,6 +122,13 @@ class FuseboardGroup(click.Group):
             click.echo(visible(f"error: unexpected {type(exc).__name__}: {first} (run with --debug for details)"),
                        err=True)
             sys.exit(1)
+
+
+def _anchor_warning(ctx: click.Context) -> None:
+    """A change went into the database but its audit checkpoint could not be written: say so."""
+    ws = getattr(ctx.obj, "_ws", None)
+    if ws is not None and ws.anchor_problem:
+        click.echo(visible(f"warning: {ws.anchor_problem}"), err=True)
 
 
 def emit_json(value: Any) -> None:
@@ -620,7 +631,9 @@ def monitor_cmd(ctx: Context, health_every: int, drift_every: int, performance_e
         logging.getLogger("fuseboard").addHandler(log_handler())
 
     def report(summary: dict) -> None:
-        if "error" in summary:
+        if summary["kind"] == "audit.checkpoint":
+            click.echo(f"audit checkpoint: event {summary['id']} {summary['hash']}")  # (numbers and hex only)
+        elif "error" in summary:
             click.echo(visible(f"{summary['kind']}: cycle failed: {summary['error']}"), err=True)
         else:
             click.echo(f"{summary['kind']}: {summary['deployments']} deployments, worst {summary['worst']}, "
@@ -824,3 +837,4 @@ def main() -> None:
 
 from fuseboard.cli import environments as _environments  # noqa: E402,F401  (registers its commands)
 from fuseboard.cli import ownership as _ownership  # noqa: E402,F401
+from fuseboard.cli import access as _access  # noqa: E402,F401

@@ -233,9 +233,8 @@ def envs_cmd(click_ctx: click.Context, as_json: bool) -> None:
     from fuseboard.store.queries import environments
 
     ctx: Context = click_ctx.obj
-    allow = ctx.load_config().allow
     rows = [{"name": e.name, "order": e.order, "protected": e.protected, "soak_seconds": e.soak_seconds,
-             "converge_seconds": e.converge_seconds, "hook": e.hook, "allow": allow.get(e.name)}
+             "converge_seconds": e.converge_seconds, "hook": e.hook, "allow": e.allow}
             for e in environments(ctx.readable())]
     if as_json:
         emit_json(rows)
@@ -398,17 +397,27 @@ def audit_cmd(click_ctx: click.Context, model: str | None, env: str | None, sinc
 
 
 @audit_cmd.command("verify")
+@click.option("--anchor", "anchor_file", type=click.Path(path_type=__import__("pathlib").Path, dir_okay=False),
+              help="Check against this copy of the anchor (one kept on another host) instead of the workspace's.")
 @json_option
 @pass_ctx
-def audit_verify(ctx: Context, as_json: bool) -> None:
-    """Check the audit trail's hash chain: exit 1 and name the first event that was altered or removed."""
+def audit_verify(ctx: Context, anchor_file: Any, as_json: bool) -> None:
+    """Check the audit trail's hash chain and its anchor: exit 1 and name the first event that was
+    altered or removed (also the newest ones, and a chain re-hashed after an edit)."""
     from fuseboard.ops.audit import verify
 
-    report = verify(ctx.readable())
+    if anchor_file is not None and not anchor_file.is_file():
+        raise FuseboardError(f"no anchor file at {anchor_file} (--anchor)")
+    report = verify(ctx.readable(), anchor_file)
     if as_json:
         emit_json(report.as_dict())
     elif report.ok:
-        click.echo(f"audit chain intact: {report.events} events")
+        anchored = (f"; {report.checkpointed} checkpointed in {report.anchor}"
+                    + (f", {report.beyond_anchor} newer than its last checkpoint" if report.beyond_anchor else "")
+                    if report.checkpointed else "")
+        click.echo(visible(f"audit chain intact: {report.events} events{anchored}"))
+    if report.warning and not as_json:
+        click.echo(visible(f"warning: {report.warning}"), err=True)
     if not report.ok:
         if not as_json:
             click.echo(visible(f"error: audit chain broken at {report.problem}"), err=True)
@@ -439,7 +448,7 @@ def backup_cmd(ctx: Context, file: Any, force: bool, as_json: bool) -> None:
 
 @cli.group("workspace")
 def workspace_group() -> None:
-    """Move a workspace between databases."""
+    """Move a workspace between databases; say where identity comes from."""
 
 
 @workspace_group.command("copy")
@@ -457,8 +466,11 @@ def workspace_copy(ctx: Context, source: str, target: str, from_artifacts: Any, 
     from fuseboard.store.db import open_workspace
 
     cfg = ctx.load_config()
-    src = open_workspace(source, artifact_dir=from_artifacts, create=False, read_only=True)
-    dst = open_workspace(target, artifact_dir=cfg.artifacts if target == ctx.url else None, group=cfg.group)
+    mine = target == ctx.url  # the configured workspace: its configured artifacts and anchor
+    src = open_workspace(source, artifact_dir=from_artifacts, create=False, read_only=True,
+                         audit_anchor=cfg.audit_anchor if source == ctx.url else None)
+    dst = open_workspace(target, artifact_dir=cfg.artifacts if mine else None, group=cfg.group,
+                         audit_anchor=cfg.audit_anchor if mine else None)
     result = copy_workspace(src, dst, force=force)  # (an unwritable target refuses in its transaction)
     if as_json:
         emit_json(result.as_dict())

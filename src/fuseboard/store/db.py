@@ -27,7 +27,8 @@ from fuseboard.store.models import AuditEvent, utcnow
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Every schema revision this release knows, oldest first. The last is current.
-KNOWN_REVISIONS = ("0001_initial", "0002_monitoring", "0003_environments", "0004_ownership", "0005_ingested_batches")
+KNOWN_REVISIONS = ("0001_initial", "0002_monitoring", "0003_environments", "0004_ownership", "0005_ingested_batches",
+                   "0006_access_and_zones")
 HEAD = KNOWN_REVISIONS[-1]
 
 
@@ -81,6 +82,9 @@ class Workspace:
     degraded: str | None = None  # why the workspace opened read-only though nobody asked for it
     saved_copy: bool = False  # read as last saved (SQLite could not set up live reading): no updates
     group: str | None = None  # shared with this group (files 0660/0640, folders 2770); else owner-only
+    audit_anchor: Path | None = None  # the audit chain's checkpoints outside the database (store/anchor.py)
+    anchor_problem: str | None = None  # why the last commit's checkpoint could not be written
+    identity_override: bool = False  # the workspace lets FUSEBOARD_USER name the user (else the OS login)
     created: bool = False  # this opening made a new workspace (an empty database got the schema)
 
     def session(self) -> Session:
@@ -109,6 +113,11 @@ class Workspace:
                     conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
                 yield session
                 session.commit()
+                pending = session.info.pop("fuseboard.anchor_pending", None)
+                if pending:  # checkpointed only once committed: the anchor never runs ahead of the database
+                    from fuseboard.store.anchor import append
+
+                    self.anchor_problem = append(self, pending)
             except OperationalError as exc:
                 session.rollback()
                 reason = unwritable_reason(exc)
@@ -299,12 +308,13 @@ def open_workspace(
     read_only: bool = False,
     group: str | None = None,
     named_by: str = "--db",
+    audit_anchor: str | Path | None = None,
 ) -> Workspace:
     """Open (and, when allowed, create or upgrade) the workspace at ``url``.
 
     A new SQLite file (and a folder made for it) is owner-only, or shared with ``group``. Without
     ``create`` a missing workspace is an error naming where the URL came from (``named_by``) and
-    nothing is created.
+    nothing is created. ``audit_anchor``: where the audit chain's checkpoints live (default: ``anchor_path``).
     """
     sqlite_path = _sqlite_path(url)
     if not read_only and sqlite_path is not None:
@@ -361,9 +371,38 @@ def open_workspace(
         engine.dispose()
         raise
     art = Path(artifact_dir) if artifact_dir else default_artifact_dir(url)
+    override = _identity_override(engine)
+    from fuseboard.store.audit import allow_override
+
+    allow_override(override)  # current_actor() follows the workspace this process opened
     return Workspace(url=url, engine=engine, artifact_dir=art, read_only=read_only or degraded is not None,
                      degraded=degraded, saved_copy=engine.url.query.get("immutable") == "1", group=group,
-                     created=created)
+                     audit_anchor=Path(audit_anchor).expanduser() if audit_anchor else anchor_path(url, art),
+                     identity_override=override, created=created)
+
+
+def anchor_path(url: str, artifact_dir: Path) -> Path | None:
+    """Where the audit anchor lives unless the config says (``audit_anchor``): beside a SQLite file,
+    else in the artifact folder, named after the database; None for an in-memory database."""
+    path = _sqlite_path(url)
+    if path is not None:
+        return path.with_name(f"{path.stem}-audit.jsonl")
+    parsed = _parse(url)
+    if parsed.get_backend_name() == "sqlite" or not parsed.database:
+        return None
+    return artifact_dir / f"audit-{Path(parsed.database).name}.jsonl"
+
+
+def _identity_override(engine: Engine) -> bool:
+    """The workspace's ``identity_override`` setting (off unless `fuseboard workspace identity` turned it on)."""
+    from fuseboard.store.models import WorkspaceSetting
+
+    try:
+        with Session(engine) as session:
+            row = session.get(WorkspaceSetting, "identity_override")
+    except DatabaseError:  # the server went away since the schema check: the safe answer
+        return False
+    return bool(row is not None and row.value)
 
 
 def _disk_reason(path: Path, reason: str) -> str:
@@ -421,6 +460,12 @@ def backup(ws: Workspace, target: Path, *, force: bool = False) -> dict[str, obj
         raise WorkspaceError(f"no folder {target.parent} to write the backup into")
     tmp = target.with_name(target.name + ".partial")
     tmp.unlink(missing_ok=True)
+    from fuseboard.store.anchor import copy_file
+
+    # the anchor first: everything it checkpoints is committed, so in the database copied after it;
+    # renamed into place with the database (a killed backup leaves neither)
+    anchor = target.with_name(f"{target.stem}-audit.jsonl")
+    anchor_tmp = copy_file(ws, anchor.with_name(anchor.name + ".partial"))
     raw = ws.engine.raw_connection()
     try:
         dst = sqlite3.connect(tmp)
@@ -461,6 +506,8 @@ def backup(ws: Workspace, target: Path, *, force: bool = False) -> dict[str, obj
         tmp.unlink(missing_ok=True)
         raise
     tmp.replace(target)
+    if anchor_tmp is not None:
+        anchor_tmp.replace(anchor)
     return {"database": str(target), "artifacts": str(artifacts), "artifact_files_copied": copied,
             "artifact_files_replaced": replaced, "artifacts_not_matching_their_sha256": damaged,
-            "bytes": target.stat().st_size}
+            "bytes": target.stat().st_size, "audit_anchor": str(anchor) if anchor_tmp else None}
