@@ -43,11 +43,12 @@ def test_a_breach_opens_one_alert_and_repeats_do_not_duplicate(demo_url: str) ->
 
 def test_recovery_resolves_and_a_new_breach_opens_a_new_alert(demo_url: str) -> None:
     ws = open_workspace(demo_url)
-    record(ws, result("crit"))
-    (resolved,) = record(ws, result("ok"))
+    now = utcnow()
+    record(ws, result("crit"), now=now - timedelta(hours=2))
+    (resolved,) = record(ws, result("ok"), now=now - timedelta(hours=1))
     assert resolved.state == "resolved" and resolved.resolved_by == "monitor"
     assert alerts.list_alerts(ws) == []
-    record(ws, result("crit"))
+    record(ws, result("crit"), now=now)  # an hour later: past the flap period (tests/test_alert_hygiene.py)
     assert len(alerts.list_alerts(ws)) == 1
     assert len(alerts.list_alerts(ws, include_resolved=True)) == 2
 

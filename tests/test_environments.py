@@ -149,8 +149,8 @@ def test_a_succeeding_command_hook_records_the_new_version_with_its_output(demo_
         "rollback", "succeeded", 2, 1, "exit 0")
     assert "deploying tumour-screening v1 to prod as rollback" in latest.hook_output
     assert latest.hook.startswith(f"command {PY} -c") and latest.finished_at is not None
-    actions = [e.action for e in events(demo_url, model="tumour-screening", env="prod")[:2]]
-    assert actions == ["rollback", "rollback.start"]
+    actions = [e.action for e in events(demo_url, model="tumour-screening", env="prod")[:3]]
+    assert actions == ["rollout.known_good_revoked", "rollback", "rollback.start"]  # v2 left: no longer known-good
 
 
 def test_a_tampered_artifact_is_refused_before_any_hook_runs(demo_url: str) -> None:
@@ -342,8 +342,9 @@ def test_rollback_goes_to_the_last_known_good_version_and_needs_a_reason_for_mis
 def test_rollback_without_a_known_good_alternative_is_refused_and_to_chooses_the_version(demo_url: str) -> None:
     refused = run("--db", demo_url, "rollback", "credit-risk", "--env", "staging", "--yes", "--wait", "0")
     assert refused.exit_code == 1
-    assert refused.output.strip() == ("error: credit-risk has no known-good version in staging other than v3 to "
-                                      "roll back to; pass --to VERSION")
+    assert refused.output.strip() == (
+        "error: credit-risk in staging has no known-good version older than v3 to roll back to (no other version "
+        "ever served in staging); deploy a chosen version with fuseboard deploy credit-risk VERSION --env staging")
     assert serving(demo_url, "credit-risk")["staging"] == 3
     chosen = run("--db", demo_url, "rollback", "credit-risk", "--env", "staging", "--to", "2", "--yes", "--wait", "0")
     assert chosen.exit_code == 0, chosen.output
@@ -874,8 +875,8 @@ def test_audit_filters_by_model_environment_and_age(demo_url: str) -> None:
     assert rows and {r["target"] for r in rows} == {"credit-risk/prod"}
     hour_ago = utcnow() - HOUR
     assert all(datetime.fromisoformat(r["at"]) >= hour_ago for r in rows)
-    assert [r["action"] for r in rows][:2] == ["rollback", "rollback.start"]
-    assert rows[0]["reason"] == "incident 42" and rows[0]["before"]["version"] == 2
+    assert [r["action"] for r in rows][:3] == ["rollout.known_good_revoked", "rollback", "rollback.start"]
+    assert rows[1]["reason"] == "incident 42" and rows[1]["before"]["version"] == 2
     every = json.loads(run("--db", demo_url, "audit", "--model", "credit-risk", "--env", "prod", "--json",
                            "--limit", "500").stdout)
     older = [r for r in every if datetime.fromisoformat(r["at"]) < hour_ago]

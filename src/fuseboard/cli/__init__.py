@@ -288,14 +288,15 @@ def _feature_kinds(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--feature", "features", multiple=True, metavar="NAME=KIND",
               help="Override an inferred feature type (numeric or categorical); repeatable.")
 @click.option("--note", default="", help="A note kept with the version.")
+@click.option("--runbook", help="What to do when it alerts: a URL or text (the model's; see `monitoring set`).")
 @reason_option
 @yes_option
 @json_option
 @pass_ctx
 def register(ctx: Context, model: str, artifact: Path, reference: Path, target: str, validation: Path | None,
              task: str | None, criticality: str | None, owner: str | None, builder: str | None,
-             description: str | None, retrain_by: Any, features: tuple[str, ...], note: str, reason: str,
-             yes: bool, as_json: bool) -> None:
+             description: str | None, retrain_by: Any, features: tuple[str, ...], note: str, runbook: str | None,
+             reason: str, yes: bool, as_json: bool) -> None:
     """Register a new version of MODEL from a scikit-learn artifact.
 
     Loads the estimator with joblib (this runs code from the file: only
@@ -309,6 +310,10 @@ def register(ctx: Context, model: str, artifact: Path, reference: Path, target: 
 
     if ctx.read_only:
         ctx.writable()  # refuses with the read-only error
+    if runbook is not None:  # refused before anything is read or written
+        from fuseboard.monitoring.settings import validate
+
+        validate({"runbook": runbook}, {})
     prepared = registry.prepare(  # every check on the files runs before the workspace is opened
         registry.RegisterRequest(
             model=model, artifact=artifact, reference=reference, target=target, validation=validation, task=task,
@@ -320,8 +325,12 @@ def register(ctx: Context, model: str, artifact: Path, reference: Path, target: 
     if change:  # the gates, typed confirmations and ownership policy of prod follow these
         confirm(f"register {model} and change {change}", yes)
     result = registry.commit(ws, prepared, actor=current_actor(), origin="cli")
+    if runbook is not None:  # the model's monitoring settings, audited like `monitoring set --runbook`
+        from fuseboard.monitoring.settings import update
+
+        update(ws, model, {"runbook": runbook}, actor=current_actor(), origin="cli", reason=reason)
     if as_json:
-        emit_json(result.as_dict())
+        emit_json({**result.as_dict(), **({"runbook": runbook.strip()} if runbook is not None else {})})
         return
     made = "created model and registered" if result.created_model else "registered"
     metrics = ", ".join(f"{k} {v:.3f}" for k, v in result.metrics.items())
@@ -338,13 +347,19 @@ def _env_columns(ws: Any) -> list[str]:
     return [e.name for e in environments(ws)]
 
 
+TASK_WORDS = {"classification": "class", "regression": "regr"}  # as the console says them
+TIER_WORDS = {"mission-critical": "mission", "internal": "internal"}
+
+
 @cli.group(invoke_without_command=True)
+@click.option("--wide", is_flag=True, help="Full words and whole descriptions, however wide.")
 @json_option
 @click.pass_context
-def models(click_ctx: click.Context, as_json: bool) -> None:
-    """List models: task, criticality, owner, latest version and the version in each environment."""
+def models(click_ctx: click.Context, wide: bool, as_json: bool) -> None:
+    """List models: health, task, tier, owner, latest version, the version in each environment, description."""
     if click_ctx.invoked_subcommand is not None:
         return
+    from fuseboard.cli.table import Column, echo_table
     from fuseboard.store.queries import model_rows
 
     ctx: Context = click_ctx.obj
@@ -353,17 +368,15 @@ def models(click_ctx: click.Context, as_json: bool) -> None:
     if as_json:
         emit_json([r.as_dict() for r in rows])
         return
-    from rich.table import Table
-
     envs = _env_columns(ws)
-    table = Table(title=f"{len(rows)} models", title_justify="left")
-    for col in ["model", "task", "criticality", "owner", "latest", *envs]:
-        table.add_column(col, no_wrap=col == "model")
-    for r in rows:
-        table.add_row(*cells(r.name, r.task, r.criticality, r.owner or "-",
-                             f"v{r.latest_version}" if r.latest_version else "-",
-                             *[f"v{r.deployed[e]}" if e in r.deployed else "-" for e in envs]))
-    console().print(table)
+    columns = [Column("health"), Column("model"), Column("task"), Column("tier"), Column("owner"),
+               Column("latest", right=True), *[Column(e, right=True) for e in envs], Column("description")]
+    table = [[f"{glyph(r.health)} {r.health}", r.name, r.task if wide else TASK_WORDS.get(r.task, r.task),
+              r.criticality if wide else TIER_WORDS.get(r.criticality, r.criticality), r.owner or "-",
+              f"v{r.latest_version}" if r.latest_version else "-",
+              *[f"v{r.deployed[e]}" if e in r.deployed else "-" for e in envs], r.description]
+             for r in rows]
+    echo_table(columns, table, wide=wide, title=f"{len(rows)} models", long_min=12)
 
 
 @models.command("show")
@@ -517,31 +530,39 @@ def check_cmd(ctx: Context, no_probe: bool, as_json: bool) -> None:
 
 @cli.group("alerts", invoke_without_command=True)
 @click.option("--all", "include_resolved", is_flag=True, help="Include resolved alerts.")
+@click.option("--wide", is_flag=True, help="Whole summaries and who acted when, however wide.")
 @json_option
 @click.pass_context
-def alerts_cmd(click_ctx: click.Context, include_resolved: bool, as_json: bool) -> None:
-    """List open alerts (firing and acknowledged), worst first."""
+def alerts_cmd(click_ctx: click.Context, include_resolved: bool, wide: bool, as_json: bool) -> None:
+    """List open alerts (firing and acknowledged), worst first: who acknowledged or silenced them, how
+    often they flapped; --json adds each model's owner, who is on call and its runbook."""
     if click_ctx.invoked_subcommand is not None:
         return
-    from fuseboard.monitoring.alerts import list_alerts
+    from fuseboard.cli.incident import alert_who
+    from fuseboard.cli.table import Column, echo_table, short_time
+    from fuseboard.ops.incident import alert_views
+    from fuseboard.store.models import utcnow
 
-    views = list_alerts(click_ctx.obj.readable(), include_resolved=include_resolved)
+    now = utcnow()
+    views = alert_views(click_ctx.obj.readable(), include_resolved=include_resolved, now=now)
     if as_json:
         emit_json([v.as_dict() for v in views])
         return
     if not views:
         click.echo("no open alerts")
         return
-    from rich.table import Table
-
-    table = Table(title=f"{len(views)} alert(s)", title_justify="left")
-    for col in ["id", "severity", "model", "env", "check", "since", "state", "summary"]:
-        table.add_column(col, overflow="fold" if col == "summary" else "ellipsis")
-    for v in views:
-        state = "silenced" if v.silenced and v.state != "resolved" else v.state
-        table.add_row(*cells(str(v.id), f"{glyph(v.severity)} {v.severity}", v.model, v.environment, v.check,
-                             v.opened_at.astimezone().strftime("%m-%d %H:%M"), state, v.summary))
-    console().print(table)
+    columns = [Column("id", right=True), Column("sev"), Column("deployment"), Column("check"), Column("since"),
+               Column("flaps", right=True), Column("state"), Column("summary")]
+    rows = [[str(v.id), f"{glyph(v.severity)} {v.severity}", f"{v.model}/{v.environment}", v.check,
+             short_time(v.opened_at, now), f"×{v.flaps}" if v.flaps else "",
+             "silenced" if v.silenced and v.state != "resolved" else "acked" if v.state == "acknowledged" else v.state,
+             alert_who(v, now) + v.summary]
+            for v in views]
+    if not any(v.flaps for v in views):
+        columns.pop(5)
+        for row in rows:
+            row.pop(5)
+    echo_table(columns, rows, wide=wide, title=f"{len(views)} alert(s)")
 
 
 @alerts_cmd.command("ack")
@@ -692,10 +713,14 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
     with ws.session() as s:
         m = lookup.model(s, model)
     policy = policy_for(m.monitoring)
+    from fuseboard.monitoring.alerts import flap_period
+
     shown = {"model": m.name, "settings": m.monitoring, "effective": {
         **{k: v for k, v in asdict(policy).items() if k not in ("drift_window", "performance_window")},
         "drift_window_minutes": int(policy.drift_window.total_seconds() // 60),
-        "performance_window_hours": int(policy.performance_window.total_seconds() // 3600)}}
+        "performance_window_hours": int(policy.performance_window.total_seconds() // 3600),
+        "flap_period_minutes": int(flap_period(m.monitoring).total_seconds() // 60),
+        "runbook": str((m.monitoring or {}).get("runbook", ""))}}
     if as_json:
         emit_json(shown)
         return
@@ -712,8 +737,16 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
         click.echo(visible(f"  key features: {', '.join(eff['key_features'])}"))
     for metric, (kind, tol) in eff["tolerances"].items():
         click.echo(f"  performance: {metric} tolerance {tol:g} ({kind}); verdict from {eff['min_labelled']} labels")
-    click.echo(visible(f"  health: GET {eff['probe_path']} within {eff['probe_timeout']:g}s, expecting "
-               f"{eff['expected_status']}; outage after {eff['failures_to_alert']} failures"))
+    click.echo(f"  health: GET {visible(eff['probe_path'])} within {eff['probe_timeout']:g}s, expecting "
+               f"{eff['expected_status']}; outage after {eff['failures_to_alert']} failures")
+    flap = eff["flap_period_minutes"]
+    click.echo(f"  alerts: a check firing again within {flap} min of recovering reopens its alert" if flap
+               else "  alerts: a check firing again after recovering opens a new alert (no flap period)")
+    lines = eff["runbook"].replace("\r\n", "\n").split("\n") if eff["runbook"] else []
+    click.echo(f"  runbook: {visible(lines[0])}" if lines else
+               f"  runbook: none (fuseboard monitoring set {m.name} --runbook URL)")
+    for line in lines[1:]:
+        click.echo(f"           {visible(line)}")
 
 
 @monitoring_cmd.command("set")
@@ -732,6 +765,9 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
 @click.option("--min-labelled", type=click.IntRange(min=1), help="Labels needed before a performance verdict (200).")
 @click.option("--probe-path", help="Health path on the endpoint (default /health).")
 @click.option("--failures-to-alert", type=click.IntRange(min=1), help="Failed probes in a row before an outage (3).")
+@click.option("--runbook", help="What to do when it alerts: a URL or text (at most 2,000 characters; \"\" removes it).")
+@click.option("--flap-period", help="A check that fires again this soon after recovering reopens its alert "
+              "(default 30m; 0: never).")
 @click.option("--reset", is_flag=True, help="Forget every setting first (back to the defaults).")
 @reason_option
 @yes_option
@@ -740,8 +776,10 @@ def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], threshold
                    keys: tuple[str, ...], drift_share: float | None, tolerances: tuple[str, ...],
                    gate_values: tuple[str, ...],
                    drift_window_minutes: int | None, min_rows: int | None, min_labelled: int | None,
-                   probe_path: str | None, failures_to_alert: int | None, reset: bool, reason: str, yes: bool) -> None:
+                   probe_path: str | None, failures_to_alert: int | None, runbook: str | None, flap_period: str | None,
+                   reset: bool, reason: str, yes: bool) -> None:
     """Change how MODEL is monitored (validated against its features; audited)."""
+    from fuseboard.monitoring.alerts import parse_flap_period
     from fuseboard.monitoring.settings import preview, update
     from fuseboard.ops.audit import current_actor
 
@@ -755,14 +793,16 @@ def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], threshold
                "key_features": list(keys), "tolerances": tol, "drift_share": drift_share,
                "gates": _pairs(gate_values, "--gate"),
                "drift_window_minutes": drift_window_minutes, "min_rows": min_rows, "min_labelled": min_labelled,
-               "probe_path": probe_path, "failures_to_alert": failures_to_alert}
+               "probe_path": probe_path, "failures_to_alert": failures_to_alert, "runbook": runbook,
+               "flap_period_minutes": parse_flap_period(flap_period) if flap_period is not None else None}
     ws = ctx.writable()
     protected = preview(ws, model, changes)  # checked before asking
     if protected:  # prod's alerts and gates follow these settings
         confirm(f"change how {model} is monitored{' (back to the defaults)' if reset else ''} where it serves in "
                 f"{', '.join(protected)} (protected)", yes)
     merged = update(ws, model, changes, actor=current_actor(), origin="cli", reason=reason, reset=reset)
-    click.echo(f"monitoring settings of {model}: {json.dumps(merged, sort_keys=True) if merged else 'the defaults'}")
+    click.echo(f"monitoring settings of {model}: "
+               + (visible(json.dumps(merged, sort_keys=True, ensure_ascii=False)) if merged else "the defaults"))
 
 
 @cli.group("teams", invoke_without_command=True)
@@ -838,3 +878,4 @@ def main() -> None:
 from fuseboard.cli import environments as _environments  # noqa: E402,F401  (registers its commands)
 from fuseboard.cli import ownership as _ownership  # noqa: E402,F401
 from fuseboard.cli import access as _access  # noqa: E402,F401
+from fuseboard.cli import incident as _incident  # noqa: E402,F401

@@ -12,7 +12,7 @@ import click
 
 from fuseboard.cli import Context, cli, confirm, console, emit_json, json_option, pass_ctx, reason_option, yes_option
 from fuseboard.errors import FuseboardError
-from fuseboard.text import cells, markup_safe, visible
+from fuseboard.text import cells, visible
 
 
 def _when(text: str, option: str) -> datetime:
@@ -48,6 +48,11 @@ def _show_plan(plan: Any) -> None:
         lines.append(f"  gate {'pass' if gate.ok else 'FAIL'}: {gate.name}: {gate.detail}")
     if plan.in_progress:
         lines.append(f"  in progress: {plan.in_progress}")
+    if plan.runbook:
+        lines.append(f"  runbook: {plan.runbook.splitlines()[0]}"
+                     + (" (more: fuseboard monitoring show)" if len(plan.runbook.splitlines()) > 1 else ""))
+    if plan.advice:
+        lines.append(f"  will it help: {plan.advice}")
     click.echo("\n".join(visible(line) for line in lines), err=True)
 
 
@@ -153,7 +158,8 @@ def promote_cmd(ctx: Context, model: str, env: str, override: bool, wait: float,
 @cli.command("rollback")
 @click.argument("model")
 @click.option("--env", "env", required=True, help="The environment to roll back.")
-@click.option("--to", "version", type=click.IntRange(min=1), help="Version to go back to (default: the last known-good).")
+@click.option("--to", "version", type=click.IntRange(min=1),
+              help="Version to go back to (default: the newest known-good one older than the one serving).")
 @click.option("--wait", type=click.FloatRange(min=0), default=30, show_default=True,
               help="Seconds to wait for the endpoint to report the version (0: do not wait).")
 @reason_option
@@ -162,7 +168,8 @@ def promote_cmd(ctx: Context, model: str, env: str, override: bool, wait: float,
 @pass_ctx
 def rollback_cmd(ctx: Context, model: str, env: str, version: int | None, wait: float, reason: str, yes: bool,
                  as_json: bool) -> None:
-    """Put the last known-good version of MODEL back in an environment, through its hook (audited)."""
+    """Put back the newest known-good version of MODEL older than the one serving, through the environment's
+    hook (audited); the version left stops being known-good there. Refuses when there is none."""
     from fuseboard.ops import deploy as ops
 
     plan = ops.plan_change(ctx.writable(), model, env, action="rollback", version=version)
@@ -350,18 +357,22 @@ def history_cmd(ctx: Context, model: str, env: str, at: str | None, limit: int, 
     if as_json:
         emit_json([r.as_dict() for r in rows])
         return
-    from rich.table import Table
+    from fuseboard.cli.table import Column, echo_table
 
-    table = Table(title=markup_safe(f"{model} in {env}: rollouts, newest first"), title_justify="left")
-    for col in ("when", "action", "change", "state", "by", "hook", "known-good", "reason"):
-        table.add_column(col, no_wrap=col in ("when", "change", "known-good"))
+    table = []
     for r in rows:
-        change = f"v{r.from_version or '-'}→v{r.to_version}"
-        table.add_row(*cells(r.requested_at.astimezone().strftime("%m-%d %H:%M"), r.action, change, r.state,
-                             r.requested_by, r.hook_status or "-",
-                             r.known_good_at.astimezone().strftime("%m-%d %H:%M") if r.known_good_at else "",
-                             r.reason))
-    console().print(table)
+        good = r.known_good_at.astimezone().strftime("%m-%d %H:%M") if r.known_good_at else ""
+        if r.revoked_at is not None:
+            good = f"revoked {r.revoked_at.astimezone():%m-%d %H:%M}"
+        table.append([r.requested_at.astimezone().strftime("%m-%d %H:%M"), r.action,
+                      f"v{r.from_version or '-'}→v{r.to_version}", r.state, r.requested_by, r.hook_status or "-",
+                      good, r.reason])
+    echo_table([Column("when"), Column("action"), Column("change"), Column("state"), Column("by"), Column("hook"),
+                Column("known-good"), Column("reason")], table, title=f"{model} in {env}: rollouts, newest first")
+    revoked = {(r.to_version, r.revoked_at, r.revoked_reason) for r in rows if r.revoked_at is not None}
+    for version, when, why in sorted(revoked, key=lambda x: x[1]):
+        click.echo(f"v{version} stopped being known-good in {env} at {when.astimezone():%Y-%m-%d %H:%M %Z}: "
+                   + visible(why))
 
 
 @cli.group("audit", invoke_without_command=True)

@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from fuseboard.cli import Context, cli, console, emit_json, json_option, pass_ctx, reason_option
+from fuseboard.cli import Context, cli, emit_json, json_option, pass_ctx, reason_option
 from fuseboard.cli.environments import _when
 from fuseboard.errors import FuseboardError
-from fuseboard.text import markup_safe, visible
+from fuseboard.text import visible
 
 
 def _actor() -> str:
@@ -328,18 +328,35 @@ def shift_cmd(ctx: Context, team: str | None, since: str | None, as_json: bool) 
     head = f"since {summary.since.astimezone():%Y-%m-%d %H:%M %Z}"
     if summary.team:
         head = f"{summary.team}, {summary.person or 'nobody'} on call, " + head
-    out = console()
-    out.print(f"[bold]Shift summary[/bold]: {markup_safe(head)}", highlight=False)
-    out.print(f"{len(summary.alerts_opened)} alerts opened, {len(summary.alerts_resolved)} resolved, "
-              f"{summary.still_open} still open", highlight=False)
-    for a in summary.alerts_opened:
-        out.print(visible(f"  opened   {a['severity']:<4} {a['model']}/{a['environment']} {a['check']}: "
-                          f"{a['summary']}"), highlight=False, markup=False)
-    for a in summary.alerts_resolved:
-        out.print(visible(f"  resolved {a['model']}/{a['environment']} {a['check']}"), highlight=False, markup=False)
     from datetime import datetime
 
-    for e in summary.events:
-        when = datetime.fromisoformat(e["at"]).astimezone().strftime("%a %H:%M")
-        out.print(f"  {when} {visible(e['actor']):<8} {visible(e['action']):<18} {visible(e['target'])}"
-                  + (f"  ({visible(e['reason'])})" if e["reason"] else ""), highlight=False, markup=False)
+    from fuseboard.cli.table import cut, width
+
+    def when(text: str) -> str:
+        return datetime.fromisoformat(text).astimezone().strftime("%a %H:%M")
+
+    def span(group: dict) -> str:
+        times = f"×{group['count']}, " if group["count"] > 1 else ""
+        first, last = when(group["first"]), when(group["last"])
+        return f"{times}{first}" + (f"-{last[4:] if last[:3] == first[:3] else last}" if last != first else "")
+
+    def say(text: str) -> None:
+        click.echo(cut(visible(text), width()))
+
+    say(f"Shift summary: {head}")
+    say(f"{len(summary.alerts_opened)} alerts opened, {len(summary.alerts_resolved)} resolved, "
+        f"{summary.still_open} still open")
+    if summary.people:
+        click.echo("people")
+    for e in summary.people:
+        say(f"  {span(e)} {e['actor']} {e['action']} {e['target']}" + (f" ({e['reason']})" if e["reason"] else ""))
+    if summary.alerts_opened or summary.alerts_resolved:
+        click.echo("alerts")
+    for a in summary.alerts_grouped:
+        say(f"  opened   {a['severity']} {a['model']}/{a['environment']} {a['check']} {span(a)}: {a['summary']}")
+    for a in summary.alerts_resolved:
+        say(f"  resolved {a['model']}/{a['environment']} {a['check']}")
+    if summary.machine:
+        click.echo("fuseboard itself")
+    for e in summary.machine:
+        say(f"  {e['action']} {span(e)}: {', '.join(e['targets'])}")

@@ -63,6 +63,8 @@ class ChangePlan:
     open_alerts: list[str] = field(default_factory=list)
     on_call: str = ""
     in_progress: str = ""
+    runbook: str = ""  # the model's runbook (a URL or text; ``monitoring set --runbook``)
+    advice: str = ""  # a rollback's "will it help" line (ops.incident.rollback_advice), when planned
 
     @property
     def changes(self) -> bool:
@@ -89,7 +91,8 @@ class ChangePlan:
                 "protected": self.protected, "criticality": self.criticality, "from_version": self.from_version,
                 "to_version": self.to_version, "endpoint_url": self.endpoint_url, "changed": self.changes,
                 "hook": self.hook, "gates": [g.as_dict() for g in self.gates], "open_alerts": self.open_alerts,
-                "on_call": self.on_call}
+                "on_call": self.on_call, "runbook": self.runbook,
+                **({"rollback_advice": self.advice} if self.advice else {})}
 
 
 @dataclass
@@ -138,12 +141,39 @@ def _deployment(s: Session, m: Model, e: Environment) -> Deployment | None:
 
 
 def last_known_good(s: Session, m: Model, e: Environment, exclude_version_id: int | None) -> ModelVersion | None:
-    """The most recent version that became known-good in this environment, other than ``exclude``."""
-    found = s.exec(select(Rollout).where(Rollout.model_id == m.id, Rollout.environment_id == e.id,
-                                         Rollout.known_good_at.is_not(None),
-                                         Rollout.to_version_id != (exclude_version_id or -1))
-                   .order_by(Rollout.known_good_at.desc(), Rollout.id.desc())).first()
-    return s.get(ModelVersion, found.to_version_id) if found else None
+    """Where a rollback goes: the newest version older than the one serving (``exclude_version_id``) that
+    became known-good in this environment and was not rolled back from there since (a rollback never
+    goes forward). With no serving version, the newest known-good one."""
+    serving = s.get(ModelVersion, exclude_version_id) if exclude_version_id is not None else None
+    stmt = (select(ModelVersion).join(Rollout, Rollout.to_version_id == ModelVersion.id)
+            .where(Rollout.model_id == m.id, Rollout.environment_id == e.id, Rollout.known_good_at.is_not(None),
+                   Rollout.revoked_at.is_(None)))
+    if serving is not None:
+        stmt = stmt.where(ModelVersion.version < serving.version)
+    return s.exec(stmt.order_by(ModelVersion.version.desc())).first()
+
+
+def _no_rollback_target(s: Session, m: Model, e: Environment, current: ModelVersion) -> str:
+    """Why there is nothing to roll back to, saying what exists and how to choose a version instead."""
+    rows = s.exec(select(Rollout, ModelVersion.version).join(ModelVersion, ModelVersion.id == Rollout.to_version_id)
+                  .where(Rollout.model_id == m.id, Rollout.environment_id == e.id, Rollout.state == "succeeded",
+                         ModelVersion.version != current.version)
+                  .order_by(ModelVersion.version.desc(), Rollout.id.desc())).all()
+    facts: dict[int, str] = {}
+    for r, number in rows:
+        if number in facts:
+            continue
+        if r.revoked_at is not None:
+            facts[number] = f"v{number} was rolled back from at {r.revoked_at.astimezone():%H:%M}" + (
+                "" if r.revoked_at.astimezone().date() == utcnow().astimezone().date()
+                else f" on {r.revoked_at.astimezone():%Y-%m-%d}")
+        elif r.known_good_at is not None:
+            facts[number] = f"v{number} is known-good but newer"
+        else:
+            facts[number] = f"v{number} served but never became known-good"
+    said = "; ".join(facts.values()) or f"no other version ever served in {e.name}"
+    return (f"{m.name} in {e.name} has no known-good version older than v{current.version} to roll back to "
+            f"({said}); deploy a chosen version with fuseboard deploy {m.name} VERSION --env {e.name}")
 
 
 def on_call(s: Session, m: Model, now: datetime | None = None) -> str:
@@ -197,8 +227,7 @@ def _plan(s: Session, action: str, model: str, env: str, version: int | None, en
             raise Refused(f"nothing of {m.name} runs in {e.name}; there is nothing to roll back")
         mv = last_known_good(s, m, e, dep.version_id)
         if mv is None:
-            raise Refused(f"{m.name} has no known-good version in {e.name} other than v{current.version} to roll "
-                          f"back to; pass --to VERSION")
+            raise Refused(_no_rollback_target(s, m, e, current))
     elif action == "promote":
         source = _previous_env(s, e)
         if source is None:
@@ -223,7 +252,8 @@ def _plan(s: Session, action: str, model: str, env: str, version: int | None, en
         else gates_mod.evaluate(s, m, mv, e, now),
         open_alerts=[f"{a.severity} {a.check}: {a.summary}" for a in alerts], on_call=on_call(s, m),
         in_progress=(f"v{s.get(ModelVersion, pending.to_version_id).version} by {pending.requested_by} since "
-                     f"{pending.requested_at:%H:%M} UTC") if pending else "")
+                     f"{pending.requested_at:%H:%M} UTC") if pending else "",
+        runbook=str((m.monitoring or {}).get("runbook", "")))
     return plan, m, e, dep, mv
 
 
@@ -235,7 +265,12 @@ def plan_change(ws: Workspace, model: str, env: str, *, action: str = "deploy", 
     promotion into ``env``, to the version serving in the environment before it.
     """
     with ws.session() as s:
-        return _plan(s, action, model, env, version, endpoint_url, now or utcnow())[0]
+        plan, m, e, dep, mv = _plan(s, action, model, env, version, endpoint_url, now or utcnow())
+        if action == "rollback" and plan.changes:
+            from fuseboard.ops.incident import advice_for
+
+            plan.advice = advice_for(s, m, e, dep, mv, now or utcnow()).line()
+        return plan
 
 
 def next_environment(ws: Workspace, env: str) -> str | None:
@@ -393,6 +428,9 @@ def _finish(ws: Workspace, plan: ChangePlan, rollout_id: int, env_id: int, resul
                          before={"version": plan.from_version, "endpoint_url": plan.from_endpoint},
                          after={"version": plan.to_version, "endpoint_url": plan.endpoint_url, "rollout": rollout.id,
                                 "hook": result.status}, reason=reason, at=done)
+            if plan.action == "rollback":  # the version it left is no longer known-good here
+                rollouts.revoke_rolled_back_from(s, rollout, target=target, actor=actor, origin=origin,
+                                                 reason=reason, at=done)
         else:
             if dep is not None and dep.pending_rollout_id == rollout.id:
                 dep.pending_rollout_id = None

@@ -28,7 +28,7 @@ from fuseboard.store.models import AuditEvent, utcnow
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Every schema revision this release knows, oldest first. The last is current.
 KNOWN_REVISIONS = ("0001_initial", "0002_monitoring", "0003_environments", "0004_ownership", "0005_ingested_batches",
-                   "0006_access_and_zones")
+                   "0006_access_and_zones", "0007_incidents")
 HEAD = KNOWN_REVISIONS[-1]
 
 

@@ -257,6 +257,10 @@ class Rollout(SQLModel, table=True):
     converged_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     known_good_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     ended_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    # rolled back from: this rollout's version is no longer known-good here (and never becomes so);
+    # deploying the version again starts a new rollout that soaks afresh
+    revoked_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    revoked_reason: str = Field(default="", sa_column_kwargs={"server_default": ""})
 
 
 SIGNOFF_SIDES = ("business", "it")
@@ -416,6 +420,9 @@ class Alert(SQLModel, table=True):
     resolved_by: Optional[str] = None
     resolved_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     note: str = ""
+    # a check that recovered and fired again within the model's flap period reopens its alert
+    flaps: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    reopened_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
 
 
 class Silence(SQLModel, table=True):
