@@ -74,6 +74,10 @@ def validate(hook: dict[str, Any]) -> dict[str, Any]:
             raise FuseboardError(f"hook.webhook must be an http(s) URL, not {url!r}")
         from urllib.parse import urlsplit
 
+        from fuseboard.inputs import url as checked_url
+
+        checked_url(url, "hook.webhook")  # one line for http://[::1, a port past 65535, spaces
+
         parts = urlsplit(url)
         if parts.username or parts.password:  # it would be stored, shown and audited
             raise FuseboardError("hook.webhook must not carry credentials; put the token in FUSEBOARD_HOOK_TOKEN "

@@ -66,6 +66,34 @@ def is_unreachable(exc: BaseException) -> bool:
     return any(needle in text_ for needle in UNREACHABLE)
 
 
+# What SQLite says when the file's pages do not hold together (flipped bytes, a file cut short)
+DAMAGED = ("database disk image is malformed", "database corruption")
+
+
+def damaged(exc: BaseException, where: str) -> WorkspaceError | None:
+    """The error to show when ``exc`` says the database file is damaged (otherwise None)."""
+    text_ = str(getattr(exc, "orig", None) or exc)
+    if not any(needle in text_.lower() for needle in DAMAGED):
+        return None
+    first = (text_.strip().splitlines() or [""])[0].removeprefix("(sqlite3.DatabaseError) ")
+    return WorkspaceError(f"the workspace database is damaged ({where}): {first}; restore it from a backup "
+                          f"(fuseboard backup), or salvage what is left with: sqlite3 {where} .recover")
+
+
+def _not_a_file(path: Path) -> str | None:
+    """Why an existing database path cannot be a SQLite file (a folder, a FIFO, a device), or None."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None  # SQLite says what is wrong with it
+    if stat.S_ISREG(mode):
+        return None
+    return "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else \
+        "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
+
+
 def unwritable_reason(exc: BaseException) -> str | None:
     """Why the database refused a write, when ``exc`` says it did (otherwise None)."""
     text = str(getattr(exc, "orig", None) or exc).lower()
@@ -135,7 +163,7 @@ class Workspace:
 def _parse(url: str):  # noqa: ANN202
     try:
         return make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a host such as [::1 or a port that is not a number
         raise WorkspaceError(f"not a database URL: {url!r} (--db / FUSEBOARD_DB / config db)") from None
 
 
@@ -305,13 +333,20 @@ def open_workspace(
     sqlite_path = _sqlite_path(url)
     if not read_only and sqlite_path is not None:
         group_id(group)  # a misspelt group fails before anything is created
+    kind = _not_a_file(sqlite_path) if sqlite_path is not None else None
+    if kind is not None:
+        raise WorkspaceError(f"the workspace database must be a file; {sqlite_path} is {kind} (--db)")
     if sqlite_path is not None and not sqlite_path.exists():
         if not create or read_only:
             raise WorkspaceError(f"no workspace at {sqlite_path} (run `fuseboard demo` or `fuseboard register`)")
-        if not sqlite_path.parent.exists():
-            sqlite_path.parent.mkdir(parents=True, mode=0o700)
-            share(sqlite_path.parent, group, FOLDER_MODES)
-        sqlite_path.touch(mode=0o600)
+        try:
+            if not sqlite_path.parent.exists():
+                sqlite_path.parent.mkdir(parents=True, mode=0o700)
+                share(sqlite_path.parent, group, FOLDER_MODES)
+            sqlite_path.touch(mode=0o600)
+        except OSError as exc:
+            raise WorkspaceError(f"cannot create the workspace database: {exc.strerror or exc} ({sqlite_path})") \
+                from None
         share(sqlite_path, group)
     elif sqlite_path is not None and group and not read_only:
         join_group(sqlite_path, group)  # a workspace shared later: its members can use it from now on
@@ -343,6 +378,8 @@ def open_workspace(
     except DatabaseError as exc:
         engine.dispose()
         reason = unwritable_reason(exc)
+        if sqlite_path is not None and damaged(exc, str(sqlite_path)) is not None:
+            raise damaged(exc, str(sqlite_path)) from None
         if sqlite_path is None or reason is None:
             first = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
             raise WorkspaceError(f"cannot open workspace: {first} "
