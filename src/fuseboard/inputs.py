@@ -16,7 +16,7 @@ from fuseboard.errors import FuseboardError
 # The widest whole number every workspace column holds (PostgreSQL INTEGER is 32 bits).
 MAX_WHOLE = 2**31 - 1
 
-_DURATION = re.compile(r"(?:(\d+)w)?\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?")
+_DURATION = re.compile(r"(?:([0-9]+)w)?\s*(?:([0-9]+)d)?\s*(?:([0-9]+)h)?\s*(?:([0-9]+)m)?", re.ASCII)
 _UNITS = (7 * 86400, 86400, 3600, 60)
 _LONGEST = timedelta.max.days * 86400  # seconds in the longest timedelta
 
@@ -94,7 +94,7 @@ def when(text: str | None, field: str, *, now: datetime | None = None) -> dateti
 def whole(value: object, field: str, *, minimum: int = 0, maximum: int = MAX_WHOLE) -> int:
     """A whole number between ``minimum`` and ``maximum``; ``1e20``, ``3.5`` and ``-1`` are refused."""
     text = str(value).strip()
-    if isinstance(value, bool) or not re.fullmatch(r"[+-]?\d{1,30}", text):
+    if isinstance(value, bool) or not re.fullmatch(r"[+-]?[0-9]{1,30}", text):
         raise FuseboardError(f"{shown(value)} is not a whole number ({field})")
     number = int(text)
     if not minimum <= number <= maximum:
@@ -117,6 +117,27 @@ def number(value: object, field: str, *, minimum: float | None = None, maximum: 
         span = f"between {low} and {high}" if low and high else (f"at least {low}" if low else f"at most {high}")
         raise FuseboardError(f"{shown(value)} is not {span} ({field})")
     return result
+
+
+def not_a_file(path: object) -> str | None:
+    """What an existing path is when it is not a regular file ("a folder", "a FIFO", "a device"), else
+    None. Reading a FIFO waits for a writer and a device such as /dev/zero never ends: refuse both."""
+    import os
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode  # type: ignore[arg-type]
+    except (OSError, ValueError):
+        return None  # missing or unreadable: the reader says which
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
 
 
 def url(text: str | None, field: str) -> str:

@@ -80,20 +80,6 @@ def damaged(exc: BaseException, where: str) -> WorkspaceError | None:
                           f"(fuseboard backup), or salvage what is left with: sqlite3 {where} .recover")
 
 
-def _not_a_file(path: Path) -> str | None:
-    """Why an existing database path cannot be a SQLite file (a folder, a FIFO, a device), or None."""
-    import stat
-
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return None  # SQLite says what is wrong with it
-    if stat.S_ISREG(mode):
-        return None
-    return "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else \
-        "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
-
-
 def unwritable_reason(exc: BaseException) -> str | None:
     """Why the database refused a write, when ``exc`` says it did (otherwise None)."""
     text = str(getattr(exc, "orig", None) or exc).lower()
@@ -333,7 +319,9 @@ def open_workspace(
     sqlite_path = _sqlite_path(url)
     if not read_only and sqlite_path is not None:
         group_id(group)  # a misspelt group fails before anything is created
-    kind = _not_a_file(sqlite_path) if sqlite_path is not None else None
+    from fuseboard.inputs import not_a_file
+
+    kind = not_a_file(sqlite_path) if sqlite_path is not None else None
     if kind is not None:
         raise WorkspaceError(f"the workspace database must be a file; {sqlite_path} is {kind} (--db)")
     if sqlite_path is not None and not sqlite_path.exists():
