@@ -326,7 +326,7 @@ def audit_cmd(click_ctx: click.Context, model: str | None, env: str | None, sinc
 
     ctx: Context = click_ctx.obj
     events = audit_events(ctx.readable(), target=target, limit=limit, model=model, env=env,
-                          since=_when(since, "--since") if since else None)
+                          since=_when(since, "--since") if since is not None else None)
     if as_json:
         emit_json([e.as_dict() for e in events])
         return

@@ -199,15 +199,17 @@ JSON_CODEC = {"json_serializer": _json_dumps, "json_deserializer": _json_loads}
 
 def make_engine(url: str) -> Engine:
     parsed = _parse(url)
-    if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": 5, "check_same_thread": False}, **JSON_CODEC)
-        event.listen(engine, "connect", _on_sqlite_connect)
-    else:
-        try:
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            engine = create_engine(url, connect_args={"timeout": 5, "check_same_thread": False}, **JSON_CODEC)
+            event.listen(engine, "connect", _on_sqlite_connect)
+        else:
             connect_args = {"connect_timeout": 10} if parsed.get_backend_name() == "postgresql" else {}
             engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **JSON_CODEC)
-        except ImportError as exc:
-            raise WorkspaceError(f"database driver missing for {parsed.drivername}: {exc}") from None
+    except ImportError as exc:
+        raise WorkspaceError(f"database driver missing for {parsed.drivername}: {exc}") from None
+    except ArgumentError as exc:  # NoSuchModuleError: a kind of database SQLAlchemy does not know
+        raise WorkspaceError(f"unknown kind of database {parsed.drivername!r}: {exc} (--db)") from None
     return engine
 
 
@@ -324,6 +326,14 @@ def open_workspace(
     kind = not_a_file(sqlite_path) if sqlite_path is not None else None
     if kind is not None:
         raise WorkspaceError(f"the workspace database must be a file; {sqlite_path} is {kind} (--db)")
+    try:
+        if sqlite_path is not None:
+            sqlite_path.exists()
+    except OSError as exc:  # a name too long for the filesystem, a loop of links
+        from fuseboard.inputs import shown
+
+        raise WorkspaceError(f"cannot open the workspace database: {exc.strerror} ({shown(str(sqlite_path), 200)}, "
+                             "--db)") from None
     if sqlite_path is not None and not sqlite_path.exists():
         if not create or read_only:
             raise WorkspaceError(f"no workspace at {sqlite_path} (run `fuseboard demo` or `fuseboard register`)")
