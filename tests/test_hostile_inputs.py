@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import sys
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+HANG = 60  # seconds: not a speed bound (a case takes milliseconds) but a stop for one that never ends
 BIG = "x" * 100_000  # 100 KB in one argument
 CONTROL = "ok\x01\x07\x08\x7f\r\x1b[31mred"  # control bytes (argv cannot carry NUL)
 ODD = "\u202eevil\u200b\ufeff"  # right-to-left override, zero-width space, byte-order mark
@@ -323,7 +325,13 @@ def run_cli(args: list[str]) -> tuple[int, str, str]:
     catch-all and its exit codes included); stdin is empty and not a terminal."""
     from fuseboard.cli import main
 
+    def hung(_signum: int, _frame: object) -> None:
+        raise AssertionError(f"fuseboard {' '.join(a[:40] for a in args)} still runs after {HANG} s (a FIFO or "
+                             "a device read without end?)")
+
     saved = sys.argv
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(HANG)
     with CliRunner().isolation() as (out, err, _):
         sys.argv = ["fuseboard", *args]
         try:
@@ -332,6 +340,8 @@ def run_cli(args: list[str]) -> tuple[int, str, str]:
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, previous)
             sys.argv = saved
         return code, out.getvalue().decode("utf-8", "replace"), err.getvalue().decode("utf-8", "replace")
 
