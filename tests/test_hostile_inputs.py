@@ -69,19 +69,19 @@ CASES += [case(f"envs-set-{opt}-{k}", 1, f"(--{opt})", "envs", "set", "dev", f"-
 BAD_TIMES = {
     "year-0": "0000-01-01", "past-9999-in-utc": "9999-12-31T23:59:59-05:00",
     "before-year-1-in-utc": "0001-01-01T00:00:00+01:00", "month-13": "2026-13-01", "feb-30": "2026-02-30T00:00",
-    "hour-25": "2026-01-01T25:00", "huge-age": "99999999999999999999999999w", "age-past-calendar": "99999999999d",
+    "hour-25": "2026-01-01T25:00", "first-day": "0001-01-01T00:00Z", "last-year": "9999-06-01T00:00Z", "huge-age": "99999999999999999999999999w", "age-past-calendar": "99999999999d",
     "exponent-age": "1e400d", "word": "yesterday", "empty": "", "control": "\x07", "100kb": BIG, "odd-unicode": ODD,
 }
 CASES += [case(f"audit-since-{k}", 1, "(--since)", "audit", "--since", v) for k, v in BAD_TIMES.items()]
 CASES += [case(f"history-at-{k}", 1, "(--at)", "history", "credit-risk", "--env", "prod", "--at", BAD_TIMES[k])
-          for k in ("year-0", "past-9999-in-utc", "huge-age", "100kb")]
+          for k in ("year-0", "past-9999-in-utc", "first-day", "huge-age", "100kb")]
 CASES += [case(f"shift-since-{k}", 1, "(--since)", "shift", "--since", BAD_TIMES[k])
           for k in ("past-9999-in-utc", "word", "empty")]
 CASES += [case(f"rota-set-start-{k}", 1, "(--start)", "rota", "set", "it-ops", "--members", "chloe", "--start",
-               BAD_TIMES[k]) for k in ("year-0", "past-9999-in-utc", "empty")]
+               BAD_TIMES[k]) for k in ("year-0", "past-9999-in-utc", "last-year", "empty")]
 CASES += [case(f"rota-shift-{k}", 1, needle, "rota", "shift", "it-ops", "--person", "chloe", "--from", a, "--to", b)
           for k, needle, a, b in (("from-year-0", "(--from)", "0000-01-01", "2026-01-01"),
-                                  ("to-past-9999", "(--to)", "9999-12-31T23:00", "9999-12-31T23:59:59-05:00"),
+                                  ("to-past-9999", "(--to)", "9998-12-31T20:00", "9999-12-31T23:59:59-05:00"),
                                   ("to-before-from", "--to", "2026-01-02", "2026-01-01"))]
 
 BAD_VERSIONS = {"exponent": "1e20", "huge": "99999999999999999999999", "past-int32": "2147483648", "zero": "0",

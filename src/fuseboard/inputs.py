@@ -19,6 +19,10 @@ MAX_WHOLE = 2**31 - 1
 _DURATION = re.compile(r"(?:([0-9]+)w)?\s*(?:([0-9]+)d)?\s*(?:([0-9]+)h)?\s*(?:([0-9]+)m)?", re.ASCII)
 _UNITS = (7 * 86400, 86400, 3600, 60)
 _LONGEST = timedelta.max.days * 86400  # seconds in the longest timedelta
+# The times a user may type: a day inside the calendar's first and a year inside its last, so that
+# showing one in any time zone and adding a rota's turns or a shift to it stay within the calendar.
+EARLIEST = datetime(1, 1, 2, tzinfo=timezone.utc)
+LATEST = datetime(9998, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
 
 
 def shown(text: object, limit: int = 40) -> str:
@@ -75,9 +79,12 @@ def when(text: str | None, field: str, *, now: datetime | None = None) -> dateti
     if value and parts and any(parts.groups()):
         seconds = seconds_of(value, field)
         try:
-            return now - timedelta(seconds=seconds)
+            moment = now - timedelta(seconds=seconds)
         except OverflowError:
-            raise FuseboardError(f"{shown(text)} is further back than a calendar goes ({field})") from None
+            moment = None
+        if moment is None or moment < EARLIEST:
+            raise FuseboardError(f"{shown(text)} is further back than a calendar goes ({field})")
+        return moment
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -86,9 +93,12 @@ def when(text: str | None, field: str, *, now: datetime | None = None) -> dateti
     try:
         if moment.tzinfo is None:
             moment = moment.astimezone()  # the user's local time
-        return moment.astimezone(timezone.utc)
+        moment = moment.astimezone(timezone.utc)
     except (OverflowError, ValueError, OSError):
-        raise FuseboardError(f"{shown(text)} falls outside the years 1 to 9999 in UTC ({field})") from None
+        moment = None
+    if moment is None or not EARLIEST <= moment <= LATEST:
+        raise FuseboardError(f"{shown(text)} falls outside {EARLIEST.date()} to {LATEST.date()} UTC ({field})")
+    return moment
 
 
 def whole(value: object, field: str, *, minimum: int = 0, maximum: int = MAX_WHOLE) -> int:
