@@ -424,3 +424,11 @@ def test_hostile_theme_file_is_reported_in_one_line_and_skipped(tmp_path: Path, 
     assert len(loaded.problems) == 1, loaded.problems
     assert "broken.toml" in loaded.problems[0] and "\n" not in loaded.problems[0]
     assert len(loaded.problems[0]) < 400 and "Traceback" not in loaded.problems[0]
+
+
+def test_a_damaged_database_names_the_file_and_how_to_restore_it(hostile: dict[str, str]) -> None:
+    path = f"{hostile['bad']}/flipped.db"
+    code, out, err = run_cli(["--db", f"sqlite:///{path}", "audit", "verify"])
+    assert (code, out) == (1, "")
+    assert err == (f"error: the workspace database is damaged ({path}): database disk image is malformed; restore it "
+                   f"from a backup (fuseboard backup), or salvage what is left with: sqlite3 {path} .recover\n")
