@@ -43,11 +43,12 @@ def test_a_breach_opens_one_alert_and_repeats_do_not_duplicate(demo_url: str) ->
 
 def test_recovery_resolves_and_a_new_breach_opens_a_new_alert(demo_url: str) -> None:
     ws = open_workspace(demo_url)
-    record(ws, result("crit"))
-    (resolved,) = record(ws, result("ok"))
+    now = utcnow()
+    record(ws, result("crit"), now=now - timedelta(hours=2))
+    (resolved,) = record(ws, result("ok"), now=now - timedelta(hours=1))
     assert resolved.state == "resolved" and resolved.resolved_by == "monitor"
     assert alerts.list_alerts(ws) == []
-    record(ws, result("crit"))
+    record(ws, result("crit"), now=now)  # an hour later: past the flap period (tests/test_alert_hygiene.py)
     assert len(alerts.list_alerts(ws)) == 1
     assert len(alerts.list_alerts(ws, include_resolved=True)) == 2
 
@@ -107,12 +108,12 @@ def test_cli_alerts_ack_resolve_and_silence(demo_url: str) -> None:
     ack = CliRunner().invoke(cli, ["--db", demo_url, "alerts", "ack", str(alert.id)])
     assert ack.exit_code == 0 and "acknowledged by tester" in ack.output
     silenced = CliRunner().invoke(cli, ["--db", demo_url, "silence", "credit-risk", "--env", "prod", "--for", "2h",
-                                        "--comment", "maintenance"])
+                                        "--comment", "maintenance", "--yes"])
     assert silenced.exit_code == 0 and "silenced all checks of credit-risk in prod until" in silenced.output
     bad = CliRunner().invoke(cli, ["--db", demo_url, "silence", "credit-risk", "--env", "prod", "--for", "forever",
                                    "--comment", "x"])
     assert bad.exit_code == 1 and "is not a duration like 30m" in bad.output
-    done = CliRunner().invoke(cli, ["--db", demo_url, "alerts", "resolve", str(alert.id), "--note", "fixed"])
+    done = CliRunner().invoke(cli, ["--db", demo_url, "alerts", "resolve", str(alert.id), "--note", "fixed", "--yes"])
     assert done.exit_code == 0
     assert CliRunner().invoke(cli, ["--db", demo_url, "alerts"]).output.strip() == "no open alerts"
 

@@ -82,7 +82,8 @@ def test_a_full_disk_refuses_changes_in_one_line_and_still_reads(demo_path: Path
     assert "warning: read-only: the disk is full" in listed.stderr
     assert _counts(path) == before
     (small_disk / "filler").unlink()  # room again: changes work again, with nothing left over
-    assert _cli(url, "silence", "credit-risk", "--env", "prod", "--for", "2h", "--comment", "disk").returncode == 0
+    assert _cli(url, "silence", "credit-risk", "--env", "prod", "--for", "2h", "--comment", "disk",
+                "--yes").returncode == 0
     con = sqlite3.connect(path)
     assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
     con.close()

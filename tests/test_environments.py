@@ -149,8 +149,8 @@ def test_a_succeeding_command_hook_records_the_new_version_with_its_output(demo_
         "rollback", "succeeded", 2, 1, "exit 0")
     assert "deploying tumour-screening v1 to prod as rollback" in latest.hook_output
     assert latest.hook.startswith(f"command {PY} -c") and latest.finished_at is not None
-    actions = [e.action for e in events(demo_url, model="tumour-screening", env="prod")[:2]]
-    assert actions == ["rollback", "rollback.start"]
+    actions = [e.action for e in events(demo_url, model="tumour-screening", env="prod")[:3]]
+    assert actions == ["rollout.known_good_revoked", "rollback", "rollback.start"]  # v2 left: no longer known-good
 
 
 def test_a_tampered_artifact_is_refused_before_any_hook_runs(demo_url: str) -> None:
@@ -342,8 +342,9 @@ def test_rollback_goes_to_the_last_known_good_version_and_needs_a_reason_for_mis
 def test_rollback_without_a_known_good_alternative_is_refused_and_to_chooses_the_version(demo_url: str) -> None:
     refused = run("--db", demo_url, "rollback", "credit-risk", "--env", "staging", "--yes", "--wait", "0")
     assert refused.exit_code == 1
-    assert refused.output.strip() == ("error: credit-risk has no known-good version in staging other than v3 to "
-                                      "roll back to; pass --to VERSION")
+    assert refused.output.strip() == (
+        "error: credit-risk in staging has no known-good version older than v3 to roll back to (no other version "
+        "ever served in staging); deploy a chosen version with fuseboard deploy credit-risk VERSION --env staging")
     assert serving(demo_url, "credit-risk")["staging"] == 3
     chosen = run("--db", demo_url, "rollback", "credit-risk", "--env", "staging", "--to", "2", "--yes", "--wait", "0")
     assert chosen.exit_code == 0, chosen.output
@@ -560,9 +561,7 @@ def test_a_first_deploy_in_flight_blocks_a_second_one(demo_url: str, tmp_path: P
 
 def test_the_allow_list_refuses_other_users_and_audits_the_refusal(demo_url: str, isolated_home: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    config = isolated_home / "config" / "fuseboard" / "config.toml"
-    config.parent.mkdir(parents=True)
-    config.write_text('[environments.prod]\nallow = ["alice"]\n')
+    assert run("--db", demo_url, "envs", "allow", "prod", "--users", "alice", "--yes").exit_code == 0
     envs = {e["name"]: e for e in json.loads(run("--db", demo_url, "envs", "--json").stdout)}
     assert envs["prod"]["allow"] == ["alice"] and envs["dev"]["allow"] is None
     assert "may change: alice" in run("--db", demo_url, "envs").output
@@ -571,7 +570,7 @@ def test_the_allow_list_refuses_other_users_and_audits_the_refusal(demo_url: str
     refused = run("--db", demo_url, "rollback", "tumour-screening", "--env", "prod", "--yes", "--wait", "0")
     assert refused.exit_code == 1
     assert refused.output.strip().splitlines()[-1] == (
-        "error: bob may not change prod (allowed: alice; [environments.prod] allow in the config)")
+        "error: bob may not change prod (allowed: alice; `fuseboard envs allow`)")
     assert serving(demo_url, "tumour-screening")["prod"] == 2
     denied = events(demo_url, model="tumour-screening", env="prod")[0]
     assert (denied.action, denied.actor, denied.origin) == ("rollback.denied", "bob", "cli")
@@ -586,16 +585,14 @@ def test_the_allow_list_refuses_other_users_and_audits_the_refusal(demo_url: str
     assert allowed.exit_code == 0, allowed.output
     assert serving(demo_url, "tumour-screening")["prod"] == 1
 
-    with pytest.raises(Refused, match=r"carol may not change prod \(allowed: nobody"):
+    with pytest.raises(Refused, match=r"carol may not change prod \(allowed: alice"):
         ops.change(open_workspace(demo_url), "tumour-screening", "prod", action="rollback", version=2,
-                   actor="carol", origin="api", allow={"prod": []})
+                   actor="carol", origin="api")
 
 
 def test_a_user_off_the_allow_list_cannot_change_the_environments_settings(demo_url: str, isolated_home: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    config = isolated_home / "config" / "fuseboard" / "config.toml"
-    config.parent.mkdir(parents=True)
-    config.write_text('[environments.prod]\nallow = ["alice"]\n')
+    assert run("--db", demo_url, "envs", "allow", "prod", "--users", "alice", "--yes").exit_code == 0
     monkeypatch.setenv("FUSEBOARD_USER", "bob")
     result = run("--db", demo_url, "envs", "set", "prod", "--unprotected", "--hook-command", '["/tmp/bobs-script"]')
     prod = json.loads(run("--db", demo_url, "envs", "--json").stdout)[2]
@@ -651,7 +648,7 @@ def test_an_endpoint_that_keeps_the_old_version_is_converging_then_a_mismatch_al
     assert ops.change(ws, "tumour-screening", "prod", action="rollback", actor="t", origin="cli").state == "succeeded"
     waited = ops.wait_converged(ws, "tumour-screening", "prod", timeout=0.2, interval=0.1)
     assert not waited.ok and waited.reported == "2" and waited.expected == 1
-    assert "the endpoint still reports version 2, not v1" in waited.detail
+    assert "the endpoint did not report v1 within 0.2 s; it reports v2" in waited.detail
 
     cycle = scheduler.run_cycle(ws, "health")  # within prod's 120 s convergence time
     assert cycle["alerts_changed"] == 0 and not alerts.list_alerts(ws)
@@ -752,7 +749,7 @@ def _sql(url: str, statement: str) -> None:
 def test_audit_verify_passes_on_the_demo_and_names_an_altered_event(demo_url: str, demo_path: Path) -> None:
     ok = run("--db", demo_url, "audit", "verify")
     total = audit_count(demo_url)
-    assert ok.exit_code == 0 and ok.output.strip() == f"audit chain intact: {total} events"
+    assert ok.exit_code == 0 and ok.output.strip().startswith(f"audit chain intact: {total} events")
     middle = total // 2
     _sql(demo_url, f"UPDATE auditevent SET reason = 'nothing to see' WHERE id = {middle}")
     broken = run("--db", demo_url, "audit", "verify")
@@ -769,7 +766,8 @@ def test_deleting_an_audit_event_breaks_the_chain(demo_url: str, demo_path: Path
     broken = run("--db", demo_url, "audit", "verify", "--json")
     assert broken.exit_code == 1
     report = json.loads(broken.stdout)
-    assert report["event_id"] == middle + 1 and "was removed or inserted" in report["problem"]
+    # named by the anchor (a SQLite demo has one), else found at the broken link (tests/test_audit_anchor.py)
+    assert report["event_id"] in (middle, middle + 1) and "was removed" in report["problem"]
 
 
 def test_changes_keep_the_chain_intact_and_the_orm_refuses_to_alter_events(demo_url: str) -> None:
@@ -877,8 +875,8 @@ def test_audit_filters_by_model_environment_and_age(demo_url: str) -> None:
     assert rows and {r["target"] for r in rows} == {"credit-risk/prod"}
     hour_ago = utcnow() - HOUR
     assert all(datetime.fromisoformat(r["at"]) >= hour_ago for r in rows)
-    assert [r["action"] for r in rows][:2] == ["rollback", "rollback.start"]
-    assert rows[0]["reason"] == "incident 42" and rows[0]["before"]["version"] == 2
+    assert [r["action"] for r in rows][:3] == ["rollout.known_good_revoked", "rollback", "rollback.start"]
+    assert rows[1]["reason"] == "incident 42" and rows[1]["before"]["version"] == 2
     every = json.loads(run("--db", demo_url, "audit", "--model", "credit-risk", "--env", "prod", "--json",
                            "--limit", "500").stdout)
     older = [r for r in every if datetime.fromisoformat(r["at"]) < hour_ago]

@@ -71,8 +71,8 @@ async def test_internal_rollback_is_r_then_y(demo_url: str, tmp_path: Path) -> N
         assert isinstance(app.screen, EnvironmentsScreen)
     assert serving(demo_url, "churn-propensity", "prod") == 1
     ws = open_workspace(demo_url)
-    assert [e.action for e in audit_events(ws, model="churn-propensity", env="prod", limit=2)] == [
-        "rollback", "rollback.start"]
+    assert [e.action for e in audit_events(ws, model="churn-propensity", env="prod", limit=3)] == [
+        "rollout.known_good_revoked", "rollback", "rollback.start"]
     ws.close()
 
 

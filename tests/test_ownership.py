@@ -581,13 +581,13 @@ def test_checks_that_stopped_running_do_not_count(demo_url: str) -> None:
     assert not item(shown(url, model), "monitoring.checks_running")["done"]
 
 
-def test_rollback_changes_the_spare_known_good_version(demo_url: str) -> None:
+def test_a_rollback_leaves_no_spare_known_good_version_newer_than_the_one_serving(demo_url: str) -> None:
     url, model = demo_url, "churn-propensity"
     target = item(shown(url, model), "infra.rollback_target")
     assert target["done"] and target["evidence"] == "known-good v1 in prod to roll back to"
     ok(fb(url, "rollback", model, "--env", "prod", "--yes", "--wait", "0"))
-    target = item(shown(url, model), "infra.rollback_target")
-    assert target["done"] and target["evidence"] == "known-good v2 in prod to roll back to"
+    target = item(shown(url, model), "infra.rollback_target")  # v2 was rolled back from: no spare any more
+    assert not target["done"] and target["evidence"] == "no known-good version in prod older than v1"
 
 
 def test_rollback_target_opens_when_nothing_else_is_known_good(demo_url: str) -> None:
@@ -596,7 +596,7 @@ def test_rollback_target_opens_when_nothing_else_is_known_good(demo_url: str) ->
     assert item(shown(url, model), "infra.rollback_target")["done"]  # v1 is known-good
     ok(fb(url, "rollback", model, "--env", "prod", "--yes", "--wait", "0"))  # v2 was still soaking
     target = item(shown(url, model), "infra.rollback_target")
-    assert not target["done"] and target["evidence"] == "no known-good version in prod other than v1"
+    assert not target["done"] and target["evidence"] == "no known-good version in prod older than v1"
 
 
 # == 7. Markdown export ====================================================================================
@@ -721,7 +721,7 @@ def test_shift_summary_covers_the_current_shift(demo_url: str) -> None:
     scheduler.run_cycle(ws, "drift")
     fired = json.loads(ok(fb(url, "alerts", "--json")).output)
     assert {a["model"] for a in fired} == {"churn-propensity"}
-    ok(fb(url, "alerts", "resolve", str(fired[0]["id"]), "--note", "retrain scheduled", user="ana"))
+    ok(fb(url, "alerts", "resolve", str(fired[0]["id"]), "--note", "retrain scheduled", "--yes", user="ana"))
     ok(fb(url, "rollback", "tumour-screening", "--env", "prod", "--yes", "--wait", "0", user="chloe"))
     set_retrain_by(url, "churn-propensity", now.date() + timedelta(days=30))
     ok(fb(url, "handover", "check", "churn-propensity", "ops.runbook", "--evidence", "https://wiki/churn",

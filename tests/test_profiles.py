@@ -67,8 +67,16 @@ def direct_categorical_profile(values: pd.Series) -> dict[str, Any]:
     rest = int(counts.iloc[MAX_CATEGORIES:].sum())
     if rest:
         value_counts[OTHER] = rest
-    return {"kind": CATEGORICAL, "count": int(counts.sum()), "nulls": nulls, "distinct": int(counts.size),
-            "value_counts": value_counts}
+    out = {"kind": CATEGORICAL, "count": int(counts.sum()), "nulls": nulls, "distinct": int(counts.size),
+           "value_counts": value_counts}
+    if rest:  # the rest's values: sorted 64-bit blake2b hashes, little-endian, base64
+        import base64
+        import hashlib
+
+        hashes = sorted(int.from_bytes(hashlib.blake2b(str(k).encode(), digest_size=8).digest(), "little")
+                        for k in counts.index[MAX_CATEGORIES:])
+        out["other_hashes"] = base64.b64encode(b"".join(h.to_bytes(8, "little") for h in hashes)).decode()
+    return out
 
 
 def same(a: Any, b: Any, where: str = "profile") -> None:

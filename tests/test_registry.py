@@ -263,3 +263,36 @@ def test_numeric_model_names_the_bad_cell(ws_url: str, tmp_path: Path) -> None:
     with pytest.raises(FuseboardError, match=r"column 'b' must be numeric but line 3 holds 'oops'"):
         register(ws, RegisterRequest(model="lr", artifact=tmp_path / "lr.joblib", reference=tmp_path / "ref.csv",
                                      target="y"), actor="a", origin="cli")
+
+
+def test_an_artifact_swapped_on_disk_during_register_stores_the_bytes_that_were_measured(
+        ws_url: str, credit_files, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The file is replaced by another model right after it was loaded: the version records the
+    metrics, sha256 and bytes of the one model that was measured, never a mix of the two."""
+    import hashlib
+
+    from sklearn.dummy import DummyClassifier
+
+    original = credit_files["artifact"].read_bytes()
+    ref = pd.read_csv(credit_files["reference"])
+    other = tmp_path / "other.joblib"
+    joblib.dump(DummyClassifier(strategy="most_frequent").fit(ref.drop(columns="default"), ref["default"]), other)
+    real_load = joblib.load
+
+    def load_then_swap(source, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        loaded = real_load(source, *args, **kwargs)
+        credit_files["artifact"].write_bytes(other.read_bytes())  # someone copies another model over it
+        return loaded
+
+    monkeypatch.setattr(joblib, "load", load_then_swap)
+    ws = open_workspace(ws_url)
+    result = register(ws, _req(credit_files), actor="ana", origin="cli")
+    monkeypatch.setattr(joblib, "load", real_load)
+
+    assert result.estimator_class == "Pipeline(LogisticRegression)" and result.metrics["roc_auc"] > 0.6
+    with ws.session() as s:
+        mv = s.exec(select(ModelVersion)).one()
+    stored = (ws.artifact_dir / mv.artifact_path).read_bytes()
+    assert mv.artifact_sha256 == result.sha256 == hashlib.sha256(original).hexdigest()
+    assert stored == original  # the measured model, not the one now on disk
+    assert credit_files["artifact"].read_bytes() != original

@@ -43,7 +43,8 @@ def test_a_key_feature_raises_the_alert_on_its_own(demo_url: str) -> None:
 
 def test_cli_set_show_and_reset(demo_url: str) -> None:
     ok = CliRunner().invoke(cli, ["--db", demo_url, "monitoring", "set", "credit-risk", "--method", "income=ks",
-                                  "--tolerance", "roc_auc=abs:0.02", "--key", "income", "--reason", "tighter"])
+                                  "--tolerance", "roc_auc=abs:0.02", "--key", "income", "--reason", "tighter",
+                                  "--yes"])
     assert ok.exit_code == 0, ok.output
     shown = json.loads(CliRunner().invoke(cli, ["--db", demo_url, "monitoring", "show", "credit-risk", "--json"]).output)
     assert shown["settings"]["methods"] == {"income": "ks"}
@@ -53,7 +54,7 @@ def test_cli_set_show_and_reset(demo_url: str) -> None:
     assert "income: ks" in text and "key features: income" in text
     bad = CliRunner().invoke(cli, ["--db", demo_url, "monitoring", "set", "credit-risk", "--tolerance", "auc=0.1"])
     assert bad.exit_code == 1 and "METRIC=KIND:VALUE" in bad.output
-    reset = CliRunner().invoke(cli, ["--db", demo_url, "monitoring", "set", "credit-risk", "--reset"])
+    reset = CliRunner().invoke(cli, ["--db", demo_url, "monitoring", "set", "credit-risk", "--reset", "--yes"])
     assert "the defaults" in reset.output
     audit = json.loads(CliRunner().invoke(cli, ["--db", demo_url, "audit", "--target", "credit-risk", "--json"]).output)
     assert [e["action"] for e in audit[:2]] == ["monitoring.settings", "monitoring.settings"]

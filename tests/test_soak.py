@@ -3,7 +3,9 @@
 About 20 seconds in CI; `pytest -m soak` (or FUSEBOARD_SOAK_SECONDS) runs it longer. Afterwards: no
 "database is locked" (or any other error) reached a user, every ingested row is counted exactly
 once, only the lease holder ran checks and no faster than its interval, exactly one of each pair
-of racing rollbacks happened, and the audit chain verifies.
+of racing rollbacks happened, and the audit chain verifies. No bound depends on the machine's
+speed: work that must have happened is waited for, and the monitors' cycles are bounded by how long
+they actually ran, not by how long the test meant them to.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlmodel import func, select
 
 from fuseboard.store.audit import verify
 from fuseboard.store.db import open_workspace
-from fuseboard.store.models import Rollout, WindowProfile
+from fuseboard.store.models import CheckState, Rollout, WindowProfile, utcnow
 from tests.test_ingest import credit_rows
 
 SOAK_SECONDS = float(os.environ.get("FUSEBOARD_SOAK_SECONDS", "12"))
@@ -44,6 +46,12 @@ asyncio.run(main())
 """
 
 
+def _health_checked_since(ws, since) -> bool:  # noqa: ANN001
+    with ws.session() as s:
+        return s.exec(select(func.count()).select_from(CheckState).where(
+            CheckState.check == "health", CheckState.at >= since)).one() > 0
+
+
 HOSTS = iter(f"host-{n}" for n in range(1000))
 
 
@@ -64,6 +72,7 @@ def test_soak(demo_url: str, tmp_path: Path, seconds: float, request: pytest.Fix
         path = tmp_path / f"batch{n}.csv"
         credit_rows(200, seed=100 + n).to_csv(path, index=False)
         files.append(path)
+    started, monitors_from = utcnow(), time.monotonic()
     monitors = [spawn([*CLI, "--db", demo_url, "monitor", "--health-every", "5", "--drift-every", "10",
                        "--performance-every", "10", "--lease-ttl", "10"], env) for _ in range(2)]
     consoles = [spawn([sys.executable, "-c", CONSOLE, demo_url, str(tmp_path / f"c{i}.toml"), str(seconds)], env)
@@ -77,15 +86,20 @@ def test_soak(demo_url: str, tmp_path: Path, seconds: float, request: pytest.Fix
     outputs = [(p, *p.communicate(timeout=120)) for p in ingests + [p for pair in races for p in pair]]
     for p, out, err in [(c, *c.communicate(timeout=seconds + 120)) for c in consoles]:
         assert p.returncode == 0 and "console ok" in out, err[-2000:]
+    ws = open_workspace(demo_url)
+    deadline = time.monotonic() + 300  # the leader's first health cycle, however slow the machine is
+    while not _health_checked_since(ws, started) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _health_checked_since(ws, started), "no monitor ran a health cycle"
     for m in monitors:
         m.terminate()
+    monitors_ran = time.monotonic() - monitors_from
     monitor_outputs = [m.communicate(timeout=30) for m in monitors]
 
     for text in [out + err for _, out, err in outputs] + [o + e for o, e in monitor_outputs]:
         assert "locked" not in text.lower() and "unexpected" not in text and "Traceback" not in text, text[-3000:]
     for p, out, err in outputs[:10]:
         assert p.returncode == 0, err
-    ws = open_workspace(demo_url)
     with ws.session() as s:
         rows = s.exec(select(func.sum(WindowProfile.rows)).where(WindowProfile.model_id == select(
             __import__("fuseboard.store.models", fromlist=["Model"]).Model.id).where(
@@ -101,10 +115,10 @@ def test_soak(demo_url: str, tmp_path: Path, seconds: float, request: pytest.Fix
             done = s.exec(select(func.count()).select_from(Rollout).where(
                 Rollout.action == "rollback", Rollout.state == "succeeded")).one()
         assert done == 2  # one per deployment, not two
-    leaders = [out for out, _ in monitor_outputs if out.strip()]
-    assert len(leaders) >= 1, monitor_outputs
     cycles = sum(out.count("health:") for out, _ in monitor_outputs)
-    assert 0 < cycles <= seconds / 5 + 3  # one health cycle per 5 s interval, by whoever holds the lease
+    # one health cycle per 5 s interval, by whoever holds the lease, over the time the monitors really
+    # ran (a busy machine starts the consoles late and the monitors run longer): never more often
+    assert cycles <= monitors_ran / 5 + 3, (cycles, monitors_ran)
     report = verify(ws)
     assert report.ok, report.problem
     from fuseboard.store.models import AuditEvent

@@ -93,7 +93,7 @@ def test_sqlite_to_postgresql_and_back(demo_url: str, pg_url: str, tmp_path: Pat
     assert _counts(open_workspace(pg_url)) == _counts(open_workspace(demo_url))
     assert _matrix(pg_url) == _matrix(demo_url)
     # the copy is a working workspace: a change appends to the chain, with new keys after the copied ones
-    changed = cli("--db", pg_url, "silence", "credit-risk", "--env", "prod", "--for", "1h", "--comment", "copied")
+    changed = cli("--db", pg_url, "silence", "credit-risk", "--env", "prod", "--for", "1h", "--comment", "copied", "--yes")
     assert changed.returncode == 0, changed.stderr
     assert verify(open_workspace(pg_url)).ok
     back = f"sqlite:///{tmp_path / 'back.db'}"

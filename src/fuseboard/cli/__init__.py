@@ -22,6 +22,7 @@ import click
 from fuseboard import __version__
 from fuseboard.cli.params import ID, Whole
 from fuseboard.errors import FuseboardError
+from fuseboard.text import cells, markup_safe, visible
 
 
 @dataclass
@@ -47,6 +48,17 @@ class Context:
 
         return resolve_db_url(self.db, self.load_config())
 
+    @property
+    def named_by(self) -> str:
+        """Where the workspace URL came from, as an error line names it."""
+        import os
+
+        if self.db:
+            return "--db"
+        if os.environ.get("FUSEBOARD_DB"):
+            return "FUSEBOARD_DB"
+        return "config db" if self.load_config().db else "the default workspace"
+
     def workspace(self, *, create: bool = False) -> Any:
         self.load_config()
         if self._ws is None:
@@ -54,7 +66,10 @@ class Context:
 
             cfg = self.load_config()
             self._ws = open_workspace(self.url, artifact_dir=cfg.artifacts, create=create, read_only=self.read_only,
-                                      group=cfg.group)
+                                      group=cfg.group, named_by=self.named_by,
+                                      audit_anchor=cfg.audit_anchor)
+            if self._ws.created:  # said, so that a mistyped --db is seen at once
+                click.echo(visible(f"created a new workspace at {self._ws.where}"), err=True)
         return self._ws
 
     def readable(self) -> Any:
@@ -62,14 +77,15 @@ class Context:
         ws = self.workspace()
         if ws.degraded:
             saved = "; showing it as last saved" if ws.saved_copy else ""
-            click.echo(f"warning: read-only: {ws.degraded}{saved} ({ws.where})", err=True)
+            click.echo(visible(f"warning: read-only: {ws.degraded}{saved} ({ws.where})"), err=True)
         return ws
 
-    def writable(self) -> Any:
+    def writable(self, *, create: bool = False) -> Any:
+        """The workspace for a change; only commands that create one (register) pass ``create``."""
         self.load_config()
         if self.read_only:
             raise FuseboardError("this command changes the workspace; it is not allowed with --read-only")
-        ws = self.workspace(create=True)
+        ws = self.workspace(create=create)
         if ws.degraded:
             from fuseboard.errors import WorkspaceUnwritable
 
@@ -82,9 +98,12 @@ class FuseboardGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            _anchor_warning(ctx)
+            return result
         except FuseboardError as exc:
-            click.echo(f"error: {exc}", err=True)
+            _anchor_warning(ctx)
+            click.echo(visible(f"error: {exc}"), err=True)
             sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
@@ -106,11 +125,19 @@ class FuseboardGroup(click.Group):
 
                 found = damaged(exc, ws.where)
                 if found is not None:
-                    click.echo(f"error: {found}", err=True)
+                    click.echo(visible(f"error: {found}"), err=True)
                     sys.exit(found.exit_code)
             first = (str(exc).strip().splitlines() or [""])[0][:300]
-            click.echo(f"error: unexpected {type(exc).__name__}: {first} (run with --debug for details)", err=True)
+            click.echo(visible(f"error: unexpected {type(exc).__name__}: {first} (run with --debug for details)"),
+                       err=True)
             sys.exit(1)
+
+
+def _anchor_warning(ctx: click.Context) -> None:
+    """A change went into the database but its audit checkpoint could not be written: say so."""
+    ws = getattr(ctx.obj, "_ws", None)
+    if ws is not None and ws.anchor_problem:
+        click.echo(visible(f"warning: {ws.anchor_problem}"), err=True)
 
 
 def emit_json(value: Any) -> None:
@@ -136,7 +163,7 @@ def confirm(question: str, yes: bool) -> None:
         return
     if not sys.stdin.isatty():
         raise FuseboardError(f"{question} needs confirmation: pass --yes")
-    if not click.confirm(question, default=False):
+    if not click.confirm(visible(question), default=False):
         raise FuseboardError("cancelled; nothing changed")
 
 
@@ -184,7 +211,23 @@ def cli(click_ctx: click.Context, db: str | None, read_only: bool, theme: str | 
     click_ctx.obj = Context(db=db, read_only=read_only, theme=theme, debug=debug)
     if click_ctx.invoked_subcommand is None:
         ctx = click_ctx.obj
+        if ctx.named_by != "the default workspace":  # a mistyped --db opens no new, empty console
+            _require_sqlite_file(ctx)
         launch_console(ctx, ctx.url)
+
+
+def _require_sqlite_file(ctx: Context) -> None:
+    """Refuse a named SQLite workspace file that does not exist (without importing SQLAlchemy: the
+    console paints before that import)."""
+    from urllib.parse import unquote
+
+    url = ctx.url
+    if not url.startswith("sqlite:///"):
+        return
+    name = unquote(url[len("sqlite:///"):].split("?", 1)[0])
+    if name and name != ":memory:" and not name.startswith("file:") and not Path(name).expanduser().exists():
+        raise FuseboardError(f"no workspace at {Path(name).expanduser().absolute()} ({ctx.named_by}); create one "
+                             "with fuseboard register ... or fuseboard demo")
 
 
 @cli.command()
@@ -254,14 +297,15 @@ def _feature_kinds(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--feature", "features", multiple=True, metavar="NAME=KIND",
               help="Override an inferred feature type (numeric or categorical); repeatable.")
 @click.option("--note", default="", help="A note kept with the version.")
+@click.option("--runbook", help="What to do when it alerts: a URL or text (the model's; see `monitoring set`).")
 @reason_option
 @yes_option
 @json_option
 @pass_ctx
 def register(ctx: Context, model: str, artifact: Path, reference: Path, target: str, validation: Path | None,
              task: str | None, criticality: str | None, owner: str | None, builder: str | None,
-             description: str | None, retrain_by: Any, features: tuple[str, ...], note: str, reason: str,
-             yes: bool, as_json: bool) -> None:
+             description: str | None, retrain_by: Any, features: tuple[str, ...], note: str, runbook: str | None,
+             reason: str, yes: bool, as_json: bool) -> None:
     """Register a new version of MODEL from a scikit-learn artifact.
 
     Loads the estimator with joblib (this runs code from the file: only
@@ -275,22 +319,35 @@ def register(ctx: Context, model: str, artifact: Path, reference: Path, target: 
 
     if ctx.read_only:
         ctx.writable()  # refuses with the read-only error
+    if runbook is not None:  # refused before anything is read or written
+        from fuseboard.monitoring.settings import validate
+
+        validate({"runbook": runbook}, {})
     prepared = registry.prepare(  # every check on the files runs before the workspace is opened
         registry.RegisterRequest(
             model=model, artifact=artifact, reference=reference, target=target, validation=validation, task=task,
             criticality=criticality, owner=owner, builder=builder, description=description,
             retrain_by=retrain_by.date() if retrain_by else None, feature_kinds=_feature_kinds(features),
             note=note, reason=reason))
-    result = registry.commit(ctx.writable(), prepared, actor=current_actor(), origin="cli")
+    ws = ctx.writable(create=True)
+    change = registry.protected_changes(ws, prepared)
+    if change:  # the gates, typed confirmations and ownership policy of prod follow these
+        confirm(f"register {model} and change {change}", yes)
+    result = registry.commit(ws, prepared, actor=current_actor(), origin="cli")
+    if runbook is not None:  # the model's monitoring settings, audited like `monitoring set --runbook`
+        from fuseboard.monitoring.settings import update
+
+        update(ws, model, {"runbook": runbook}, actor=current_actor(), origin="cli", reason=reason)
     if as_json:
-        emit_json(result.as_dict())
+        emit_json({**result.as_dict(), **({"runbook": runbook.strip()} if runbook is not None else {})})
         return
     made = "created model and registered" if result.created_model else "registered"
     metrics = ", ".join(f"{k} {v:.3f}" for k, v in result.metrics.items())
-    click.echo(f"{made} {result.model} v{result.version} ({result.estimator_class}, sha256 {result.sha256[:12]})")
+    click.echo(visible(f"{made} {result.model} v{result.version} ({result.estimator_class}, "
+                       f"sha256 {result.sha256[:12]})"))
     click.echo(f"metrics on {result.metrics_on} data: {metrics}")
     for key, value in result.changed.items():
-        click.echo(f"changed {result.model} {key} to {value}")
+        click.echo(visible(f"changed {result.model} {key} to {value}"))
 
 
 def _env_columns(ws: Any) -> list[str]:
@@ -299,13 +356,19 @@ def _env_columns(ws: Any) -> list[str]:
     return [e.name for e in environments(ws)]
 
 
+TASK_WORDS = {"classification": "class", "regression": "regr"}  # as the console says them
+TIER_WORDS = {"mission-critical": "mission", "internal": "internal"}
+
+
 @cli.group(invoke_without_command=True)
+@click.option("--wide", is_flag=True, help="Full words and whole descriptions, however wide.")
 @json_option
 @click.pass_context
-def models(click_ctx: click.Context, as_json: bool) -> None:
-    """List models: task, criticality, owner, latest version and the version in each environment."""
+def models(click_ctx: click.Context, wide: bool, as_json: bool) -> None:
+    """List models: health, task, tier, owner, latest version, the version in each environment, description."""
     if click_ctx.invoked_subcommand is not None:
         return
+    from fuseboard.cli.table import Column, echo_table
     from fuseboard.store.queries import model_rows
 
     ctx: Context = click_ctx.obj
@@ -314,16 +377,15 @@ def models(click_ctx: click.Context, as_json: bool) -> None:
     if as_json:
         emit_json([r.as_dict() for r in rows])
         return
-    from rich.table import Table
-
     envs = _env_columns(ws)
-    table = Table(title=f"{len(rows)} models", title_justify="left")
-    for col in ["model", "task", "criticality", "owner", "latest", *envs]:
-        table.add_column(col, no_wrap=col == "model")
-    for r in rows:
-        table.add_row(r.name, r.task, r.criticality, r.owner or "-", f"v{r.latest_version}" if r.latest_version else "-",
-                      *[f"v{r.deployed[e]}" if e in r.deployed else "-" for e in envs])
-    console().print(table)
+    columns = [Column("health"), Column("model"), Column("task"), Column("tier"), Column("owner"),
+               Column("latest", right=True), *[Column(e, right=True) for e in envs], Column("description")]
+    table = [[f"{glyph(r.health)} {r.health}", r.name, r.task if wide else TASK_WORDS.get(r.task, r.task),
+              r.criticality if wide else TIER_WORDS.get(r.criticality, r.criticality), r.owner or "-",
+              f"v{r.latest_version}" if r.latest_version else "-",
+              *[f"v{r.deployed[e]}" if e in r.deployed else "-" for e in envs], r.description]
+             for r in rows]
+    echo_table(columns, table, wide=wide, title=f"{len(rows)} models", long_min=12)
 
 
 @models.command("show")
@@ -345,30 +407,31 @@ def models_show(ctx: Context, model: str, as_json: bool) -> None:
     from fuseboard.monitoring.metrics import SHOWN, format_metric
 
     out = console()
-    out.print(f"[bold]{detail.name}[/]  {detail.task} · {detail.criticality} · owner {detail.owner or '-'}"
-              f" · built by {detail.builder or '-'} · retrain by {detail.retrain_by or '-'}")
+    out.print(f"[bold]{markup_safe(detail.name)}[/]  "
+              + markup_safe(f"{detail.task} · {detail.criticality} · owner {detail.owner or '-'}"
+                            f" · built by {detail.builder or '-'} · retrain by {detail.retrain_by or '-'}"))
     if detail.description:
-        out.print(detail.description)
+        out.print(visible(detail.description), markup=False)
     names = SHOWN.get(detail.task, ())
     versions = Table(title="versions", title_justify="left")
     for col in ["ver", *names, "estimator", "registered by", "registered at"]:
         versions.add_column(col)
     for v in detail.versions:
-        versions.add_row(f"v{v.version}", *[format_metric(v.metrics.get(n)) for n in names], v.estimator_class,
-                         v.registered_by, v.registered_at.strftime("%Y-%m-%d %H:%M UTC"))
+        versions.add_row(*cells(f"v{v.version}", *[format_metric(v.metrics.get(n)) for n in names], v.estimator_class,
+                                v.registered_by, v.registered_at.strftime("%Y-%m-%d %H:%M UTC")))
     out.print(versions)
     deps = Table(title="deployments", title_justify="left")
     for col in ["env", "version", "deployed by", "deployed at", "endpoint"]:
         deps.add_column(col)
     for d in detail.deployments:
-        deps.add_row(d.environment + (" (protected)" if d.protected else ""), f"v{d.version}", d.deployed_by,
-                     d.deployed_at.strftime("%Y-%m-%d %H:%M UTC"), d.endpoint_url or "-")
+        deps.add_row(*cells(d.environment + (" (protected)" if d.protected else ""), f"v{d.version}", d.deployed_by,
+                            d.deployed_at.strftime("%Y-%m-%d %H:%M UTC"), d.endpoint_url or "-"))
     out.print(deps)
     events = Table(title="recent audit events", title_justify="left")
     for col in ["at", "actor", "action", "target", "reason"]:
         events.add_column(col)
     for e in detail.audit[:15]:
-        events.add_row(e.at.strftime("%Y-%m-%d %H:%M"), e.actor, e.action, e.target, e.reason)
+        events.add_row(*cells(e.at.strftime("%Y-%m-%d %H:%M"), e.actor, e.action, e.target, e.reason))
     out.print(events)
 
 
@@ -385,7 +448,7 @@ def _quality_lines(quality: dict[str, dict[str, Any]]) -> list[str]:
             parts.append(f"{found['unseen_rows']} unseen categories ({seen})")
         if found.get("unknown_classes"):
             parts.append(f"{found['unknown_classes']} predictions of classes the model does not have")
-        lines.append(f"  {name}: {'; '.join(parts)}")
+        lines.append(visible(f"  {name}: {'; '.join(parts)}"))
     return lines
 
 
@@ -464,10 +527,10 @@ def check_cmd(ctx: Context, no_probe: bool, as_json: bool) -> None:
         for r in results:
             waiting = [c.check for c in r.checks if c.status == "none"]
             note = f"  (no verdict yet: {', '.join(waiting)})" if waiting else ""
-            click.echo(f"{glyph(r.status)} {r.status:<5} {r.model} v{r.version} in {r.environment}{note}")
+            click.echo(visible(f"{glyph(r.status)} {r.status:<5} {r.model} v{r.version} in {r.environment}{note}"))
             for c in r.checks:
                 if c.status not in ("ok", "none"):
-                    click.echo(f"    {glyph(c.status)} {c.check}: {c.summary}")
+                    click.echo(visible(f"    {glyph(c.status)} {c.check}: {c.summary}"))
         if not results:
             click.echo("no deployments to check")
     if any(r.status == "crit" for r in results):
@@ -476,45 +539,52 @@ def check_cmd(ctx: Context, no_probe: bool, as_json: bool) -> None:
 
 @cli.group("alerts", invoke_without_command=True)
 @click.option("--all", "include_resolved", is_flag=True, help="Include resolved alerts.")
+@click.option("--wide", is_flag=True, help="Whole summaries and who acted when, however wide.")
 @json_option
 @click.pass_context
-def alerts_cmd(click_ctx: click.Context, include_resolved: bool, as_json: bool) -> None:
-    """List open alerts (firing and acknowledged), worst first."""
+def alerts_cmd(click_ctx: click.Context, include_resolved: bool, wide: bool, as_json: bool) -> None:
+    """List open alerts (firing and acknowledged), worst first: who acknowledged or silenced them, how
+    often they flapped; --json adds each model's owner, who is on call and its runbook."""
     if click_ctx.invoked_subcommand is not None:
         return
-    from fuseboard.monitoring.alerts import list_alerts
+    from fuseboard.cli.incident import alert_who
+    from fuseboard.cli.table import Column, echo_table, short_time
+    from fuseboard.ops.incident import alert_views
+    from fuseboard.store.models import utcnow
 
-    views = list_alerts(click_ctx.obj.readable(), include_resolved=include_resolved)
+    now = utcnow()
+    views = alert_views(click_ctx.obj.readable(), include_resolved=include_resolved, now=now)
     if as_json:
         emit_json([v.as_dict() for v in views])
         return
     if not views:
         click.echo("no open alerts")
         return
-    from rich.table import Table
-
-    table = Table(title=f"{len(views)} alert(s)", title_justify="left")
-    for col in ["id", "severity", "model", "env", "check", "since", "state", "summary"]:
-        table.add_column(col, overflow="fold" if col == "summary" else "ellipsis")
-    for v in views:
-        state = "silenced" if v.silenced and v.state != "resolved" else v.state
-        table.add_row(str(v.id), f"{glyph(v.severity)} {v.severity}", v.model, v.environment, v.check,
-                      v.opened_at.astimezone().strftime("%m-%d %H:%M"), state, v.summary)
-    console().print(table)
+    columns = [Column("id", right=True), Column("sev"), Column("deployment"), Column("check"), Column("since"),
+               Column("flaps", right=True), Column("state"), Column("summary")]
+    rows = [[str(v.id), f"{glyph(v.severity)} {v.severity}", f"{v.model}/{v.environment}", v.check,
+             short_time(v.opened_at, now), f"×{v.flaps}" if v.flaps else "",
+             "silenced" if v.silenced and v.state != "resolved" else "acked" if v.state == "acknowledged" else v.state,
+             alert_who(v, now) + v.summary]
+            for v in views]
+    if not any(v.flaps for v in views):
+        columns.pop(5)
+        for row in rows:
+            row.pop(5)
+    echo_table(columns, rows, wide=wide, title=f"{len(views)} alert(s)")
 
 
 @alerts_cmd.command("ack")
 @click.argument("alert_id", type=ID)
 @reason_option
-@yes_option
 @pass_ctx
-def alerts_ack(ctx: Context, alert_id: int, reason: str, yes: bool) -> None:
+def alerts_ack(ctx: Context, alert_id: int, reason: str) -> None:
     """Acknowledge an alert: you are on it."""
     from fuseboard.monitoring.alerts import acknowledge
     from fuseboard.ops.audit import current_actor
 
     alert = acknowledge(ctx.writable(), alert_id, actor=current_actor(), origin="cli", reason=reason)
-    click.echo(f"alert {alert.id} ({alert.fingerprint}) acknowledged by {alert.acknowledged_by}")
+    click.echo(visible(f"alert {alert.id} ({alert.fingerprint}) acknowledged by {alert.acknowledged_by}"))
 
 
 @alerts_cmd.command("resolve")
@@ -526,9 +596,15 @@ def alerts_resolve(ctx: Context, alert_id: int, note: str, yes: bool) -> None:
     """Resolve an alert by hand, with a note."""
     from fuseboard.monitoring.alerts import resolve
     from fuseboard.ops.audit import current_actor
+    from fuseboard.store.models import Alert
 
-    alert = resolve(ctx.writable(), alert_id, actor=current_actor(), origin="cli", note=note)
-    click.echo(f"alert {alert.id} ({alert.fingerprint}) resolved by {alert.resolved_by}")
+    ws = ctx.writable()
+    with ws.session() as s:
+        found = s.get(Alert, alert_id)
+    if found is not None and found.state != "resolved" and note.strip():  # (else resolve() says why not)
+        confirm(f"resolve alert {alert_id} ({found.fingerprint}, {found.severity}) by hand", yes)
+    alert = resolve(ws, alert_id, actor=current_actor(), origin="cli", note=note)
+    click.echo(visible(f"alert {alert.id} ({alert.fingerprint}) resolved by {alert.resolved_by}"))
 
 
 @cli.command("silence")
@@ -545,9 +621,14 @@ def silence_cmd(ctx: Context, model: str, env: str, duration: str, comment: str,
     """Silence a deployment's alerts for a while (they still open and resolve, muted)."""
     from fuseboard.monitoring.alerts import parse_duration, silence
     from fuseboard.ops.audit import current_actor
+    from fuseboard.store import lookup
 
-    item = silence(ctx.writable(), model, env, parse_duration(duration), comment=comment, actor=current_actor(),
-                   origin="cli", check=check)
+    ws, length = ctx.writable(), parse_duration(duration)
+    with ws.session() as s:
+        protected = lookup.environment(s, env).protected and bool(lookup.model(s, model))
+    if protected and comment.strip():  # muting prod's alerts: asked (else silence() says why not)
+        confirm(f"silence {check or 'all checks'} of {model} in {env} (protected) for {duration}", yes)
+    item = silence(ws, model, env, length, comment=comment, actor=current_actor(), origin="cli", check=check)
     click.echo(f"silenced {check or 'all checks'} of {model} in {env} until "
                f"{item.ends_at.astimezone().strftime('%Y-%m-%d %H:%M %Z')}")
 
@@ -572,10 +653,18 @@ def monitor_cmd(ctx: Context, health_every: int, drift_every: int, performance_e
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    import logging
+
+    from fuseboard.text import log_handler
+
+    if not logging.getLogger("fuseboard").handlers:  # warnings to stderr as before, controls made visible
+        logging.getLogger("fuseboard").addHandler(log_handler())
 
     def report(summary: dict) -> None:
-        if "error" in summary:
-            click.echo(f"{summary['kind']}: cycle failed: {summary['error']}", err=True)
+        if summary["kind"] == "audit.checkpoint":
+            click.echo(f"audit checkpoint: event {summary['id']} {summary['hash']}")  # (numbers and hex only)
+        elif "error" in summary:
+            click.echo(visible(f"{summary['kind']}: cycle failed: {summary['error']}"), err=True)
         else:
             click.echo(f"{summary['kind']}: {summary['deployments']} deployments, worst {summary['worst']}, "
                        f"{summary['alerts_changed']} alert change(s)")
@@ -591,7 +680,7 @@ def monitor_cmd(ctx: Context, health_every: int, drift_every: int, performance_e
     monitor = Monitor(ctx.writable(), Intervals(health_every, drift_every, performance_every, lease_ttl),
                       on_cycle=report, notify=notify, housekeeping=[reconcile])
     monitor.start()
-    click.echo(f"monitoring {ctx.url} as {monitor.holder}" + ("" if monitor.leading else
+    click.echo(visible(f"monitoring {ctx.url} as {monitor.holder}") + ("" if monitor.leading else
                " (standby: another process holds the lease)"), err=True)
     try:
         while not stop.wait(1.0):
@@ -633,10 +722,14 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
     with ws.session() as s:
         m = lookup.model(s, model)
     policy = policy_for(m.monitoring)
+    from fuseboard.monitoring.alerts import flap_period
+
     shown = {"model": m.name, "settings": m.monitoring, "effective": {
         **{k: v for k, v in asdict(policy).items() if k not in ("drift_window", "performance_window")},
         "drift_window_minutes": int(policy.drift_window.total_seconds() // 60),
-        "performance_window_hours": int(policy.performance_window.total_seconds() // 3600)}}
+        "performance_window_hours": int(policy.performance_window.total_seconds() // 3600),
+        "flap_period_minutes": int(flap_period(m.monitoring).total_seconds() // 60),
+        "runbook": str((m.monitoring or {}).get("runbook", ""))}}
     if as_json:
         emit_json(shown)
         return
@@ -644,17 +737,25 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
     click.echo(f"{m.name}: drift over the last {eff['drift_window_minutes']} min, default method psi; "
                f"dataset drift at {eff['drift_share']:.0%} of features")
     for feature, method in sorted(eff["methods"].items()):
-        click.echo(f"  {feature}: {method}" + (f" (threshold {eff['thresholds'][feature]:g})"
-                                               if feature in eff["thresholds"] else ""))
+        click.echo(visible(f"  {feature}: {method}") + (f" (threshold {eff['thresholds'][feature]:g})"
+                                                        if feature in eff["thresholds"] else ""))
     for feature, value in sorted(eff["thresholds"].items()):
         if feature not in eff["methods"]:
-            click.echo(f"  {feature}: psi (threshold {value:g})")
+            click.echo(visible(f"  {feature}: psi (threshold {value:g})"))
     if eff["key_features"]:
-        click.echo(f"  key features: {', '.join(eff['key_features'])}")
+        click.echo(visible(f"  key features: {', '.join(eff['key_features'])}"))
     for metric, (kind, tol) in eff["tolerances"].items():
         click.echo(f"  performance: {metric} tolerance {tol:g} ({kind}); verdict from {eff['min_labelled']} labels")
-    click.echo(f"  health: GET {eff['probe_path']} within {eff['probe_timeout']:g}s, expecting "
+    click.echo(f"  health: GET {visible(eff['probe_path'])} within {eff['probe_timeout']:g}s, expecting "
                f"{eff['expected_status']}; outage after {eff['failures_to_alert']} failures")
+    flap = eff["flap_period_minutes"]
+    click.echo(f"  alerts: a check firing again within {flap} min of recovering reopens its alert" if flap
+               else "  alerts: a check firing again after recovering opens a new alert (no flap period)")
+    lines = eff["runbook"].replace("\r\n", "\n").split("\n") if eff["runbook"] else []
+    click.echo(f"  runbook: {visible(lines[0])}" if lines else
+               f"  runbook: none (fuseboard monitoring set {m.name} --runbook URL)")
+    for line in lines[1:]:
+        click.echo(f"           {visible(line)}")
 
 
 @monitoring_cmd.command("set")
@@ -673,6 +774,9 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
 @click.option("--min-labelled", type=Whole(1), help="Labels needed before a performance verdict (200).")
 @click.option("--probe-path", help="Health path on the endpoint (default /health).")
 @click.option("--failures-to-alert", type=Whole(1, 1000), help="Failed probes in a row before an outage (3).")
+@click.option("--runbook", help="What to do when it alerts: a URL or text (at most 2,000 characters; \"\" removes it).")
+@click.option("--flap-period", help="A check that fires again this soon after recovering reopens its alert "
+              "(default 30m; 0: never).")
 @click.option("--reset", is_flag=True, help="Forget every setting first (back to the defaults).")
 @reason_option
 @yes_option
@@ -681,9 +785,11 @@ def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], threshold
                    keys: tuple[str, ...], drift_share: float | None, tolerances: tuple[str, ...],
                    gate_values: tuple[str, ...],
                    drift_window_minutes: int | None, min_rows: int | None, min_labelled: int | None,
-                   probe_path: str | None, failures_to_alert: int | None, reset: bool, reason: str, yes: bool) -> None:
+                   probe_path: str | None, failures_to_alert: int | None, runbook: str | None, flap_period: str | None,
+                   reset: bool, reason: str, yes: bool) -> None:
     """Change how MODEL is monitored (validated against its features; audited)."""
-    from fuseboard.monitoring.settings import update
+    from fuseboard.monitoring.alerts import parse_flap_period
+    from fuseboard.monitoring.settings import preview, update
     from fuseboard.ops.audit import current_actor
 
     tol = {}
@@ -696,9 +802,16 @@ def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], threshold
                "key_features": list(keys), "tolerances": tol, "drift_share": drift_share,
                "gates": _pairs(gate_values, "--gate"),
                "drift_window_minutes": drift_window_minutes, "min_rows": min_rows, "min_labelled": min_labelled,
-               "probe_path": probe_path, "failures_to_alert": failures_to_alert}
-    merged = update(ctx.writable(), model, changes, actor=current_actor(), origin="cli", reason=reason, reset=reset)
-    click.echo(f"monitoring settings of {model}: {json.dumps(merged, sort_keys=True) if merged else 'the defaults'}")
+               "probe_path": probe_path, "failures_to_alert": failures_to_alert, "runbook": runbook,
+               "flap_period_minutes": parse_flap_period(flap_period) if flap_period is not None else None}
+    ws = ctx.writable()
+    protected = preview(ws, model, changes)  # checked before asking
+    if protected:  # prod's alerts and gates follow these settings
+        confirm(f"change how {model} is monitored{' (back to the defaults)' if reset else ''} where it serves in "
+                f"{', '.join(protected)} (protected)", yes)
+    merged = update(ws, model, changes, actor=current_actor(), origin="cli", reason=reason, reset=reset)
+    click.echo(f"monitoring settings of {model}: "
+               + (visible(json.dumps(merged, sort_keys=True, ensure_ascii=False)) if merged else "the defaults"))
 
 
 @cli.group("teams", invoke_without_command=True)
@@ -733,8 +846,8 @@ def teams_cmd(click_ctx: click.Context, as_json: bool) -> None:
         table.add_column(col)
     for r in rows:
         c = calls[r.name]
-        table.add_row(r.name, r.kind, who(c.now) if c.has_rota else "no rota", who(c.next) if c.has_rota else "-",
-                      ", ".join(r.members) or "-", str(r.models_owned))
+        table.add_row(*cells(r.name, r.kind, who(c.now) if c.has_rota else "no rota",
+                             who(c.next) if c.has_rota else "-", ", ".join(r.members) or "-", str(r.models_owned)))
     console().print(table)
 
 
@@ -743,15 +856,15 @@ def teams_cmd(click_ctx: click.Context, as_json: bool) -> None:
 @click.option("--kind", required=True, type=click.Choice(["data-science", "ml-engineering", "it-operations"]))
 @click.option("--description", default="")
 @reason_option
-@yes_option
 @pass_ctx
-def teams_add(ctx: Context, name: str, kind: str, description: str, reason: str, yes: bool) -> None:
+def teams_add(ctx: Context, name: str, kind: str, description: str, reason: str) -> None:
     """Add a team."""
     from fuseboard.ops.audit import current_actor
     from fuseboard.ops.teams import add_team
 
-    add_team(ctx.writable(), name, kind, description=description, actor=current_actor(), origin="cli", reason=reason)
-    click.echo(f"added team {name} ({kind})")
+    add_team(ctx.writable(create=True), name, kind, description=description, actor=current_actor(), origin="cli",
+             reason=reason)
+    click.echo(visible(f"added team {name} ({kind})"))
 
 
 def main() -> None:
@@ -760,16 +873,18 @@ def main() -> None:
         code = cli.main(prog_name="fuseboard", standalone_mode=False)
     except click.UsageError as exc:
         where = exc.ctx.command_path if exc.ctx else "fuseboard"
-        click.echo(f"error: {exc.format_message()} (see `{where} --help`)", err=True)
+        click.echo(visible(f"error: {exc.format_message()} (see `{where} --help`)"), err=True)
         sys.exit(2)
     except click.Abort:
         click.echo("error: cancelled; nothing changed", err=True)
         sys.exit(1)
     except click.ClickException as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
+        click.echo(visible(f"error: {exc.format_message()}"), err=True)
         sys.exit(exc.exit_code)
     sys.exit(code if isinstance(code, int) else 0)
 
 
 from fuseboard.cli import environments as _environments  # noqa: E402,F401  (registers its commands)
 from fuseboard.cli import ownership as _ownership  # noqa: E402,F401
+from fuseboard.cli import access as _access  # noqa: E402,F401
+from fuseboard.cli import incident as _incident  # noqa: E402,F401

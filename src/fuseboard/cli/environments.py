@@ -13,6 +13,7 @@ import click
 from fuseboard.cli import Context, cli, confirm, console, emit_json, json_option, pass_ctx, reason_option, yes_option
 from fuseboard.cli.params import VERSION, Number, Whole
 from fuseboard.errors import FuseboardError
+from fuseboard.text import cells, visible
 
 
 def _when(text: str, option: str) -> datetime:
@@ -31,7 +32,12 @@ def _show_plan(plan: Any) -> None:
         lines.append(f"  gate {'pass' if gate.ok else 'FAIL'}: {gate.name}: {gate.detail}")
     if plan.in_progress:
         lines.append(f"  in progress: {plan.in_progress}")
-    click.echo("\n".join(lines), err=True)
+    if plan.runbook:
+        lines.append(f"  runbook: {plan.runbook.splitlines()[0]}"
+                     + (" (more: fuseboard monitoring show)" if len(plan.runbook.splitlines()) > 1 else ""))
+    if plan.advice:
+        lines.append(f"  will it help: {plan.advice}")
+    click.echo("\n".join(visible(line) for line in lines), err=True)
 
 
 def _confirm_change(plan: Any, yes: bool, reason: str) -> None:
@@ -57,7 +63,7 @@ def _run_change(ctx: Context, plan: Any, *, reason: str, yes: bool, override: bo
     from fuseboard.ops.audit import current_actor
 
     ws = ctx.writable()
-    if not plan.changes:
+    if not plan.changes and not plan.in_progress:  # (with a change in flight, apply refuses and says how to clear it)
         result = ops.ChangeResult(plan, "unchanged")
     else:
         if not as_json or not yes:
@@ -77,13 +83,16 @@ def _run_change(ctx: Context, plan: Any, *, reason: str, yes: bool, override: bo
             out["converged"] = {"ok": converged.ok, "reported": converged.reported, "detail": converged.detail}
         emit_json(out)
     else:
-        click.echo(result.message())
+        click.echo(visible(result.message()))
         if result.state == "failed" and result.hook_output:
-            click.echo("hook output (last lines):\n" + "\n".join(result.hook_output.strip().splitlines()[-10:]))
-        if converged is not None:
-            click.echo(("confirmed: " if converged.ok else "NOT CONFIRMED: ") + converged.detail)
-    if result.state == "failed":
+            click.echo("hook output (last lines):\n"
+                       + visible("\n".join(result.hook_output.strip().splitlines()[-10:]), lines=True))
+        if converged is not None and (converged.ok or not converged.probed):
+            click.echo(("confirmed: " if converged.ok else "NOT CONFIRMED: ") + visible(converged.detail))
+    if not result.ok:
         sys.exit(1)
+    if converged is not None and converged.probed and not converged.ok:
+        raise FuseboardError(converged.detail)  # the change itself is recorded (said above)
 
 
 change_options = [
@@ -133,7 +142,8 @@ def promote_cmd(ctx: Context, model: str, env: str, override: bool, wait: float,
 @cli.command("rollback")
 @click.argument("model")
 @click.option("--env", "env", required=True, help="The environment to roll back.")
-@click.option("--to", "version", type=VERSION, help="Version to go back to (default: the last known-good).")
+@click.option("--to", "version", type=VERSION,
+              help="Version to go back to (default: the newest known-good one older than the one serving).")
 @click.option("--wait", type=Number(0, 86400), default=30, show_default=True,
               help="Seconds to wait for the endpoint to report the version (0: do not wait).")
 @reason_option
@@ -142,11 +152,45 @@ def promote_cmd(ctx: Context, model: str, env: str, override: bool, wait: float,
 @pass_ctx
 def rollback_cmd(ctx: Context, model: str, env: str, version: int | None, wait: float, reason: str, yes: bool,
                  as_json: bool) -> None:
-    """Put the last known-good version of MODEL back in an environment, through its hook (audited)."""
+    """Put back the newest known-good version of MODEL older than the one serving, through the environment's
+    hook (audited); the version left stops being known-good there. Refuses when there is none."""
     from fuseboard.ops import deploy as ops
 
     plan = ops.plan_change(ctx.writable(), model, env, action="rollback", version=version)
     _run_change(ctx, plan, reason=reason, yes=yes, override=False, as_json=as_json, wait=wait)
+
+
+@cli.group("changes")
+def changes_cmd() -> None:
+    """Changes in flight: clear one whose process crashed while its hook ran."""
+
+
+@changes_cmd.command("clear")
+@click.argument("model")
+@click.option("--env", "env", required=True, help="The environment whose pending change to clear.")
+@reason_option
+@yes_option
+@json_option
+@pass_ctx
+def changes_clear_cmd(ctx: Context, model: str, env: str, reason: str, yes: bool, as_json: bool) -> None:
+    """Mark MODEL's pending change in ENV abandoned (only once its process is gone or its hook's deadline
+    passed; the version on record stays; audited as rollout.abandoned)."""
+    from fuseboard.ops import pending
+    from fuseboard.ops.audit import current_actor
+
+    ws = ctx.writable()
+    if not reason.strip():
+        raise FuseboardError("clearing a pending change needs a reason (--reason)")
+    confirm(f"clear the pending change of {model} in {env} (it becomes abandoned; the version on record stays)?",
+            yes)
+    info = pending.clear_pending(ws, model, env, actor=current_actor(), origin="cli", reason=reason)
+    if as_json:
+        emit_json(info)
+        return
+    serving = f"v{info['serving']}" if info["serving"] is not None else "nothing"
+    click.echo(visible(f"cleared: the {info['action']} of {model} to v{info['to_version']} in {env} (requested by "
+                       f"{info['requested_by']}) is abandoned ({info['why']}); {serving} stays on record. If its hook "
+                       "got through, the endpoint may serve the new version: check it, then deploy or roll back"))
 
 
 @cli.command("signoff")
@@ -166,7 +210,7 @@ def signoff_cmd(ctx: Context, model: str, version: int, side: str, note: str, as
         emit_json({"model": model, "version": version, "side": side, "signed_by": item.signed_by,
                    "signed_at": item.signed_at.isoformat(), "note": note})
     else:
-        click.echo(f"signed off: {model} v{version} by {item.signed_by} for {side}")
+        click.echo(visible(f"signed off: {model} v{version} by {item.signed_by} for {side}"))
 
 
 @cli.group("envs", invoke_without_command=True)
@@ -180,17 +224,16 @@ def envs_cmd(click_ctx: click.Context, as_json: bool) -> None:
     from fuseboard.store.queries import environments
 
     ctx: Context = click_ctx.obj
-    allow = ctx.load_config().allow
     rows = [{"name": e.name, "order": e.order, "protected": e.protected, "soak_seconds": e.soak_seconds,
-             "converge_seconds": e.converge_seconds, "hook": e.hook, "allow": allow.get(e.name)}
+             "converge_seconds": e.converge_seconds, "hook": e.hook, "allow": e.allow}
             for e in environments(ctx.readable())]
     if as_json:
         emit_json(rows)
         return
     for r in rows:
-        click.echo(f"{r['order']}  {r['name']}{'  (protected)' if r['protected'] else ''}  soak "
-                   f"{r['soak_seconds'] // 60}m, converge {r['converge_seconds']}s; {describe(r['hook'])}"
-                   + (f"; may change: {', '.join(r['allow'])}" if r["allow"] is not None else ""))
+        click.echo(visible(f"{r['order']}  {r['name']}{'  (protected)' if r['protected'] else ''}  soak "
+                           f"{r['soak_seconds'] // 60}m, converge {r['converge_seconds']}s; {describe(r['hook'])}"
+                           + (f"; may change: {', '.join(r['allow'])}" if r["allow"] is not None else "")))
 
 
 @envs_cmd.command("set")
@@ -258,8 +301,9 @@ def envs_set(ctx: Context, env: str, hook_command: str | None, hook_webhook: str
     else:
         from fuseboard.ops.hooks import describe
 
-        click.echo(f"{env}: {'protected' if after['protected'] else 'unprotected'}, soak "
-                   f"{after['soak_seconds'] // 60}m, converge {after['converge_seconds']}s; {describe(after['hook'])}")
+        click.echo(visible(f"{env}: {'protected' if after['protected'] else 'unprotected'}, soak "
+                           f"{after['soak_seconds'] // 60}m, converge {after['converge_seconds']}s; "
+                           f"{describe(after['hook'])}"))
 
 
 @cli.command("history")
@@ -287,8 +331,9 @@ def history_cmd(ctx: Context, model: str, env: str, at: str | None, limit: int, 
         elif found is None:
             click.echo(f"nothing of {model} was serving in {env} at {when.astimezone():%Y-%m-%d %H:%M %Z}")
         else:
-            click.echo(f"{model} in {env} at {when.astimezone():%Y-%m-%d %H:%M %Z}: v{found.to_version} "
-                       f"({found.action} by {found.requested_by}, since {found.finished_at.astimezone():%Y-%m-%d %H:%M})")
+            click.echo(visible(f"{model} in {env} at {when.astimezone():%Y-%m-%d %H:%M %Z}: v{found.to_version} "
+                               f"({found.action} by {found.requested_by}, "
+                               f"since {found.finished_at.astimezone():%Y-%m-%d %H:%M})"))
         return
     rows = rollout_history(ws, model, env, limit)
     if rows is None:
@@ -296,17 +341,22 @@ def history_cmd(ctx: Context, model: str, env: str, at: str | None, limit: int, 
     if as_json:
         emit_json([r.as_dict() for r in rows])
         return
-    from rich.table import Table
+    from fuseboard.cli.table import Column, echo_table
 
-    table = Table(title=f"{model} in {env}: rollouts, newest first", title_justify="left")
-    for col in ("when", "action", "change", "state", "by", "hook", "known-good", "reason"):
-        table.add_column(col, no_wrap=col in ("when", "change", "known-good"))
+    table = []
     for r in rows:
-        change = f"v{r.from_version or '-'}→v{r.to_version}"
-        table.add_row(r.requested_at.astimezone().strftime("%m-%d %H:%M"), r.action, change, r.state,
-                      r.requested_by, r.hook_status or "-",
-                      r.known_good_at.astimezone().strftime("%m-%d %H:%M") if r.known_good_at else "", r.reason)
-    console().print(table)
+        good = r.known_good_at.astimezone().strftime("%m-%d %H:%M") if r.known_good_at else ""
+        if r.revoked_at is not None:
+            good = f"revoked {r.revoked_at.astimezone():%m-%d %H:%M}"
+        table.append([r.requested_at.astimezone().strftime("%m-%d %H:%M"), r.action,
+                      f"v{r.from_version or '-'}→v{r.to_version}", r.state, r.requested_by, r.hook_status or "-",
+                      good, r.reason])
+    echo_table([Column("when"), Column("action"), Column("change"), Column("state"), Column("by"), Column("hook"),
+                Column("known-good"), Column("reason")], table, title=f"{model} in {env}: rollouts, newest first")
+    revoked = {(r.to_version, r.revoked_at, r.revoked_reason) for r in rows if r.revoked_at is not None}
+    for version, when, why in sorted(revoked, key=lambda x: x[1]):
+        click.echo(f"v{version} stopped being known-good in {env} at {when.astimezone():%Y-%m-%d %H:%M %Z}: "
+                   + visible(why))
 
 
 @cli.group("audit", invoke_without_command=True)
@@ -336,26 +386,36 @@ def audit_cmd(click_ctx: click.Context, model: str | None, env: str | None, sinc
     for col in ["at (UTC)", "actor", "from", "action", "target", "change", "reason"]:
         table.add_column(col)
     for e in events:
-        table.add_row(e.at.strftime("%m-%d %H:%M:%S"), e.actor, f"{e.origin} {e.client}".strip(), e.action,
-                      e.target, e.change(), e.reason)
+        table.add_row(*cells(e.at.strftime("%m-%d %H:%M:%S"), e.actor, f"{e.origin} {e.client}".strip(), e.action,
+                             e.target, e.change(), e.reason))
     console().print(table)
 
 
 @audit_cmd.command("verify")
+@click.option("--anchor", "anchor_file", type=click.Path(path_type=__import__("pathlib").Path, dir_okay=False),
+              help="Check against this copy of the anchor (one kept on another host) instead of the workspace's.")
 @json_option
 @pass_ctx
-def audit_verify(ctx: Context, as_json: bool) -> None:
-    """Check the audit trail's hash chain: exit 1 and name the first event that was altered or removed."""
+def audit_verify(ctx: Context, anchor_file: Any, as_json: bool) -> None:
+    """Check the audit trail's hash chain and its anchor: exit 1 and name the first event that was
+    altered or removed (also the newest ones, and a chain re-hashed after an edit)."""
     from fuseboard.ops.audit import verify
 
-    report = verify(ctx.readable())
+    if anchor_file is not None and not anchor_file.is_file():
+        raise FuseboardError(f"no anchor file at {anchor_file} (--anchor)")
+    report = verify(ctx.readable(), anchor_file)
     if as_json:
         emit_json(report.as_dict())
     elif report.ok:
-        click.echo(f"audit chain intact: {report.events} events")
+        anchored = (f"; {report.checkpointed} checkpointed in {report.anchor}"
+                    + (f", {report.beyond_anchor} newer than its last checkpoint" if report.beyond_anchor else "")
+                    if report.checkpointed else "")
+        click.echo(visible(f"audit chain intact: {report.events} events{anchored}"))
+    if report.warning and not as_json:
+        click.echo(visible(f"warning: {report.warning}"), err=True)
     if not report.ok:
         if not as_json:
-            click.echo(f"error: audit chain broken at {report.problem}", err=True)
+            click.echo(visible(f"error: audit chain broken at {report.problem}"), err=True)
         sys.exit(1)
 
 
@@ -372,13 +432,18 @@ def backup_cmd(ctx: Context, file: Any, force: bool, as_json: bool) -> None:
     if as_json:
         emit_json(result)
     else:
-        click.echo(f"backed up to {result['database']} ({result['bytes']:,} bytes) and "
-                   f"{result['artifact_files_copied']} artifact file(s) to {result['artifacts']}")
+        click.echo(visible(f"backed up to {result['database']} ({result['bytes']:,} bytes) and "
+                           f"{result['artifact_files_copied']} artifact file(s) to {result['artifacts']}"
+                           + (f" (replaced {result['artifact_files_replaced']} that did not match their sha256)"
+                              if result["artifact_files_replaced"] else "")))
+    for path in result["artifacts_not_matching_their_sha256"]:
+        click.echo(visible(f"warning: the workspace's artifact does not match its sha256; copied as it is ({path})"),
+                   err=True)
 
 
 @cli.group("workspace")
 def workspace_group() -> None:
-    """Move a workspace between databases."""
+    """Move a workspace between databases; say where identity comes from."""
 
 
 @workspace_group.command("copy")
@@ -396,35 +461,60 @@ def workspace_copy(ctx: Context, source: str, target: str, from_artifacts: Any, 
     from fuseboard.store.db import open_workspace
 
     cfg = ctx.load_config()
-    src = open_workspace(source, artifact_dir=from_artifacts, create=False, read_only=True)
-    dst = open_workspace(target, artifact_dir=cfg.artifacts if target == ctx.url else None, group=cfg.group)
+    mine = target == ctx.url  # the configured workspace: its configured artifacts and anchor
+    src = open_workspace(source, artifact_dir=from_artifacts, create=False, read_only=True,
+                         audit_anchor=cfg.audit_anchor if source == ctx.url else None)
+    dst = open_workspace(target, artifact_dir=cfg.artifacts if mine else None, group=cfg.group,
+                         audit_anchor=cfg.audit_anchor if mine else None)
     result = copy_workspace(src, dst, force=force)  # (an unwritable target refuses in its transaction)
     if as_json:
         emit_json(result.as_dict())
     else:
         total = sum(result.rows.values())
-        click.echo(f"copied {total:,} rows in {sum(1 for n in result.rows.values() if n)} tables and "
-                   f"{result.artifacts_copied} artifact file(s) from {result.source} to {result.target}; "
-                   f"row counts match, audit chain intact ({result.audit_events} events)")
+        click.echo(visible(f"copied {total:,} rows in {sum(1 for n in result.rows.values() if n)} tables and "
+                           f"{result.artifacts_copied} artifact file(s) from {result.source} to {result.target}; "
+                           f"row counts match, audit chain intact ({result.audit_events} events)"))
 
 
 @cli.command("compact")
 @click.option("--hourly-after", default="2d", show_default=True, help="Five-minute windows older than this become hours.")
 @click.option("--daily-after", default="35d", show_default=True, help="Hourly windows older than this become days.")
-@click.option("--delete-after", default=None, help="Delete windows older than this (default: keep them).")
+@click.option("--delete-after", default=None, help="Delete windows older than this, e.g. 400d (default: keep them; "
+              "never under a day or a check's window; asks first, --yes without a terminal).")
+@reason_option
+@yes_option
 @json_option
 @pass_ctx
-def compact_cmd(ctx: Context, hourly_after: str, daily_after: str, delete_after: str | None, as_json: bool) -> None:
+def compact_cmd(ctx: Context, hourly_after: str, daily_after: str, delete_after: str | None, reason: str, yes: bool,
+                as_json: bool) -> None:
     """Compact old monitoring windows into hourly and daily profiles (exact; the monitor does it hourly)."""
-    from fuseboard.monitoring.retention import Retention, compact
+    from fuseboard.monitoring import retention as ret
+    from fuseboard.ops.audit import current_actor
     from fuseboard.store.models import utcnow
 
     def age(text: str, option: str) -> Any:
-        return utcnow() - _when(text, option)
+        when = _when(text, option)
+        return utcnow() - when  # (now taken after: 40m is at least 40 minutes)
 
-    counts = compact(ctx.writable(), retention=Retention(
-        age(hourly_after, "--hourly-after"), age(daily_after, "--daily-after"),
-        age(delete_after, "--delete-after") if delete_after else None))
+    asked = ret.Retention(age(hourly_after, "--hourly-after"), age(daily_after, "--daily-after"),
+                          age(delete_after, "--delete-after") if delete_after else None)
+    ws, now = ctx.writable(), utcnow()
+    floor = ret.floors(ws)
+    for option, value, least in ret.below_floor(asked, floor):
+        given = {"--hourly-after": hourly_after, "--daily-after": daily_after, "--delete-after": delete_after}[option]
+        why = {"--hourly-after": f"{floor.why} reads five-minute windows that far back",
+               "--daily-after": f"{floor.why} reads hourly windows that far back",
+               "--delete-after": f"windows are kept at least a day, and as long as {floor.why}"}[option]
+        raise FuseboardError(f"{option} {given} ({ret.span(value)}) is below the floor of {ret.span(least)}: "
+                             f"{why}; nothing was changed ({option})")
+    if asked.delete_after is not None:
+        gone = ret.deletion(ws, asked.delete_after, now=now)
+        if gone.windows:
+            confirm(f"delete {gone.windows:,} monitoring window(s) ({gone.rows:,} rows of traffic, "
+                    f"{gone.deployments} deployment(s)) older than {gone.cutoff.astimezone():%Y-%m-%d %H:%M %Z} "
+                    f"({delete_after}: {ret.span(asked.delete_after)})", yes)
+    counts = ret.compact(ws, now=now, retention=asked, actor=current_actor(), origin="cli", reason=reason,
+                         audit_merges=True)
     if as_json:
         emit_json(counts)
     else:

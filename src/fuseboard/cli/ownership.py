@@ -8,9 +8,10 @@ from typing import Any
 
 import click
 
-from fuseboard.cli import Context, cli, console, emit_json, json_option, pass_ctx, reason_option
+from fuseboard.cli import Context, cli, emit_json, json_option, pass_ctx, reason_option
 from fuseboard.cli.environments import _when
 from fuseboard.errors import FuseboardError
+from fuseboard.text import visible
 
 
 def _actor() -> str:
@@ -39,7 +40,9 @@ def people_cmd(click_ctx: click.Context, as_json: bool) -> None:
         emit_json(rows)
         return
     for r in rows:
-        click.echo(f"{r['handle']:<12} {r['name']:<20} {r['team'] or '-':<14} {r['phone']}  {r['email']}")
+        shown = {k: visible(v) for k, v in r.items()}
+        click.echo(f"{shown['handle']:<12} {shown['name']:<20} {shown['team'] or '-':<14} {shown['phone']}  "
+                   f"{shown['email']}")
 
 
 @people_cmd.command("add")
@@ -56,7 +59,7 @@ def people_add(ctx: Context, handle: str, name: str, team: str, email: str, phon
 
     add_person(ctx.writable(), handle, name, team, email=email, phone=phone, actor=_actor(), origin="cli",
                reason=reason)
-    click.echo(f"added {handle} ({name}) to {team}")
+    click.echo(visible(f"added {handle} ({name}) to {team}"))
 
 
 @cli.group("rota")
@@ -70,16 +73,32 @@ def rota_cmd() -> None:
 @click.option("--start", "start", required=True, help="When the first turn starts (ISO 8601, local unless zoned).")
 @click.option("--length", "length_days", default=7, show_default=True, type=click.IntRange(1, 28),
               help="Days per turn.")
+@click.option("--tz", "tz", default=None,
+              help="Time zone turns hand over in (IANA name, e.g. Europe/London; default UTC); a --start without a "
+              "zone is then a time in it.")
 @reason_option
 @pass_ctx
-def rota_set(ctx: Context, team: str, members: str, start: str, length_days: int, reason: str) -> None:
-    """Give TEAM a weekly (or N-day) rotation (audited)."""
-    from fuseboard.ops.oncall import set_rotation
+def rota_set(ctx: Context, team: str, members: str, start: str, length_days: int, tz: str | None,
+             reason: str) -> None:
+    """Give TEAM a weekly (or N-day) rotation (audited); turns hand over at the start's local time in --tz."""
+    from datetime import datetime, timezone
+
+    from fuseboard.ops.oncall import set_rotation, zone
 
     handles = [m.strip() for m in members.split(",") if m.strip()]
-    set_rotation(ctx.writable(), team, handles, _when(start, "--start"), length_days=length_days, actor=_actor(),
+    place = zone(tz or "UTC")
+    try:
+        given = datetime.fromisoformat(start.strip())
+    except ValueError:
+        given = None
+    if tz and given is not None and given.tzinfo is None:  # a wall-clock time in the rota's zone
+        when = given.replace(tzinfo=place).astimezone(timezone.utc)
+    else:
+        when = _when(start, "--start")
+    set_rotation(ctx.writable(), team, handles, when, length_days=length_days, tz=tz or "UTC", actor=_actor(),
                  origin="cli", reason=reason)
-    click.echo(f"{team}: {' -> '.join(handles)}, {length_days} days each")
+    click.echo(visible(f"{team}: {' -> '.join(handles)}, {length_days} days each, handing over at "
+                       f"{when.astimezone(place):%a %H:%M} {tz or 'UTC'}"))
 
 
 def _shift(ctx: Context, team: str, person: str, start: str, end: str, note: str, kind: str) -> None:
@@ -87,8 +106,8 @@ def _shift(ctx: Context, team: str, person: str, start: str, end: str, note: str
 
     item = add_shift(ctx.writable(), team, person, _when(start, "--from"), _when(end, "--to"), kind=kind,
                      actor=_actor(), origin="cli", note=note)
-    click.echo(f"{team}: {person} on call {item.starts_at.astimezone():%Y-%m-%d %H:%M} to "
-               f"{item.ends_at.astimezone():%Y-%m-%d %H:%M %Z} ({kind})")
+    click.echo(visible(f"{team}: {person} on call {item.starts_at.astimezone():%Y-%m-%d %H:%M} to "
+                       f"{item.ends_at.astimezone():%Y-%m-%d %H:%M %Z} ({kind})"))
 
 
 @rota_cmd.command("shift")
@@ -134,7 +153,7 @@ def ownership_check(ctx: Context, as_json: bool) -> None:
         click.echo("every model meets the ownership policy")
     else:
         for v in found:
-            click.echo(f"✖ {v.model} ({v.criticality}, owner {v.owner or '-'}): {'; '.join(v.problems)}")
+            click.echo(visible(f"✖ {v.model} ({v.criticality}, owner {v.owner or '-'}): {'; '.join(v.problems)}"))
     if found:
         sys.exit(3)
 
@@ -146,17 +165,17 @@ def handover_cmd() -> None:
 
 def _print_view(view: Any) -> None:
     done, total = view.progress
-    click.echo(f"handover of {view.model} ({view.criticality}) from {view.from_team or '-'} to {view.to_team}: "
-               f"{view.state.replace('_', ' ')}, {done} of {total} required items"
-               + (f"; rejected: {view.reason}" if view.state == "rejected" else ""))
+    click.echo(visible(f"handover of {view.model} ({view.criticality}) from {view.from_team or '-'} to "
+                       f"{view.to_team}: {view.state.replace('_', ' ')}, {done} of {total} required items"
+                       + (f"; rejected: {view.reason}" if view.state == "rejected" else "")))
     for i in view.items:
         mark = "x" if i.done else " "
         flags = ("" if i.required else " (optional)") + (" [auto]" if i.auto else "")
-        click.echo(f"  [{mark}] {i.key:<28} {i.text}{flags}")
+        click.echo(f"  [{mark}] {visible(i.key):<28} {visible(i.text)}{flags}")
         if i.evidence:
-            click.echo(f"        {i.evidence}")
+            click.echo(f"        {visible(i.evidence)}")
     sides = ", ".join(f"{k}: {v}" for k, v in sorted(view.signatures.items())) or "nobody yet"
-    click.echo(f"  signed: {sides}")
+    click.echo(visible(f"  signed: {sides}"))
 
 
 def _out(view: Any, as_json: bool, message: str = "") -> None:
@@ -164,7 +183,7 @@ def _out(view: Any, as_json: bool, message: str = "") -> None:
         emit_json(view.as_dict())
     else:
         if message:
-            click.echo(message)
+            click.echo(visible(message))
         _print_view(view)
 
 
@@ -212,7 +231,7 @@ def handover_check(ctx: Context, model: str, item: str | None, evidence: str | N
         if as_json:
             emit_json({"model": model, "state": view.state, "missing": [i.key for i in missing]})
         elif missing:
-            click.echo(f"{len(missing)} required item(s) missing: " + ", ".join(i.key for i in missing))
+            click.echo(visible(f"{len(missing)} required item(s) missing: " + ", ".join(i.key for i in missing)))
         else:
             click.echo("every required item is satisfied")
         if missing:
@@ -290,7 +309,7 @@ def handover_export(ctx: Context, model: str, out: Path | None) -> None:
         tmp.replace(out)
     except OSError as exc:
         raise FuseboardError(f"cannot write {out}: {exc.strerror}") from None
-    click.echo(f"wrote {out}")
+    click.echo(visible(f"wrote {out}"))
 
 
 @cli.command("shift")
@@ -309,18 +328,35 @@ def shift_cmd(ctx: Context, team: str | None, since: str | None, as_json: bool) 
     head = f"since {summary.since.astimezone():%Y-%m-%d %H:%M %Z}"
     if summary.team:
         head = f"{summary.team}, {summary.person or 'nobody'} on call, " + head
-    out = console()
-    out.print(f"[bold]Shift summary[/bold]: {head}", highlight=False)
-    out.print(f"{len(summary.alerts_opened)} alerts opened, {len(summary.alerts_resolved)} resolved, "
-              f"{summary.still_open} still open", highlight=False)
-    for a in summary.alerts_opened:
-        out.print(f"  opened   {a['severity']:<4} {a['model']}/{a['environment']} {a['check']}: {a['summary']}",
-                  highlight=False, markup=False)
-    for a in summary.alerts_resolved:
-        out.print(f"  resolved {a['model']}/{a['environment']} {a['check']}", highlight=False, markup=False)
     from datetime import datetime
 
-    for e in summary.events:
-        when = datetime.fromisoformat(e["at"]).astimezone().strftime("%a %H:%M")
-        out.print(f"  {when} {e['actor']:<8} {e['action']:<18} {e['target']}"
-                  + (f"  ({e['reason']})" if e["reason"] else ""), highlight=False, markup=False)
+    from fuseboard.cli.table import cut, width
+
+    def when(text: str) -> str:
+        return datetime.fromisoformat(text).astimezone().strftime("%a %H:%M")
+
+    def span(group: dict) -> str:
+        times = f"×{group['count']}, " if group["count"] > 1 else ""
+        first, last = when(group["first"]), when(group["last"])
+        return f"{times}{first}" + (f"-{last[4:] if last[:3] == first[:3] else last}" if last != first else "")
+
+    def say(text: str) -> None:
+        click.echo(cut(visible(text), width()))
+
+    say(f"Shift summary: {head}")
+    say(f"{len(summary.alerts_opened)} alerts opened, {len(summary.alerts_resolved)} resolved, "
+        f"{summary.still_open} still open")
+    if summary.people:
+        click.echo("people")
+    for e in summary.people:
+        say(f"  {span(e)} {e['actor']} {e['action']} {e['target']}" + (f" ({e['reason']})" if e["reason"] else ""))
+    if summary.alerts_opened or summary.alerts_resolved:
+        click.echo("alerts")
+    for a in summary.alerts_grouped:
+        say(f"  opened   {a['severity']} {a['model']}/{a['environment']} {a['check']} {span(a)}: {a['summary']}")
+    for a in summary.alerts_resolved:
+        say(f"  resolved {a['model']}/{a['environment']} {a['check']}")
+    if summary.machine:
+        click.echo("fuseboard itself")
+    for e in summary.machine:
+        say(f"  {e['action']} {span(e)}: {', '.join(e['targets'])}")

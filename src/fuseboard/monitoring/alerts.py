@@ -6,6 +6,10 @@ resolves by itself when the check recovers, or by hand with a note. Silences
 mute a deployment's alerts (one check or all) until they expire; a silenced
 alert still opens and resolves, it is only shown as silenced.
 
+A check that recovers and breaches again within the model's flap period (default 30 min,
+``monitoring set --flap-period``) reopens the alert it resolved and counts a flap, instead
+of opening a new one.
+
 Every change made by a person is audited; the monitor's own opening and
 resolving is recorded on the alert itself.
 """
@@ -27,13 +31,22 @@ from fuseboard.store.models import (Alert, CheckRun, CheckState, Environment, Mo
 
 BREACH = ("warn", "crit", "error")
 OPEN_STATES = ("firing", "acknowledged")
+FLAP_PERIOD = timedelta(minutes=30)
+MAX_FLAP_PERIOD = timedelta(hours=24)
+
+
+def flap_period(settings: dict[str, Any] | None) -> timedelta:
+    """The model's flap period (``flap_period_minutes`` in its monitoring settings; 0: never reopen)."""
+    minutes = (settings or {}).get("flap_period_minutes")
+    return FLAP_PERIOD if minutes is None else timedelta(minutes=int(minutes))
 
 
 def fingerprint(model: str, env: str, check: str) -> str:
     return f"{model}/{env}/{check}"
 
 
-def record_results(session: Session, results: list[Any], *, now: datetime | None = None) -> list[Alert]:
+def record_results(session: Session, results: list[Any], *, now: datetime | None = None,
+                   outbox: list[Alert] | None = None) -> list[Alert]:
     """Store the check results and open, update or resolve the alerts they imply.
 
     The latest result of each check is kept in ``CheckState``; the history
@@ -41,7 +54,8 @@ def record_results(session: Session, results: list[Any], *, now: datetime | None
     events, not with time.
 
     ``results`` are ``checks.DeploymentChecks``. Runs in the caller's transaction;
-    returns the alerts that opened or resolved in this call.
+    returns the alerts that opened or resolved in this call. ``outbox``, if given, receives the
+    alerts whose event is to be sent now (``notifications``): silences hold "fired" back.
     """
     now = now or utcnow()
     models = {m.name: m for m in session.exec(select(Model))}
@@ -54,7 +68,13 @@ def record_results(session: Session, results: list[Any], *, now: datetime | None
         CheckState.model_id, CheckState.environment_id, CheckState.check, CheckState.status,
         CheckState.version_id, CheckState.since))}
     open_alerts = {a.open_key: a for a in session.exec(select(Alert).where(Alert.open_key.is_not(None)))}
+    recovered: dict[str, Alert] = {}  # alerts the monitor resolved lately, which a new breach may reopen
+    for a in session.exec(select(Alert).where(Alert.state == "resolved", Alert.resolved_by == "monitor",
+                                              Alert.resolved_at >= now - MAX_FLAP_PERIOD)
+                          .order_by(Alert.resolved_at, Alert.id)):
+        recovered[a.fingerprint] = a  # the latest per fingerprint
     changed = []
+    seen_before: dict[str, datetime] = {}  # open alerts still breaching: the last cycle that saw them before
     new_runs: list[dict[str, Any]] = []
     new_states: list[dict[str, Any]] = []
     updated_states: list[dict[str, Any]] = []
@@ -80,12 +100,20 @@ def record_results(session: Session, results: list[Any], *, now: datetime | None
             if c.status in BREACH:
                 severity = "warn" if c.status == "error" else c.status
                 summary = c.summary if c.status != "error" else f"check error: {c.summary}"
-                if alert is None:
+                flapped = recovered.get(key) if alert is None else None
+                if flapped is not None and flapped.resolved_at >= now - flap_period(m.monitoring):
+                    _reopen(flapped, now)
+                    flapped.severity, flapped.summary, flapped.last_seen_at = severity, summary, now
+                    alert = open_alerts[key] = flapped
+                    del recovered[key]
+                    changed.append(alert)
+                elif alert is None:
                     alert = Alert(fingerprint=key, open_key=key, model_id=m.id, environment_id=e.id, check=c.check,
                                   severity=severity, summary=summary, opened_at=now, last_seen_at=now)
                     open_alerts[key] = alert
                     changed.append(alert)
                 else:
+                    seen_before[key] = alert.last_seen_at
                     alert.severity, alert.summary, alert.last_seen_at = severity, summary, now
                 session.add(alert)
             elif c.status == "ok" and alert is not None:
@@ -99,7 +127,52 @@ def record_results(session: Session, results: list[Any], *, now: datetime | None
         session.execute(insert(CheckState), new_states)
     if updated_states:
         session.execute(update(CheckState), updated_states)  # by primary key, executemany
+    if outbox is not None:
+        still_open = [open_alerts[key] for key in seen_before if key in open_alerts]
+        outbox.extend(notifications(session, changed, still_open, seen_before, now))
     return changed
+
+
+def notifications(session: Session, changed: list[Alert], still_open: list[Alert], seen_before: dict[str, datetime],
+                  now: datetime) -> list[Alert]:
+    """The alerts whose event goes out now, once the silences are taken into account.
+
+    An alert that opens while its deployment (or its check) is silenced is not announced; when the
+    silences covering its opening have all ended and it is still open (its check still breaching),
+    the first cycle after that announces it ("fired"). An alert resolves quietly when its "fired"
+    was never sent; when it was, "resolved" is sent even during a silence, so that a receiver that
+    opened an incident can close it (a silence holds new pages back, not the all-clear).
+    """
+    alerts_ = [*changed, *still_open]
+    if not alerts_:
+        return []
+    earliest = min(a.opened_at for a in alerts_)
+    silences: dict[tuple[int, int], list[Silence]] = {}
+    for x in session.exec(select(Silence).where(Silence.ends_at > earliest)):
+        silences.setdefault((x.model_id, x.environment_id), []).append(x)
+
+    def announced_from(alert: Alert) -> datetime:
+        """When the alert's "fired" may go out: its (re)opening, or the end of the silences covering it."""
+        at = _began(alert)
+        mine = [x for x in silences.get((alert.model_id, alert.environment_id), ()) if x.check in (None, alert.check)]
+        while True:
+            ends = [x.ends_at for x in mine if x.starts_at <= at < x.ends_at]
+            if not ends:
+                return at
+            at = max(ends)
+
+    out = []
+    for alert in changed:
+        if alert.state == "resolved":  # "fired" went out if a cycle saw it open once it could
+            if alert.last_seen_at >= announced_from(alert):
+                out.append(alert)
+        elif announced_from(alert) <= now:  # opened now, not silenced
+            out.append(alert)
+    for alert in still_open:  # held back while silenced: out with the first cycle after the silence
+        released = announced_from(alert)
+        if _began(alert) < released <= now and seen_before[alert.open_key] < released:
+            out.append(alert)
+    return out
 
 
 def event(session: Session, alert: Alert) -> dict[str, Any]:
@@ -111,12 +184,27 @@ def event(session: Session, alert: Alert) -> dict[str, Any]:
                       "check": alert.check, "severity": alert.severity, "state": alert.state,
                       "summary": alert.summary, "opened_at": alert.opened_at.isoformat(),
                       "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
-                      "criticality": model.criticality}}
+                      "criticality": model.criticality, "flaps": alert.flaps or 0,
+                      "runbook": str((model.monitoring or {}).get("runbook", ""))}}
 
 
 def _resolve(alert: Alert, who: str, note: str, now: datetime) -> None:
     alert.state, alert.open_key = "resolved", None
     alert.resolved_by, alert.resolved_at, alert.note = who, now, note
+
+
+def _reopen(alert: Alert, now: datetime) -> None:
+    """A flap: the alert the check's recovery resolved opens again (still acknowledged, if it was)."""
+    alert.state = "acknowledged" if alert.acknowledged_by else "firing"
+    alert.open_key = alert.fingerprint
+    alert.resolved_by, alert.resolved_at, alert.note = None, None, ""
+    alert.flaps = (alert.flaps or 0) + 1
+    alert.reopened_at = now
+
+
+def _began(alert: Alert) -> datetime:
+    """When the alert's current spell began: its opening, or its latest reopening."""
+    return alert.reopened_at or alert.opened_at
 
 
 @dataclass
@@ -134,10 +222,20 @@ class AlertView:
     acknowledged_by: str | None
     resolved_at: datetime | None
     note: str
+    acknowledged_at: datetime | None = None
+    silenced_by: str | None = None  # who silenced it (the silence that lasts longest), until when
+    silenced_until: datetime | None = None
+    flaps: int = 0  # times it recovered and fired again within the flap period
+    reopened_at: datetime | None = None
+    resolved_by: str | None = None
+    criticality: str = ""
+    owner: str | None = None  # the owning team
+    runbook: str = ""
+    on_call: str = ""  # who to call now (filled in by ops.incident.alert_views)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        for key in ("opened_at", "last_seen_at", "resolved_at"):
+        for key in ("opened_at", "last_seen_at", "resolved_at", "acknowledged_at", "silenced_until", "reopened_at"):
             if out[key] is not None:
                 out[key] = out[key].isoformat()
         return out
@@ -149,19 +247,36 @@ SEVERITY_ORDER = {"crit": 0, "warn": 1}
 def list_alerts(ws: Workspace, *, include_resolved: bool = False, now: datetime | None = None,
                 limit: int = 500) -> list[AlertView]:
     """Open alerts, worst and newest first (resolved ones too, if asked)."""
+    from fuseboard.store.models import Team
+
     now = now or utcnow()
     with ws.session() as s:
-        stmt = (select(Alert, Model.name, Environment.name)
-                .join(Model, Model.id == Alert.model_id).join(Environment, Environment.id == Alert.environment_id))
+        stmt = (select(Alert, Model.name, Environment.name, Model.criticality, Team.name, Model.monitoring)
+                .join(Model, Model.id == Alert.model_id).join(Environment, Environment.id == Alert.environment_id)
+                .outerjoin(Team, Team.id == Model.owner_team_id))
         if not include_resolved:
             stmt = stmt.where(Alert.state.in_(OPEN_STATES))
         rows = s.exec(stmt.order_by(Alert.opened_at.desc()).limit(limit)).all()
         silences = s.exec(select(Silence).where(Silence.starts_at <= now, Silence.ends_at > now)).all()
-    muted = {(x.model_id, x.environment_id, x.check) for x in silences}
-    views = [AlertView(a.id, model, env, a.check, a.severity, a.state,
-                       (a.model_id, a.environment_id, a.check) in muted or (a.model_id, a.environment_id, None) in muted,
-                       a.summary, a.opened_at, a.last_seen_at, a.acknowledged_by, a.resolved_at, a.note)
-             for a, model, env in rows]
+    muting: dict[tuple[int, int, str | None], Silence] = {}
+    for x in silences:  # the one that lasts longest, per deployment and check (None: all checks)
+        key = (x.model_id, x.environment_id, x.check)
+        if key not in muting or x.ends_at > muting[key].ends_at:
+            muting[key] = x
+
+    def silence_of(a: Alert) -> Silence | None:
+        found = [x for x in (muting.get((a.model_id, a.environment_id, a.check)),
+                             muting.get((a.model_id, a.environment_id, None))) if x is not None]
+        return max(found, key=lambda x: x.ends_at) if found else None
+
+    views = []
+    for a, model, env, criticality, owner, settings in rows:
+        muted = silence_of(a)
+        views.append(AlertView(
+            a.id, model, env, a.check, a.severity, a.state, muted is not None, a.summary, a.opened_at, a.last_seen_at,
+            a.acknowledged_by, a.resolved_at, a.note, a.acknowledged_at, muted.author if muted else None,
+            muted.ends_at if muted else None, a.flaps or 0, a.reopened_at, a.resolved_by, criticality, owner,
+            str((settings or {}).get("runbook", ""))))
     views.sort(key=lambda v: (v.state == "resolved", v.silenced, SEVERITY_ORDER.get(v.severity, 2),
                               -v.opened_at.timestamp()))
     return views
@@ -219,6 +334,19 @@ def parse_duration(text: str) -> timedelta:
     from fuseboard import inputs
 
     return inputs.duration(text, "--for", minimum=timedelta(minutes=1), maximum=timedelta(days=30))
+
+
+def parse_flap_period(text: str) -> int:
+    """``--flap-period``: 30m, 2h, 1h30m, or 0 (never reopen), at most a day; in minutes."""
+    if text.strip() in ("0", "0m"):
+        return 0
+    try:
+        minutes = int(parse_duration(text).total_seconds() // 60)
+    except FuseboardError:
+        raise FuseboardError(f"--flap-period {text!r} is not a duration like 30m or 2h, or 0") from None
+    if minutes * 60 > MAX_FLAP_PERIOD.total_seconds():
+        raise FuseboardError(f"--flap-period {text!r} is longer than a day (--flap-period)")
+    return minutes
 
 
 def silence(ws: Workspace, model: str, env: str, duration: timedelta, *, comment: str, actor: str, origin: str,

@@ -13,9 +13,6 @@ is ``crit``, on an internal model ``warn``; PSI keeps its two levels (warn from
 from __future__ import annotations
 
 import json
-import time
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -200,32 +197,31 @@ class ProbeResult:
 
 
 def probe(url: str, path: str = "/health", timeout: float = 2.0, expected_status: int = 200) -> ProbeResult:
-    """GET the endpoint's health path; up when it answers ``expected_status`` in time.
+    """GET the endpoint's health path; up when it answers ``expected_status`` within ``timeout`` (in all).
 
-    The version is read from a JSON body's ``version`` (or ``model_version``) field.
+    Redirects are not followed: a 3xx is "not up, HTTP 302 -> Location" (unless it is the
+    expected status). The version is read from a JSON body's ``version`` (or ``model_version``) field.
     """
+    from fuseboard import http
+
     target = url.rstrip("/") + path
-    start = time.perf_counter()
-    try:
-        with urllib.request.urlopen(target, timeout=timeout) as response:  # noqa: S310 (the user's endpoint)
-            body = response.read(65536)
-            code = response.status
-    except urllib.error.HTTPError as exc:
-        return ProbeResult(exc.code == expected_status, exc.code, (time.perf_counter() - start) * 1000, None,
-                           f"HTTP {exc.code}")
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return ProbeResult(False, None, None, None, str(reason)[:200])
-    latency = (time.perf_counter() - start) * 1000
+    answer = http.request("GET", target, deadline=timeout, max_body=65536)
+    if answer.status is None:
+        return ProbeResult(False, None, None, None, answer.error[:200])
+    code = answer.status
+    latency = answer.seconds * 1000
+    if answer.error:  # the headers came, the body did not (in time)
+        return ProbeResult(False, code, latency, None, answer.describe()[:200])
     version = None
     try:
-        data = json.loads(body)
+        data = json.loads(answer.body)
         if isinstance(data, dict):
             found = data.get("version", data.get("model_version"))
             version = None if found is None else str(found)
     except (ValueError, UnicodeDecodeError):
         pass
-    return ProbeResult(code == expected_status, code, latency, version, "" if code == expected_status else f"HTTP {code}")
+    return ProbeResult(code == expected_status, code, latency, version,
+                       "" if code == expected_status else answer.describe()[:200])
 
 
 def evaluate_health(result: ProbeResult | None, expected_version: int, criticality: str,
@@ -372,9 +368,9 @@ def run_checks(ws: Workspace, *, now: datetime | None = None, policy: Policy | N
         converging = rollouts.converging_until(s) if "health" in wanted else {}
     results = []
     with ThreadPoolExecutor(max_workers=PROBE_CONCURRENCY) as pool:
-        probes = {d.id: pool.submit(probe, d.endpoint_url, policy.probe_path, policy.probe_timeout,
-                                    policy.expected_status)
-                  for d, *_ in deployments if d.endpoint_url and probe_endpoints and "health" in wanted}
+        probes = {d.id: pool.submit(probe, d.endpoint_url, policies[m.id].probe_path, policies[m.id].probe_timeout,
+                                    policies[m.id].expected_status)  # each model's own probe settings
+                  for d, m, *_ in deployments if d.endpoint_url and probe_endpoints and "health" in wanted}
         for lo in range(0, len(deployments), CHECK_BATCH):
             batch = deployments[lo:lo + CHECK_BATCH]
             versions = sorted({mv.id for _, _, _, mv in batch})

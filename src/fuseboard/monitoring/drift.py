@@ -5,7 +5,9 @@ reference data's (stored with the model version) and the current window's
 (folded from inference rows). Numeric histograms carry two open-ended bins
 around the reference's edges for values below its minimum or above its
 maximum; categorical ones carry an ``__unseen__`` bucket for categories the
-reference never had. Working on histograms instead of raw rows is what keeps
+reference never had, and, for a reference with more categories than it keeps,
+its ``__other__`` bucket: the values it had beyond the kept ones, compared
+together by their share. Working on histograms instead of raw rows is what keeps
 a check's cost independent of how many rows were ingested.
 
 Methods and their default thresholds (all configurable per model and feature):

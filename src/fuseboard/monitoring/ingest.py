@@ -155,6 +155,10 @@ class ParquetColumns:
         self._reads: dict[str, Future] = {}
         self._lock = threading.Lock()
 
+    @property
+    def schema(self) -> "pa.Schema":
+        return self._file.schema_arrow
+
     def prefetch(self, names: list[str]) -> None:
         """Start reading these columns, in this order (the first ones together)."""
         with self._lock:
@@ -411,6 +415,7 @@ def validate(table: "pa.Table | ParquetColumns", mv: ModelVersion, task: str, cl
     if unknown:
         raise FuseboardError(f"unknown column(s): {', '.join(map(repr, unknown[:5]))} (the model's features, "
                              f"prediction, {', '.join(OPTIONAL)}) ({source})")
+    _refuse_nested(table, schema, source)
     if isinstance(table, ParquetColumns):  # what is needed first is read first
         table.prefetch([*OWN, *score_columns, *schema])
 
@@ -438,6 +443,19 @@ def validate(table: "pa.Table | ParquetColumns", mv: ModelVersion, task: str, cl
     # the one reported, as map raises in order)
     prediction, label, scored, request_id, seconds = _POOL.map(lambda job: job(), jobs)
     return Batch(table.num_rows, seconds, {}, prediction, scored, request_id, label)
+
+
+def _refuse_nested(table: "pa.Table | ParquetColumns", features: dict[str, str], source: str) -> None:
+    """One line naming the first column whose values are lists, structs or maps (JSON arrays and
+    objects, nested Parquet), from the batch's schema: nothing of such a batch is read further."""
+    import pyarrow as pa
+
+    for f in table.schema:
+        kind = f.type.value_type if pa.types.is_dictionary(f.type) else f.type
+        if pa.types.is_nested(kind):
+            what = "features" if f.name in features else "its values"
+            raise FuseboardError(f"column {f.name!r} holds nested values (list/struct); {what} must be numbers or "
+                                 f"text ({source})")
 
 
 def _feature(table: "pa.Table | ParquetColumns", name: str, kind: str, source: str) -> Any:
@@ -542,14 +560,15 @@ def _fold_encoded_windows(column: Encoded, windows_idx: list[Any], reference: di
 
     k = len(column.dictionary)
     nulls = bool((column.indices < 0).any())
+    other = windows.in_other(column.dictionary, reference)  # the batch's values the reference had, not kept
     out = []
     for idx in windows_idx:  # window by window: each pass stays in the processor's cache
         if nulls:  # slot 0: null, then the dictionary's values
             counts = np.bincount(column.indices[idx] + 1, minlength=k + 1)
-            out.append(windows.fold_counts(counts[1:], column.dictionary, int(counts[0]), reference))
+            out.append(windows.fold_counts(counts[1:], column.dictionary, int(counts[0]), reference, other))
         else:
             out.append(windows.fold_counts(np.bincount(column.indices[idx], minlength=k), column.dictionary, 0,
-                                           reference))
+                                           reference, other))
     return out
 
 
@@ -601,13 +620,36 @@ def _utc(epoch: int) -> datetime:
     return datetime.fromtimestamp(int(epoch), tz=timezone.utc)
 
 
+class _Redeployed(Exception):
+    """Another version was deployed while the batch was folded for the one serving before."""
+
+
+REDEPLOY_ATTEMPTS = 5  # deploys landing one after another while a batch folds: then the ingest gives up
+
+
 def ingest_table(ws: Workspace, model: str, env: str, table: "pa.Table | ParquetColumns", *, source: str = "rows",
                  now: datetime | None = None) -> IngestResult:
     """Validate a batch whole and fold it, then merge it into the serving version's windows in one
-    short transaction (the write lock is not held while the batch is folded)."""
-    import numpy as np
+    short transaction (the write lock is not held while the batch is folded).
 
+    When a deploy lands while the batch folds, the transaction is rolled back (nothing of it was
+    written) and the batch is validated and folded again for the version now serving, then written
+    in a fresh transaction: the write lock is never held while the batch folds.
+    """
     now = now or utcnow()
+    for _ in range(REDEPLOY_ATTEMPTS):
+        try:
+            return _ingest_once(ws, model, env, table, source, now)
+        except _Redeployed:
+            continue
+    raise FuseboardError(f"{model} in {env} was deployed {REDEPLOY_ATTEMPTS} times while the batch was being "
+                         f"folded; nothing was written, try again ({source})")
+
+
+def _ingest_once(ws: Workspace, model: str, env: str, table: "pa.Table | ParquetColumns", source: str,
+                 now: datetime) -> IngestResult:
+    """One attempt: read, validate and fold for the version serving now, then write; ``_Redeployed``
+    (with the transaction rolled back) when another version was deployed in the meantime."""
     with ws.session() as s:  # read what the batch is checked against
         m = lookup.model(s, model)
         e = lookup.environment(s, env)
@@ -629,8 +671,8 @@ def ingest_table(ws: Workspace, model: str, env: str, table: "pa.Table | Parquet
     folded = fold_windows(batch, slices, mv, m.task, classes, table=table, source=source, meanwhile=prepare)
     labelled = sum(perf.get("labelled", 0) for _, _, perf in folded)
     with ws.transaction() as s:
-        if _serving(s, m.id, e.id) != mv.id:  # a deploy landed while the batch was folded: fold it again
-            return ingest_table(ws, model, env, table, source=source, now=now)
+        if _serving(s, m.id, e.id) != mv.id:  # a deploy landed while the batch was folded: roll back (the
+            raise _Redeployed  # transaction leaves with the exception) and fold it again outside it
         pending = _pending(s, m.id, e.id, mv.id, batch, source)
         if fingerprint is not None:
             _refuse_repeat(s, m.id, e.id, fingerprint, batch.rows, source)
@@ -673,24 +715,35 @@ def _stored_windows(s: Any, version_id: int, env_id: int, whens: list[datetime])
         WindowProfile.window_start >= whens[0], WindowProfile.window_start <= whens[-1]))}
 
 
-def _fingerprint(batch: Batch) -> str | None:
-    """The sha256 of a batch's request ids, in order, when it brings labelled rows that have one (rows
-    still waiting for their labels are recognised one by one, by their pending records)."""
+FINGERPRINT_SET = "fuseboard request-id set v2\x1e"  # what the fingerprints since issue 13 hash first
+
+
+def _fingerprint(batch: Batch) -> tuple[str, str] | None:
+    """A batch's fingerprints when it brings labelled rows that have a request id (rows still waiting
+    for their labels are recognised one by one, by their pending records): the sha256 of its SET of
+    request ids (sorted, behind ``FINGERPRINT_SET``, so the same rows re-sent in another order are
+    the same batch), which is stored, and the sha256 of its ids in order, which is what fingerprints
+    stored before were: only looked up, so a retry of a batch sent before the upgrade is still known.
+    The two never coincide (the set's hash starts with its own prefix)."""
     if batch.named is None or batch.labelled is None or not (batch.labelled & batch.named).any():
         return None
-    text = "\x1f".join("" if v is None else v for v in batch.request_id.tolist())  # unit separator: not in an id
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    ids = ["" if v is None else v for v in batch.request_id.tolist()]
+    in_order = "\x1f".join(ids)  # unit separator: not in an id
+    ids.sort()
+    as_set = FINGERPRINT_SET + "\x1f".join(ids)
+    return tuple(hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest() for text in (as_set, in_order))
 
 
-def _refuse_repeat(s: Any, model_id: int, env_id: int, fingerprint: str, rows: int, source: str) -> None:
-    """Refuse a batch whose request ids were all ingested before, in the same order; else remember it."""
+def _refuse_repeat(s: Any, model_id: int, env_id: int, fingerprints: tuple[str, str], rows: int,
+                   source: str) -> None:
+    """Refuse a batch whose request ids were all ingested before (in any order); else remember it."""
     seen = s.exec(select(IngestedBatch.created_at).where(
         IngestedBatch.model_id == model_id, IngestedBatch.environment_id == env_id,
-        IngestedBatch.fingerprint == fingerprint)).first()
+        IngestedBatch.fingerprint.in_(fingerprints))).first()
     if seen is not None:
         raise FuseboardError(f"this batch was already ingested at {seen:%Y-%m-%d %H:%M} UTC (the same {rows:,} "
                              f"request ids); nothing was written ({source})")
-    s.add(IngestedBatch(model_id=model_id, environment_id=env_id, fingerprint=fingerprint, rows=rows))
+    s.add(IngestedBatch(model_id=model_id, environment_id=env_id, fingerprint=fingerprints[0], rows=rows))
 
 
 def _pending(s: Any, model_id: int, env_id: int, version_id: int, batch: Batch,
@@ -793,6 +846,7 @@ def ingest_labels_table(ws: Workspace, model: str, env: str, table: "pa.Table", 
         raise FuseboardError(f"missing column(s): {', '.join(map(repr, missing))} ({source})")
     if table.num_rows == 0:
         raise FuseboardError(f"no rows to ingest ({source})")
+    _refuse_nested(table.select(["request_id", "label"]), {}, source)
     with ws.transaction() as s:
         m = lookup.model(s, model)
         e = lookup.environment(s, env)

@@ -7,7 +7,14 @@ compared later without the raw rows:
   quantile bin edges with the count of reference values in each bin
   (``edges`` has ``bins + 1`` entries; the first and last bins are open-ended
   when drift checks compare new data against them);
-* categorical feature: count, nulls and the count of every value.
+* categorical feature: count, nulls and the count of every value; past ``MAX_CATEGORIES`` distinct
+  values, the most frequent ones and ``__other__`` (the count of all the rest), with
+  ``other_hashes``: the rest's values as a sorted array of 64-bit hashes (the first 8 bytes of each
+  value's blake2b digest, little-endian, base64), so a value the reference had among the rest is
+  compared as ``__other__`` rather than taken for one it never saw (exact up to a hash collision:
+  about n / 2**64 per value for n hashed values). Past ``MAX_HASHED`` distinct values the list is
+  not kept (``null``): every value outside the kept ones then counts as ``__other__``, none as
+  unseen. Profiles written before ``other_hashes`` existed have none: the rest counts as unseen.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ FINE_TAIL_LEVELS = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3)
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 MAX_CATEGORIES = 200  # beyond this, the rarest values are folded into "__other__"
 OTHER = "__other__"
+MAX_HASHED = 1_000_000  # distinct values beyond the kept ones whose hashes are kept (8 MB; 10.7 MB as base64)
 
 
 def infer_kind(series: "pd.Series") -> str:
@@ -178,15 +186,45 @@ def categorical_profile(values: "pd.Series") -> dict[str, Any]:
     top = counts.iloc[:MAX_CATEGORIES]
     value_counts = {str(k): int(v) for k, v in top.items()}
     rest = int(counts.iloc[MAX_CATEGORIES:].sum())
-    if rest:
-        value_counts[OTHER] = rest
-    return {
+    out = {
         "kind": CATEGORICAL,
         "count": int(counts.sum()),
         "nulls": nulls,
         "distinct": int(counts.size),
         "value_counts": value_counts,
     }
+    if rest:
+        value_counts[OTHER] = rest
+        others = [str(k) for k in counts.index[MAX_CATEGORIES:]]
+        out["other_hashes"] = pack_hashes(value_hashes(others)) if len(others) <= MAX_HASHED else None
+    return out
+
+
+def value_hashes(values: list[str]) -> Any:
+    """Each value's 64-bit hash (blake2b, 8 bytes, little-endian) as a uint64 array, in order."""
+    import hashlib
+
+    import numpy as np
+
+    digest = b"".join(hashlib.blake2b(v.encode("utf-8", "surrogatepass"), digest_size=8).digest() for v in values)
+    return np.frombuffer(digest, dtype="<u8")
+
+
+def pack_hashes(hashes: Any) -> str:
+    """A hash array as stored in a profile: sorted, little-endian, base64."""
+    import base64
+
+    import numpy as np
+
+    return base64.b64encode(np.sort(np.asarray(hashes, dtype="<u8")).tobytes()).decode("ascii")
+
+
+def unpack_hashes(text: str) -> Any:
+    import base64
+
+    import numpy as np
+
+    return np.frombuffer(base64.b64decode(text), dtype="<u8")
 
 
 def str_value_counts(values: "pd.Series") -> "pd.Series":

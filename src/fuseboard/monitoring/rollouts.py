@@ -2,7 +2,10 @@
 
 A version becomes known-good in an environment once it has served there for the
 environment's soak time (default one hour) with no critical alert on that deployment;
-the rollout records when. Rollback targets the last known-good version.
+the rollout records when. Rollback targets the newest known-good version older than the
+one serving. A version rolled back from stops being known-good in that environment (its
+rollouts are revoked, audited as ``rollout.known_good_revoked``) and never becomes so again
+there, unless it is deployed again: that new rollout soaks afresh.
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ def mark_known_good(session: Session, now: datetime) -> list[Rollout]:
     A fixed number of queries, whatever the number of deployments (it runs after every health cycle).
     """
     waiting = session.exec(select(Rollout).where(Rollout.state == "succeeded", Rollout.known_good_at.is_(None),
-                                                 Rollout.finished_at.is_not(None))).all()
+                                                 Rollout.finished_at.is_not(None),
+                                                 Rollout.revoked_at.is_(None))).all()
     envs = {e.id: e for e in session.exec(select(Environment))}
     due = [r for r in waiting if (r.ended_at or now) >= r.finished_at + timedelta(seconds=envs[r.environment_id]
                                                                                   .soak_seconds)]
@@ -72,6 +76,33 @@ def mark_known_good(session: Session, now: datetime) -> list[Rollout]:
                                               "soak_seconds": env.soak_seconds}, at=now)
         marked.append(r)
     return marked
+
+
+def revoke_rolled_back_from(session: Session, rollback: Rollout, *, target: str, actor: str, origin: str,
+                            reason: str, at: datetime) -> list[Rollout]:
+    """A succeeded ``rollback`` left its from-version: that version stops being known-good in the
+    environment. Every earlier rollout of it there is revoked (so the monitor never marks it either),
+    audited as ``rollout.known_good_revoked`` with when and why. Runs in the rollback's transaction."""
+    if rollback.from_version_id is None:
+        return []
+    earlier = session.exec(select(Rollout).where(
+        Rollout.model_id == rollback.model_id, Rollout.environment_id == rollback.environment_id,
+        Rollout.to_version_id == rollback.from_version_id, Rollout.id < rollback.id,
+        Rollout.revoked_at.is_(None))).all()
+    if not earlier:
+        return []
+    number = session.get(ModelVersion, rollback.from_version_id).version
+    to = session.get(ModelVersion, rollback.to_version_id).version
+    why = f"rolled back from v{number} to v{to} by {actor}" + (f": {reason}" if reason else "")
+    for r in earlier:
+        r.revoked_at, r.revoked_reason = at, why[:500]
+        session.add(r)
+    was_good = [r for r in earlier if r.known_good_at is not None]
+    audit.record(session, action="rollout.known_good_revoked", target=target, actor=actor, origin=origin,
+                 before={"version": number, "known_good": bool(was_good)},
+                 after={"version": number, "known_good": False, "rollback": rollback.id,
+                        "rollouts": [r.id for r in earlier]}, reason=why, at=at)
+    return earlier
 
 
 def mark_converged(session: Session, reported: dict[tuple[int, int], str | None], now: datetime) -> list[Rollout]:

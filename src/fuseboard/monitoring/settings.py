@@ -1,5 +1,6 @@
 """Per-model monitoring settings: drift method and threshold per feature, key features,
-dataset-drift share, performance tolerances and the health probe.
+dataset-drift share, performance tolerances and the health probe; the model's runbook (a URL or
+text shown with its alerts, incidents and rollbacks) and its alerts' flap period.
 
 Stored as JSON on the model and turned into a ``checks.Policy`` for every check.
 Changes are validated against the model's latest feature schema and audited.
@@ -23,7 +24,9 @@ from fuseboard.store.models import ModelVersion
 TOLERANCE_KINDS = ("abs", "abs_up", "rel")
 SCALARS = {"drift_share": float, "min_rows": int, "min_labelled": int, "failures_to_alert": int,
            "probe_path": str, "probe_timeout": float, "expected_status": int, "drift_window_minutes": int,
-           "performance_window_hours": int}
+           "performance_window_hours": int, "runbook": str, "flap_period_minutes": int}
+RUNBOOK_MAX = 2000  # characters
+FLAP_PERIOD_MAX_MINUTES = 24 * 60
 
 
 def policy_for(settings: dict[str, Any], base: Policy | None = None) -> Policy:
@@ -90,6 +93,14 @@ def validate(settings: dict[str, Any], features: dict[str, str]) -> dict[str, An
                 out[key] = kind(settings[key])
             except (TypeError, ValueError):
                 raise FuseboardError(f"--{key.replace('_', '-')} must be a {kind.__name__}") from None
+    if "runbook" in out:
+        out["runbook"] = out["runbook"].strip()
+        if len(out["runbook"]) > RUNBOOK_MAX:
+            raise FuseboardError(f"--runbook is {len(out['runbook']):,} characters; at most {RUNBOOK_MAX:,} "
+                                 "(link to a longer one)")
+    flap = out.get("flap_period_minutes")
+    if flap is not None and not 0 <= flap <= FLAP_PERIOD_MAX_MINUTES:
+        raise FuseboardError("--flap-period must be between 0 (never reopen) and 24h")
     share = out.get("drift_share")
     if share is not None and not 0 < share <= 1:
         raise FuseboardError("--drift-share must be above 0 and at most 1")
@@ -108,6 +119,15 @@ def _number(value: Any, option: str) -> float:
     return number
 
 
+def preview(ws: Workspace, model: str, changes: dict[str, Any]) -> list[str]:
+    """Check ``changes`` as ``update`` will (one error line for the first bad one, nothing written);
+    returns the protected environments the model serves in, where the change takes effect."""
+    with ws.session() as s:
+        m = lookup.model(s, model)
+        validate(changes, _features(s, m.id))
+        return lookup.protected_serving(s, m.id)
+
+
 def update(ws: Workspace, model: str, changes: dict[str, Any], *, actor: str, origin: str, reason: str = "",
            reset: bool = False) -> dict[str, Any]:
     """Merge ``changes`` into the model's settings (or start again from the defaults); audited."""
@@ -119,6 +139,8 @@ def update(ws: Workspace, model: str, changes: dict[str, Any], *, actor: str, or
         for key, value in cleaned.items():
             if isinstance(value, dict):
                 merged.setdefault(key, {}).update(value)
+            elif key == "runbook" and not value:  # --runbook "": no runbook
+                merged.pop(key, None)
             else:
                 merged[key] = value
         if merged != before:

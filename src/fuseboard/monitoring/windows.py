@@ -21,7 +21,9 @@ Categorical feature::
      "value_counts": {reference categories..., "__unseen__": n}, "unseen": {value: n, ...}}
 
 ``unseen`` keeps the most frequent categories the reference never had (at most
-``MAX_UNSEEN``) so data-quality findings can name them.
+``MAX_UNSEEN``) so data-quality findings can name them. A value the reference had
+but did not keep among its most frequent (see profiles.py, ``other_hashes``) counts
+in the reference's ``__other__`` bucket, not as unseen.
 """
 
 from __future__ import annotations
@@ -245,17 +247,59 @@ def fold_numeric_windows(column: Any, windows_idx: list[Any], reference: dict[st
     return out
 
 
-def fold_counts(counts: Any, dictionary: list[str], nulls: int, reference: dict[str, Any]) -> dict[str, Any]:
-    """Profile a categorical column from the count of each distinct value (``dictionary`` order)."""
+OTHER = "__other__"  # profiles.OTHER: the reference's values beyond the ones it kept
+
+
+def in_other(dictionary: list[str], reference: dict[str, Any]) -> Any:
+    """Per value of ``dictionary`` (a column's distinct values): whether it is one of the reference's
+    values beyond those it kept, i.e. counts as ``__other__``; None when there are none to match.
+
+    Only the values the reference did not keep are hashed (once per batch and column, not per row),
+    and looked up in its sorted hashes with one search.
+    """
+    import numpy as np
+
+    if "other_hashes" not in reference:  # no rest, or a profile from before the hashes: nothing is "other"
+        return None
+    kept = reference.get("value_counts", {})
+    outside = [i for i, value in enumerate(dictionary) if value not in kept]
+    mask = np.zeros(len(dictionary), dtype=bool)
+    if not outside:
+        return mask
+    packed = reference["other_hashes"]
+    if packed is None:  # too many values to list: all that is not kept is the reference's rest
+        mask[outside] = True
+        return mask
+    from fuseboard.monitoring.profiles import unpack_hashes, value_hashes
+
+    known = unpack_hashes(packed)
+    if known.size:
+        hashes = value_hashes([dictionary[i] for i in outside])
+        found = np.minimum(np.searchsorted(known, hashes), known.size - 1)
+        mask[outside] = known[found] == hashes
+    return mask
+
+
+def fold_counts(counts: Any, dictionary: list[str], nulls: int, reference: dict[str, Any],
+                other: Any = None) -> dict[str, Any]:
+    """Profile a categorical column from the count of each distinct value (``dictionary`` order).
+
+    ``other``: ``in_other(dictionary, reference)``, when the caller worked it out once for several
+    windows; else it is worked out here.
+    """
     value_counts = {c: 0 for c in reference.get("value_counts", {})}
+    if other is None:
+        other = in_other(dictionary, reference)
     unseen: list[tuple[int, str]] = []
     unseen_total = 0
-    for value, count in zip(dictionary, counts):
+    for i, (value, count) in enumerate(zip(dictionary, counts)):
         count = int(count)
         if not count:
             continue
         if value in value_counts:
             value_counts[value] += count
+        elif other is not None and other[i]:
+            value_counts[OTHER] += count
         else:
             unseen_total += count
             unseen.append((count, value))

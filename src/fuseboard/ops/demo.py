@@ -161,6 +161,11 @@ def build_demo(path: Path | None = None, *, reset: bool = False, progress: Calla
     ws = open_workspace(demo_url(path))
     now = utcnow()
     try:
+        from fuseboard.ops.environments import set_identity_override
+
+        # its people (ana, chloe, ...) are played by one login: FUSEBOARD_USER=chloe fuseboard ...
+        set_identity_override(ws, True, actor=ACTOR, origin="demo", reason="the demo's people act through "
+                              "FUSEBOARD_USER")
         for name, kind, desc in TEAMS:
             teams.add_team(ws, name, kind, description=desc, actor=ACTOR, origin="demo")
         for handle, full, team, email, phone in PEOPLE:
@@ -169,9 +174,12 @@ def build_demo(path: Path | None = None, *, reset: bool = False, progress: Calla
 
         # one thread: the demo's small models train as fast, and OpenMP threads spinning against a
         # busy second core made the build 7x slower (4.5 s against 30 s, measured here)
+        # the estimators first: threadpool_limits only reaches OpenMP once scikit-learn has loaded it,
+        # and a first build in a fresh process otherwise pickled n_threads=2 (another sha256)
+        specs = catalogue()
         with tempfile.TemporaryDirectory(prefix="fuseboard-demo-") as tmp_name, threadpool_limits(1):
             tmp = Path(tmp_name)
-            for index, spec in enumerate(catalogue()):
+            for index, spec in enumerate(specs):
                 say(f"training {spec.name}")
                 _build_model(ws, spec, samples, tmp, now, seed=index, joblib=joblib, pd=pd)
         _gates_and_signoffs(ws, now)

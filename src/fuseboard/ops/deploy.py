@@ -19,6 +19,7 @@ environment's convergence time). A retry is a new change of the same kind.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,9 +29,11 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from fuseboard import redact
 from fuseboard.errors import Conflict, FuseboardError, Refused
 from fuseboard.monitoring import rollouts
 from fuseboard.ops import audit, gates as gates_mod, hooks
+from fuseboard.ops.pending import in_progress_error, runner, running_here
 from fuseboard.ops.registry import artifact_file
 from fuseboard.store import lookup
 from fuseboard.store.db import Workspace
@@ -60,6 +63,8 @@ class ChangePlan:
     open_alerts: list[str] = field(default_factory=list)
     on_call: str = ""
     in_progress: str = ""
+    runbook: str = ""  # the model's runbook (a URL or text; ``monitoring set --runbook``)
+    advice: str = ""  # a rollback's "will it help" line (ops.incident.rollback_advice), when planned
 
     @property
     def changes(self) -> bool:
@@ -86,7 +91,8 @@ class ChangePlan:
                 "protected": self.protected, "criticality": self.criticality, "from_version": self.from_version,
                 "to_version": self.to_version, "endpoint_url": self.endpoint_url, "changed": self.changes,
                 "hook": self.hook, "gates": [g.as_dict() for g in self.gates], "open_alerts": self.open_alerts,
-                "on_call": self.on_call}
+                "on_call": self.on_call, "runbook": self.runbook,
+                **({"rollback_advice": self.advice} if self.advice else {})}
 
 
 @dataclass
@@ -97,6 +103,7 @@ class ChangeResult:
     hook_status: str = ""
     hook_output: str = ""
     overridden: list[str] = field(default_factory=list)
+    settled_as: str = ""  # state "late": what the rollout had become before the hook answered
 
     @property
     def ok(self) -> bool:
@@ -104,6 +111,10 @@ class ChangeResult:
 
     def message(self) -> str:
         p = self.plan
+        if self.state == "late":
+            return (f"{p.action} of {p.model} v{p.to_version} in {p.environment}: its rollout was {self.settled_as} "
+                    f"before the hook answered ({self.hook_status}), so nothing changed on record; the serving "
+                    "system may have followed the hook anyway: check what the endpoint reports")
         if self.state == "unchanged":
             return f"unchanged: {p.model} v{p.to_version} already runs in {p.environment}"
         if self.state == "succeeded" and p.from_version == p.to_version:
@@ -116,8 +127,11 @@ class ChangeResult:
                 f"{p.action} FAILED: the hook said {self.hook_status}; nothing runs in {p.environment}")
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.plan.as_dict(), "state": self.state, "rollout": self.rollout_id,
-                "hook_status": self.hook_status, "hook_output": self.hook_output, "overridden_gates": self.overridden}
+        out = {**self.plan.as_dict(), "state": self.state, "rollout": self.rollout_id,
+               "hook_status": self.hook_status, "hook_output": self.hook_output, "overridden_gates": self.overridden}
+        if self.settled_as:
+            out["settled_as"] = self.settled_as
+        return out
 
 
 # -- planning ------------------------------------------------------------------------------
@@ -127,12 +141,39 @@ def _deployment(s: Session, m: Model, e: Environment) -> Deployment | None:
 
 
 def last_known_good(s: Session, m: Model, e: Environment, exclude_version_id: int | None) -> ModelVersion | None:
-    """The most recent version that became known-good in this environment, other than ``exclude``."""
-    found = s.exec(select(Rollout).where(Rollout.model_id == m.id, Rollout.environment_id == e.id,
-                                         Rollout.known_good_at.is_not(None),
-                                         Rollout.to_version_id != (exclude_version_id or -1))
-                   .order_by(Rollout.known_good_at.desc(), Rollout.id.desc())).first()
-    return s.get(ModelVersion, found.to_version_id) if found else None
+    """Where a rollback goes: the newest version older than the one serving (``exclude_version_id``) that
+    became known-good in this environment and was not rolled back from there since (a rollback never
+    goes forward). With no serving version, the newest known-good one."""
+    serving = s.get(ModelVersion, exclude_version_id) if exclude_version_id is not None else None
+    stmt = (select(ModelVersion).join(Rollout, Rollout.to_version_id == ModelVersion.id)
+            .where(Rollout.model_id == m.id, Rollout.environment_id == e.id, Rollout.known_good_at.is_not(None),
+                   Rollout.revoked_at.is_(None)))
+    if serving is not None:
+        stmt = stmt.where(ModelVersion.version < serving.version)
+    return s.exec(stmt.order_by(ModelVersion.version.desc())).first()
+
+
+def _no_rollback_target(s: Session, m: Model, e: Environment, current: ModelVersion) -> str:
+    """Why there is nothing to roll back to, saying what exists and how to choose a version instead."""
+    rows = s.exec(select(Rollout, ModelVersion.version).join(ModelVersion, ModelVersion.id == Rollout.to_version_id)
+                  .where(Rollout.model_id == m.id, Rollout.environment_id == e.id, Rollout.state == "succeeded",
+                         ModelVersion.version != current.version)
+                  .order_by(ModelVersion.version.desc(), Rollout.id.desc())).all()
+    facts: dict[int, str] = {}
+    for r, number in rows:
+        if number in facts:
+            continue
+        if r.revoked_at is not None:
+            facts[number] = f"v{number} was rolled back from at {r.revoked_at.astimezone():%H:%M}" + (
+                "" if r.revoked_at.astimezone().date() == utcnow().astimezone().date()
+                else f" on {r.revoked_at.astimezone():%Y-%m-%d}")
+        elif r.known_good_at is not None:
+            facts[number] = f"v{number} is known-good but newer"
+        else:
+            facts[number] = f"v{number} served but never became known-good"
+    said = "; ".join(facts.values()) or f"no other version ever served in {e.name}"
+    return (f"{m.name} in {e.name} has no known-good version older than v{current.version} to roll back to "
+            f"({said}); deploy a chosen version with fuseboard deploy {m.name} VERSION --env {e.name}")
 
 
 def on_call(s: Session, m: Model, now: datetime | None = None) -> str:
@@ -190,8 +231,7 @@ def _plan(s: Session, action: str, model: str, env: str, version: int | None, en
             raise Refused(f"nothing of {m.name} runs in {e.name}; there is nothing to roll back")
         mv = last_known_good(s, m, e, dep.version_id)
         if mv is None:
-            raise Refused(f"{m.name} has no known-good version in {e.name} other than v{current.version} to roll "
-                          f"back to; pass --to VERSION")
+            raise Refused(_no_rollback_target(s, m, e, current))
     elif action == "promote":
         source = _previous_env(s, e)
         if source is None:
@@ -216,7 +256,8 @@ def _plan(s: Session, action: str, model: str, env: str, version: int | None, en
         else gates_mod.evaluate(s, m, mv, e, now),
         open_alerts=[f"{a.severity} {a.check}: {a.summary}" for a in alerts], on_call=on_call(s, m),
         in_progress=(f"v{s.get(ModelVersion, pending.to_version_id).version} by {pending.requested_by} since "
-                     f"{pending.requested_at:%H:%M} UTC") if pending else "")
+                     f"{pending.requested_at:%H:%M} UTC") if pending else "",
+        runbook=str((m.monitoring or {}).get("runbook", "")))
     return plan, m, e, dep, mv
 
 
@@ -228,7 +269,12 @@ def plan_change(ws: Workspace, model: str, env: str, *, action: str = "deploy", 
     promotion into ``env``, to the version serving in the environment before it.
     """
     with ws.session() as s:
-        return _plan(s, action, model, env, version, endpoint_url, now or utcnow())[0]
+        plan, m, e, dep, mv = _plan(s, action, model, env, version, endpoint_url, now or utcnow())
+        if action == "rollback" and plan.changes:
+            from fuseboard.ops.incident import advice_for
+
+            plan.advice = advice_for(s, m, e, dep, mv, now or utcnow()).line()
+        return plan
 
 
 def next_environment(ws: Workspace, env: str) -> str | None:
@@ -252,15 +298,18 @@ def apply(ws: Workspace, plan: ChangePlan, *, actor: str, origin: str, reason: s
     """Carry out a planned change: request, hook, outcome (see the module's docstring).
 
     Raises ``Conflict`` when the deployment changed since ``plan`` was made, ``Refused`` when a
-    change is in flight, the user is not on the environment's allow-list, or gates fail
+    change is in flight, the user is not on the environment's allow-list (kept in the workspace;
+    ``allow``: the config file's old lists, see ``environments.access_denied``), or gates fail
     without ``override``. A failing hook is not an exception: the result says ``failed``.
     """
     when = now or utcnow()
     target = f"{plan.model}/{plan.environment}"
-    allowed = (allow or {}).get(plan.environment)
-    if allowed is not None and actor not in allowed:
-        _refuse(ws, plan, actor, origin, f"{actor} may not change {plan.environment} (allowed: "
-                f"{', '.join(allowed) or 'nobody'}; [environments.{plan.environment}] allow in the config)")
+    from fuseboard.ops.environments import access_denied
+
+    actor = audit.effective_actor(ws, actor)  # the OS login unless the workspace allows overrides
+    why = access_denied(ws, plan.environment, actor, legacy=allow)
+    if why:
+        _refuse(ws, plan, actor, origin, why)
     if override and not reason.strip():
         raise FuseboardError("overriding gates needs a reason (--reason)")
     with ws.transaction() as s:
@@ -270,6 +319,21 @@ def apply(ws: Workspace, plan: ChangePlan, *, actor: str, origin: str, reason: s
             raise Conflict(f"{target} changed under you: it now runs v{fresh.from_version}"
                            + (f" (changed by {dep.deployed_by} at {dep.deployed_at:%H:%M} UTC)" if dep else "")
                            + "; nothing was done; look again and retry")
+        pending_id = dep.pending_rollout_id if dep is not None else s.exec(  # a first deploy in flight
+            select(Rollout.id).where(Rollout.model_id == m.id, Rollout.environment_id == e.id,
+                                     Rollout.state == "pending")).first()
+        if pending_id is not None:  # (before "unchanged": a rollback to the version on record is not a no-op then)
+            pending = s.get(Rollout, pending_id)
+            timeout = timedelta(seconds=float(e.hook.get("timeout", hooks.DEFAULT_TIMEOUT)))
+            if when - pending.requested_at < timeout + STALE_AFTER:
+                raise Refused(in_progress_error(s, pending, target, when))
+            pid, host = runner(pending)
+            pending.state, pending.finished_at = "abandoned", when
+            pending.hook_status = "abandoned: its process" + (f" (pid {pid} on {host})" if pid else "") + \
+                " never reported back"
+            s.add(pending)
+            audit.record(s, action="rollout.abandoned", target=target, actor=actor, origin=origin,
+                         after={"rollout": pending.id}, reason="its process never reported back", at=when)
         if not fresh.changes:
             return ChangeResult(fresh, "unchanged")
         if fresh.from_version == fresh.to_version:  # only the endpoint moves: a record, no hook
@@ -279,20 +343,6 @@ def apply(ws: Workspace, plan: ChangePlan, *, actor: str, origin: str, reason: s
                          before={"endpoint_url": fresh.from_endpoint}, after={"endpoint_url": fresh.endpoint_url},
                          reason=reason, at=when)
             return ChangeResult(fresh, "succeeded", hook_status="no hook")
-        pending_id = dep.pending_rollout_id if dep is not None else s.exec(  # a first deploy in flight
-            select(Rollout.id).where(Rollout.model_id == m.id, Rollout.environment_id == e.id,
-                                     Rollout.state == "pending")).first()
-        if pending_id is not None:
-            pending = s.get(Rollout, pending_id)
-            timeout = timedelta(seconds=float(e.hook.get("timeout", hooks.DEFAULT_TIMEOUT)))
-            if when - pending.requested_at < timeout + STALE_AFTER:
-                what = fresh.in_progress or f"by {pending.requested_by} since {pending.requested_at:%H:%M} UTC"
-                raise Refused(f"a change of {target} is already in progress ({what}); wait for it")
-            pending.state, pending.finished_at = "abandoned", when
-            pending.hook_status = pending.hook_status or "abandoned: its process never reported back"
-            s.add(pending)
-            audit.record(s, action="rollout.abandoned", target=target, actor=actor, origin=origin,
-                         after={"rollout": pending.id}, reason="its process never reported back", at=when)
         failing = [g.name for g in fresh.failing_gates] if check_gates else []
         if failing and not override:
             raise Refused(f"gates failing for {target}: " + "; ".join(f"{g.name}: {g.detail}"
@@ -303,7 +353,7 @@ def apply(ws: Workspace, plan: ChangePlan, *, actor: str, origin: str, reason: s
         rollout = Rollout(model_id=m.id, environment_id=e.id, action=plan.action,
                           from_version_id=dep.version_id if dep else None, to_version_id=mv.id, state="pending",
                           requested_by=actor, requested_at=when, reason=reason,
-                          hook=hooks.describe(e.hook) if e.hook else "")
+                          hook=hooks.describe(e.hook) if e.hook else "", hook_status=running_here())
         s.add(rollout)
         s.flush()
         if dep is not None:  # claim the deployment: conditional on the revision we saw
@@ -319,8 +369,19 @@ def apply(ws: Workspace, plan: ChangePlan, *, actor: str, origin: str, reason: s
                      before={"version": fresh.from_version}, after={"version": mv.version, "rollout": rollout.id,
                                                                      "hook": rollout.hook}, reason=reason, at=when)
         rollout_id, hook, env_id = rollout.id, dict(e.hook), e.id
-    result = run_hook(hook, {"model": plan.model, "version": plan.to_version, "artifact": artifact,
-                             "env": plan.environment, "from_version": plan.from_version, "action": plan.action})
+    values = {"model": plan.model, "version": plan.to_version, "artifact": artifact, "env": plan.environment,
+              "from_version": plan.from_version, "action": plan.action}
+    began = time.monotonic()
+    try:
+        result = run_hook(hook, values)
+    except BaseException as exc:  # fuseboard itself failed (or ctrl+c): the rollout never stays pending
+        why = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
+        with contextlib.suppress(Exception):  # (if even that fails, reconcile settles it later)
+            _finish(ws, fresh, rollout_id, env_id, hooks.HookResult(
+                False, f"fuseboard failed while the hook ran ({why[:200]}); what the hook did is unknown", "", "",
+                time.monotonic() - began), actor=actor, origin=origin, reason=reason, overridden=failing,
+                started=when, now=now)
+        raise
     return _finish(ws, fresh, rollout_id, env_id, result, actor=actor, origin=origin, reason=reason,
                    overridden=failing, started=when, now=now)
 
@@ -332,14 +393,27 @@ def _finish(ws: Workspace, plan: ChangePlan, rollout_id: int, env_id: int, resul
     if now is not None:  # a back-dated change (the demo's history) still finishes after it started
         done = started + timedelta(seconds=result.seconds)
     target = f"{plan.model}/{plan.environment}"
+    secrets = [ws.engine.url.password]  # the workspace's own database password, besides the usual ones
+    result = hooks.HookResult(result.ok, redact.mask(result.status, secrets), redact.mask(result.output, secrets),
+                              result.ran, result.seconds)
     with ws.transaction() as s:
+        # only a rollout still pending is completed: one cleared or abandoned meanwhile stays so, and a
+        # later change it no longer blocks keeps what it recorded
+        settled = s.exec(update(Rollout).where(Rollout.id == rollout_id, Rollout.state == "pending").values(
+            state="succeeded" if result.ok else "failed", finished_at=done, hook_status=result.status,
+            hook_output=result.output))
         rollout = s.get(Rollout, rollout_id)
-        rollout.finished_at, rollout.hook_status, rollout.hook_output = done, result.status, result.output
+        if settled.rowcount != 1:
+            audit.record(s, action=f"{plan.action}.late", target=target, actor=actor, origin=origin,
+                         before={"state": rollout.state}, after={
+                             "rollout": rollout_id, "wanted": plan.to_version, "hook": result.status},
+                         reason="the hook answered after its rollout had been settled; nothing changed", at=done)
+            return ChangeResult(plan, "late", rollout_id, result.status, result.output, overridden,
+                                settled_as=rollout.state)
         m = lookup.model(s, plan.model)
         dep = s.exec(select(Deployment).where(Deployment.model_id == m.id,
                                               Deployment.environment_id == env_id)).first()
         if result.ok:
-            rollout.state = "succeeded"
             for earlier in s.exec(select(Rollout).where(Rollout.model_id == m.id, Rollout.environment_id == env_id,
                                                         Rollout.state == "succeeded", Rollout.ended_at.is_(None),
                                                         Rollout.id != rollout.id)):
@@ -358,8 +432,10 @@ def _finish(ws: Workspace, plan: ChangePlan, rollout_id: int, env_id: int, resul
                          before={"version": plan.from_version, "endpoint_url": plan.from_endpoint},
                          after={"version": plan.to_version, "endpoint_url": plan.endpoint_url, "rollout": rollout.id,
                                 "hook": result.status}, reason=reason, at=done)
+            if plan.action == "rollback":  # the version it left is no longer known-good here
+                rollouts.revoke_rolled_back_from(s, rollout, target=target, actor=actor, origin=origin,
+                                                 reason=reason, at=done)
         else:
-            rollout.state = "failed"
             if dep is not None and dep.pending_rollout_id == rollout.id:
                 dep.pending_rollout_id = None
                 dep.revision += 1
@@ -368,7 +444,6 @@ def _finish(ws: Workspace, plan: ChangePlan, rollout_id: int, env_id: int, resul
                          before={"version": plan.from_version}, after={
                              "version": plan.from_version, "wanted": plan.to_version, "rollout": rollout.id,
                              "hook": result.status, "output": result.output[-2000:]}, reason=reason, at=done)
-        s.add(rollout)
         try:
             s.flush()
         except IntegrityError:  # two first deploys of the same model into the same environment
@@ -403,11 +478,26 @@ class Convergence:
     reported: str | None
     seconds: float
     detail: str
+    probed: bool = True  # False: no endpoint recorded, nothing to ask
 
 
-def wait_converged(ws: Workspace, model: str, env: str, *, timeout: float = 30.0, interval: float = 1.0,
-                   probe_path: str = "/health") -> Convergence:
-    """Probe the deployment's endpoint until it reports the recorded version, or ``timeout`` passes."""
+def _probe_settings(m: Model) -> tuple[str, float, int]:
+    """The model's own probe path, timeout and expected status (``monitoring set``)."""
+    from fuseboard.monitoring.settings import policy_for
+
+    policy = policy_for(m.monitoring or {})
+    return policy.probe_path, float(policy.probe_timeout), int(policy.expected_status)
+
+
+def _as_version(reported: str) -> str:
+    number = reported.lstrip("v")
+    return f"v{number}" if number.isdigit() else f"version {reported!r}"
+
+
+def wait_converged(ws: Workspace, model: str, env: str, *, timeout: float = 30.0,
+                   interval: float = 1.0) -> Convergence:
+    """Probe the deployment's endpoint (with the model's probe settings) until it reports the
+    recorded version, or ``timeout`` passes."""
     from fuseboard.monitoring.checks import probe
 
     start = time.monotonic()
@@ -419,11 +509,14 @@ def wait_converged(ws: Workspace, model: str, env: str, *, timeout: float = 30.0
             raise FuseboardError(f"nothing of {model} runs in {env}")
         expected = s.get(ModelVersion, dep.version_id).version
         url = dep.endpoint_url
+        path, probe_timeout, status = _probe_settings(m)
     if not url:
-        return Convergence(False, expected, None, 0.0, "no endpoint recorded; cannot confirm what it serves")
+        return Convergence(False, expected, None, 0.0, "no endpoint recorded; cannot confirm what it serves",
+                           probed=False)
     reported: str | None = None
     while True:
-        result = probe(url, probe_path, timeout=min(5.0, max(0.5, timeout)))
+        left = timeout - (time.monotonic() - start)
+        result = probe(url, path, timeout=max(0.5, min(probe_timeout, left)), expected_status=status)
         reported = result.version
         if result.up and reported is not None and reported.lstrip("v") == str(expected):
             with ws.transaction() as s:
@@ -431,15 +524,17 @@ def wait_converged(ws: Workspace, model: str, env: str, *, timeout: float = 30.0
             return Convergence(True, expected, reported, time.monotonic() - start,
                                f"endpoint reports v{expected}")
         if time.monotonic() - start + interval > timeout:
-            what = f"reports version {reported}" if reported is not None else (
-                "is down" if not result.up else "reports no version")
+            what = f"it reports {_as_version(reported)}" if reported is not None else (
+                f"it is down ({result.error or f'HTTP {result.status_code}'})" if not result.up
+                else "it reports no version")
             return Convergence(False, expected, reported, time.monotonic() - start,
-                               f"after {timeout:g}s the endpoint still {what}, not v{expected}; the monitor opens a "
-                               "version-mismatch alert if it does not converge")
+                               f"the endpoint did not report v{expected} within {timeout:g} s; {what} "
+                               f"({url.rstrip('/')}{path}); the monitor opens a version-mismatch alert if it does "
+                               "not converge")
         time.sleep(interval)
 
 
-def reconcile(ws: Workspace, *, now: datetime | None = None, probe_path: str = "/health") -> list[ChangeResult]:
+def reconcile(ws: Workspace, *, now: datetime | None = None) -> list[ChangeResult]:
     """Settle the changes whose process died while their hook ran (``kill -9``, a lost SSH session).
 
     A pending rollout older than its hook's timeout (plus a minute) is finished from what the
@@ -465,10 +560,10 @@ def reconcile(ws: Workspace, *, now: datetime | None = None, probe_path: str = "
             plan = ChangePlan(action=r.action, model=m.name, environment=e.name, protected=e.protected,
                               criticality=m.criticality, from_version=was, to_version=to,
                               revision=dep.revision if dep else None, from_endpoint=url, endpoint_url=url)
-            stale.append((r.id, e.id, plan, r.requested_at, url))
+            stale.append((r.id, e.id, plan, r.requested_at, url, _probe_settings(m)))
     results = []
-    for rollout_id, env_id, plan, requested_at, url in stale:
-        reported = probe(url, probe_path, timeout=5.0).version if url else None
+    for rollout_id, env_id, plan, requested_at, url, (path, probe_timeout, status) in stale:
+        reported = probe(url, path, timeout=probe_timeout, expected_status=status).version if url else None
         if reported is not None and reported.lstrip("v") == str(plan.to_version):
             outcome = hooks.HookResult(True, f"reconciled: the process running the hook stopped; the endpoint "
                                              f"reports v{plan.to_version}", "", "", 0.0)
@@ -477,10 +572,12 @@ def reconcile(ws: Workspace, *, now: datetime | None = None, probe_path: str = "
                 "no endpoint to ask" if not url else "the endpoint reports no version")
             outcome = hooks.HookResult(False, f"abandoned: the process running the hook stopped; {seen}", "", "",
                                        0.0)
-        with ws.session() as s:  # another process may have settled it meanwhile
+        with ws.session() as s:  # another process may have settled it meanwhile (_finish checks again)
             if s.get(Rollout, rollout_id).state != "pending":
                 continue
-        results.append(_finish(ws, plan, rollout_id, env_id, outcome, actor="monitor", origin="monitor",
-                               reason="reconciled after the requesting process stopped", overridden=[],
-                               started=requested_at, now=None))
+        settled = _finish(ws, plan, rollout_id, env_id, outcome, actor="monitor", origin="monitor",
+                          reason="reconciled after the requesting process stopped", overridden=[],
+                          started=requested_at, now=None)
+        if settled.state != "late":
+            results.append(settled)
     return results

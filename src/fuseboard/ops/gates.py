@@ -71,10 +71,15 @@ def _soak_gate(session: Session, model: Model, mv: ModelVersion, env: Environmen
     crit = session.exec(select(Alert.opened_at, Alert.resolved_at).where(
         Alert.model_id == model.id, Alert.environment_id == previous.id, Alert.severity == "crit")).all()
     for r in runs:
+        if r.revoked_at is not None:  # rolled back from there: not known-good
+            continue
         good = r.known_good_at or rollouts.known_good_at(r.finished_at, r.ended_at, soak, crit, now)
         if good is not None:
             return Gate("soak", True, f"known-good in {previous.name} since {good:%Y-%m-%d %H:%M} UTC")
     latest = runs[0]
+    if latest.revoked_at is not None:
+        return Gate("soak", False, f"v{mv.version} was rolled back from in {previous.name} at "
+                    f"{latest.revoked_at:%Y-%m-%d %H:%M} UTC; deploy it there again and let it soak")
     served = (latest.ended_at or now) - latest.finished_at
     return Gate("soak", False, f"v{mv.version} in {previous.name}: {_span(served)} of {_span(soak)} soak without "
                 "a critical alert")
@@ -107,6 +112,7 @@ def signoff(ws: Workspace, model: str, version: int, side: str, *, actor: str, o
     """Record one side's acceptance of a version; signing twice is refused (the first one stands)."""
     if side not in SIGNOFF_SIDES:
         raise FuseboardError(f"--as must be one of {', '.join(SIGNOFF_SIDES)}, not {side!r}")
+    actor = audit.effective_actor(ws, actor)
     with ws.transaction() as s:
         m = lookup.model(s, model)
         mv = lookup.version(s, m, version)

@@ -29,6 +29,8 @@ from fuseboard.store.db import Workspace
 from fuseboard.store.models import (CRITICALITIES, CheckRun, CheckState, Deployment, Environment, Handover,
                                     HandoverItem, HandoverSignature, Model, ModelVersion, Person, Rota, RotaShift,
                                     Rollout, Signoff, Team, utcnow)
+from fuseboard.text import markdown_evidence as _md_evidence
+from fuseboard.text import markdown_safe as _md
 
 GROUPS = ("data", "model", "infrastructure", "monitoring", "operations")
 CHECKS_RUNNING_DAYS = 7
@@ -149,7 +151,7 @@ def v_rollback_target(s: Session, m: Model, now: datetime) -> Verdict:
         return Verdict(False, f"nothing runs in {env.name if env else 'prod'}")
     good = last_known_good(s, m, env, mv.id)
     return Verdict(good is not None, f"known-good v{good.version} in {env.name} to roll back to" if good else
-                   f"no known-good version in {env.name} other than v{mv.version}")
+                   f"no known-good version in {env.name} older than v{mv.version}")
 
 
 def v_checks_running(s: Session, m: Model, now: datetime) -> Verdict:
@@ -442,7 +444,7 @@ def _side(s: Session, h: Handover, actor: str) -> str:
     person = s.exec(select(Person).where(Person.handle == actor)).first()
     if person is None:
         raise Refused(f"{actor} is not a known person; sign-offs come from team members "
-                      f"(FUSEBOARD_USER sets who you are)")
+                      f"(your OS login name is who you are, unless the workspace allows FUSEBOARD_USER)")
     if h.from_team_id is not None and person.team_id == h.from_team_id:
         return "giving"
     if person.team_id == h.to_team_id:
@@ -452,7 +454,7 @@ def _side(s: Session, h: Handover, actor: str) -> str:
 
 def sign(ws: Workspace, model: str, *, actor: str, origin: str, now: datetime | None = None) -> HandoverView:
     """Sign for your side; once both sides signed with every required item satisfied, ownership moves."""
-    now = now or utcnow()
+    now, actor = now or utcnow(), audit.effective_actor(ws, actor)
     with ws.transaction() as s:
         m, h = _open_for_change(s, model)
         if h.state == "rejected":
@@ -493,7 +495,7 @@ def sign(ws: Workspace, model: str, *, actor: str, origin: str, now: datetime | 
 def reject(ws: Workspace, model: str, reason: str, *, actor: str, origin: str,
            now: datetime | None = None) -> HandoverView:
     """The receiving side sends it back, with a reason; signatures are cleared."""
-    now = now or utcnow()
+    now, actor = now or utcnow(), audit.effective_actor(ws, actor)
     if not reason.strip():
         raise FuseboardError("a rejection needs a reason (--reason)")
     with ws.transaction() as s:
@@ -514,14 +516,15 @@ def reject(ws: Workspace, model: str, reason: str, *, actor: str, origin: str,
 # -- export ----------------------------------------------------------------------------------
 
 def markdown(view: HandoverView) -> str:
-    """The checklist as Markdown, for a ticket or a wiki page."""
+    """The checklist as Markdown, for a ticket or a wiki page (stored text cannot add markup of its own)."""
     done, total = view.progress
-    lines = [f"# Handover of {view.model} to {view.to_team}", "",
-             f"- From: {view.from_team or '(no owner)'}", f"- Criticality: {view.criticality}",
-             f"- Template: {view.template}", f"- State: {view.state.replace('_', ' ')}"
-             + (f" ({view.reason})" if view.state == "rejected" and view.reason else ""),
+    lines = [f"# Handover of {_md(view.model)} to {_md(view.to_team)}", "",
+             f"- From: {_md(view.from_team) if view.from_team else '(no owner)'}",
+             f"- Criticality: {_md(view.criticality)}",
+             f"- Template: {_md(view.template)}", f"- State: {view.state.replace('_', ' ')}"
+             + (f" ({_md(view.reason)})" if view.state == "rejected" and view.reason else ""),
              f"- Required items satisfied: {done} of {total}",
-             f"- Started by {view.created_by} on {view.created_at:%Y-%m-%d}", ""]
+             f"- Started by {_md(view.created_by)} on {view.created_at:%Y-%m-%d}", ""]
     for group in GROUPS:
         items = [i for i in view.items if i.group == group]
         if not items:
@@ -532,14 +535,15 @@ def markdown(view: HandoverView) -> str:
             if i.auto:
                 flags.append("verified by fuseboard")
             tail = f" _({', '.join(flags)})_" if flags else ""
-            lines.append(f"- [{'x' if i.done else ' '}] **{i.text}**{tail}")
+            lines.append(f"- [{'x' if i.done else ' '}] **{_md(i.text)}**{tail}")
             if i.evidence:
-                who = f" ({i.checked_by}, {i.checked_at:%Y-%m-%d})" if i.checked_at and i.done else ""
-                lines.append(f"  - Evidence: {i.evidence}{who}")
+                who = f" ({_md(i.checked_by)}, {i.checked_at:%Y-%m-%d})" if i.checked_at and i.done else ""
+                lines.append(f"  - Evidence: {_md_evidence(i.evidence)}{who}")
         lines.append("")
     lines += ["## Sign-off", ""]
     for side in ("giving", "receiving"):
-        lines.append(f"- {side.capitalize()} team: {view.signatures.get(side, '_not signed_')}")
+        signed = view.signatures.get(side)
+        lines.append(f"- {side.capitalize()} team: {_md(signed) if signed else '_not signed_'}")
     return "\n".join(lines) + "\n"
 
 
@@ -623,7 +627,25 @@ def check_policy(ws: Workspace, rules: dict[str, dict[str, Any]] | None = None,
 SHIFT_ACTIONS = ("deploy", "promote", "rollback", "deploy.failed", "promote.failed", "rollback.failed",
                  "gate.override", "alert.ack", "alert.resolve", "alert.silence", "handover.start", "handover.sign",
                  "handover.reject", "handover.submit", "handover.accept", "ownership.transfer",
-                 "rollout.known_good")
+                 "rollout.known_good", "rollout.known_good_revoked", "rollout.abandoned", "monitoring.settings",
+                 "environment.settings")
+MACHINE = ("monitor",)  # actors (and origins) that are fuseboard itself, not a person
+
+
+def _grouped(items: list[dict[str, Any]], key: Any) -> list[dict[str, Any]]:
+    """Repeats as one entry: the first's fields, ``count``, ``first``/``last`` times, and the ``targets``."""
+    groups: dict[Any, dict[str, Any]] = {}
+    for item in items:
+        k = key(item)
+        if k not in groups:
+            groups[k] = {**item, "count": 0, "first": item["at"], "last": item["at"], "targets": []}
+        g = groups[k]  # (an item may stand for several already: an alert that flapped, a group)
+        g["count"] += item.get("times") or item.get("count") or 1
+        g["first"] = min(g["first"], item.get("first") or item["at"])
+        g["last"] = max(g["last"], item.get("last_at") or item.get("last") or item["at"])
+        if item.get("target") and item["target"] not in g["targets"]:
+            g["targets"].append(item["target"])
+    return list(groups.values())
 
 
 @dataclass
@@ -636,10 +658,26 @@ class ShiftSummary:
     alerts_resolved: list[dict[str, Any]]
     still_open: int
 
+    @property
+    def people(self) -> list[dict[str, Any]]:
+        """What people did (acks, silences, resolves, deploys, rollbacks...), repeats grouped, in time order."""
+        return [e for e in self.events if not e["machine"]]
+
+    @property
+    def machine(self) -> list[dict[str, Any]]:
+        """What fuseboard did by itself (known-good marks, reconciled changes), grouped by action."""
+        return _grouped([e for e in self.events if e["machine"]], lambda e: (e["actor"], e["action"]))
+
+    @property
+    def alerts_grouped(self) -> list[dict[str, Any]]:
+        """Alerts opened, one entry per deployment, check and severity: how many times (flaps count) and when."""
+        return _grouped(self.alerts_opened, lambda a: (a["severity"], a["model"], a["environment"], a["check"]))
+
     def as_dict(self) -> dict[str, Any]:
         return {"team": self.team, "on_call": self.person, "since": self.since.isoformat(), "events": self.events,
                 "alerts_opened": self.alerts_opened, "alerts_resolved": self.alerts_resolved,
-                "alerts_still_open": self.still_open}
+                "alerts_still_open": self.still_open, "people": self.people, "machine": self.machine,
+                "alerts_opened_grouped": self.alerts_grouped}
 
 
 def shift_summary(ws: Workspace, team: str | None = None, *, since: datetime | None = None,
@@ -669,18 +707,25 @@ def shift_summary(ws: Workspace, team: str | None = None, *, since: datetime | N
     with ws.session() as s:
         names = {m.id: m.name for m in s.exec(select(Model))}
         envs = {e.id: e.name for e in s.exec(select(Environment))}
-        events = [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "target": e.target,
-                   "reason": e.reason, "after": e.after}
-                  for e in s.exec(select(AuditEvent).where(AuditEvent.at >= since, AuditEvent.action.in_(SHIFT_ACTIONS))
-                                  .order_by(AuditEvent.at))]
+        raw = [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "target": e.target,
+                "reason": e.reason, "after": e.after, "machine": e.actor in MACHINE or e.origin in MACHINE}
+               for e in s.exec(select(AuditEvent).where(AuditEvent.at >= since, AuditEvent.action.in_(SHIFT_ACTIONS))
+                               .order_by(AuditEvent.at))]
+        # people first, then fuseboard's own; the same action on the same thing by the same one, grouped
+        events = [{k: v for k, v in g.items() if k != "targets"}
+                  for g in _grouped(sorted(raw, key=lambda e: e["machine"]),
+                                    lambda e: (e["machine"], e["actor"], e["action"], e["target"]))]
 
         def alert(a: Any) -> dict[str, Any]:
             return {"id": a.id, "model": names.get(a.model_id), "environment": envs.get(a.environment_id),
                     "check": a.check, "severity": a.severity, "summary": a.summary,
                     "opened_at": a.opened_at.isoformat(),
-                    "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None}
+                    "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
+                    "flaps": a.flaps or 0, "at": a.opened_at.isoformat(), "times": 1 + (a.flaps or 0),
+                    "last_at": (a.reopened_at or a.opened_at).isoformat()}
 
-        opened = [alert(a) for a in s.exec(select(Alert).where(Alert.opened_at >= since).order_by(Alert.opened_at))]
+        opened = [alert(a) for a in s.exec(select(Alert).where((Alert.opened_at >= since) | (Alert.reopened_at >= since))
+                                           .order_by(Alert.opened_at))]
         resolved = [alert(a) for a in s.exec(select(Alert).where(Alert.resolved_at >= since)
                                              .order_by(Alert.resolved_at))]
         still = len(s.exec(select(Alert.id).where(Alert.state.in_(("firing", "acknowledged")))).all())

@@ -11,9 +11,9 @@ you trust, from paths you name.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -93,10 +93,16 @@ def read_csv(path: Path, option: str) -> "pd.DataFrame":
         frame = pd.read_csv(path)
     except pd.errors.EmptyDataError:
         raise FuseboardError(f"file is empty: {path} ({option})") from None
+    except MemoryError:
+        raise _out_of_memory("read", path, option) from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        if "out of memory" in str(exc).lower():  # the C parser's own allocation failures
+            raise _out_of_memory("read", path, option) from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise FuseboardError(f"cannot parse CSV: {first} ({path}, {option})") from None
     except OSError as exc:
+        if exc.errno == errno.ENOMEM:  # the reader's buffers did not fit
+            raise _out_of_memory("read", path, option) from None
         raise FuseboardError(f"cannot read file: {exc.strerror} ({path}, {option})") from None
     if frame.empty:
         raise FuseboardError(f"file has a header but no data rows: {path} ({option})")
@@ -110,6 +116,16 @@ def read_csv(path: Path, option: str) -> "pd.DataFrame":
     return frame
 
 
+def _out_of_memory(doing: str, path: Path, option: str) -> FuseboardError:
+    """One line for a file too big for the memory this process may use (ulimit -v, a container's
+    limit that Python sees as MemoryError), with the file's size."""
+    try:
+        size = f"{path.stat().st_size / 1e6:,.0f} MB, "
+    except OSError:
+        size = ""
+    return FuseboardError(f"not enough memory to {doing} {path} ({size}{option}); nothing was registered")
+
+
 def _header(path: Path) -> list[str]:
     """The header row as written (pandas renames a repeated ``x`` to ``x.1``)."""
     import csv
@@ -118,10 +134,9 @@ def _header(path: Path) -> list[str]:
         return next(csv.reader(fh), [])
 
 
-def load_estimator(path: Path) -> Any:
-    """Load a joblib artifact. This runs code from the file: trusted paths only."""
-    import joblib
-
+def read_artifact(path: Path) -> bytes:
+    """The artifact's bytes, read once: what is hashed, loaded and stored is the same file, even when
+    someone replaces it on disk meanwhile."""
     if not path.exists():
         raise FuseboardError(f"artifact not found: {path} (--artifact)")
     if path.is_dir():
@@ -129,7 +144,22 @@ def load_estimator(path: Path) -> Any:
     if (kind := not_a_file(path)) is not None:
         raise FuseboardError(f"expected a .joblib file; {path} is {kind} (--artifact)")
     try:
-        estimator = joblib.load(path)
+        return path.read_bytes()
+    except OSError as exc:
+        raise FuseboardError(f"cannot read artifact: {exc.strerror} ({path}, --artifact)") from None
+
+
+def load_estimator(path: Path, data: bytes | None = None) -> Any:
+    """Load a joblib artifact (from ``data``, its bytes already read, when given). This runs code from
+    the file: trusted paths only."""
+    import io
+
+    import joblib
+
+    if data is None:
+        data = read_artifact(path)
+    try:
+        estimator = joblib.load(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001  (any unpickling failure is the user's file)
         raise FuseboardError(f"cannot load artifact with joblib: {type(exc).__name__}: {exc} ({path})") from None
     if not (hasattr(estimator, "predict") and hasattr(estimator, "fit")):
@@ -275,17 +305,26 @@ class Prepared:
     metrics_on: str
     metrics_rows: int
     profile: dict[str, Any]
+    artifact: bytes = b""  # the bytes that were hashed, loaded and measured: what gets stored
 
 
 def prepare(req: RegisterRequest) -> Prepared:
     """Load and check the artifact and the CSV files; reads files only, writes nothing."""
+    try:
+        return _prepare(req)
+    except MemoryError:  # predicting on or profiling a reference that was just small enough to read
+        raise _out_of_memory("check and profile", req.reference, "--reference") from None
+
+
+def _prepare(req: RegisterRequest) -> Prepared:
     check_name(req.model, "model")
     if req.task is not None and req.task not in TASKS:
         raise FuseboardError(f"--task must be one of {', '.join(TASKS)}, not {req.task!r}")
     if req.criticality is not None and req.criticality not in CRITICALITIES:
         raise FuseboardError(f"--criticality must be one of {', '.join(CRITICALITIES)}, not {req.criticality!r}")
 
-    estimator = load_estimator(req.artifact)
+    artifact = read_artifact(req.artifact)
+    estimator = load_estimator(req.artifact, artifact)
     est_class = estimator_name(estimator)
     task = _task(estimator, req.task, est_class)
     reference = read_csv(req.reference, "--reference")
@@ -318,8 +357,8 @@ def prepare(req: RegisterRequest) -> Prepared:
         profile["scores"] = profiles.profile_column(pd.Series(ref_proba[:, 1]), "numeric")
     if task == "classification" and hasattr(estimator, "classes_"):
         profile["classes"] = [str(c) for c in estimator.classes_]
-    return Prepared(req, task, est_class, sha256_of(req.artifact), schema, metrics, metrics_on,
-                    int(metrics_rows), profile)
+    return Prepared(req, task, est_class, hashlib.sha256(artifact).hexdigest(), schema, metrics, metrics_on,
+                    int(metrics_rows), profile, artifact)
 
 
 def _task(estimator: Any, asked: str | None, est_class: str) -> str:
@@ -330,6 +369,24 @@ def _task(estimator: Any, asked: str | None, est_class: str) -> str:
     if asked and known and asked != known:
         raise FuseboardError(f"--task {asked} does not fit {est_class}, which scikit-learn treats as {known}")
     return asked or known or ("classification" if hasattr(estimator, "predict_proba") else "regression")
+
+
+def protected_changes(ws: Workspace, prep: Prepared) -> str | None:
+    """What registering ``prep`` would change about a model that serves in a protected environment
+    (its criticality or owning team decide the gates, typed confirmations and ownership policy
+    there), as a user reads it; None when it changes nothing of the kind."""
+    req = prep.req
+    with ws.session() as s:
+        model = s.exec(select(Model).where(Model.name == req.model)).first()
+        if model is None:
+            return None
+        protected = lookup.protected_serving(s, model.id)
+        owner = s.get(Team, model.owner_team_id).name if model.owner_team_id else None
+    changes = [f"{label} {old or '-'} -> {new}" for label, old, new in (
+        ("criticality", model.criticality, req.criticality), ("owner", owner, req.owner)) if new and new != old]
+    if not protected or not changes:
+        return None
+    return f"{', '.join(changes)} of {req.model}, which serves in {', '.join(protected)} (protected)"
 
 
 def register(ws: Workspace, req: RegisterRequest, *, actor: str, origin: str, now: datetime | None = None) -> RegisterResult:
@@ -358,7 +415,7 @@ def commit(ws: Workspace, prep: Prepared, *, actor: str, origin: str, now: datet
             s.flush()
             last = s.exec(select(func.max(ModelVersion.version)).where(ModelVersion.model_id == model.id)).one()
             number = (last or 0) + 1
-            stored, created_file = _store_artifact(ws, req.artifact, prep.sha256)
+            stored, created_file = _store_artifact(ws, prep.artifact, prep.sha256)
             s.add(ModelVersion(
                 model_id=model.id, version=number, artifact_sha256=prep.sha256, artifact_path=stored,
                 estimator_class=prep.estimator_class, target=req.target, feature_schema=prep.schema,
@@ -414,8 +471,9 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, (date, datetime)) else value
 
 
-def _store_artifact(ws: Workspace, source: Path, sha: str) -> tuple[str, bool]:
-    """Copy into ``artifacts/<sha[:2]>/<sha>.joblib``; returns (relative path, newly created)."""
+def _store_artifact(ws: Workspace, data: bytes, sha: str) -> tuple[str, bool]:
+    """Write ``data`` (the bytes registered) into ``artifacts/<sha[:2]>/<sha>.joblib``; returns
+    (relative path, newly created)."""
     rel = f"{sha[:2]}/{sha}.joblib"
     dest = ws.artifact_dir / rel
     if dest.exists() and sha256_of(dest) == sha:
@@ -425,8 +483,10 @@ def _store_artifact(ws: Workspace, source: Path, sha: str) -> tuple[str, bool]:
     share(dest.parent, ws.group, FOLDER_MODES)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".incoming-")
     try:
-        with os.fdopen(fd, "wb") as out, source.open("rb") as src:
-            shutil.copyfileobj(src, out)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
         share(Path(tmp), ws.group, ARTIFACT_MODES)
         os.replace(tmp, dest)
     except BaseException:

@@ -3,14 +3,13 @@
 ``copy_workspace`` reads the source (any SQLAlchemy URL at the current schema), writes every
 row of every table into the target in one transaction (keys kept, so every reference between
 rows still holds), copies the artifact files the rows name, and then checks the target: the
-same number of rows in each table and an audit chain that verifies. A target that already
-holds data is refused unless ``force``, which replaces it.
+same number of rows in each table and an audit chain that verifies, against an anchor that carries
+the source's checkpoints (store/anchor.py). A target that already holds data is refused unless
+``force``, which replaces it.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
 from fuseboard.errors import FuseboardError
+from fuseboard.store.anchor import carry
+from fuseboard.store.anchor import read as read_anchor
 from fuseboard.store.audit import verify
 from fuseboard.store.db import DEFAULT_ENVIRONMENTS, Workspace
 from fuseboard.store.models import Environment, ModelVersion
@@ -34,6 +35,7 @@ class CopyResult:
     rows: dict[str, int] = field(default_factory=dict)
     artifacts_copied: int = 0
     audit_events: int = 0
+    audit_anchor: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,6 +72,9 @@ def copy_workspace(source: Workspace, target: Workspace, *, force: bool = False)
         raise FuseboardError(f"the target already holds {sum(before.values()):,} rows in "
                              f"{sum(1 for n in before.values() if n)} tables; pass --force to replace them "
                              f"({target.where})")
+    damaged = read_anchor(source.audit_anchor).problem if source.audit_anchor is not None else ""
+    if damaged:  # its checkpoints could not go along, and the copy would start clean
+        raise FuseboardError(f"{damaged}, so the copy could not carry its checkpoints; nothing was copied")
     tables = _tables()
     try:
         counts = _copy_rows(source, target, tables)
@@ -78,6 +83,7 @@ def copy_workspace(source: Workspace, target: Workspace, *, force: bool = False)
                              f"again ({source.where})") from None
     result = CopyResult(source.where, target.where, rows=counts)
     result.artifacts_copied = _copy_artifacts(source, target)
+    result.audit_anchor = str(carry(source, target) or "") or None  # the source's checkpoints go along
     report = verify(target)
     if not report.ok:
         raise FuseboardError(f"the copied audit chain does not verify: {report.problem} ({target.where})")
@@ -117,6 +123,7 @@ def _copy_rows(source: Workspace, target: Workspace, tables: list[Any]) -> dict[
 def _copy_artifacts(source: Workspace, target: Workspace) -> int:
     """The artifact files the copied versions name, into the target's artifact folder (content-addressed)."""
     from fuseboard.store.db import ARTIFACT_MODES, FOLDER_MODES, share
+    from fuseboard.store.files import copy_verified
 
     if source.artifact_dir.resolve() == target.artifact_dir.resolve():
         return 0
@@ -132,9 +139,7 @@ def _copy_artifacts(source: Workspace, target: Workspace) -> int:
         for folder in (target.artifact_dir, dest.parent):
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             share(folder, target.group, FOLDER_MODES)
-        partial = dest.with_name(f".incoming-{dest.name}")  # renamed into place whole, or not at all
-        shutil.copyfile(src, partial)
-        share(partial, target.group, ARTIFACT_MODES)
-        os.replace(partial, dest)
+        copy_verified(src, dest)  # a temporary file, checked by sha256, renamed into place whole
+        share(dest, target.group, ARTIFACT_MODES)
         copied += 1
     return copied

@@ -27,7 +27,8 @@ from fuseboard.store.models import AuditEvent, utcnow
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Every schema revision this release knows, oldest first. The last is current.
-KNOWN_REVISIONS = ("0001_initial", "0002_monitoring", "0003_environments", "0004_ownership", "0005_ingested_batches")
+KNOWN_REVISIONS = ("0001_initial", "0002_monitoring", "0003_environments", "0004_ownership", "0005_ingested_batches",
+                   "0006_access_and_zones", "0007_incidents")
 HEAD = KNOWN_REVISIONS[-1]
 
 
@@ -95,6 +96,10 @@ class Workspace:
     degraded: str | None = None  # why the workspace opened read-only though nobody asked for it
     saved_copy: bool = False  # read as last saved (SQLite could not set up live reading): no updates
     group: str | None = None  # shared with this group (files 0660/0640, folders 2770); else owner-only
+    audit_anchor: Path | None = None  # the audit chain's checkpoints outside the database (store/anchor.py)
+    anchor_problem: str | None = None  # why the last commit's checkpoint could not be written
+    identity_override: bool = False  # the workspace lets FUSEBOARD_USER name the user (else the OS login)
+    created: bool = False  # this opening made a new workspace (an empty database got the schema)
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -122,6 +127,11 @@ class Workspace:
                     conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
                 yield session
                 session.commit()
+                pending = session.info.pop("fuseboard.anchor_pending", None)
+                if pending:  # checkpointed only once committed: the anchor never runs ahead of the database
+                    from fuseboard.store.anchor import append
+
+                    self.anchor_problem = append(self, pending)
             except OperationalError as exc:
                 session.rollback()
                 reason = unwritable_reason(exc)
@@ -313,10 +323,14 @@ def open_workspace(
     create: bool = True,
     read_only: bool = False,
     group: str | None = None,
+    named_by: str = "--db",
+    audit_anchor: str | Path | None = None,
 ) -> Workspace:
     """Open (and, when allowed, create or upgrade) the workspace at ``url``.
 
-    A new SQLite file (and a folder made for it) is owner-only, or shared with ``group``.
+    A new SQLite file (and a folder made for it) is owner-only, or shared with ``group``. Without
+    ``create`` a missing workspace is an error naming where the URL came from (``named_by``) and
+    nothing is created. ``audit_anchor``: where the audit chain's checkpoints live (default: ``anchor_path``).
     """
     sqlite_path = _sqlite_path(url)
     if not read_only and sqlite_path is not None:
@@ -325,7 +339,7 @@ def open_workspace(
 
     kind = not_a_file(sqlite_path) if sqlite_path is not None else None
     if kind is not None:
-        raise WorkspaceError(f"the workspace database must be a file; {sqlite_path} is {kind} (--db)")
+        raise WorkspaceError(f"the workspace database must be a file; {sqlite_path} is {kind} ({named_by})")
     try:
         if sqlite_path is not None:
             sqlite_path.exists()
@@ -333,22 +347,23 @@ def open_workspace(
         from fuseboard.inputs import shown
 
         raise WorkspaceError(f"cannot open the workspace database: {exc.strerror} ({shown(str(sqlite_path), 200)}, "
-                             "--db)") from None
+                             f"{named_by})") from None
     if sqlite_path is not None and not sqlite_path.exists():
         if not create or read_only:
-            raise WorkspaceError(f"no workspace at {sqlite_path} (run `fuseboard demo` or `fuseboard register`)")
+            raise WorkspaceError(f"no workspace at {sqlite_path.absolute()} ({named_by}); create one with "
+                                 "fuseboard register ... or fuseboard demo")
         try:
             if not sqlite_path.parent.exists():
                 sqlite_path.parent.mkdir(parents=True, mode=0o700)
                 share(sqlite_path.parent, group, FOLDER_MODES)
             sqlite_path.touch(mode=0o600)
         except OSError as exc:
-            raise WorkspaceError(f"cannot create the workspace database: {exc.strerror or exc} ({sqlite_path})") \
-                from None
+            raise WorkspaceError(f"cannot create the workspace database: {exc.strerror or exc} ({sqlite_path}, "
+                                 f"{named_by})") from None
         share(sqlite_path, group)
     elif sqlite_path is not None and group and not read_only:
         join_group(sqlite_path, group)  # a workspace shared later: its members can use it from now on
-    degraded = None
+    degraded, created = None, False
     if sqlite_path is not None and not read_only:
         if not os.access(sqlite_path, os.W_OK):
             degraded = "the database file is not writable"
@@ -373,6 +388,7 @@ def open_workspace(
             _alembic_upgrade(engine)
             if revision is None:
                 _seed_environments(engine)
+                created = True
     except DatabaseError as exc:
         engine.dispose()
         reason = unwritable_reason(exc)
@@ -390,8 +406,38 @@ def open_workspace(
         engine.dispose()
         raise
     art = Path(artifact_dir) if artifact_dir else default_artifact_dir(url)
+    override = _identity_override(engine)
+    from fuseboard.store.audit import allow_override
+
+    allow_override(override)  # current_actor() follows the workspace this process opened
     return Workspace(url=url, engine=engine, artifact_dir=art, read_only=read_only or degraded is not None,
-                     degraded=degraded, saved_copy=engine.url.query.get("immutable") == "1", group=group)
+                     degraded=degraded, saved_copy=engine.url.query.get("immutable") == "1", group=group,
+                     audit_anchor=Path(audit_anchor).expanduser() if audit_anchor else anchor_path(url, art),
+                     identity_override=override, created=created)
+
+
+def anchor_path(url: str, artifact_dir: Path) -> Path | None:
+    """Where the audit anchor lives unless the config says (``audit_anchor``): beside a SQLite file,
+    else in the artifact folder, named after the database; None for an in-memory database."""
+    path = _sqlite_path(url)
+    if path is not None:
+        return path.with_name(f"{path.stem}-audit.jsonl")
+    parsed = _parse(url)
+    if parsed.get_backend_name() == "sqlite" or not parsed.database:
+        return None
+    return artifact_dir / f"audit-{Path(parsed.database).name}.jsonl"
+
+
+def _identity_override(engine: Engine) -> bool:
+    """The workspace's ``identity_override`` setting (off unless `fuseboard workspace identity` turned it on)."""
+    from fuseboard.store.models import WorkspaceSetting
+
+    try:
+        with Session(engine) as session:
+            row = session.get(WorkspaceSetting, "identity_override")
+    except DatabaseError:  # the server went away since the schema check: the safe answer
+        return False
+    return bool(row is not None and row.value)
 
 
 def _disk_reason(path: Path, reason: str) -> str:
@@ -429,9 +475,14 @@ def backup(ws: Workspace, target: Path, *, force: bool = False) -> dict[str, obj
     (other processes keep reading and writing meanwhile), then the artifact files beside it in
     ``<target stem>-artifacts`` (content-addressed and never changed, so the copy holds every file the
     copied database names). Open the copy with ``--db sqlite:///TARGET``.
+
+    Every file is written under a temporary name, checked by sha256 and renamed into place, the
+    database last: a backup killed at any moment leaves no truncated file under a final name, and the
+    next one re-checks the artifacts already there and replaces any that do not match.
     """
-    import shutil
     import sqlite3
+
+    from fuseboard.store.files import copy_verified, fsync_file, named_sha256, remove_temporaries, sha256_file
 
     if ws.engine.dialect.name != "sqlite":
         raise WorkspaceError("fuseboard backup copies SQLite workspaces; back a server database up with its own "
@@ -444,6 +495,12 @@ def backup(ws: Workspace, target: Path, *, force: bool = False) -> dict[str, obj
         raise WorkspaceError(f"no folder {target.parent} to write the backup into")
     tmp = target.with_name(target.name + ".partial")
     tmp.unlink(missing_ok=True)
+    from fuseboard.store.anchor import copy_file
+
+    # the anchor first: everything it checkpoints is committed, so in the database copied after it;
+    # renamed into place with the database (a killed backup leaves neither)
+    anchor = target.with_name(f"{target.stem}-audit.jsonl")
+    anchor_tmp = copy_file(ws, anchor.with_name(anchor.name + ".partial"))
     raw = ws.engine.raw_connection()
     try:
         dst = sqlite3.connect(tmp)
@@ -451,22 +508,41 @@ def backup(ws: Workspace, target: Path, *, force: bool = False) -> dict[str, obj
             raw.driver_connection.backup(dst)  # pages copied in steps; writers are not blocked for long
         finally:
             dst.close()
+        fsync_file(tmp)
     except (sqlite3.Error, OSError) as exc:
         tmp.unlink(missing_ok=True)
         raise WorkspaceError(f"backup failed: {exc} ({target})") from None
     finally:
         raw.close()
     tmp.chmod(0o600)
-    copied = 0
+    copied, replaced, damaged = 0, 0, []
     artifacts.mkdir(mode=0o700, exist_ok=True)
-    if ws.artifact_dir.is_dir():
-        for src in ws.artifact_dir.rglob("*"):
-            if src.is_file():
-                dest = artifacts / src.relative_to(ws.artifact_dir)
-                if not dest.exists():
-                    dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                    shutil.copy2(src, dest)
-                    copied += 1
+    remove_temporaries(artifacts)  # what a killed backup left
+    try:
+        for src in sorted(ws.artifact_dir.rglob("*")) if ws.artifact_dir.is_dir() else []:
+            if not src.is_file() or src.name.startswith("."):  # (a register's file still being written)
+                continue
+            dest = artifacts / src.relative_to(ws.artifact_dir)
+            expected = named_sha256(src)
+            if dest.exists():
+                if sha256_file(dest) == (expected or sha256_file(src)):
+                    continue
+                replaced += 1  # cut short by a killed backup, or damaged since: copied again
+            dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            written = copy_verified(src, dest)  # checked against the bytes read, then renamed into place
+            if expected and written != expected:
+                damaged.append(str(src))  # the workspace's own file no longer matches its name
+            copied += 1
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise WorkspaceError(f"backup failed copying artifacts: {exc.strerror} ({exc.filename}); the database "
+                             f"copy was not written ({target})") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     tmp.replace(target)
+    if anchor_tmp is not None:
+        anchor_tmp.replace(anchor)
     return {"database": str(target), "artifacts": str(artifacts), "artifact_files_copied": copied,
-            "bytes": target.stat().st_size}
+            "artifact_files_replaced": replaced, "artifacts_not_matching_their_sha256": damaged,
+            "bytes": target.stat().st_size, "audit_anchor": str(anchor) if anchor_tmp else None}

@@ -38,3 +38,12 @@ def version(session: Session, model_row: Model, number: int) -> ModelVersion:
     if found is None:
         raise NotFound(f"model {model_row.name!r} has no version {number} (see `fuseboard models show {model_row.name}`)")
     return found
+
+
+def protected_serving(session: Session, model_id: int) -> list[str]:
+    """The protected environments (prod) a model serves in, in promotion order."""
+    from fuseboard.store.models import Deployment
+
+    return list(session.exec(select(Environment.name).join(Deployment, Deployment.environment_id == Environment.id)
+                             .where(Deployment.model_id == model_id, Environment.protected)
+                             .order_by(Environment.order)))

@@ -78,6 +78,9 @@ class Rota(SQLModel, table=True):
     team_id: int = Field(foreign_key="team.id", unique=True)
     starts_at: datetime = Field(sa_type=UTCDateTime)
     length_days: int = 7
+    # the IANA zone turns hand over in: a rota starting Monday 09:00 Europe/London hands over at 09:00
+    # London time in summer and winter alike (rotas written before zones existed: UTC)
+    tz: str = Field(default="UTC", max_length=64, sa_column_kwargs={"server_default": "UTC"})
     members: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # person handles
 
 
@@ -195,6 +198,15 @@ class Environment(SQLModel, table=True):
     converge_seconds: int = Field(default=120, sa_column_kwargs={"server_default": "120"})
     # what a deploy runs outside fuseboard: {"command": [...], "timeout": s} or {"webhook": url, "timeout": s}
     hook: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
+    # who may change this environment (login names); None: anyone. Changed only by `envs allow` (audited)
+    allow: Optional[list[str]] = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class WorkspaceSetting(SQLModel, table=True):
+    """A workspace-wide setting (``identity_override``: whether FUSEBOARD_USER may name the user)."""
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: Any = Field(sa_column=Column(JSON, nullable=False))
 
 
 class Deployment(SQLModel, table=True):
@@ -245,6 +257,10 @@ class Rollout(SQLModel, table=True):
     converged_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     known_good_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     ended_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    # rolled back from: this rollout's version is no longer known-good here (and never becomes so);
+    # deploying the version again starts a new rollout that soaks afresh
+    revoked_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    revoked_reason: str = Field(default="", sa_column_kwargs={"server_default": ""})
 
 
 SIGNOFF_SIDES = ("business", "it")
@@ -404,6 +420,9 @@ class Alert(SQLModel, table=True):
     resolved_by: Optional[str] = None
     resolved_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     note: str = ""
+    # a check that recovered and fired again within the model's flap period reopens its alert
+    flaps: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    reopened_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
 
 
 class Silence(SQLModel, table=True):

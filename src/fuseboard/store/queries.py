@@ -186,15 +186,21 @@ class RolloutInfo:
     converged_at: datetime | None
     known_good_at: datetime | None
     ended_at: datetime | None
+    revoked_at: datetime | None = None  # rolled back from: no longer known-good here (and why)
+    revoked_reason: str = ""
+
+    @property
+    def known_good(self) -> bool:
+        return self.known_good_at is not None and self.revoked_at is None
 
     def as_dict(self) -> dict[str, Any]:
-        return _encode(asdict(self))
+        return {**_encode(asdict(self)), "known_good": self.known_good}
 
 
 def _rollout_info(r: Any, versions: dict[int, int]) -> RolloutInfo:
     return RolloutInfo(r.id, r.action, versions.get(r.from_version_id), versions[r.to_version_id], r.state,
                        r.requested_by, r.requested_at, r.finished_at, r.reason, r.hook, r.hook_status,
-                       r.hook_output, r.converged_at, r.known_good_at, r.ended_at)
+                       r.hook_output, r.converged_at, r.known_good_at, r.ended_at, r.revoked_at, r.revoked_reason)
 
 
 def rollout_history(ws: Workspace, model: str, env: str, limit: int = 100) -> list[RolloutInfo] | None:
@@ -260,7 +266,7 @@ def environment_matrix(ws: Workspace) -> tuple[list[Environment], list[MatrixRow
         versions = dict(s.execute(select(ModelVersion.id, ModelVersion.version)).all())
         good = {(mid, eid, vid) for mid, eid, vid in s.execute(
             select(Rollout.model_id, Rollout.environment_id, Rollout.to_version_id)
-            .where(Rollout.known_good_at.is_not(None)))}
+            .where(Rollout.known_good_at.is_not(None), Rollout.revoked_at.is_(None)))}
         pending = dict(s.execute(select(Rollout.id, Rollout.to_version_id).where(Rollout.state == "pending")).all())
         health: dict[tuple[int, int], str] = {}
         for mid, eid, status in s.execute(select(CheckState.model_id, CheckState.environment_id, CheckState.status)):

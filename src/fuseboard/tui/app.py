@@ -103,7 +103,7 @@ class FuseboardApp(App[None]):
 
                 self._workspace = open_workspace(self.url, artifact_dir=self.config.artifacts,
                                                  read_only=self.read_only, create=not self.read_only,
-                                                 group=self.config.group)
+                                                 group=self.config.group, audit_anchor=self.config.audit_anchor)
                 if self._workspace.degraded:
                     self.post_message(Degraded(self._workspace.degraded))
             return self._workspace
@@ -182,6 +182,14 @@ class FuseboardApp(App[None]):
                 self.screen.reload()
         elif isinstance(self.screen, (ModelsScreen, MonitoringScreen)) and getattr(self.screen, "loaded", False):
             self.screen.reload()
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """Every notification, the screens' too: shown as written (never markup), controls made visible."""
+        from fuseboard.text import visible
+
+        super().notify(visible(message, lines=True), title=visible(title), severity=severity, timeout=timeout,
+                       markup=False)
 
     def on_notice(self, message: Notice) -> None:
         self.notify(message.text, severity=message.severity, timeout=15)
@@ -266,6 +274,9 @@ class FuseboardApp(App[None]):
                 return
             if self.db_unreachable is not None:
                 self.post_message(DatabaseUp())
+            problem = self.workspace().anchor_problem
+            if problem:  # the change stands; its audit checkpoint is missing
+                self.call_from_thread(self.notify, problem, severity="warning", timeout=10)
             self.post_message(ChangeDone(what, message, None, done))
 
         self.run_worker(job, thread=True, group="changes", name=what)
@@ -285,9 +296,11 @@ class FuseboardApp(App[None]):
         keys only, then the "fuseboard" name goes, then the place is shortened with "…", and the
         workspace label last; an unreachable database is always said first.
         """
-        current, _, rest = where.partition(" › ")
+        from fuseboard.text import visible
+
+        current, _, rest = visible(where).partition(" › ")
         ro = " · READ-ONLY" if self.degraded else " · read-only" if self.read_only else ""
-        label = f"  [{self.workspace_label}{ro}]"
+        label = f"  [{visible(self.workspace_label)}{ro}]"
 
         def build(compact: bool, named: bool, place: str, tail: str) -> Text:
             # unreachable: said first, in reverse video, where an 80-column line cannot cut it off

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
+from fuseboard.text import visible
 from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.filtering import FilterListScreen, matches
 from fuseboard.tui.widgets.keybar import KeyBar
@@ -90,7 +91,7 @@ class AuditScreen(FilterListScreen):
         chain = "" if self.chain is None else (f"chain intact ({self.chain.events} events)" if self.chain.ok
                                                 else f"CHAIN BROKEN: {self.chain.problem}")
         count = f"{len(shown)} of {len(self.events)} events" if words else f"{len(self.events)} newest events"
-        self.query_one("#status", Static).update(Text(f"{count} · {chain}",
+        self.query_one("#status", Static).update(Text(visible(f"{count} · {chain}"),
                                                       style="bold" if self.chain and not self.chain.ok else ""))
         self._detail()
 
@@ -103,7 +104,7 @@ class AuditScreen(FilterListScreen):
         e = shown[key] if isinstance(key, int) and key < len(shown) else None
         text = "" if e is None else (f"{e.at.astimezone():%Y-%m-%d %H:%M:%S %Z} {e.actor} via {e.origin} "
                                      f"({e.client or 'unknown'})" + (f": {e.reason}" if e.reason else ""))
-        self.query_one("#event-detail", Static).update(Text(text))
+        self.query_one("#event-detail", Static).update(Text(visible(text)))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return True

@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
+from fuseboard.text import visible
 from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.base import FuseboardScreen
 from fuseboard.tui.screens.dialogs import Field, FormDialog
@@ -72,7 +73,7 @@ class ChecklistScreen(FuseboardScreen):
 
     def on_load_failed(self, message: Any) -> None:
         self.error = message.error
-        self.query_one("#handover-head", Static).update(Text(message.error))
+        self.query_one("#handover-head", Static).update(Text(visible(message.error)))
         self.query_one(VirtualTable).empty_text = "press n on the Ownership screen to start a handover"
         self.query_one(VirtualTable).set_rows([], [])
 
@@ -82,15 +83,15 @@ class ChecklistScreen(FuseboardScreen):
         self.view = message.data
         v = self.view
         done, total = v.progress
-        head = Text.assemble((f"{v.model}", "bold"), f" {v.from_team or '-'} → {v.to_team} · ",
+        head = Text.assemble((visible(v.model), "bold"), visible(f" {v.from_team or '-'} → {v.to_team} · "),
                              (v.state.replace("_", " "), "bold"), f" · {done}/{total} required")
         if v.state == "rejected" and v.reason:
-            head.append(f" · rejected: {v.reason}")
+            head.append(f" · rejected: {visible(v.reason)}")
         self.query_one("#handover-head", Static).update(head)
         table = self.query_one(VirtualTable)
         table.set_rows([i.key for i in v.items], v.items, format=self._cells)
         sides = ", ".join(f"{k} {p}" for k, p in sorted(v.signatures.items())) or "nobody"
-        self.query_one("#status", Static).update(Text(f"signed: {sides} · [a] fuseboard verifies · "
+        self.query_one("#status", Static).update(Text(f"signed: {visible(sides)} · [a] fuseboard verifies · "
                                                       f"( ) optional"))
         self._detail()
         self.refresh_bindings()
@@ -122,7 +123,7 @@ class ChecklistScreen(FuseboardScreen):
             text = f"{item.key}: {item.evidence}{who}"
         else:
             text = f"{item.key}: {item.help or 'no evidence yet (e adds it)'}"
-        self.query_one("#item-detail", Static).update(Text(text))
+        self.query_one("#item-detail", Static).update(Text(visible(text)))
         self.refresh_bindings()
 
     # -- keys -------------------------------------------------------------------
@@ -192,7 +193,8 @@ class ChecklistScreen(FuseboardScreen):
                     f"evidence recorded for {item.key}")[1])
 
         self.app.push_screen(FormDialog("Evidence", f"{item.key}: {item.text}",
-                                        [Field("evidence", "evidence (text or a link)", item.evidence)], "Save"),
+                                        [Field("evidence", "evidence (text or a link)", visible(item.evidence))],
+                                        "Save"),
                              submitted)
 
     def action_sign(self) -> None:

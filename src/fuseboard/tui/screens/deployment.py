@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from fuseboard.text import cells, markup_safe, visible
 from fuseboard.tui.common import ago, scroll
 from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.base import FuseboardScreen
@@ -131,7 +132,8 @@ def _bins(reference: dict[str, Any], current: dict[str, Any]) -> list[tuple[str,
 
 def histogram(feature: str, reference: dict[str, Any], current: dict[str, Any], score: str) -> Table:
     """Reference (░) against the last hour (█), bin by bin, as shares of rows."""
-    table = Table(title=f"{feature}: reference ░ vs last hour █ ({score})", title_justify="left", box=None,
+    table = Table(title=markup_safe(f"{feature}: reference ░ vs last hour █ ({score})"), title_justify="left",
+                  box=None,
                   expand=True, padding=(0, 1), show_header=False)
     table.add_column("bin", no_wrap=True, overflow="ellipsis", max_width=18)
     table.add_column("bars", ratio=1, no_wrap=True)
@@ -141,22 +143,22 @@ def histogram(feature: str, reference: dict[str, Any], current: dict[str, Any], 
         width = 18
         bars = Text.assemble(("░" * round(r / top * width)).ljust(width), f" {r:4.0%}  ",
                              ("█" * round(c / top * width)).ljust(width), f" {c:4.0%}")
-        table.add_row(label, bars)
+        table.add_row(*cells(label, bars))
     return table
 
 
 def render_health(d: Any, colors: dict[str, str], profiles: tuple[dict[str, Any], dict[str, Any]] | None = None,
                   feature_index: int = 0, chart: list[Any] | None = None) -> Group:
     head = Text()
-    head.append(f"{d.model} in {d.environment}", style="bold")
-    head.append(f"  v{d.version} · {d.criticality} · endpoint {d.endpoint_url or 'none'}")
+    head.append(visible(f"{d.model} in {d.environment}"), style="bold")
+    head.append(visible(f"  v{d.version} · {d.criticality} · endpoint {d.endpoint_url or 'none'}"))
     parts: list[Any] = [head, Text("")]
     checks = Table(title="Checks", title_justify="left", expand=True, box=None, header_style="bold", padding=(0, 1))
     for col, kw in (("status", {"no_wrap": True}), ("check", {"no_wrap": True}), ("since", {"justify": "right"}),
                     ("result", {"ratio": 1, "overflow": "fold"})):
         checks.add_column(col, **kw)
     for c in d.states:
-        checks.add_row(status_text(c.status, colors), c.check, ago(c.since), c.summary)
+        checks.add_row(*cells(status_text(c.status, colors), c.check, ago(c.since), c.summary))
     if not d.states:
         checks.add_row(status_text("none", colors), "-", "", "no check has run yet (is a monitor running?)")
     parts.append(checks)
@@ -170,7 +172,7 @@ def render_health(d: Any, colors: dict[str, str], profiles: tuple[dict[str, Any]
             table.add_column(col, justify="right" if col in ("score", "threshold") else "left", no_wrap=True)
         for f in features:
             verdict = status_text(f.get("severity", "warn") if f["drifted"] else "ok", colors)
-            table.add_row(f["feature"], f["method"], f"{f['score']:.3f}", f"{f['threshold']:g}", verdict)
+            table.add_row(*cells(f["feature"], f["method"], f"{f['score']:.3f}", f"{f['threshold']:g}", verdict))
         parts += [Text(""), table]
         reference, current = profiles or ({}, {})
         chosen = features[feature_index % len(features)]
@@ -192,8 +194,8 @@ def render_health(d: Any, colors: dict[str, str], profiles: tuple[dict[str, Any]
         for col in ("metric", "baseline", "now", "tolerance", "verdict"):
             table.add_column(col, no_wrap=True)
         for m in perf.details["checks"]:
-            table.add_row(m["metric"], f"{m['baseline']:.3f}", f"{m['current']:.3f}", m["tolerance"],
-                          status_text(perf.status if m["degraded"] else "ok", colors))
+            table.add_row(*cells(m["metric"], f"{m['baseline']:.3f}", f"{m['current']:.3f}", m["tolerance"],
+                                 status_text(perf.status if m["degraded"] else "ok", colors)))
         parts += [Text(""), table]
     if chart:
         parts += [Text(""), *chart]
@@ -203,7 +205,8 @@ def render_health(d: Any, colors: dict[str, str], profiles: tuple[dict[str, Any]
     for col in ("when", "check", "status", "result"):
         history.add_column(col, no_wrap=col != "result", overflow="ellipsis")
     for h in d.history:
-        history.add_row(h.at.astimezone().strftime("%m-%d %H:%M"), h.check, status_text(h.status, colors), h.summary)
+        history.add_row(*cells(h.at.astimezone().strftime("%m-%d %H:%M"), h.check, status_text(h.status, colors),
+                               h.summary))
     parts += [Text(""), history]
     return Group(*parts)
 

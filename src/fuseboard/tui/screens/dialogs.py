@@ -13,6 +13,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from fuseboard.text import visible
+
 
 @dataclass
 class Field:
@@ -59,7 +61,7 @@ class FormDialog(_Dialog):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(Text(self._title, style="bold"), id="dialog-title")
-            yield Static(Text(self._what), id="dialog-what")
+            yield Static(Text(visible(self._what)), id="dialog-what")
             for f in self._fields:
                 yield Label(f.label)
                 yield Input(value=f.value, placeholder=f.placeholder, id=f"field-{f.name}")
@@ -106,22 +108,22 @@ class ChangeDialog(_Dialog):
         verb = p.action.capitalize()
         failing = p.failing_gates
         with Vertical(id="dialog", classes="change-dialog"):
-            yield Static(Text(f"{verb} {p.model} in {p.environment}", style="bold"), id="dialog-title")
+            yield Static(Text(visible(f"{verb} {p.model} in {p.environment}"), style="bold"), id="dialog-title")
             lines = Text()
             was = f"v{p.from_version}" if p.from_version is not None else "nothing"
             lines.append(f"{was} → v{p.to_version}", style="bold")
             lines.append(f"   {p.criticality}{', protected' if p.protected else ''}\n")
-            lines.append(f"hook: {p.hook}\n")
-            lines.append(f"on call: {p.on_call}\n")
+            lines.append(visible(f"hook: {p.hook}") + "\n")
+            lines.append(visible(f"on call: {p.on_call}") + "\n")
             for alert in p.open_alerts[:3]:
-                lines.append(f"open alert: {alert}\n")
+                lines.append(visible(f"open alert: {alert}") + "\n")
             if len(p.open_alerts) > 3:
                 lines.append(f"… and {len(p.open_alerts) - 3} more open alerts\n")
             for gate in p.gates:
                 lines.append("  ✔ pass " if gate.ok else "  ✖ FAIL ", style="bold" if not gate.ok else "")
-                lines.append(f"{gate.name}: {gate.detail}\n")
+                lines.append(visible(f"{gate.name}: {gate.detail}") + "\n")
             if p.in_progress:
-                lines.append(f"in progress: {p.in_progress}\n", style="bold")
+                lines.append(visible(f"in progress: {p.in_progress}") + "\n", style="bold")
             yield Static(lines, id="dialog-what")
             if p.typed_confirmation:
                 yield Label(f"type {p.model} to confirm")

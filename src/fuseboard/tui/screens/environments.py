@@ -240,6 +240,11 @@ class EnvironmentsScreen(FilterListScreen):
         app = self.app
 
         def planned(plan: Any) -> None:
+            if not plan.changes and plan.in_progress:  # a rollback to the version on record is no no-op then
+                self.notify(f"a change of {plan.model} in {plan.environment} is in progress ({plan.in_progress}); if "
+                            f"it crashed, clear it with `fuseboard changes clear {plan.model} --env "
+                            f"{plan.environment} --reason TEXT`", severity="warning", timeout=8)
+                return
             if not plan.changes:
                 self.notify(f"{plan.model} v{plan.to_version} already runs in {plan.environment}", timeout=4)
                 return
@@ -266,7 +271,7 @@ class EnvironmentsScreen(FilterListScreen):
             try:
                 result = ops.apply(ws, plan, actor=actor, origin="tui", reason=answer["reason"],
                                    override=bool(answer["override"]), allow=allow)
-                if result.state == "failed":
+                if not result.ok:  # failed, or settled meanwhile ("late")
                     raise FuseboardError(result.message())
                 message = result.message()
                 if result.state == "succeeded" and plan.from_version != plan.to_version:

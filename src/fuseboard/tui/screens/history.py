@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from fuseboard.text import cells, markup_safe, visible
 from fuseboard.tui.common import scroll
 from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.base import FuseboardScreen
@@ -34,7 +35,8 @@ def _local(when: Any) -> str:
 
 
 def render_history(model: str, env: str, rollouts: list[Any], events: list[Any]) -> Group:
-    table = Table(title=f"Rollouts of {model} in {env}, newest first", title_justify="left", expand=True, box=None,
+    table = Table(title=markup_safe(f"Rollouts of {model} in {env}, newest first"), title_justify="left",
+                  expand=True, box=None,
                   header_style="bold", padding=(0, 1))
     for col, kw in (("when", {"no_wrap": True}), ("change", {"no_wrap": True}), ("state", {"no_wrap": True}),
                     ("by", {"no_wrap": True}), ("hook", {"overflow": "ellipsis", "no_wrap": True}),
@@ -44,21 +46,22 @@ def render_history(model: str, env: str, rollouts: list[Any], events: list[Any])
         change = f"{r.action} v{r.from_version or '-'}→v{r.to_version}"
         good = "★ " + _local(r.known_good_at) if r.known_good_at else ("serving" if r.state == "succeeded"
                                                                         and r.ended_at is None else "")
-        table.add_row(_local(r.requested_at), change, STATE_MARK.get(r.state, r.state), r.requested_by,
-                      r.hook_status or "-", good)
+        table.add_row(*cells(_local(r.requested_at), change, STATE_MARK.get(r.state, r.state), r.requested_by,
+                             r.hook_status or "-", good))
     parts: list[Any] = [table]
     failed = next((r for r in rollouts if r.state == "failed"), None)
     if failed is not None:
-        parts += [Text(""), Text(f"Last failed hook ({_local(failed.requested_at)}, {failed.hook_status}):",
+        parts += [Text(""), Text(visible(f"Last failed hook ({_local(failed.requested_at)}, {failed.hook_status}):"),
                                  style="bold"),
-                  Text("\n".join((failed.hook_output or "(no output)").strip().splitlines()[-8:]))]
+                  Text(visible("\n".join((failed.hook_output or "(no output)").strip().splitlines()[-8:]),
+                               lines=True))]
     audit = Table(title="Audit trail of this deployment", title_justify="left", expand=True, box=None,
                   header_style="bold", padding=(0, 1))
     for col in ("when", "who", "action", "change / reason"):
         audit.add_column(col, no_wrap=col != "change / reason", overflow="fold")
     for e in events:
         detail = ", ".join(x for x in (e.change(), e.reason) if x)
-        audit.add_row(_local(e.at), e.actor, e.action, detail)
+        audit.add_row(*cells(_local(e.at), e.actor, e.action, detail))
     parts += [Text(""), audit]
     return Group(*parts)
 
@@ -81,7 +84,7 @@ class HistoryScreen(FuseboardScreen):
     def compose(self) -> ComposeResult:
         yield TitleLine(f"Environments › {self.model}/{self.env}", classes="title")
         with VerticalScroll(id="history-scroll"):
-            yield Static(Text(f"loading the history of {self.model} in {self.env}…"), id="history")
+            yield Static(Text(visible(f"loading the history of {self.model} in {self.env}…")), id="history")
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -97,7 +100,7 @@ class HistoryScreen(FuseboardScreen):
         rollouts, events = message.data
         body = self.query_one("#history", Static)
         if rollouts is None:
-            body.update(Text(f"{self.model} in {self.env} no longer exists (esc to go back)"))
+            body.update(Text(visible(f"{self.model} in {self.env} no longer exists (esc to go back)")))
         else:
             body.update(render_history(self.model, self.env, rollouts, events))
 

@@ -13,6 +13,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from fuseboard.monitoring.metrics import SHOWN, format_metric
+from fuseboard.text import cells, visible
 from fuseboard.tui.common import ago, local, scroll
 from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.base import FuseboardScreen
@@ -23,14 +24,14 @@ from fuseboard.tui.widgets.title import TitleLine
 
 def render_detail(d: Any) -> Group:
     head = Text()
-    head.append(d.name, style="bold")
-    head.append(f"  {d.task} · {d.criticality} · owner {d.owner or '-'} · built by {d.builder or '-'}")
+    head.append(visible(d.name), style="bold")
+    head.append(visible(f"  {d.task} · {d.criticality} · owner {d.owner or '-'} · built by {d.builder or '-'}"))
     lines: list[Any] = [head]
     if d.description:
-        lines.append(Text(d.description, style="italic"))
+        lines.append(Text(visible(d.description), style="italic"))
     retrain = f"retrain by {d.retrain_by.isoformat()}" if d.retrain_by else "no retrain-by date"
     contacts = ", ".join(d.people) if d.people else "no people in the owning team"
-    lines.append(Text(f"{retrain} · contacts: {contacts}"))
+    lines.append(Text(visible(f"{retrain} · contacts: {contacts}")))
 
     serving: dict[int, list[str]] = {}
     for dep in d.deployments:
@@ -50,8 +51,9 @@ def render_detail(d: Any) -> Group:
         reference = v.metrics.get("_dataset") == "reference"
         on_reference |= reference
         mark = f"v{v.version}" + ("†" if reference else "")
-        versions.add_row(mark, *[format_metric(v.metrics.get(n)) for n in names], ",".join(serving.get(v.version, [])) or "-",
-                         v.estimator_class, v.registered_by, ago(v.registered_at))
+        versions.add_row(*cells(mark, *[format_metric(v.metrics.get(n)) for n in names],
+                                ",".join(serving.get(v.version, [])) or "-", v.estimator_class, v.registered_by,
+                                ago(v.registered_at)))
     note = ("† metrics on the reference data (no validation file)" if on_reference
             else "metrics on the validation data")
     lines += [Text(""), versions, Text(note, style="dim")]
@@ -61,8 +63,8 @@ def render_detail(d: Any) -> Group:
     for col in ("env", "version", "since", "by", "endpoint"):
         deps.add_column(col, no_wrap=True, overflow="ellipsis")
     for dep in d.deployments:
-        deps.add_row(dep.environment + (" (protected)" if dep.protected else ""), f"v{dep.version}",
-                     f"{ago(dep.deployed_at)} ago", dep.deployed_by, dep.endpoint_url or "-")
+        deps.add_row(*cells(dep.environment + (" (protected)" if dep.protected else ""), f"v{dep.version}",
+                            f"{ago(dep.deployed_at)} ago", dep.deployed_by, dep.endpoint_url or "-"))
     if not d.deployments:
         deps.add_row("-", "not deployed anywhere", "", "", "")
     lines += [Text(""), deps]
@@ -76,7 +78,7 @@ def render_detail(d: Any) -> Group:
     for e in d.audit:
         what = f"{e.action} {e.target.removeprefix(d.name)}".strip()
         change = e.change() + (f" ({e.reason})" if e.reason else "")
-        events.add_row(local(e.at), e.actor, what, change)
+        events.add_row(*cells(local(e.at), e.actor, what, change))
     lines += [Text(""), events]
     return Group(*lines)
 
@@ -115,7 +117,7 @@ class ModelDetailScreen(FuseboardScreen):
             return
         body = self.query_one("#detail", Static)
         if message.data is None:
-            body.update(Text(f"model {self.model!r} no longer exists (esc to go back)"))
+            body.update(Text(visible(f"model {self.model!r} no longer exists (esc to go back)")))
         else:
             body.update(render_detail(message.data))
 

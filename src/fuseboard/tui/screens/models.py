@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
+from fuseboard.text import visible
 from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.filtering import FilterListScreen, matches
 from fuseboard.tui.status import status_text
@@ -167,7 +168,7 @@ class ModelsScreen(FilterListScreen):
             parts.append(f"filter: {self.filter_text}")
         if self.app.read_only:
             parts.append("READ-ONLY")
-        self.query_one("#status", Static).update(" · ".join(parts))
+        self.query_one("#status", Static).update(Text(visible(" · ".join(parts))))
 
     def on_loaded(self, message: Loaded) -> None:
         if message.what != "models":

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
+from fuseboard.text import visible
 from fuseboard.tui.common import ago
 from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.filtering import FilterListScreen, matches
@@ -123,7 +124,7 @@ class MonitoringScreen(FilterListScreen):
 
     def _show_summary(self) -> None:
         alert = self.selected
-        text = Text(f"{alert.model}/{alert.environment} {alert.check}: {alert.summary}" if alert else "")
+        text = Text(visible(f"{alert.model}/{alert.environment} {alert.check}: {alert.summary}") if alert else "")
         self.query_one("#alert-summary", Static).update(text)
 
     # -- keys --------------------------------------------------------------

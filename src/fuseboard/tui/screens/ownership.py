@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from fuseboard.text import visible
 from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.base import FuseboardScreen
 from fuseboard.tui.screens.dialogs import Field, FormDialog
@@ -253,21 +254,22 @@ def render_shift(summary: Any) -> Text:
     if summary.team:
         head = f"{summary.team}: {summary.person or 'nobody'} on call, {head}"
     out = Text()
-    out.append(f"{head}\n", style="bold")
+    out.append(f"{visible(head)}\n", style="bold")
     out.append(f"{len(summary.alerts_opened)} alerts opened · {len(summary.alerts_resolved)} resolved · "
                f"{summary.still_open} still open\n\n")
     for a in summary.alerts_opened:
-        out.append(f"opened   {a['severity']:<4} {a['model']}/{a['environment']} {a['check']}: {a['summary']}\n")
+        out.append(visible(f"opened   {a['severity']:<4} {a['model']}/{a['environment']} {a['check']}: "
+                           f"{a['summary']}") + "\n")
     for a in summary.alerts_resolved:
-        out.append(f"resolved {a['model']}/{a['environment']} {a['check']}\n")
+        out.append(visible(f"resolved {a['model']}/{a['environment']} {a['check']}") + "\n")
     if summary.events:
         out.append("\nChanges\n", style="bold")
     from datetime import datetime
 
     for e in summary.events:
         when = datetime.fromisoformat(e["at"]).astimezone().strftime("%a %H:%M")
-        out.append(f"{when}  {e['actor']:<8} {e['action']:<18} {e['target']}"
-                   + (f" ({e['reason']})" if e["reason"] else "") + "\n")
+        out.append(f"{when}  {visible(e['actor']):<8} {visible(e['action']):<18} {visible(e['target'])}"
+                   + (f" ({visible(e['reason'])})" if e["reason"] else "") + "\n")
     if not summary.events and not summary.alerts_opened and not summary.alerts_resolved:
         out.append("a quiet shift: nothing changed\n")
     return out

@@ -21,6 +21,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from fuseboard.text import plain, visible
+
 
 @dataclass
 class Column:
@@ -212,12 +214,14 @@ class VirtualTable(ScrollView, can_focus=True):
             self.cursor_row = row
 
     # -- rendering -------------------------------------------------------
-    def _line_text(self, cells: Sequence[Cell], plain: bool) -> Text:
+    def _line_text(self, cells: Sequence[Cell], bare: bool) -> Text:
         line = Text(no_wrap=True, end="")
         for index, (column, cell) in enumerate(zip(self.columns, cells)):
             if index:
                 line.append(" ")
-            text = Text(cell) if isinstance(cell, str) else (Text(cell.plain) if plain else cell.copy())
+            # the one choke point for every cell: stored text is shown as written, controls made visible
+            text = plain(cell)
+            text = Text(text.plain) if bare else text.copy()
             text.no_wrap = True
             if text.cell_len > column.width:
                 text.truncate(column.width, overflow="ellipsis")
@@ -237,19 +241,19 @@ class VirtualTable(ScrollView, can_focus=True):
         base = self.rich_style
         if y == 0:
             style = base + self.get_component_rich_style("virtual-table--header")
-            text = self._line_text([c.label for c in self.columns], plain=True)
+            text = self._line_text([c.label for c in self.columns], bare=True)
             return self._strip(text, style, scroll_x, width)
         index = scroll_y + y - 1
         if not self.rows:
             if y == 1:
                 style = base + self.get_component_rich_style("virtual-table--empty")
-                return self._strip(Text(" " + self.empty_text), style, 0, width)
+                return self._strip(Text(" " + visible(self.empty_text)), style, 0, width)
             return Strip.blank(width, base)
         if index >= len(self.rows):
             return Strip.blank(width, base)
         is_cursor = index == self.cursor_row
         style = base + self.get_component_rich_style("virtual-table--cursor") if is_cursor else base
-        return self._strip(self._line_text(self.cells(index), plain=is_cursor), style, scroll_x, width)
+        return self._strip(self._line_text(self.cells(index), bare=is_cursor), style, scroll_x, width)
 
     def _strip(self, text: Text, style: Style, scroll_x: int, width: int) -> Strip:
         segments = [Segment(s.text, style + s.style if s.style else style) for s in text.render(self.app.console)]

@@ -1,0 +1,32 @@
+"""Every third-party module the package imports is declared in pyproject.toml's dependencies."""
+
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# import name -> distribution name, where they differ
+DISTRIBUTIONS = {"sklearn": "scikit-learn", "tomli_w": "tomli-w", "yaml": "pyyaml"}
+
+
+def _declared() -> set[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return {re.split(r"[<>=!~\[; ]", spec, maxsplit=1)[0].lower() for spec in project["dependencies"]}
+
+
+def _imported() -> set[str]:
+    pattern = re.compile(r"^\s*(?:import|from)\s+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
+    names: set[str] = set()
+    for path in (ROOT / "src" / "fuseboard").rglob("*.py"):
+        names |= set(pattern.findall(path.read_text()))
+    return {n for n in names if n not in sys.stdlib_module_names and n not in ("fuseboard", "None")}
+
+
+def test_every_imported_package_is_a_declared_dependency() -> None:
+    declared = _declared()
+    missing = sorted(DISTRIBUTIONS.get(name, name).replace("_", "-") for name in _imported()
+                     if DISTRIBUTIONS.get(name, name).replace("_", "-").lower() not in declared)
+    assert missing == []  # scipy (drift p-values) was only a test extra once
