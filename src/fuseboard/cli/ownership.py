@@ -321,7 +321,7 @@ def shift_cmd(ctx: Context, team: str | None, since: str | None, as_json: bool) 
     """What changed since the current on-call shift began: deploys, rollbacks, alerts, handovers."""
     from fuseboard.ops.handover import shift_summary
 
-    summary = shift_summary(ctx.readable(), team, since=_when(since, "--since") if since else None, actor=_actor())
+    summary = shift_summary(ctx.readable(), team, since=_when(since, "--since") if since is not None else None, actor=_actor())
     if as_json:
         emit_json(summary.as_dict())
         return

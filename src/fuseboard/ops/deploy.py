@@ -209,6 +209,10 @@ def _plan(s: Session, action: str, model: str, env: str, version: int | None, en
           now: datetime) -> tuple[ChangePlan, Model, Environment, Deployment | None, ModelVersion]:
     if action not in ACTIONS:
         raise FuseboardError(f"unknown change {action!r} ({', '.join(ACTIONS)})")
+    if endpoint_url:  # "" clears it
+        from fuseboard.inputs import url
+
+        url(endpoint_url, "endpoint")
     m = lookup.model(s, model)
     e = lookup.environment(s, env)
     dep = _deployment(s, m, e)

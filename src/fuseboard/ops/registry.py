@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import func, select
 
 from fuseboard.errors import FuseboardError
+from fuseboard.inputs import not_a_file
 from fuseboard.monitoring import metrics as metrics_mod
 from fuseboard.monitoring import profiles
 from fuseboard.ops import audit
@@ -86,6 +87,8 @@ def read_csv(path: Path, option: str) -> "pd.DataFrame":
         raise FuseboardError(f"file not found: {path} ({option})")
     if path.is_dir():
         raise FuseboardError(f"expected a CSV file, got a directory: {path} ({option})")
+    if (kind := not_a_file(path)) is not None:
+        raise FuseboardError(f"expected a CSV file; {path} is {kind} ({option})")
     try:
         frame = pd.read_csv(path)
     except pd.errors.EmptyDataError:
@@ -138,6 +141,8 @@ def read_artifact(path: Path) -> bytes:
         raise FuseboardError(f"artifact not found: {path} (--artifact)")
     if path.is_dir():
         raise FuseboardError(f"artifact is a directory, expected a .joblib file: {path} (--artifact)")
+    if (kind := not_a_file(path)) is not None:
+        raise FuseboardError(f"expected a .joblib file; {path} is {kind} (--artifact)")
     try:
         return path.read_bytes()
     except OSError as exc:

@@ -67,6 +67,20 @@ def is_unreachable(exc: BaseException) -> bool:
     return any(needle in text_ for needle in UNREACHABLE)
 
 
+# What SQLite says when the file's pages do not hold together (flipped bytes, a file cut short)
+DAMAGED = ("database disk image is malformed", "database corruption")
+
+
+def damaged(exc: BaseException, where: str) -> WorkspaceError | None:
+    """The error to show when ``exc`` says the database file is damaged (otherwise None)."""
+    text_ = str(getattr(exc, "orig", None) or exc)
+    if not any(needle in text_.lower() for needle in DAMAGED):
+        return None
+    first = (text_.strip().splitlines() or [""])[0].removeprefix("(sqlite3.DatabaseError) ")
+    return WorkspaceError(f"the workspace database is damaged ({where}): {first}; restore it from a backup "
+                          f"(fuseboard backup), or salvage what is left with: sqlite3 {where} .recover")
+
+
 def unwritable_reason(exc: BaseException) -> str | None:
     """Why the database refused a write, when ``exc`` says it did (otherwise None)."""
     text = str(getattr(exc, "orig", None) or exc).lower()
@@ -145,7 +159,7 @@ class Workspace:
 def _parse(url: str):  # noqa: ANN202
     try:
         return make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a host such as [::1 or a port that is not a number
         raise WorkspaceError(f"not a database URL: {url!r} (--db / FUSEBOARD_DB / config db)") from None
 
 
@@ -195,15 +209,17 @@ JSON_CODEC = {"json_serializer": _json_dumps, "json_deserializer": _json_loads}
 
 def make_engine(url: str) -> Engine:
     parsed = _parse(url)
-    if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": 5, "check_same_thread": False}, **JSON_CODEC)
-        event.listen(engine, "connect", _on_sqlite_connect)
-    else:
-        try:
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            engine = create_engine(url, connect_args={"timeout": 5, "check_same_thread": False}, **JSON_CODEC)
+            event.listen(engine, "connect", _on_sqlite_connect)
+        else:
             connect_args = {"connect_timeout": 10} if parsed.get_backend_name() == "postgresql" else {}
             engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **JSON_CODEC)
-        except ImportError as exc:
-            raise WorkspaceError(f"database driver missing for {parsed.drivername}: {exc}") from None
+    except ImportError as exc:
+        raise WorkspaceError(f"database driver missing for {parsed.drivername}: {exc}") from None
+    except ArgumentError as exc:  # NoSuchModuleError: a kind of database SQLAlchemy does not know
+        raise WorkspaceError(f"unknown kind of database {parsed.drivername!r}: {exc} (--db)") from None
     return engine
 
 
@@ -319,14 +335,31 @@ def open_workspace(
     sqlite_path = _sqlite_path(url)
     if not read_only and sqlite_path is not None:
         group_id(group)  # a misspelt group fails before anything is created
+    from fuseboard.inputs import not_a_file
+
+    kind = not_a_file(sqlite_path) if sqlite_path is not None else None
+    if kind is not None:
+        raise WorkspaceError(f"the workspace database must be a file; {sqlite_path} is {kind} ({named_by})")
+    try:
+        if sqlite_path is not None:
+            sqlite_path.exists()
+    except OSError as exc:  # a name too long for the filesystem, a loop of links
+        from fuseboard.inputs import shown
+
+        raise WorkspaceError(f"cannot open the workspace database: {exc.strerror} ({shown(str(sqlite_path), 200)}, "
+                             f"{named_by})") from None
     if sqlite_path is not None and not sqlite_path.exists():
         if not create or read_only:
             raise WorkspaceError(f"no workspace at {sqlite_path.absolute()} ({named_by}); create one with "
                                  "fuseboard register ... or fuseboard demo")
-        if not sqlite_path.parent.exists():
-            sqlite_path.parent.mkdir(parents=True, mode=0o700)
-            share(sqlite_path.parent, group, FOLDER_MODES)
-        sqlite_path.touch(mode=0o600)
+        try:
+            if not sqlite_path.parent.exists():
+                sqlite_path.parent.mkdir(parents=True, mode=0o700)
+                share(sqlite_path.parent, group, FOLDER_MODES)
+            sqlite_path.touch(mode=0o600)
+        except OSError as exc:
+            raise WorkspaceError(f"cannot create the workspace database: {exc.strerror or exc} ({sqlite_path}, "
+                                 f"{named_by})") from None
         share(sqlite_path, group)
     elif sqlite_path is not None and group and not read_only:
         join_group(sqlite_path, group)  # a workspace shared later: its members can use it from now on
@@ -359,6 +392,8 @@ def open_workspace(
     except DatabaseError as exc:
         engine.dispose()
         reason = unwritable_reason(exc)
+        if sqlite_path is not None and damaged(exc, str(sqlite_path)) is not None:
+            raise damaged(exc, str(sqlite_path)) from None
         if sqlite_path is None or reason is None:
             first = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
             raise WorkspaceError(f"cannot open workspace: {first} "
