@@ -30,6 +30,7 @@ from fuseboard.ops import audit
 from fuseboard.store import lookup
 from fuseboard.ops.names import check_name
 from fuseboard.store.db import ARTIFACT_MODES, FOLDER_MODES, Workspace, share
+from fuseboard.store.files import sha256_file
 from fuseboard.store.models import CRITICALITIES, TASKS, Model, ModelVersion, Team, utcnow
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -69,14 +70,6 @@ class RegisterResult:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_csv(path: Path, option: str) -> "pd.DataFrame":
@@ -476,7 +469,7 @@ def _store_artifact(ws: Workspace, data: bytes, sha: str) -> tuple[str, bool]:
     (relative path, newly created)."""
     rel = f"{sha[:2]}/{sha}.joblib"
     dest = ws.artifact_dir / rel
-    if dest.exists() and sha256_of(dest) == sha:
+    if dest.exists() and sha256_file(dest) == sha:
         return rel, False
     dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     share(ws.artifact_dir, ws.group, FOLDER_MODES)
@@ -500,6 +493,6 @@ def artifact_file(ws: Workspace, mv: ModelVersion) -> Path:
     path = ws.artifact_dir / mv.artifact_path
     if not path.exists():
         raise FuseboardError(f"artifact for v{mv.version} is missing from the workspace ({path})")
-    if sha256_of(path) != mv.artifact_sha256:
+    if sha256_file(path) != mv.artifact_sha256:
         raise FuseboardError(f"artifact for v{mv.version} does not match its recorded sha256; refusing it ({path})")
     return path

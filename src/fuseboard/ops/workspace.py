@@ -127,14 +127,14 @@ def _copy_artifacts(source: Workspace, target: Workspace) -> int:
 
     if source.artifact_dir.resolve() == target.artifact_dir.resolve():
         return 0
-    from fuseboard.ops.registry import sha256_of
+    from fuseboard.store.files import sha256_file
 
     copied = 0
     with source.session() as s:
         wanted = sorted(set(s.execute(select(ModelVersion.artifact_path, ModelVersion.artifact_sha256)).all()))
     for rel, sha in wanted:
         src, dest = source.artifact_dir / rel, target.artifact_dir / rel
-        if not rel or not src.is_file() or (dest.exists() and sha256_of(dest) == sha):
+        if not rel or not src.is_file() or (dest.exists() and sha256_file(dest) == sha):
             continue
         for folder in (target.artifact_dir, dest.parent):
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
