@@ -112,7 +112,7 @@ def test_cli_alerts_ack_resolve_and_silence(demo_url: str) -> None:
     assert silenced.exit_code == 0 and "silenced all checks of credit-risk in prod until" in silenced.output
     bad = CliRunner().invoke(cli, ["--db", demo_url, "silence", "credit-risk", "--env", "prod", "--for", "forever",
                                    "--comment", "x"])
-    assert bad.exit_code == 1 and "is not like 30m" in bad.output
+    assert bad.exit_code == 1 and "is not a duration like 30m" in bad.output
     done = CliRunner().invoke(cli, ["--db", demo_url, "alerts", "resolve", str(alert.id), "--note", "fixed", "--yes"])
     assert done.exit_code == 0
     assert CliRunner().invoke(cli, ["--db", demo_url, "alerts"]).output.strip() == "no open alerts"

@@ -561,9 +561,7 @@ def test_a_first_deploy_in_flight_blocks_a_second_one(demo_url: str, tmp_path: P
 
 def test_the_allow_list_refuses_other_users_and_audits_the_refusal(demo_url: str, isolated_home: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    config = isolated_home / "config" / "fuseboard" / "config.toml"
-    config.parent.mkdir(parents=True)
-    config.write_text('[environments.prod]\nallow = ["alice"]\n')
+    assert run("--db", demo_url, "envs", "allow", "prod", "--users", "alice", "--yes").exit_code == 0
     envs = {e["name"]: e for e in json.loads(run("--db", demo_url, "envs", "--json").stdout)}
     assert envs["prod"]["allow"] == ["alice"] and envs["dev"]["allow"] is None
     assert "may change: alice" in run("--db", demo_url, "envs").output
@@ -572,7 +570,7 @@ def test_the_allow_list_refuses_other_users_and_audits_the_refusal(demo_url: str
     refused = run("--db", demo_url, "rollback", "tumour-screening", "--env", "prod", "--yes", "--wait", "0")
     assert refused.exit_code == 1
     assert refused.output.strip().splitlines()[-1] == (
-        "error: bob may not change prod (allowed: alice; [environments.prod] allow in the config)")
+        "error: bob may not change prod (allowed: alice; `fuseboard envs allow`)")
     assert serving(demo_url, "tumour-screening")["prod"] == 2
     denied = events(demo_url, model="tumour-screening", env="prod")[0]
     assert (denied.action, denied.actor, denied.origin) == ("rollback.denied", "bob", "cli")
@@ -587,16 +585,14 @@ def test_the_allow_list_refuses_other_users_and_audits_the_refusal(demo_url: str
     assert allowed.exit_code == 0, allowed.output
     assert serving(demo_url, "tumour-screening")["prod"] == 1
 
-    with pytest.raises(Refused, match=r"carol may not change prod \(allowed: nobody"):
+    with pytest.raises(Refused, match=r"carol may not change prod \(allowed: alice"):
         ops.change(open_workspace(demo_url), "tumour-screening", "prod", action="rollback", version=2,
-                   actor="carol", origin="api", allow={"prod": []})
+                   actor="carol", origin="api")
 
 
 def test_a_user_off_the_allow_list_cannot_change_the_environments_settings(demo_url: str, isolated_home: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    config = isolated_home / "config" / "fuseboard" / "config.toml"
-    config.parent.mkdir(parents=True)
-    config.write_text('[environments.prod]\nallow = ["alice"]\n')
+    assert run("--db", demo_url, "envs", "allow", "prod", "--users", "alice", "--yes").exit_code == 0
     monkeypatch.setenv("FUSEBOARD_USER", "bob")
     result = run("--db", demo_url, "envs", "set", "prod", "--unprotected", "--hook-command", '["/tmp/bobs-script"]')
     prod = json.loads(run("--db", demo_url, "envs", "--json").stdout)[2]
@@ -753,7 +749,7 @@ def _sql(url: str, statement: str) -> None:
 def test_audit_verify_passes_on_the_demo_and_names_an_altered_event(demo_url: str, demo_path: Path) -> None:
     ok = run("--db", demo_url, "audit", "verify")
     total = audit_count(demo_url)
-    assert ok.exit_code == 0 and ok.output.strip() == f"audit chain intact: {total} events"
+    assert ok.exit_code == 0 and ok.output.strip().startswith(f"audit chain intact: {total} events")
     middle = total // 2
     _sql(demo_url, f"UPDATE auditevent SET reason = 'nothing to see' WHERE id = {middle}")
     broken = run("--db", demo_url, "audit", "verify")
@@ -770,7 +766,8 @@ def test_deleting_an_audit_event_breaks_the_chain(demo_url: str, demo_path: Path
     broken = run("--db", demo_url, "audit", "verify", "--json")
     assert broken.exit_code == 1
     report = json.loads(broken.stdout)
-    assert report["event_id"] == middle + 1 and "was removed or inserted" in report["problem"]
+    # named by the anchor (a SQLite demo has one), else found at the broken link (tests/test_audit_anchor.py)
+    assert report["event_id"] in (middle, middle + 1) and "was removed" in report["problem"]
 
 
 def test_changes_keep_the_chain_intact_and_the_orm_refuses_to_alter_events(demo_url: str) -> None:

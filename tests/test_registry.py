@@ -12,7 +12,8 @@ from sklearn import metrics as skm
 from sqlmodel import func, select
 
 from fuseboard.errors import FuseboardError
-from fuseboard.ops.registry import RegisterRequest, register, sha256_of
+from fuseboard.ops.registry import RegisterRequest, register
+from fuseboard.store.files import sha256_file
 from fuseboard.store.db import open_workspace
 from fuseboard.store.models import AuditEvent, Model, ModelVersion
 
@@ -61,7 +62,7 @@ def test_pipeline_with_string_categories_registers_with_sklearn_metrics(ws_url: 
     assert prof["income"]["edges"][0] == ref["income"].min() and prof["income"]["edges"][-1] == ref["income"].max()
     # the artifact is stored by content and matches the original bytes
     stored = ws.artifact_dir / mv.artifact_path
-    assert sha256_of(stored) == sha256_of(credit_files["artifact"]) == mv.artifact_sha256
+    assert sha256_file(stored) == sha256_file(credit_files["artifact"]) == mv.artifact_sha256
     assert mv.artifact_path.endswith(f"{mv.artifact_sha256}.joblib")
 
 

@@ -179,7 +179,7 @@ def test_the_upgrade_revokes_what_was_rolled_back_from_before_it(demo_path: Any)
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as conn:  # back to the old schema (the rule's columns gone)
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0005_ingested_batches")
+        command.downgrade(cfg, "0006_access_and_zones")
     engine.dispose()
     ws = open_workspace(url)  # upgrades
     rows = rollout_history(ws, "credit-risk", "prod")

@@ -206,7 +206,9 @@ async def test_model_registered_from_the_cli_shows_in_the_console(ws_url: str, c
         await pilot.press("enter")
         await settle(app, pilot)
         text = screen_text(app)
-        assert "Pipeline(LogisticRegr" in text and "tester" in text
+        from fuseboard.store.audit import os_user
+
+        assert "Pipeline(LogisticRegr" in text and os_user() in text  # a new workspace: the OS login, not FUSEBOARD_USER
         assert "v1†" in text and "not deployed anywhere" in text
 
 

@@ -19,7 +19,7 @@ def _workspace(db: str | None) -> Any:
 
     config = Config.load()
     return open_workspace(resolve_db_url(db, config), artifact_dir=config.artifacts, create=False,
-                          group=config.group)
+                          group=config.group, audit_anchor=config.audit_anchor)
 
 
 def log_predictions(model: str, env: str, rows: Any, *, db: str | None = None) -> dict[str, Any]:

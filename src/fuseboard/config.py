@@ -4,7 +4,7 @@ Resolution order for the database: ``--db URL``, then ``FUSEBOARD_DB``, then
 ``db`` in ``$XDG_CONFIG_HOME/fuseboard/config.toml``, then
 ``$XDG_DATA_HOME/fuseboard/fuseboard.db``.
 
-This module imports only the standard library (and ``tomli_w`` when saving),
+This module imports only the standard library (and ``tomlkit`` when saving),
 so it is safe on the path to the first frame.
 """
 
@@ -63,6 +63,33 @@ def resource_dir(name: str) -> Path:
     raise FuseboardError(f"shipped folder {name!r} is missing from this installation ({packaged})")
 
 
+# Every key the config file may hold; a table maps to its own keys (None: any key, checked elsewhere:
+# [keymap] binding ids by the console, [ownership] by the policy). Anything else is refused, so a typo is not silently ignored.
+TABLE_KEYS: dict[str, Any] = {
+    "db": str, "theme": str, "artifacts": str, "group": str, "read_only": bool, "audit_anchor": str,
+    "keymap": None,
+    "notify": {"webhook": str, "token": str},
+    "environments": {"*": {"allow": list}},
+    "ownership": None,  # checked, with its own messages, by ops.handover.policy
+}
+
+
+def _unknown_keys(raw: dict[str, Any], known: dict[str, Any], path: Path, prefix: str = "") -> None:
+    """Refuse the first key the config file does not know, with the nearest known one."""
+    import difflib
+
+    for key, value in raw.items():
+        spec = known.get(key, known.get("*", KeyError))
+        name = f"{prefix}{key}"
+        if spec is KeyError:
+            names = [k for k in known if k != "*"]
+            close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+            hint = f"; did you mean '{prefix}{close[0]}'?" if close else f" (known: {', '.join(names)})"
+            raise FuseboardError(f"unknown key {name!r} in the config file{hint} ({path})")
+        if isinstance(spec, dict) and isinstance(value, dict):
+            _unknown_keys(value, spec, path, f"{name}.")
+
+
 @dataclass
 class Config:
     """The user's settings, read from ``config.toml``."""
@@ -75,6 +102,7 @@ class Config:
     webhook: str | None = None  # [notify] webhook: alert events are POSTed here
     read_only: bool = False  # read_only = true: as if every command had --read-only
     group: str | None = None  # group = "oncall": the workspace is shared with that group (else owner-only)
+    audit_anchor: str | None = None  # where the audit chain's checkpoints live (store/anchor.py)
     # [environments.NAME] allow = ["login", ...]: who may change that environment (absent: anyone)
     allow: dict[str, list[str]] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
@@ -95,7 +123,10 @@ class Config:
             isinstance(k, str) and isinstance(v, str) for k, v in keymap.items()
         ):
             raise FuseboardError(f"[keymap] must map binding ids to key strings ({path})")
-        for key in ("db", "theme", "artifacts", "group"):
+        if not isinstance(raw, dict):
+            raise FuseboardError(f"config file must hold keys and tables ({path})")
+        _unknown_keys(raw, TABLE_KEYS, path)
+        for key in ("db", "theme", "artifacts", "group", "audit_anchor"):
             if key in raw and not isinstance(raw[key], str):
                 raise FuseboardError(f"config field {key!r} must be a string ({path})")
         notify = raw.get("notify", {})
@@ -128,21 +159,49 @@ class Config:
             theme=raw.get("theme"),
             artifacts=raw.get("artifacts"),
             group=raw.get("group") or None,
+            audit_anchor=raw.get("audit_anchor") or None,
             keymap=dict(keymap),
             webhook=notify.get("webhook") or None,
             raw=raw,
         )
 
     def set(self, key: str, value: str) -> None:
-        """Persist one top-level setting, keeping every other key as it was."""
-        import tomli_w
+        """Persist one top-level setting, keeping every other key, comment and the file's mode as they
+        were (the file may hold a token: a new one is owner-only). Written whole or not at all: a
+        temporary file in the same folder, flushed to disk, renamed over the old one."""
+        import tempfile
 
+        import tomlkit
+
+        folder = self.path.parent
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            document = tomlkit.parse(self.path.read_text(encoding="utf-8"))
+            mode = self.path.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            document, mode = tomlkit.document(), 0o600
+        document[key] = value
+        fd, tmp = tempfile.mkstemp(prefix=".config.", suffix=".tmp", dir=folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                os.fchmod(handle.fileno(), mode)
+                handle.write(tomlkit.dumps(document))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        try:
+            dir_fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError:
+            pass
         self.raw[key] = value
         setattr(self, key, value)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".toml.tmp")
-        tmp.write_text(tomli_w.dumps(self.raw), encoding="utf-8")
-        tmp.replace(self.path)
 
 
 def webhook_token(config: "Config") -> str | None:

@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from fuseboard import __version__
+from fuseboard.cli.params import ID, Whole
 from fuseboard.errors import FuseboardError
 from fuseboard.text import cells, markup_safe, visible
 
@@ -65,7 +66,8 @@ class Context:
 
             cfg = self.load_config()
             self._ws = open_workspace(self.url, artifact_dir=cfg.artifacts, create=create, read_only=self.read_only,
-                                      group=cfg.group, named_by=self.named_by)
+                                      group=cfg.group, named_by=self.named_by,
+                                      audit_anchor=cfg.audit_anchor)
             if self._ws.created:  # said, so that a mistyped --db is seen at once
                 click.echo(visible(f"created a new workspace at {self._ws.where}"), err=True)
         return self._ws
@@ -96,8 +98,11 @@ class FuseboardGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            _anchor_warning(ctx)
+            return result
         except FuseboardError as exc:
+            _anchor_warning(ctx)
             click.echo(visible(f"error: {exc}"), err=True)
             sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
@@ -114,10 +119,25 @@ class FuseboardGroup(click.Group):
             obj = ctx.obj
             if obj is not None and getattr(obj, "debug", False):
                 raise
+            ws = getattr(obj, "_ws", None)
+            if ws is not None:  # damaged pages show up at the first query that reads them, in any command
+                from fuseboard.store.db import damaged
+
+                found = damaged(exc, ws.where)
+                if found is not None:
+                    click.echo(visible(f"error: {found}"), err=True)
+                    sys.exit(found.exit_code)
             first = (str(exc).strip().splitlines() or [""])[0][:300]
             click.echo(visible(f"error: unexpected {type(exc).__name__}: {first} (run with --debug for details)"),
                        err=True)
             sys.exit(1)
+
+
+def _anchor_warning(ctx: click.Context) -> None:
+    """A change went into the database but its audit checkpoint could not be written: say so."""
+    ws = getattr(ctx.obj, "_ws", None)
+    if ws is not None and ws.anchor_problem:
+        click.echo(visible(f"warning: {ws.anchor_problem}"), err=True)
 
 
 def emit_json(value: Any) -> None:
@@ -555,7 +575,7 @@ def alerts_cmd(click_ctx: click.Context, include_resolved: bool, wide: bool, as_
 
 
 @alerts_cmd.command("ack")
-@click.argument("alert_id", type=int)
+@click.argument("alert_id", type=ID)
 @reason_option
 @pass_ctx
 def alerts_ack(ctx: Context, alert_id: int, reason: str) -> None:
@@ -568,7 +588,7 @@ def alerts_ack(ctx: Context, alert_id: int, reason: str) -> None:
 
 
 @alerts_cmd.command("resolve")
-@click.argument("alert_id", type=int)
+@click.argument("alert_id", type=ID)
 @click.option("--note", required=True, help="What was done; kept with the alert and audited.")
 @yes_option
 @pass_ctx
@@ -614,10 +634,10 @@ def silence_cmd(ctx: Context, model: str, env: str, duration: str, comment: str,
 
 
 @cli.command("monitor")
-@click.option("--health-every", default=30, show_default=True, type=click.IntRange(min=5), help="Seconds.")
-@click.option("--drift-every", default=300, show_default=True, type=click.IntRange(min=10), help="Seconds.")
-@click.option("--performance-every", default=300, show_default=True, type=click.IntRange(min=10), help="Seconds.")
-@click.option("--lease-ttl", default=60, show_default=True, type=click.IntRange(min=3),
+@click.option("--health-every", default=30, show_default=True, type=Whole(5, 86400), help="Seconds.")
+@click.option("--drift-every", default=300, show_default=True, type=Whole(10, 86400), help="Seconds.")
+@click.option("--performance-every", default=300, show_default=True, type=Whole(10, 86400), help="Seconds.")
+@click.option("--lease-ttl", default=60, show_default=True, type=Whole(3, 86400),
               help="Seconds a silent monitor keeps the lease before a standby takes over.")
 @pass_ctx
 def monitor_cmd(ctx: Context, health_every: int, drift_every: int, performance_every: int, lease_ttl: int) -> None:
@@ -641,7 +661,9 @@ def monitor_cmd(ctx: Context, health_every: int, drift_every: int, performance_e
         logging.getLogger("fuseboard").addHandler(log_handler())
 
     def report(summary: dict) -> None:
-        if "error" in summary:
+        if summary["kind"] == "audit.checkpoint":
+            click.echo(f"audit checkpoint: event {summary['id']} {summary['hash']}")  # (numbers and hex only)
+        elif "error" in summary:
             click.echo(visible(f"{summary['kind']}: cycle failed: {summary['error']}"), err=True)
         else:
             click.echo(f"{summary['kind']}: {summary['deployments']} deployments, worst {summary['worst']}, "
@@ -747,11 +769,11 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
               help="Performance tolerance, e.g. roc_auc=abs:0.05 or rmse=rel:0.1.")
 @click.option("--gate", "gate_values", multiple=True, metavar="METRIC=VALUE",
               help="Promotion gate on a validation metric, e.g. roc_auc=0.8 (a minimum; for rmse/mae a maximum).")
-@click.option("--drift-window-minutes", type=click.IntRange(min=5))
-@click.option("--min-rows", type=click.IntRange(min=1), help="Rows needed before a drift verdict (default 100).")
-@click.option("--min-labelled", type=click.IntRange(min=1), help="Labels needed before a performance verdict (200).")
+@click.option("--drift-window-minutes", type=Whole(5, 43200))
+@click.option("--min-rows", type=Whole(1), help="Rows needed before a drift verdict (default 100).")
+@click.option("--min-labelled", type=Whole(1), help="Labels needed before a performance verdict (200).")
 @click.option("--probe-path", help="Health path on the endpoint (default /health).")
-@click.option("--failures-to-alert", type=click.IntRange(min=1), help="Failed probes in a row before an outage (3).")
+@click.option("--failures-to-alert", type=Whole(1, 1000), help="Failed probes in a row before an outage (3).")
 @click.option("--runbook", help="What to do when it alerts: a URL or text (at most 2,000 characters; \"\" removes it).")
 @click.option("--flap-period", help="A check that fires again this soon after recovering reopens its alert "
               "(default 30m; 0: never).")
@@ -864,4 +886,5 @@ def main() -> None:
 
 from fuseboard.cli import environments as _environments  # noqa: E402,F401  (registers its commands)
 from fuseboard.cli import ownership as _ownership  # noqa: E402,F401
+from fuseboard.cli import access as _access  # noqa: E402,F401
 from fuseboard.cli import incident as _incident  # noqa: E402,F401

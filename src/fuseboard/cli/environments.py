@@ -5,38 +5,22 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import click
 
 from fuseboard.cli import Context, cli, confirm, console, emit_json, json_option, pass_ctx, reason_option, yes_option
+from fuseboard.cli.params import VERSION, Number, Whole
 from fuseboard.errors import FuseboardError
 from fuseboard.text import cells, visible
 
 
 def _when(text: str, option: str) -> datetime:
     """ISO 8601 (local time when no zone is given) or an age such as ``2h``, ``3d`` or ``1w2d`` ago."""
-    import re
-    from datetime import timedelta
+    from fuseboard.inputs import when
 
-    from fuseboard.store.models import utcnow
-
-    text = text.strip()
-    age = re.fullmatch(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?", text)
-    if text and age and any(age.groups()):
-        weeks, days, hours, minutes = (int(g or 0) for g in age.groups())
-        try:
-            return utcnow() - timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes)
-        except OverflowError:
-            raise FuseboardError(f"{option} {text!r} is further back than a calendar goes") from None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise FuseboardError(f"{option} {text!r} is not a time like 2026-11-29T03:00 or an age like 2h") from None
-    if value.tzinfo is None:
-        value = value.astimezone()  # the user's local time
-    return value.astimezone(timezone.utc)
+    return when(text, option)
 
 
 def _show_plan(plan: Any) -> None:
@@ -113,7 +97,7 @@ def _run_change(ctx: Context, plan: Any, *, reason: str, yes: bool, override: bo
 
 change_options = [
     click.option("--override", is_flag=True, help="Go ahead although gates fail (needs --reason; audited)."),
-    click.option("--wait", type=click.FloatRange(min=0), default=30, show_default=True,
+    click.option("--wait", type=Number(0, 86400), default=30, show_default=True,
                  help="Seconds to wait for the endpoint to report the new version (0: do not wait)."),
     reason_option, yes_option, json_option, pass_ctx,
 ]
@@ -129,7 +113,7 @@ def _with(options: list[Any]) -> Any:
 
 @cli.command("deploy")
 @click.argument("model")
-@click.argument("version", type=click.IntRange(min=1))
+@click.argument("version", type=VERSION)
 @click.option("--env", "env", required=True, help="Environment (dev, staging, prod, ...).")
 @click.option("--endpoint", "endpoint_url", help="URL the deployment serves on.")
 @_with(change_options)
@@ -158,9 +142,9 @@ def promote_cmd(ctx: Context, model: str, env: str, override: bool, wait: float,
 @cli.command("rollback")
 @click.argument("model")
 @click.option("--env", "env", required=True, help="The environment to roll back.")
-@click.option("--to", "version", type=click.IntRange(min=1),
+@click.option("--to", "version", type=VERSION,
               help="Version to go back to (default: the newest known-good one older than the one serving).")
-@click.option("--wait", type=click.FloatRange(min=0), default=30, show_default=True,
+@click.option("--wait", type=Number(0, 86400), default=30, show_default=True,
               help="Seconds to wait for the endpoint to report the version (0: do not wait).")
 @reason_option
 @yes_option
@@ -211,7 +195,7 @@ def changes_clear_cmd(ctx: Context, model: str, env: str, reason: str, yes: bool
 
 @cli.command("signoff")
 @click.argument("model")
-@click.argument("version", type=click.IntRange(min=1))
+@click.argument("version", type=VERSION)
 @click.option("--as", "side", required=True, type=click.Choice(["business", "it"]), help="Which side signs.")
 @click.option("--note", default="", help="What was accepted (recorded with the sign-off).")
 @json_option
@@ -240,9 +224,8 @@ def envs_cmd(click_ctx: click.Context, as_json: bool) -> None:
     from fuseboard.store.queries import environments
 
     ctx: Context = click_ctx.obj
-    allow = ctx.load_config().allow
     rows = [{"name": e.name, "order": e.order, "protected": e.protected, "soak_seconds": e.soak_seconds,
-             "converge_seconds": e.converge_seconds, "hook": e.hook, "allow": allow.get(e.name)}
+             "converge_seconds": e.converge_seconds, "hook": e.hook, "allow": e.allow}
             for e in environments(ctx.readable())]
     if as_json:
         emit_json(rows)
@@ -270,7 +253,9 @@ def envs_set(ctx: Context, env: str, hook_command: str | None, hook_webhook: str
              no_hook: bool, soak: str | None, converge: str | None, protected: bool | None, reason: str,
              as_json: bool) -> None:
     """Change an environment's settings (audited)."""
-    from fuseboard.monitoring.alerts import parse_duration
+    from datetime import timedelta
+
+    from fuseboard.inputs import duration
     from fuseboard.ops.audit import current_actor
     from fuseboard.ops.environments import configure
 
@@ -299,19 +284,17 @@ def envs_set(ctx: Context, env: str, hook_command: str | None, hook_webhook: str
             hook = {k: v for k, v in current.items() if k != "timeout"}
         hook["timeout"] = hook_timeout
 
-    def seconds(text: str | None, option: str) -> int | None:
+    def seconds(text: str | None, option: str, longest: timedelta) -> int | None:
         if text is None:
             return None
-        if text.strip() in ("0", "0m"):
+        if text.strip() == "0":
             return 0
-        try:
-            return int(parse_duration(text).total_seconds())
-        except FuseboardError:
-            raise FuseboardError(f"{option} {text!r} is not a duration like 30m, 2h or 1d") from None
+        return int(duration(text, option, maximum=longest).total_seconds())
 
     after = configure(ctx.writable(), env, actor=current_actor(), origin="cli", reason=reason, hook=hook,
                       allow=ctx.load_config().allow,
-                      soak_seconds=seconds(soak, "--soak"), converge_seconds=seconds(converge, "--converge"),
+                      soak_seconds=seconds(soak, "--soak", timedelta(days=30)),
+                      converge_seconds=seconds(converge, "--converge", timedelta(days=30)),
                       protected=protected)
     if as_json:
         emit_json({"name": env, **after})
@@ -327,7 +310,7 @@ def envs_set(ctx: Context, env: str, hook_command: str | None, hook_webhook: str
 @click.argument("model")
 @click.option("--env", "env", required=True, help="The environment.")
 @click.option("--at", "at", help="What was running at this time (ISO 8601, local unless a zone is given; or 2h, 3d ago).")
-@click.option("--limit", default=30, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", default=30, show_default=True, type=Whole(1))
 @json_option
 @pass_ctx
 def history_cmd(ctx: Context, model: str, env: str, at: str | None, limit: int, as_json: bool) -> None:
@@ -381,7 +364,7 @@ def history_cmd(ctx: Context, model: str, env: str, at: str | None, limit: int, 
 @click.option("--env", "env", help="Only events of deployments in this environment.")
 @click.option("--since", help="Only events since this time (ISO 8601, or an age such as 2h or 3d).")
 @click.option("--target", help="Only events for this target (a model name also matches its versions and deployments).")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", default=50, show_default=True, type=Whole(1))
 @json_option
 @click.pass_context
 def audit_cmd(click_ctx: click.Context, model: str | None, env: str | None, since: str | None, target: str | None,
@@ -393,7 +376,7 @@ def audit_cmd(click_ctx: click.Context, model: str | None, env: str | None, sinc
 
     ctx: Context = click_ctx.obj
     events = audit_events(ctx.readable(), target=target, limit=limit, model=model, env=env,
-                          since=_when(since, "--since") if since else None)
+                          since=_when(since, "--since") if since is not None else None)
     if as_json:
         emit_json([e.as_dict() for e in events])
         return
@@ -409,17 +392,27 @@ def audit_cmd(click_ctx: click.Context, model: str | None, env: str | None, sinc
 
 
 @audit_cmd.command("verify")
+@click.option("--anchor", "anchor_file", type=click.Path(path_type=__import__("pathlib").Path, dir_okay=False),
+              help="Check against this copy of the anchor (one kept on another host) instead of the workspace's.")
 @json_option
 @pass_ctx
-def audit_verify(ctx: Context, as_json: bool) -> None:
-    """Check the audit trail's hash chain: exit 1 and name the first event that was altered or removed."""
+def audit_verify(ctx: Context, anchor_file: Any, as_json: bool) -> None:
+    """Check the audit trail's hash chain and its anchor: exit 1 and name the first event that was
+    altered or removed (also the newest ones, and a chain re-hashed after an edit)."""
     from fuseboard.ops.audit import verify
 
-    report = verify(ctx.readable())
+    if anchor_file is not None and not anchor_file.is_file():
+        raise FuseboardError(f"no anchor file at {anchor_file} (--anchor)")
+    report = verify(ctx.readable(), anchor_file)
     if as_json:
         emit_json(report.as_dict())
     elif report.ok:
-        click.echo(f"audit chain intact: {report.events} events")
+        anchored = (f"; {report.checkpointed} checkpointed in {report.anchor}"
+                    + (f", {report.beyond_anchor} newer than its last checkpoint" if report.beyond_anchor else "")
+                    if report.checkpointed else "")
+        click.echo(visible(f"audit chain intact: {report.events} events{anchored}"))
+    if report.warning and not as_json:
+        click.echo(visible(f"warning: {report.warning}"), err=True)
     if not report.ok:
         if not as_json:
             click.echo(visible(f"error: audit chain broken at {report.problem}"), err=True)
@@ -450,7 +443,7 @@ def backup_cmd(ctx: Context, file: Any, force: bool, as_json: bool) -> None:
 
 @cli.group("workspace")
 def workspace_group() -> None:
-    """Move a workspace between databases."""
+    """Move a workspace between databases; say where identity comes from."""
 
 
 @workspace_group.command("copy")
@@ -468,8 +461,11 @@ def workspace_copy(ctx: Context, source: str, target: str, from_artifacts: Any, 
     from fuseboard.store.db import open_workspace
 
     cfg = ctx.load_config()
-    src = open_workspace(source, artifact_dir=from_artifacts, create=False, read_only=True)
-    dst = open_workspace(target, artifact_dir=cfg.artifacts if target == ctx.url else None, group=cfg.group)
+    mine = target == ctx.url  # the configured workspace: its configured artifacts and anchor
+    src = open_workspace(source, artifact_dir=from_artifacts, create=False, read_only=True,
+                         audit_anchor=cfg.audit_anchor if source == ctx.url else None)
+    dst = open_workspace(target, artifact_dir=cfg.artifacts if mine else None, group=cfg.group,
+                         audit_anchor=cfg.audit_anchor if mine else None)
     result = copy_workspace(src, dst, force=force)  # (an unwritable target refuses in its transaction)
     if as_json:
         emit_json(result.as_dict())

@@ -73,16 +73,32 @@ def rota_cmd() -> None:
 @click.option("--start", "start", required=True, help="When the first turn starts (ISO 8601, local unless zoned).")
 @click.option("--length", "length_days", default=7, show_default=True, type=click.IntRange(1, 28),
               help="Days per turn.")
+@click.option("--tz", "tz", default=None,
+              help="Time zone turns hand over in (IANA name, e.g. Europe/London; default UTC); a --start without a "
+              "zone is then a time in it.")
 @reason_option
 @pass_ctx
-def rota_set(ctx: Context, team: str, members: str, start: str, length_days: int, reason: str) -> None:
-    """Give TEAM a weekly (or N-day) rotation (audited)."""
-    from fuseboard.ops.oncall import set_rotation
+def rota_set(ctx: Context, team: str, members: str, start: str, length_days: int, tz: str | None,
+             reason: str) -> None:
+    """Give TEAM a weekly (or N-day) rotation (audited); turns hand over at the start's local time in --tz."""
+    from datetime import datetime, timezone
+
+    from fuseboard.ops.oncall import set_rotation, zone
 
     handles = [m.strip() for m in members.split(",") if m.strip()]
-    set_rotation(ctx.writable(), team, handles, _when(start, "--start"), length_days=length_days, actor=_actor(),
+    place = zone(tz or "UTC")
+    try:
+        given = datetime.fromisoformat(start.strip())
+    except ValueError:
+        given = None
+    if tz and given is not None and given.tzinfo is None:  # a wall-clock time in the rota's zone
+        when = given.replace(tzinfo=place).astimezone(timezone.utc)
+    else:
+        when = _when(start, "--start")
+    set_rotation(ctx.writable(), team, handles, when, length_days=length_days, tz=tz or "UTC", actor=_actor(),
                  origin="cli", reason=reason)
-    click.echo(visible(f"{team}: {' -> '.join(handles)}, {length_days} days each"))
+    click.echo(visible(f"{team}: {' -> '.join(handles)}, {length_days} days each, handing over at "
+                       f"{when.astimezone(place):%a %H:%M} {tz or 'UTC'}"))
 
 
 def _shift(ctx: Context, team: str, person: str, start: str, end: str, note: str, kind: str) -> None:
@@ -305,7 +321,7 @@ def shift_cmd(ctx: Context, team: str | None, since: str | None, as_json: bool) 
     """What changed since the current on-call shift began: deploys, rollbacks, alerts, handovers."""
     from fuseboard.ops.handover import shift_summary
 
-    summary = shift_summary(ctx.readable(), team, since=_when(since, "--since") if since else None, actor=_actor())
+    summary = shift_summary(ctx.readable(), team, since=_when(since, "--since") if since is not None else None, actor=_actor())
     if as_json:
         emit_json(summary.as_dict())
         return

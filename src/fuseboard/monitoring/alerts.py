@@ -330,17 +330,10 @@ def resolve(ws: Workspace, alert_id: int, *, actor: str, origin: str, note: str,
 
 
 def parse_duration(text: str) -> timedelta:
-    """``30m``, ``2h``, ``1d`` (and combinations such as ``1h30m``)."""
-    import re
+    """``30m``, ``2h``, ``1d`` (and combinations such as ``1h30m``): how long a silence lasts."""
+    from fuseboard import inputs
 
-    parts = re.fullmatch(r"\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*", text or "")
-    if not parts or not any(parts.groups()):
-        raise FuseboardError(f"duration {text!r} is not like 30m, 2h or 1d (--for)")
-    days, hours, minutes = (int(g) if g else 0 for g in parts.groups())
-    delta = timedelta(days=days, hours=hours, minutes=minutes)
-    if delta <= timedelta(0) or delta > timedelta(days=30):
-        raise FuseboardError(f"a silence lasts between 1 minute and 30 days, not {text!r} (--for)")
-    return delta
+    return inputs.duration(text, "--for", minimum=timedelta(minutes=1), maximum=timedelta(days=30))
 
 
 def parse_flap_period(text: str) -> int:

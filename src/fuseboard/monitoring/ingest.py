@@ -33,6 +33,7 @@ from sqlalchemy import insert
 from sqlmodel import select
 
 from fuseboard.errors import FuseboardError
+from fuseboard.inputs import not_a_file
 from fuseboard.monitoring import performance, profiles, windows
 from fuseboard.store import lookup
 from fuseboard.store.db import Workspace
@@ -81,6 +82,8 @@ def _check_path(path: Path) -> str:
         raise FuseboardError(f"file not found: {path}")
     if path.is_dir():
         raise FuseboardError(f"expected a file, got a directory: {path}")
+    if (special := not_a_file(path)) is not None:
+        raise FuseboardError(f"expected a file; {path} is {special}")
     if path.stat().st_size == 0:
         raise FuseboardError(f"file is empty: {path}")
     return kind

@@ -165,8 +165,8 @@ def webhook_notifier(url: str, *, token: str | None = None, timeout: float = 5.0
             answer = http.request("POST", url, body=json.dumps(event).encode(), headers=headers, deadline=timeout,
                                   max_body=4096)
             if not answer.ok:  # a failing webhook must not disturb the checks
-                log.warning("alert webhook failed for %s: %s", event["alert"]["fingerprint"],
-                            redact.mask(answer.describe(), [token]))
+                what = event["alert"]["fingerprint"] if "alert" in event else event.get("event")
+                log.warning("alert webhook failed for %s: %s", what, redact.mask(answer.describe(), [token]))
 
     def notify(events: list[dict]) -> None:
         threading.Thread(target=send, args=(events,), name="alert-webhook", daemon=True).start()
@@ -195,6 +195,7 @@ class Monitor:
         self.unreachable_since: datetime | None = None  # the database could not be reached from then on
         self._next_renew = 0.0  # monotonic time of the next lease renewal
         self._backoff = 1.0  # seconds before the next try while the database is unreachable
+        self._checkpointed: tuple[int, str] | None = None  # the audit head last sent out
 
     def _renew(self) -> None:
         """Take or renew the lease every third of its time; while the database cannot be reached, try
@@ -271,6 +272,35 @@ class Monitor:
         if counts["merged"] or counts["deleted"]:
             log.info("compacted %(merged)d windows into %(created)d, deleted %(deleted)d", counts)
 
+    def checkpoint(self) -> dict | None:
+        """Hourly, by the leader: the audit chain's head, sent to the alert webhook and the ``on_cycle``
+        callback when it moved since the last one, so that a copy of the chain's anchor lives off this
+        host (a receiver that keeps these bodies as JSON lines has a file ``audit verify --anchor``
+        reads). Returns the checkpoint sent, if any."""
+        if not self.leading:
+            return None
+        from fuseboard.store.anchor import stamp
+        from fuseboard.store.models import AuditEvent
+
+        try:
+            with self.ws.session() as s:
+                head = s.exec(select(AuditEvent.id, AuditEvent.hash, AuditEvent.at)
+                              .order_by(AuditEvent.id.desc()).limit(1)).first()
+        except Exception:  # noqa: BLE001  (retried next hour)
+            log.exception("audit checkpoint failed")
+            return None
+        if head is None or (head[0], head[1]) == self._checkpointed:
+            return None
+        self._checkpointed = (head[0], head[1])
+        point = {"event": "audit.checkpoint", "id": head[0], "hash": head[1], "at": stamp(head[2]),
+                 "workspace": self.ws.where}
+        log.info("audit checkpoint: event %d %s", head[0], head[1])
+        if self.notify is not None:
+            self.notify([point])
+        if self.on_cycle is not None:
+            self.on_cycle({"kind": "audit.checkpoint", **point})
+        return point
+
     def start(self) -> None:
         from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -283,6 +313,8 @@ class Monitor:
                               seconds=getattr(self.intervals, kind), next_run_time=first)
         scheduler.add_job(self._compact, "interval", seconds=3600, id="retention",
                           next_run_time=first + timedelta(minutes=1))
+        scheduler.add_job(self.checkpoint, "interval", seconds=3600, id="audit-checkpoint",
+                          next_run_time=first + timedelta(minutes=2))
         scheduler.start()
         self._scheduler = scheduler
 

@@ -112,6 +112,8 @@ def _number(value: Any, option: str) -> float:
         number = float(value)
     except (TypeError, ValueError):
         raise FuseboardError(f"{option} must be a number, not {value!r}") from None
+    if number != number or number in (float("inf"), float("-inf")):  # NaN and infinity pass every comparison
+        raise FuseboardError(f"{option} must be a finite number, not {value!r}")
     if number < 0:
         raise FuseboardError(f"{option} must not be negative")
     return number

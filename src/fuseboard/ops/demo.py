@@ -161,6 +161,11 @@ def build_demo(path: Path | None = None, *, reset: bool = False, progress: Calla
     ws = open_workspace(demo_url(path))
     now = utcnow()
     try:
+        from fuseboard.ops.environments import set_identity_override
+
+        # its people (ana, chloe, ...) are played by one login: FUSEBOARD_USER=chloe fuseboard ...
+        set_identity_override(ws, True, actor=ACTOR, origin="demo", reason="the demo's people act through "
+                              "FUSEBOARD_USER")
         for name, kind, desc in TEAMS:
             teams.add_team(ws, name, kind, description=desc, actor=ACTOR, origin="demo")
         for handle, full, team, email, phone in PEOPLE:

@@ -209,6 +209,10 @@ def _plan(s: Session, action: str, model: str, env: str, version: int | None, en
           now: datetime) -> tuple[ChangePlan, Model, Environment, Deployment | None, ModelVersion]:
     if action not in ACTIONS:
         raise FuseboardError(f"unknown change {action!r} ({', '.join(ACTIONS)})")
+    if endpoint_url:  # "" clears it
+        from fuseboard.inputs import url
+
+        url(endpoint_url, "endpoint")
     m = lookup.model(s, model)
     e = lookup.environment(s, env)
     dep = _deployment(s, m, e)
@@ -294,15 +298,18 @@ def apply(ws: Workspace, plan: ChangePlan, *, actor: str, origin: str, reason: s
     """Carry out a planned change: request, hook, outcome (see the module's docstring).
 
     Raises ``Conflict`` when the deployment changed since ``plan`` was made, ``Refused`` when a
-    change is in flight, the user is not on the environment's allow-list, or gates fail
+    change is in flight, the user is not on the environment's allow-list (kept in the workspace;
+    ``allow``: the config file's old lists, see ``environments.access_denied``), or gates fail
     without ``override``. A failing hook is not an exception: the result says ``failed``.
     """
     when = now or utcnow()
     target = f"{plan.model}/{plan.environment}"
-    allowed = (allow or {}).get(plan.environment)
-    if allowed is not None and actor not in allowed:
-        _refuse(ws, plan, actor, origin, f"{actor} may not change {plan.environment} (allowed: "
-                f"{', '.join(allowed) or 'nobody'}; [environments.{plan.environment}] allow in the config)")
+    from fuseboard.ops.environments import access_denied
+
+    actor = audit.effective_actor(ws, actor)  # the OS login unless the workspace allows overrides
+    why = access_denied(ws, plan.environment, actor, legacy=allow)
+    if why:
+        _refuse(ws, plan, actor, origin, why)
     if override and not reason.strip():
         raise FuseboardError("overriding gates needs a reason (--reason)")
     with ws.transaction() as s:

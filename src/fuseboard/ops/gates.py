@@ -112,6 +112,7 @@ def signoff(ws: Workspace, model: str, version: int, side: str, *, actor: str, o
     """Record one side's acceptance of a version; signing twice is refused (the first one stands)."""
     if side not in SIGNOFF_SIDES:
         raise FuseboardError(f"--as must be one of {', '.join(SIGNOFF_SIDES)}, not {side!r}")
+    actor = audit.effective_actor(ws, actor)
     with ws.transaction() as s:
         m = lookup.model(s, model)
         mv = lookup.version(s, m, version)

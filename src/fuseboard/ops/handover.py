@@ -444,7 +444,7 @@ def _side(s: Session, h: Handover, actor: str) -> str:
     person = s.exec(select(Person).where(Person.handle == actor)).first()
     if person is None:
         raise Refused(f"{actor} is not a known person; sign-offs come from team members "
-                      f"(FUSEBOARD_USER sets who you are)")
+                      f"(your OS login name is who you are, unless the workspace allows FUSEBOARD_USER)")
     if h.from_team_id is not None and person.team_id == h.from_team_id:
         return "giving"
     if person.team_id == h.to_team_id:
@@ -454,7 +454,7 @@ def _side(s: Session, h: Handover, actor: str) -> str:
 
 def sign(ws: Workspace, model: str, *, actor: str, origin: str, now: datetime | None = None) -> HandoverView:
     """Sign for your side; once both sides signed with every required item satisfied, ownership moves."""
-    now = now or utcnow()
+    now, actor = now or utcnow(), audit.effective_actor(ws, actor)
     with ws.transaction() as s:
         m, h = _open_for_change(s, model)
         if h.state == "rejected":
@@ -495,7 +495,7 @@ def sign(ws: Workspace, model: str, *, actor: str, origin: str, now: datetime | 
 def reject(ws: Workspace, model: str, reason: str, *, actor: str, origin: str,
            now: datetime | None = None) -> HandoverView:
     """The receiving side sends it back, with a reason; signatures are cleared."""
-    now = now or utcnow()
+    now, actor = now or utcnow(), audit.effective_actor(ws, actor)
     if not reason.strip():
         raise FuseboardError("a rejection needs a reason (--reason)")
     with ws.transaction() as s:

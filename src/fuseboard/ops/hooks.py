@@ -81,6 +81,9 @@ def validate(hook: dict[str, Any]) -> dict[str, Any]:
         url = hook["webhook"]
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise FuseboardError(f"hook.webhook must be an http(s) URL, not {url!r}")
+        from fuseboard.inputs import url as checked_url
+
+        checked_url(url, "hook.webhook")  # one line for http://[::1, a port past 65535, spaces
         where = http.secret_in_url(url)
         if where:  # it would be stored, shown and audited
             raise FuseboardError(f"hook.webhook must not carry credentials (its {where}); put the token in "

@@ -6,8 +6,9 @@ Precedence at any instant: an override, else an explicit shift, else the weekly 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import select
 
@@ -28,14 +29,40 @@ class Turn:
     source: str
 
 
-def rotation_turn(starts_at: datetime, length_days: int, members: Sequence[str], at: datetime) -> Turn | None:
-    """The rotation's turn covering ``at`` (None before it starts or without members)."""
+def zone(name: str, option: str = "--tz") -> ZoneInfo:
+    """An IANA time zone by name (Europe/London); one clear line when there is no such zone."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise FuseboardError(f"{option} {name!r} is not a time zone; give an IANA name such as Europe/London "
+                             "or UTC") from None
+
+
+def _turn_start(first: datetime, index: int, length_days: int, tz: ZoneInfo) -> datetime:
+    """When turn ``index`` starts: the first turn's local wall-clock time, ``index`` turns of days later."""
+    wall = first.replace(tzinfo=None) + timedelta(days=index * length_days)
+    return wall.replace(tzinfo=tz).astimezone(timezone.utc)
+
+
+def rotation_turn(starts_at: datetime, length_days: int, members: Sequence[str], at: datetime,
+                  tz: str = "UTC") -> Turn | None:
+    """The rotation's turn covering ``at`` (None before it starts or without members).
+
+    Turns hand over at the first turn's local time in ``tz``: a rota starting Monday 09:00
+    Europe/London hands over at 09:00 London time in summer and in winter (so a turn that spans a
+    clock change is an hour shorter or longer)."""
     if not members or at < starts_at or length_days < 1:
         return None
-    length = timedelta(days=length_days)
-    index = int((at - starts_at) // length)
-    start = starts_at + index * length
-    return Turn(members[index % len(members)], start, start + length, "rotation")
+    zone_ = zone(tz, "rota time zone")
+    first = starts_at.astimezone(zone_)
+    index = max(0, int((at.astimezone(zone_).replace(tzinfo=None) - first.replace(tzinfo=None))
+                       // timedelta(days=length_days)))
+    while index > 0 and _turn_start(first, index, length_days, zone_) > at:  # wall-clock estimate, off by a shift
+        index -= 1
+    while _turn_start(first, index + 1, length_days, zone_) <= at:
+        index += 1
+    start = _turn_start(first, index, length_days, zone_) if index else starts_at
+    return Turn(members[index % len(members)], start, _turn_start(first, index + 1, length_days, zone_), "rotation")
 
 
 def turn_at(rota: Any | None, shifts: Sequence[Any], at: datetime) -> Turn | None:
@@ -50,7 +77,8 @@ def turn_at(rota: Any | None, shifts: Sequence[Any], at: datetime) -> Turn | Non
         if covering:
             s = max(covering, key=lambda s: s.starts_at)  # the latest planned wins
             return Turn(s.person, s.starts_at, _cut(s.ends_at, shifts, at, kind), kind)
-    turn = rotation_turn(rota.starts_at, rota.length_days, rota.members, at) if rota is not None else None
+    turn = rotation_turn(rota.starts_at, rota.length_days, rota.members, at, getattr(rota, "tz", "UTC")) \
+        if rota is not None else None
     if turn is None:
         return None
     return Turn(turn.person, turn.start, _cut(turn.end, shifts, at, "rotation"), "rotation")
@@ -93,8 +121,10 @@ def _members_of(s: Any, team: Team, handles: Sequence[str], option: str) -> list
 
 
 def set_rotation(ws: Workspace, team: str, members: Sequence[str], starts_at: datetime, *, length_days: int = 7,
-                 actor: str, origin: str, reason: str = "") -> Rota:
-    """Give ``team`` a rotation: ``members`` in turn, ``length_days`` each, from ``starts_at``."""
+                 tz: str = "UTC", actor: str, origin: str, reason: str = "") -> Rota:
+    """Give ``team`` a rotation: ``members`` in turn, ``length_days`` each, from ``starts_at``, handing
+    over at that instant's local time in ``tz`` (an IANA zone)."""
+    zone(tz)
     if not members:
         raise FuseboardError("a rotation needs at least one member (--members a,b,c)")
     if len(set(members)) != len(members):
@@ -106,15 +136,15 @@ def set_rotation(ws: Workspace, team: str, members: Sequence[str], starts_at: da
         handles = _members_of(s, t, members, "--members")
         rota = s.exec(select(Rota).where(Rota.team_id == t.id)).first()
         before = {"members": rota.members, "starts_at": rota.starts_at.isoformat(),
-                  "length_days": rota.length_days} if rota else {}
+                  "length_days": rota.length_days, "tz": rota.tz} if rota else {}
         if rota is None:
-            rota = Rota(team_id=t.id, starts_at=starts_at, length_days=length_days, members=handles)
+            rota = Rota(team_id=t.id, starts_at=starts_at, length_days=length_days, members=handles, tz=tz)
         else:
-            rota.starts_at, rota.length_days, rota.members = starts_at, length_days, handles
+            rota.starts_at, rota.length_days, rota.members, rota.tz = starts_at, length_days, handles, tz
         s.add(rota)
         audit.record(s, action="rota.set", target=t.name, actor=actor, origin=origin, before=before,
-                     after={"members": handles, "starts_at": starts_at.isoformat(), "length_days": length_days},
-                     reason=reason)
+                     after={"members": handles, "starts_at": starts_at.isoformat(), "length_days": length_days,
+                            "tz": tz}, reason=reason)
     return rota
 
 

@@ -78,6 +78,12 @@ def clear_pending(ws: Workspace, model: str, env: str, *, actor: str, origin: st
     """
     if not reason.strip():
         raise FuseboardError("clearing a pending change needs a reason (--reason)")
+    from fuseboard.ops.environments import access_denied, deny
+
+    actor = audit.effective_actor(ws, actor)  # the environment's allow-list applies, as to the change itself
+    why = access_denied(ws, env, actor)
+    if why:
+        deny(ws, env, actor, origin, why)
     now = now or utcnow()
     target = f"{model}/{env}"
     with ws.transaction() as s:

@@ -23,12 +23,14 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import func, select
 
 from fuseboard.errors import FuseboardError
+from fuseboard.inputs import not_a_file
 from fuseboard.monitoring import metrics as metrics_mod
 from fuseboard.monitoring import profiles
 from fuseboard.ops import audit
 from fuseboard.store import lookup
 from fuseboard.ops.names import check_name
 from fuseboard.store.db import ARTIFACT_MODES, FOLDER_MODES, Workspace, share
+from fuseboard.store.files import sha256_file
 from fuseboard.store.models import CRITICALITIES, TASKS, Model, ModelVersion, Team, utcnow
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -70,14 +72,6 @@ class RegisterResult:
         return dict(self.__dict__)
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def read_csv(path: Path, option: str) -> "pd.DataFrame":
     """Read a CSV file, with one clear error line for each way it can be wrong."""
     import pandas as pd
@@ -86,6 +80,8 @@ def read_csv(path: Path, option: str) -> "pd.DataFrame":
         raise FuseboardError(f"file not found: {path} ({option})")
     if path.is_dir():
         raise FuseboardError(f"expected a CSV file, got a directory: {path} ({option})")
+    if (kind := not_a_file(path)) is not None:
+        raise FuseboardError(f"expected a CSV file; {path} is {kind} ({option})")
     try:
         frame = pd.read_csv(path)
     except pd.errors.EmptyDataError:
@@ -138,6 +134,8 @@ def read_artifact(path: Path) -> bytes:
         raise FuseboardError(f"artifact not found: {path} (--artifact)")
     if path.is_dir():
         raise FuseboardError(f"artifact is a directory, expected a .joblib file: {path} (--artifact)")
+    if (kind := not_a_file(path)) is not None:
+        raise FuseboardError(f"expected a .joblib file; {path} is {kind} (--artifact)")
     try:
         return path.read_bytes()
     except OSError as exc:
@@ -471,7 +469,7 @@ def _store_artifact(ws: Workspace, data: bytes, sha: str) -> tuple[str, bool]:
     (relative path, newly created)."""
     rel = f"{sha[:2]}/{sha}.joblib"
     dest = ws.artifact_dir / rel
-    if dest.exists() and sha256_of(dest) == sha:
+    if dest.exists() and sha256_file(dest) == sha:
         return rel, False
     dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     share(ws.artifact_dir, ws.group, FOLDER_MODES)
@@ -495,6 +493,6 @@ def artifact_file(ws: Workspace, mv: ModelVersion) -> Path:
     path = ws.artifact_dir / mv.artifact_path
     if not path.exists():
         raise FuseboardError(f"artifact for v{mv.version} is missing from the workspace ({path})")
-    if sha256_of(path) != mv.artifact_sha256:
+    if sha256_file(path) != mv.artifact_sha256:
         raise FuseboardError(f"artifact for v{mv.version} does not match its recorded sha256; refusing it ({path})")
     return path

@@ -3,8 +3,9 @@
 ``copy_workspace`` reads the source (any SQLAlchemy URL at the current schema), writes every
 row of every table into the target in one transaction (keys kept, so every reference between
 rows still holds), copies the artifact files the rows name, and then checks the target: the
-same number of rows in each table and an audit chain that verifies. A target that already
-holds data is refused unless ``force``, which replaces it.
+same number of rows in each table and an audit chain that verifies, against an anchor that carries
+the source's checkpoints (store/anchor.py). A target that already holds data is refused unless
+``force``, which replaces it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
 from fuseboard.errors import FuseboardError
+from fuseboard.store.anchor import carry
+from fuseboard.store.anchor import read as read_anchor
 from fuseboard.store.audit import verify
 from fuseboard.store.db import DEFAULT_ENVIRONMENTS, Workspace
 from fuseboard.store.models import Environment, ModelVersion
@@ -32,6 +35,7 @@ class CopyResult:
     rows: dict[str, int] = field(default_factory=dict)
     artifacts_copied: int = 0
     audit_events: int = 0
+    audit_anchor: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,6 +72,9 @@ def copy_workspace(source: Workspace, target: Workspace, *, force: bool = False)
         raise FuseboardError(f"the target already holds {sum(before.values()):,} rows in "
                              f"{sum(1 for n in before.values() if n)} tables; pass --force to replace them "
                              f"({target.where})")
+    damaged = read_anchor(source.audit_anchor).problem if source.audit_anchor is not None else ""
+    if damaged:  # its checkpoints could not go along, and the copy would start clean
+        raise FuseboardError(f"{damaged}, so the copy could not carry its checkpoints; nothing was copied")
     tables = _tables()
     try:
         counts = _copy_rows(source, target, tables)
@@ -76,6 +83,7 @@ def copy_workspace(source: Workspace, target: Workspace, *, force: bool = False)
                              f"again ({source.where})") from None
     result = CopyResult(source.where, target.where, rows=counts)
     result.artifacts_copied = _copy_artifacts(source, target)
+    result.audit_anchor = str(carry(source, target) or "") or None  # the source's checkpoints go along
     report = verify(target)
     if not report.ok:
         raise FuseboardError(f"the copied audit chain does not verify: {report.problem} ({target.where})")
@@ -119,14 +127,14 @@ def _copy_artifacts(source: Workspace, target: Workspace) -> int:
 
     if source.artifact_dir.resolve() == target.artifact_dir.resolve():
         return 0
-    from fuseboard.ops.registry import sha256_of
+    from fuseboard.store.files import sha256_file
 
     copied = 0
     with source.session() as s:
         wanted = sorted(set(s.execute(select(ModelVersion.artifact_path, ModelVersion.artifact_sha256)).all()))
     for rel, sha in wanted:
         src, dest = source.artifact_dir / rel, target.artifact_dir / rel
-        if not rel or not src.is_file() or (dest.exists() and sha256_of(dest) == sha):
+        if not rel or not src.is_file() or (dest.exists() and sha256_file(dest) == sha):
             continue
         for folder in (target.artifact_dir, dest.parent):
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -28,7 +28,7 @@ from fuseboard.store.models import AuditEvent, utcnow
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Every schema revision this release knows, oldest first. The last is current.
 KNOWN_REVISIONS = ("0001_initial", "0002_monitoring", "0003_environments", "0004_ownership", "0005_ingested_batches",
-                   "0007_incidents")
+                   "0006_access_and_zones", "0007_incidents")
 HEAD = KNOWN_REVISIONS[-1]
 
 
@@ -67,6 +67,20 @@ def is_unreachable(exc: BaseException) -> bool:
     return any(needle in text_ for needle in UNREACHABLE)
 
 
+# What SQLite says when the file's pages do not hold together (flipped bytes, a file cut short)
+DAMAGED = ("database disk image is malformed", "database corruption")
+
+
+def damaged(exc: BaseException, where: str) -> WorkspaceError | None:
+    """The error to show when ``exc`` says the database file is damaged (otherwise None)."""
+    text_ = str(getattr(exc, "orig", None) or exc)
+    if not any(needle in text_.lower() for needle in DAMAGED):
+        return None
+    first = (text_.strip().splitlines() or [""])[0].removeprefix("(sqlite3.DatabaseError) ")
+    return WorkspaceError(f"the workspace database is damaged ({where}): {first}; restore it from a backup "
+                          f"(fuseboard backup), or salvage what is left with: sqlite3 {where} .recover")
+
+
 def unwritable_reason(exc: BaseException) -> str | None:
     """Why the database refused a write, when ``exc`` says it did (otherwise None)."""
     text = str(getattr(exc, "orig", None) or exc).lower()
@@ -82,6 +96,9 @@ class Workspace:
     degraded: str | None = None  # why the workspace opened read-only though nobody asked for it
     saved_copy: bool = False  # read as last saved (SQLite could not set up live reading): no updates
     group: str | None = None  # shared with this group (files 0660/0640, folders 2770); else owner-only
+    audit_anchor: Path | None = None  # the audit chain's checkpoints outside the database (store/anchor.py)
+    anchor_problem: str | None = None  # why the last commit's checkpoint could not be written
+    identity_override: bool = False  # the workspace lets FUSEBOARD_USER name the user (else the OS login)
     created: bool = False  # this opening made a new workspace (an empty database got the schema)
 
     def session(self) -> Session:
@@ -110,6 +127,11 @@ class Workspace:
                     conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
                 yield session
                 session.commit()
+                pending = session.info.pop("fuseboard.anchor_pending", None)
+                if pending:  # checkpointed only once committed: the anchor never runs ahead of the database
+                    from fuseboard.store.anchor import append
+
+                    self.anchor_problem = append(self, pending)
             except OperationalError as exc:
                 session.rollback()
                 reason = unwritable_reason(exc)
@@ -137,7 +159,7 @@ class Workspace:
 def _parse(url: str):  # noqa: ANN202
     try:
         return make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a host such as [::1 or a port that is not a number
         raise WorkspaceError(f"not a database URL: {url!r} (--db / FUSEBOARD_DB / config db)") from None
 
 
@@ -187,15 +209,17 @@ JSON_CODEC = {"json_serializer": _json_dumps, "json_deserializer": _json_loads}
 
 def make_engine(url: str) -> Engine:
     parsed = _parse(url)
-    if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": 5, "check_same_thread": False}, **JSON_CODEC)
-        event.listen(engine, "connect", _on_sqlite_connect)
-    else:
-        try:
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            engine = create_engine(url, connect_args={"timeout": 5, "check_same_thread": False}, **JSON_CODEC)
+            event.listen(engine, "connect", _on_sqlite_connect)
+        else:
             connect_args = {"connect_timeout": 10} if parsed.get_backend_name() == "postgresql" else {}
             engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **JSON_CODEC)
-        except ImportError as exc:
-            raise WorkspaceError(f"database driver missing for {parsed.drivername}: {exc}") from None
+    except ImportError as exc:
+        raise WorkspaceError(f"database driver missing for {parsed.drivername}: {exc}") from None
+    except ArgumentError as exc:  # NoSuchModuleError: a kind of database SQLAlchemy does not know
+        raise WorkspaceError(f"unknown kind of database {parsed.drivername!r}: {exc} (--db)") from None
     return engine
 
 
@@ -300,24 +324,42 @@ def open_workspace(
     read_only: bool = False,
     group: str | None = None,
     named_by: str = "--db",
+    audit_anchor: str | Path | None = None,
 ) -> Workspace:
     """Open (and, when allowed, create or upgrade) the workspace at ``url``.
 
     A new SQLite file (and a folder made for it) is owner-only, or shared with ``group``. Without
     ``create`` a missing workspace is an error naming where the URL came from (``named_by``) and
-    nothing is created.
+    nothing is created. ``audit_anchor``: where the audit chain's checkpoints live (default: ``anchor_path``).
     """
     sqlite_path = _sqlite_path(url)
     if not read_only and sqlite_path is not None:
         group_id(group)  # a misspelt group fails before anything is created
+    from fuseboard.inputs import not_a_file
+
+    kind = not_a_file(sqlite_path) if sqlite_path is not None else None
+    if kind is not None:
+        raise WorkspaceError(f"the workspace database must be a file; {sqlite_path} is {kind} ({named_by})")
+    try:
+        if sqlite_path is not None:
+            sqlite_path.exists()
+    except OSError as exc:  # a name too long for the filesystem, a loop of links
+        from fuseboard.inputs import shown
+
+        raise WorkspaceError(f"cannot open the workspace database: {exc.strerror} ({shown(str(sqlite_path), 200)}, "
+                             f"{named_by})") from None
     if sqlite_path is not None and not sqlite_path.exists():
         if not create or read_only:
             raise WorkspaceError(f"no workspace at {sqlite_path.absolute()} ({named_by}); create one with "
                                  "fuseboard register ... or fuseboard demo")
-        if not sqlite_path.parent.exists():
-            sqlite_path.parent.mkdir(parents=True, mode=0o700)
-            share(sqlite_path.parent, group, FOLDER_MODES)
-        sqlite_path.touch(mode=0o600)
+        try:
+            if not sqlite_path.parent.exists():
+                sqlite_path.parent.mkdir(parents=True, mode=0o700)
+                share(sqlite_path.parent, group, FOLDER_MODES)
+            sqlite_path.touch(mode=0o600)
+        except OSError as exc:
+            raise WorkspaceError(f"cannot create the workspace database: {exc.strerror or exc} ({sqlite_path}, "
+                                 f"{named_by})") from None
         share(sqlite_path, group)
     elif sqlite_path is not None and group and not read_only:
         join_group(sqlite_path, group)  # a workspace shared later: its members can use it from now on
@@ -350,6 +392,8 @@ def open_workspace(
     except DatabaseError as exc:
         engine.dispose()
         reason = unwritable_reason(exc)
+        if sqlite_path is not None and damaged(exc, str(sqlite_path)) is not None:
+            raise damaged(exc, str(sqlite_path)) from None
         if sqlite_path is None or reason is None:
             first = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
             raise WorkspaceError(f"cannot open workspace: {first} "
@@ -362,9 +406,38 @@ def open_workspace(
         engine.dispose()
         raise
     art = Path(artifact_dir) if artifact_dir else default_artifact_dir(url)
+    override = _identity_override(engine)
+    from fuseboard.store.audit import allow_override
+
+    allow_override(override)  # current_actor() follows the workspace this process opened
     return Workspace(url=url, engine=engine, artifact_dir=art, read_only=read_only or degraded is not None,
                      degraded=degraded, saved_copy=engine.url.query.get("immutable") == "1", group=group,
-                     created=created)
+                     audit_anchor=Path(audit_anchor).expanduser() if audit_anchor else anchor_path(url, art),
+                     identity_override=override, created=created)
+
+
+def anchor_path(url: str, artifact_dir: Path) -> Path | None:
+    """Where the audit anchor lives unless the config says (``audit_anchor``): beside a SQLite file,
+    else in the artifact folder, named after the database; None for an in-memory database."""
+    path = _sqlite_path(url)
+    if path is not None:
+        return path.with_name(f"{path.stem}-audit.jsonl")
+    parsed = _parse(url)
+    if parsed.get_backend_name() == "sqlite" or not parsed.database:
+        return None
+    return artifact_dir / f"audit-{Path(parsed.database).name}.jsonl"
+
+
+def _identity_override(engine: Engine) -> bool:
+    """The workspace's ``identity_override`` setting (off unless `fuseboard workspace identity` turned it on)."""
+    from fuseboard.store.models import WorkspaceSetting
+
+    try:
+        with Session(engine) as session:
+            row = session.get(WorkspaceSetting, "identity_override")
+    except DatabaseError:  # the server went away since the schema check: the safe answer
+        return False
+    return bool(row is not None and row.value)
 
 
 def _disk_reason(path: Path, reason: str) -> str:
@@ -422,6 +495,12 @@ def backup(ws: Workspace, target: Path, *, force: bool = False) -> dict[str, obj
         raise WorkspaceError(f"no folder {target.parent} to write the backup into")
     tmp = target.with_name(target.name + ".partial")
     tmp.unlink(missing_ok=True)
+    from fuseboard.store.anchor import copy_file
+
+    # the anchor first: everything it checkpoints is committed, so in the database copied after it;
+    # renamed into place with the database (a killed backup leaves neither)
+    anchor = target.with_name(f"{target.stem}-audit.jsonl")
+    anchor_tmp = copy_file(ws, anchor.with_name(anchor.name + ".partial"))
     raw = ws.engine.raw_connection()
     try:
         dst = sqlite3.connect(tmp)
@@ -462,6 +541,8 @@ def backup(ws: Workspace, target: Path, *, force: bool = False) -> dict[str, obj
         tmp.unlink(missing_ok=True)
         raise
     tmp.replace(target)
+    if anchor_tmp is not None:
+        anchor_tmp.replace(anchor)
     return {"database": str(target), "artifacts": str(artifacts), "artifact_files_copied": copied,
             "artifact_files_replaced": replaced, "artifacts_not_matching_their_sha256": damaged,
-            "bytes": target.stat().st_size}
+            "bytes": target.stat().st_size, "audit_anchor": str(anchor) if anchor_tmp else None}

@@ -78,6 +78,9 @@ class Rota(SQLModel, table=True):
     team_id: int = Field(foreign_key="team.id", unique=True)
     starts_at: datetime = Field(sa_type=UTCDateTime)
     length_days: int = 7
+    # the IANA zone turns hand over in: a rota starting Monday 09:00 Europe/London hands over at 09:00
+    # London time in summer and winter alike (rotas written before zones existed: UTC)
+    tz: str = Field(default="UTC", max_length=64, sa_column_kwargs={"server_default": "UTC"})
     members: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # person handles
 
 
@@ -195,6 +198,15 @@ class Environment(SQLModel, table=True):
     converge_seconds: int = Field(default=120, sa_column_kwargs={"server_default": "120"})
     # what a deploy runs outside fuseboard: {"command": [...], "timeout": s} or {"webhook": url, "timeout": s}
     hook: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
+    # who may change this environment (login names); None: anyone. Changed only by `envs allow` (audited)
+    allow: Optional[list[str]] = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class WorkspaceSetting(SQLModel, table=True):
+    """A workspace-wide setting (``identity_override``: whether FUSEBOARD_USER may name the user)."""
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: Any = Field(sa_column=Column(JSON, nullable=False))
 
 
 class Deployment(SQLModel, table=True):

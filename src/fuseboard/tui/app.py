@@ -106,7 +106,7 @@ class FuseboardApp(App[None]):
 
                 self._workspace = open_workspace(self.url, artifact_dir=self.config.artifacts,
                                                  read_only=self.read_only, create=not self.read_only,
-                                                 group=self.config.group)
+                                                 group=self.config.group, audit_anchor=self.config.audit_anchor)
                 if self._workspace.degraded:
                     self.post_message(Degraded(self._workspace.degraded))
             return self._workspace
@@ -277,6 +277,9 @@ class FuseboardApp(App[None]):
                 return
             if self.db_unreachable is not None:
                 self.post_message(DatabaseUp())
+            problem = self.workspace().anchor_problem
+            if problem:  # the change stands; its audit checkpoint is missing
+                self.call_from_thread(self.notify, problem, severity="warning", timeout=10)
             self.post_message(ChangeDone(what, message, None, done))
 
         self.run_worker(job, thread=True, group="changes", name=what)

@@ -43,7 +43,7 @@ def parse_theme(path: Path) -> Theme:
         if key in data:
             try:
                 Color.parse(data[key])
-            except (ColorParseError, TypeError, ValueError):
+            except (ColorParseError, TypeError, ValueError, AttributeError):  # AttributeError: a number
                 raise ValueError(f"{path.name}: field {key!r} is not a colour: {data[key]!r}") from None
     dark = data.get("dark", True)
     if not isinstance(dark, bool):

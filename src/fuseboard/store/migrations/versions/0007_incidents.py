@@ -1,7 +1,7 @@
 """incidents: rolled-back-from rollouts lose their known-good mark; flapping alerts reopen and count
 
 Revision ID: 0007_incidents
-Revises: 0005_ingested_batches
+Revises: 0006_access_and_zones
 Create Date: 2026-12-02 (frozen: edit never, add a new revision instead)
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0007_incidents'
-down_revision = '0005_ingested_batches'
+down_revision = '0006_access_and_zones'
 branch_labels = None
 depends_on = None
 
