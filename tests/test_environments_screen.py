@@ -11,9 +11,11 @@ from fuseboard.config import Config
 from fuseboard.store.db import open_workspace
 from fuseboard.store.queries import audit_events, environment_matrix, rollout_history
 from fuseboard.tui.app import FuseboardApp
-from fuseboard.tui.screens.dialogs import ChangeDialog, FormDialog
+from fuseboard.tui.screens.dialogs import ChangeDialog
 from fuseboard.tui.screens.environments import EnvironmentsScreen
 from fuseboard.tui.screens.history import HistoryScreen
+from fuseboard.tui.screens.versions import VersionDialog
+from fuseboard.tui.widgets.table import VirtualTable
 from tests.test_tui import screen_text, settle
 
 SIZE = (80, 24)
@@ -96,10 +98,12 @@ async def test_mission_critical_rollback_needs_the_name_and_a_reason(demo_url: s
         await settle(app, pilot)
         dialog = app.screen
         assert isinstance(dialog, ChangeDialog) and "type credit-risk to confirm" in screen_text(app)
-        await pilot.press("y")  # not enough for a mission-critical model in prod
+        assert dialog.focused is dialog.query_one("#field-name", Input)  # the name field has the focus
+        await pilot.press("y")  # not a confirmation for a mission-critical model in prod: typed into the name
+        await pilot.press("enter", "enter")
         await settle(app, pilot)
         assert app.screen is dialog and "type credit-risk exactly" in screen_text(app)
-        await pilot.press(*"credit-risk", "enter")  # the name field has the focus now; enter moves on
+        await pilot.press("backspace", *"credit-risk", "enter")  # the name field has the focus again
         await pilot.press("enter")
         await settle(app, pilot)
         assert app.screen is dialog and "a reason is required" in screen_text(app)
@@ -145,8 +149,11 @@ async def test_deploy_asks_for_the_version_then_confirms(demo_url: str, tmp_path
         assert screen.selected_env == "dev"
         await pilot.press("d")
         await settle(app, pilot)
-        assert isinstance(app.screen, FormDialog)
-        await pilot.press("1", "enter")
+        assert isinstance(app.screen, VersionDialog)  # the versions to choose from, with metrics and marks
+        text = screen_text(app)
+        assert "roc_auc" in text and "v2" in text and "v1" in text and "▶★" in text
+        assert app.screen.query_one(VirtualTable).cursor_key == 1  # the newest one not serving
+        await pilot.press("up", "down", "enter")
         await settle(app, pilot)
         assert isinstance(app.screen, ChangeDialog) and "v2 → v1" in screen_text(app)
         await pilot.press("y")

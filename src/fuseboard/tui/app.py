@@ -20,7 +20,8 @@ from textual.screen import ModalScreen, Screen
 
 from fuseboard.config import Config
 from fuseboard.tui.commands import ActionCommands, ModelCommands
-from fuseboard.tui.messages import ChangeDone, DatabaseDown, DatabaseUp, Degraded, MonitorCycle, Notice
+from fuseboard.tui.messages import (ChangeDone, DatabaseDown, DatabaseUp, Degraded, MonitorCycle, Notice,
+                                    Progress)
 from fuseboard.tui.screens.help import HelpScreen
 from fuseboard.tui.screens.models import ModelsScreen
 from fuseboard.tui.screens.environments import EnvironmentsScreen
@@ -74,6 +75,8 @@ class FuseboardApp(App[None]):
         self.services: list[Any] = []
         self._workspace_lock = threading.Lock()
         self._startup_notes: list[tuple[str, str]] = []
+        self.outcomes: dict[tuple[str, str], list[Progress]] = {}  # the last rollback's steps per deployment
+        self.rollouts_running: dict[tuple[str, str], str] = {}  # rollbacks running from this console
         loaded = load_themes(extra_theme_dirs)
         self.fuseboard_themes = loaded.themes
         self._startup_notes += [(p, "warning") for p in loaded.problems]
@@ -281,6 +284,16 @@ class FuseboardApp(App[None]):
 
         self.run_worker(job, thread=True, group="changes", name=what)
 
+    def on_progress(self, message: Progress) -> None:
+        """A step of a running rollback: kept, and shown by every incident view of that deployment."""
+        key = (message.model, message.env)
+        self.outcomes.setdefault(key, []).append(message)
+        if message.final:
+            self.rollouts_running.pop(key, None)
+        for screen in self.screen_stack:
+            if getattr(screen, "deployment_focus", None) == key and hasattr(screen, "show_progress"):
+                screen.show_progress(message)
+
     def on_change_done(self, message: ChangeDone) -> None:
         if message.error is not None:
             self.notify(message.error, title=f"could not {message.what}", severity="error", timeout=10)
@@ -338,11 +351,15 @@ class FuseboardApp(App[None]):
         self.exit()
 
     def action_goto(self, mode: str) -> None:
-        """Go to a screen's list, leaving any detail open on top of it."""
+        """Go to a screen's list, leaving any detail open on top of it. Environments, from an alert or
+        an incident, lands on that deployment's row and column."""
+        focus = getattr(self.screen, "deployment_focus", None) if mode == "environments" else None
         if self.current_mode != mode:
             self.switch_mode(mode)
         while len(self.screen_stack) > 1 and not isinstance(self.screen, ModalScreen):
             self.pop_screen()
+        if focus is not None and isinstance(self.screen, EnvironmentsScreen):
+            self.screen.select_deployment(*focus)
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
@@ -402,7 +419,8 @@ def binding_ids() -> set[str]:
     from fuseboard.tui.widgets.table import VirtualTable
 
     from fuseboard.tui.screens.deployment import DeploymentScreen
-    from fuseboard.tui.screens.dialogs import ChangeDialog, FormDialog
+    from fuseboard.tui.screens.dialogs import ChangeDialog, EntryScreen, FormDialog
+    from fuseboard.tui.screens.versions import VersionDialog
     from fuseboard.tui.screens.audit import AuditScreen
     from fuseboard.tui.screens.checklist import ChecklistScreen
     from fuseboard.tui.screens.history import HistoryScreen
@@ -410,7 +428,7 @@ def binding_ids() -> set[str]:
 
     classes = (FuseboardApp, ModelsScreen, ModelDetailScreen, EnvironmentsScreen, HistoryScreen, MonitoringScreen,
                DeploymentScreen, FormDialog, ChangeDialog, AuditScreen, OwnershipScreen, ChecklistScreen, ShiftScreen,
-               HelpScreen, VirtualTable)
+               HelpScreen, VirtualTable, EntryScreen, VersionDialog)
     return {b.id for cls in classes for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
 
 

@@ -54,6 +54,14 @@ class ActionCommands(Provider):
             ("help", app.action_help, "every key of this screen (?)"),
             ("quit", app.action_quit, "leave fuseboard (q, ctrl+c)"),
         ]
+        screen: Any = self.screen  # the screen the palette was opened over
+        focus = getattr(screen, "deployment_focus", None)
+        if focus is not None and hasattr(screen, "action_rollback"):  # the alert list, the incident view
+            commands.append((f"rollback {focus[0]} in {focus[1]}", partial(_rollback, screen),
+                             "roll back to the last known-good older version (r)"))
+        elif getattr(screen, "selected_cell", None) is not None:  # Environments
+            commands.append((f"rollback {screen.selected_row.model} in {screen.selected_env}",
+                             partial(_rollback, screen, "change", "rollback"), "roll back the selected deployment (r)"))
         for name in sorted(app.fuseboard_themes):
             commands.append((f"theme: {name}", partial(app.choose_theme, name), "switch theme and remember it"))
         return commands
@@ -68,3 +76,12 @@ class ActionCommands(Provider):
     async def discover(self) -> Hits:
         for text, callback, help_text in self._commands():
             yield DiscoveryHit(text, callback, help=help_text)
+
+
+def _rollback(screen: Any, action: str = "rollback", *parameters: str) -> None:
+    """The screen's rollback, or why it cannot roll back now (in its status line)."""
+    reason = screen.unavailable_reason(action, *parameters)
+    if reason:
+        screen.say(f"rollback is unavailable: {reason}")
+    else:
+        getattr(screen, f"action_{action}")(*parameters)

@@ -69,3 +69,19 @@ class Notice(Message):
         super().__init__()
         self.text = text
         self.severity = severity
+
+
+class Progress(Message):
+    """A step of a change that the incident view shows as it happens (posted from the change's thread).
+
+    ``status`` is a state word of conventions.md (ok, crit, none) or "run" while it is still going;
+    ``final`` marks the last step.
+    """
+
+    def __init__(self, model: str, env: str, text: str, status: str = "run", final: bool = False) -> None:
+        super().__init__()
+        self.model = model
+        self.env = env
+        self.text = text
+        self.status = status
+        self.final = final

@@ -20,6 +20,32 @@ from fuseboard.tui.widgets.title import TitleLine
 LIMIT = 2000  # the newest events; older ones with `fuseboard audit --since`
 
 
+def render_event(e: Any) -> Any:
+    """An audit event whole: every field, the before and after values one per line (controls visible)."""
+    import json
+
+    from rich.table import Table
+
+    from fuseboard.text import cells
+
+    table = Table(box=None, show_header=False, padding=(0, 1), expand=True)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(ratio=1, overflow="fold")
+    rows = [("when", f"{e.at.astimezone():%Y-%m-%d %H:%M:%S %Z}"), ("who", e.actor),
+            ("via", f"{e.origin} ({e.client or 'unknown client'})"), ("action", e.action), ("target", e.target),
+            ("change", e.change()), ("reason", e.reason or "-")]
+    for side in ("before", "after"):
+        values = getattr(e, side, None) or {}
+        for key, value in values.items():
+            rows.append((f"{side}.{key}", value if isinstance(value, str) else json.dumps(value, default=str)))
+    for field in ("hash", "prev_hash"):
+        if getattr(e, field, None):
+            rows.append((field, getattr(e, field)))
+    for label, value in rows:
+        table.add_row(*cells(label, value))
+    return table
+
+
 def fetch_audit(ws: Any) -> dict[str, Any]:
     from fuseboard.store.audit import verify
     from fuseboard.store.queries import audit_events
@@ -108,6 +134,17 @@ class AuditScreen(FilterListScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return True
+
+    @on(VirtualTable.Selected, "#events")
+    def _open(self, event: VirtualTable.Selected) -> None:
+        """The whole event in a scrollable box: who, how, what changed (before and after), why, its hash."""
+        from fuseboard.tui.screens.dialogs import EntryScreen
+
+        words = self.filter_text.lower().split()
+        shown = [e for e in self.events if matches(self._hay(e), words)]
+        if isinstance(event.key, int) and event.key < len(shown):
+            e = shown[event.key]
+            self.app.push_screen(EntryScreen(f"{e.action} {e.target}", render_event(e)))
 
     def action_back(self) -> None:
         if self.filter_text or self.query_one("#filter-bar").display:

@@ -42,6 +42,57 @@ class FuseboardScreen(Screen):
         """Why ``action`` is dimmed right now, for the help screen; None when it is available."""
         return None
 
+    # Keys that open a dialog: run as soon as the key reaches the screen, so the keys typed right behind
+    # it go into the dialog (they reach this screen before its bindings run).
+    DIALOG_ACTIONS = ("rollback", "change", "deploy", "silence", "resolve", "evidence", "reject")
+
+    async def on_key(self, event: Any) -> None:
+        """Keys typed behind a key that opened a dialog go to the dialog; a dimmed key, pressed, says why
+        in the status line: it never does nothing silently."""
+        from textual import events
+        from textual.actions import parse
+        from textual.screen import ModalScreen
+
+        top = self.app.screen
+        if top is not self and isinstance(top, ModalScreen):  # a dialog opened by an earlier key: what was
+            # typed behind it belongs there
+            top.post_message(events.Key(event.key, event.character))
+            event.stop()
+            event.prevent_default()
+            return
+        active = self.active_bindings.get(event.key)
+        if active is None or not active.binding.id or "." not in active.binding.id:
+            return
+        if active.enabled:
+            if parse(active.binding.action)[1] in self.DIALOG_ACTIONS and active.node is self:
+                event.stop()
+                event.prevent_default()
+                await self.run_action(active.binding.action)
+            return
+        binding = active.binding
+        _, action, parameters = parse(binding.action)
+        try:
+            reason = self.unavailable_reason(action, *parameters)
+        except TypeError:  # a screen whose reasons take no parameters
+            reason = self.unavailable_reason(action)
+        self.say(f"{self.app.get_key_display(binding)} ({binding.description}) is unavailable: "
+                 f"{reason or 'not applicable here'}")
+
+    def say(self, text: str) -> None:
+        """A line for the user in the status line (a notification on a screen without one)."""
+        from rich.text import Text
+        from textual.css.query import NoMatches
+        from textual.widgets import Static
+
+        from fuseboard.text import visible
+
+        try:
+            status = self.query_one("#status", Static)
+        except NoMatches:
+            self.notify(text, severity="warning", timeout=5)
+            return
+        status.update(Text(visible(text), style="bold"))
+
     def on_load_failed(self, message: LoadFailed) -> None:
         self.notify(message.error, title=f"could not load {message.what}", severity="error", timeout=10)
 

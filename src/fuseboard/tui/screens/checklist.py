@@ -28,10 +28,43 @@ GROUP_SHORT = {"data": "data", "model": "model", "infrastructure": "infra", "mon
                "operations": "ops"}
 
 
-def _fetch(ws: Any, model: str) -> Any:
-    from fuseboard.ops import handover
+def _fetch(ws: Any, model: str, actor: str) -> Any:
+    """The handover, and who the user is to the workspace: (a known person?, their team)."""
+    from sqlmodel import select
 
-    return handover.show(ws, model)
+    from fuseboard.ops import handover
+    from fuseboard.store.models import Person, Team
+
+    view = handover.show(ws, model)
+    with ws.session() as s:
+        person = s.exec(select(Person).where(Person.handle == actor)).first()
+        team = s.get(Team, person.team_id).name if person is not None and person.team_id is not None else None
+    return view, (person is not None, team)
+
+
+def render_item(item: Any) -> Any:
+    """A checklist item whole: what it asks, how to satisfy it, its evidence and who gave it."""
+    from rich.console import Group
+    from rich.table import Table
+
+    from fuseboard.text import cells
+
+    table = Table(box=None, show_header=False, padding=(0, 1), expand=True)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(ratio=1, overflow="fold")
+    state = ("satisfied" if item.done else "not satisfied") + (" · fuseboard verifies it" if item.auto else "")
+    rows = [("item", item.key), ("asks", item.text), ("group", item.group),
+            ("required", "yes" if item.required else "no (optional)"), ("state", state),
+            ("how", item.help or "-")]
+    for label, value in rows:
+        table.add_row(*cells(label, value))
+    table.add_row(*cells("evidence", ""))
+    evidence = Text(visible(item.evidence or "none yet (e adds it)", lines=True))
+    if item.checked_by:
+        who = f"{item.checked_by}, {item.checked_at.astimezone():%Y-%m-%d %H:%M %Z}" if item.checked_at else \
+            item.checked_by
+        table.add_row(*cells("by", who))
+    return Group(table, evidence)
 
 
 class ChecklistScreen(FuseboardScreen):
@@ -53,6 +86,7 @@ class ChecklistScreen(FuseboardScreen):
         super().__init__()
         self.model = model
         self.view: Any = None
+        self.person: tuple[bool, str | None] = (True, None)  # the user: a known person?, their team
         self.error = ""
 
     def compose(self) -> ComposeResult:
@@ -69,7 +103,7 @@ class ChecklistScreen(FuseboardScreen):
         self.reload()
 
     def reload(self) -> None:
-        self.load("checklist", partial(_fetch, model=self.model))
+        self.load("checklist", partial(_fetch, model=self.model, actor=self.app.actor))
 
     def on_load_failed(self, message: Any) -> None:
         self.error = message.error
@@ -80,7 +114,7 @@ class ChecklistScreen(FuseboardScreen):
     def on_loaded(self, message: Loaded) -> None:
         if message.what != "checklist":
             return
-        self.view = message.data
+        self.view, self.person = message.data
         v = self.view
         done, total = v.progress
         head = Text.assemble((visible(v.model), "bold"), visible(f" {v.from_team or '-'} → {v.to_team} · "),
@@ -126,6 +160,14 @@ class ChecklistScreen(FuseboardScreen):
         self.query_one("#item-detail", Static).update(Text(visible(text)))
         self.refresh_bindings()
 
+    @on(VirtualTable.Selected, "#items")
+    def _open(self) -> None:
+        item = self.selected
+        if item is not None:
+            from fuseboard.tui.screens.dialogs import EntryScreen
+
+            self.app.push_screen(EntryScreen(f"{self.model}: {item.key}", render_item(item)))
+
     # -- keys -------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("tick", "evidence", "sign", "reject"):
@@ -153,6 +195,13 @@ class ChecklistScreen(FuseboardScreen):
             if action == "tick" and not item.done and not item.evidence:
                 return "give evidence first (e)"
         if action == "sign":
+            known, team = self.person
+            if not known:
+                return (f"you ({self.app.actor}) are not a person this workspace knows; sign-offs come from team "
+                        "members (fuseboard people add, or set FUSEBOARD_USER to your handle)")
+            if team not in (v.from_team, v.to_team):
+                return (f"you ({self.app.actor}, {team or 'no team'}) are in neither the giving nor the receiving "
+                        "team")
             if v.state == "rejected":
                 return "rejected: fix it, then submit it again (fuseboard handover submit)"
             if v.required_open:

@@ -1,4 +1,6 @@
-"""A deployment's health: every check's latest verdict, the drift table worst first, the history."""
+"""A deployment as an incident: at the top what is wrong, what changed around it, who to call, the runbook
+and whether a rollback will help (the keys of the alert list act here too); below, every check's latest
+verdict, the drift table worst first, histograms, performance and the history."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from fuseboard.text import cells, markup_safe, visible
 from fuseboard.tui.common import ago, scroll
 from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.base import FuseboardScreen
+from fuseboard.tui.screens.incident import INCIDENT_KEYS, IncidentKeys, Target, render_incident
 from fuseboard.tui.status import status_text
 from fuseboard.tui.widgets.keybar import KeyBar
 from fuseboard.tui.widgets.title import TitleLine
@@ -148,11 +151,11 @@ def histogram(feature: str, reference: dict[str, Any], current: dict[str, Any], 
 
 
 def render_health(d: Any, colors: dict[str, str], profiles: tuple[dict[str, Any], dict[str, Any]] | None = None,
-                  feature_index: int = 0, chart: list[Any] | None = None) -> Group:
+                  feature_index: int = 0, chart: list[Any] | None = None, incident: list[Any] | None = None) -> Group:
     head = Text()
     head.append(visible(f"{d.model} in {d.environment}"), style="bold")
     head.append(visible(f"  v{d.version} · {d.criticality} · endpoint {d.endpoint_url or 'none'}"))
-    parts: list[Any] = [head, Text("")]
+    parts: list[Any] = [head, *(incident or []), Text("")]
     checks = Table(title="Checks", title_justify="left", expand=True, box=None, header_style="bold", padding=(0, 1))
     for col, kw in (("status", {"no_wrap": True}), ("check", {"no_wrap": True}), ("since", {"justify": "right"}),
                     ("result", {"ratio": 1, "overflow": "fold"})):
@@ -161,7 +164,8 @@ def render_health(d: Any, colors: dict[str, str], profiles: tuple[dict[str, Any]
         checks.add_row(*cells(status_text(c.status, colors), c.check, ago(c.since), c.summary))
     if not d.states:
         checks.add_row(status_text("none", colors), "-", "", "no check has run yet (is a monitor running?)")
-    parts.append(checks)
+    if not incident:  # the incident's "what is wrong" lists them already
+        parts.append(checks)
 
     drift_state = next((c for c in d.states if c.check == "drift"), None)
     features = (drift_state.details.get("features") if drift_state else None) or []
@@ -211,67 +215,135 @@ def render_health(d: Any, colors: dict[str, str], profiles: tuple[dict[str, Any]
     return Group(*parts)
 
 
-def _fetch(ws: Any, model: str, env: str) -> Any:
+def _fetch(ws: Any, model: str, env: str, alert_id: int | None = None) -> Any:
     from datetime import timedelta
 
     from fuseboard.monitoring.checks import merged
+    from fuseboard.ops.incident import incident
     from fuseboard.store.models import utcnow
-    from fuseboard.store.queries import deployment_health, performance_history, recent_profiles
+    from fuseboard.store.queries import deployment_health, environments, performance_history, recent_profiles
 
     now = utcnow()
     health = deployment_health(ws, model, env)
+    if health is None:
+        return None, None, None, None, False, None
     reference, windows = recent_profiles(ws, model, env, now - timedelta(hours=1))
     chart = performance_chart(*performance_history(ws, model, env, now - timedelta(hours=24)), now)
-    return health, (reference, merged(windows, "features")), chart
+    protected = any(e.name == env and e.protected for e in environments(ws))
+    opened = None
+    if alert_id is not None:  # the alert the view was opened from (it may not be the deployment's worst)
+        from fuseboard.monitoring.alerts import list_alerts
+
+        opened = next((a for a in list_alerts(ws, include_resolved=True, now=now) if a.id == alert_id), None)
+    return health, (reference, merged(windows, "features")), chart, incident(ws, model, env, now=now), protected, \
+        opened
 
 
-class DeploymentScreen(FuseboardScreen):
+class DeploymentScreen(IncidentKeys, FuseboardScreen):
+    TITLE_TEXT = "Incident"
+
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="deployment.back", tooltip="back to the alerts"),
+        Binding("r", "rollback", "Rollback", id="deployment.rollback",
+                tooltip="roll back to the last known-good older version (asks first; says whether it will help)"),
+        Binding("a", "ack", "Ack", id="deployment.ack", tooltip="acknowledge the alert: you are on it"),
+        Binding("s", "silence", "Silence", id="deployment.silence",
+                tooltip="mute this deployment's alerts for the alert's check for a while (asks how long and why)"),
+        Binding("x", "resolve", "Resolve", id="deployment.resolve", tooltip="resolve the alert by hand, with a note"),
+        Binding("h", "history", "History", id="deployment.history",
+                tooltip="the deployment's rollouts, hook output and audit trail"),
         Binding("j,down", "scroll('down')", "Down", show=False, id="deployment.down", tooltip="scroll down"),
         Binding("k,up", "scroll('up')", "Up", show=False, id="deployment.up", tooltip="scroll up"),
         Binding("g,home", "scroll('home')", "Top", show=False, id="deployment.top", tooltip="scroll to the top"),
         Binding("G,end", "scroll('end')", "Bottom", show=False, id="deployment.bottom",
                 tooltip="scroll to the bottom"),
-        Binding("f", "next_feature", "Next feature", id="deployment.feature",
+        Binding("f", "next_feature", "Next feature", show=False, id="deployment.feature",
                 tooltip="draw the next feature's histogram (worst drift first)"),
     ]
 
-    def __init__(self, model: str, env: str) -> None:
+    def __init__(self, model: str, env: str, alert_id: int | None = None) -> None:
         super().__init__()
-        self.model, self.env = model, env
+        self.model, self.env, self.alert_id = model, env, alert_id
         self.data: Any = None
         self.feature_index = 0
+
+    @property
+    def deployment_focus(self) -> tuple[str, str]:
+        return self.model, self.env
 
     def compose(self) -> ComposeResult:
         yield TitleLine(f"Monitoring › {self.model}/{self.env}", classes="title")
         with VerticalScroll(id="health-scroll"):
-            yield Static(Text(f"loading {self.model} in {self.env}…"), id="health")
+            yield Static(Text(visible(f"loading {self.model} in {self.env}…")), id="health")
+        yield Static(id="status", classes="status")
         yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#health-scroll").focus()
         self.reload()
 
+    def on_screen_resume(self) -> None:
+        if self.data is not None:
+            self.reload()
+
     def reload(self) -> None:
-        self.load("health", partial(_fetch, model=self.model, env=self.env))
+        self.load("health", partial(_fetch, model=self.model, env=self.env, alert_id=self.alert_id))
 
     def on_loaded(self, message: Loaded) -> None:
         if message.what != "health":
             return
         self.data = message.data
         self._draw()
+        self.refresh_bindings()
 
     def _draw(self) -> None:
         body = self.query_one("#health", Static)
-        health, profiles, chart = self.data
+        health, profiles, chart, incident, _, opened = self.data
         if health is None:
-            body.update(Text(f"{self.model} in {self.env} no longer exists (esc to go back)"))
-        else:
-            body.update(render_health(health, self.app.theme_colors(), profiles, self.feature_index, chart))
+            body.update(Text(visible(f"{self.model} in {self.env} no longer exists (esc to go back)")))
+            return
+        colors = self.app.theme_colors()
+        top = render_incident(incident, colors, self.app.outcomes.get((self.model, self.env), []), opened)
+        body.update(render_health(health, colors, profiles, self.feature_index, chart, incident=top))
+        running = self.app.rollouts_running.get((self.model, self.env))
+        self.query_one("#status", Static).update(Text(
+            (f"rollback {running} running · " if running else "") + "j/k scroll · f next feature · "
+            "2 Environments" + (" · READ-ONLY" if self.app.read_only else "")))
+
+    def show_progress(self, step: Any) -> None:
+        """A step of the rollback running on this deployment: shown at once; once the hook has answered
+        (the version on record changed) and at the end, the view is read again."""
+        if self.data is not None:
+            self._draw()
+            self.query_one("#health-scroll", VerticalScroll).scroll_home(animate=False)
+        if step.final or step.status != "run":
+            self.reload()
+        self.refresh_bindings()
+
+    # -- keys ------------------------------------------------------------------
+    def incident_target(self) -> Target | None:
+        if self.data is None or self.data[0] is None:
+            return None
+        inc, protected, opened = self.data[3], self.data[4], self.data[5]
+        typed = inc.criticality == "mission-critical" and protected
+        if opened is not None and opened.state != "resolved":  # the keys act on the alert opened
+            return Target(self.model, self.env, opened.id, opened.check, opened.severity, opened.state,
+                          opened.acknowledged_by, typed)
+        return Target(self.model, self.env, inc.alert_id, inc.alert_check, inc.alert_severity, inc.alert_state,
+                      None, typed)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in INCIDENT_KEYS:
+            return self.incident_check(action)
+        return True
+
+    def unavailable_reason(self, action: str) -> str | None:
+        if action in INCIDENT_KEYS and self.data is None:
+            return "still loading"
+        return self.incident_unavailable(action) if action in INCIDENT_KEYS else None
 
     def action_next_feature(self) -> None:
-        if self.data is not None:
+        if self.data is not None and self.data[0] is not None:
             self.feature_index += 1
             self._draw()
 

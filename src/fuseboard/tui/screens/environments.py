@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from fuseboard.tui.messages import Loaded
-from fuseboard.tui.screens.dialogs import ChangeDialog, Field, FormDialog
+from fuseboard.tui.screens.dialogs import ChangeDialog
 from fuseboard.tui.screens.filtering import FilterListScreen, matches
 from fuseboard.tui.status import STATES, status_text
 from fuseboard.tui.widgets.keybar import KeyBar
@@ -44,18 +44,19 @@ class EnvironmentsScreen(FilterListScreen):
         Binding("escape", "clear_filter", "Clear filter", id="environments.clear_filter",
                 tooltip="clear the filter and show every model"),
         Binding("left", "column(-1)", "Env ←", show=False, id="environments.left",
-                tooltip="select the environment to the left"),
+                tooltip="select the environment to the left (its column header is marked ▸)"),
         Binding("right", "column(1)", "Env →", show=False, id="environments.right",
                 tooltip="select the environment to the right"),
         Binding("r", "change('rollback')", "Rollback", id="environments.rollback",
-                tooltip="put the last known-good version back in the selected environment"),
+                tooltip="put back the newest known-good version older than the one serving (a rollback never "
+                        "goes forward)"),
         Binding("p", "change('promote')", "Promote", id="environments.promote",
                 tooltip="promote the selected deployment's version into the next environment"),
         Binding("d", "deploy", "Deploy", id="environments.deploy",
                 tooltip="deploy a chosen version into the selected environment"),
         Binding("h", "history", "History", id="environments.history",
                 tooltip="the selected deployment's rollouts, hook output and audit trail"),
-        Binding("u", "audit", "Audit", show=False, id="environments.audit",
+        Binding("u", "audit", "Audit", id="environments.audit",
                 tooltip="the whole audit trail, filtered to the selected deployment (esc clears the filter)"),
     ]
 
@@ -66,6 +67,7 @@ class EnvironmentsScreen(FilterListScreen):
         self.env_index = 0
         self.loaded = False
         self.busy = ""  # a change running from this screen
+        self._wanted: tuple[str, str] | None = None  # a deployment to land on once loaded (key 2 from an alert)
 
     def compose(self) -> ComposeResult:
         yield TitleLine("Environments", id="title", classes="title")
@@ -128,6 +130,26 @@ class EnvironmentsScreen(FilterListScreen):
         if changed:
             self.env_index = len(self.envs) - 1  # prod (the last) first: where 3 a.m. happens
             self.query_one(VirtualTable).set_columns(self._columns(self.size.width))
+        self.refresh_table()
+        if self._wanted is not None:
+            self.select_deployment(*self._wanted)
+        self.refresh_bindings()
+
+    def select_deployment(self, model: str, env: str) -> None:
+        """Put the cursor on ``model``'s row and ``env``'s column (clearing a filter that hides it); if
+        the matrix is still loading, as soon as it has loaded."""
+        self._wanted = (model, env)
+        if not self.loaded:
+            return
+        self._wanted = None
+        names = [name for name, _ in self.envs]
+        if env in names:
+            self.env_index = names.index(env)
+            self.query_one(VirtualTable).set_columns(self._columns(self.size.width))
+        table = self.query_one(VirtualTable)
+        if not table.move_to_key(model) and self.filter_text:
+            self.action_clear_filter()
+            table.move_to_key(model)
         self.refresh_table()
         self.refresh_bindings()
 
@@ -234,29 +256,17 @@ class EnvironmentsScreen(FilterListScreen):
         return None
 
     def _plan_then_confirm(self, action: str, model: str, env: str, version: int | None = None) -> None:
-        """Plan in a worker (gates and known-good take queries), then confirm in a dialog, then apply."""
-        from fuseboard.ops import deploy as ops
+        """Open the confirmation at once (it plans in a worker: gates and known-good take queries), then apply."""
+        row = next((r for r in self.rows if r.model == model), None)
+        typed = (row is not None and row.criticality == "mission-critical"
+                 and any(name == env and protected for name, protected in self.envs))
+        dialog = ChangeDialog(request=(action, model, env, version), typed=typed)
 
-        app = self.app
+        def confirmed(answer: dict[str, str] | None) -> None:
+            if answer is not None and dialog.plan is not None:
+                self._apply(dialog.plan, answer)
 
-        def planned(plan: Any) -> None:
-            if not plan.changes and plan.in_progress:  # a rollback to the version on record is no no-op then
-                self.notify(f"a change of {plan.model} in {plan.environment} is in progress ({plan.in_progress}); if "
-                            f"it crashed, clear it with `fuseboard changes clear {plan.model} --env "
-                            f"{plan.environment} --reason TEXT`", severity="warning", timeout=8)
-                return
-            if not plan.changes:
-                self.notify(f"{plan.model} v{plan.to_version} already runs in {plan.environment}", timeout=4)
-                return
-
-            def confirmed(answer: dict[str, str] | None) -> None:
-                if answer is not None:
-                    self._apply(plan, answer)
-
-            app.push_screen(ChangeDialog(plan), confirmed)
-
-        app.run_change(f"plan the {action}", lambda ws: ops.plan_change(ws, model, env, action=action,
-                                                                         version=version), planned)
+        self.app.push_screen(dialog, confirmed)
 
     def _apply(self, plan: Any, answer: dict[str, str]) -> None:
         from fuseboard.errors import FuseboardError
@@ -267,7 +277,7 @@ class EnvironmentsScreen(FilterListScreen):
         self.refresh_table()
         self.refresh_bindings()
 
-        def work(ws: Any) -> str:
+        def work(ws: Any) -> tuple[str, str]:
             try:
                 result = ops.apply(ws, plan, actor=actor, origin="tui", reason=answer["reason"],
                                    override=bool(answer["override"]), allow=allow)
@@ -276,13 +286,19 @@ class EnvironmentsScreen(FilterListScreen):
                 message = result.message()
                 if result.state == "succeeded" and plan.from_version != plan.to_version:
                     converged = ops.wait_converged(ws, plan.model, plan.environment, timeout=15)
-                    message += ("; endpoint confirms: " if converged.ok else "; NOT CONFIRMED: ") + converged.detail
-                return message
+                    if converged.ok:
+                        message += f"; {converged.detail}"
+                    elif not converged.probed:  # an ordinary deploy with no endpoint: a note, not an alarm
+                        message += f". Note: {converged.detail}"
+                    else:
+                        return f"{message}, but {converged.detail}", "warning"
+                return message, "information"
             finally:
                 app.call_from_thread(self._done_busy)
 
-        def done(message: str) -> None:
-            self.notify(message, title=f"{plan.action} done", timeout=8)
+        def done(outcome: tuple[str, str]) -> None:
+            message, severity = outcome
+            self.notify(message, title=f"{plan.action} done", severity=severity, timeout=8)
 
         app.run_change(plan.action, work, done)
 
@@ -303,22 +319,16 @@ class EnvironmentsScreen(FilterListScreen):
 
     def action_deploy(self) -> None:
         row, env = self.selected_row, self.selected_env
-        if row is None or env is None:
+        if row is None or env is None or self.unavailable_reason("deploy"):
             return
+        from fuseboard.tui.screens.versions import VersionDialog
 
-        def chosen(values: dict[str, str] | None) -> None:
-            if values is None:
-                return
-            try:
-                version = int(values["version"].lstrip("v"))
-            except ValueError:
-                self.notify(f"not a version number: {values['version']!r}", severity="error")
-                return
-            self._plan_then_confirm("deploy", row.model, env, version)
+        def chosen(version: int | None) -> None:
+            if version is not None:
+                self._plan_then_confirm("deploy", row.model, env, version)
 
         cell = self.selected_cell
-        self.app.push_screen(FormDialog("Deploy", f"{row.model} into {env}" + (
-            f" (now v{cell.version})" if cell else ""), [Field("version", "version", "")], "Next"), chosen)
+        self.app.push_screen(VersionDialog(row.model, env, cell.version if cell else None), chosen)
 
     def action_audit(self) -> None:
         row, env = self.selected_row, self.selected_env

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.table import Table
+from textual.actions import parse
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -31,11 +32,24 @@ def help_table(screen: Screen) -> Table:
             continue
         does = Text(binding.tooltip or binding.description)
         if not active.enabled:
-            action = binding.action.split("(")[0].split(".")[-1]
-            reason = getattr(screen, "unavailable_reason", lambda _a: None)(action)
+            _, action, parameters = parse(binding.action)
+            why = getattr(screen, "unavailable_reason", lambda *_a: None)
+            try:
+                reason = why(action, *parameters)
+            except TypeError:  # a screen whose reasons take no parameters
+                reason = why(action)
             does = Text(f"{binding.tooltip or binding.description}: unavailable, "
                         f"{reason or 'not applicable here'}", style="dim")
         rows[ident] = (rank, [app.get_key_display(binding)], does)
+    # the screen's own keys that a focused widget shadows (← → over a table that scrolls sideways)
+    for binding in (b for bs in screen._bindings.key_to_bindings.values() for b in bs):
+        ident = f"{binding.action}/{binding.description}"
+        if not binding.id or "." not in binding.id or not binding.description or ident in rows:
+            continue
+        _, action, parameters = parse(binding.action)
+        if screen.check_action(action, parameters) is False:  # hidden here, as in the key bar
+            continue
+        rows[ident] = (0, [app.get_key_display(binding)], Text(binding.tooltip or binding.description))
     for _rank, keys, does in sorted(rows.values(), key=lambda r: r[0]):
         table.add_row(", ".join(keys), does)
     if app.ENABLE_COMMAND_PALETTE:

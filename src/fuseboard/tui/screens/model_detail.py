@@ -60,8 +60,9 @@ def render_detail(d: Any) -> Group:
 
     deps = Table(title="Deployments", title_justify="left", expand=True, box=None, header_style="bold",
                  padding=(0, 1))
-    for col in ("env", "version", "since", "by", "endpoint"):
-        deps.add_column(col, no_wrap=True, overflow="ellipsis")
+    for col in ("env", "version", "since", "by"):  # short columns keep their width; the endpoint wraps
+        deps.add_column(col, no_wrap=True)
+    deps.add_column("endpoint", ratio=1, overflow="fold")
     for dep in d.deployments:
         deps.add_row(*cells(dep.environment + (" (protected)" if dep.protected else ""), f"v{dep.version}",
                             f"{ago(dep.deployed_at)} ago", dep.deployed_by, dep.endpoint_url or "-"))

@@ -100,6 +100,11 @@ class ModelsScreen(FilterListScreen):
     def reload(self) -> None:
         self.load("models", fetch_models)
 
+    def on_screen_resume(self) -> None:
+        """Back on the list (from a model, another screen or a dialog): read it again, not 15 s later."""
+        if self.loaded:
+            self.reload()
+
     # -- columns and rows ---------------------------------------------------
     def _columns(self, width: int) -> list[Column]:
         envs = self.envs or ["dev", "staging", "prod"]

@@ -1,4 +1,6 @@
-"""Screen 3: open alerts first, worst first; acknowledge, silence, resolve, open the deployment."""
+"""Screen 3: open alerts first, worst first; roll back, acknowledge, silence, resolve, open the incident.
+
+A new critical alert takes the cursor, unless the user has moved it since the console put it there."""
 
 from __future__ import annotations
 
@@ -14,20 +16,21 @@ from fuseboard.text import visible
 from fuseboard.tui.common import ago
 from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.filtering import FilterListScreen, matches
-from fuseboard.tui.screens.dialogs import Field, FormDialog
+from fuseboard.tui.screens.incident import INCIDENT_KEYS, IncidentKeys, Target
 from fuseboard.tui.status import status_text
 from fuseboard.tui.widgets.keybar import KeyBar
 from fuseboard.tui.widgets.table import Column, VirtualTable
 from fuseboard.tui.widgets.title import TitleLine
 
 
-def fetch_alerts(ws: Any) -> list[Any]:
+def fetch_alerts(ws: Any) -> dict[str, Any]:
     from fuseboard.monitoring.alerts import list_alerts
+    from fuseboard.store.queries import environments
 
-    return list_alerts(ws)
+    return {"alerts": list_alerts(ws), "protected": {e.name for e in environments(ws) if e.protected}}
 
 
-class MonitoringScreen(FilterListScreen):
+class MonitoringScreen(IncidentKeys, FilterListScreen):
     TITLE_TEXT = "Monitoring"
     FILTER_PLACEHOLDER = "filter alerts: model, env, check, severity, state…"
 
@@ -36,16 +39,24 @@ class MonitoringScreen(FilterListScreen):
                 tooltip="narrow the alerts as you type (model, env, check, severity, state); esc clears"),
         Binding("escape", "clear_filter", "Clear filter", id="monitoring.clear_filter",
                 tooltip="clear the filter and show every alert"),
+        Binding("r", "rollback", "Rollback", id="monitoring.rollback",
+                tooltip="roll the alerting deployment back to its last known-good older version (asks first; "
+                        "says whether it will help)"),
         Binding("a", "ack", "Ack", id="monitoring.ack", tooltip="acknowledge the alert: you are on it"),
         Binding("s", "silence", "Silence", id="monitoring.silence",
                 tooltip="mute this deployment's alerts for this check for a while (asks how long and why)"),
         Binding("x", "resolve", "Resolve", id="monitoring.resolve", tooltip="resolve the alert by hand, with a note"),
+        Binding("h", "history", "History", id="monitoring.history",
+                tooltip="the alerting deployment's rollouts, hook output and audit trail"),
     ]
 
     def __init__(self) -> None:
         super().__init__(id="monitoring-screen")
         self.alerts: list[Any] = []
+        self.protected: set[str] = set()
         self.loaded = False
+        self._seen: set[int] = set()  # the critical alerts listed last time: a new one takes the cursor
+        self._placed: Any = None  # the alert the console put the cursor on (the user has not moved it since)
 
     def compose(self) -> ComposeResult:
         yield TitleLine("Monitoring", id="title", classes="title")
@@ -84,8 +95,20 @@ class MonitoringScreen(FilterListScreen):
     def on_loaded(self, message: Loaded) -> None:
         if message.what != "alerts":
             return
-        self.alerts, self.loaded = message.data, True
+        table = self.query_one(VirtualTable)
+        untouched = not self.loaded or table.cursor_key in (self._placed, None) or self._placed not in table.keys
+        first = not self.loaded
+        self.alerts, self.protected, self.loaded = message.data["alerts"], message.data["protected"], True
         self.refresh_table()
+        fresh = [a for a in self.alerts if a.severity == "crit" and not a.silenced and a.id not in self._seen
+                 and a.id in table.keys]  # new, or newly critical (a warning that escalated)
+        if first:
+            self._placed = table.cursor_key
+        elif fresh and untouched:
+            newest = max(fresh, key=lambda a: a.opened_at)
+            table.move_to_key(newest.id)
+            self._placed = newest.id
+        self._seen = {a.id for a in self.alerts if a.severity == "crit" and not a.silenced}
         self.refresh_bindings()
 
     def refresh_table(self) -> None:
@@ -123,89 +146,35 @@ class MonitoringScreen(FilterListScreen):
         self.refresh_bindings()
 
     def _show_summary(self) -> None:
+        """The selected alert: who acknowledged or silenced it and when, its flaps, then its summary."""
         alert = self.selected
-        text = Text(visible(f"{alert.model}/{alert.environment} {alert.check}: {alert.summary}") if alert else "")
+        text = Text()
+        if alert is not None:
+            text.append(visible(who_and_when(alert)), style="bold")
+            text.append(visible(f"{alert.model}/{alert.environment} {alert.check}: {alert.summary}"))
         self.query_one("#alert-summary", Static).update(text)
+
+    # -- incident keys -------------------------------------------------------
+    @property
+    def deployment_focus(self) -> tuple[str, str] | None:
+        alert = self.selected
+        return (alert.model, alert.environment) if alert is not None else None
+
+    def incident_target(self) -> Target | None:
+        a = self.selected
+        if a is None:
+            return None
+        typed = getattr(a, "criticality", "") == "mission-critical" and a.environment in self.protected
+        return Target(a.model, a.environment, a.id, a.check, a.severity, a.state, a.acknowledged_by, typed)
 
     # -- keys --------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("ack", "silence", "resolve"):
-            if self.app.read_only:
-                return False
-            if self.unavailable_reason(action):
-                return None
+        if action in INCIDENT_KEYS:
+            return self.incident_check(action)
         return self.filter_check(action)
 
     def unavailable_reason(self, action: str) -> str | None:
-        if action not in ("ack", "silence", "resolve"):
-            return None
-        if self.app.read_only:
-            return "the workspace is open read-only"
-        alert = self.selected
-        if alert is None:
-            return "no alert is selected"
-        if action == "ack" and alert.state == "acknowledged":
-            return f"already acknowledged by {alert.acknowledged_by}"
-        return None
-
-    def _change(self, what: str, work: Any) -> None:
-        """Run a change in a worker; report it, then reload."""
-
-        def done(message: str) -> None:
-            self.notify(message, timeout=4)
-            self.reload()
-
-        self.app.run_change(what, work, done)
-
-    def _ask(self, verb: str, what: str, fields: list[Field], work: Any) -> None:
-        """A form, then ``work(workspace, values)`` in a worker once it is submitted."""
-
-        def submitted(values: dict[str, str] | None) -> None:
-            if values is not None:
-                self._change(verb, lambda ws: work(ws, values))
-
-        self.app.push_screen(FormDialog(verb.capitalize(), what, fields, verb.capitalize()), submitted)
-
-    def action_ack(self) -> None:
-        alert, actor = self.selected, self.app.actor
-        if alert is None:
-            return
-        from fuseboard.monitoring.alerts import acknowledge
-
-        def work(ws: Any) -> str:
-            acknowledge(ws, alert.id, actor=actor, origin="tui")
-            return f"alert {alert.id} acknowledged"
-
-        self._change("acknowledge", work)
-
-    def action_silence(self) -> None:
-        alert, actor = self.selected, self.app.actor
-        if alert is None:
-            return
-        from fuseboard.monitoring.alerts import parse_duration, silence
-
-        def work(ws: Any, values: dict[str, str]) -> str:
-            item = silence(ws, alert.model, alert.environment, parse_duration(values["duration"]),
-                           comment=values["comment"], actor=actor, origin="tui", check=alert.check)
-            return (f"{alert.check} of {alert.model}/{alert.environment} silenced until "
-                    f"{item.ends_at.astimezone().strftime('%H:%M %Z')}")
-
-        self._ask("silence", f"{alert.model} in {alert.environment}: mute the {alert.check} alert",
-                  [Field("duration", "for (30m, 2h, 1d)", "2h"),
-                   Field("comment", "why", placeholder="known cause, ticket…")], work)
-
-    def action_resolve(self) -> None:
-        alert, actor = self.selected, self.app.actor
-        if alert is None:
-            return
-        from fuseboard.monitoring.alerts import resolve
-
-        def work(ws: Any, values: dict[str, str]) -> str:
-            resolve(ws, alert.id, actor=actor, origin="tui", note=values["note"])
-            return f"alert {alert.id} resolved"
-
-        self._ask("resolve", f"{alert.model} in {alert.environment}: {alert.check} ({alert.severity})",
-                  [Field("note", "what was done", placeholder="rolled back, fixed upstream…")], work)
+        return self.incident_unavailable(action) if action in INCIDENT_KEYS else None
 
     @on(VirtualTable.Selected, "#alerts")
     def _open(self, event: VirtualTable.Selected) -> None:
@@ -213,4 +182,19 @@ class MonitoringScreen(FilterListScreen):
         if alert is not None:
             from fuseboard.tui.screens.deployment import DeploymentScreen
 
-            self.app.push_screen(DeploymentScreen(alert.model, alert.environment))
+            self.app.push_screen(DeploymentScreen(alert.model, alert.environment, alert.id))
+
+
+def who_and_when(alert: Any) -> str:
+    """``acked by ana 14:02 · silenced by bob until 16:00 · flapped 3× · `` (empty when none applies)."""
+    parts = []
+    if alert.state == "acknowledged" and alert.acknowledged_by:
+        at = getattr(alert, "acknowledged_at", None)
+        parts.append(f"acked by {alert.acknowledged_by}" + (f" {at.astimezone():%H:%M}" if at else ""))
+    if alert.silenced:
+        who, until = getattr(alert, "silenced_by", None), getattr(alert, "silenced_until", None)
+        parts.append("silenced" + (f" by {who}" if who else "")
+                     + (f" until {until.astimezone():%H:%M}" if until else ""))
+    if getattr(alert, "flaps", 0):
+        parts.append(f"flapped {alert.flaps}×")
+    return "".join(f"{p} · " for p in parts)
