@@ -153,6 +153,13 @@ def test_a_succeeding_command_hook_records_the_new_version_with_its_output(demo_
     assert actions == ["rollout.known_good_revoked", "rollback", "rollback.start"]  # v2 left: no longer known-good
 
 
+def test_a_deploy_without_an_endpoint_says_so_as_a_note_not_an_alarm(demo_url: str) -> None:
+    result = run("--db", demo_url, "deploy", "churn-propensity", "1", "--env", "dev", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "note: no endpoint recorded; cannot confirm what it serves" in result.output
+    assert "NOT CONFIRMED" not in result.output
+
+
 def test_a_tampered_artifact_is_refused_before_any_hook_runs(demo_url: str) -> None:
     from fuseboard.store import lookup
 

@@ -88,7 +88,7 @@ def _run_change(ctx: Context, plan: Any, *, reason: str, yes: bool, override: bo
             click.echo("hook output (last lines):\n"
                        + visible("\n".join(result.hook_output.strip().splitlines()[-10:]), lines=True))
         if converged is not None and (converged.ok or not converged.probed):
-            click.echo(("confirmed: " if converged.ok else "NOT CONFIRMED: ") + visible(converged.detail))
+            click.echo(("confirmed: " if converged.ok else "note: ") + visible(converged.detail))
     if not result.ok:
         sys.exit(1)
     if converged is not None and converged.probed and not converged.ok:
