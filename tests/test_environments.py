@@ -467,7 +467,7 @@ def test_a_stale_plan_is_a_conflict_and_nothing_is_done(demo_url: str) -> None:
     assert [r.requested_by for r in history(demo_url, "tumour-screening", "prod") if r.action == "rollback"] == ["bob"]
 
     # a change of the endpoint alone moves the revision too
-    plan = ops.plan_change(ws, "tumour-screening", "prod", action="rollback", version=2)
+    plan = ops.plan_change(ws, "tumour-screening", "prod", action="deploy", version=2)
     ops.deploy(ws, "tumour-screening", 1, "prod", actor="bob", origin="cli", endpoint_url="http://serving:8080")
     with pytest.raises(Conflict):
         ops.apply(ws, plan, actor="alice", origin="cli", run_hook=lambda h, v: hook_calls.append(v))
@@ -593,7 +593,7 @@ def test_the_allow_list_refuses_other_users_and_audits_the_refusal(demo_url: str
     assert serving(demo_url, "tumour-screening")["prod"] == 1
 
     with pytest.raises(Refused, match=r"carol may not change prod \(allowed: alice"):
-        ops.change(open_workspace(demo_url), "tumour-screening", "prod", action="rollback", version=2,
+        ops.change(open_workspace(demo_url), "tumour-screening", "prod", action="deploy", version=2,
                    actor="carol", origin="api")
 
 
@@ -846,11 +846,11 @@ def test_history_after_a_rollback_and_a_failed_change(demo_url: str, monkeypatch
     ws = open_workspace(demo_url)
     ops.change(ws, "tumour-screening", "prod", action="rollback", actor="t", origin="cli")
     set_hook(demo_url, "prod", command_hook(FAIL_SCRIPT))
-    failed = ops.change(ws, "tumour-screening", "prod", action="rollback", version=2, actor="t", origin="cli")
+    failed = ops.change(ws, "tumour-screening", "prod", action="deploy", version=2, actor="t", origin="cli")
     assert failed.state == "failed"
     rows = json.loads(run("--db", demo_url, "history", "tumour-screening", "--env", "prod", "--json").stdout)
     assert [(r["action"], r["from_version"], r["to_version"], r["state"]) for r in rows] == [
-        ("rollback", 1, 2, "failed"), ("rollback", 2, 1, "succeeded"), ("deploy", 1, 2, "succeeded"),
+        ("deploy", 1, 2, "failed"), ("rollback", 2, 1, "succeeded"), ("deploy", 1, 2, "succeeded"),
         ("deploy", None, 1, "succeeded")]
     assert rows[2]["ended_at"] is not None and rows[1]["ended_at"] is None  # the failed change ended nothing
     now = json.loads(run("--db", demo_url, "history", "tumour-screening", "--env", "prod", "--at",

@@ -62,6 +62,19 @@ def test_two_rollbacks_in_a_row_never_go_forward_cli(demo_url: str) -> None:
     assert third.exit_code == 1 and serving(demo_url, "credit-risk") == 1
 
 
+def test_a_rollback_to_a_chosen_newer_version_is_refused_too(demo_url: str) -> None:
+    run("--db", demo_url, "rollback", "tumour-screening", "--env", "prod", "--yes", "--wait", "0")
+    assert serving(demo_url, "tumour-screening") == 1
+    forward = run("--db", demo_url, "rollback", "tumour-screening", "--env", "prod", "--to", "2", "--yes",
+                  "--wait", "0")
+    assert forward.exit_code == 1 and serving(demo_url, "tumour-screening") == 1
+    assert forward.output.strip().splitlines()[-1] == (
+        "error: v2 is newer than v1, which serves tumour-screening in prod: a rollback never goes forward; "
+        "deploy it with fuseboard deploy tumour-screening 2 --env prod")
+    with pytest.raises(Refused, match="never goes forward"):  # the console plans the same way
+        ops.plan_change(open_workspace(demo_url), "tumour-screening", "prod", action="rollback", version=2)
+
+
 def test_v3_to_v2_to_v1_then_refuse(demo_url: str) -> None:
     ws = open_workspace(demo_url)
     ops.deploy(ws, "credit-risk", 3, "prod", actor="t", origin="cli", check_gates=False,

@@ -226,6 +226,10 @@ def _plan(s: Session, action: str, model: str, env: str, version: int | None, en
                 Rollout.state == "succeeded")).first():
             raise Refused(f"v{mv.version} of {m.name} never served in {e.name}, so it is not a rollback; "
                           f"deploy or promote it (gates apply in {e.name})")
+        if action == "rollback" and current is not None and mv.version > current.version:
+            raise Refused(f"v{mv.version} is newer than v{current.version}, which serves {m.name} in {e.name}: a "
+                          f"rollback never goes forward; deploy it with fuseboard deploy {m.name} {mv.version} "
+                          f"--env {e.name}")
     elif action == "rollback":
         if dep is None:
             raise Refused(f"nothing of {m.name} runs in {e.name}; there is nothing to roll back")
