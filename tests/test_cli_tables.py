@@ -104,3 +104,17 @@ def test_the_table_printer() -> None:
     assert roomy[0] == "id  name    text" and roomy[1] == " 7  a       " + "x" * 47 + "…"
     assert all(len(line) <= 60 for line in roomy)
     assert render(cols, rows, wide=True, columns_wide=40)[1].endswith("x" * 100)
+
+
+def test_the_audit_trail_fits_80_columns_and_wide_keeps_it_whole(demo_url: str) -> None:
+    reason = "INC-42: v2 rejects good loans from self-employed applicants since the 03:00 batch " * 2
+    assert run("--db", demo_url, "rollback", "credit-risk", "--env", "prod", "--reason", reason, "--yes",
+               "--wait", "0").exit_code == 0
+    lines = run("--db", demo_url, "audit", "--limit", "20").output.splitlines()
+    assert lines and max(len(line) for line in lines) <= 80
+    assert lines[1].split() == ["at", "actor", "action", "target"]  # the long column goes under each row
+    assert any(line.split()[2:4] == ["rollback", "credit-risk/prod"] for line in lines[2:] if line[:1] != " ")
+    assert any(line.lstrip().startswith("version 2 -> 1 · INC-42: v2 rejects") and line.endswith("…")
+               for line in lines)
+    wide = run("--db", demo_url, "audit", "--limit", "20", "--wide").output
+    assert reason.strip() in wide and "from" in wide.splitlines()[1]

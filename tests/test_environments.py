@@ -805,7 +805,7 @@ def test_audit_events_say_where_a_change_came_from(demo_url: str, monkeypatch: p
     assert run("--db", demo_url, "rollback", "tumour-screening", "--env", "prod", "--yes", "--wait", "0").exit_code == 0
     local = json.loads(run("--db", demo_url, "audit", "--target", "tumour-screening", "--json", "--limit", "1").stdout)
     assert local[0]["client"] == f"host {socket.gethostname()}" and local[0]["origin"] == "cli"
-    assert "cli ssh 10.1.2.3" in run("--db", demo_url, "audit", "--target", "credit-risk@v3").output
+    assert "cli ssh 10.1.2.3" in run("--db", demo_url, "audit", "--target", "credit-risk@v3", "--wide").output
     assert audit.verify(open_workspace(demo_url)).ok
 
 

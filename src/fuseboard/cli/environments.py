@@ -365,10 +365,11 @@ def history_cmd(ctx: Context, model: str, env: str, at: str | None, limit: int, 
 @click.option("--since", help="Only events since this time (ISO 8601, or an age such as 2h or 3d).")
 @click.option("--target", help="Only events for this target (a model name also matches its versions and deployments).")
 @click.option("--limit", default=50, show_default=True, type=Whole(1))
+@click.option("--wide", is_flag=True, help="Every column, each event's change and reason whole, however wide.")
 @json_option
 @click.pass_context
 def audit_cmd(click_ctx: click.Context, model: str | None, env: str | None, since: str | None, target: str | None,
-              limit: int, as_json: bool) -> None:
+              limit: int, wide: bool, as_json: bool) -> None:
     """Show the audit trail, newest first (`audit verify` checks its hash chain)."""
     if click_ctx.invoked_subcommand is not None:
         return
@@ -380,15 +381,15 @@ def audit_cmd(click_ctx: click.Context, model: str | None, env: str | None, sinc
     if as_json:
         emit_json([e.as_dict() for e in events])
         return
-    from rich.table import Table
+    from fuseboard.cli.table import Column, echo_table, short_time
+    from fuseboard.store.models import utcnow
 
-    table = Table(title="audit trail (newest first)", title_justify="left")
-    for col in ["at (UTC)", "actor", "from", "action", "target", "change", "reason"]:
-        table.add_column(col)
-    for e in events:
-        table.add_row(*cells(e.at.strftime("%m-%d %H:%M:%S"), e.actor, f"{e.origin} {e.client}".strip(), e.action,
-                             e.target, e.change(), e.reason))
-    console().print(table)
+    now = utcnow()
+    rows = [[short_time(e.at, now), e.actor, *([f"{e.origin} {e.client}".strip()] if wide else []), e.action,
+             e.target, " · ".join(part for part in (e.change(), e.reason) if part)] for e in events]
+    echo_table([Column("at"), Column("actor"), *([Column("from")] if wide else []), Column("action"),
+                Column("target"), Column("change · reason")], rows, wide=wide,
+               title="audit trail, newest first (local time; --wide for where from, --json for all)")
 
 
 @audit_cmd.command("verify")
