@@ -218,7 +218,7 @@ def test_a_change_whose_checkpoint_cannot_be_written_says_so(demo_url: str) -> N
     path.mkdir()  # the anchor cannot be opened for writing
     result = run("--db", demo_url, "envs", "set", "dev", "--soak", "700h")
     assert result.exit_code == 0  # the change itself was made
-    assert result.stderr.startswith(f"warning: the audit anchor could not be written: ") and str(path) in result.stderr
+    assert result.stderr.startswith("warning: the audit anchor could not be written: ") and str(path) in result.stderr
 
 
 def test_workspace_copy_carries_the_anchor(demo_url: str, tmp_path: Path) -> None:

@@ -7,8 +7,6 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 from sqlalchemy import update
 from sqlmodel import func, select

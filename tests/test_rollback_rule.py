@@ -181,7 +181,7 @@ def test_the_upgrade_revokes_what_was_rolled_back_from_before_it(demo_path: Any)
     takes v2's known-good mark in prod away, so its next rollback cannot go forward."""
     from alembic import command
     from alembic.config import Config as AlembicConfig
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import create_engine
 
     from fuseboard.store.db import MIGRATIONS_DIR
 

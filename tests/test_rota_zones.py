@@ -8,7 +8,6 @@ from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 from click.testing import CliRunner
 
 from fuseboard.cli import cli

@@ -10,10 +10,10 @@ from typing import Any
 
 import click
 
-from fuseboard.cli import Context, cli, confirm, console, emit_json, json_option, pass_ctx, reason_option, yes_option
+from fuseboard.cli import Context, cli, confirm, emit_json, json_option, pass_ctx, reason_option, yes_option
 from fuseboard.cli.params import VERSION, Number, Whole
 from fuseboard.errors import FuseboardError
-from fuseboard.text import cells, visible
+from fuseboard.text import visible
 
 
 def _when(text: str, option: str) -> datetime:

@@ -259,7 +259,6 @@ class Encoded:
 
 def _encode(table: "pa.Table", column: str) -> Encoded:
     """Dictionary-encode a column as text (1.0 read from a file means "1"), in pyarrow."""
-    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 

@@ -28,7 +28,7 @@ from fuseboard.store import lookup
 from fuseboard.store.db import Workspace
 from fuseboard.store.models import (CRITICALITIES, CheckRun, CheckState, Deployment, Environment, Handover,
                                     HandoverItem, HandoverSignature, Model, ModelVersion, Person, Rota, RotaShift,
-                                    Rollout, Signoff, Team, utcnow)
+                                    Signoff, Team, utcnow)
 from fuseboard.text import markdown_evidence as _md_evidence
 from fuseboard.text import markdown_safe as _md
 

@@ -11,7 +11,6 @@ the source's checkpoints (store/anchor.py). A target that already holds data is 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text
