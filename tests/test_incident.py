@@ -80,6 +80,18 @@ def test_likely_when_it_started_with_the_serving_version_and_the_target_was_heal
                               "health was ok on v1 while it served in prod")
 
 
+def test_the_verdict_is_about_an_alert_a_rollback_could_clear_before_an_older_staleness_one(
+        demo_url: str) -> None:
+    ws = open_workspace(demo_url)
+    now = utcnow()
+    seen(ws, "warn", check="staleness", version=2, at=now - 3 * H, summary="past its retrain-by date")
+    seen(ws, "ok", check="health", version=1, at=now - 10 * D)
+    seen(ws, "warn", check="health", version=2, at=now - 2 * H, summary="slow: p95 900 ms")
+    advice = rollback_advice(ws, "credit-risk", "prod")
+    assert (advice.verdict, advice.target_version) == (Verdict.LIKELY, 1), advice.reasons
+    assert incident(ws, "credit-risk", "prod").alert_check == "health"
+
+
 def test_likely_for_drift_when_the_inputs_match_the_target_reference(demo_url: str) -> None:
     """A drift alert on v2 (as the monitor recorded it) while the last hour's traffic matches v1's reference,
     and the check on v1 was ok while it served."""

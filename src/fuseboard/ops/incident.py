@@ -150,7 +150,9 @@ def _worst_alert(s: Session, m: Model, e: Environment) -> Alert | None:
                                        Alert.state.in_(alerts_mod.OPEN_STATES))).all()
     if not found:
         return None
-    return min(found, key=lambda a: (-STATUS_ORDER.get(a.severity, 0), a.opened_at, a.id))
+    # among equally severe alerts, the one a rollback could clear comes first: a rollback is what the
+    # verdict is about, and a model's age (staleness) does not change with the version serving
+    return min(found, key=lambda a: (-STATUS_ORDER.get(a.severity, 0), a.check == "staleness", a.opened_at, a.id))
 
 
 def _hhmm(at: datetime, now: datetime) -> str:
