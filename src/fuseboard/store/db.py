@@ -160,7 +160,10 @@ def _parse(url: str):  # noqa: ANN202
     try:
         return make_url(url)
     except (ArgumentError, ValueError):  # ValueError: a host such as [::1 or a port that is not a number
-        raise WorkspaceError(f"not a database URL: {url!r} (--db / FUSEBOARD_DB / config db)") from None
+        from fuseboard.redact import hide_url_password
+
+        raise WorkspaceError(f"not a database URL: {hide_url_password(url)!r} (--db / FUSEBOARD_DB / config db)"
+                             ) from None
 
 
 def _sqlite_path(url: str) -> Path | None:
