@@ -81,3 +81,17 @@ def test_a_malformed_database_url_is_named_without_its_password(url: str, monkey
         line = result.output.strip()
         assert line.startswith("error: ") and "S3cretPw" not in line, line
         assert "fuse:***@" in line
+
+
+@pytest.mark.parametrize("endpoint", ["http://svc:Pa55word@127.0.0.1:8080/", "http://127.0.0.1:8080/?token=Pa55word",
+                                      "http://svc:Pa55word@127.0.0.1:99999/"])
+def test_an_endpoint_carrying_credentials_is_refused_before_it_is_stored_or_audited(demo_url: str,
+                                                                                    endpoint: str) -> None:
+    """The probe never sends them; stored, they would be shown in every listing and kept in the audit chain."""
+    result = CliRunner().invoke(cli, ["--db", demo_url, "deploy", "credit-risk", "3", "--env", "dev", "--endpoint",
+                                      endpoint, "--yes", "--wait", "0"])
+    assert result.exit_code == 1
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith("error: ") and line.endswith("(endpoint)") and "Pa55word" not in line, line
+    assert "Pa55word" not in CliRunner().invoke(cli, ["--db", demo_url, "audit", "--json"]).output
+    assert "Pa55word" not in CliRunner().invoke(cli, ["--db", demo_url, "models", "show", "credit-risk"]).output

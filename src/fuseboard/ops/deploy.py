@@ -29,7 +29,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from fuseboard import redact
+from fuseboard import http, redact
 from fuseboard.errors import Conflict, FuseboardError, Refused
 from fuseboard.monitoring import rollouts
 from fuseboard.ops import audit, gates as gates_mod, hooks
@@ -213,6 +213,9 @@ def _plan(s: Session, action: str, model: str, env: str, version: int | None, en
         from fuseboard.inputs import url
 
         url(endpoint_url, "endpoint")
+        where = http.secret_in_url(endpoint_url)
+        if where:  # the probe never sends them; stored, they would be shown and audited for good
+            raise FuseboardError(f"the endpoint URL must not carry credentials (its {where}) (endpoint)")
     m = lookup.model(s, model)
     e = lookup.environment(s, env)
     dep = _deployment(s, m, e)
