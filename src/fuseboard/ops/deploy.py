@@ -188,7 +188,10 @@ def on_call(s: Session, m: Model, now: datetime | None = None) -> str:
     people = {p.handle: p for p in s.exec(select(Person).where(Person.team_id == team.id).order_by(Person.name))}
     rota = s.exec(select(Rota).where(Rota.team_id == team.id)).first()
     shifts = s.exec(select(RotaShift).where(RotaShift.team_id == team.id, RotaShift.ends_at > now)).all()
-    turn = turn_at(rota, shifts, now)
+    try:
+        turn = turn_at(rota, shifts, now)
+    except FuseboardError as exc:  # a rota stored with a zone this host does not know: it must not stop a change
+        return f"{team.name}: who is on call is unknown ({exc})"
     if turn is not None:
         p = people.get(turn.person)
         contact = f" {p.name}" + (f" {p.phone}" if p and p.phone else "") if p else ""
