@@ -490,7 +490,10 @@ def backup(ws: Workspace, target: Path, *, force: bool = False) -> dict[str, obj
     if ws.engine.dialect.name != "sqlite":
         raise WorkspaceError("fuseboard backup copies SQLite workspaces; back a server database up with its own "
                              "tools (pg_dump)")
-    target = target.expanduser().resolve()
+    given, target = target, target.expanduser().resolve()
+    source = _sqlite_path(ws.url)
+    if source is not None and source.resolve() == target:  # swapped under its writers, beside its WAL
+        raise WorkspaceError(f"{source} is the workspace itself; back it up to another file ({given})")
     artifacts = target.parent / f"{target.stem}-artifacts"
     if target.exists() and not force:
         raise WorkspaceError(f"{target} exists; pass --force to replace it")
