@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
@@ -428,7 +429,11 @@ def anchor_path(url: str, artifact_dir: Path) -> Path | None:
     parsed = _parse(url)
     if parsed.get_backend_name() == "sqlite" or not parsed.database:
         return None
-    return artifact_dir / f"audit-{Path(parsed.database).name}.jsonl"
+    # the server too: two servers' databases of one name (staging-db/fuseboard, prod-db/fuseboard) used
+    # from one account share the artifact folder, and one anchor for two chains would fail both
+    port = parsed.port or (5432 if parsed.get_backend_name() == "postgresql" else "default")
+    server = re.sub(r"[^A-Za-z0-9._-]", "_", f"{parsed.host or 'local'}-{port}")
+    return artifact_dir / f"audit-{server}-{Path(parsed.database).name}.jsonl"
 
 
 def _identity_override(engine: Engine) -> bool:
