@@ -315,3 +315,17 @@ def test_the_monitor_sends_the_chain_head_off_the_host_and_verify_reads_what_a_r
     assert verify_json(demo_url)[0] == 0  # the local anchor was rewritten too
     code, report = verify_json(demo_url, "--anchor", str(kept))
     assert code == 1 and report["problem"].startswith(f"1 checkpointed event(s) removed after event {head}")
+
+
+def test_two_postgresql_workspaces_of_the_same_database_name_keep_separate_anchors(tmp_path: Path) -> None:
+    """staging-db/fuseboard and prod-db/fuseboard, used from one account, share the artifact folder: one
+    anchor for both would hold two chains, and verify would call either of them tampered with."""
+    from fuseboard.store.db import anchor_path
+
+    names = {anchor_path(url, tmp_path) for url in (
+        "postgresql+psycopg://ops@staging-db/fuseboard", "postgresql+psycopg://ops:pw@prod-db/fuseboard",
+        "postgresql+psycopg://ops@prod-db:5433/fuseboard", "postgresql+psycopg://ops@/fuseboard")}
+    assert len(names) == 4 and all(p is not None and p.parent == tmp_path for p in names)
+    assert anchor_path("postgresql+psycopg://ops@prod-db/fuseboard", tmp_path) == \
+        anchor_path("postgresql://other:secret@prod-db:5432/fuseboard", tmp_path)  # the same database, one anchor
+    assert all("secret" not in p.name and "pw" not in p.name for p in names)

@@ -70,6 +70,20 @@ def test_backup_refuses_to_overwrite_without_force(demo_url: str, tmp_path: Path
     assert forced.exit_code == 0, forced.output
 
 
+def test_backup_refuses_to_write_over_the_workspace_itself(demo_path: Path, tmp_path: Path) -> None:
+    """--force over the live database would swap the file under its writers and beside its WAL."""
+    db = demo_path / "demo.db"
+    link = tmp_path / "same.db"
+    link.symlink_to(db)
+    inode = db.stat().st_ino
+    for target in (db, link):
+        result = CliRunner().invoke(cli, ["--db", f"sqlite:///{db}", "backup", str(target), "--force"])
+        assert result.exit_code == 1
+        assert result.output.strip() == (f"error: {db} is the workspace itself; back it up to another file "
+                                          f"({target})")
+    assert db.stat().st_ino == inode and not list(demo_path.glob("*.partial"))
+
+
 def _artifacts(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 

@@ -42,6 +42,19 @@ def test_saving_a_setting_keeps_mode_comments_and_other_keys(isolated_home: Path
     assert oct(path.stat().st_mode & 0o777) == "0o640"
 
 
+def test_saving_through_a_symlinked_config_file_writes_the_file_it_points_to(isolated_home: Path) -> None:
+    """A config kept in a dotfiles folder and linked into place stays linked: the theme lands in the real file."""
+    real = config_file(isolated_home / "dotfiles")
+    link = isolated_home / "config" / "fuseboard" / "config.toml"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(real)
+    Config.load(link).set("theme", "fuseboard-light")
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert real.read_text() == ORIGINAL.replace('theme = "fuseboard-dark"', 'theme = "fuseboard-light"')
+    assert oct(real.stat().st_mode & 0o777) == "0o600"
+    assert sorted(os.listdir(real.parent)) == ["config.toml"] and sorted(os.listdir(link.parent)) == ["config.toml"]
+
+
 def test_a_new_config_file_is_owner_only(isolated_home: Path) -> None:
     path = isolated_home / "config" / "fuseboard" / "config.toml"
     Config.load(path).set("theme", "fuseboard-light")

@@ -101,3 +101,24 @@ def test_migration_0006_keeps_old_rotas_in_utc_and_adds_the_access_tables(ws_url
     with ws.engine.connect() as conn:
         assert conn.execute(text("SELECT tz FROM rota")).scalar_one() == "UTC"
         assert conn.execute(text("SELECT allow FROM environment")).scalar_one() is None
+
+
+def test_a_rota_zone_this_host_does_not_know_never_stops_a_rollback_or_the_incident(
+        demo_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shared workspace's rota may name a zone another host's tzdata has and this one lacks: who is on
+    call is then unknown, said so, and the rollback and the incident go on."""
+    from sqlalchemy import text
+
+    monkeypatch.setenv("COLUMNS", "200")  # the owner line whole
+    ws = open_workspace(demo_url)
+    with ws.transaction() as s:  # as a host with a newer tzdata stored it (it-ops owns credit-risk)
+        s.connection().execute(text("UPDATE rota SET tz = 'Mars/Olympus' WHERE team_id = "
+                                    "(SELECT id FROM team WHERE name = 'it-ops')"))
+    incident = run("--db", demo_url, "incident", "credit-risk", "--env", "prod")
+    assert incident.exit_code == 0, incident.output
+    assert "owner: it-ops (who is on call is unknown: rota time zone 'Mars/Olympus' is not a time zone" in \
+        incident.output
+    back = run("--db", demo_url, "rollback", "credit-risk", "--env", "prod", "--reason", "x", "--yes", "--wait", "0")
+    assert back.exit_code == 0, back.output
+    assert "on call: it-ops: who is on call is unknown (rota time zone 'Mars/Olympus'" in back.output
+    assert "rollback done: credit-risk in prod now runs v1" in back.output

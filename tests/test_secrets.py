@@ -70,3 +70,28 @@ def test_the_notify_token_never_reaches_audit_json_or_listings(demo_url: str, tm
                           for row in c.execute(select_all(table)))
     assert SECRET not in dump
     assert json.loads(outputs[2])[1]["hook"] == {"webhook": "http://127.0.0.1:9/deploy", "timeout": 60.0}
+
+
+@pytest.mark.parametrize("url", ["postgresql://fuse:S3cretPw@[::1/fuseboard", "postgresql://fuse:S3cretPw@db:port/fb",
+                                 "postgresql://fuse:S3cretPw@db:99999999/fb"])
+def test_a_malformed_database_url_is_named_without_its_password(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for args, env in ((["--db", url, "models"], {}), (["models"], {"FUSEBOARD_DB": url})):
+        result = CliRunner().invoke(cli, args, env=env)
+        assert result.exit_code == 1
+        line = result.output.strip()
+        assert line.startswith("error: ") and "S3cretPw" not in line, line
+        assert "fuse:***@" in line
+
+
+@pytest.mark.parametrize("endpoint", ["http://svc:Pa55word@127.0.0.1:8080/", "http://127.0.0.1:8080/?token=Pa55word",
+                                      "http://svc:Pa55word@127.0.0.1:99999/"])
+def test_an_endpoint_carrying_credentials_is_refused_before_it_is_stored_or_audited(demo_url: str,
+                                                                                    endpoint: str) -> None:
+    """The probe never sends them; stored, they would be shown in every listing and kept in the audit chain."""
+    result = CliRunner().invoke(cli, ["--db", demo_url, "deploy", "credit-risk", "3", "--env", "dev", "--endpoint",
+                                      endpoint, "--yes", "--wait", "0"])
+    assert result.exit_code == 1
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith("error: ") and line.endswith("(endpoint)") and "Pa55word" not in line, line
+    assert "Pa55word" not in CliRunner().invoke(cli, ["--db", demo_url, "audit", "--json"]).output
+    assert "Pa55word" not in CliRunner().invoke(cli, ["--db", demo_url, "models", "show", "credit-risk"]).output

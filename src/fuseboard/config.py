@@ -173,11 +173,12 @@ class Config:
 
         import tomlkit
 
-        folder = self.path.parent
+        path = Path(os.path.realpath(self.path))  # a symlinked config (dotfiles) stays linked: write its target
+        folder = path.parent
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
-            document = tomlkit.parse(self.path.read_text(encoding="utf-8"))
-            mode = self.path.stat().st_mode & 0o7777
+            document = tomlkit.parse(path.read_text(encoding="utf-8"))
+            mode = path.stat().st_mode & 0o7777
         except FileNotFoundError:
             document, mode = tomlkit.document(), 0o600
         document[key] = value
@@ -188,7 +189,7 @@ class Config:
                 handle.write(tomlkit.dumps(document))
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
+            os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise

@@ -154,7 +154,10 @@ def url(text: str | None, field: str) -> str:
     """An http(s) URL with a host (and a valid port, if any); one line naming ``field`` otherwise."""
     from urllib.parse import urlsplit
 
+    from fuseboard.redact import hide_url_password
+
     value = text or ""
+    text = hide_url_password(value) if text is not None else text  # an error line never shows a password
     if not value.startswith(("http://", "https://")):
         raise FuseboardError(f"{shown(text)} is not an http(s) URL like http://host:8080 ({field})")
     if len(value) > 2048:

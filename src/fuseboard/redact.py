@@ -46,6 +46,11 @@ def url_password(url: str | None) -> str | None:
     return unquote(password) if password else None
 
 
+def hide_url_password(text: str) -> str:
+    """``text`` (a URL, perhaps one that does not parse) with the password of its user info shown as ``***``."""
+    return re.sub(r"(://[^/?#@:]*:)[^/?#]*@", r"\1***@", text, count=1)
+
+
 def secret_values(extra: Iterable[str | None] = ()) -> list[str]:
     """Every known secret value, longest first (so a secret containing another is masked whole)."""
     values = set(_registered)

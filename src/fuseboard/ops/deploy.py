@@ -29,7 +29,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from fuseboard import redact
+from fuseboard import http, redact
 from fuseboard.errors import Conflict, FuseboardError, Refused
 from fuseboard.monitoring import rollouts
 from fuseboard.ops import audit, gates as gates_mod, hooks
@@ -188,7 +188,10 @@ def on_call(s: Session, m: Model, now: datetime | None = None) -> str:
     people = {p.handle: p for p in s.exec(select(Person).where(Person.team_id == team.id).order_by(Person.name))}
     rota = s.exec(select(Rota).where(Rota.team_id == team.id)).first()
     shifts = s.exec(select(RotaShift).where(RotaShift.team_id == team.id, RotaShift.ends_at > now)).all()
-    turn = turn_at(rota, shifts, now)
+    try:
+        turn = turn_at(rota, shifts, now)
+    except FuseboardError as exc:  # a rota stored with a zone this host does not know: it must not stop a change
+        return f"{team.name}: who is on call is unknown ({exc})"
     if turn is not None:
         p = people.get(turn.person)
         contact = f" {p.name}" + (f" {p.phone}" if p and p.phone else "") if p else ""
@@ -213,6 +216,9 @@ def _plan(s: Session, action: str, model: str, env: str, version: int | None, en
         from fuseboard.inputs import url
 
         url(endpoint_url, "endpoint")
+        where = http.secret_in_url(endpoint_url)
+        if where:  # the probe never sends them; stored, they would be shown and audited for good
+            raise FuseboardError(f"the endpoint URL must not carry credentials (its {where}) (endpoint)")
     m = lookup.model(s, model)
     e = lookup.environment(s, env)
     dep = _deployment(s, m, e)

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from fuseboard.errors import FuseboardError
 from fuseboard.monitoring import alerts as alerts_mod
 from fuseboard.monitoring import rollouts
 from fuseboard.monitoring.checks import evaluate_drift, merged
@@ -295,7 +296,10 @@ def _contacts(s: Session, m: Model, now: datetime) -> tuple[str | None, Contact 
     shifts = s.exec(select(RotaShift).where(RotaShift.team_id == team.id,
                                             RotaShift.ends_at > now - timedelta(days=1))).all()
     people = {p.handle: p for p in s.exec(select(Person))}
-    current, following = now_and_next(rota, shifts, now)
+    try:
+        current, following = now_and_next(rota, shifts, now)
+    except FuseboardError as exc:  # a rota zone this host does not know: the incident is shown all the same
+        return f"{team.name} (who is on call is unknown: {exc})", None, None
 
     def contact(turn: Any) -> Contact | None:
         if turn is None:

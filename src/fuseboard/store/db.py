@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
@@ -160,7 +161,10 @@ def _parse(url: str):  # noqa: ANN202
     try:
         return make_url(url)
     except (ArgumentError, ValueError):  # ValueError: a host such as [::1 or a port that is not a number
-        raise WorkspaceError(f"not a database URL: {url!r} (--db / FUSEBOARD_DB / config db)") from None
+        from fuseboard.redact import hide_url_password
+
+        raise WorkspaceError(f"not a database URL: {hide_url_password(url)!r} (--db / FUSEBOARD_DB / config db)"
+                             ) from None
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -425,7 +429,11 @@ def anchor_path(url: str, artifact_dir: Path) -> Path | None:
     parsed = _parse(url)
     if parsed.get_backend_name() == "sqlite" or not parsed.database:
         return None
-    return artifact_dir / f"audit-{Path(parsed.database).name}.jsonl"
+    # the server too: two servers' databases of one name (staging-db/fuseboard, prod-db/fuseboard) used
+    # from one account share the artifact folder, and one anchor for two chains would fail both
+    port = parsed.port or (5432 if parsed.get_backend_name() == "postgresql" else "default")
+    server = re.sub(r"[^A-Za-z0-9._-]", "_", f"{parsed.host or 'local'}-{port}")
+    return artifact_dir / f"audit-{server}-{Path(parsed.database).name}.jsonl"
 
 
 def _identity_override(engine: Engine) -> bool:
@@ -487,7 +495,10 @@ def backup(ws: Workspace, target: Path, *, force: bool = False) -> dict[str, obj
     if ws.engine.dialect.name != "sqlite":
         raise WorkspaceError("fuseboard backup copies SQLite workspaces; back a server database up with its own "
                              "tools (pg_dump)")
-    target = target.expanduser().resolve()
+    given, target = target, target.expanduser().resolve()
+    source = _sqlite_path(ws.url)
+    if source is not None and source.resolve() == target:  # swapped under its writers, beside its WAL
+        raise WorkspaceError(f"{source} is the workspace itself; back it up to another file ({given})")
     artifacts = target.parent / f"{target.stem}-artifacts"
     if target.exists() and not force:
         raise WorkspaceError(f"{target} exists; pass --force to replace it")
