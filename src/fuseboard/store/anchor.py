@@ -10,7 +10,10 @@ readers key them by id.
 
 Where it lives: ``audit_anchor`` in the config file if set; else beside a SQLite database
 (``<name>-audit.jsonl``); else (PostgreSQL) in the artifact folder, ``audit-<database>.jsonl``.
-The first write to a workspace without an anchor starts it with every event the database then holds.
+The first write to a workspace without an anchor starts it with every event the database then holds;
+when that is more than the write's own events (a workspace from before anchors, or an anchor deleted and
+started again), a first line ``{"started": TIME, "earlier": N}`` says so, and ``verify`` warns from then
+on that the N earlier events were only anchored at TIME.
 
 ``verify`` (store/audit.py) accepts a database that is at or ahead of its anchor (a process that died
 between its commit and its anchor write), never behind it or different from it.
@@ -88,15 +91,21 @@ def append(ws: Any, events: Iterable[Any]) -> str | None:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             size = os.fstat(fd).st_size
+            start = ""
             if size == 0:
                 rows = _all_events(ws)
+                own = {e.id for e in events}
+                earlier = sum(1 for row in rows if row[0] not in own)
+                if earlier:  # a history the anchor did not see being written
+                    start = json.dumps({"started": stamp(datetime.now(timezone.utc)), "earlier": earlier},
+                                       separators=(",", ":")) + "\n"
             else:
                 rows = [(e.id, e.hash, e.at) for e in events]
             # a write cut short (a crash) left a line without its end: close it and say so, so that
             # readers skip it rather than take it for damage
             torn = size > 0 and os.pread(fd, 1, size - 1) != b"\n"
             if rows:
-                _write(fd, (TORN if torn else "") + "".join(_line(*row) for row in rows))
+                _write(fd, (TORN if torn else "") + start + "".join(_line(*row) for row in rows))
         finally:
             os.close(fd)  # releases the lock
     except OSError as exc:
@@ -113,6 +122,7 @@ class Anchor:
     entries: dict[int, tuple[str, str]] = field(default_factory=dict)
     problem: str = ""
     problem_event: int | None = None
+    started: tuple[str, int] | None = None  # (when, how many events it found): started on an existing history
 
     @property
     def last(self) -> int | None:
@@ -140,6 +150,9 @@ def read(path: Path) -> Anchor:
             item = json.loads(raw)
             if isinstance(item, dict) and item.get("event", "audit.checkpoint") != "audit.checkpoint":
                 continue  # an alert event beside the monitor's checkpoints in a webhook receiver's file
+            if isinstance(item, dict) and "started" in item and "id" not in item:
+                anchor.started = anchor.started or (str(item["started"]), int(item.get("earlier", 0)))
+                continue
             event_id, hash_, at = int(item["id"]), str(item["hash"]), str(item.get("at", ""))
         except (ValueError, KeyError, TypeError):
             if number == len(lines) or lines[number] == TORN.strip().encode():  # a write cut short

@@ -214,6 +214,11 @@ def verify(ws: Workspace, anchor_file: Path | None = None) -> ChainReport:
     if anchor is not None and not anchor.exists and report.events:
         report.warning = (f"no audit anchor at {path}: removing the newest events or re-hashing the chain "
                           "cannot be detected until the next change starts one")
+    elif anchor is not None and anchor.started is not None:
+        when, earlier = anchor.started
+        report.warning = (f"the audit anchor was started at {when} on {earlier} event(s) already in the database "
+                          f"(a workspace from before anchors, or an anchor deleted and started again): changes "
+                          f"made to them before then cannot be detected ({path})")
     return report
 
 
