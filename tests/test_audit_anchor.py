@@ -174,6 +174,10 @@ def test_a_workspace_without_an_anchor_verifies_with_a_warning_and_the_next_chan
     assert f"on {earlier} event(s) already in the database" in report["warning"]
     again = run("--db", demo_url, "audit", "verify")
     assert again.exit_code == 0 and again.stderr.startswith("warning: the audit anchor was started at ")
+    copy = f"sqlite:///{path.parent / 'copy' / 'ws.db'}"  # a copy keeps the warning
+    assert run("workspace", "copy", "--from", demo_url, "--to", copy).exit_code == 0
+    assert verify_json(copy)[1]["warning"] == report["warning"].replace(str(path), str(path.parent / "copy" /
+                                                                                        "ws-audit.jsonl"))
     path.unlink()
     behind_its_back(demo_url, delete(EVENTS).where(EVENTS.c.id == middle))
     code, report = verify_json(demo_url)

@@ -191,8 +191,11 @@ def carry(source: Any, target: Any) -> Path | None:
     fd = _open(path, target.group)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        _write(fd, "".join(_line(i, h, at) for i, (h, at) in sorted(entries.items())
-                           if i not in existing.entries))
+        started = carried.started if carried is not None and not existing.entries else None
+        head = "" if started is None else json.dumps({"started": started[0], "earlier": started[1]},
+                                                       separators=(",", ":")) + "\n"  # the source's warning too
+        _write(fd, head + "".join(_line(i, h, at) for i, (h, at) in sorted(entries.items())
+                                  if i not in existing.entries))
     finally:
         os.close(fd)
     return path
