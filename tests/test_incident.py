@@ -105,6 +105,40 @@ def test_likely_for_drift_when_the_inputs_match_the_target_reference(demo_url: s
     assert "the last hour's inputs match v1's reference" in advice.reasons
 
 
+def test_unlikely_for_a_quality_alert_the_rows_coming_in_are_the_same(demo_url: str) -> None:
+    ws = open_workspace(demo_url)
+    now = utcnow()
+    seen(ws, "ok", check="quality", version=1, at=now - 10 * D)
+    seen(ws, "crit", check="quality", version=2, at=now - 2 * H, summary="income nulls 40%")
+    advice = rollback_advice(ws, "credit-risk", "prod")
+    assert (advice.verdict, advice.check) == (Verdict.UNLIKELY, "quality"), advice.reasons
+    assert advice.reasons == ("data quality is about the rows coming in (nulls, unseen values, ranges), which a "
+                              "rollback does not change",)
+
+
+def test_a_prediction_drift_alert_is_likely_helped_when_the_inputs_did_not_move(demo_url: str) -> None:
+    ws = open_workspace(demo_url)
+    now = utcnow()
+    seen(ws, "ok", check="prediction_drift", version=1, at=now - 10 * D)
+    seen(ws, "crit", check="prediction_drift", version=2, at=now - 2 * H, summary="score PSI 0.7")
+    steady_traffic(ws)  # the inputs match v1's reference: the model's scores moved, not the traffic
+    advice = rollback_advice(ws, "credit-risk", "prod")
+    assert (advice.verdict, advice.check) == (Verdict.LIKELY, "prediction_drift"), advice.reasons
+    assert "the last hour's inputs match v1's reference" in advice.reasons
+
+
+def test_a_prediction_drift_alert_is_unlikely_helped_when_the_inputs_moved_too(demo_url: str) -> None:
+    ws = open_workspace(demo_url)
+    now = utcnow()
+    drifted_traffic(ws)  # the inputs moved: v1 would see them as well
+    seen(ws, "ok", check="prediction_drift", version=1, at=now - 10 * D)
+    seen(ws, "crit", check="prediction_drift", version=2, at=now - 2 * H, summary="score PSI 0.7")
+    advice = rollback_advice(ws, "credit-risk", "prod")
+    assert (advice.verdict, advice.check) == (Verdict.UNLIKELY, "prediction_drift"), advice.reasons
+    assert any(r.startswith("the inputs drifted") and r.endswith("which v1 would see as well")
+               for r in advice.reasons)
+
+
 def test_unlikely_when_the_endpoint_failed_on_the_target_as_well(demo_url: str) -> None:
     ws = open_workspace(demo_url)
     now = utcnow()

@@ -210,9 +210,18 @@ def _advice(s: Session, m: Model, e: Environment, dep: Deployment | None, alert:
     # 2. what the check itself says about the target
     if check == "staleness":
         against.append("staleness follows the model's retrain-by date, not the version serving")
+    elif check == "quality":
+        against.append("data quality is about the rows coming in (nulls, unseen values, ranges), which a rollback "
+                       "does not change")
     elif check == "drift":
         verdict = _drift_against(s, m, e, dep, current, target, now)
         (against if verdict[0] == "against" else missing if verdict[0] == "missing" else support).append(verdict[1])
+    elif check == "prediction_drift":  # comparable traffic: the scores moved with the inputs, or not
+        kind, sentence = _drift_against(s, m, e, dep, current, target, now)
+        if kind == "against":
+            against.append(f"{sentence}: the scores moved with the inputs, which {v_to} would see as well")
+        elif kind == "for":
+            support.append(sentence)
 
     # 3. how the target fared on this check while it served here
     runs = s.exec(select(CheckRun).where(CheckRun.model_id == m.id, CheckRun.environment_id == e.id,
