@@ -285,7 +285,7 @@ def test_copy_with_force_over_another_workspace_moves_its_anchor_aside(demo_url:
     old = tmp_path / "copy" / "ws-audit.jsonl"
     with old.open("a") as handle:  # as if it had anchored a longer, different chain
         handle.write(json.dumps({"id": 10**6, "hash": "e" * 64, "at": "2026-01-01T00:00:00.000000Z"}) + "\n")
-    again = run("workspace", "copy", "--from", demo_url, "--to", target, "--force")
+    again = run("workspace", "copy", "--from", demo_url, "--to", target, "--force", "--yes")
     assert again.exit_code == 0, again.output
     [aside] = (tmp_path / "copy").glob("ws-audit.jsonl.replaced-*")
     assert str(10**6) in aside.read_text() and str(10**6) not in old.read_text()

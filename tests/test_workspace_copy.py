@@ -61,8 +61,22 @@ def test_copy_to_another_sqlite_file_keeps_every_row_and_artifact(demo_url: str,
     assert again.returncode != 0
     assert again.stderr.strip().splitlines() == [
         again.stderr.strip()] and "already holds" in again.stderr and "--force" in again.stderr
-    assert cli("workspace", "copy", "--from", demo_url, "--to", target, "--force").returncode == 0
+    forced = cli("workspace", "copy", "--from", demo_url, "--to", target, "--force")  # replaces data: asks
+    assert forced.returncode == 1 and forced.stderr.startswith("error: replace everything in ")
+    assert forced.stderr.strip().endswith("needs confirmation: pass --yes")
+    assert cli("workspace", "copy", "--from", demo_url, "--to", target, "--force", "--yes").returncode == 0
     assert _counts(open_workspace(target)) == _counts(source)
+
+
+def test_a_copy_onto_itself_is_refused_however_the_path_is_spelled(tmp_path: Path, demo_path: Path) -> None:
+    (tmp_path / "link").symlink_to(demo_path)
+    before = _counts(open_workspace(f"sqlite:///{demo_path / 'demo.db'}"))
+    for spelled in (f"sqlite:///{demo_path / '..' / demo_path.name / 'demo.db'}",
+                    f"sqlite:///{tmp_path / 'link' / 'demo.db'}"):
+        result = cli("workspace", "copy", "--from", f"sqlite:///{demo_path / 'demo.db'}", "--to", spelled,
+                     "--force", "--yes")
+        assert result.returncode == 1 and "--from and --to are the same database" in result.stderr, result.stderr
+    assert _counts(open_workspace(f"sqlite:///{demo_path / 'demo.db'}")) == before
 
 
 def test_a_copy_that_fails_writes_nothing(demo_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -453,10 +453,12 @@ def workspace_group() -> None:
               help="Where to copy it, e.g. postgresql+psycopg://user@host/db (created and migrated if new).")
 @click.option("--from-artifacts", type=click.Path(path_type=__import__("pathlib").Path),
               help="The source's artifact folder (default: beside a SQLite file, else the data folder).")
-@click.option("--force", is_flag=True, help="Replace whatever the target already holds.")
+@click.option("--force", is_flag=True, help="Replace whatever the target already holds (asks; --yes in scripts).")
+@yes_option
 @json_option
 @pass_ctx
-def workspace_copy(ctx: Context, source: str, target: str, from_artifacts: Any, force: bool, as_json: bool) -> None:
+def workspace_copy(ctx: Context, source: str, target: str, from_artifacts: Any, force: bool, yes: bool,
+                   as_json: bool) -> None:
     """Copy every table and artifact of a workspace into another database, then verify row counts and the audit chain."""
     from fuseboard.ops.workspace import copy_workspace
     from fuseboard.store.db import open_workspace
@@ -467,6 +469,8 @@ def workspace_copy(ctx: Context, source: str, target: str, from_artifacts: Any, 
                          audit_anchor=cfg.audit_anchor if source == ctx.url else None)
     dst = open_workspace(target, artifact_dir=cfg.artifacts if mine else None, group=cfg.group,
                          audit_anchor=cfg.audit_anchor if mine else None)
+    if force:  # it deletes every row the target holds
+        confirm(f"replace everything in {dst.where} with a copy of {src.where}?", yes)
     result = copy_workspace(src, dst, force=force)  # (an unwritable target refuses in its transaction)
     if as_json:
         emit_json(result.as_dict())

@@ -153,6 +153,21 @@ class Workspace:
         path = _sqlite_path(self.url)
         return str(path) if path is not None else _parse(self.url).render_as_string(hide_password=True)
 
+    def same_database(self, other: "Workspace") -> bool:
+        """Whether ``other`` is this very database, however its URL is spelled (``./``, ``..``, a symlink;
+        host, port and database name on a server)."""
+        mine, theirs = _sqlite_path(self.url), _sqlite_path(other.url)
+        if mine is not None or theirs is not None:
+            if mine is None or theirs is None:
+                return False
+            try:
+                return os.path.samefile(mine, theirs)
+            except OSError:  # one of them does not exist yet
+                return mine.resolve() == theirs.resolve()
+        a, b = _parse(self.url), _parse(other.url)
+        return (a.get_backend_name(), (a.host or "").lower(), a.port, a.database) == (
+            b.get_backend_name(), (b.host or "").lower(), b.port, b.database)
+
     def close(self) -> None:
         self.engine.dispose()
 
