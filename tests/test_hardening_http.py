@@ -281,6 +281,27 @@ def test_a_secret_in_the_alert_webhook_query_is_refused_when_the_config_is_read(
                                     "'access_token')")
 
 
+def test_a_webhook_stored_with_a_secret_before_the_check_is_never_sent_shown_or_audited(demo_url: str,
+                                                                                       other_host: Any) -> None:
+    from fuseboard.store.models import Environment
+
+    ws = open_workspace(demo_url)
+    with ws.transaction() as s:  # as an older release stored it, before such URLs were refused
+        prod = s.exec(__import__("sqlmodel").select(Environment).where(Environment.name == "prod")).one()
+        prod.hook = {"webhook": f"{other_host.url}/deploy?env=prod&token={SECRET}", "timeout": 5.0}
+        s.add(prod)
+    result = run("--db", demo_url, "rollback", "tumour-screening", "--env", "prod", "--yes", "--wait", "0")
+    assert result.exit_code == 1 and other_host.hits == []  # not sent
+    assert "refused: the webhook's URL carries a credential (query parameter 'token')" in result.output
+    assert serving(demo_url, "tumour-screening", "prod") == 2
+    shown = run("--db", demo_url, "envs").output + run("--db", demo_url, "envs", "--json").output
+    assert "token=****" in shown and SECRET not in shown
+    fixed = run("--db", demo_url, "envs", "set", "prod", "--hook-webhook", f"{other_host.url}/deploy",
+                "--reason", "token out of the URL")
+    assert fixed.exit_code == 0, fixed.output
+    assert SECRET not in dump(demo_url)  # nor in the audit trail, the rollout or the settings
+
+
 # -- item 11: hooks that do not let go -------------------------------------------------------------------
 
 

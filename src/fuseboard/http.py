@@ -164,6 +164,19 @@ def secret_name(name: str) -> bool:
     return any(word in SECRET_WORDS for word in words)
 
 
+def masked_url(url: str) -> str:
+    """``url`` with any credential in it (a password, a secret-looking query parameter's value) as ``****``."""
+    parts = urlsplit(url)
+    if not secret_in_url(url):
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    if parts.username or parts.password:
+        netloc = f"{parts.username or ''}:****@{netloc}"
+    query = "&".join(f"{name}=****" if secret_name(name) else f"{name}={value}"
+                     for name, value in parse_qsl(parts.query, keep_blank_values=True))
+    return parts._replace(netloc=netloc, query=query).geturl()
+
+
 def secret_in_url(url: str) -> str | None:
     """What in ``url`` carries a credential (``userinfo``, ``query parameter 'token'``), or None."""
     parts = urlsplit(url)

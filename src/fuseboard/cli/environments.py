@@ -220,12 +220,12 @@ def envs_cmd(click_ctx: click.Context, as_json: bool) -> None:
     """List environments in promotion order, with protection, soak, convergence time and hook."""
     if click_ctx.invoked_subcommand is not None:
         return
-    from fuseboard.ops.hooks import describe
+    from fuseboard.ops.hooks import describe, shown
     from fuseboard.store.queries import environments
 
     ctx: Context = click_ctx.obj
     rows = [{"name": e.name, "order": e.order, "protected": e.protected, "soak_seconds": e.soak_seconds,
-             "converge_seconds": e.converge_seconds, "hook": e.hook, "allow": e.allow}
+             "converge_seconds": e.converge_seconds, "hook": shown(e.hook), "allow": e.allow}
             for e in environments(ctx.readable())]
     if as_json:
         emit_json(rows)

@@ -123,7 +123,7 @@ def configure(ws: Workspace, env: str, *, actor: str, origin: str, reason: str =
     with ws.transaction() as s:
         e = lookup.environment(s, env)
         before = {"protected": e.protected, "soak_seconds": e.soak_seconds, "converge_seconds": e.converge_seconds,
-                  "hook": e.hook}
+                  "hook": hooks.shown(e.hook)}  # (a credential in an old webhook URL is not audited)
         if checked is not None:
             e.hook = checked
         if soak_seconds is not None:
@@ -133,7 +133,7 @@ def configure(ws: Workspace, env: str, *, actor: str, origin: str, reason: str =
         if protected is not None:
             e.protected = protected
         after = {"protected": e.protected, "soak_seconds": e.soak_seconds, "converge_seconds": e.converge_seconds,
-                 "hook": e.hook}
+                 "hook": hooks.shown(e.hook)}
         if after != before:
             s.add(e)
             audit.record(s, action="environment.settings", target=e.name, actor=actor, origin=origin,

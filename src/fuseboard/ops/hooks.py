@@ -92,12 +92,18 @@ def validate(hook: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def shown(hook: dict[str, Any]) -> dict[str, Any]:
+    """The hook setting as it may be shown: a webhook URL stored before credentials in URLs were refused
+    has them as ``****``."""
+    return {**hook, "webhook": http.masked_url(hook["webhook"])} if "webhook" in hook else hook
+
+
 def describe(hook: dict[str, Any]) -> str:
     if not hook:
         return "no hook (fuseboard only records the change)"
     if "command" in hook:
         return "command " + " ".join(hook["command"]) + f" (timeout {hook['timeout']:g}s)"
-    return f"webhook {hook['webhook']} (timeout {hook['timeout']:g}s)"
+    return f"webhook {http.masked_url(hook['webhook'])} (timeout {hook['timeout']:g}s)"
 
 
 def hook_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -129,6 +135,12 @@ def run(hook: dict[str, Any], values: dict[str, Any]) -> HookResult:
         args = [arg.format_map(text) for arg in hook["command"]]
         ok, status, output = _run_command(args, timeout)
         ran = json.dumps(args)
+    elif http.secret_in_url(hook["webhook"]):  # set before such URLs were refused: it is not sent
+        ran = http.masked_url(hook["webhook"])
+        ok, output = False, ""
+        status = (f"refused: the webhook's URL carries a credential ({http.secret_in_url(hook['webhook'])}); set "
+                  "the hook again without it (fuseboard envs set ENV --hook-webhook URL), the token in "
+                  "FUSEBOARD_HOOK_TOKEN")
     else:
         ran = hook["webhook"]
         headers = {"Content-Type": "application/json"}
