@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from rich.table import Table
 from rich.text import Text
@@ -44,9 +44,7 @@ class IncidentKeys:
     ``rollback``, ``ack``, ``silence``, ``resolve`` and ``history``."""
 
     app: Any
-
-    def incident_target(self) -> Target | None:
-        raise NotImplementedError
+    incident_target: Callable[[], Target | None]  # the screen's own: the alert its keys act on, if any
 
     def incident_unavailable(self, action: str) -> str | None:
         """Why an incident key cannot act right now; None when it can."""
