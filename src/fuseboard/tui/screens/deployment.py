@@ -19,7 +19,7 @@ from fuseboard.text import cells, markup_safe, visible
 from fuseboard.tui.common import ago, scroll
 from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.base import FuseboardScreen
-from fuseboard.tui.screens.incident import INCIDENT_KEYS, IncidentKeys, Target, render_incident
+from fuseboard.tui.screens.incident import INCIDENT_KEYS, IncidentKeys, Target, incident_bindings, render_incident
 from fuseboard.tui.status import status_text
 from fuseboard.tui.widgets.keybar import KeyBar
 from fuseboard.tui.widgets.title import TitleLine
@@ -244,14 +244,7 @@ class DeploymentScreen(IncidentKeys, FuseboardScreen):
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="deployment.back", tooltip="back to the alerts"),
-        Binding("r", "rollback", "Rollback", id="deployment.rollback",
-                tooltip="roll back to the last known-good older version (asks first; says whether it will help)"),
-        Binding("a", "ack", "Ack", id="deployment.ack", tooltip="acknowledge the alert: you are on it"),
-        Binding("s", "silence", "Silence", id="deployment.silence",
-                tooltip="mute this deployment's alerts for the alert's check for a while (asks how long and why)"),
-        Binding("x", "resolve", "Resolve", id="deployment.resolve", tooltip="resolve the alert by hand, with a note"),
-        Binding("h", "history", "History", id="deployment.history",
-                tooltip="the deployment's rollouts, hook output and audit trail"),
+        *incident_bindings("deployment"),
         Binding("j,down", "scroll('down')", "Down", show=False, id="deployment.down", tooltip="scroll down"),
         Binding("k,up", "scroll('up')", "Up", show=False, id="deployment.up", tooltip="scroll up"),
         Binding("g,home", "scroll('home')", "Top", show=False, id="deployment.top", tooltip="scroll to the top"),

@@ -15,6 +15,8 @@ from typing import Any, Callable
 from rich.table import Table
 from rich.text import Text
 
+from textual.binding import Binding
+
 from fuseboard.text import cells, visible
 from fuseboard.tui.messages import Degraded, Progress
 from fuseboard.tui.screens.dialogs import ChangeDialog, Field, FormDialog
@@ -37,6 +39,22 @@ class Target:
     state: str | None = None
     acknowledged_by: str | None = None
     typed: bool = False  # mission-critical in a protected environment: the rollback asks for the name
+
+
+def incident_bindings(screen: str) -> list[Binding]:
+    """The incident keys, the same on every screen that has them; ids under ``screen`` (a keymap entry
+    names one screen's key)."""
+    return [
+        Binding("r", "rollback", "Rollback", id=f"{screen}.rollback",
+                tooltip="roll the alert's deployment back to its last known-good older version (asks first; "
+                        "says whether it will help)"),
+        Binding("a", "ack", "Ack", id=f"{screen}.ack", tooltip="acknowledge the alert: you are on it"),
+        Binding("s", "silence", "Silence", id=f"{screen}.silence",
+                tooltip="mute this deployment's alerts for the alert's check for a while (asks how long and why)"),
+        Binding("x", "resolve", "Resolve", id=f"{screen}.resolve", tooltip="resolve the alert by hand, with a note"),
+        Binding("h", "history", "History", id=f"{screen}.history",
+                tooltip="the alert's deployment: its rollouts, hook output and audit trail"),
+    ]
 
 
 class IncidentKeys:

@@ -16,7 +16,7 @@ from fuseboard.text import visible
 from fuseboard.tui.common import ago
 from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.filtering import FilterListScreen, matches
-from fuseboard.tui.screens.incident import INCIDENT_KEYS, IncidentKeys, Target
+from fuseboard.tui.screens.incident import INCIDENT_KEYS, IncidentKeys, Target, incident_bindings
 from fuseboard.tui.status import status_text
 from fuseboard.tui.widgets.keybar import KeyBar
 from fuseboard.tui.widgets.table import Column, VirtualTable
@@ -39,15 +39,7 @@ class MonitoringScreen(IncidentKeys, FilterListScreen):
                 tooltip="narrow the alerts as you type (model, env, check, severity, state); esc clears"),
         Binding("escape", "clear_filter", "Clear filter", id="monitoring.clear_filter",
                 tooltip="clear the filter and show every alert"),
-        Binding("r", "rollback", "Rollback", id="monitoring.rollback",
-                tooltip="roll the alerting deployment back to its last known-good older version (asks first; "
-                        "says whether it will help)"),
-        Binding("a", "ack", "Ack", id="monitoring.ack", tooltip="acknowledge the alert: you are on it"),
-        Binding("s", "silence", "Silence", id="monitoring.silence",
-                tooltip="mute this deployment's alerts for this check for a while (asks how long and why)"),
-        Binding("x", "resolve", "Resolve", id="monitoring.resolve", tooltip="resolve the alert by hand, with a note"),
-        Binding("h", "history", "History", id="monitoring.history",
-                tooltip="the alerting deployment's rollouts, hook output and audit trail"),
+        *incident_bindings("monitoring"),
     ]
 
     def __init__(self) -> None:
