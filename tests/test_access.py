@@ -16,7 +16,7 @@ from fuseboard.errors import Refused
 from fuseboard.ops import deploy
 from fuseboard.store.audit import os_user
 from fuseboard.store.db import open_workspace
-from fuseboard.store.queries import audit_events, model_detail
+from fuseboard.ops.views import audit_events, model_detail
 
 ME = os_user()
 

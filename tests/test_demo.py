@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from fuseboard.ops.demo import build_demo
-from fuseboard.store import queries
+from fuseboard.ops import views as queries
 from fuseboard.store.db import open_workspace
 
 

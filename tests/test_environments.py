@@ -32,7 +32,7 @@ from fuseboard.ops.environments import configure
 from fuseboard.store import audit
 from fuseboard.store.db import open_workspace
 from fuseboard.store.models import AuditEvent, utcnow
-from fuseboard.store.queries import (audit_events, deployment_health, environment_matrix, model_detail,
+from fuseboard.ops.views import (audit_events, deployment_health, environment_matrix, model_detail,
                                      rollout_history, serving_at)
 
 PY = sys.executable

@@ -9,7 +9,7 @@ from textual.widgets import Button, Input
 
 from fuseboard.config import Config
 from fuseboard.store.db import open_workspace
-from fuseboard.store.queries import audit_events, environment_matrix, rollout_history
+from fuseboard.ops.views import audit_events, environment_matrix, rollout_history
 from fuseboard.tui.app import FuseboardApp
 from fuseboard.tui.screens.dialogs import ChangeDialog
 from fuseboard.tui.screens.environments import EnvironmentsScreen

@@ -19,7 +19,7 @@ import pytest
 from fuseboard.ops import deploy, environments
 from fuseboard.store.db import open_workspace
 from fuseboard.store.models import utcnow
-from fuseboard.store.queries import environment_matrix, rollout_history
+from fuseboard.ops.views import environment_matrix, rollout_history
 
 
 class Endpoint(BaseHTTPRequestHandler):

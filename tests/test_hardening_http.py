@@ -33,7 +33,7 @@ from fuseboard.ops import hooks, pending
 from fuseboard.ops.environments import configure
 from fuseboard.store.db import open_workspace
 from fuseboard.store.models import utcnow
-from fuseboard.store.queries import audit_events, model_detail, rollout_history
+from fuseboard.ops.views import audit_events, model_detail, rollout_history
 
 PY = sys.executable
 SECRET = "tok-7f3a9c2e1b-do-not-leak"

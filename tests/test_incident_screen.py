@@ -15,7 +15,7 @@ from fuseboard.config import Config
 from fuseboard.monitoring import alerts
 from fuseboard.monitoring.checks import CheckResult, DeploymentChecks
 from fuseboard.store.db import open_workspace
-from fuseboard.store.queries import environment_matrix
+from fuseboard.ops.views import environment_matrix
 from fuseboard.tui.app import FuseboardApp
 from fuseboard.tui.screens.deployment import DeploymentScreen
 from fuseboard.tui.screens.dialogs import ChangeDialog, EntryScreen, FormDialog

@@ -31,7 +31,7 @@ from fuseboard.ops.oncall import now_and_next, rotation_turn, turn_at
 from fuseboard.store import lookup
 from fuseboard.store.db import open_workspace
 from fuseboard.store.models import Alert, CheckState, Deployment, Environment, utcnow
-from fuseboard.store.queries import audit_events, model_detail
+from fuseboard.ops.views import audit_events, model_detail
 
 
 def run(*args: str, user: str | None = None) -> Any:

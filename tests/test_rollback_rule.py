@@ -20,7 +20,7 @@ from fuseboard.monitoring import rollouts
 from fuseboard.ops import deploy as ops
 from fuseboard.store.db import open_workspace
 from fuseboard.store.models import Rollout, utcnow
-from fuseboard.store.queries import audit_events, environment_matrix, model_detail, rollout_history
+from fuseboard.ops.views import audit_events, environment_matrix, model_detail, rollout_history
 
 
 def run(*args: str) -> Any:

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from fuseboard.cli import cli
 from fuseboard.ops.oncall import on_call, rotation_turn
 from fuseboard.store.db import open_workspace
-from fuseboard.store.queries import audit_events
+from fuseboard.ops.views import audit_events
 
 LONDON = ZoneInfo("Europe/London")
 

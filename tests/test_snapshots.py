@@ -61,7 +61,7 @@ def _fixed_incident(monkeypatch: pytest.MonkeyPatch) -> None:
     from datetime import datetime, timedelta, timezone
 
     from fuseboard.ops.incident import CheckLine, Contact, Happening, Incident, RollbackAdvice, Verdict
-    from fuseboard.store.queries import CheckInfo, DeploymentHealth
+    from fuseboard.ops.views import CheckInfo, DeploymentHealth
     from fuseboard.tui.screens import deployment
 
     t0 = datetime(2026, 12, 2, 3, 0, tzinfo=timezone.utc)

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 from fuseboard.ops.workspace import _counts
 from fuseboard.store.audit import verify
 from fuseboard.store.db import open_workspace
-from fuseboard.store.queries import environment_matrix
+from fuseboard.ops.views import environment_matrix
 
 PG_SERVER = os.environ.get("FUSEBOARD_TEST_POSTGRES")  # e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 

@@ -6,9 +6,19 @@ at fault; the command line prints it as ``error: ...`` and exits non-zero.
 
 
 class FuseboardError(Exception):
-    """A problem the user can fix; its message is shown as one line."""
+    """A problem the user can fix; its message is shown as one line.
+
+    ``field`` names the input at fault in the core's words (``"env"``, ``"artifact"``,
+    ``"flap_period"``), never a command-line flag: the CLI maps it to the flag of the command
+    that ran (``(--env)``), the console to the field of its dialog. Messages from the core
+    therefore never spell ``--flags`` themselves.
+    """
 
     exit_code = 1
+
+    def __init__(self, *args: object, field: str | None = None) -> None:
+        super().__init__(*args)
+        self.field = field
 
 
 class NotFound(FuseboardError):

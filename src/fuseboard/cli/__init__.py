@@ -62,7 +62,7 @@ class Context:
     def workspace(self, *, create: bool = False) -> Any:
         self.load_config()
         if self._ws is None:
-            from fuseboard.store.db import open_workspace
+            from fuseboard.ops.connect import open_workspace
 
             cfg = self.load_config()
             self._ws = open_workspace(self.url, artifact_dir=cfg.artifacts, create=create, read_only=self.read_only,
@@ -93,6 +93,21 @@ class Context:
         return ws
 
 
+# Core fields whose flag is not simply --field-with-dashes.
+FLAG_FOR_FIELD = {"duration": "--for", "db": "--db / FUSEBOARD_DB / config db"}
+
+
+def with_flag(exc: FuseboardError) -> str:
+    """The error's message naming the flag for the field at fault: the core names fields
+    (``field="env"``), the command line speaks flags (``(--env)``)."""
+    text = str(exc)
+    field = getattr(exc, "field", None)
+    if not field:
+        return text
+    flag = FLAG_FOR_FIELD.get(field) or f"--{field.replace('_', '-')}"
+    return text if flag in text else f"{text} ({flag})"
+
+
 class FuseboardGroup(click.Group):
     """Turns FuseboardError (and, without --debug, any crash) into one error line."""
 
@@ -103,7 +118,7 @@ class FuseboardGroup(click.Group):
             return result
         except FuseboardError as exc:
             _anchor_warning(ctx)
-            click.echo(visible(f"error: {exc}"), err=True)
+            click.echo(visible(f"error: {with_flag(exc)}"), err=True)
             sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
@@ -121,7 +136,7 @@ class FuseboardGroup(click.Group):
                 raise
             ws = getattr(obj, "_ws", None)
             if ws is not None:  # damaged pages show up at the first query that reads them, in any command
-                from fuseboard.store.db import damaged
+                from fuseboard.ops.connect import damaged
 
                 found = damaged(exc, ws.where)
                 if found is not None:
@@ -351,7 +366,7 @@ def register(ctx: Context, model: str, artifact: Path, reference: Path, target: 
 
 
 def _env_columns(ws: Any) -> list[str]:
-    from fuseboard.store.queries import environments
+    from fuseboard.ops.views import environments
 
     return [e.name for e in environments(ws)]
 
@@ -369,7 +384,7 @@ def models(click_ctx: click.Context, wide: bool, as_json: bool) -> None:
     if click_ctx.invoked_subcommand is not None:
         return
     from fuseboard.cli.table import Column, echo_table
-    from fuseboard.store.queries import model_rows
+    from fuseboard.ops.views import model_rows
 
     ctx: Context = click_ctx.obj
     ws = ctx.readable()
@@ -394,7 +409,7 @@ def models(click_ctx: click.Context, wide: bool, as_json: bool) -> None:
 @pass_ctx
 def models_show(ctx: Context, model: str, as_json: bool) -> None:
     """Show one model: versions with metrics, deployments and recent audit events."""
-    from fuseboard.store.queries import model_detail
+    from fuseboard.ops.views import model_detail
 
     detail = model_detail(ctx.readable(), model)
     if detail is None:
@@ -550,7 +565,7 @@ def alerts_cmd(click_ctx: click.Context, include_resolved: bool, wide: bool, as_
     from fuseboard.cli.incident import alert_who
     from fuseboard.cli.table import Column, echo_table, short_time
     from fuseboard.ops.incident import alert_views
-    from fuseboard.store.models import utcnow
+    from fuseboard.clock import utcnow
 
     now = utcnow()
     views = alert_views(click_ctx.obj.readable(), include_resolved=include_resolved, now=now)
@@ -596,11 +611,10 @@ def alerts_resolve(ctx: Context, alert_id: int, note: str, yes: bool) -> None:
     """Resolve an alert by hand, with a note."""
     from fuseboard.monitoring.alerts import resolve
     from fuseboard.ops.audit import current_actor
-    from fuseboard.store.models import Alert
+    from fuseboard.ops.views import alert_brief
 
     ws = ctx.writable()
-    with ws.session() as s:
-        found = s.get(Alert, alert_id)
+    found = alert_brief(ws, alert_id)
     if found is not None and found.state != "resolved" and note.strip():  # (else resolve() says why not)
         confirm(f"resolve alert {alert_id} ({found.fingerprint}, {found.severity}) by hand", yes)
     alert = resolve(ws, alert_id, actor=current_actor(), origin="cli", note=note)
@@ -621,11 +635,10 @@ def silence_cmd(ctx: Context, model: str, env: str, duration: str, comment: str,
     """Silence a deployment's alerts for a while (they still open and resolve, muted)."""
     from fuseboard.monitoring.alerts import parse_duration, silence
     from fuseboard.ops.audit import current_actor
-    from fuseboard.store import lookup
+    from fuseboard.ops.views import serves_protected
 
     ws, length = ctx.writable(), parse_duration(duration)
-    with ws.session() as s:
-        protected = lookup.environment(s, env).protected and bool(lookup.model(s, model))
+    protected = serves_protected(ws, model, env)
     if protected and comment.strip():  # muting prod's alerts: asked (else silence() says why not)
         confirm(f"silence {check or 'all checks'} of {model} in {env} (protected) for {duration}", yes)
     item = silence(ws, model, env, length, comment=comment, actor=current_actor(), origin="cli", check=check)
@@ -716,11 +729,10 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
     from dataclasses import asdict
 
     from fuseboard.monitoring.settings import policy_for
-    from fuseboard.store import lookup
+    from fuseboard.ops.views import model_settings
 
     ws = click_ctx.obj.readable()
-    with ws.session() as s:
-        m = lookup.model(s, model)
+    m = model_settings(ws, model)
     policy = policy_for(m.monitoring)
     from fuseboard.monitoring.alerts import flap_period
 
@@ -824,7 +836,7 @@ def teams_cmd(click_ctx: click.Context, as_json: bool) -> None:
     from dataclasses import asdict
 
     from fuseboard.ops.oncall import on_call
-    from fuseboard.store.queries import team_rows
+    from fuseboard.ops.views import team_rows
 
     ws = click_ctx.obj.readable()
     rows = team_rows(ws)

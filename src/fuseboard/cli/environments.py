@@ -221,7 +221,7 @@ def envs_cmd(click_ctx: click.Context, as_json: bool) -> None:
     if click_ctx.invoked_subcommand is not None:
         return
     from fuseboard.ops.hooks import describe, shown
-    from fuseboard.store.queries import environments
+    from fuseboard.ops.views import environments
 
     ctx: Context = click_ctx.obj
     rows = [{"name": e.name, "order": e.order, "protected": e.protected, "soak_seconds": e.soak_seconds,
@@ -276,7 +276,7 @@ def envs_set(ctx: Context, env: str, hook_command: str | None, hook_webhook: str
     if hook_timeout is not None:
         if hook is None:
             ws = ctx.readable()
-            from fuseboard.store.queries import environments
+            from fuseboard.ops.views import environments
 
             current = next((e.hook for e in environments(ws) if e.name == env), None)
             if not current:
@@ -316,7 +316,7 @@ def envs_set(ctx: Context, env: str, hook_command: str | None, hook_webhook: str
 def history_cmd(ctx: Context, model: str, env: str, at: str | None, limit: int, as_json: bool) -> None:
     """A deployment's rollouts, newest first, or what was running at a point in time."""
     from fuseboard.errors import NotFound
-    from fuseboard.store.queries import rollout_history, serving_at
+    from fuseboard.ops.views import rollout_history, serving_at
 
     ws = ctx.readable()
     if at is not None:
@@ -373,7 +373,7 @@ def audit_cmd(click_ctx: click.Context, model: str | None, env: str | None, sinc
     """Show the audit trail, newest first (`audit verify` checks its hash chain)."""
     if click_ctx.invoked_subcommand is not None:
         return
-    from fuseboard.store.queries import audit_events
+    from fuseboard.ops.views import audit_events
 
     ctx: Context = click_ctx.obj
     events = audit_events(ctx.readable(), target=target, limit=limit, model=model, env=env,
@@ -382,7 +382,7 @@ def audit_cmd(click_ctx: click.Context, model: str | None, env: str | None, sinc
         emit_json([e.as_dict() for e in events])
         return
     from fuseboard.cli.table import Column, echo_table, short_time
-    from fuseboard.store.models import utcnow
+    from fuseboard.clock import utcnow
 
     now = utcnow()
     rows = [[short_time(e.at, now), e.actor, *([f"{e.origin} {e.client}".strip()] if wide else []), e.action,
@@ -427,7 +427,7 @@ def audit_verify(ctx: Context, anchor_file: Any, as_json: bool) -> None:
 @pass_ctx
 def backup_cmd(ctx: Context, file: Any, force: bool, as_json: bool) -> None:
     """A consistent copy of the (live) workspace in FILE, its artifacts beside it; open it with --db sqlite:///FILE."""
-    from fuseboard.store.db import backup
+    from fuseboard.ops.connect import backup
 
     result = backup(ctx.readable(), file, force=force)
     if as_json:
@@ -461,7 +461,7 @@ def workspace_copy(ctx: Context, source: str, target: str, from_artifacts: Any, 
                    as_json: bool) -> None:
     """Copy every table and artifact of a workspace into another database, then verify row counts and the audit chain."""
     from fuseboard.ops.workspace import copy_workspace
-    from fuseboard.store.db import open_workspace
+    from fuseboard.ops.connect import open_workspace
 
     cfg = ctx.load_config()
     mine = target == ctx.url  # the configured workspace: its configured artifacts and anchor
@@ -495,7 +495,7 @@ def compact_cmd(ctx: Context, hourly_after: str, daily_after: str, delete_after:
     """Compact old monitoring windows into hourly and daily profiles (exact; the monitor does it hourly)."""
     from fuseboard.monitoring import retention as ret
     from fuseboard.ops.audit import current_actor
-    from fuseboard.store.models import utcnow
+    from fuseboard.clock import utcnow
 
     def age(text: str, option: str) -> Any:
         when = _when(text, option)

@@ -97,7 +97,7 @@ def incident_cmd(ctx: Context, model: str, env: str, as_json: bool) -> None:
     """MODEL in ENV as an incident: checks worst first, what changed around the alert, owner and on-call,
     the runbook, and whether a rollback is likely to help (and why)."""
     from fuseboard.ops.incident import incident
-    from fuseboard.store.models import utcnow
+    from fuseboard.clock import utcnow
 
     now = utcnow()
     inc = incident(ctx.readable(), model, env, now=now)

@@ -27,15 +27,9 @@ def people_cmd(click_ctx: click.Context, as_json: bool) -> None:
     """List people with their team and contact details."""
     if click_ctx.invoked_subcommand is not None:
         return
-    from sqlmodel import select
+    from fuseboard.ops.teams import people
 
-    from fuseboard.store.models import Person, Team
-
-    ws = click_ctx.obj.readable()
-    with ws.session() as s:
-        teams = {t.id: t.name for t in s.exec(select(Team))}
-        rows = [{"handle": p.handle, "name": p.name, "team": teams.get(p.team_id), "email": p.email, "phone": p.phone}
-                for p in s.exec(select(Person).order_by(Person.handle))]
+    rows = [p.as_dict() for p in people(click_ctx.obj.readable())]
     if as_json:
         emit_json(rows)
         return

@@ -153,7 +153,7 @@ class DemoLive:
     def _point_deployments_here(self) -> None:
         """Record each deployment's endpoint and each environment's hook on this server (audited when changed)."""
         from fuseboard.ops.environments import configure
-        from fuseboard.store.queries import environments
+        from fuseboard.ops.views import environments
 
         for env in environments(self.ws):
             hook = {"webhook": f"{self.url}{HOOK_PATH}", "timeout": 10.0}

@@ -14,15 +14,13 @@ from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from fuseboard.clock import utcnow  # noqa: F401  (the clock columns default to; imported from here by older code)
+from fuseboard.status import Status
+
 TASKS = ("classification", "regression")
 CRITICALITIES = ("mission-critical", "internal")
 TEAM_KINDS = ("data-science", "ml-engineering", "it-operations")
-# How bad each check status is; "none" (no verdict yet) ranks below "ok".
-STATUS_ORDER = {"none": -1, "ok": 0, "warn": 2, "error": 3, "crit": 4}
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+STATUS_ORDER = {s.value: s.rank for s in Status}  # kept for stored-word lookups; prefer Status
 
 
 class UTCDateTime(TypeDecorator):

@@ -102,7 +102,7 @@ class FuseboardApp(App[None]):
         """Open the workspace on first use (thread-safe; call it from workers, not the UI thread)."""
         with self._workspace_lock:
             if self._workspace is None:
-                from fuseboard.store.db import open_workspace
+                from fuseboard.ops.connect import open_workspace
 
                 self._workspace = open_workspace(self.url, artifact_dir=self.config.artifacts,
                                                  read_only=self.read_only, create=not self.read_only,
@@ -130,7 +130,7 @@ class FuseboardApp(App[None]):
 
         from textual.worker import get_current_worker
 
-        from fuseboard.store.db import is_unreachable
+        from fuseboard.ops.connect import is_unreachable
 
         worker = get_current_worker()
         while True:  # the database may be down when the console starts: keep trying until it is up
@@ -265,7 +265,7 @@ class FuseboardApp(App[None]):
                 self.post_message(Degraded(exc.reason))
                 return
             except Exception as exc:  # noqa: BLE001  (shown, not raised into the UI)
-                from fuseboard.store.db import is_unreachable
+                from fuseboard.ops.connect import is_unreachable
 
                 if is_unreachable(exc):
                     self.post_message(ChangeDone(what, None, "the database cannot be reached; nothing was "

@@ -31,7 +31,7 @@ class ModelCommands(Provider):
 
 
 def _model_names(app: Any) -> list[tuple[str, str]]:
-    from fuseboard.store.queries import model_rows
+    from fuseboard.ops.views import model_rows
 
     return [(r.name, f"{r.criticality} · {r.task} · owner {r.owner or '-'}") for r in model_rows(app.workspace())]
 

@@ -47,8 +47,8 @@ def render_event(e: Any) -> Any:
 
 
 def fetch_audit(ws: Any) -> dict[str, Any]:
-    from fuseboard.store.audit import verify
-    from fuseboard.store.queries import audit_events
+    from fuseboard.ops.audit import verify
+    from fuseboard.ops.views import audit_events
 
     return {"events": audit_events(ws, limit=LIMIT), "chain": verify(ws)}
 

@@ -19,7 +19,7 @@ class FuseboardScreen(Screen):
         """Run ``fetch(workspace)`` in a thread; the result arrives as ``Loaded(what, data)``."""
 
         def work() -> None:
-            from fuseboard.store.db import is_unreachable
+            from fuseboard.ops.connect import is_unreachable
 
             worker = get_current_worker()
             try:

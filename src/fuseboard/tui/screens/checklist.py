@@ -30,16 +30,10 @@ GROUP_SHORT = {"data": "data", "model": "model", "infrastructure": "infra", "mon
 
 def _fetch(ws: Any, model: str, actor: str) -> Any:
     """The handover, and who the user is to the workspace: (a known person?, their team)."""
-    from sqlmodel import select
-
     from fuseboard.ops import handover
-    from fuseboard.store.models import Person, Team
+    from fuseboard.ops.teams import member_of
 
-    view = handover.show(ws, model)
-    with ws.session() as s:
-        person = s.exec(select(Person).where(Person.handle == actor)).first()
-        team = s.get(Team, person.team_id).name if person is not None and person.team_id is not None else None
-    return view, (person is not None, team)
+    return handover.show(ws, model), member_of(ws, actor)
 
 
 def render_item(item: Any) -> Any:

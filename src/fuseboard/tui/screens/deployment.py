@@ -220,8 +220,8 @@ def _fetch(ws: Any, model: str, env: str, alert_id: int | None = None) -> Any:
 
     from fuseboard.monitoring.checks import merged
     from fuseboard.ops.incident import incident
-    from fuseboard.store.models import utcnow
-    from fuseboard.store.queries import deployment_health, environments, performance_history, recent_profiles
+    from fuseboard.clock import utcnow
+    from fuseboard.ops.views import deployment_health, environments, performance_history, recent_profiles
 
     now = utcnow()
     health = deployment_health(ws, model, env)

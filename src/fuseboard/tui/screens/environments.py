@@ -28,7 +28,7 @@ CHANGES = ("rollback", "promote", "deploy")
 
 
 def fetch_matrix(ws: Any) -> dict[str, Any]:
-    from fuseboard.store.queries import environment_matrix
+    from fuseboard.ops.views import environment_matrix
 
     envs, rows = environment_matrix(ws)
     return {"envs": [(e.name, e.protected) for e in envs], "rows": rows}

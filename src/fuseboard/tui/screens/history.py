@@ -25,7 +25,7 @@ STATE_MARK = {"succeeded": "● done", "failed": "✖ failed", "pending": "○ p
 
 
 def _fetch(ws: Any, model: str, env: str) -> Any:
-    from fuseboard.store.queries import audit_events, rollout_history
+    from fuseboard.ops.views import audit_events, rollout_history
 
     return rollout_history(ws, model, env, 50), audit_events(ws, model=model, env=env, limit=40)
 

@@ -127,6 +127,6 @@ class ModelDetailScreen(FuseboardScreen):
 
 
 def _fetch_detail(ws: Any, name: str) -> Any:
-    from fuseboard.store.queries import model_detail
+    from fuseboard.ops.views import model_detail
 
     return model_detail(ws, name)

@@ -39,7 +39,7 @@ def settle_heap() -> None:
 
 
 def fetch_models(ws: Any) -> dict[str, Any]:
-    from fuseboard.store import queries
+    from fuseboard.ops import views as queries
 
     return {"rows": queries.model_rows(ws), "envs": [e.name for e in queries.environments(ws)]}
 

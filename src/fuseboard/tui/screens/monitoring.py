@@ -25,7 +25,7 @@ from fuseboard.tui.widgets.title import TitleLine
 
 def fetch_alerts(ws: Any) -> dict[str, Any]:
     from fuseboard.monitoring.alerts import list_alerts
-    from fuseboard.store.queries import environments
+    from fuseboard.ops.views import environments
 
     return {"alerts": list_alerts(ws), "protected": {e.name for e in environments(ws) if e.protected}}
 

@@ -52,11 +52,9 @@ def _turn(turn: Any) -> str:
 
 
 def fetch_ownership(ws: Any, raw_config: dict[str, Any]) -> list[Row]:
-    from sqlmodel import select
-
     from fuseboard.ops.handover import check_policy, open_handovers, policy
     from fuseboard.ops.oncall import on_call
-    from fuseboard.store.models import Handover, Model, Team
+    from fuseboard.ops.teams import model_owners
 
     rows: list[Row] = []
     for v in check_policy(ws, policy(raw_config)):
@@ -70,16 +68,10 @@ def fetch_ownership(ws: Any, raw_config: dict[str, Any]) -> list[Row]:
         rows.append(Row(f"handover:{h.model}", "handover", h.model,
                         f"→ {h.to_team} · {h.state.replace('_', ' ')} · {bar(done, total)} {done}/{total}",
                         h.model))
-    with ws.session() as s:
-        teams = {t.id: t.name for t in s.exec(select(Team))}
-        latest: dict[int, str] = {}
-        for h in s.exec(select(Handover).order_by(Handover.id)):
-            latest[h.model_id] = h.state
-        models = sorted(s.exec(select(Model)).all(), key=lambda m: (teams.get(m.owner_team_id, "~"), m.name))
-        for m in models:
-            state = latest.get(m.id, "no handover").replace("_", " ")
-            rows.append(Row(f"model:{m.name}", f"owns: {teams.get(m.owner_team_id, 'nobody')}", m.name,
-                            f"{CRIT_SHORT.get(m.criticality, m.criticality)} · {state}", m.name))
+    for o in model_owners(ws):
+        rows.append(Row(f"model:{o.model}", f"owns: {o.owner or 'nobody'}", o.model,
+                        f"{CRIT_SHORT.get(o.criticality, o.criticality)} · {o.handover_state.replace('_', ' ')}",
+                        o.model))
     return rows
 
 

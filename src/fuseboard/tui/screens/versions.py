@@ -19,7 +19,7 @@ from fuseboard.tui.widgets.table import Column, VirtualTable
 
 
 def fetch_versions(ws: Any, model: str, env: str) -> dict[str, Any] | None:
-    from fuseboard.store.queries import model_detail, rollout_history
+    from fuseboard.ops.views import model_detail, rollout_history
 
     detail = model_detail(ws, model, audit_limit=1)
     if detail is None:

@@ -1,4 +1,4 @@
-"""Read-side queries the faces (console and CLI) share.
+"""Read-side views the faces (console and CLI) share: the one way they read the workspace.
 
 Each returns plain dataclasses so callers never hold a session open, and each
 costs a fixed number of SQL statements whatever the workspace size.
@@ -437,3 +437,47 @@ def performance_history(ws: Workspace, model: str, env: str, since: datetime
             WindowProfile.version_id == dep.version_id, WindowProfile.environment_id == e.id,
             WindowProfile.window_start >= since).order_by(WindowProfile.window_start)).all()
     return m.task, baseline or {}, [(start, perf) for start, perf in rows if perf]
+
+
+@dataclass(frozen=True)
+class AlertBrief:
+    """What a confirmation names about an alert."""
+
+    id: int
+    fingerprint: str
+    severity: str
+    state: str
+
+
+def alert_brief(ws: Workspace, alert_id: int) -> AlertBrief | None:
+    """The alert's fingerprint, severity and state; None when there is no such alert."""
+    from fuseboard.store.models import Alert
+
+    with ws.session() as s:
+        a = s.get(Alert, alert_id)
+        return None if a is None else AlertBrief(a.id, a.fingerprint, a.severity, a.state)
+
+
+def serves_protected(ws: Workspace, model: str, env: str) -> bool:
+    """Whether ``env`` is protected (prod) and ``model`` exists; NotFound for an unknown name of either."""
+    from fuseboard.store import lookup
+
+    with ws.session() as s:
+        return lookup.environment(s, env).protected and bool(lookup.model(s, model))
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """A model's name as stored and its monitoring settings as set (the policy fills in defaults)."""
+
+    name: str
+    monitoring: dict[str, Any]
+
+
+def model_settings(ws: Workspace, model: str) -> ModelSettings:
+    """The monitoring settings stored for ``model``; NotFound for an unknown model."""
+    from fuseboard.store import lookup
+
+    with ws.session() as s:
+        m = lookup.model(s, model)
+        return ModelSettings(m.name, dict(m.monitoring or {}))
