@@ -71,7 +71,7 @@ def test_past_the_flap_period_a_new_alert_opens_and_the_period_is_settable(demo_
     assert len(alerts.list_alerts(ws, include_resolved=True)) == 3
     bad = run("--db", demo_url, "monitoring", "set", "demand-forecast", "--flap-period", "2 days", "--yes")
     assert bad.exit_code == 1 and bad.output.strip() == (
-        "error: --flap-period '2 days' is not a duration like 30m or 2h, or 0")
+        "error: '2 days' is not a duration like 30m or 2h, or 0 (--flap-period)")
     long = run("--db", demo_url, "monitoring", "set", "demand-forecast", "--flap-period", "2d", "--yes")
     assert long.exit_code == 1 and "longer than a day" in long.output
 

@@ -87,3 +87,21 @@ BREACH = (Status.WARN, Status.CRIT, Status.ERROR)
 def rank(value: str | Status | None) -> int:
     """The rank of a stored word (``Status.of(value).rank``); unknown words rank as none."""
     return Status.of(value).rank
+
+
+class AlertState(StrEnum):
+    """Where an alert is in its life: it fires, a person may acknowledge it, and it resolves (by
+    itself when its check recovers, or by hand with a note). The members are the stored words."""
+
+    FIRING = "firing"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+    @property
+    def is_open(self) -> bool:
+        """firing or acknowledged: the alert still asks for attention."""
+        return self is not AlertState.RESOLVED
+
+
+#: The states of an open alert (for ``Alert.state.in_(OPEN_ALERT_STATES)`` queries on stored words).
+OPEN_ALERT_STATES = (AlertState.FIRING, AlertState.ACKNOWLEDGED)

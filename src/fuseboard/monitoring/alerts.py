@@ -24,13 +24,13 @@ from sqlalchemy import insert, update
 from sqlmodel import Session, select
 
 from fuseboard.errors import FuseboardError, NotFound
+from fuseboard.status import OPEN_ALERT_STATES, AlertState, Status
 from fuseboard.store import audit, lookup
 from fuseboard.store.db import Workspace
 from fuseboard.store.models import (Alert, CheckRun, CheckState, Environment, Model, ModelVersion,
                                      Silence, utcnow)
 
-BREACH = ("warn", "crit", "error")
-OPEN_STATES = ("firing", "acknowledged")
+OPEN_STATES = OPEN_ALERT_STATES  # (the name ops and the faces import)
 FLAP_PERIOD = timedelta(minutes=30)
 MAX_FLAP_PERIOD = timedelta(hours=24)
 
@@ -69,7 +69,7 @@ def record_results(session: Session, results: list[Any], *, now: datetime | None
         CheckState.version_id, CheckState.since))}
     open_alerts = {a.open_key: a for a in session.exec(select(Alert).where(Alert.open_key.is_not(None)))}
     recovered: dict[str, Alert] = {}  # alerts the monitor resolved lately, which a new breach may reopen
-    for a in session.exec(select(Alert).where(Alert.state == "resolved", Alert.resolved_by == "monitor",
+    for a in session.exec(select(Alert).where(Alert.state == AlertState.RESOLVED, Alert.resolved_by == "monitor",
                                               Alert.resolved_at >= now - MAX_FLAP_PERIOD)
                           .order_by(Alert.resolved_at, Alert.id)):
         recovered[a.fingerprint] = a  # the latest per fingerprint
@@ -97,9 +97,10 @@ def record_results(session: Session, results: list[Any], *, now: datetime | None
                 updated_states.append(dict(model_id=m.id, environment_id=e.id, check=c.check, **values))
             key = fingerprint(m.name, e.name, c.check)
             alert = open_alerts.get(key)
-            if c.status in BREACH:
-                severity = "warn" if c.status == "error" else c.status
-                summary = c.summary if c.status != "error" else f"check error: {c.summary}"
+            status = Status.of(c.status)
+            if status.breach:
+                severity = Status.WARN if status is Status.ERROR else status
+                summary = c.summary if status is not Status.ERROR else f"check error: {c.summary}"
                 flapped = recovered.get(key) if alert is None else None
                 if flapped is not None and flapped.resolved_at >= now - flap_period(m.monitoring):
                     _reopen(flapped, now)
@@ -116,7 +117,7 @@ def record_results(session: Session, results: list[Any], *, now: datetime | None
                     seen_before[key] = alert.last_seen_at
                     alert.severity, alert.summary, alert.last_seen_at = severity, summary, now
                 session.add(alert)
-            elif c.status == "ok" and alert is not None:
+            elif status is Status.OK and alert is not None:
                 _resolve(alert, "monitor", "check recovered", now)
                 session.add(alert)
                 del open_alerts[key]
@@ -163,7 +164,7 @@ def notifications(session: Session, changed: list[Alert], still_open: list[Alert
 
     out = []
     for alert in changed:
-        if alert.state == "resolved":  # "fired" went out if a cycle saw it open once it could
+        if alert.state == AlertState.RESOLVED:  # "fired" went out if a cycle saw it open once it could
             if alert.last_seen_at >= announced_from(alert):
                 out.append(alert)
         elif announced_from(alert) <= now:  # opened now, not silenced
@@ -179,7 +180,7 @@ def event(session: Session, alert: Alert) -> dict[str, Any]:
     """What a notification hook receives when an alert fires or resolves."""
     model = session.get(Model, alert.model_id)
     env = session.get(Environment, alert.environment_id)
-    return {"event": "resolved" if alert.state == "resolved" else "fired",
+    return {"event": "resolved" if alert.state == AlertState.RESOLVED else "fired",
             "alert": {"id": alert.id, "fingerprint": alert.fingerprint, "model": model.name, "environment": env.name,
                       "check": alert.check, "severity": alert.severity, "state": alert.state,
                       "summary": alert.summary, "opened_at": alert.opened_at.isoformat(),
@@ -189,13 +190,13 @@ def event(session: Session, alert: Alert) -> dict[str, Any]:
 
 
 def _resolve(alert: Alert, who: str, note: str, now: datetime) -> None:
-    alert.state, alert.open_key = "resolved", None
+    alert.state, alert.open_key = AlertState.RESOLVED, None
     alert.resolved_by, alert.resolved_at, alert.note = who, now, note
 
 
 def _reopen(alert: Alert, now: datetime) -> None:
     """A flap: the alert the check's recovery resolved opens again (still acknowledged, if it was)."""
-    alert.state = "acknowledged" if alert.acknowledged_by else "firing"
+    alert.state = AlertState.ACKNOWLEDGED if alert.acknowledged_by else AlertState.FIRING
     alert.open_key = alert.fingerprint
     alert.resolved_by, alert.resolved_at, alert.note = None, None, ""
     alert.flaps = (alert.flaps or 0) + 1
@@ -241,8 +242,6 @@ class AlertView:
         return out
 
 
-SEVERITY_ORDER = {"crit": 0, "warn": 1}
-
 
 def list_alerts(ws: Workspace, *, include_resolved: bool = False, now: datetime | None = None,
                 limit: int = 500) -> list[AlertView]:
@@ -277,7 +276,7 @@ def list_alerts(ws: Workspace, *, include_resolved: bool = False, now: datetime 
             a.acknowledged_by, a.resolved_at, a.note, a.acknowledged_at, muted.author if muted else None,
             muted.ends_at if muted else None, a.flaps or 0, a.reopened_at, a.resolved_by, criticality, owner,
             str((settings or {}).get("runbook", ""))))
-    views.sort(key=lambda v: (v.state == "resolved", v.silenced, SEVERITY_ORDER.get(v.severity, 2),
+    views.sort(key=lambda v: (v.state == AlertState.RESOLVED, v.silenced, -Status.of(v.severity).rank,
                               -v.opened_at.timestamp()))
     return views
 
@@ -302,13 +301,14 @@ def acknowledge(ws: Workspace, alert_id: int, *, actor: str, origin: str, reason
     now = now or utcnow()
     with ws.transaction() as s:
         alert = _open_alert(s, alert_id)
-        if alert.state == "resolved":
+        if alert.state == AlertState.RESOLVED:
             raise FuseboardError(f"alert {alert_id} is already resolved")
-        if alert.state == "acknowledged":
+        if alert.state == AlertState.ACKNOWLEDGED:
             return alert
-        alert.state, alert.acknowledged_by, alert.acknowledged_at = "acknowledged", actor, now
+        alert.state, alert.acknowledged_by, alert.acknowledged_at = AlertState.ACKNOWLEDGED, actor, now
         s.add(alert)
-        _audit(s, "alert.ack", alert, actor, origin, {"state": "firing"}, {"state": "acknowledged"}, reason, now)
+        _audit(s, "alert.ack", alert, actor, origin, {"state": AlertState.FIRING.value},
+               {"state": AlertState.ACKNOWLEDGED.value}, reason, now)
     return alert
 
 
@@ -316,16 +316,16 @@ def resolve(ws: Workspace, alert_id: int, *, actor: str, origin: str, note: str,
             now: datetime | None = None) -> Alert:
     """Resolve by hand with a note. Resolving a resolved alert is a no-op."""
     if not note.strip():
-        raise FuseboardError("resolving by hand needs a note (--note)")
+        raise FuseboardError("resolving by hand needs a note", field="note")
     now = now or utcnow()
     with ws.transaction() as s:
         alert = _open_alert(s, alert_id)
-        if alert.state == "resolved":
+        if alert.state == AlertState.RESOLVED:
             return alert
-        before = alert.state
+        before = str(alert.state)
         _resolve(alert, actor, note, now)
         s.add(alert)
-        _audit(s, "alert.resolve", alert, actor, origin, {"state": before}, {"state": "resolved"}, note, now)
+        _audit(s, "alert.resolve", alert, actor, origin, {"state": before}, {"state": AlertState.RESOLVED.value}, note, now)
     return alert
 
 
@@ -343,9 +343,9 @@ def parse_flap_period(text: str) -> int:
     try:
         minutes = int(parse_duration(text).total_seconds() // 60)
     except FuseboardError:
-        raise FuseboardError(f"--flap-period {text!r} is not a duration like 30m or 2h, or 0") from None
+        raise FuseboardError(f"{text!r} is not a duration like 30m or 2h, or 0", field="flap_period") from None
     if minutes * 60 > MAX_FLAP_PERIOD.total_seconds():
-        raise FuseboardError(f"--flap-period {text!r} is longer than a day (--flap-period)")
+        raise FuseboardError(f"{text!r} is longer than a day", field="flap_period")
     return minutes
 
 
@@ -353,7 +353,7 @@ def silence(ws: Workspace, model: str, env: str, duration: timedelta, *, comment
             check: str | None = None, now: datetime | None = None) -> Silence:
     """Mute a deployment's alerts (one check, or all) for ``duration``; audited."""
     if not comment.strip():
-        raise FuseboardError("a silence needs a comment saying why (--comment)")
+        raise FuseboardError("a silence needs a comment saying why", field="comment")
     now = now or utcnow()
     with ws.transaction() as s:
         m = lookup.model(s, model)
