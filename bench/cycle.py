@@ -90,7 +90,7 @@ def main() -> None:
         began = time.perf_counter()
         summary = scheduler.run_cycle(ws, kind)
         result[f"{kind}_cycle_s"] = time.perf_counter() - began
-        result[f"{kind}_worst"] = summary["worst"]
+        result[f"{kind}_worst"] = summary.worst
     server.terminate()
     report(result, args.json)
 

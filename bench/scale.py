@@ -148,7 +148,7 @@ def main() -> None:
         start = time.perf_counter()
         summary = scheduler.run_cycle(ws, kind)
         result[f"{kind}_cycle_s"] = time.perf_counter() - start
-        result[f"{kind}_worst"] = summary["worst"]
+        result[f"{kind}_worst"] = summary.worst
     server.terminate()
     size_recent = file_size(url)  # (after the cycles: their results are not history)
     # DAYS days of five-minute windows for a few deployments (before the last hour), for the growth

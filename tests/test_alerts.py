@@ -136,10 +136,10 @@ def test_lease_is_held_by_one_process_and_taken_over_after_expiry(demo_url: str)
 def test_a_monitor_cycle_records_checks_and_alerts(demo_url: str) -> None:
     ws = open_workspace(demo_url)
     summary = scheduler.run_cycle(ws, "drift")
-    assert summary["deployments"] == 15 and summary["alerts_changed"] == 3  # churn is past its retrain-by date
+    assert summary.deployments == 15 and summary.alerts_changed == 3  # churn is past its retrain-by date
     stale = [v for v in alerts.list_alerts(ws) if v.check == "staleness"]
     assert {v.environment for v in stale} == {"dev", "staging", "prod"} and stale[0].severity == "warn"
-    assert scheduler.run_cycle(ws, "drift")["alerts_changed"] == 0
+    assert scheduler.run_cycle(ws, "drift").alerts_changed == 0
     with ws.session() as s:
         kinds = set(s.exec(select(CheckRun.check)).all())
     assert kinds == {"drift", "prediction_drift", "quality", "staleness"}
@@ -151,7 +151,7 @@ def test_monitor_runs_jobs_only_while_it_holds_the_lease(demo_url: str) -> None:
 
     ws = open_workspace(demo_url)
     assert scheduler.acquire_lease(ws, "someone-else", timedelta(minutes=5))
-    seen: list[dict] = []
+    seen: list[scheduler.CycleSummary] = []
     standby = scheduler.Monitor(open_workspace(demo_url), scheduler.Intervals(health=5, drift=10, performance=10),
                                 on_cycle=seen.append, holder="standby")
     standby.start()
@@ -166,7 +166,7 @@ def test_monitor_runs_jobs_only_while_it_holds_the_lease(demo_url: str) -> None:
     while len(seen) < 3 and time.time() < deadline:
         time.sleep(0.05)
     leader.stop()
-    assert {s["kind"] for s in seen} == {"health", "drift", "performance"}
+    assert {s.kind for s in seen} == {"health", "drift", "performance"}
     assert scheduler.lease_holder(ws) is None  # released on stop
 
 
@@ -241,4 +241,4 @@ def test_a_dead_webhook_never_disturbs_the_cycle(demo_url: str) -> None:
     ws = open_workspace(demo_url)
     notify = scheduler.webhook_notifier("http://127.0.0.1:9/hook", timeout=0.5)
     summary = scheduler.run_cycle(ws, "drift", notify=notify)
-    assert summary["alerts_changed"] == 3
+    assert summary.alerts_changed == 3

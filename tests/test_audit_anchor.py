@@ -297,9 +297,9 @@ def test_the_monitor_sends_the_chain_head_off_the_host_and_verify_reads_what_a_r
         demo_url: str, tmp_path: Path) -> None:
     """The leader's hourly checkpoint goes to the alert webhook; a receiver that appends the bodies as JSON
     lines holds an anchor of its own, which catches what someone who rewrote the local one hid."""
-    from fuseboard.monitoring.scheduler import Monitor
+    from fuseboard.monitoring.scheduler import CycleSummary, Monitor
 
-    sent: list[dict] = []
+    sent: list = []
     kept = tmp_path / "receiver.jsonl"
 
     def receiver(events: list[dict]) -> None:
@@ -311,11 +311,11 @@ def test_the_monitor_sends_the_chain_head_off_the_host_and_verify_reads_what_a_r
     monitor.leading = True  # as the lease holder
     first = monitor.checkpoint()
     head = ids(demo_url)[-1]
-    assert first is not None and (first["event"], first["id"]) == ("audit.checkpoint", head)
-    assert sent == [first, {"kind": "audit.checkpoint", **first}]
+    assert first is not None and (first.as_event()["event"], first.id) == ("audit.checkpoint", head)
+    assert sent == [first.as_event(), CycleSummary("audit.checkpoint", checkpoint=first)]
     assert monitor.checkpoint() is None  # nothing new: nothing sent
     anchored(demo_url)
-    assert monitor.checkpoint()["id"] == head + 1
+    assert monitor.checkpoint().id == head + 1
     monitor.leading = False
     anchored(demo_url)
     assert monitor.checkpoint() is None  # a standby sends nothing

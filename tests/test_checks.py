@@ -217,7 +217,7 @@ def test_monitor_cycles_open_an_outage_alert_after_three_failures(demo_url: str)
 
     ws = open_workspace(demo_url)
     deploy(ws, "credit-risk", 2, "prod", actor="t", origin="cli", check_gates=False, endpoint_url="http://127.0.0.1:9")
-    opened = [scheduler.run_cycle(ws, "health")["alerts_changed"] for _ in range(3)]
+    opened = [scheduler.run_cycle(ws, "health").alerts_changed for _ in range(3)]
     assert opened == [0, 0, 1]
     (alert,) = alerts.list_alerts(ws)
     assert alert.check == "health" and alert.severity == "crit" and "down for 3 probes" in alert.summary

@@ -107,7 +107,7 @@ def test_the_monitor_says_it_once_backs_off_and_resumes(proxied: tuple[str, Prox
                                                         caplog: pytest.LogCaptureFixture,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     url, proxy = proxied
-    cycles: list[dict] = []
+    cycles: list = []
     monitor = Monitor(open_workspace(url), Intervals(health=1, drift=600, performance=600, lease_ttl=6),
                       on_cycle=cycles.append)
     caplog.set_level(logging.INFO, logger="fuseboard")
@@ -116,17 +116,17 @@ def test_the_monitor_says_it_once_backs_off_and_resumes(proxied: tuple[str, Prox
     monkeypatch.setattr(logger, "propagate", True)
     monitor.start()
     try:
-        _wait(lambda: monitor.leading and any(c["kind"] == "health" and "error" not in c for c in cycles), 20,
+        _wait(lambda: monitor.leading and any(c.kind == "health" and not c.failed for c in cycles), 20,
               "the monitor leads and runs the health check")
         proxy.cut()
         _wait(lambda: monitor.unreachable_since is not None and not monitor.leading, 20, "it notices the loss")
         time.sleep(4)  # several health intervals and lease renewals while the server is away
         said = [r for r in caplog.records if "database unreachable" in r.getMessage()]
         assert len(said) == 1 and not any(r.exc_info for r in caplog.records if r.levelno >= logging.ERROR)
-        ran_while_down = [c for c in cycles if "error" not in c]
+        ran_while_down = [c for c in cycles if not c.failed]
         proxy.restore()
         _wait(lambda: monitor.unreachable_since is None and monitor.leading, 20, "it comes back by itself")
-        _wait(lambda: len([c for c in cycles if "error" not in c]) > len(ran_while_down), 20, "checks resume")
+        _wait(lambda: len([c for c in cycles if not c.failed]) > len(ran_while_down), 20, "checks resume")
         assert any("reachable again" in r.getMessage() for r in caplog.records)
     finally:
         monitor.stop()

@@ -160,17 +160,18 @@ async def test_the_console_opens_a_full_disk_read_only(demo_path: Path, small_di
 
 async def test_monitor_cycles_that_fail_are_said_and_a_full_disk_turns_the_console_read_only(
         demo_url: str, tmp_path: Path) -> None:
+    from fuseboard.monitoring.scheduler import CycleSummary, Outcome
     from fuseboard.tui.messages import MonitorCycle, Notice
 
     app = FuseboardApp(demo_url, Config(path=tmp_path / "c.toml"), workspace_label="demo")
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        app.post_message(MonitorCycle({"kind": "drift", "error": "ValueError: boom"}))
+        app.post_message(MonitorCycle(CycleSummary("drift", Outcome.FAILED, error="ValueError: boom")))
         app.post_message(Notice("the monitor could not start: nope", "error"))
         await settle(app, pilot)
         notes = [n.message for n in app._notifications]
         assert "monitor cycle failed: ValueError: boom" in notes and "the monitor could not start: nope" in notes
         assert not app.read_only
-        app.post_message(MonitorCycle({"kind": "health", "error": "x", "unwritable": "the disk is full"}))
+        app.post_message(MonitorCycle(CycleSummary("health", Outcome.UNWRITABLE, error="x", reason="the disk is full")))
         await settle(app, pilot)
         assert app.degraded == "the disk is full" and app.read_only

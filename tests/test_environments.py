@@ -658,12 +658,12 @@ def test_an_endpoint_that_keeps_the_old_version_is_converging_then_a_mismatch_al
     assert "the endpoint did not report v1 within 0.2 s; it reports v2" in waited.detail
 
     cycle = scheduler.run_cycle(ws, "health")  # within prod's 120 s convergence time
-    assert cycle["alerts_changed"] == 0 and not alerts.list_alerts(ws)
+    assert cycle.alerts_changed == 0 and not alerts.list_alerts(ws)
     health = {c.check: c for c in deployment_health(ws, "tumour-screening", "prod").states}["health"]
     assert health.status == "ok" and health.summary.startswith("converging: endpoint still serves version 2")
 
     configure(ws, "prod", actor="t", origin="cli", converge_seconds=0)
-    assert scheduler.run_cycle(ws, "health")["alerts_changed"] == 1
+    assert scheduler.run_cycle(ws, "health").alerts_changed == 1
     (alert,) = alerts.list_alerts(ws)
     assert (alert.model, alert.environment, alert.check, alert.severity) == ("tumour-screening", "prod", "health",
                                                                              "warn")
@@ -671,7 +671,7 @@ def test_an_endpoint_that_keeps_the_old_version_is_converging_then_a_mismatch_al
     assert history(demo_url, "tumour-screening", "prod")[0].converged_at is None
 
     endpoint.version = "1"
-    assert scheduler.run_cycle(ws, "health")["alerts_changed"] == 1  # resolved
+    assert scheduler.run_cycle(ws, "health").alerts_changed == 1  # resolved
     assert not alerts.list_alerts(ws)
     assert history(demo_url, "tumour-screening", "prod")[0].converged_at is not None
 
@@ -680,8 +680,8 @@ def test_the_convergence_time_is_measured_from_the_rollout(demo_url: str, endpoi
     ws = open_workspace(demo_url)
     _on_endpoint(demo_url, endpoint, "credit-risk", 2)
     ops.change(ws, "credit-risk", "prod", action="rollback", actor="t", origin="cli", reason="r")
-    assert scheduler.run_cycle(ws, "health", now=utcnow() + timedelta(seconds=60))["alerts_changed"] == 0
-    assert scheduler.run_cycle(ws, "health", now=utcnow() + timedelta(seconds=180))["alerts_changed"] == 1
+    assert scheduler.run_cycle(ws, "health", now=utcnow() + timedelta(seconds=60)).alerts_changed == 0
+    assert scheduler.run_cycle(ws, "health", now=utcnow() + timedelta(seconds=180)).alerts_changed == 1
     (alert,) = alerts.list_alerts(ws)
     assert alert.severity == "crit" and alert.summary.startswith("version mismatch")
 
@@ -731,9 +731,9 @@ def test_a_critical_alert_during_the_soak_keeps_a_rollout_from_becoming_known_go
     configure(ws, "prod", actor="t", origin="cli", converge_seconds=0)
     ops.change(ws, "credit-risk", "prod", action="rollback", actor="t", origin="cli", reason="r")
     t = utcnow()
-    assert scheduler.run_cycle(ws, "health", now=t + timedelta(minutes=1))["alerts_changed"] == 1  # crit mismatch
+    assert scheduler.run_cycle(ws, "health", now=t + timedelta(minutes=1)).alerts_changed == 1  # crit mismatch
     endpoint.version = "1"
-    assert scheduler.run_cycle(ws, "health", now=t + timedelta(minutes=2))["alerts_changed"] == 1  # resolved
+    assert scheduler.run_cycle(ws, "health", now=t + timedelta(minutes=2)).alerts_changed == 1  # resolved
     scheduler.run_cycle(ws, "health", now=t + 3 * HOUR)
     assert history(demo_url, "credit-risk", "prod")[0].known_good_at is None
     assert not [e for e in events(demo_url, model="credit-risk", env="prod", since=t)

@@ -131,7 +131,7 @@ BAD_CASES = {
     "unknown label": (lambda f, t: {"validation": _add(f["validation"], t, "default", "maybe", row=0)},
                       "holds labels the model never learned: ['maybe'] (first at line 2"),
     "text declared numeric": (lambda f, t: {"feature_kinds": {"region": "numeric"}},
-                              "--feature region=numeric, but line 2 holds"),
+                              "region=numeric, but line 2 holds"),
     "task does not fit": (lambda f, t: {"task": "regression"},
                           "--task regression does not fit Pipeline(LogisticRegression), which scikit-learn treats as "
                           "classification"),

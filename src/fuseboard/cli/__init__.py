@@ -662,7 +662,7 @@ def monitor_cmd(ctx: Context, health_every: int, drift_every: int, performance_e
     import signal
     import threading
 
-    from fuseboard.monitoring.scheduler import Intervals, Monitor
+    from fuseboard.monitoring.scheduler import CycleSummary, Intervals, Monitor
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -673,14 +673,14 @@ def monitor_cmd(ctx: Context, health_every: int, drift_every: int, performance_e
     if not logging.getLogger("fuseboard").handlers:  # warnings to stderr as before, controls made visible
         logging.getLogger("fuseboard").addHandler(log_handler())
 
-    def report(summary: dict) -> None:
-        if summary["kind"] == "audit.checkpoint":
-            click.echo(f"audit checkpoint: event {summary['id']} {summary['hash']}")  # (numbers and hex only)
-        elif "error" in summary:
-            click.echo(visible(f"{summary['kind']}: cycle failed: {summary['error']}"), err=True)
+    def report(summary: CycleSummary) -> None:
+        if summary.checkpoint is not None:
+            click.echo(f"audit checkpoint: event {summary.checkpoint.id} {summary.checkpoint.hash}")  # (numbers, hex)
+        elif summary.failed:
+            click.echo(visible(f"{summary.kind}: cycle failed: {summary.error}"), err=True)
         else:
-            click.echo(f"{summary['kind']}: {summary['deployments']} deployments, worst {summary['worst']}, "
-                       f"{summary['alerts_changed']} alert change(s)")
+            click.echo(f"{summary.kind}: {summary.deployments} deployments, worst {summary.worst}, "
+                       f"{summary.alerts_changed} alert change(s)")
         sys.stdout.flush()
 
     from fuseboard.config import webhook_token

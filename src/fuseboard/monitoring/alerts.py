@@ -325,7 +325,8 @@ def resolve(ws: Workspace, alert_id: int, *, actor: str, origin: str, note: str,
         before = str(alert.state)
         _resolve(alert, actor, note, now)
         s.add(alert)
-        _audit(s, "alert.resolve", alert, actor, origin, {"state": before}, {"state": AlertState.RESOLVED.value}, note, now)
+        _audit(s, "alert.resolve", alert, actor, origin, {"state": before}, {"state": AlertState.RESOLVED.value},
+               note, now)
     return alert
 
 

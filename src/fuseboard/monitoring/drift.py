@@ -29,11 +29,16 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
+from fuseboard.monitoring.shapes import FeatureProfile, NumericProfile, NumericWindow, WindowFeature
+from fuseboard.status import Status
+
 EPS = 1e-4  # floor for empty-bin proportions in PSI, chi-square expectations
 
 
 @dataclass(frozen=True)
 class Method:
+    """A drift method and its default thresholds."""
+
     name: str
     numeric_only: bool
     lower_is_drift: bool  # p-values: small means drift
@@ -65,14 +70,52 @@ def _props(counts: Sequence[float], floor: float = 0.0) -> list[float]:
 
 
 def psi(reference: Sequence[float], current: Sequence[float], eps: float = EPS) -> float:
-    """Population stability index: sum((q - p) * ln(q / p)), empty bins floored at ``eps``."""
+    """Population stability index: sum((q - p) * ln(q / p)), empty bins floored at ``eps``.
+
+    Parameters
+    ----------
+    reference : sequence of float, shape (n_bins,)
+        The reference's counts (or proportions) per bin; they sum to more than 0.
+    current : sequence of float, shape (n_bins,)
+        The current window's counts on the same bins; they sum to more than 0.
+    eps : float, default=1e-4
+        Floor for a bin's proportion (an empty bin would make the index infinite).
+
+    Returns
+    -------
+    psi : float
+        0 for identical proportions, larger the more they differ (>= 0.1 drifts, >= 0.25 badly).
+
+    Raises
+    ------
+    ValueError
+        A histogram with no values.
+    """
     p = [max(x, eps) for x in _props(reference)]
     q = [max(x, eps) for x in _props(current)]
     return float(sum((qi - pi) * math.log(qi / pi) for pi, qi in zip(p, q)))
 
 
 def ks_statistic(reference: Sequence[float], current: Sequence[float]) -> float:
-    """The largest gap between the two cumulative distributions, read at the bin edges."""
+    """The largest gap between the two cumulative distributions, read at the bin edges.
+
+    Parameters
+    ----------
+    reference : sequence of float, shape (n_bins,)
+        The reference's counts (or proportions) per bin; they sum to more than 0.
+    current : sequence of float, shape (n_bins,)
+        The current window's counts on the same bins; they sum to more than 0.
+
+    Returns
+    -------
+    statistic : float
+        The Kolmogorov-Smirnov statistic, in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        A histogram with no values.
+    """
     p, q = _props(reference), _props(current)
     gap = cum_p = cum_q = 0.0
     for pi, qi in zip(p, q):
@@ -83,7 +126,20 @@ def ks_statistic(reference: Sequence[float], current: Sequence[float]) -> float:
 
 
 def ks_pvalue(statistic: float, n_reference: int, n_current: int) -> float:
-    """Two-sided p-value as scipy.stats.ks_2samp computes it for large samples."""
+    """Two-sided p-value as scipy.stats.ks_2samp computes it for large samples.
+
+    Parameters
+    ----------
+    statistic : float
+        The KS statistic (``ks_statistic``), in [0, 1].
+    n_reference, n_current : int
+        The number of values behind each histogram; both > 0.
+
+    Returns
+    -------
+    pvalue : float
+        In [0, 1]; small means the two samples differ (< 0.05 drifts).
+    """
     from scipy.stats import distributions
 
     en = n_reference * n_current / (n_reference + n_current)
@@ -96,6 +152,25 @@ def wasserstein(edges: Sequence[float], reference: Sequence[float], current: Seq
     ``edges`` has one more entry than the histograms. Between two edges both
     cumulative distributions are straight lines, so the area between them is
     integrated exactly.
+
+    Parameters
+    ----------
+    edges : sequence of float, shape (n_bins + 1,)
+        Bin edges, non-decreasing; a bin of no width adds nothing (its mass moves the distributions on).
+    reference : sequence of float, shape (n_bins,)
+        The reference's counts (or proportions) per bin; they sum to more than 0.
+    current : sequence of float, shape (n_bins,)
+        The current window's counts on the same bins; they sum to more than 0.
+
+    Returns
+    -------
+    distance : float
+        >= 0, in the values' own unit (``feature_drift`` divides it by the reference's std).
+
+    Raises
+    ------
+    ValueError
+        Histograms and edges that do not match, or a histogram with no values.
     """
     if len(edges) != len(reference) + 1 or len(reference) != len(current):
         raise ValueError("wasserstein needs len(edges) == len(histogram) + 1")
@@ -122,6 +197,27 @@ def chisquare(reference: Sequence[float], current: Sequence[float], eps: float =
     Expected counts are the reference proportions (empty bins floored at ``eps``)
     scaled to the current total; the same expectations given to
     ``scipy.stats.chisquare`` give the same result.
+
+    Parameters
+    ----------
+    reference : sequence of float, shape (n_bins,)
+        The reference's counts (or proportions) per bin; they sum to more than 0.
+    current : sequence of float, shape (n_bins,)
+        The current window's counts on the same bins; they sum to more than 0.
+    eps : float, default=1e-4
+        Floor for a reference bin's proportion (an expectation of 0 would divide by zero).
+
+    Returns
+    -------
+    statistic : float
+        >= 0.
+    pvalue : float
+        In [0, 1], with ``n_bins - 1`` degrees of freedom; small means the counts do not fit.
+
+    Raises
+    ------
+    ValueError
+        A histogram with no values.
     """
     from scipy.stats import chi2
 
@@ -131,11 +227,45 @@ def chisquare(reference: Sequence[float], current: Sequence[float], eps: float =
 
 
 def expected_counts(reference: Sequence[float], total: float, eps: float = EPS) -> list[float]:
+    """The counts ``total`` values would have in each bin if they followed the reference.
+
+    Parameters
+    ----------
+    reference : sequence of float, shape (n_bins,)
+        The reference's counts per bin; they sum to more than 0.
+    total : float
+        The number of values to spread.
+    eps : float, default=1e-4
+        Floor for a bin's proportion (the proportions are renormalised after it).
+
+    Returns
+    -------
+    expected : list of float, n_bins entries
+        Each > 0 when ``total`` is; they sum to ``total``.
+    """
     return [p * total for p in _props(reference, floor=eps)]
 
 
 def jensenshannon(reference: Sequence[float], current: Sequence[float]) -> float:
-    """Jensen-Shannon distance (square root of the divergence, natural log), as scipy computes it."""
+    """Jensen-Shannon distance (square root of the divergence, natural log), as scipy computes it.
+
+    Parameters
+    ----------
+    reference : sequence of float, shape (n_bins,)
+        The reference's counts (or proportions) per bin; they sum to more than 0.
+    current : sequence of float, shape (n_bins,)
+        The current window's counts on the same bins; they sum to more than 0.
+
+    Returns
+    -------
+    distance : float
+        In [0, sqrt(ln 2)]: 0 for identical proportions.
+
+    Raises
+    ------
+    ValueError
+        A histogram with no values.
+    """
     p, q = _props(reference), _props(current)
     m = [(a + b) / 2 for a, b in zip(p, q)]
 
@@ -149,12 +279,14 @@ def jensenshannon(reference: Sequence[float], current: Sequence[float]) -> float
 
 @dataclass
 class FeatureDrift:
+    """One feature's drift verdict (``feature_drift``)."""
+
     feature: str
     method: str
     score: float
     threshold: float
     drifted: bool
-    severity: str  # "ok", "warn" or "crit"
+    severity: Status  # ok, warn or crit
     statistic: float | None = None  # KS and chi-square keep their statistic beside the p-value
     rows: int = 0
 
@@ -162,12 +294,35 @@ class FeatureDrift:
         return asdict(self)
 
 
-def aligned(reference: dict[str, Any], current: dict[str, Any]) -> tuple[list[float], list[float], list[float] | None]:
+def aligned(reference: FeatureProfile, current: WindowFeature
+            ) -> tuple[list[float], list[float], list[float] | None]:
     """Reference and current histograms over the same bins (and edges, for numbers).
 
     Numeric: ``[below, bins..., above]``; the outer bins have no width here (their
     mass sits at the reference's range ends, see ``tail_area``). Categorical: the
     reference's categories, then ``__unseen__``.
+
+    Parameters
+    ----------
+    reference : NumericProfile or CategoricalProfile
+        The reference's profile of the feature; a numeric one's fine bins are used when it has them.
+    current : NumericWindow or CategoricalWindow
+        The window's profile of the feature, of the same kind, folded on the reference's bins.
+
+    Returns
+    -------
+    reference_counts : list of float, shape (n_bins,)
+        Numeric: ``n_bins = n_edges + 1`` with the outer two 0; categorical: ``n_categories + 1``
+        with the last (``__unseen__``) 0.
+    current_counts : list of float, shape (n_bins,)
+    edges : list of float, shape (n_bins + 1,), or None
+        Numeric: the reference's edges with the first and last repeated (the outer bins' zero
+        widths); categorical: None.
+
+    Raises
+    ------
+    ValueError
+        A numeric window not folded on the reference's bins.
     """
     if reference["kind"] == "numeric":
         fine = reference.get("fine") or {"edges": reference["edges"], "counts": reference["counts"]}
@@ -184,12 +339,25 @@ def aligned(reference: dict[str, Any], current: dict[str, Any]) -> tuple[list[fl
     return ref, cur, None
 
 
-def tail_area(reference: dict[str, Any], current: dict[str, Any]) -> float:
+def tail_area(reference: NumericProfile, current: NumericWindow) -> float:
     """The exact area between the two distributions outside the reference's range.
 
     Below the reference's minimum its distribution is 0, so the area is the mean
     distance of the current values there from that minimum, times their share; the
     same above the maximum. Needs the window's tail sums (see windows.py).
+
+    Parameters
+    ----------
+    reference : NumericProfile
+        Its ``edges`` bound its range (no edges: no area).
+    current : NumericWindow
+        Folded on the reference's coarse bins; without ``tails`` (older windows), the tail mass is
+        taken as spread evenly to the window's min and max.
+
+    Returns
+    -------
+    area : float
+        >= 0, in the values' own unit; 0 for a window without values.
     """
     edges = reference.get("edges") or []
     total = current.get("count", 0)
@@ -203,8 +371,26 @@ def tail_area(reference: dict[str, Any], current: dict[str, Any]) -> float:
     return (below * edges[0] - low_sum + high_sum - above * edges[-1]) / total
 
 
-def coarse(reference: dict[str, Any], current: dict[str, Any]) -> tuple[list[float], list[float]]:
-    """The reference's decile bins for PSI (the usual ten bins), plus the two open ends."""
+def coarse(reference: FeatureProfile, current: WindowFeature) -> tuple[list[float], list[float]]:
+    """The reference's decile bins for PSI (the usual ten bins), plus the two open ends.
+
+    Parameters
+    ----------
+    reference : NumericProfile or CategoricalProfile
+    current : NumericWindow or CategoricalWindow
+        Of the same kind, folded on the reference's bins.
+
+    Returns
+    -------
+    reference_counts, current_counts : list of float, shape (n_bins,)
+        Numeric: ``[below, deciles..., above]`` (``n_bins = len(reference counts) + 2``, the
+        reference's outer two 0); categorical: as ``aligned``.
+
+    Raises
+    ------
+    ValueError
+        A numeric window not folded on the reference's bins.
+    """
     if reference["kind"] != "numeric":
         ref, cur, _ = aligned(reference, current)
         return ref, cur
@@ -213,9 +399,35 @@ def coarse(reference: dict[str, Any], current: dict[str, Any]) -> tuple[list[flo
     return [0.0, *reference["counts"], 0.0], list(current["counts"])
 
 
-def feature_drift(name: str, reference: dict[str, Any], current: dict[str, Any], method: str = DEFAULT_METHOD,
+def feature_drift(name: str, reference: FeatureProfile, current: WindowFeature, method: str = DEFAULT_METHOD,
                   threshold: float | None = None, critical: float | None = None) -> FeatureDrift:
-    """Score one feature with ``method`` and say whether it drifted (and how badly, for PSI)."""
+    """Score one feature with ``method`` and say whether it drifted (and how badly, for PSI).
+
+    Parameters
+    ----------
+    name : str
+        The feature, as the verdict names it.
+    reference : NumericProfile or CategoricalProfile
+    current : NumericWindow or CategoricalWindow
+        Of the same kind, folded on the reference's bins.
+    method : {"psi", "ks", "wasserstein", "chisquare", "jensenshannon"}, default="psi"
+    threshold : float, optional
+        Where drift begins (the method's default when None): a score at or above it drifts, or,
+        for the p-values (ks, chisquare), below it.
+    critical : float, optional
+        Where drift is critical, for methods where a larger score is worse (PSI: 0.25 by default).
+
+    Returns
+    -------
+    verdict : FeatureDrift
+        ``severity`` ok, warn, or crit (a drifted score at or above ``critical``).
+
+    Raises
+    ------
+    ValueError
+        An unknown method, a numeric-only method on a categorical feature, or histograms that do
+        not match.
+    """
     spec = METHODS.get(method)
     if spec is None:
         raise ValueError(f"unknown drift method {method!r} (one of {', '.join(METHODS)})")
@@ -244,14 +456,28 @@ def feature_drift(name: str, reference: dict[str, Any], current: dict[str, Any],
         ref, cur, _ = aligned(reference, current)
         score = jensenshannon(ref, cur)
     drifted = score < limit if spec.lower_is_drift else score >= limit
-    severity = "ok"
+    severity = Status.OK
     if drifted:
-        severity = "crit" if (crit_limit is not None and not spec.lower_is_drift and score >= crit_limit) else "warn"
+        severity = Status.CRIT if (crit_limit is not None and not spec.lower_is_drift and score >= crit_limit) \
+            else Status.WARN
     return FeatureDrift(name, method, float(score), float(limit), bool(drifted), severity, statistic, rows)
 
 
 def dataset_drift(results: Sequence[FeatureDrift], share: float = DEFAULT_DRIFT_SHARE) -> bool:
-    """True when the share of drifted features reaches ``share``."""
+    """True when the share of drifted features reaches ``share``.
+
+    Parameters
+    ----------
+    results : sequence of FeatureDrift
+        One verdict per feature checked.
+    share : float, default=0.5
+        In (0, 1].
+
+    Returns
+    -------
+    drifted : bool
+        False when no feature was checked.
+    """
     if not results:
         return False
     return sum(r.drifted for r in results) / len(results) >= share

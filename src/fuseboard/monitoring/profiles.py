@@ -19,11 +19,14 @@ compared later without the raw rows:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Sequence
 
 from fuseboard.errors import FuseboardError
+from fuseboard.monitoring.shapes import (CategoricalProfile, FeatureProfile, Kind, NumericProfile, ReferenceProfile,
+                                         SchemaEntry)
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
     import pandas as pd
 
 NUMERIC = "numeric"
@@ -39,8 +42,18 @@ OTHER = "__other__"
 MAX_HASHED = 1_000_000  # distinct values beyond the kept ones whose hashes are kept (8 MB; 10.7 MB as base64)
 
 
-def infer_kind(series: "pd.Series") -> str:
-    """``numeric`` for numbers (booleans count as categories), else ``categorical``."""
+def infer_kind(series: "pd.Series") -> Kind:
+    """The kind of a column: ``numeric`` for numbers (booleans count as categories), else ``categorical``.
+
+    Parameters
+    ----------
+    series : pandas.Series of shape (n_rows,)
+        A column of any dtype.
+
+    Returns
+    -------
+    kind : {"numeric", "categorical"}
+    """
     import pandas as pd
 
     if pd.api.types.is_bool_dtype(series):
@@ -50,17 +63,37 @@ def infer_kind(series: "pd.Series") -> str:
     return CATEGORICAL
 
 
-def feature_schema(frame: "pd.DataFrame", overrides: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    """One ``{"name", "kind", "dtype"}`` entry per column, in column order."""
+def feature_schema(frame: "pd.DataFrame", overrides: dict[str, str] | None = None) -> list[SchemaEntry]:
+    """One ``{"name", "kind", "dtype"}`` entry per column, in column order.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame of shape (n_rows, n_features)
+        The reference features.
+    overrides : dict of str to str, optional
+        Column name -> ``"numeric"`` or ``"categorical"``, where the person said which (else inferred
+        by ``infer_kind``).
+
+    Returns
+    -------
+    schema : list of SchemaEntry, n_features entries
+
+    Raises
+    ------
+    FuseboardError
+        (field ``feature``) An override names a column not in ``frame``, gives another kind, or
+        declares numeric a column that holds text.
+    """
     overrides = overrides or {}
     unknown = sorted(set(overrides) - set(frame.columns))
     if unknown:
-        raise FuseboardError(f"--feature names a column that is not in the data: {unknown[0]!r}")
-    schema = []
+        raise FuseboardError(f"a feature kind names a column that is not in the data: {unknown[0]!r}",
+                             field="feature")
+    schema: list[SchemaEntry] = []
     for name in frame.columns:
         kind = overrides.get(name) or infer_kind(frame[name])
         if kind not in KINDS:
-            raise FuseboardError(f"--feature {name}={kind}: kind must be numeric or categorical")
+            raise FuseboardError(f"{name}={kind}: a feature's kind must be numeric or categorical", field="feature")
         if kind == NUMERIC and infer_kind(frame[name]) != NUMERIC:
             _require_numbers(frame[name])
         schema.append({"name": str(name), "kind": kind, "dtype": str(frame[name].dtype)})
@@ -68,10 +101,23 @@ def feature_schema(frame: "pd.DataFrame", overrides: dict[str, str] | None = Non
 
 
 def parse_numbers(series: "pd.Series") -> tuple["pd.Series", int | None, float]:
-    """Numbers from a column: (values with NaN where missing or unparseable, position of the
-    first cell that holds something but not a number or None, share of present cells that parse).
+    """Numbers from a column, and where it holds something else.
 
     Blank text counts as missing. Every "text where a number belongs" error uses this.
+
+    Parameters
+    ----------
+    series : pandas.Series of shape (n_rows,)
+        A column of any dtype.
+
+    Returns
+    -------
+    values : pandas.Series of shape (n_rows,), float64 (or the column's own numeric dtype)
+        The numbers, NaN where a cell is missing or does not parse.
+    first_bad : int or None
+        Position of the first cell that holds something but not a number; None if there is none.
+    share : float
+        Share of the present cells that parse, in [0, 1] (1.0 when no cell is present).
     """
     import pandas as pd
 
@@ -88,17 +134,34 @@ def parse_numbers(series: "pd.Series") -> tuple["pd.Series", int | None, float]:
 def _require_numbers(series: "pd.Series") -> None:
     _, row, _ = parse_numbers(series)
     if row is not None:
-        raise FuseboardError(f"--feature {series.name}=numeric, but line {row + 2} holds {str(series.iloc[row])!r}")
+        raise FuseboardError(f"{series.name}=numeric, but line {row + 2} holds {str(series.iloc[row])!r}",
+                             field="feature")
 
 
-def numeric_profile(values: "pd.Series", bins: int = DEFAULT_BINS) -> dict[str, Any]:
+def numeric_profile(values: "pd.Series", bins: int = DEFAULT_BINS) -> NumericProfile:
+    """Profile a numeric reference column: moments, quantiles, and its decile and fine histograms.
+
+    Parameters
+    ----------
+    values : pandas.Series of shape (n_rows,)
+        Numbers (text that does not parse, NaN and infinities count as nulls).
+    bins : int, default=10
+        Quantile bins of the coarse histogram (fewer when values repeat: equal edges merge).
+
+    Returns
+    -------
+    profile : NumericProfile
+        ``edges`` at the ``bins + 1`` evenly spaced quantiles (repeats dropped), ``counts`` the values
+        in each bin; ``fine`` the same at every percentile and ``FINE_TAIL_LEVELS`` in both tails.
+        Without a finite value: ``None`` moments and empty histograms, no ``fine``.
+    """
     import numpy as np
     import pandas as pd
 
     arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     finite = arr[np.isfinite(arr)]  # a new array (boolean indexing copies): sorting it in place below is safe
     nulls = int(arr.size - finite.size)
-    out: dict[str, Any] = {"kind": NUMERIC, "count": int(finite.size), "nulls": nulls}
+    out: NumericProfile = {"kind": NUMERIC, "count": int(finite.size), "nulls": nulls}
     if finite.size == 0:
         out.update(mean=None, std=None, min=None, max=None, quantiles={}, edges=[], counts=[])
         return out
@@ -127,11 +190,23 @@ def numeric_profile(values: "pd.Series", bins: int = DEFAULT_BINS) -> dict[str, 
     return out
 
 
-def sorted_quantiles(xs: Any, levels: Any) -> Any:
+def sorted_quantiles(xs: np.ndarray, levels: np.ndarray | Sequence[float]) -> np.ndarray:
     """``np.quantile(xs, levels)`` (numpy's default ``linear`` method) of finite values sorted ascending.
 
     The same arithmetic as numpy's, step for step (indexes, gamma, and its two-sided ``_lerp``), so the
     same bits, without np.quantile's copy and partition of the whole array on every call.
+
+    Parameters
+    ----------
+    xs : ndarray of shape (n_samples,), float64
+        Finite values sorted ascending; ``n_samples >= 1``.
+    levels : array-like of shape (n_levels,)
+        Quantile levels in [0, 1].
+
+    Returns
+    -------
+    quantiles : ndarray of shape (n_levels,), float64
+        Bit for bit ``np.quantile(xs, levels)``.
     """
     import numpy as np
 
@@ -152,10 +227,22 @@ def sorted_quantiles(xs: Any, levels: Any) -> Any:
     return result
 
 
-def sorted_histogram_counts(xs: Any, edges: Any) -> Any:
+def sorted_histogram_counts(xs: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """``np.histogram(xs, bins=edges)[0]`` for values sorted ascending: bins are [a, b) except the last,
     which also holds b, and values outside [edges[0], edges[-1]] are not counted (numpy locates the edges
-    in sorted blocks of the data the same way; ``windows.sorted_histogram`` counts current data alike)."""
+    in sorted blocks of the data the same way; ``windows.sorted_histogram`` counts current data alike).
+
+    Parameters
+    ----------
+    xs : ndarray of shape (n_samples,), float64
+        Finite values sorted ascending.
+    edges : ndarray of shape (n_bins + 1,), float64
+        Bin edges, increasing; ``n_bins >= 1``.
+
+    Returns
+    -------
+    counts : ndarray of shape (n_bins,), intp
+    """
     import numpy as np
 
     cumulative = np.concatenate((np.searchsorted(xs, edges[:-1], side="left"),
@@ -163,8 +250,25 @@ def sorted_histogram_counts(xs: Any, edges: Any) -> Any:
     return np.diff(cumulative)
 
 
-def sorted_quantile_histogram(xs: Any, levels: Any) -> tuple[Any, Any]:
-    """Edges at the sorted values' quantiles ``levels`` (repeats dropped) and the count in each bin."""
+def sorted_quantile_histogram(xs: np.ndarray, levels: np.ndarray | Sequence[float]
+                              ) -> tuple[np.ndarray, np.ndarray]:
+    """Edges at the sorted values' quantiles ``levels`` (repeats dropped) and the count in each bin.
+
+    Parameters
+    ----------
+    xs : ndarray of shape (n_samples,), float64
+        Finite values sorted ascending; ``n_samples >= 1``.
+    levels : array-like of shape (n_levels,)
+        Quantile levels in [0, 1], increasing, usually from 0 to 1.
+
+    Returns
+    -------
+    edges : ndarray of shape (n_edges,), float64
+        The distinct quantiles, increasing (``n_edges <= n_levels``); a constant column gets the
+        two edges ``[value, value]``.
+    counts : ndarray of shape (n_edges - 1,), intp
+        The values in each bin (as ``sorted_histogram_counts``).
+    """
     import numpy as np
 
     edges = np.unique(sorted_quantiles(xs, levels))
@@ -173,20 +277,46 @@ def sorted_quantile_histogram(xs: Any, levels: Any) -> tuple[Any, Any]:
     return edges, sorted_histogram_counts(xs, edges)
 
 
-def quantile_histogram(finite: Any, levels: Any) -> tuple[Any, Any]:
-    """Edges at the data's quantiles ``levels`` (repeats dropped) and the count in each bin."""
+def quantile_histogram(finite: np.ndarray, levels: np.ndarray | Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Edges at the data's quantiles ``levels`` (repeats dropped) and the count in each bin.
+
+    Parameters
+    ----------
+    finite : ndarray of shape (n_samples,), float64
+        Finite values in any order; ``n_samples >= 1``.
+    levels : array-like of shape (n_levels,)
+        Quantile levels in [0, 1], increasing.
+
+    Returns
+    -------
+    edges, counts : ndarray
+        As ``sorted_quantile_histogram`` returns them.
+    """
     import numpy as np
 
     return sorted_quantile_histogram(np.sort(finite), levels)
 
 
-def categorical_profile(values: "pd.Series") -> dict[str, Any]:
+def categorical_profile(values: "pd.Series") -> CategoricalProfile:
+    """Profile a categorical reference column: the count of each value, as text.
+
+    Parameters
+    ----------
+    values : pandas.Series of shape (n_rows,)
+        Any dtype; NaN and None count as nulls, every other value by its ``str``.
+
+    Returns
+    -------
+    profile : CategoricalProfile
+        The ``MAX_CATEGORIES`` most frequent values; past them, ``__other__`` counts the rest and
+        ``other_hashes`` lists them (None past ``MAX_HASHED`` of them).
+    """
     nulls = int(values.isna().sum())
     counts = str_value_counts(values)
     top = counts.iloc[:MAX_CATEGORIES]
     value_counts = {str(k): int(v) for k, v in top.items()}
     rest = int(counts.iloc[MAX_CATEGORIES:].sum())
-    out = {
+    out: CategoricalProfile = {
         "kind": CATEGORICAL,
         "count": int(counts.sum()),
         "nulls": nulls,
@@ -200,8 +330,18 @@ def categorical_profile(values: "pd.Series") -> dict[str, Any]:
     return out
 
 
-def value_hashes(values: list[str]) -> Any:
-    """Each value's 64-bit hash (blake2b, 8 bytes, little-endian) as a uint64 array, in order."""
+def value_hashes(values: list[str]) -> np.ndarray:
+    """Each value's 64-bit hash (blake2b, 8 bytes, little-endian) as a uint64 array, in order.
+
+    Parameters
+    ----------
+    values : list of str, n_values entries
+
+    Returns
+    -------
+    hashes : ndarray of shape (n_values,), dtype ``<u8``
+        Read-only (a view of the digests' bytes).
+    """
     import hashlib
 
     import numpy as np
@@ -210,8 +350,18 @@ def value_hashes(values: list[str]) -> Any:
     return np.frombuffer(digest, dtype="<u8")
 
 
-def pack_hashes(hashes: Any) -> str:
-    """A hash array as stored in a profile: sorted, little-endian, base64."""
+def pack_hashes(hashes: np.ndarray) -> str:
+    """A hash array as stored in a profile: sorted, little-endian, base64.
+
+    Parameters
+    ----------
+    hashes : array-like of shape (n_values,), uint64
+
+    Returns
+    -------
+    text : str
+        Base64 of the sorted hashes' ``8 * n_values`` bytes (``other_hashes`` in a profile).
+    """
     import base64
 
     import numpy as np
@@ -219,7 +369,19 @@ def pack_hashes(hashes: Any) -> str:
     return base64.b64encode(np.sort(np.asarray(hashes, dtype="<u8")).tobytes()).decode("ascii")
 
 
-def unpack_hashes(text: str) -> Any:
+def unpack_hashes(text: str) -> np.ndarray:
+    """The hashes ``pack_hashes`` stored.
+
+    Parameters
+    ----------
+    text : str
+        A profile's ``other_hashes``.
+
+    Returns
+    -------
+    hashes : ndarray of shape (n_values,), dtype ``<u8``
+        Sorted ascending, read-only.
+    """
     import base64
 
     import numpy as np
@@ -235,6 +397,15 @@ def str_value_counts(values: "pd.Series") -> "pd.Series":
     categories that occur are turned into text, by the same ``astype(str)``; an object column of str is
     counted as it is. Anything else, or any case where two values would print alike, takes the
     direct way.
+
+    Parameters
+    ----------
+    values : pandas.Series of shape (n_rows,)
+
+    Returns
+    -------
+    counts : pandas.Series of shape (n_distinct,), int64
+        Indexed by the values as text, most frequent first.
     """
     import numpy as np
     import pandas as pd
@@ -260,22 +431,53 @@ def str_value_counts(values: "pd.Series") -> "pd.Series":
     return values.dropna().astype(str).value_counts()
 
 
-def profile_column(values: "pd.Series", kind: str, bins: int = DEFAULT_BINS) -> dict[str, Any]:
+def profile_column(values: "pd.Series", kind: str, bins: int = DEFAULT_BINS) -> FeatureProfile:
+    """``numeric_profile`` or ``categorical_profile`` of a column, by ``kind``.
+
+    Parameters
+    ----------
+    values : pandas.Series of shape (n_rows,)
+    kind : {"numeric", "categorical"}
+    bins : int, default=10
+        Quantile bins of a numeric column's histogram.
+
+    Returns
+    -------
+    profile : NumericProfile or CategoricalProfile
+    """
     return numeric_profile(values, bins) if kind == NUMERIC else categorical_profile(values)
 
 
 def build_profile(
     frame: "pd.DataFrame",
-    schema: list[dict[str, Any]],
+    schema: list[SchemaEntry],
     *,
     target: "pd.Series | None" = None,
     target_kind: str | None = None,
     predictions: "pd.Series | None" = None,
     prediction_kind: str | None = None,
     bins: int = DEFAULT_BINS,
-) -> dict[str, Any]:
-    """Profile every feature in ``schema`` (and the target and predictions, if given)."""
-    profile: dict[str, Any] = {
+) -> ReferenceProfile:
+    """Profile every feature in ``schema`` (and the target and predictions, if given).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame of shape (n_rows, n_columns)
+        The reference data; it holds every column ``schema`` names.
+    schema : list of SchemaEntry
+        The features to profile (``feature_schema``).
+    target, predictions : pandas.Series of shape (n_rows,), optional
+        The labels and the model's predictions on ``frame``.
+    target_kind, prediction_kind : {"numeric", "categorical"}, optional
+        Their kinds (inferred when not given).
+    bins : int, default=10
+        Quantile bins of each numeric histogram.
+
+    Returns
+    -------
+    profile : ReferenceProfile
+    """
+    profile: ReferenceProfile = {
         "rows": int(len(frame)),
         "bins": bins,
         "features": {f["name"]: profile_column(frame[f["name"]], f["kind"], bins) for f in schema},

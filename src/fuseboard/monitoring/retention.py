@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlmodel import select
 
@@ -113,12 +113,20 @@ def _bucket(start: datetime, seconds: int) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % seconds, tz=timezone.utc)
 
 
+class Compaction(TypedDict):
+    """What ``compact`` did: windows merged away, windows they were merged into, windows deleted."""
+
+    merged: int
+    created: int
+    deleted: int
+
+
 COMPACT_BATCH = 50  # deployments compacted per transaction: memory stays flat, writers wait little
 
 
 def compact(ws: Workspace, *, now: datetime | None = None, retention: Retention | None = None,
             actor: str = "monitor", origin: str = "monitor", reason: str = "",
-            audit_merges: bool = False) -> dict[str, int]:
+            audit_merges: bool = False) -> Compaction:
     """Delete windows past ``delete_after``, then merge old windows into hourly, then daily profiles;
     returns how many rows went and came.
 
@@ -133,7 +141,7 @@ def compact(ws: Workspace, *, now: datetime | None = None, retention: Retention 
     now = now or utcnow()
     asked = retention or Retention()
     retention = clamped(asked, floors(ws))
-    counts = {"merged": 0, "created": 0, "deleted": 0}
+    counts: Compaction = {"merged": 0, "created": 0, "deleted": 0}
     settings = {"hourly_after": span(retention.hourly_after), "daily_after": span(retention.daily_after),
                 "delete_after": span(retention.delete_after) if retention.delete_after is not None else None}
     if retention.delete_after is not None:  # first: what goes is not merged in vain, and counts as asked
@@ -168,7 +176,7 @@ def compact(ws: Workspace, *, now: datetime | None = None, retention: Retention 
 
 
 def _compact_deployment(s: Any, version_id: int, env_id: int, old: tuple[Any, ...], target: int, now: datetime,
-                        counts: dict[str, int]) -> None:
+                        counts: Compaction) -> None:
     groups: dict[datetime, list[WindowProfile]] = {}
     for row in s.exec(select(WindowProfile).where(WindowProfile.version_id == version_id,
                                                   WindowProfile.environment_id == env_id, *old)

@@ -15,6 +15,7 @@ from typing import Any, Iterable
 
 from sqlmodel import Session, select
 
+from fuseboard.status import Status
 from fuseboard.store import audit
 from fuseboard.store.models import Alert, Environment, Model, ModelVersion, Rollout
 
@@ -57,7 +58,8 @@ def mark_known_good(session: Session, now: datetime) -> list[Rollout]:
         return []
     crit: dict[tuple[int, int], list[tuple[datetime, datetime | None]]] = {}
     for model_id, env_id, opened, resolved in session.exec(select(
-            Alert.model_id, Alert.environment_id, Alert.opened_at, Alert.resolved_at).where(Alert.severity == "crit")):
+            Alert.model_id, Alert.environment_id, Alert.opened_at, Alert.resolved_at)
+            .where(Alert.severity == Status.CRIT)):
         crit.setdefault((model_id, env_id), []).append((opened, resolved))
     names = dict(session.exec(select(Model.id, Model.name)).all())
     numbers = dict(session.exec(select(ModelVersion.id, ModelVersion.version)

@@ -8,7 +8,7 @@ conditional UPDATE, which the database makes atomic on SQLite and PostgreSQL
 alike.
 
 Jobs never touch a UI: results go to the database (check history and alerts),
-and an optional ``on_cycle`` callback gets a small summary. Shut down with
+and an optional ``on_cycle`` callback gets a small summary (a ``CycleSummary``). Shut down with
 ``stop()``, which does not wait for running jobs (see the known deadlock
 between ``call_from_thread`` and ``shutdown(wait=True)``).
 """
@@ -22,6 +22,7 @@ import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Callable
 
 from sqlalchemy import update
@@ -30,6 +31,7 @@ from sqlmodel import select
 
 from fuseboard.errors import WorkspaceUnwritable
 from fuseboard.monitoring import alerts, checks, rollouts
+from fuseboard.status import Status
 from fuseboard.store.audit import host_name
 from fuseboard.store.db import Workspace, database_now, is_unreachable
 from fuseboard.store.models import Lease, utcnow
@@ -94,6 +96,49 @@ KINDS = {
 }
 
 
+class Outcome(StrEnum):
+    """How a monitor cycle ended."""
+
+    DONE = "done"  # the checks ran and their results and alerts were recorded
+    FAILED = "failed"  # the cycle raised (``error`` says what); the next one tries again
+    UNWRITABLE = "unwritable"  # the workspace refuses writes (a full disk): ``reason`` says why
+    UNREACHABLE = "unreachable"  # the database could not be reached: nothing was written
+
+
+@dataclass(frozen=True)
+class AuditCheckpoint:
+    """The audit chain's head as the monitor sends it off this host (``Monitor.checkpoint``)."""
+
+    id: int
+    hash: str
+    at: str  # when the head event was recorded (``store.anchor.stamp``)
+    workspace: str
+
+    def as_event(self) -> dict[str, Any]:
+        """The body the alert webhook receives (JSON; one line of an anchor file)."""
+        return {"event": "audit.checkpoint", "id": self.id, "hash": self.hash, "at": self.at,
+                "workspace": self.workspace}
+
+
+@dataclass(frozen=True)
+class CycleSummary:
+    """What the ``on_cycle`` callback receives after each cycle (and each audit checkpoint)."""
+
+    kind: str  # a key of KINDS (health, drift, performance), or "audit.checkpoint"
+    outcome: Outcome = Outcome.DONE
+    deployments: int = 0
+    alerts_changed: int = 0  # alerts opened, reopened or resolved
+    worst: Status = Status.NONE  # the worst status among the deployments checked
+    error: str = ""  # what went wrong, one line (every outcome but DONE)
+    reason: str = ""  # UNWRITABLE: why the workspace refuses writes
+    checkpoint: AuditCheckpoint | None = None  # kind "audit.checkpoint": the head sent
+
+    @property
+    def failed(self) -> bool:
+        """The cycle did not record its results (``error`` says why)."""
+        return self.outcome is not Outcome.DONE
+
+
 @contextlib.contextmanager
 def _gc_paused() -> Any:
     """Hold off cyclic garbage collection while a cycle decodes thousands of profiles.
@@ -112,7 +157,7 @@ def _gc_paused() -> Any:
 
 
 def run_cycle(ws: Workspace, kind: str, *, now: datetime | None = None, policy: checks.Policy | None = None,
-              notify: Callable[[list[dict]], None] | None = None) -> dict:
+              notify: Callable[[list[dict]], None] | None = None) -> CycleSummary:
     """Run one kind of check on every deployment and record results and alerts in one transaction.
 
     ``notify`` receives the alerts that fired or resolved (after the commit), but not those of a
@@ -130,8 +175,8 @@ def run_cycle(ws: Workspace, kind: str, *, now: datetime | None = None, policy: 
                 _follow_rollouts(s, results, now)
     if notify is not None and events:
         notify(events)
-    return {"kind": kind, "deployments": len(results), "alerts_changed": len(changed),
-            "worst": checks.worst([r.status for r in results])}
+    return CycleSummary(kind, deployments=len(results), alerts_changed=len(changed),
+                        worst=Status.worst(r.status for r in results))
 
 
 def _follow_rollouts(session: Any, results: list[checks.DeploymentChecks], now: datetime) -> None:
@@ -178,7 +223,7 @@ class Monitor:
     """Runs the checks on their intervals while this process holds the lease."""
 
     def __init__(self, ws: Workspace, intervals: Intervals | None = None,
-                 on_cycle: Callable[[dict], None] | None = None, holder: str | None = None,
+                 on_cycle: Callable[[CycleSummary], None] | None = None, holder: str | None = None,
                  notify: Callable[[list[dict]], None] | None = None, retention: Any = None,
                  housekeeping: list[Callable[[Workspace], Any]] | None = None) -> None:
         self.ws = ws
@@ -238,17 +283,17 @@ class Monitor:
             summary = run_cycle(self.ws, kind, notify=self.notify)
         except WorkspaceUnwritable as exc:  # a full disk: checks resume by themselves once it has room
             log.error("monitor cycle %s: %s", kind, exc)
-            summary = {"kind": kind, "error": str(exc), "unwritable": exc.reason}
+            summary = CycleSummary(kind, Outcome.UNWRITABLE, error=str(exc), reason=exc.reason)
         except Exception as exc:  # noqa: BLE001  (a failing cycle must never stop the loop)
             if is_unreachable(exc):  # the cycle wrote nothing (one transaction); the next one recomputes it
                 self._lost(exc)
                 self._next_renew = 0.0  # start the back-off now
-                summary = {"kind": kind, "error": "database unreachable", "unreachable": True}
+                summary = CycleSummary(kind, Outcome.UNREACHABLE, error="database unreachable")
                 if self.on_cycle is not None:
                     self.on_cycle(summary)
                 return
             log.exception("monitor cycle %s failed", kind)
-            summary = {"kind": kind, "error": f"{type(exc).__name__}: {exc}"}
+            summary = CycleSummary(kind, Outcome.FAILED, error=f"{type(exc).__name__}: {exc}")
         if kind == "health":
             for task in self.housekeeping:
                 try:
@@ -272,7 +317,7 @@ class Monitor:
         if counts["merged"] or counts["deleted"]:
             log.info("compacted %(merged)d windows into %(created)d, deleted %(deleted)d", counts)
 
-    def checkpoint(self) -> dict | None:
+    def checkpoint(self) -> AuditCheckpoint | None:
         """Hourly, by the leader: the audit chain's head, sent to the alert webhook and the ``on_cycle``
         callback when it moved since the last one, so that a copy of the chain's anchor lives off this
         host (a receiver that keeps these bodies as JSON lines has a file ``audit verify --anchor``
@@ -292,13 +337,12 @@ class Monitor:
         if head is None or (head[0], head[1]) == self._checkpointed:
             return None
         self._checkpointed = (head[0], head[1])
-        point = {"event": "audit.checkpoint", "id": head[0], "hash": head[1], "at": stamp(head[2]),
-                 "workspace": self.ws.where}
+        point = AuditCheckpoint(head[0], head[1], stamp(head[2]), self.ws.where)
         log.info("audit checkpoint: event %d %s", head[0], head[1])
         if self.notify is not None:
-            self.notify([point])
+            self.notify([point.as_event()])
         if self.on_cycle is not None:
-            self.on_cycle({"kind": "audit.checkpoint", **point})
+            self.on_cycle(CycleSummary("audit.checkpoint", checkpoint=point))
         return point
 
     def start(self) -> None:

@@ -214,14 +214,17 @@ class FuseboardApp(App[None]):
 
     def on_monitor_cycle(self, message: MonitorCycle) -> None:
         """Fresh results: reload the screen on top (unless a dialog is open); say what went wrong."""
+        from fuseboard.monitoring.scheduler import Outcome  # (loaded with the monitor that sent this)
+
         self._refresh_tick()
-        if message.summary.get("unreachable"):
+        summary = message.summary
+        if summary.outcome is Outcome.UNREACHABLE:
             self.post_message(DatabaseDown("the database cannot be reached"))
             return
-        if message.summary.get("unwritable"):
-            self.post_message(Degraded(message.summary["unwritable"]))
-        elif "error" in message.summary:
-            self.notify(f"monitor cycle failed: {message.summary['error']}", severity="error", timeout=8)
+        if summary.outcome is Outcome.UNWRITABLE and summary.reason:
+            self.post_message(Degraded(summary.reason))
+        elif summary.failed:
+            self.notify(f"monitor cycle failed: {summary.error}", severity="error", timeout=8)
 
     def on_degraded(self, message: Degraded) -> None:
         """Writes stopped working: hide every change (as --read-only does) and say why, once; reading,

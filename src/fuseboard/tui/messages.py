@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fuseboard.monitoring.scheduler import CycleSummary
 
 
 class Loaded(Message):
@@ -26,7 +29,7 @@ class LoadFailed(Message):
 class MonitorCycle(Message):
     """The monitor loop finished a cycle (posted from its thread)."""
 
-    def __init__(self, summary: dict) -> None:
+    def __init__(self, summary: CycleSummary) -> None:
         super().__init__()
         self.summary = summary
 

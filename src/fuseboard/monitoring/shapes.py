@@ -1,0 +1,137 @@
+"""The JSON shapes of profiles, as TypedDicts: the contract between the modules that write them
+(profiles.py, windows.py, performance.py) and those that read them (drift.py, the checks, ingest).
+
+Profiles are stored as JSON in the database and read back as plain dicts, so these are types for
+the reader and the type checker only: nothing is converted. Standard library only, cheap to import.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NotRequired, TypedDict
+
+Kind = Literal["numeric", "categorical"]
+
+
+class SchemaEntry(TypedDict):
+    """One column of a model's features (``profiles.feature_schema``)."""
+
+    name: str
+    kind: Kind
+    dtype: str  # the pandas dtype the reference data had, as text
+
+
+class FineBins(TypedDict):
+    """A reference's fine bins: every percentile, plus log-spaced levels in both tails."""
+
+    edges: list[float]
+    counts: list[int]  # len(edges) - 1 entries
+
+
+class NumericProfile(TypedDict):
+    """A numeric column of the reference data (``profiles.numeric_profile``)."""
+
+    kind: Literal["numeric"]
+    count: int  # finite values
+    nulls: int  # missing, unparseable or infinite values
+    mean: float | None  # None (as are std, min and max) when the column has no finite value
+    std: float | None  # sample standard deviation (ddof=1); 0.0 for a single value
+    min: float | None
+    max: float | None
+    quantiles: dict[str, float]  # "p5", "p25", "p50", "p75", "p95"
+    edges: list[float]  # the decile edges, repeats dropped; [] without values
+    counts: list[int]  # reference values in each bin: len(edges) - 1 entries
+    fine: NotRequired[FineBins]  # absent without values
+
+
+class CategoricalProfile(TypedDict):
+    """A categorical column of the reference data (``profiles.categorical_profile``)."""
+
+    kind: Literal["categorical"]
+    count: int  # present values
+    nulls: int
+    distinct: int
+    value_counts: dict[str, int]  # most frequent first; "__other__": the count of the values not kept
+    # the values not kept, as sorted 64-bit hashes (base64); None past MAX_HASHED; absent when all were
+    # kept (or the profile is older than the hashes)
+    other_hashes: NotRequired[str | None]
+
+
+FeatureProfile = NumericProfile | CategoricalProfile
+
+
+class ReferenceProfile(TypedDict):
+    """A model version's reference profile (``profiles.build_profile``, completed at registration)."""
+
+    rows: int
+    bins: int
+    features: dict[str, FeatureProfile]
+    target: NotRequired[FeatureProfile]
+    predictions: NotRequired[FeatureProfile]
+    scores: NotRequired[NumericProfile]  # binary classifiers: the positive class's probability
+    classes: NotRequired[list[str]]  # classifiers: the classes in the estimator's order
+
+
+class NumericWindow(TypedDict):
+    """A numeric column of a window, on its reference's bins (``windows.fold_numeric``)."""
+
+    kind: Literal["numeric"]
+    count: int  # finite values
+    nulls: int  # missing and infinite values
+    mean: float  # 0.0 without values
+    m2: float  # sum of squared deviations from the mean (Chan's merge adds these)
+    min: float | None  # None without values
+    max: float | None
+    counts: list[int]  # [below, one per reference bin..., above]: len(reference edges) + 1 entries
+    fine: list[int]  # the same on the reference's fine bins
+    tails: list[float]  # [sum of the values below the reference's range, sum of those above]
+
+
+class CategoricalWindow(TypedDict):
+    """A categorical column of a window, on its reference's categories (``windows.fold_counts``)."""
+
+    kind: Literal["categorical"]
+    count: int  # present values
+    nulls: int
+    value_counts: dict[str, int]  # every reference category (0 included), then "__unseen__"
+    unseen: dict[str, int]  # the most frequent categories the reference never had (MAX_UNSEEN)
+
+
+WindowFeature = NumericWindow | CategoricalWindow
+
+
+class ScoreHistograms(TypedDict):
+    """Counts of a class's scores on ``performance.SCORE_BINS`` equal bins of [0, 1]."""
+
+    pos: list[int]  # rows whose true class is the one scored
+    neg: list[int]  # the other rows
+
+
+class ClassificationPerformance(TypedDict):
+    """A classifier's labelled rows in a window (``performance.fold_classification``)."""
+
+    task: Literal["classification"]
+    classes: list[str]
+    labelled: int  # rows counted in the confusion matrix
+    unknown_labels: int  # rows whose label is not one of ``classes`` (left out)
+    confusion: list[list[int]]  # [true class][predicted class], in ``classes`` order
+    scores: NotRequired[dict[str, ScoreHistograms]]  # by class scored (binary: the positive class only)
+
+
+class RegressionPerformance(TypedDict):
+    """A regressor's labelled rows in a window (``performance.fold_regression``): sums that merge."""
+
+    task: Literal["regression"]
+    labelled: int
+    unknown_labels: int  # rows whose label or prediction is not finite (left out)
+    sum_err: float  # of prediction - label
+    sum_sq_err: float
+    sum_abs_err: float
+    sum_y: float  # of the labels
+    sum_y2: float  # of the squared labels
+
+
+class NoLabels(TypedDict):
+    """A window without labelled rows: ``{}``."""
+
+
+PerformanceProfile = ClassificationPerformance | RegressionPerformance
