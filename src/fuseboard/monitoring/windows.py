@@ -2,9 +2,10 @@
 
 A window profile summarises the rows of one model version in one environment
 over one time window, feature by feature, on the reference profile's bins.
-Raw rows are never kept: profiles are small, and ``merge`` adds two of them
-exactly (counts add; means and variances combine with Chan's formula), so
-five-minute windows can be rolled up into hours and days without loss.
+Raw rows are never kept: profiles are small, and ``merge_all`` (window_merge.py) adds
+them exactly (counts add; means and variances combine with Chan's formula), so
+five-minute windows can be rolled up into hours and days without loss. Their shapes
+are ``shapes.NumericWindow`` and ``shapes.CategoricalWindow``.
 
 Numeric feature::
 
@@ -29,18 +30,39 @@ in the reference's ``__other__`` bucket, not as unseen.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any, Sequence
+
+from fuseboard.monitoring.shapes import CategoricalProfile, CategoricalWindow, NumericProfile, NumericWindow
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+# merging lives in window_merge.py; its functions are imported from here too
+from fuseboard.monitoring.window_merge import (BIGGEST, MAX_UNSEEN, merge_all, merge_feature,  # noqa: F401
+                                               saturate, variance)
 
 UNSEEN = "__unseen__"
-MAX_UNSEEN = 20
 
 
-def sorted_histogram(xs: Any, edges: list[float]) -> list[int]:
+def sorted_histogram(xs: np.ndarray, edges: Sequence[float]) -> list[int]:
     """Counts of sorted finite values in ``[below, bins..., above]``.
 
     Bins are [a, b) except the last, which also holds b, as numpy.histogram counts.
     Sorting first and locating the edges in the sorted values is several times faster
     than locating each value among the edges.
+
+    Parameters
+    ----------
+    xs : ndarray of shape (n_samples,), float64
+        Finite values sorted ascending.
+    edges : sequence of float, shape (n_bins + 1,)
+        A reference's bin edges, increasing.
+
+    Returns
+    -------
+    counts : list of int, n_bins + 2 entries
+        The values below ``edges[0]``, in each bin, and above ``edges[-1]``; they sum to
+        ``n_samples``. Fewer than two edges: ``[0, n_samples, 0]``.
     """
     import numpy as np
 
@@ -56,25 +78,29 @@ def sorted_histogram(xs: Any, edges: list[float]) -> list[int]:
     return [int(left[0]), *inner.tolist(), n - top]
 
 
-BIGGEST = 1.7976931348623157e308  # float max: sums of huge values saturate here instead of becoming inf
+def fold_sorted(xs: np.ndarray, nulls: int, reference: NumericProfile) -> NumericWindow:
+    """Profile sorted finite values (plus ``nulls`` missing ones) on the reference's bins.
 
+    Parameters
+    ----------
+    xs : ndarray of shape (n_samples,), float64
+        The window's finite values, sorted ascending.
+    nulls : int
+        The window's missing, unparseable and infinite values.
+    reference : NumericProfile
+        Its ``edges`` (and ``fine`` edges) give the bins; without edges (``{}``), every value
+        counts in the middle bin of ``[0, n_samples, 0]``.
 
-def _finite(value: Any) -> float:
-    """A stored statistic, kept finite (JSON has no infinity; an overflowed sum saturates at float max)."""
-    if value is None:  # an overflowed value stored before saturation existed
-        return BIGGEST
-    value = float(value)
-    if value != value:  # NaN: inf - inf after an overflow
-        return BIGGEST
-    return max(-BIGGEST, min(BIGGEST, value))
-
-
-def fold_sorted(xs: Any, nulls: int, reference: dict[str, Any]) -> dict[str, Any]:
-    """Profile sorted finite values (plus ``nulls`` missing ones) on the reference's bins."""
+    Returns
+    -------
+    window : NumericWindow
+        ``counts`` and ``fine`` have ``len(edges) + 1`` entries; sums that overflow saturate at
+        float max.
+    """
     import numpy as np
 
     n = int(xs.size)
-    out: dict[str, Any] = {"kind": "numeric", "count": n, "nulls": int(nulls)}
+    out: NumericWindow = {"kind": "numeric", "count": n, "nulls": int(nulls)}
     edges = reference.get("edges") or []
     fine_edges = (reference.get("fine") or {}).get("edges") or edges
     if n:
@@ -85,20 +111,32 @@ def fold_sorted(xs: Any, nulls: int, reference: dict[str, Any]) -> dict[str, Any
                 mean = float((xs / scale).mean()) * scale
             deviations = xs - mean
             deviations *= deviations  # not a BLAS dot: OpenBLAS's own threads fight the fold threads
-            m2 = _finite(deviations.sum())
-        out.update(mean=_finite(mean), m2=m2, min=float(xs[0]), max=float(xs[-1]))
+            m2 = saturate(deviations.sum())
+        out.update(mean=saturate(mean), m2=m2, min=float(xs[0]), max=float(xs[-1]))
     else:
         out.update(mean=0.0, m2=0.0, min=None, max=None)
     out["counts"] = sorted_histogram(xs, edges) if edges else [0, n, 0]
     out["fine"] = sorted_histogram(xs, fine_edges) if fine_edges else [0, n, 0]
     below, above = (out["counts"][0], out["counts"][-1]) if edges else (0, 0)
     with np.errstate(over="ignore", invalid="ignore"):
-        out["tails"] = [_finite(xs[:below].sum()), _finite(xs[n - above:].sum()) if above else 0.0]
+        out["tails"] = [saturate(xs[:below].sum()), saturate(xs[n - above:].sum()) if above else 0.0]
     return out
 
 
-def fold_numeric(values: Any, reference: dict[str, Any]) -> dict[str, Any]:
-    """Profile one numeric column (a float array; NaN and infinities count as null) on the reference's bins."""
+def fold_numeric(values: np.ndarray | Sequence[float], reference: NumericProfile) -> NumericWindow:
+    """Profile one numeric column (a float array; NaN and infinities count as null) on the reference's bins.
+
+    Parameters
+    ----------
+    values : array-like of shape (n_rows,), float64 or convertible to it
+        One window's values, in any order.
+    reference : NumericProfile
+        As ``fold_sorted`` reads it.
+
+    Returns
+    -------
+    window : NumericWindow
+    """
     import numpy as np
 
     ordered = np.sort(np.asarray(values, dtype="float64"))  # -inf first, then +inf, then NaN last
@@ -149,7 +187,8 @@ PIECE = 1 << 17  # values of a window folded at a time: their doubles and float3
 CANCELLATION = 1e-6  # sum of squares minus n mean^2 is kept while it keeps 10 of its 16 digits
 
 
-def fold_numeric_windows(column: Any, windows_idx: list[Any], reference: dict[str, Any]) -> list[dict[str, Any]]:
+def fold_numeric_windows(column: np.ndarray, windows_idx: Sequence[slice | np.ndarray], reference: NumericProfile
+                         ) -> list[NumericWindow]:
     """``fold_numeric`` of each window of a column, the same counts at about half the cost.
 
     Sorting is most of a fold, and float32 sorts twice as fast as float64: windows of finite values
@@ -159,6 +198,20 @@ def fold_numeric_windows(column: Any, windows_idx: list[Any], reference: dict[st
     of squares unless that loses precision to cancellation).
     Windows with nulls or infinities, and columns whose values keep tying with the edges (integers,
     say), are sorted in double precision as ``fold_numeric`` does.
+
+    Parameters
+    ----------
+    column : ndarray of shape (n_rows,), float64
+        A batch's values of one column, in row order.
+    windows_idx : sequence of slice or ndarray of intp, n_windows entries
+        The rows of each window (a slice, or row positions), as ``column[idx]`` selects them.
+    reference : NumericProfile
+        As ``fold_sorted`` reads it.
+
+    Returns
+    -------
+    windows : list of NumericWindow, n_windows entries
+        The counts ``fold_numeric`` gives each window; the moments agree with it to rounding.
     """
     import numpy as np
 
@@ -250,12 +303,24 @@ def fold_numeric_windows(column: Any, windows_idx: list[Any], reference: dict[st
 OTHER = "__other__"  # profiles.OTHER: the reference's values beyond the ones it kept
 
 
-def in_other(dictionary: list[str], reference: dict[str, Any]) -> Any:
+def in_other(dictionary: list[str], reference: CategoricalProfile) -> np.ndarray | None:
     """Per value of ``dictionary`` (a column's distinct values): whether it is one of the reference's
     values beyond those it kept, i.e. counts as ``__other__``; None when there are none to match.
 
     Only the values the reference did not keep are hashed (once per batch and column, not per row),
     and looked up in its sorted hashes with one search.
+
+    Parameters
+    ----------
+    dictionary : list of str, n_values entries
+        Distinct values, as text.
+    reference : CategoricalProfile
+        Its ``value_counts`` (the kept values) and ``other_hashes`` are read.
+
+    Returns
+    -------
+    mask : ndarray of shape (n_values,), bool, or None
+        None when the reference has no ``other_hashes`` (no rest, or a profile older than them).
     """
     import numpy as np
 
@@ -280,12 +345,29 @@ def in_other(dictionary: list[str], reference: dict[str, Any]) -> Any:
     return mask
 
 
-def fold_counts(counts: Any, dictionary: list[str], nulls: int, reference: dict[str, Any],
-                other: Any = None) -> dict[str, Any]:
+def fold_counts(counts: np.ndarray | Sequence[int], dictionary: list[str], nulls: int,
+                reference: CategoricalProfile, other: np.ndarray | None = None) -> CategoricalWindow:
     """Profile a categorical column from the count of each distinct value (``dictionary`` order).
 
     ``other``: ``in_other(dictionary, reference)``, when the caller worked it out once for several
     windows; else it is worked out here.
+
+    Parameters
+    ----------
+    counts : array-like of shape (n_values,), int
+        The window's rows holding each value of ``dictionary`` (0 is allowed).
+    dictionary : list of str, n_values entries
+        Distinct values, as text.
+    nulls : int
+        The window's missing values.
+    reference : CategoricalProfile
+        Its ``value_counts`` keys are the categories counted by name (``other_hashes``: see
+        ``in_other``).
+    other : ndarray of shape (n_values,), bool, optional
+
+    Returns
+    -------
+    window : CategoricalWindow
     """
     value_counts = {c: 0 for c in reference.get("value_counts", {})}
     if other is None:
@@ -309,8 +391,20 @@ def fold_counts(counts: Any, dictionary: list[str], nulls: int, reference: dict[
             "value_counts": value_counts, "unseen": {v: c for c, v in top}}
 
 
-def fold_categorical(values: Any, reference: dict[str, Any]) -> dict[str, Any]:
-    """Profile one categorical column (any array; None/NaN count as null) against the reference's categories."""
+def fold_categorical(values: Any, reference: CategoricalProfile) -> CategoricalWindow:
+    """Profile one categorical column (any array; None/NaN count as null) against the reference's categories.
+
+    Parameters
+    ----------
+    values : array-like of shape (n_rows,)
+        Any values; each counts by its ``str``.
+    reference : CategoricalProfile
+        As ``fold_counts`` reads it.
+
+    Returns
+    -------
+    window : CategoricalWindow
+    """
     import pandas as pd
 
     series = pd.Series(values, dtype="object")
@@ -319,84 +413,3 @@ def fold_categorical(values: Any, reference: dict[str, Any]) -> dict[str, Any]:
     return fold_counts(counts.to_numpy(), [str(v) for v in counts.index], int(series.size - present.size),
                        reference)
 
-
-def merge_feature(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    """The profile of both windows' rows together."""
-    return merge_all([a, b])
-
-
-def merge_all(profiles: list[dict[str, Any]]) -> dict[str, Any]:
-    """The profile of all these windows' rows together: one pass per histogram."""
-    if len(profiles) == 1:
-        return profiles[0]
-    kinds = {p["kind"] for p in profiles}
-    if len(kinds) != 1:
-        raise ValueError("cannot merge a numeric and a categorical profile")
-    out: dict[str, Any] = {"kind": kinds.pop(), "count": sum(p["count"] for p in profiles),
-                           "nulls": sum(p["nulls"] for p in profiles)}
-    if out["kind"] == "categorical":
-        out["value_counts"] = _sum_dicts([p["value_counts"] for p in profiles])
-        unseen = _sum_dicts([p["unseen"] for p in profiles])
-        out["unseen"] = dict(sorted(unseen.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_UNSEEN])
-        return out
-    mean, m2 = _chan(profiles)
-    if not (math.isfinite(mean) and math.isfinite(m2)):  # sums near float max: every step kept finite
-        mean, m2 = _chan_saturating(profiles)
-    mins = [p["min"] for p in profiles if p.get("min") is not None]
-    maxs = [p["max"] for p in profiles if p.get("max") is not None]
-    out.update(mean=float(mean), m2=float(m2), min=min(mins) if mins else None, max=max(maxs) if maxs else None)
-    for key in ("counts", "fine", "tails"):
-        columns = [p[key] for p in profiles]
-        if len({len(c) for c in columns}) != 1:
-            raise ValueError("cannot merge histograms over different bins")
-        if key != "tails":
-            out[key] = list(map(sum, zip(*columns)))
-            continue
-        tails = [sum(values) if None not in values else math.inf for values in zip(*columns)]
-        if not all(map(math.isfinite, tails)):  # saturated or overflowed sums: added up saturating
-            tails = [_finite(sum(_finite(v) for v in values)) for values in zip(*columns)]
-        out[key] = tails
-    return out
-
-
-def _chan(profiles: list[dict[str, Any]]) -> tuple[float, float]:
-    """Mean and sum of squared deviations of the profiles' values together, pairwise (Chan's formula);
-    infinity or NaN if a sum overflowed (or a statistic is null: an overflow stored by older versions)."""
-    n = mean = m2 = 0.0
-    for p in profiles:
-        nb, mb, sb = p["count"], p["mean"], p["m2"]
-        if nb:
-            if mb is None or sb is None:
-                return math.inf, math.inf
-            delta = mb - mean
-            mean += delta * (nb / (n + nb))
-            m2 = m2 + sb + delta * delta * (n * nb / (n + nb))  # as _chan_saturating adds, to the last bit
-            n += nb
-    return mean, m2
-
-
-def _chan_saturating(profiles: list[dict[str, Any]]) -> tuple[float, float]:
-    """``_chan`` with every step kept finite (``_finite``): sums near float max saturate there."""
-    n = mean = m2 = 0.0
-    for p in profiles:
-        nb = p["count"]
-        if nb:
-            delta = _finite(_finite(p["mean"]) - mean)
-            mean = _finite(mean + delta * (nb / (n + nb)))
-            m2 = _finite(m2 + _finite(p["m2"]) + _finite(delta * delta) * (n * nb / (n + nb)))
-            n += nb
-    return mean, m2
-
-
-def _sum_dicts(dicts: list[dict[str, int]]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for d in dicts:
-        for key, value in d.items():
-            out[key] = out.get(key, 0) + value
-    return out
-
-
-def variance(profile: dict[str, Any]) -> float | None:
-    """Sample variance of a numeric window profile (None below two values)."""
-    n = profile["count"]
-    return profile["m2"] / (n - 1) if n > 1 else None
