@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from sqlalchemy import insert, update
 from sqlmodel import Session, select
@@ -29,6 +29,9 @@ from fuseboard.store import audit, lookup
 from fuseboard.store.db import Workspace
 from fuseboard.store.models import (Alert, CheckRun, CheckState, Environment, Model, ModelVersion,
                                      Silence, utcnow)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fuseboard.monitoring.checks import DeploymentChecks
 
 OPEN_STATES = OPEN_ALERT_STATES  # (the name ops and the faces import)
 FLAP_PERIOD = timedelta(minutes=30)
@@ -45,7 +48,7 @@ def fingerprint(model: str, env: str, check: str) -> str:
     return f"{model}/{env}/{check}"
 
 
-def record_results(session: Session, results: list[Any], *, now: datetime | None = None,
+def record_results(session: Session, results: list[DeploymentChecks], *, now: datetime | None = None,
                    outbox: list[Alert] | None = None) -> list[Alert]:
     """Store the check results and open, update or resolve the alerts they imply.
 
@@ -176,7 +179,32 @@ def notifications(session: Session, changed: list[Alert], still_open: list[Alert
     return out
 
 
-def event(session: Session, alert: Alert) -> dict[str, Any]:
+class AlertBody(TypedDict):
+    """The alert in an ``AlertEvent``."""
+
+    id: int
+    fingerprint: str
+    model: str
+    environment: str
+    check: str
+    severity: str  # a Status word: warn or crit
+    state: str  # an AlertState word
+    summary: str
+    opened_at: str  # ISO 8601
+    resolved_at: str | None
+    criticality: str
+    flaps: int
+    runbook: str
+
+
+class AlertEvent(TypedDict):
+    """What a notification hook receives (as JSON) when an alert fires or resolves."""
+
+    event: Literal["fired", "resolved"]
+    alert: AlertBody
+
+
+def event(session: Session, alert: Alert) -> AlertEvent:
     """What a notification hook receives when an alert fires or resolves."""
     model = session.get(Model, alert.model_id)
     env = session.get(Environment, alert.environment_id)

@@ -21,7 +21,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Sequence
+
+from fuseboard.monitoring.shapes import (ClassificationPerformance, NoLabels, PerformanceProfile,
+                                         RegressionPerformance)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
 
 SCORE_BINS = 200
 MIN_SAMPLES = 200
@@ -44,12 +51,27 @@ def _score_histogram(scores: Any, mask: Any) -> list[int]:
     return np.bincount(idx, minlength=SCORE_BINS).tolist()
 
 
-def fold_classification(labels: Any, predictions: Any, classes: Sequence[Any], scores: Any = None) -> dict[str, Any]:
+def fold_classification(labels: Any, predictions: Any, classes: Sequence[Any], scores: Any = None
+                        ) -> ClassificationPerformance:
     """Fold labelled rows of a classifier.
 
     ``scores``: for two classes, the probability of ``classes[1]`` per row; for more,
     an (n, k) array of per-class probabilities in class order; or None.
     Labels outside ``classes`` are counted in ``unknown_labels`` and left out.
+
+    Parameters
+    ----------
+    labels, predictions : array-like of shape (n_rows,)
+        The true and the predicted classes, compared with ``classes`` as text.
+    classes : sequence, n_classes entries
+        The model's classes in its order.
+    scores : array-like of shape (n_rows,) or (n_rows, n_classes), float, optional
+        Probabilities in [0, 1] (clipped there; NaN is not counted).
+
+    Returns
+    -------
+    profile : ClassificationPerformance
+        Rows whose label or prediction is not a class are left out of the confusion matrix.
     """
     import numpy as np
 
@@ -60,8 +82,22 @@ def fold_classification(labels: Any, predictions: Any, classes: Sequence[Any], s
     return fold_classification_codes(y, p, keys, scores)
 
 
-def fold_classification_codes(y: Any, p: Any, classes: Sequence[str], scores: Any = None) -> dict[str, Any]:
-    """``fold_classification`` over class indices (negative: not one of ``classes``)."""
+def fold_classification_codes(y: np.ndarray, p: np.ndarray, classes: Sequence[str], scores: Any = None
+                              ) -> ClassificationPerformance:
+    """``fold_classification`` over class indices (negative: not one of ``classes``).
+
+    Parameters
+    ----------
+    y, p : ndarray of shape (n_rows,), int64
+        Index in ``classes`` of each row's label and prediction; negative for another value.
+    classes : sequence of str, n_classes entries
+    scores : array-like of shape (n_rows,) or (n_rows, n_classes), float, optional
+        As ``fold_classification`` takes them.
+
+    Returns
+    -------
+    profile : ClassificationPerformance
+    """
     import numpy as np
 
     k = len(classes)
@@ -82,13 +118,28 @@ def fold_classification_codes(y: Any, p: Any, classes: Sequence[str], scores: An
     return out
 
 
-def fold_classification_windows(y: Any, p: Any, classes: Sequence[str], scores: Any, windows_idx: Sequence[Any]
-                                ) -> list[dict[str, Any]]:
+def fold_classification_windows(y: np.ndarray, p: np.ndarray, classes: Sequence[str], scores: np.ndarray | None,
+                                windows_idx: Sequence[slice | np.ndarray]
+                                ) -> list[ClassificationPerformance | NoLabels]:
     """``fold_classification_codes`` of the labelled rows (``y != -1``) of each window of a batch;
     ``{}`` for a window without labels.
 
     The per-row keys (confusion cell, score bin) are computed once for the whole batch and each
     window is one count of its keys, instead of masking and binning the window again and again.
+
+    Parameters
+    ----------
+    y, p : ndarray of shape (n_rows,), int64
+        Class indices of the batch's labels and predictions: -1 for a row without a label, other
+        negatives for a value that is not one of ``classes``.
+    classes : sequence of str, n_classes entries
+    scores : ndarray of shape (n_rows,) or (n_rows, n_classes), float64, or None
+    windows_idx : sequence of slice or ndarray of intp, n_windows entries
+        The rows of each window, as ``y[idx]`` selects them.
+
+    Returns
+    -------
+    profiles : list of ClassificationPerformance or ``{}``, n_windows entries
     """
     import numpy as np
 
@@ -178,7 +229,18 @@ def _fold_clean_binary(y: Any, p: Any, scores: Any, windows_idx: Sequence[Any], 
     return out
 
 
-def fold_regression(labels: Any, predictions: Any) -> dict[str, Any]:
+def fold_regression(labels: Any, predictions: Any) -> RegressionPerformance:
+    """Fold labelled rows of a regressor into sums.
+
+    Parameters
+    ----------
+    labels, predictions : array-like of shape (n_rows,), float
+        Rows where either is not finite are counted in ``unknown_labels`` and left out.
+
+    Returns
+    -------
+    profile : RegressionPerformance
+    """
     import numpy as np
 
     y = np.asarray(labels, dtype="float64")
@@ -190,11 +252,27 @@ def fold_regression(labels: Any, predictions: Any) -> dict[str, Any]:
             "sum_abs_err": float(np.abs(err).sum()), "sum_y": float(y.sum()), "sum_y2": float((y * y).sum())}
 
 
-def merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    """The performance profile of both windows' labelled rows."""
+def merge(a: PerformanceProfile, b: PerformanceProfile) -> PerformanceProfile:
+    """The performance profile of both windows' labelled rows.
+
+    Parameters
+    ----------
+    a, b : ClassificationPerformance or RegressionPerformance
+        Of one task (and, for classifiers, the same classes).
+
+    Returns
+    -------
+    profile : ClassificationPerformance or RegressionPerformance
+        Counts and sums added; score histograms kept only when both have them.
+
+    Raises
+    ------
+    ValueError
+        Profiles of different tasks or classes.
+    """
     if a["task"] != b["task"]:
         raise ValueError("cannot merge classification and regression profiles")
-    out = {"task": a["task"], "labelled": a["labelled"] + b["labelled"],
+    out: dict[str, Any] = {"task": a["task"], "labelled": a["labelled"] + b["labelled"],
            "unknown_labels": a["unknown_labels"] + b["unknown_labels"]}
     if a["task"] == "regression":
         for key in ("sum_err", "sum_sq_err", "sum_abs_err", "sum_y", "sum_y2"):
@@ -210,16 +288,29 @@ def merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def series(windows: Sequence[tuple[Any, dict[str, Any]]], bucket_seconds: int) -> list[tuple[Any, int, dict[str, float]]]:
+def series(windows: Sequence[tuple[datetime, PerformanceProfile | NoLabels]], bucket_seconds: int
+           ) -> list[tuple[datetime, int, dict[str, float]]]:
     """Performance over time: ``(bucket start, labelled rows, metrics)`` per bucket, oldest first.
 
     ``windows`` are ``(window start, performance profile)`` pairs (datetimes, any order); each
     bucket merges the profiles of the windows that start in it, so its metrics are exact for
     its labelled rows. Buckets without labelled rows are left out.
+
+    Parameters
+    ----------
+    windows : sequence of (datetime, profile) pairs
+        Aware datetimes; a profile may be ``{}`` (no labels).
+    bucket_seconds : int
+        The buckets' length; they start at multiples of it since the epoch.
+
+    Returns
+    -------
+    points : list of (datetime, int, dict of str to float)
+        The bucket's start, its labelled rows, and ``metrics`` of its merged profile.
     """
     from datetime import timedelta
 
-    buckets: dict[Any, dict[str, Any]] = {}
+    buckets: dict[datetime, PerformanceProfile] = {}
     for start, profile in windows:
         if not profile or not profile.get("labelled"):
             continue
@@ -230,7 +321,18 @@ def series(windows: Sequence[tuple[Any, dict[str, Any]]], bucket_seconds: int) -
 
 
 def primary_metric(task: str, available: Sequence[str] = ()) -> str:
-    """The one metric a chart shows: ROC AUC (accuracy without scores), or RMSE for regression."""
+    """The one metric a chart shows: ROC AUC (accuracy without scores), or RMSE for regression.
+
+    Parameters
+    ----------
+    task : {"classification", "regression"}
+    available : sequence of str, optional
+        The metrics there are (empty: assume all).
+
+    Returns
+    -------
+    metric : {"roc_auc", "accuracy", "rmse"}
+    """
     if task == "regression":
         return "rmse"
     return "roc_auc" if "roc_auc" in available or not available else "accuracy"
@@ -239,7 +341,18 @@ def primary_metric(task: str, available: Sequence[str] = ()) -> str:
 # -- metrics -------------------------------------------------------------------------------
 
 def binned_auc(pos: Sequence[int], neg: Sequence[int]) -> float | None:
-    """P(score of a positive > score of a negative), pairs in one bin counting half."""
+    """P(score of a positive > score of a negative), pairs in one bin counting half.
+
+    Parameters
+    ----------
+    pos, neg : sequence of int, shape (n_bins,)
+        Score histograms of the positives and the negatives on the same increasing bins.
+
+    Returns
+    -------
+    auc : float or None
+        In [0, 1]; None without a positive or without a negative.
+    """
     n_pos, n_neg = sum(pos), sum(neg)
     if not n_pos or not n_neg:
         return None
@@ -255,8 +368,20 @@ def _safe(num: float, den: float) -> float:
     return num / den if den else 0.0
 
 
-def metrics(profile: dict[str, Any]) -> dict[str, float]:
-    """The task's metrics from a performance profile (empty when nothing is labelled)."""
+def metrics(profile: PerformanceProfile) -> dict[str, float]:
+    """The task's metrics from a performance profile (empty when nothing is labelled).
+
+    Parameters
+    ----------
+    profile : ClassificationPerformance or RegressionPerformance
+
+    Returns
+    -------
+    metrics : dict of str to float
+        Regression: rmse, mae, r2 (0.0 for constant labels). Classification: accuracy,
+        precision, recall and f1 (of ``classes[1]`` for two classes, else macro averages), and
+        roc_auc when scores were logged and every class scored has positives and negatives.
+    """
     n = profile["labelled"]
     if not n:
         return {}
@@ -292,6 +417,8 @@ def metrics(profile: dict[str, Any]) -> dict[str, float]:
 
 @dataclass
 class MetricCheck:
+    """One metric compared with its baseline (``degradation``)."""
+
     metric: str
     baseline: float
     current: float
@@ -306,7 +433,30 @@ class MetricCheck:
 def degradation(current: dict[str, float], baseline: dict[str, Any], rows: int,
                 tolerances: dict[str, tuple[str, float]] | None = None,
                 min_samples: int = MIN_SAMPLES) -> list[MetricCheck]:
-    """Compare current metrics with the validation baseline; no verdict below ``min_samples`` rows."""
+    """Compare current metrics with the validation baseline; no verdict below ``min_samples`` rows.
+
+    Parameters
+    ----------
+    current : dict of str to float
+        ``metrics`` of the labelled rows checked.
+    baseline : dict
+        The version's validation metrics (non-numbers are skipped).
+    rows : int
+        The labelled rows behind ``current``.
+    tolerances : dict of str to (kind, float), optional
+        Metric -> ("abs", drop) / ("abs_up", rise) / ("rel", fractional rise); DEFAULT_TOLERANCES when None.
+    min_samples : int, default=200
+
+    Returns
+    -------
+    checks : list of MetricCheck
+        One per tolerated metric present in both; empty below ``min_samples`` rows.
+
+    Raises
+    ------
+    ValueError
+        An unknown tolerance kind.
+    """
     if rows < min_samples:
         return []
     checks = []

@@ -15,6 +15,8 @@ compared later without the raw rows:
   about n / 2**64 per value for n hashed values). Past ``MAX_HASHED`` distinct values the list is
   not kept (``null``): every value outside the kept ones then counts as ``__other__``, none as
   unseen. Profiles written before ``other_hashes`` existed have none: the rest counts as unseen.
+
+Their shapes are TypedDicts in shapes.py (``NumericProfile``, ``CategoricalProfile``, ``ReferenceProfile``).
 """
 
 from __future__ import annotations

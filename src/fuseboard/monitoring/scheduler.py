@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +35,9 @@ from fuseboard.status import Status
 from fuseboard.store.audit import host_name
 from fuseboard.store.db import Workspace, database_now, is_unreachable
 from fuseboard.store.models import Lease, utcnow
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fuseboard.monitoring.retention import Retention
 
 log = logging.getLogger("fuseboard.monitor")
 LEASE = "monitor"
@@ -224,7 +227,7 @@ class Monitor:
 
     def __init__(self, ws: Workspace, intervals: Intervals | None = None,
                  on_cycle: Callable[[CycleSummary], None] | None = None, holder: str | None = None,
-                 notify: Callable[[list[dict]], None] | None = None, retention: Any = None,
+                 notify: Callable[[list[dict]], None] | None = None, retention: Retention | None = None,
                  housekeeping: list[Callable[[Workspace], Any]] | None = None) -> None:
         self.ws = ws
         self.retention = retention
