@@ -16,7 +16,6 @@ resolving is recorded on the alert itself.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +23,7 @@ from sqlalchemy import insert, update
 from sqlmodel import Session, select
 
 from fuseboard.errors import FuseboardError, NotFound
+from fuseboard.monitoring.alert_view import AlertView
 from fuseboard.store import audit, lookup
 from fuseboard.store.db import Workspace
 from fuseboard.store.models import (Alert, CheckRun, CheckState, Environment, Model, ModelVersion,
@@ -205,40 +205,6 @@ def _reopen(alert: Alert, now: datetime) -> None:
 def _began(alert: Alert) -> datetime:
     """When the alert's current spell began: its opening, or its latest reopening."""
     return alert.reopened_at or alert.opened_at
-
-
-@dataclass
-class AlertView:
-    id: int
-    model: str
-    environment: str
-    check: str
-    severity: str
-    state: str
-    silenced: bool
-    summary: str
-    opened_at: datetime
-    last_seen_at: datetime
-    acknowledged_by: str | None
-    resolved_at: datetime | None
-    note: str
-    acknowledged_at: datetime | None = None
-    silenced_by: str | None = None  # who silenced it (the silence that lasts longest), until when
-    silenced_until: datetime | None = None
-    flaps: int = 0  # times it recovered and fired again within the flap period
-    reopened_at: datetime | None = None
-    resolved_by: str | None = None
-    criticality: str = ""
-    owner: str | None = None  # the owning team
-    runbook: str = ""
-    on_call: str = ""  # who to call now (filled in by ops.incident.alert_views)
-
-    def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        for key in ("opened_at", "last_seen_at", "resolved_at", "acknowledged_at", "silenced_until", "reopened_at"):
-            if out[key] is not None:
-                out[key] = out[key].isoformat()
-        return out
 
 
 SEVERITY_ORDER = {"crit": 0, "warn": 1}
