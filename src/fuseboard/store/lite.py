@@ -10,8 +10,8 @@ the normal way, which upgrades, refuses or warns exactly as before:
 - a URL that is not a plain SQLite file (a server, memory, a query string, a ``~`` path);
 - a file that is missing or not a regular file (the normal opening says so);
 - a workspace shared with a group and opened writable (the normal opening shares the file);
-- a file or folder that cannot be written (the normal opening reads it read-only, degraded, and
-  the command warns);
+- a file or folder that cannot be written, or a full disk (the normal opening reads it read-only,
+  degraded, and the command warns);
 - a schema revision other than this release's head (upgraded, or refused, the normal way);
 - any SQLite error (a damaged file, a busy one): the normal path reports it in its words.
 
@@ -35,6 +35,7 @@ from urllib.parse import quote, unquote
 from fuseboard.store.revisions import HEAD
 
 SCHEMES = ("sqlite:///", "sqlite+pysqlite:///")  # what SQLAlchemy reads with the standard sqlite3 module
+FULL_BELOW = 1 << 20  # free bytes below which a disk counts as full (as store.db._disk_reason)
 BUSY_SECONDS = 30.0  # as the normal opening's busy_timeout: wait for a writer's commit, do not fail
 
 
@@ -68,6 +69,8 @@ def connect(url: str, *, read_only: bool = False, group: str | None = None) -> s
             return None
         if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK | os.X_OK):
             return None
+    if _disk_nearly_full(path.parent):  # SQLite may not set up reading (its -shm file grows): the normal
+        return None                     # opening then reads the file as saved, and says so
     conn = None
     try:
         conn = sqlite3.connect(f"file:{quote(str(path))}?mode=rw", uri=True, timeout=BUSY_SECONDS)
@@ -81,6 +84,14 @@ def connect(url: str, *, read_only: bool = False, group: str | None = None) -> s
         conn.close()
         return None
     return conn
+
+
+def _disk_nearly_full(folder: Path) -> bool:
+    try:
+        vfs = os.statvfs(folder)
+    except OSError:
+        return True
+    return vfs.f_bavail * vfs.f_frsize < FULL_BELOW
 
 
 @contextmanager
