@@ -24,8 +24,8 @@ from fuseboard.monitoring.alerts_quick import SEVERITY_FIRST
 from fuseboard.monitoring.checks import CheckResult, DeploymentChecks
 from fuseboard.ops import deploy
 from fuseboard.ops.incident import alert_views
-from fuseboard.ops.quick import quick_alerts, quick_history, quick_models
-from fuseboard.ops.views import model_rows, rollout_history
+from fuseboard.ops.quick import quick_alerts, quick_environment_names, quick_history, quick_models
+from fuseboard.ops.views import environments, model_rows, rollout_history
 from fuseboard.store import lite
 from fuseboard.store.db import open_workspace
 from fuseboard.store.models import Model, Rota, RotaShift, Team, utcnow
@@ -111,6 +111,7 @@ def _same_as_the_orm(url: str) -> None:
     ws = open_workspace(url, read_only=True)
     try:
         assert quick_models(url) == model_rows(ws)
+        assert quick_environment_names(url) == [e.name for e in environments(ws)]
         for model in MODELS:
             for env in ENVS:
                 for limit in (100, 1):

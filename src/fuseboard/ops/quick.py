@@ -1,12 +1,12 @@
 """The command line's fast reads: ``models``, ``alerts`` and ``history`` without SQLAlchemy.
 
-Each entry function (``quick_models``, ``quick_alerts``, ``quick_history``) takes the workspace
-URL and the options the normal opening takes, and returns exactly the records the ORM views
-return (``ops.views.model_rows``, ``ops.incident.alert_views``, ``ops.views.rollout_history``),
-or None when the workspace must be opened the normal way (``store.lite`` says when: a server
-database, a missing or degraded file, another schema revision, any SQLite error). The
-statements are the ORM's, written out, so rows that tie on their sort key come back in the same
-order. tests/integration/test_quick_reads.py holds each pair side by side.
+Each entry function (``quick_models``, with ``quick_environment_names`` for its table's columns;
+``quick_alerts``; ``quick_history``) takes the workspace URL and the options the normal opening
+takes, and returns exactly the records the ORM views return (``ops.views.model_rows``,
+``ops.incident.alert_views``, ``ops.views.rollout_history``), or None when the workspace must be
+opened the normal way (``store.lite`` says when: a server database, a missing or degraded file,
+another schema revision, any SQLite error). The statements are the ORM's, written out, so rows
+that tie on their sort key come back in the same order. tests/integration/test_quick_reads.py holds each pair side by side.
 """
 
 from __future__ import annotations
@@ -31,6 +31,17 @@ def quick_models(url: str, *, read_only: bool = False, group: str | None = None)
     try:
         with reading(url, read_only=read_only, group=group) as conn:
             return None if conn is None else model_rows_lite(conn)
+    except (sqlite3.Error, ValueError):
+        return None
+
+
+def quick_environment_names(url: str, *, read_only: bool = False, group: str | None = None) -> list[str] | None:
+    """The environments' names in promotion order (``models``' table columns, as ``[e.name for e in
+    ops.views.environments(ws)]``); None: open the workspace the normal way."""
+    try:
+        with reading(url, read_only=read_only, group=group) as conn:
+            return None if conn is None else [name for (name,) in conn.execute(
+                'SELECT environment.name \nFROM environment ORDER BY environment."order", environment.name')]
     except (sqlite3.Error, ValueError):
         return None
 
