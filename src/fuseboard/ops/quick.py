@@ -6,7 +6,8 @@ takes, and returns exactly the records the ORM views return (``ops.views.model_r
 ``ops.incident.alert_views``, ``ops.views.rollout_history``), or None when the workspace must be
 opened the normal way (``store.lite`` says when: a server database, a missing or degraded file,
 another schema revision, any SQLite error). The statements are the ORM's, written out, so rows
-that tie on their sort key come back in the same order. tests/integration/test_quick_reads.py holds each pair side by side.
+that tie on their sort key come back in the same order. tests/integration/test_quick_reads.py
+holds each pair side by side.
 """
 
 from __future__ import annotations
@@ -83,8 +84,8 @@ def model_rows_lite(conn: sqlite3.Connection) -> list[ModelRow]:
             "SELECT model.id, model.name, model.task, model.criticality, team_1.name AS name_1, team_2.name AS name_2, "
             "model.description, anon_1.latest \nFROM model LEFT OUTER JOIN team AS team_1 ON team_1.id = "
             "model.owner_team_id LEFT OUTER JOIN team AS team_2 ON team_2.id = model.builder_team_id LEFT OUTER JOIN "
-            "(SELECT modelversion.model_id AS model_id, max(modelversion.version) AS latest \nFROM modelversion GROUP BY "
-            "modelversion.model_id) AS anon_1 ON anon_1.model_id = model.id ORDER BY model.name"):
+            "(SELECT modelversion.model_id AS model_id, max(modelversion.version) AS latest \nFROM modelversion "
+            "GROUP BY modelversion.model_id) AS anon_1 ON anon_1.model_id = model.id ORDER BY model.name"):
         rows[mid] = ModelRow(name, task, crit, own, build, desc, last)
     for mid, env, version in conn.execute(
             "SELECT deployment.model_id, environment.name, modelversion.version \nFROM deployment JOIN environment ON "
