@@ -16,7 +16,6 @@ resolving is recorded on the alert itself.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
@@ -24,6 +23,7 @@ from sqlalchemy import insert, update
 from sqlmodel import Session, select
 
 from fuseboard.errors import FuseboardError, NotFound
+from fuseboard.monitoring.alert_view import AlertView, display_order
 from fuseboard.status import OPEN_ALERT_STATES, AlertState, Status
 from fuseboard.store import audit, lookup
 from fuseboard.store.db import Workspace
@@ -236,39 +236,6 @@ def _began(alert: Alert) -> datetime:
     return alert.reopened_at or alert.opened_at
 
 
-@dataclass
-class AlertView:
-    id: int
-    model: str
-    environment: str
-    check: str
-    severity: str
-    state: str
-    silenced: bool
-    summary: str
-    opened_at: datetime
-    last_seen_at: datetime
-    acknowledged_by: str | None
-    resolved_at: datetime | None
-    note: str
-    acknowledged_at: datetime | None = None
-    silenced_by: str | None = None  # who silenced it (the silence that lasts longest), until when
-    silenced_until: datetime | None = None
-    flaps: int = 0  # times it recovered and fired again within the flap period
-    reopened_at: datetime | None = None
-    resolved_by: str | None = None
-    criticality: str = ""
-    owner: str | None = None  # the owning team
-    runbook: str = ""
-    on_call: str = ""  # who to call now (filled in by ops.incident.alert_views)
-
-    def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        for key in ("opened_at", "last_seen_at", "resolved_at", "acknowledged_at", "silenced_until", "reopened_at"):
-            if out[key] is not None:
-                out[key] = out[key].isoformat()
-        return out
-
 
 
 def list_alerts(ws: Workspace, *, include_resolved: bool = False, now: datetime | None = None,
@@ -304,8 +271,7 @@ def list_alerts(ws: Workspace, *, include_resolved: bool = False, now: datetime 
             a.acknowledged_by, a.resolved_at, a.note, a.acknowledged_at, muted.author if muted else None,
             muted.ends_at if muted else None, a.flaps or 0, a.reopened_at, a.resolved_by, criticality, owner,
             str((settings or {}).get("runbook", ""))))
-    views.sort(key=lambda v: (v.state == AlertState.RESOLVED, v.silenced, -Status.of(v.severity).rank,
-                              -v.opened_at.timestamp()))
+    views.sort(key=display_order)
     return views
 
 

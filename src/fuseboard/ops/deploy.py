@@ -178,26 +178,17 @@ def _no_rollback_target(s: Session, m: Model, e: Environment, current: ModelVers
 
 def on_call(s: Session, m: Model, now: datetime | None = None) -> str:
     """Who to call about this model: the owning team's on-call person now (from its rota), else its people."""
-    from fuseboard.ops.oncall import turn_at
+    from fuseboard.ops.turns import on_call_line
     from fuseboard.store.models import Rota, RotaShift
 
     if m.owner_team_id is None:
         return "no owning team"
     now = now or utcnow()
     team = s.get(Team, m.owner_team_id)
-    people = {p.handle: p for p in s.exec(select(Person).where(Person.team_id == team.id).order_by(Person.name))}
+    people = s.exec(select(Person).where(Person.team_id == team.id).order_by(Person.name)).all()
     rota = s.exec(select(Rota).where(Rota.team_id == team.id)).first()
     shifts = s.exec(select(RotaShift).where(RotaShift.team_id == team.id, RotaShift.ends_at > now)).all()
-    try:
-        turn = turn_at(rota, shifts, now)
-    except FuseboardError as exc:  # a rota stored with a zone this host does not know: it must not stop a change
-        return f"{team.name}: who is on call is unknown ({exc})"
-    if turn is not None:
-        p = people.get(turn.person)
-        contact = f" {p.name}" + (f" {p.phone}" if p and p.phone else "") if p else ""
-        return f"{team.name}: {turn.person}{contact} (until {turn.end.astimezone():%a %H:%M})"
-    contact = ", ".join(f"{p.name}" + (f" {p.phone}" if p.phone else "") for p in list(people.values())[:2])
-    return f"{team.name} (no rota)" + (f": {contact}" if contact else "")
+    return on_call_line(team.name, people, rota, shifts, now)
 
 
 def _previous_env(s: Session, e: Environment) -> Environment | None:

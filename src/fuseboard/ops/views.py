@@ -6,33 +6,19 @@ costs a fixed number of SQL statements whatever the workspace size.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
+from fuseboard.ops.records import ModelRow, RolloutInfo
+from fuseboard.ops.records import encode as _encode
 from fuseboard.store.db import Workspace
 from fuseboard.store.models import (STATUS_ORDER, AuditEvent, CheckRun, CheckState, Deployment, Environment, Model,
                                      ModelVersion, Person,
                                      Team)
-
-
-@dataclass
-class ModelRow:
-    name: str
-    task: str
-    criticality: str
-    owner: str | None
-    builder: str | None
-    description: str
-    latest_version: int | None
-    deployed: dict[str, int] = field(default_factory=dict)  # environment -> version
-    health: str = "none"  # worst latest check result over its deployments; "none": no verdict yet
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def environments(ws: Workspace) -> list[Environment]:
@@ -100,17 +86,6 @@ class DeploymentInfo:
     deployed_at: datetime
 
 
-def _encode(value: Any) -> Any:
-    """Dates as ISO 8601 text, recursively, for ``--json``."""
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _encode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_encode(v) for v in value]
-    return value
-
-
 @dataclass
 class AuditInfo:
     at: datetime
@@ -167,34 +142,6 @@ def audit_events(ws: Workspace, target: str | None = None, limit: int = 50, *, m
     with ws.session() as s:
         return [AuditInfo(e.at, e.actor, e.origin, e.action, e.target, e.before, e.after, e.reason, e.client)
                 for e in s.scalars(stmt)]
-
-
-@dataclass
-class RolloutInfo:
-    id: int
-    action: str
-    from_version: int | None
-    to_version: int
-    state: str
-    requested_by: str
-    requested_at: datetime
-    finished_at: datetime | None
-    reason: str
-    hook: str
-    hook_status: str
-    hook_output: str
-    converged_at: datetime | None
-    known_good_at: datetime | None
-    ended_at: datetime | None
-    revoked_at: datetime | None = None  # rolled back from: no longer known-good here (and why)
-    revoked_reason: str = ""
-
-    @property
-    def known_good(self) -> bool:
-        return self.known_good_at is not None and self.revoked_at is None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**_encode(asdict(self)), "known_good": self.known_good}
 
 
 def _rollout_info(r: Any, versions: dict[int, int]) -> RolloutInfo:

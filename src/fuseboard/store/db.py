@@ -25,12 +25,9 @@ from sqlmodel import Session, create_engine
 
 from fuseboard.errors import WorkspaceError, WorkspaceUnwritable
 from fuseboard.store.models import AuditEvent, utcnow
+from fuseboard.store.revisions import HEAD, KNOWN_REVISIONS
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-# Every schema revision this release knows, oldest first. The last is current.
-KNOWN_REVISIONS = ("0001_initial", "0002_monitoring", "0003_environments", "0004_ownership", "0005_ingested_batches",
-                   "0006_access_and_zones", "0007_incidents")
-HEAD = KNOWN_REVISIONS[-1]
 
 
 WRITER_LOCK = 0x66757365  # "fuse": the PostgreSQL advisory lock writers take turns on

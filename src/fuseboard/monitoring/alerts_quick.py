@@ -1,0 +1,75 @@
+"""The alert list over a plain ``sqlite3`` connection (``store.lite``), without SQLAlchemy.
+
+The same records, in the same order, as ``monitoring.alerts.list_alerts``: the statements are
+that function's, written out, so that alerts opened in one cycle (one ``opened_at``) come out in
+the same order too. tests/integration/test_quick_reads.py holds the two side by side.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from fuseboard.clock import utcnow
+from fuseboard.monitoring.alert_view import OPEN_STATES, AlertView, display_order
+from fuseboard.store.lite import json_value, stamp, when
+
+
+_ALERTS = (
+    'SELECT alert.id, alert.fingerprint, alert.open_key, alert.model_id, alert.environment_id, alert."check", '
+    "alert.severity, alert.state, alert.summary, alert.opened_at, alert.last_seen_at, alert.acknowledged_by, "
+    "alert.acknowledged_at, alert.resolved_by, alert.resolved_at, alert.note, alert.flaps, alert.reopened_at, "
+    "model.name, environment.name AS name_1, model.criticality, team.name AS name_2, model.monitoring \n"
+    "FROM alert JOIN model ON model.id = alert.model_id JOIN environment ON environment.id = alert.environment_id "
+    "LEFT OUTER JOIN team ON team.id = model.owner_team_id {where}ORDER BY alert.opened_at DESC\n LIMIT ? OFFSET ?")
+_SILENCES = ('SELECT silence.id, silence.model_id, silence.environment_id, silence."check", silence.author, '
+             "silence.comment, silence.starts_at, silence.ends_at \nFROM silence \n"
+             "WHERE silence.starts_at <= ? AND silence.ends_at > ?")
+
+
+@dataclass(frozen=True)
+class _Silence:
+    model_id: int
+    environment_id: int
+    check: str | None
+    author: str
+    ends_at: datetime
+
+
+def list_alerts_lite(conn: sqlite3.Connection, *, include_resolved: bool = False, now: datetime | None = None,
+                     limit: int = 500) -> list[AlertView]:
+    """Open alerts, worst and newest first (resolved ones too, if asked), as ``list_alerts`` returns them."""
+    now = now or utcnow()
+    if include_resolved:
+        rows = conn.execute(_ALERTS.format(where=""), (limit, 0)).fetchall()
+    else:
+        marks = ", ".join("?" for _ in OPEN_STATES)
+        rows = conn.execute(_ALERTS.format(where=f"\nWHERE alert.state IN ({marks}) "),
+                            (*OPEN_STATES, limit, 0)).fetchall()
+    at = stamp(now)
+    muting: dict[tuple[int, int, str | None], _Silence] = {}
+    for _id, model_id, env_id, check, author, _comment, _starts, ends in conn.execute(_SILENCES, (at, at)):
+        x = _Silence(model_id, env_id, check, author, when(ends))
+        key = (model_id, env_id, check)  # the one that lasts longest, per deployment and check (None: all)
+        if key not in muting or x.ends_at > muting[key].ends_at:
+            muting[key] = x
+
+    def silence_of(model_id: int, env_id: int, check: str) -> _Silence | None:
+        found = [x for x in (muting.get((model_id, env_id, check)), muting.get((model_id, env_id, None)))
+                 if x is not None]
+        return max(found, key=lambda x: x.ends_at) if found else None
+
+    views = []
+    for (id_, _fp, _key, model_id, env_id, check, severity, state, summary, opened_at, last_seen_at, acked_by,
+         acked_at, resolved_by, resolved_at, note, flaps, reopened_at, model, env, criticality, owner,
+         settings) in rows:
+        muted = silence_of(model_id, env_id, check)
+        settings = json_value(settings)
+        views.append(AlertView(
+            id_, model, env, check, severity, state, muted is not None, summary, when(opened_at), when(last_seen_at),
+            acked_by, when(resolved_at), note, when(acked_at), muted.author if muted else None,
+            muted.ends_at if muted else None, flaps or 0, when(reopened_at), resolved_by, criticality, owner,
+            str((settings or {}).get("runbook", ""))))
+    views.sort(key=display_order)
+    return views
