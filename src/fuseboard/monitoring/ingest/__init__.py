@@ -27,15 +27,15 @@ are re-exported for the tests and benches that time or probe the steps one by on
 """
 
 from fuseboard.monitoring.ingest.encode import Encoded, _encode, _feature
-from fuseboard.monitoring.ingest.fold import (WINDOW_SECONDS, _fold_encoded_windows, _window_starts, _windows,
-                                              classes_of, fold_window, fold_windows, merge_profiles)
+from fuseboard.monitoring.ingest.fold import (WINDOW_SECONDS, ColumnQuality, _fold_encoded_windows, _window_starts,
+                                              _windows, classes_of, fold_window, fold_windows, merge_profiles)
 from fuseboard.monitoring.ingest.labels import LabelResult, ingest_labels_file, ingest_labels_table
 from fuseboard.monitoring.ingest.read import ParquetColumns, as_table, open_file, read_file
 from fuseboard.monitoring.ingest.validation import Batch, _timestamps, validate
 from fuseboard.monitoring.ingest.write import REDEPLOY_ATTEMPTS, IngestResult, ingest_file, ingest_table
 
 __all__ = [
-    "REDEPLOY_ATTEMPTS", "WINDOW_SECONDS", "Batch", "Encoded", "IngestResult", "LabelResult", "ParquetColumns",
+    "REDEPLOY_ATTEMPTS", "WINDOW_SECONDS", "Batch", "ColumnQuality", "Encoded", "IngestResult", "LabelResult", "ParquetColumns",
     "as_table", "classes_of", "fold_window", "fold_windows", "ingest_file", "ingest_labels_file",
     "ingest_labels_table", "ingest_table", "merge_profiles", "open_file", "read_file", "validate",
     "_encode", "_feature", "_fold_encoded_windows", "_timestamps", "_window_starts", "_windows",

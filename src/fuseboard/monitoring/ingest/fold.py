@@ -11,19 +11,29 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, TypedDict
 
 from fuseboard.monitoring import performance, windows
 from fuseboard.monitoring.ingest.encode import _POOL, Encoded, _feature
 from fuseboard.monitoring.ingest.validation import Batch
-from fuseboard.store.models import ModelVersion
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
     from fuseboard.monitoring.ingest.read import ParquetColumns
+    from fuseboard.store.models import ModelVersion
 
 WINDOW_SECONDS = 300
+
+
+class ColumnQuality(TypedDict, total=False):
+    """What a batch's rows held that the reference did not expect, for one column (only what was found)."""
+
+    out_of_range: int  # numeric: rows outside the reference's range
+    unseen: dict[str, int]  # categorical: up to five categories the reference never saw, with their rows
+    unseen_rows: int  # categorical: rows of such categories
+    nulls: int
+    unknown_classes: int  # the "prediction" entry: predictions of classes the model does not have
 
 def classes_of(mv: ModelVersion) -> list[str]:
     profile = mv.reference_profile
@@ -181,13 +191,13 @@ def _utc(epoch: int) -> datetime:
 
 
 
-def _quality(features: list[dict[str, Any]], predictions: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _quality(features: list[dict[str, Any]], predictions: list[dict[str, Any]]) -> dict[str, ColumnQuality]:
     """Per feature, over the batch's windows: nulls, values outside the reference's range, categories
     it never saw."""
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, ColumnQuality] = {}
     for name, first in features[0].items():
         profiles_ = [window[name] for window in features]
-        item: dict[str, Any] = {}
+        item: ColumnQuality = {}
         if first["kind"] == "numeric":
             outside = sum(p["counts"][0] + p["counts"][-1] for p in profiles_ if len(p["counts"]) > 2)
             if outside:

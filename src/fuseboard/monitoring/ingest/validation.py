@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING, Any
 from fuseboard.errors import FuseboardError
 from fuseboard.monitoring.ingest.encode import _POOL, _encode, _numbers, _where
 from fuseboard.monitoring.ingest.read import OWN, ParquetColumns
-from fuseboard.store.models import ModelVersion
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import pyarrow as pa
+
+    from fuseboard.store.models import ModelVersion
 
 FIRST_TIME, LAST_TIME = -62_135_596_800, 253_402_300_799  # 0001-01-01 and 9999-12-31 23:59:59 UTC, epoch seconds
 OPTIONAL = ("timestamp", "score", "request_id", "label")

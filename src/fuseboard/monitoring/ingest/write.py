@@ -20,8 +20,8 @@ from sqlmodel import select
 
 from fuseboard.errors import FuseboardError
 from fuseboard.monitoring import performance
-from fuseboard.monitoring.ingest.fold import (WINDOW_SECONDS, _quality, _utc, _windows, classes_of, fold_windows,
-                                              merge_profiles)
+from fuseboard.monitoring.ingest.fold import (WINDOW_SECONDS, ColumnQuality, _quality, _utc, _windows, classes_of,
+                                              fold_windows, merge_profiles)
 from fuseboard.monitoring.ingest.labels import _pending
 from fuseboard.monitoring.ingest.read import open_file
 from fuseboard.monitoring.ingest.validation import Batch, validate
@@ -46,7 +46,7 @@ class IngestResult:
     awaiting_labels: int
     first_window: str
     last_window: str
-    quality: dict[str, dict[str, Any]] = field(default_factory=dict)
+    quality: dict[str, ColumnQuality] = field(default_factory=dict)  # by column, only those with findings
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
