@@ -9,8 +9,8 @@ one that failed (``error``) and the staleness check store no details: ``NoDetail
 Pure types: no database, no HTTP.
 """
 
-from __future__ import annotations
-
+# no ``from __future__ import annotations``: the annotations are evaluated, so NotRequired keys are optional at
+# runtime too (``__optional_keys__``)
 from typing import Literal, NotRequired, TypedDict, Union
 
 
