@@ -51,7 +51,7 @@ def test_a_deploy_landing_mid_ingest_refolds_outside_the_transaction(demo_url: s
         validated.set()
         return real_validate(table, mv, *args, **kwargs)
 
-    monkeypatch.setattr(ingest, "validate", validate)
+    monkeypatch.setattr(ingest.write, "validate", validate)  # what write.py calls
     outcome: dict[str, object] = {}
 
     def run() -> None:
@@ -157,8 +157,8 @@ def test_deploys_landing_again_and_again_give_up_after_a_few_folds(demo_url: str
         folds.append(mv.version)
         return real_validate(table, mv, *args, **kwargs)
 
-    monkeypatch.setattr(ingest, "validate", validate)
-    monkeypatch.setattr(ingest, "_serving", lambda s, model_id, env_id: -1)  # always another version by now
+    monkeypatch.setattr(ingest.write, "validate", validate)  # what write.py calls
+    monkeypatch.setattr(ingest.write, "_serving", lambda s, model_id, env_id: -1)  # always another version by now
     with pytest.raises(FuseboardError, match=r"^credit-risk in prod was deployed 5 times while the batch was being "
                                              r"folded; nothing was written, try again \(rows\)$"):
         ingest.ingest_table(ws, "credit-risk", "prod", ingest.as_table(credit_rows(100)))

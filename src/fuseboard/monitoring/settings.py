@@ -2,24 +2,48 @@
 dataset-drift share, performance tolerances and the health probe; the model's runbook (a URL or
 text shown with its alerts, incidents and rollbacks) and its alerts' flap period.
 
-Stored as JSON on the model and turned into a ``checks.Policy`` for every check.
-Changes are validated against the model's latest feature schema and audited.
+Stored as JSON on the model and turned into a ``Policy`` (defined here, read by every check in
+evaluate.py) by ``policy_for``. Changes are validated against the model's latest feature schema
+and audited (``update`` writes to the database; ``policy_for`` and ``validate`` are pure).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from sqlmodel import func, select
 
 from fuseboard.errors import FuseboardError
-from fuseboard.monitoring import drift
-from fuseboard.monitoring.checks import Policy
+from fuseboard.monitoring import drift, performance
 from fuseboard.store import audit, lookup
 from fuseboard.store.db import Workspace
 from fuseboard.store.models import ModelVersion
+
+
+@dataclass
+class Policy:
+    """How a model is checked; every field has the documented default."""
+
+    drift_window: timedelta = timedelta(hours=1)
+    performance_window: timedelta = timedelta(hours=24)
+    min_rows: int = 100  # fewer rows than this in the window: no drift verdict
+    min_labelled: int = performance.MIN_SAMPLES
+    methods: dict[str, str] = field(default_factory=dict)  # feature -> method (default PSI)
+    thresholds: dict[str, float] = field(default_factory=dict)  # feature -> threshold
+    key_features: tuple[str, ...] = ()
+    drift_share: float = drift.DEFAULT_DRIFT_SHARE
+    tolerances: dict[str, tuple[str, float]] = field(default_factory=lambda: dict(performance.DEFAULT_TOLERANCES))
+    null_rate_increase: float = 0.05  # absolute increase over the reference's null rate
+    unseen_share: float = 0.05  # share of rows with categories the reference never had
+    failures_to_alert: int = 3  # consecutive failed probes before an outage alert
+    probe_history: int = 120  # probes kept for uptime and latency percentiles
+    probe_path: str = "/health"
+    probe_timeout: float = 2.0
+    expected_status: int = 200
+
 
 TOLERANCE_KINDS = ("abs", "abs_up", "rel")
 SCALARS = {"drift_share": float, "min_rows": int, "min_labelled": int, "failures_to_alert": int,
@@ -62,60 +86,66 @@ def validate(settings: dict[str, Any], features: dict[str, str]) -> dict[str, An
     out: dict[str, Any] = {}
     for feature, method in settings.get("methods", {}).items():
         if feature not in features:
-            raise FuseboardError(f"--method {feature}={method}: the model has no feature {feature!r}")
+            raise FuseboardError(f"--method {feature}={method}: the model has no feature {feature!r}",
+                                 field="method")
         spec = drift.METHODS.get(method)
         if spec is None:
-            raise FuseboardError(f"--method {feature}={method}: the methods are {', '.join(drift.METHODS)}")
+            raise FuseboardError(f"--method {feature}={method}: the methods are {', '.join(drift.METHODS)}",
+                                 field="method")
         if spec.numeric_only and features[feature] != "numeric":
             raise FuseboardError(f"--method {feature}={method}: {method} needs a numeric feature; "
-                                 f"{feature!r} is categorical")
+                                 f"{feature!r} is categorical", field="method")
         out.setdefault("methods", {})[feature] = method
     for feature, value in settings.get("thresholds", {}).items():
         if feature not in features:
-            raise FuseboardError(f"--threshold {feature}={value}: the model has no feature {feature!r}")
-        out.setdefault("thresholds", {})[feature] = _number(value, f"--threshold {feature}")
+            raise FuseboardError(f"--threshold {feature}={value}: the model has no feature {feature!r}",
+                                 field="threshold")
+        out.setdefault("thresholds", {})[feature] = _number(value, f"--threshold {feature}", "threshold")
     for feature in settings.get("key_features", []):
         if feature not in features:
-            raise FuseboardError(f"--key {feature}: the model has no feature {feature!r}")
+            raise FuseboardError(f"--key {feature}: the model has no feature {feature!r}", field="key")
     if settings.get("key_features"):
         out["key_features"] = sorted(set(settings["key_features"]))
     for metric, (kind, tol) in settings.get("tolerances", {}).items():
         if kind not in TOLERANCE_KINDS:
-            raise FuseboardError(f"--tolerance {metric}: kind must be one of {', '.join(TOLERANCE_KINDS)}")
-        out.setdefault("tolerances", {})[metric] = [kind, _number(tol, f"--tolerance {metric}")]
+            raise FuseboardError(f"--tolerance {metric}: kind must be one of {', '.join(TOLERANCE_KINDS)}",
+                                 field="tolerance")
+        out.setdefault("tolerances", {})[metric] = [kind, _number(tol, f"--tolerance {metric}", "tolerance")]
     for metric, value in settings.get("gates", {}).items():
         if not isinstance(metric, str) or not metric.replace("_", "").isalnum():
-            raise FuseboardError(f"--gate {metric}: not a metric name (roc_auc, f1, accuracy, rmse, mae, r2, ...)")
-        out.setdefault("gates", {})[metric] = _number(value, f"--gate {metric}")
+            raise FuseboardError(f"--gate {metric}: not a metric name (roc_auc, f1, accuracy, rmse, mae, r2, ...)",
+                                 field="gate")
+        out.setdefault("gates", {})[metric] = _number(value, f"--gate {metric}", "gate")
     for key, kind in SCALARS.items():
         if key in settings and settings[key] is not None:
             try:
                 out[key] = kind(settings[key])
             except (TypeError, ValueError):
-                raise FuseboardError(f"--{key.replace('_', '-')} must be a {kind.__name__}") from None
+                raise FuseboardError(f"--{key.replace('_', '-')} must be a {kind.__name__}", field=key) from None
     if "runbook" in out:
         out["runbook"] = out["runbook"].strip()
         if len(out["runbook"]) > RUNBOOK_MAX:
             raise FuseboardError(f"--runbook is {len(out['runbook']):,} characters; at most {RUNBOOK_MAX:,} "
-                                 "(link to a longer one)")
+                                 "(link to a longer one)", field="runbook")
     flap = out.get("flap_period_minutes")
     if flap is not None and not 0 <= flap <= FLAP_PERIOD_MAX_MINUTES:
-        raise FuseboardError("--flap-period must be between 0 (never reopen) and 24h")
+        raise FuseboardError("--flap-period must be between 0 (never reopen) and 24h", field="flap_period")
     share = out.get("drift_share")
     if share is not None and not 0 < share <= 1:
-        raise FuseboardError("--drift-share must be above 0 and at most 1")
+        raise FuseboardError("--drift-share must be above 0 and at most 1", field="drift_share")
     return out
 
 
-def _number(value: Any, option: str) -> float:
+def _number(value: Any, option: str, name: str) -> float:
+    """``value`` as a finite, non-negative number; ``option`` words it for the message, ``name`` is the field."""
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise FuseboardError(f"{option} must be a number, not {value!r}") from None
+        raise FuseboardError(f"{option} must be a number, not {value!r}", field=name) from None
     if number != number or number in (float("inf"), float("-inf")):  # NaN and infinity pass every comparison
-        raise FuseboardError(f"{option} must be a finite number, not {value!r}")
+        raise FuseboardError(f"{option} must be a finite number, not {value!r}", field=name)
     if number < 0:
-        raise FuseboardError(f"{option} must not be negative")
+        raise FuseboardError(f"{option} must not be negative", field=name)
     return number
 
 

@@ -162,7 +162,7 @@ class Model(SQLModel, table=True):
     retrain_by: Optional[date] = None
     created_at: datetime = _when()
     # how the monitor checks this model (methods, thresholds, key features, tolerances); see
-    # monitoring/checks.py Policy, and `fuseboard monitoring set`
+    # monitoring/settings.py Policy, and `fuseboard monitoring set`
     monitoring: dict[str, Any] = Field(default_factory=dict,
                                        sa_column=Column(JSON, nullable=False, server_default="{}"))
 

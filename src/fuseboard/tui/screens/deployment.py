@@ -167,8 +167,12 @@ def render_health(d: Any, colors: dict[str, str], profiles: tuple[dict[str, Any]
     if not incident:  # the incident's "what is wrong" lists them already
         parts.append(checks)
 
+    from typing import cast
+
+    from fuseboard.monitoring.details import DriftDetails, HealthDetails, PerformanceDetails  # the checks' details
+
     drift_state = next((c for c in d.states if c.check == "drift"), None)
-    features = (drift_state.details.get("features") if drift_state else None) or []
+    features = (cast(DriftDetails, drift_state.details).get("features") if drift_state else None) or []
     if features:
         table = Table(title="Drift, worst first", title_justify="left", expand=True, box=None, header_style="bold",
                       padding=(0, 1))
@@ -187,17 +191,19 @@ def render_health(d: Any, colors: dict[str, str], profiles: tuple[dict[str, Any]
                       Text("f shows the next feature", style="dim")]
 
     health = next((c for c in d.states if c.check == "health"), None)
-    if health and health.details.get("samples"):
+    samples = cast(HealthDetails, health.details).get("samples") if health else None
+    if samples:
         parts += [Text(""), Text("Latency over the recent probes", style="bold"),
-                  sparkline([x[2] if x[1] else None for x in health.details["samples"]])]
+                  sparkline([x[2] if x[1] else None for x in samples])]
 
     perf = next((c for c in d.states if c.check == "performance"), None)
-    if perf and perf.details.get("checks"):
+    metric_checks = cast(PerformanceDetails, perf.details).get("checks") if perf else None
+    if perf and metric_checks:
         table = Table(title="Performance against the validation baseline", title_justify="left", expand=True,
                       box=None, header_style="bold", padding=(0, 1))
         for col in ("metric", "baseline", "now", "tolerance", "verdict"):
             table.add_column(col, no_wrap=True)
-        for m in perf.details["checks"]:
+        for m in metric_checks:
             table.add_row(*cells(m["metric"], f"{m['baseline']:.3f}", f"{m['current']:.3f}", m["tolerance"],
                                  status_text(perf.status if m["degraded"] else "ok", colors)))
         parts += [Text(""), table]

@@ -1,0 +1,111 @@
+"""What each check stores beside its verdict: one TypedDict per check kind (a JSON contract).
+
+``CheckResult.details`` is written by the evaluations (evaluate.py), stored as JSON in the
+check's state and history rows, and read back by name by the console's deployment view and the
+monitor (the health check's previous probes, the version an endpoint reports). These types are
+that contract, so writer and readers agree on the keys. A check without a verdict (``none``),
+one that failed (``error``) and the staleness check store no details: ``NoDetails`` (``{}``).
+
+Pure types: no database, no HTTP.
+"""
+
+# no ``from __future__ import annotations``: the annotations are evaluated, so NotRequired keys are optional at
+# runtime too (``__optional_keys__``)
+from typing import Literal, NotRequired, TypedDict, Union
+
+
+class NoDetails(TypedDict):
+    """No details: staleness, and any check without a verdict or that failed."""
+
+
+class DriftFeature(TypedDict):
+    """One feature's drift, as ``drift.FeatureDrift`` scored it."""
+
+    feature: str
+    method: str  # a name in drift.METHODS: psi, ks, wasserstein, chisquare, jensenshannon
+    score: float
+    threshold: float
+    drifted: bool
+    severity: str  # ok, warn or crit
+
+
+class DriftDetails(TypedDict):
+    """The ``drift`` check: every feature scored, drifted ones first (worst first)."""
+
+    dataset_drift: bool  # at least ``drift_share`` of the features drifted
+    drift_share: float
+    key_features_drifted: list[str]
+    features: list[DriftFeature]
+
+
+class PredictionDriftDetails(TypedDict):
+    """The ``prediction_drift`` check: the score (or predicted class) distribution against the reference."""
+
+    feature: Literal["score", "prediction"]
+    method: Literal["psi"]
+    score: float
+    threshold: float
+    drifted: bool
+
+
+class MetricCheckDetails(TypedDict):
+    """One metric against its validation baseline (``performance.MetricCheck.as_dict()``)."""
+
+    metric: str
+    baseline: float
+    current: float
+    tolerance: str  # e.g. "-0.05 abs" or "+10%"
+    degraded: bool
+    rows: int
+
+
+class PerformanceDetails(TypedDict):
+    """The ``performance`` check: the window's metrics and each one's verdict."""
+
+    metrics: dict[str, float]
+    checks: list[MetricCheckDetails]
+
+
+class QualityFinding(TypedDict):
+    """A feature whose nulls, unseen categories or out-of-range values pass the policy's thresholds."""
+
+    feature: str
+    finding: Literal["nulls", "unseen", "out_of_range"]
+    rate: float  # share of the window's rows
+    reference_rate: NotRequired[float]  # nulls: the reference's null rate
+    values: NotRequired[list[str]]  # unseen: up to five of the categories the reference never had
+
+
+class QualityDetails(TypedDict):
+    """The ``quality`` check."""
+
+    findings: list[QualityFinding]
+
+
+#: A probe as the health history keeps it: [time (ISO 8601, seconds), up (1 or 0), latency in ms or None].
+ProbeSample = list[Union[str, int, float, None]]
+
+
+class HealthDetails(TypedDict):
+    """The ``health`` check: the last probe (``probe.ProbeResult``'s fields) and the recent history."""
+
+    up: bool
+    status_code: int | None
+    latency_ms: float | None
+    version: str | None  # what the endpoint reports serving
+    error: str
+    samples: list[ProbeSample]  # oldest first, at most ``Policy.probe_history``
+    consecutive_failures: int
+    uptime: float  # share of the samples that were up
+    p50_ms: float | None
+    p95_ms: float | None
+
+
+CheckDetails = Union[DriftDetails, PredictionDriftDetails, PerformanceDetails, QualityDetails, HealthDetails,
+                     NoDetails]
+
+#: The details each check kind writes when it has a verdict.
+DETAILS_OF: dict[str, type] = {
+    "drift": DriftDetails, "prediction_drift": PredictionDriftDetails, "performance": PerformanceDetails,
+    "quality": QualityDetails, "staleness": NoDetails, "health": HealthDetails,
+}

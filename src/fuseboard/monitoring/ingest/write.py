@@ -1,0 +1,182 @@
+"""Writing a batch: validate and fold it, then merge its windows into the stored ones in one transaction.
+
+One job: the database side of an ingest. The model, environment and serving version are read;
+the batch is validated (validation.py) and folded (fold.py) with no lock held; then one short
+transaction checks that the same version still serves (or starts again for the one that does),
+refuses a batch already ingested, merges the folded windows into the windows stored, inserts the
+new ones and the pending-label records (labels.py). Raw rows are never written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert
+from sqlmodel import select
+
+from fuseboard.errors import FuseboardError
+from fuseboard.monitoring import performance
+from fuseboard.monitoring.ingest.fold import (WINDOW_SECONDS, ColumnQuality, _quality, _utc, _windows, classes_of,
+                                              fold_windows, merge_profiles)
+from fuseboard.monitoring.ingest.labels import _pending
+from fuseboard.monitoring.ingest.read import open_file
+from fuseboard.monitoring.ingest.validation import Batch, validate
+from fuseboard.store import lookup
+from fuseboard.store.db import Workspace
+from fuseboard.store.models import Deployment, IngestedBatch, ModelVersion, PendingLabel, WindowProfile, utcnow
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+    from fuseboard.monitoring.ingest.read import ParquetColumns
+
+
+@dataclass
+class IngestResult:
+    model: str
+    environment: str
+    version: int
+    rows: int
+    windows: int
+    labelled: int
+    awaiting_labels: int
+    first_window: str
+    last_window: str
+    quality: dict[str, ColumnQuality] = field(default_factory=dict)  # by column, only those with findings
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+class _Redeployed(Exception):
+    """Another version was deployed while the batch was folded for the one serving before."""
+
+
+REDEPLOY_ATTEMPTS = 5  # deploys landing one after another while a batch folds: then the ingest gives up
+
+
+def ingest_table(ws: Workspace, model: str, env: str, table: "pa.Table | ParquetColumns", *, source: str = "rows",
+                 now: datetime | None = None) -> IngestResult:
+    """Validate a batch whole and fold it, then merge it into the serving version's windows in one
+    short transaction (the write lock is not held while the batch is folded).
+
+    When a deploy lands while the batch folds, the transaction is rolled back (nothing of it was
+    written) and the batch is validated and folded again for the version now serving, then written
+    in a fresh transaction: the write lock is never held while the batch folds.
+    """
+    now = now or utcnow()
+    for _ in range(REDEPLOY_ATTEMPTS):
+        try:
+            return _ingest_once(ws, model, env, table, source, now)
+        except _Redeployed:
+            continue
+    raise FuseboardError(f"{model} in {env} was deployed {REDEPLOY_ATTEMPTS} times while the batch was being "
+                         f"folded; nothing was written, try again ({source})")
+
+
+def _ingest_once(ws: Workspace, model: str, env: str, table: "pa.Table | ParquetColumns", source: str,
+                 now: datetime) -> IngestResult:
+    """One attempt: read, validate and fold for the version serving now, then write; ``_Redeployed``
+    (with the transaction rolled back) when another version was deployed in the meantime."""
+    with ws.session() as s:  # read what the batch is checked against
+        m = lookup.model(s, model)
+        e = lookup.environment(s, env)
+        dep = s.exec(select(Deployment).where(Deployment.model_id == m.id,
+                                              Deployment.environment_id == e.id)).first()
+        if dep is None:
+            raise FuseboardError(f"no version of {m.name!r} is deployed in {e.name!r}; deploy one first")
+        mv = s.get(ModelVersion, dep.version_id)
+    classes = classes_of(mv) if m.task == "classification" else []
+    batch = validate(table, mv, m.task, classes, source, now)
+    unique, slices, sizes = _windows(batch.seconds)
+    whens = [_utc(start) for start in unique]
+
+    def prepare() -> None:  # the write's queries, run once while the batch folds: the transaction then
+        with ws.session() as s:  # finds them compiled (a fresh process compiles every statement once)
+            _serving(s, m.id, e.id), _stored_windows(s, mv.id, e.id, whens)
+
+    fingerprint = _fingerprint(batch)
+    folded = fold_windows(batch, slices, mv, m.task, classes, table=table, source=source, meanwhile=prepare)
+    labelled = sum(perf.get("labelled", 0) for _, _, perf in folded)
+    with ws.transaction() as s:
+        if _serving(s, m.id, e.id) != mv.id:  # a deploy landed while the batch was folded: roll back (the
+            raise _Redeployed  # transaction leaves with the exception) and fold it again outside it
+        pending = _pending(s, m.id, e.id, mv.id, batch, source)
+        if fingerprint is not None:
+            _refuse_repeat(s, m.id, e.id, fingerprint, batch.rows, source)
+        stored = _stored_windows(s, mv.id, e.id, whens)
+        fresh = []  # windows nothing was stored in yet: one multi-row insert, no objects to build
+        for when, size, (features, predictions, perf) in zip(whens, sizes, folded):
+            row = stored.get(when)
+            if row is None:
+                fresh.append({"model_id": m.id, "environment_id": e.id, "version_id": mv.id, "window_start": when,
+                              "window_seconds": WINDOW_SECONDS, "rows": size, "features": features,
+                              "predictions": predictions, "performance": perf or {}, "updated_at": now})
+                continue
+            row.rows += size
+            row.features = merge_profiles(row.features, features)
+            row.predictions = merge_profiles(row.predictions, predictions)
+            if perf:
+                row.performance = performance.merge(row.performance, perf) if row.performance else perf
+            row.updated_at = now
+            s.add(row)
+        if fresh:
+            s.execute(insert(WindowProfile), fresh)
+        if pending:
+            s.execute(insert(PendingLabel), pending)
+    quality = _quality([features for features, _, _ in folded], [predictions for _, predictions, _ in folded])
+    return IngestResult(m.name, e.name, mv.version, batch.rows, len(unique), labelled, len(pending),
+                        _utc(unique[0]).isoformat(), _utc(unique[-1]).isoformat(), quality)
+
+
+def _serving(s: Any, model_id: int, env_id: int) -> int | None:
+    """The id of the version deployed to the environment."""
+    return s.exec(select(Deployment.version_id).where(Deployment.model_id == model_id,
+                                                     Deployment.environment_id == env_id)).first()
+
+
+def _stored_windows(s: Any, version_id: int, env_id: int, whens: list[datetime]) -> dict[datetime, WindowProfile]:
+    """The five-minute windows already stored between the first and the last of ``whens``, by start."""
+    return {row.window_start: row for row in s.exec(select(WindowProfile).where(  # one query for all
+        WindowProfile.version_id == version_id, WindowProfile.environment_id == env_id,
+        WindowProfile.window_seconds == WINDOW_SECONDS,
+        WindowProfile.window_start >= whens[0], WindowProfile.window_start <= whens[-1]))}
+
+
+FINGERPRINT_SET = "fuseboard request-id set v2\x1e"  # what the fingerprints since issue 13 hash first
+
+
+def _fingerprint(batch: Batch) -> tuple[str, str] | None:
+    """A batch's fingerprints when it brings labelled rows that have a request id (rows still waiting
+    for their labels are recognised one by one, by their pending records): the sha256 of its SET of
+    request ids (sorted, behind ``FINGERPRINT_SET``, so the same rows re-sent in another order are
+    the same batch), which is stored, and the sha256 of its ids in order, which is what fingerprints
+    stored before were: only looked up, so a retry of a batch sent before the upgrade is still known.
+    The two never coincide (the set's hash starts with its own prefix)."""
+    if batch.named is None or batch.labelled is None or not (batch.labelled & batch.named).any():
+        return None
+    ids = ["" if v is None else v for v in batch.request_id.tolist()]
+    in_order = "\x1f".join(ids)  # unit separator: not in an id
+    ids.sort()
+    as_set = FINGERPRINT_SET + "\x1f".join(ids)
+    return tuple(hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest() for text in (as_set, in_order))
+
+
+def _refuse_repeat(s: Any, model_id: int, env_id: int, fingerprints: tuple[str, str], rows: int,
+                   source: str) -> None:
+    """Refuse a batch whose request ids were all ingested before (in any order); else remember it."""
+    seen = s.exec(select(IngestedBatch.created_at).where(
+        IngestedBatch.model_id == model_id, IngestedBatch.environment_id == env_id,
+        IngestedBatch.fingerprint.in_(fingerprints))).first()
+    if seen is not None:
+        raise FuseboardError(f"this batch was already ingested at {seen:%Y-%m-%d %H:%M} UTC (the same {rows:,} "
+                             f"request ids); nothing was written ({source})")
+    s.add(IngestedBatch(model_id=model_id, environment_id=env_id, fingerprint=fingerprints[0], rows=rows))
+
+
+def ingest_file(ws: Workspace, model: str, env: str, path: Path, now: datetime | None = None) -> IngestResult:
+    """``ingest_table`` for a CSV, Parquet or JSON Lines file (Parquet read as it folds)."""
+    return ingest_table(ws, model, env, open_file(path), source=str(path), now=now)
