@@ -101,6 +101,7 @@ def record_failure(what: str, exc: BaseException, *, url: str | None = None) -> 
     password = url_password(url)
     if not isinstance(exc, FuseboardError):
         with _lock:
+            logger.disabled = False  # (a logging.config call elsewhere in the process turns existing loggers off)
             if _handler([password]) is not None:
                 logger.error("%s failed", what, exc_info=(type(exc), exc, exc.__traceback__))
     return mask(one_line(exc), [password])
