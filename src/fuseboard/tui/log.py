@@ -17,7 +17,6 @@ import logging
 import os
 import threading
 from collections.abc import Iterable
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import IO
 
@@ -57,22 +56,28 @@ class _Masked(logging.Formatter):
         return mask(super().format(record), self.secrets)
 
 
-class _PrivateFile(RotatingFileHandler):
-    """A rotating log readable by its owner only (it can quote data from the workspace)."""
+def _private_file(path: str) -> logging.FileHandler:
+    """A rotating log at ``path``, readable by its owner only (it can quote data from the workspace).
+    (``logging.handlers`` is imported here, on the first failure, not on the way to the first frame.)"""
+    from logging.handlers import RotatingFileHandler
 
-    def _open(self) -> IO[str]:
-        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
+    class PrivateFile(RotatingFileHandler):
+        def _open(self) -> IO[str]:
+            fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
 
-    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802  (logging's name)
-        """A log that cannot be written says nothing on the terminal: the line on screen was shown."""
+        def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802  (logging's name)
+            """A log that cannot be written says nothing on the terminal: the line on screen was shown."""
+
+    return PrivateFile(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8",
+                       errors="backslashreplace", delay=True)
 
 
 def _handler(secrets: Iterable[str | None]) -> logging.Handler | None:
     """The file handler for the current ``log_path()`` (a new one when the path changed), or None when
     its folder cannot be made (a read-only home)."""
     path = os.path.abspath(log_path())
-    current = next((h for h in logger.handlers if isinstance(h, _PrivateFile)), None)
+    current = next((h for h in logger.handlers if isinstance(h, logging.FileHandler)), None)
     if current is None or current.baseFilename != path:
         if current is not None:
             logger.removeHandler(current)
@@ -81,8 +86,7 @@ def _handler(secrets: Iterable[str | None]) -> logging.Handler | None:
             os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
         except OSError:
             return None
-        current = _PrivateFile(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8",
-                               errors="backslashreplace", delay=True)
+        current = _private_file(path)
         current.setFormatter(_Masked())
         logger.addHandler(current)
     formatter = current.formatter
