@@ -20,8 +20,10 @@ from textual.screen import ModalScreen, Screen
 
 from fuseboard.config import Config
 from fuseboard.tui.commands import ActionCommands, ModelCommands
+from fuseboard.tui.log import one_line, record_failure
 from fuseboard.tui.messages import (ChangeDone, DatabaseDown, DatabaseUp, Degraded, MonitorCycle, Notice,
                                     Progress)
+from fuseboard.tui.screens.base import FuseboardScreen
 from fuseboard.tui.screens.help import HelpScreen
 from fuseboard.tui.screens.models import ModelsScreen
 from fuseboard.tui.screens.environments import EnvironmentsScreen
@@ -139,11 +141,10 @@ class FuseboardApp(App[None]):
                 break
             except Exception as exc:  # noqa: BLE001  (said to the user; the console stays up)
                 if not is_unreachable(exc):
-                    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                    text = record_failure("start the monitor", exc, url=self.url)
                     self.post_message(Notice(f"the monitor could not start: {text}", "error"))
                     return
-                self.post_message(DatabaseDown((str(getattr(exc, "orig", None) or exc).strip().splitlines()
-                                                or ["unreachable"])[0]))
+                self.post_message(DatabaseDown(one_line(getattr(exc, "orig", None) or exc)))
                 for _ in range(self.REFRESH_SECONDS * 5):
                     if worker.is_cancelled:
                         return
@@ -178,13 +179,13 @@ class FuseboardApp(App[None]):
     def _refresh_tick(self) -> None:
         """Read the list on screen again (another host's monitor or changes show up; an unreachable
         database is retried), unless a dialog is open (dolphie skips rendering under a modal too)."""
-        if isinstance(self.screen, ModalScreen):
+        screen = self.screen
+        if not isinstance(screen, FuseboardScreen):  # a dialog (or the help) is open
             return
         if self.db_unreachable is not None:  # retry whatever is on screen, loaded or not: it says when it is back
-            if hasattr(self.screen, "reload"):
-                self.screen.reload()
-        elif isinstance(self.screen, (ModelsScreen, MonitoringScreen)) and getattr(self.screen, "loaded", False):
-            self.screen.reload()
+            screen.reload()
+        elif screen.REFRESH_ON_TICK and screen.loaded:
+            screen.reload()
 
     def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
                markup: bool = False) -> None:
@@ -195,7 +196,7 @@ class FuseboardApp(App[None]):
                        markup=False)
 
     def on_notice(self, message: Notice) -> None:
-        self.notify(message.text, severity=message.severity, timeout=15)
+        self.notify(message.text, severity=message.severity, timeout=message.timeout)
 
     def on_database_down(self, message: DatabaseDown) -> None:
         if self.db_unreachable is not None:
@@ -238,7 +239,7 @@ class FuseboardApp(App[None]):
         self.notify(f"{message.reason}: the console is read-only until fuseboard restarts with a writable "
                     f"workspace.{shown}", title="workspace read-only", severity="error", timeout=30)
         self.screen.refresh_bindings()
-        if getattr(self.screen, "loaded", False) and hasattr(self.screen, "reload"):
+        if isinstance(self.screen, FuseboardScreen) and self.screen.loaded:
             self.screen.reload()  # its status line says READ-ONLY
 
     def on_unmount(self) -> None:
@@ -267,7 +268,7 @@ class FuseboardApp(App[None]):
                 self.post_message(ChangeDone(what, None, str(exc), done))
                 self.post_message(Degraded(exc.reason))
                 return
-            except Exception as exc:  # noqa: BLE001  (shown, not raised into the UI)
+            except Exception as exc:  # noqa: BLE001  (shown and logged, not raised into the UI)
                 from fuseboard.ops.connect import is_unreachable
 
                 if is_unreachable(exc):
@@ -275,14 +276,13 @@ class FuseboardApp(App[None]):
                                                  "changed, try again when it is back", done))
                     self.post_message(DatabaseDown("the database cannot be reached"))
                     return
-                text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                self.post_message(ChangeDone(what, None, text, done))
+                self.post_message(ChangeDone(what, None, record_failure(what, exc, url=self.url), done))
                 return
             if self.db_unreachable is not None:
                 self.post_message(DatabaseUp())
             problem = self.workspace().anchor_problem
-            if problem:  # the change stands; its audit checkpoint is missing
-                self.call_from_thread(self.notify, problem, severity="warning", timeout=10)
+            if problem:  # the change stands; its audit checkpoint is missing (posted: never wait on the UI)
+                self.post_message(Notice(problem, "warning", timeout=10))
             self.post_message(ChangeDone(what, message, None, done))
 
         self.run_worker(job, thread=True, group="changes", name=what)
@@ -371,9 +371,8 @@ class FuseboardApp(App[None]):
         self.push_screen(HelpScreen(self.screen, title))
 
     def action_refresh(self) -> None:
-        reload = getattr(self.screen, "reload", None)
-        if reload is not None:
-            reload()
+        if isinstance(self.screen, FuseboardScreen):
+            self.screen.reload()
             self.notify("refreshed", timeout=1.5)
 
     def open_audit(self, needle: str = "") -> None:
@@ -417,22 +416,23 @@ class FuseboardApp(App[None]):
 
 
 def binding_ids() -> set[str]:
-    """Every binding id a ``[keymap]`` entry may name."""
-    from fuseboard.tui.screens.model_detail import ModelDetailScreen
-    from fuseboard.tui.widgets.table import VirtualTable
+    """Every binding id a ``[keymap]`` entry may name: those of the app and of every screen, dialog and
+    widget the console's modules define (found by walking them, so a new screen cannot be left out)."""
+    import importlib
+    import inspect
+    import pkgutil
 
-    from fuseboard.tui.screens.deployment import DeploymentScreen
-    from fuseboard.tui.screens.dialogs import ChangeDialog, EntryScreen, FormDialog
-    from fuseboard.tui.screens.versions import VersionDialog
-    from fuseboard.tui.screens.audit import AuditScreen
-    from fuseboard.tui.screens.checklist import ChecklistScreen
-    from fuseboard.tui.screens.history import HistoryScreen
-    from fuseboard.tui.screens.ownership import ShiftScreen
+    from textual.dom import DOMNode
 
-    classes = (FuseboardApp, ModelsScreen, ModelDetailScreen, EnvironmentsScreen, HistoryScreen, MonitoringScreen,
-               DeploymentScreen, FormDialog, ChangeDialog, AuditScreen, OwnershipScreen, ChecklistScreen, ShiftScreen,
-               HelpScreen, VirtualTable, EntryScreen, VersionDialog)
-    return {b.id for cls in classes for b in cls.BINDINGS if isinstance(b, Binding) and b.id}
+    import fuseboard.tui
+
+    ids: set[str] = set()
+    for info in pkgutil.walk_packages(fuseboard.tui.__path__, "fuseboard.tui."):
+        module = importlib.import_module(info.name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, DOMNode) and cls.__module__ == module.__name__:
+                ids.update(b.id for b in cls.__dict__.get("BINDINGS", ()) if isinstance(b, Binding) and b.id)
+    return ids
 
 
 def _label(url: str) -> str:

@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from textual.message import Message
 
 if TYPE_CHECKING:  # pragma: no cover
+    from textual.worker import Worker
+
     from fuseboard.monitoring.scheduler import CycleSummary
 
+T = TypeVar("T")
 
-class Loaded(Message):
-    """A worker finished loading ``what``; ``data`` is plain Python data."""
 
-    def __init__(self, what: str, data: Any) -> None:
+class Loaded(Message, Generic[T], bubble=False):
+    """A screen's load finished: ``data`` is what its ``fetch`` returned (plain Python data), ``load``
+    the worker that read it (the screen draws it only if no newer load has started since)."""
+
+    def __init__(self, data: T, load: Worker[None]) -> None:
         super().__init__()
-        self.what = what
         self.data = data
+        self.load = load
 
 
-class LoadFailed(Message):
-    def __init__(self, what: str, error: str) -> None:
+class LoadFailed(Message, bubble=False):
+    """A screen's load failed: ``error`` is the one line to show (the traceback is in the log file)."""
+
+    def __init__(self, error: str, load: Worker[None]) -> None:
         super().__init__()
-        self.what = what
         self.error = error
+        self.load = load
 
 
 class MonitorCycle(Message):
@@ -68,10 +75,11 @@ class DatabaseUp(Message):
 class Notice(Message):
     """Something a background thread wants the user to read."""
 
-    def __init__(self, text: str, severity: str = "information") -> None:
+    def __init__(self, text: str, severity: str = "information", timeout: float = 15) -> None:
         super().__init__()
         self.text = text
         self.severity = severity
+        self.timeout = timeout
 
 
 class Progress(Message):

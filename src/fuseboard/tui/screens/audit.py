@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
@@ -11,11 +12,15 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from fuseboard.text import visible
-from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.filtering import FilterListScreen, matches
 from fuseboard.tui.widgets.keybar import KeyBar
 from fuseboard.tui.widgets.table import Column, VirtualTable
 from fuseboard.tui.widgets.title import TitleLine
+
+if TYPE_CHECKING:
+    from fuseboard.ops.audit import ChainReport
+    from fuseboard.ops.connect import Workspace
+    from fuseboard.ops.views import AuditInfo
 
 LIMIT = 2000  # the newest events; older ones with `fuseboard audit --since`
 
@@ -46,15 +51,25 @@ def render_event(e: Any) -> Any:
     return table
 
 
-def fetch_audit(ws: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class AuditData:
+    """What the Audit screen shows: the newest events, and the chain's verification."""
+
+    events: list[AuditInfo]
+    chain: ChainReport
+
+
+def fetch_audit(ws: Workspace) -> AuditData:
     from fuseboard.ops.audit import verify
     from fuseboard.ops.views import audit_events
 
-    return {"events": audit_events(ws, limit=LIMIT), "chain": verify(ws)}
+    return AuditData(audit_events(ws, limit=LIMIT), verify(ws))
 
 
-class AuditScreen(FilterListScreen):
+class AuditScreen(FilterListScreen[AuditData]):
     TITLE_TEXT = "Audit"
+    LOADS = "audit"
+    RELOAD_ON_RESUME = False  # (reading 2,000 events and verifying the chain again after each entry shown)
     FILTER_PLACEHOLDER = "filter events: who, action, model/env, reason…"
 
     BINDINGS = [
@@ -84,18 +99,15 @@ class AuditScreen(FilterListScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one(VirtualTable).focus()
-        self.load("audit", fetch_audit)
 
     def on_resize(self) -> None:
         self.query_one(VirtualTable).set_columns(self._columns(self.size.width))
 
-    def reload(self) -> None:
-        self.load("audit", fetch_audit)
+    def fetch(self, ws: Workspace) -> AuditData:
+        return fetch_audit(ws)
 
-    def on_loaded(self, message: Loaded) -> None:
-        if message.what != "audit":
-            return
-        self.events, self.chain = message.data["events"], message.data["chain"]
+    def show(self, data: AuditData) -> None:
+        self.events, self.chain = data.events, data.chain
         if self._needle:
             self.query_one("#filter-bar").display = True
             self.query_one("#filter").value = self._needle  # refreshes through Input.Changed

@@ -6,8 +6,7 @@ the checklist loads) and cannot be ticked by hand.
 
 from __future__ import annotations
 
-from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rich.text import Text
 from textual import on
@@ -16,24 +15,33 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from fuseboard.text import visible
-from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.base import FuseboardScreen
 from fuseboard.tui.screens.dialogs import Field, FormDialog
 from fuseboard.tui.widgets.keybar import KeyBar
 from fuseboard.tui.widgets.table import Column, VirtualTable
 from fuseboard.tui.widgets.title import TitleLine
 
+if TYPE_CHECKING:
+    from fuseboard.ops.connect import Workspace
+    from fuseboard.ops.handover import HandoverView
+
 
 GROUP_SHORT = {"data": "data", "model": "model", "infrastructure": "infra", "monitoring": "monit",
                "operations": "ops"}
 
 
-def _fetch(ws: Any, model: str, actor: str) -> Any:
+class ChecklistData(NamedTuple):
     """The handover, and who the user is to the workspace: (a known person?, their team)."""
+
+    view: HandoverView
+    person: tuple[bool, str | None]
+
+
+def _fetch(ws: Workspace, model: str, actor: str) -> ChecklistData:
     from fuseboard.ops import handover
     from fuseboard.ops.teams import member_of
 
-    return handover.show(ws, model), member_of(ws, actor)
+    return ChecklistData(handover.show(ws, model), member_of(ws, actor))
 
 
 def render_item(item: Any) -> Any:
@@ -61,8 +69,10 @@ def render_item(item: Any) -> Any:
     return Group(table, evidence)
 
 
-class ChecklistScreen(FuseboardScreen):
+class ChecklistScreen(FuseboardScreen[ChecklistData]):
     TITLE_TEXT = "Checklist"
+    LOADS = "checklist"
+    RELOAD_ON_RESUME = False  # (it reloads after each change made from it)
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="checklist.back", tooltip="back to Ownership"),
@@ -94,21 +104,18 @@ class ChecklistScreen(FuseboardScreen):
 
     def on_mount(self) -> None:
         self.query_one(VirtualTable).focus()
-        self.reload()
 
-    def reload(self) -> None:
-        self.load("checklist", partial(_fetch, model=self.model, actor=self.app.actor))
+    def fetch(self, ws: Workspace) -> ChecklistData:
+        return _fetch(ws, self.model, self.app.actor)
 
-    def on_load_failed(self, message: Any) -> None:
-        self.error = message.error
-        self.query_one("#handover-head", Static).update(Text(visible(message.error)))
+    def show_failure(self, error: str) -> None:
+        self.error = error
+        self.query_one("#handover-head", Static).update(Text(visible(error)))
         self.query_one(VirtualTable).empty_text = "press n on the Ownership screen to start a handover"
         self.query_one(VirtualTable).set_rows([], [])
 
-    def on_loaded(self, message: Loaded) -> None:
-        if message.what != "checklist":
-            return
-        self.view, self.person = message.data
+    def show(self, data: ChecklistData) -> None:
+        self.view, self.person = data
         v = self.view
         done, total = v.progress
         head = Text.assemble((visible(v.model), "bold"), visible(f" {v.from_team or '-'} → {v.to_team} · "),

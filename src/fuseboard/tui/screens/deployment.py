@@ -4,8 +4,7 @@ verdict, the drift table worst first, histograms, performance and the history.""
 
 from __future__ import annotations
 
-from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rich.console import Group
 from rich.table import Table
@@ -17,12 +16,17 @@ from textual.widgets import Static
 
 from fuseboard.text import cells, markup_safe, visible
 from fuseboard.tui.common import ago, scroll
-from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.base import FuseboardScreen
 from fuseboard.tui.screens.incident import INCIDENT_KEYS, IncidentKeys, Target, incident_bindings, render_incident
 from fuseboard.tui.status import status_text
 from fuseboard.tui.widgets.keybar import KeyBar
 from fuseboard.tui.widgets.title import TitleLine
+
+if TYPE_CHECKING:
+    from fuseboard.monitoring.alerts import AlertView
+    from fuseboard.ops.connect import Workspace
+    from fuseboard.ops.incident import Incident
+    from fuseboard.ops.views import DeploymentHealth
 
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -221,7 +225,18 @@ def render_health(d: Any, colors: dict[str, str], profiles: tuple[dict[str, Any]
     return Group(*parts)
 
 
-def _fetch(ws: Any, model: str, env: str, alert_id: int | None = None) -> Any:
+class IncidentData(NamedTuple):
+    """What the incident view shows; ``health`` None: the deployment no longer exists (nor the rest)."""
+
+    health: DeploymentHealth | None
+    profiles: tuple[dict[str, Any], dict[str, Any]] | None  # (reference, the last hour merged)
+    chart: list[Any] | None  # performance_chart's lines
+    incident: Incident | None
+    protected: bool
+    opened: AlertView | None  # the alert the view was opened from
+
+
+def _fetch(ws: Workspace, model: str, env: str, alert_id: int | None = None) -> IncidentData:
     from datetime import timedelta
 
     from fuseboard.monitoring.checks import merged
@@ -232,7 +247,7 @@ def _fetch(ws: Any, model: str, env: str, alert_id: int | None = None) -> Any:
     now = utcnow()
     health = deployment_health(ws, model, env)
     if health is None:
-        return None, None, None, None, False, None
+        return IncidentData(None, None, None, None, False, None)
     reference, windows = recent_profiles(ws, model, env, now - timedelta(hours=1))
     chart = performance_chart(*performance_history(ws, model, env, now - timedelta(hours=24)), now)
     protected = any(e.name == env and e.protected for e in environments(ws))
@@ -241,12 +256,13 @@ def _fetch(ws: Any, model: str, env: str, alert_id: int | None = None) -> Any:
         from fuseboard.monitoring.alerts import list_alerts
 
         opened = next((a for a in list_alerts(ws, include_resolved=True, now=now) if a.id == alert_id), None)
-    return health, (reference, merged(windows, "features")), chart, incident(ws, model, env, now=now), protected, \
-        opened
+    return IncidentData(health, (reference, merged(windows, "features")), chart, incident(ws, model, env, now=now),
+                        protected, opened)
 
 
-class DeploymentScreen(IncidentKeys, FuseboardScreen):
+class DeploymentScreen(IncidentKeys, FuseboardScreen[IncidentData]):
     TITLE_TEXT = "Incident"
+    LOADS = "health"
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="deployment.back", tooltip="back to the alerts"),
@@ -263,7 +279,7 @@ class DeploymentScreen(IncidentKeys, FuseboardScreen):
     def __init__(self, model: str, env: str, alert_id: int | None = None) -> None:
         super().__init__()
         self.model, self.env, self.alert_id = model, env, alert_id
-        self.data: Any = None
+        self.data: IncidentData | None = None
         self.feature_index = 0
 
     @property
@@ -279,19 +295,12 @@ class DeploymentScreen(IncidentKeys, FuseboardScreen):
 
     def on_mount(self) -> None:
         self.query_one("#health-scroll").focus()
-        self.reload()
 
-    def on_screen_resume(self) -> None:
-        if self.data is not None:
-            self.reload()
+    def fetch(self, ws: Workspace) -> IncidentData:
+        return _fetch(ws, self.model, self.env, self.alert_id)
 
-    def reload(self) -> None:
-        self.load("health", partial(_fetch, model=self.model, env=self.env, alert_id=self.alert_id))
-
-    def on_loaded(self, message: Loaded) -> None:
-        if message.what != "health":
-            return
-        self.data = message.data
+    def show(self, data: IncidentData) -> None:
+        self.data = data
         self._draw()
         self.refresh_bindings()
 

@@ -226,12 +226,15 @@ class ChangeDialog(_Dialog):
     def _make_plan(self) -> None:
         from fuseboard.ops import deploy as ops
 
+        from fuseboard.tui.log import record_failure
+
         action, model, env, version = self.request
+        app = self.app
         try:
-            plan = ops.plan_change(self.app.workspace(), model, env, action=action, version=version)
-        except Exception as exc:  # noqa: BLE001  (said in the dialog; nothing was changed)
-            text = str(exc).strip().splitlines()
-            self.post_message(Planned(None, text[0] if text else type(exc).__name__))
+            plan = ops.plan_change(app.workspace(), model, env, action=action, version=version)
+        except Exception as exc:  # noqa: BLE001  (said in the dialog, and logged; nothing was changed)
+            self.post_message(Planned(None, record_failure(f"plan the {action} of {model} in {env}", exc,
+                                                           url=app.url)))
             return
         self.post_message(Planned(plan, ""))
 

@@ -7,15 +7,16 @@ there; ``v2→v3…`` while a change is in flight.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import Static
 
-from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.dialogs import ChangeDialog
 from fuseboard.tui.screens.filtering import FilterListScreen, matches
 from fuseboard.tui.status import STATES, status_text
@@ -23,19 +24,36 @@ from fuseboard.tui.widgets.keybar import KeyBar
 from fuseboard.tui.widgets.table import Column, VirtualTable
 from fuseboard.tui.widgets.title import TitleLine
 
+if TYPE_CHECKING:
+    from fuseboard.ops.connect import Workspace
+    from fuseboard.ops.views import MatrixRow
+
 CRIT_SHORT = {"mission-critical": "mission", "internal": "internal"}
 CHANGES = ("rollback", "promote", "deploy")
 
 
-def fetch_matrix(ws: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class MatrixData:
+    """What the Environments screen shows: the environments in order (name, protected), a row per model."""
+
+    envs: list[tuple[str, bool]]
+    rows: list[MatrixRow]
+
+
+def fetch_matrix(ws: Workspace) -> MatrixData:
     from fuseboard.ops.views import environment_matrix
 
     envs, rows = environment_matrix(ws)
-    return {"envs": [(e.name, e.protected) for e in envs], "rows": rows}
+    return MatrixData([(e.name, e.protected) for e in envs], rows)
 
 
-class EnvironmentsScreen(FilterListScreen):
+class ChangeSettled(Message, bubble=False):
+    """A change started from the screen has finished, one way or the other (posted from its thread)."""
+
+
+class EnvironmentsScreen(FilterListScreen[MatrixData]):
     TITLE_TEXT = "Environments"
+    LOADS = "matrix"
     FILTER_PLACEHOLDER = "filter models: name, tier, version, health…"
 
     BINDINGS = [
@@ -65,7 +83,6 @@ class EnvironmentsScreen(FilterListScreen):
         self.rows: list[Any] = []
         self.envs: list[tuple[str, bool]] = []
         self.env_index = 0
-        self.loaded = False
         self.busy = ""  # a change running from this screen
         self._wanted: tuple[str, str] | None = None  # a deployment to land on once loaded (key 2 from an alert)
 
@@ -80,14 +97,9 @@ class EnvironmentsScreen(FilterListScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one(VirtualTable).focus()
-        self.call_after_refresh(self.reload)
 
-    def on_screen_resume(self) -> None:
-        if self.loaded:
-            self.reload()
-
-    def reload(self) -> None:
-        self.load("matrix", fetch_matrix)
+    def fetch(self, ws: Workspace) -> MatrixData:
+        return fetch_matrix(ws)
 
     # -- table -------------------------------------------------------------
     def _columns(self, width: int) -> list[Column]:
@@ -120,12 +132,10 @@ class EnvironmentsScreen(FilterListScreen):
         return (row.model, tier, *[self._cell(row.cells.get(name), i == self.env_index, colors)
                                    for i, (name, _) in enumerate(self.envs)])
 
-    def on_loaded(self, message: Loaded) -> None:
-        if message.what != "matrix":
-            return
-        self.rows, self.loaded = message.data["rows"], True
-        changed = message.data["envs"] != self.envs
-        self.envs = message.data["envs"]
+    def show(self, data: MatrixData) -> None:
+        self.rows = data.rows
+        changed = data.envs != self.envs
+        self.envs = data.envs
         self.env_index = min(self.env_index, max(0, len(self.envs) - 1))
         if changed:
             self.env_index = len(self.envs) - 1  # prod (the last) first: where 3 a.m. happens
@@ -293,8 +303,8 @@ class EnvironmentsScreen(FilterListScreen):
                     else:
                         return f"{message}, but {converged.detail}", "warning"
                 return message, "information"
-            finally:
-                app.call_from_thread(self._done_busy)
+            finally:  # posted, never call_from_thread: that waits for a UI that may be shutting down
+                self.post_message(ChangeSettled())
 
         def done(outcome: tuple[str, str]) -> None:
             message, severity = outcome
@@ -302,6 +312,7 @@ class EnvironmentsScreen(FilterListScreen):
 
         app.run_change(plan.action, work, done)
 
+    @on(ChangeSettled)
     def _done_busy(self) -> None:
         self.busy = ""
         self.reload()

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
-from fuseboard.tui.screens.base import FuseboardScreen
+from fuseboard.tui.screens.base import FuseboardScreen, T
 from fuseboard.tui.widgets.table import VirtualTable
 
 
@@ -18,7 +18,7 @@ def matches(hay: str, words: list[str]) -> bool:
     return all(word in hay for word in words)
 
 
-class FilterListScreen(FuseboardScreen):
+class FilterListScreen(FuseboardScreen[T]):
     """Subclasses bind ``filter`` and ``clear_filter`` (with their own binding ids), compose
     ``filter_bar()`` above their VirtualTable, and implement ``refresh_table``."""
 

@@ -3,8 +3,7 @@ rollout's hook output, and the audit trail of that deployment."""
 
 from __future__ import annotations
 
-from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rich.console import Group
 from rich.table import Table
@@ -16,18 +15,28 @@ from textual.widgets import Static
 
 from fuseboard.text import cells, markup_safe, visible
 from fuseboard.tui.common import scroll
-from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.base import FuseboardScreen
 from fuseboard.tui.widgets.keybar import KeyBar
 from fuseboard.tui.widgets.title import TitleLine
 
+if TYPE_CHECKING:
+    from fuseboard.ops.connect import Workspace
+    from fuseboard.ops.views import AuditInfo, RolloutInfo
+
 STATE_MARK = {"succeeded": "● done", "failed": "✖ failed", "pending": "○ pending", "abandoned": "? abandoned"}
 
 
-def _fetch(ws: Any, model: str, env: str) -> Any:
+class HistoryData(NamedTuple):
+    """A deployment's rollouts, newest first (None: the deployment no longer exists), and its audit trail."""
+
+    rollouts: list[RolloutInfo] | None
+    events: list[AuditInfo]
+
+
+def _fetch(ws: Workspace, model: str, env: str) -> HistoryData:
     from fuseboard.ops.views import audit_events, rollout_history
 
-    return rollout_history(ws, model, env, 50), audit_events(ws, model=model, env=env, limit=40)
+    return HistoryData(rollout_history(ws, model, env, 50), audit_events(ws, model=model, env=env, limit=40))
 
 
 def _local(when: Any) -> str:
@@ -66,8 +75,10 @@ def render_history(model: str, env: str, rollouts: list[Any], events: list[Any])
     return Group(*parts)
 
 
-class HistoryScreen(FuseboardScreen):
+class HistoryScreen(FuseboardScreen[HistoryData]):
     TITLE_TEXT = "History"
+    LOADS = "history"
+    RELOAD_ON_RESUME = False
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="history.back", tooltip="back to the environments"),
@@ -89,15 +100,12 @@ class HistoryScreen(FuseboardScreen):
 
     def on_mount(self) -> None:
         self.query_one("#history-scroll").focus()
-        self.reload()
 
-    def reload(self) -> None:
-        self.load("history", partial(_fetch, model=self.model, env=self.env))
+    def fetch(self, ws: Workspace) -> HistoryData:
+        return _fetch(ws, self.model, self.env)
 
-    def on_loaded(self, message: Loaded) -> None:
-        if message.what != "history":
-            return
-        rollouts, events = message.data
+    def show(self, data: HistoryData) -> None:
+        rollouts, events = data
         body = self.query_one("#history", Static)
         if rollouts is None:
             body.update(Text(visible(f"{self.model} in {self.env} no longer exists (esc to go back)")))

@@ -18,6 +18,7 @@ from rich.text import Text
 from textual.binding import Binding
 
 from fuseboard.text import cells, visible
+from fuseboard.tui.log import record_failure
 from fuseboard.tui.messages import Degraded, Progress
 from fuseboard.tui.screens.dialogs import ChangeDialog, Field, FormDialog
 from fuseboard.tui.status import status_text
@@ -203,8 +204,8 @@ def run_rollback(app: Any, plan: Any, answer: dict[str, str]) -> None:
             app.post_message(Degraded(exc.reason))
             say(f"could not {plan.action}: {exc}", "crit", final=True)
             return
-        except Exception as exc:  # noqa: BLE001  (shown in the view, not raised into the UI)
-            text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        except Exception as exc:  # noqa: BLE001  (shown in the view and logged, not raised into the UI)
+            text = record_failure(f"{plan.action} of {model} in {env}", exc, url=app.url)
             say(f"could not {plan.action}: {text}", "crit", final=True)
             return
         if not result.ok:  # the hook failed, or the change was settled meanwhile
@@ -217,8 +218,8 @@ def run_rollback(app: Any, plan: Any, answer: dict[str, str]) -> None:
         say(f"waiting for the endpoint to report v{plan.to_version}…")
         try:
             converged = ops.wait_converged(ws, model, env, timeout=CONVERGE_SECONDS)
-        except Exception as exc:  # noqa: BLE001
-            text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        except Exception as exc:  # noqa: BLE001  (shown in the view and logged)
+            text = record_failure(f"ask the endpoint of {model} in {env}", exc, url=app.url)
             say(f"could not ask the endpoint: {text}", "crit", final=True)
             return
         seconds = time.monotonic() - began

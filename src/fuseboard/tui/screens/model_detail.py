@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
 from rich.table import Table
@@ -15,14 +15,16 @@ from textual.widgets import Static
 from fuseboard.monitoring.metrics import SHOWN, format_metric
 from fuseboard.text import cells, visible
 from fuseboard.tui.common import ago, local, scroll
-from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.base import FuseboardScreen
 from fuseboard.tui.widgets.keybar import KeyBar
 from fuseboard.tui.widgets.title import TitleLine
 
+if TYPE_CHECKING:
+    from fuseboard.ops.connect import Workspace
+    from fuseboard.ops.views import ModelDetail
 
 
-def render_detail(d: Any) -> Group:
+def render_detail(d: ModelDetail) -> Group:
     head = Text()
     head.append(visible(d.name), style="bold")
     head.append(visible(f"  {d.task} · {d.criticality} · owner {d.owner or '-'} · built by {d.builder or '-'}"))
@@ -84,7 +86,10 @@ def render_detail(d: Any) -> Group:
     return Group(*lines)
 
 
-class ModelDetailScreen(FuseboardScreen):
+class ModelDetailScreen(FuseboardScreen["ModelDetail | None"]):
+    LOADS = "detail"
+    RELOAD_ON_RESUME = False
+
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="detail.back", tooltip="back to the list of models"),
         Binding("j,down", "scroll('down')", "Down", show=False, id="detail.down", tooltip="scroll down"),
@@ -106,27 +111,18 @@ class ModelDetailScreen(FuseboardScreen):
 
     def on_mount(self) -> None:
         self.query_one("#detail-scroll").focus()
-        self.reload()
 
-    def reload(self) -> None:
-        from functools import partial
+    def fetch(self, ws: Workspace) -> ModelDetail | None:
+        from fuseboard.ops.views import model_detail
 
-        self.load("detail", partial(_fetch_detail, name=self.model))
+        return model_detail(ws, self.model)
 
-    def on_loaded(self, message: Loaded) -> None:
-        if message.what != "detail":
-            return
+    def show(self, data: ModelDetail | None) -> None:
         body = self.query_one("#detail", Static)
-        if message.data is None:
+        if data is None:
             body.update(Text(visible(f"model {self.model!r} no longer exists (esc to go back)")))
         else:
-            body.update(render_detail(message.data))
+            body.update(render_detail(data))
 
     def action_scroll(self, where: str) -> None:
         scroll(self.query_one("#detail-scroll", VerticalScroll), where)
-
-
-def _fetch_detail(ws: Any, name: str) -> Any:
-    from fuseboard.ops.views import model_detail
-
-    return model_detail(ws, name)

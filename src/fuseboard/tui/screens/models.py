@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import gc
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
@@ -12,12 +13,15 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from fuseboard.text import visible
-from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.filtering import FilterListScreen, matches
 from fuseboard.tui.status import status_text
 from fuseboard.tui.widgets.keybar import KeyBar
 from fuseboard.tui.widgets.table import Column, VirtualTable
 from fuseboard.tui.widgets.title import TitleLine
+
+if TYPE_CHECKING:
+    from fuseboard.ops.connect import Workspace
+    from fuseboard.ops.views import ModelRow
 
 # (key, label, width, justify); the model column takes the width left over.
 SORTS = ("name", "health", "task", "criticality", "owner", "latest")
@@ -38,10 +42,18 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-def fetch_models(ws: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ModelsData:
+    """What the Models screen shows: every model's row, and the environments' names in order."""
+
+    rows: list[ModelRow]
+    envs: list[str]
+
+
+def fetch_models(ws: Workspace) -> ModelsData:
     from fuseboard.ops import views as queries
 
-    return {"rows": queries.model_rows(ws), "envs": [e.name for e in queries.environments(ws)]}
+    return ModelsData(queries.model_rows(ws), [e.name for e in queries.environments(ws)])
 
 
 def haystack(row: Any) -> str:
@@ -57,8 +69,10 @@ def sort_key(field: str):  # noqa: ANN201
     return lambda r: ((getattr(r, field) or "").lower(), r.name)
 
 
-class ModelsScreen(FilterListScreen):
+class ModelsScreen(FilterListScreen[ModelsData]):
     TITLE_TEXT = "Models"
+    LOADS = "models"
+    REFRESH_ON_TICK = True
 
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="models.filter",
@@ -79,7 +93,6 @@ class ModelsScreen(FilterListScreen):
         self.envs: list[str] = []
         self.sort_field = "name"
         self.sort_reverse = False
-        self.loaded = False
 
     def compose(self) -> ComposeResult:
         yield TitleLine("Models", id="title", classes="title")
@@ -93,17 +106,9 @@ class ModelsScreen(FilterListScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one(VirtualTable).focus()
-        # Paint the first frame before the worker starts importing SQLModel: that import
-        # holds the GIL for a few hundred milliseconds and would delay the frame.
-        self.call_after_refresh(self.reload)
 
-    def reload(self) -> None:
-        self.load("models", fetch_models)
-
-    def on_screen_resume(self) -> None:
-        """Back on the list (from a model, another screen or a dialog): read it again, not 15 s later."""
-        if self.loaded:
-            self.reload()
+    def fetch(self, ws: Workspace) -> ModelsData:
+        return fetch_models(ws)
 
     # -- columns and rows ---------------------------------------------------
     def _columns(self, width: int) -> list[Column]:
@@ -175,13 +180,10 @@ class ModelsScreen(FilterListScreen):
             parts.append("READ-ONLY")
         self.query_one("#status", Static).update(Text(visible(" · ".join(parts))))
 
-    def on_loaded(self, message: Loaded) -> None:
-        if message.what != "models":
-            return
-        self.all_rows = message.data["rows"]
-        envs_changed = message.data["envs"] != self.envs
-        self.envs = message.data["envs"]
-        self.loaded = True
+    def show(self, data: ModelsData) -> None:
+        self.all_rows = data.rows
+        envs_changed = data.envs != self.envs
+        self.envs = data.envs
         if envs_changed:
             self.query_one(VirtualTable).set_columns(self._columns(self.size.width))
         self._resort()

@@ -4,7 +4,8 @@ A new critical alert takes the cursor, unless the user has moved it since the co
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
@@ -14,7 +15,6 @@ from textual.widgets import Static
 
 from fuseboard.text import visible
 from fuseboard.tui.common import ago
-from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.filtering import FilterListScreen, matches
 from fuseboard.tui.screens.incident import INCIDENT_KEYS, IncidentKeys, Target, incident_bindings
 from fuseboard.tui.status import status_text
@@ -22,16 +22,30 @@ from fuseboard.tui.widgets.keybar import KeyBar
 from fuseboard.tui.widgets.table import Column, VirtualTable
 from fuseboard.tui.widgets.title import TitleLine
 
+if TYPE_CHECKING:
+    from fuseboard.monitoring.alerts import AlertView
+    from fuseboard.ops.connect import Workspace
 
-def fetch_alerts(ws: Any) -> dict[str, Any]:
+
+@dataclass(frozen=True)
+class AlertsData:
+    """What the Monitoring screen shows: the open alerts, and which environments are protected."""
+
+    alerts: list[AlertView]
+    protected: set[str]
+
+
+def fetch_alerts(ws: Workspace) -> AlertsData:
     from fuseboard.monitoring.alerts import list_alerts
     from fuseboard.ops.views import environments
 
-    return {"alerts": list_alerts(ws), "protected": {e.name for e in environments(ws) if e.protected}}
+    return AlertsData(list_alerts(ws), {e.name for e in environments(ws) if e.protected})
 
 
-class MonitoringScreen(IncidentKeys, FilterListScreen):
+class MonitoringScreen(IncidentKeys, FilterListScreen[AlertsData]):
     TITLE_TEXT = "Monitoring"
+    LOADS = "alerts"
+    REFRESH_ON_TICK = True
     FILTER_PLACEHOLDER = "filter alerts: model, env, check, severity, state…"
 
     BINDINGS = [
@@ -46,7 +60,7 @@ class MonitoringScreen(IncidentKeys, FilterListScreen):
         super().__init__(id="monitoring-screen")
         self.alerts: list[Any] = []
         self.protected: set[str] = set()
-        self.loaded = False
+        self._listed = False  # the alerts have been listed once (the first list places the cursor)
         self._seen: set[int] = set()  # the critical alerts listed last time: a new one takes the cursor
         self._placed: Any = None  # the alert the console put the cursor on (the user has not moved it since)
 
@@ -67,30 +81,23 @@ class MonitoringScreen(IncidentKeys, FilterListScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one(VirtualTable).focus()
-        self.call_after_refresh(self.reload)
+
+    def fetch(self, ws: Workspace) -> AlertsData:
+        return fetch_alerts(ws)
 
     def on_resize(self) -> None:
         self.query_one(VirtualTable).set_columns(self._columns(self.size.width))
-
-    def on_screen_resume(self) -> None:
-        if self.loaded:
-            self.reload()
-
-    def reload(self) -> None:
-        self.load("alerts", fetch_alerts)
 
     def _cells(self, alert: Any, colors: dict[str, str]) -> tuple[Any, ...]:
         state = "silenced" if alert.silenced else ("acked" if alert.state == "acknowledged" else alert.state)
         return (status_text(alert.severity, colors), alert.model, alert.environment, alert.check,
                 ago(alert.opened_at), Text(state, style="dim" if alert.silenced else ""))
 
-    def on_loaded(self, message: Loaded) -> None:
-        if message.what != "alerts":
-            return
+    def show(self, data: AlertsData) -> None:
         table = self.query_one(VirtualTable)
-        untouched = not self.loaded or table.cursor_key in (self._placed, None) or self._placed not in table.keys
-        first = not self.loaded
-        self.alerts, self.protected, self.loaded = message.data["alerts"], message.data["protected"], True
+        first = not self._listed
+        untouched = first or table.cursor_key in (self._placed, None) or self._placed not in table.keys
+        self.alerts, self.protected, self._listed = data.alerts, data.protected, True
         self.refresh_table()
         fresh = [a for a in self.alerts if a.severity == "crit" and not a.silenced and a.id not in self._seen
                  and a.id in table.keys]  # new, or newly critical (a warning that escalated)

@@ -8,7 +8,7 @@ opens its handover checklist; ``n`` starts a handover; ``S`` shows the shift sum
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
@@ -18,13 +18,16 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from fuseboard.text import visible
-from fuseboard.tui.messages import Loaded
 from fuseboard.tui.screens.base import FuseboardScreen
 from fuseboard.tui.screens.dialogs import Field, FormDialog
 from fuseboard.tui.screens.filtering import FilterListScreen, matches
 from fuseboard.tui.widgets.keybar import KeyBar
 from fuseboard.tui.widgets.table import Column, VirtualTable
 from fuseboard.tui.widgets.title import TitleLine
+
+if TYPE_CHECKING:
+    from fuseboard.ops.connect import Workspace
+    from fuseboard.ops.handover import ShiftSummary
 
 CRIT_SHORT = {"mission-critical": "mission", "internal": "internal"}
 
@@ -51,7 +54,7 @@ def _turn(turn: Any) -> str:
     return f"{turn.person}{how} until {turn.end.astimezone():%a %H:%M}"
 
 
-def fetch_ownership(ws: Any, raw_config: dict[str, Any]) -> list[Row]:
+def fetch_ownership(ws: Workspace, raw_config: dict[str, Any]) -> list[Row]:
     from fuseboard.ops.handover import check_policy, open_handovers, policy
     from fuseboard.ops.oncall import on_call
     from fuseboard.ops.teams import model_owners
@@ -75,8 +78,9 @@ def fetch_ownership(ws: Any, raw_config: dict[str, Any]) -> list[Row]:
     return rows
 
 
-class OwnershipScreen(FilterListScreen):
+class OwnershipScreen(FilterListScreen[list[Row]]):
     TITLE_TEXT = "Ownership"
+    LOADS = "ownership"
     FILTER_PLACEHOLDER = "filter: team, model, person, state…"
 
     BINDINGS = [
@@ -91,7 +95,6 @@ class OwnershipScreen(FilterListScreen):
     def __init__(self) -> None:
         super().__init__(id="ownership-screen")
         self.rows: list[Row] = []
-        self.loaded = False
 
     def compose(self) -> ComposeResult:
         yield TitleLine("Ownership", id="title", classes="title")
@@ -108,23 +111,15 @@ class OwnershipScreen(FilterListScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one(VirtualTable).focus()
-        self.call_after_refresh(self.reload)
-
-    def on_screen_resume(self) -> None:
-        if self.loaded:
-            self.reload()
 
     def on_resize(self) -> None:
         self.query_one(VirtualTable).set_columns(self._columns(self.size.width))
 
-    def reload(self) -> None:
-        raw = self.app.config.raw
-        self.load("ownership", lambda ws: fetch_ownership(ws, raw))
+    def fetch(self, ws: Workspace) -> list[Row]:
+        return fetch_ownership(ws, self.app.config.raw)
 
-    def on_loaded(self, message: Loaded) -> None:
-        if message.what != "ownership":
-            return
-        self.rows, self.loaded = message.data, True
+    def show(self, data: list[Row]) -> None:
+        self.rows = data
         self.refresh_table()
         self.refresh_bindings()
 
@@ -208,10 +203,12 @@ class OwnershipScreen(FilterListScreen):
         self.app.push_screen(ShiftScreen())
 
 
-class ShiftScreen(FuseboardScreen):
+class ShiftScreen(FuseboardScreen["ShiftSummary"]):
     """What changed since the current on-call shift began, for the next engineer."""
 
     TITLE_TEXT = "Shift"
+    LOADS = "shift"
+    RELOAD_ON_RESUME = False
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="shift.back", tooltip="back"),
         Binding("j,down", "scroll('down')", "Down", show=False, id="shift.down", tooltip="scroll down"),
@@ -226,14 +223,14 @@ class ShiftScreen(FuseboardScreen):
 
     def on_mount(self) -> None:
         self.query_one("#shift-scroll").focus()
+
+    def fetch(self, ws: Workspace) -> ShiftSummary:
         from fuseboard.ops.handover import shift_summary
 
-        actor = self.app.actor
-        self.load("shift", lambda ws: shift_summary(ws, actor=actor))
+        return shift_summary(ws, actor=self.app.actor)
 
-    def on_loaded(self, message: Loaded) -> None:
-        if message.what == "shift":
-            self.query_one("#shift", Static).update(render_shift(message.data))
+    def show(self, data: ShiftSummary) -> None:
+        self.query_one("#shift", Static).update(render_shift(data))
 
     def action_scroll(self, where: str) -> None:
         from fuseboard.tui.common import scroll
@@ -241,7 +238,7 @@ class ShiftScreen(FuseboardScreen):
         scroll(self.query_one("#shift-scroll", VerticalScroll), where)
 
 
-def render_shift(summary: Any) -> Text:
+def render_shift(summary: ShiftSummary) -> Text:
     head = f"since {summary.since.astimezone():%a %d %b %H:%M %Z}"
     if summary.team:
         head = f"{summary.team}: {summary.person or 'nobody'} on call, {head}"

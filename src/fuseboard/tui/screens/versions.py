@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
@@ -15,10 +16,28 @@ from textual.worker import get_current_worker
 
 from fuseboard.text import visible
 from fuseboard.tui.common import ago
+from fuseboard.tui.log import record_failure
+from fuseboard.tui.messages import Loaded, LoadFailed
 from fuseboard.tui.widgets.table import Column, VirtualTable
 
+if TYPE_CHECKING:
+    from fuseboard.ops.connect import Workspace
+    from fuseboard.ops.views import VersionInfo
 
-def fetch_versions(ws: Any, model: str, env: str) -> dict[str, Any] | None:
+
+@dataclass(frozen=True)
+class VersionsData:
+    """A model's versions, newest first, with what the dialog marks: known-good and rolled back from in
+    the environment, and which version runs where."""
+
+    task: str
+    versions: list[VersionInfo]
+    good: set[int]
+    revoked: set[int]
+    runs: dict[str, int]  # environment -> version
+
+
+def fetch_versions(ws: Workspace, model: str, env: str) -> VersionsData | None:
     from fuseboard.ops.views import model_detail, rollout_history
 
     detail = model_detail(ws, model, audit_limit=1)
@@ -27,8 +46,8 @@ def fetch_versions(ws: Any, model: str, env: str) -> dict[str, Any] | None:
     rollouts = rollout_history(ws, model, env) or []
     good = {r.to_version for r in rollouts if r.known_good}
     revoked = {r.to_version for r in rollouts if r.revoked_at is not None} - good
-    return {"task": detail.task, "versions": sorted(detail.versions, key=lambda v: -v.version), "good": good,
-            "revoked": revoked, "runs": {d.environment: d.version for d in detail.deployments}}
+    return VersionsData(detail.task, sorted(detail.versions, key=lambda v: -v.version), good, revoked,
+                        {d.environment: d.version for d in detail.deployments})
 
 
 class VersionDialog(ModalScreen[int | None]):
@@ -39,7 +58,7 @@ class VersionDialog(ModalScreen[int | None]):
     def __init__(self, model: str, env: str, serving: int | None) -> None:
         super().__init__()
         self.model, self.env, self.serving = model, env, serving
-        self.data: dict[str, Any] | None = None
+        self.data: VersionsData | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="versions-dialog"):
@@ -55,39 +74,51 @@ class VersionDialog(ModalScreen[int | None]):
 
     def on_mount(self) -> None:
         self.query_one(VirtualTable).focus()
-        self.run_worker(self._load, thread=True, name="versions")
+        app = self.app
 
-    def _load(self) -> None:
-        worker = get_current_worker()
-        try:
-            data = fetch_versions(self.app.workspace(), self.model, self.env)
-        except Exception as exc:  # noqa: BLE001  (said in the dialog)
-            data = {"error": (str(exc).strip().splitlines() or [type(exc).__name__])[0]}
-        if not worker.is_cancelled:
-            self.app.call_from_thread(self._loaded, data)
+        def load() -> None:  # posts its result, never waits on the UI (call_from_thread)
+            worker = get_current_worker()
+            try:
+                data = fetch_versions(app.workspace(), self.model, self.env)
+            except Exception as exc:  # noqa: BLE001  (said in the dialog, and logged)
+                if not worker.is_cancelled:
+                    self.post_message(LoadFailed(record_failure("load the versions", exc, url=app.url), worker))
+                return
+            if not worker.is_cancelled:
+                self.post_message(Loaded(data, worker))
 
-    def _loaded(self, data: dict[str, Any] | None) -> None:
+        self.run_worker(load, thread=True, exclusive=True, group="versions", name="versions", exit_on_error=False)
+
+    def _empty(self, text: str) -> None:
+        table = self.query_one(VirtualTable)
+        table.empty_text = visible(text)
+        table.set_rows([], [])
+
+    def on_load_failed(self, message: LoadFailed) -> None:
+        self._empty(message.error)
+
+    def on_loaded(self, message: Loaded[VersionsData | None]) -> None:
         from fuseboard.monitoring.metrics import SHOWN, format_metric
 
-        table = self.query_one(VirtualTable)
-        if data is None or "error" in data:
-            table.empty_text = visible(data["error"] if data else f"model {self.model!r} no longer exists")
-            table.set_rows([], [])
+        data = message.data
+        if data is None:
+            self._empty(f"model {self.model!r} no longer exists")
             return
+        table = self.query_one(VirtualTable)
         self.data = data
-        metrics = tuple(SHOWN.get(data["task"], ()))[:2]
+        metrics = tuple(SHOWN.get(data.task, ()))[:2]
         table.set_columns(self._columns(metrics))
 
-        def row(v: Any) -> tuple[Any, ...]:
+        def row(v: VersionInfo) -> tuple[Any, ...]:
             mark = ("▶" if v.version == self.serving else " ") + (
-                "★" if v.version in data["good"] else "↶" if v.version in data["revoked"] else " ")
-            runs = ",".join(env for env, version in data["runs"].items() if version == v.version) or "-"
+                "★" if v.version in data.good else "↶" if v.version in data.revoked else " ")
+            runs = ",".join(env for env, version in data.runs.items() if version == v.version) or "-"
             return (f"v{v.version}", mark, *[format_metric(v.metrics.get(m)) for m in metrics], runs,
                     ago(v.registered_at))
 
-        versions = data["versions"]
+        versions = data.versions
         table.set_rows([v.version for v in versions], [row(v) for v in versions], keep_key=False)
-        if data["revoked"]:
+        if data.revoked:
             self.query_one("#dialog-error", Static).update(Text(
                 "↑/↓ choose · enter: next · esc cancels · ★ known-good here · ▶ serving · "
                 "↶ rolled back from here",
