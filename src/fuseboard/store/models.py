@@ -8,6 +8,7 @@ and PostgreSQL.
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from enum import StrEnum
 from typing import Any, Optional
 
 from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
@@ -100,7 +101,22 @@ class RotaShift(SQLModel, table=True):
     note: str = ""
 
 
-HANDOVER_STATES = ("draft", "in_review", "rejected", "transferred")
+class HandoverState(StrEnum):
+    """Where a handover stands (the stored words); see ``Handover``."""
+
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    REJECTED = "rejected"
+    TRANSFERRED = "transferred"
+
+    @property
+    def open(self) -> bool:
+        """Not yet transferred: the model's handover in progress."""
+        return self is not HandoverState.TRANSFERRED
+
+
+HANDOVER_STATES = tuple(HandoverState)
+HANDOVER_OPEN = tuple(s for s in HandoverState if s.open)
 HANDOVER_SIDES = ("giving", "receiving")
 
 
@@ -223,8 +239,25 @@ class Deployment(SQLModel, table=True):
     pending_rollout_id: Optional[int] = Field(default=None, foreign_key="rollout.id")
 
 
-ROLLOUT_ACTIONS = ("deploy", "promote", "rollback")
-ROLLOUT_STATES = ("pending", "succeeded", "failed", "abandoned")
+class RolloutAction(StrEnum):
+    """The kinds of change a rollout records (the stored words)."""
+
+    DEPLOY = "deploy"
+    PROMOTE = "promote"
+    ROLLBACK = "rollback"
+
+
+class RolloutState(StrEnum):
+    """Where a rollout stands (the stored words); see ``Rollout``."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    ABANDONED = "abandoned"
+
+
+ROLLOUT_ACTIONS = tuple(RolloutAction)
+ROLLOUT_STATES = tuple(RolloutState)
 
 
 class Rollout(SQLModel, table=True):
