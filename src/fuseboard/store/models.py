@@ -132,7 +132,7 @@ class Handover(SQLModel, table=True):
     from_team_id: Optional[int] = Field(default=None, foreign_key="team.id")
     to_team_id: int = Field(foreign_key="team.id")
     template: str = Field(max_length=64)
-    state: str = Field(default="draft", max_length=16)
+    state: str = Field(default=HandoverState.DRAFT, max_length=16)
     created_by: str
     created_at: datetime = _when()
     updated_at: datetime = _when()
@@ -277,7 +277,7 @@ class Rollout(SQLModel, table=True):
     action: str = Field(max_length=16)
     from_version_id: Optional[int] = Field(default=None, foreign_key="modelversion.id")
     to_version_id: int = Field(foreign_key="modelversion.id")
-    state: str = Field(default="pending", max_length=16)
+    state: str = Field(default=RolloutState.PENDING, max_length=16)
     requested_by: str
     requested_at: datetime = _when()
     reason: str = ""
