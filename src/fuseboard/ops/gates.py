@@ -113,7 +113,7 @@ def signoff(ws: Workspace, model: str, version: int, side: str, *, actor: str, o
             note: str = "") -> Signoff:
     """Record one side's acceptance of a version; signing twice is refused (the first one stands)."""
     if side not in SIGNOFF_SIDES:
-        raise FuseboardError(f"--as must be one of {', '.join(SIGNOFF_SIDES)}, not {side!r}")
+        raise FuseboardError(f"the side must be one of {', '.join(SIGNOFF_SIDES)}, not {side!r}", field="side")
     actor = audit.effective_actor(ws, actor)
     with ws.transaction() as s:
         m = lookup.model(s, model)

@@ -75,7 +75,7 @@ class Workspace:
         if self.degraded:
             raise WorkspaceUnwritable(self.degraded, self.where)
         if self.read_only:
-            raise WorkspaceError("workspace is open read-only (--read-only)")
+            raise WorkspaceError("workspace is open read-only", field="read_only")
         with self.session() as session:
             try:
                 if self.engine.dialect.name == "sqlite":
@@ -182,7 +182,7 @@ def make_engine(url: str) -> Engine:
     except ImportError as exc:
         raise WorkspaceError(f"database driver missing for {parsed.drivername}: {exc}") from None
     except ArgumentError as exc:  # NoSuchModuleError: a kind of database SQLAlchemy does not know
-        raise WorkspaceError(f"unknown kind of database {parsed.drivername!r}: {exc} (--db)") from None
+        raise WorkspaceError(f"unknown kind of database {parsed.drivername!r}: {exc}", field="db") from None
     return engine
 
 

@@ -18,8 +18,7 @@ def _parse(url: str) -> URL:
     except (ArgumentError, ValueError):  # ValueError: a host such as [::1 or a port that is not a number
         from fuseboard.redact import hide_url_password
 
-        raise WorkspaceError(f"not a database URL: {hide_url_password(url)!r} (--db / FUSEBOARD_DB / config db)"
-                             ) from None
+        raise WorkspaceError(f"not a database URL: {hide_url_password(url)!r}", field="db") from None
 
 
 def _sqlite_path(url: str) -> Path | None:

@@ -91,8 +91,8 @@ def apply(ws: Workspace, plan: ChangePlan, *, actor: str, origin: str, reason: s
         # the hook hands the artifact to the serving system: only the bytes that were registered
         artifact = str(artifact_file(ws, mv)) if e.hook and mv.artifact_path else ""
         rollout = Rollout(model_id=m.id, environment_id=e.id, action=plan.action,
-                          from_version_id=dep.version_id if dep else None, to_version_id=mv.id, state=RolloutState.PENDING,
-                          requested_by=actor, requested_at=when, reason=reason,
+                          from_version_id=dep.version_id if dep else None, to_version_id=mv.id,
+                          state=RolloutState.PENDING, requested_by=actor, requested_at=when, reason=reason,
                           hook=hooks.describe(e.hook) if e.hook else "", hook_status=running_here())
         s.add(rollout)
         s.flush()
@@ -140,8 +140,8 @@ def _finish(ws: Workspace, plan: ChangePlan, rollout_id: int, env_id: int, resul
         # only a rollout still pending is completed: one cleared or abandoned meanwhile stays so, and a
         # later change it no longer blocks keeps what it recorded
         settled = s.exec(update(Rollout).where(Rollout.id == rollout_id, Rollout.state == RolloutState.PENDING).values(
-            state=RolloutState.SUCCEEDED if result.ok else RolloutState.FAILED, finished_at=done, hook_status=result.status,
-            hook_output=result.output))
+            state=RolloutState.SUCCEEDED if result.ok else RolloutState.FAILED, finished_at=done,
+            hook_status=result.status, hook_output=result.output))
         rollout = s.get(Rollout, rollout_id)
         if settled.rowcount != 1:
             audit.record(s, action=f"{plan.action}.late", target=target, actor=actor, origin=origin,
@@ -155,8 +155,8 @@ def _finish(ws: Workspace, plan: ChangePlan, rollout_id: int, env_id: int, resul
                                               Deployment.environment_id == env_id)).first()
         if result.ok:
             for earlier in s.exec(select(Rollout).where(Rollout.model_id == m.id, Rollout.environment_id == env_id,
-                                                        Rollout.state == RolloutState.SUCCEEDED, Rollout.ended_at.is_(None),
-                                                        Rollout.id != rollout.id)):
+                                                        Rollout.state == RolloutState.SUCCEEDED,
+                                                        Rollout.ended_at.is_(None), Rollout.id != rollout.id)):
                 earlier.ended_at = done
                 s.add(earlier)
             if dep is None:

@@ -24,8 +24,8 @@ def last_known_good(s: Session, m: Model, e: Environment, exclude_version_id: in
 def _no_rollback_target(s: Session, m: Model, e: Environment, current: ModelVersion) -> str:
     """Why there is nothing to roll back to, saying what exists and how to choose a version instead."""
     rows = s.exec(select(Rollout, ModelVersion.version).join(ModelVersion, ModelVersion.id == Rollout.to_version_id)
-                  .where(Rollout.model_id == m.id, Rollout.environment_id == e.id, Rollout.state == RolloutState.SUCCEEDED,
-                         ModelVersion.version != current.version)
+                  .where(Rollout.model_id == m.id, Rollout.environment_id == e.id,
+                         Rollout.state == RolloutState.SUCCEEDED, ModelVersion.version != current.version)
                   .order_by(ModelVersion.version.desc(), Rollout.id.desc())).all()
     facts: dict[int, str] = {}
     for r, number in rows:
