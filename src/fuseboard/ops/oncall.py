@@ -155,7 +155,7 @@ def add_shift(ws: Workspace, team: str, person: str, starts_at: datetime, ends_a
     if kind not in SHIFT_KINDS:
         raise FuseboardError(f"kind must be one of {', '.join(SHIFT_KINDS)}")
     if ends_at <= starts_at:
-        raise FuseboardError("the end must be after the start", field="ends_at")
+        raise FuseboardError("the end must be after the start", field="to")
     if ends_at - starts_at > timedelta(days=31):
         raise FuseboardError("a shift or override lasts at most 31 days (use a rotation for longer)")
     with ws.transaction() as s:
