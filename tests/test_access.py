@@ -128,9 +128,9 @@ def test_the_demo_lets_fuseboard_user_name_its_people(demo_url: str) -> None:
     (["--users", "alice", "--anyone"], "give one of --users a,b and --anyone"),
     ([], "give one of --users a,b and --anyone"),
     (["--users", ""], "--users needs at least one login name"),
-    (["--users", "alice,alice"], "--users lists someone twice"),
-    (["--users", "al ice"], "--users takes distinct login names"),
-    (["--users", "eve\x1b[2J"], "--users takes distinct login names separated by commas, not 'eve\\x1b[2J'"),
+    (["--users", "alice,alice"], "the users list someone twice (--users)"),
+    (["--users", "al ice"], "the users must be distinct login names"),
+    (["--users", "eve\x1b[2J"], "login names separated by commas, not 'eve\\x1b[2J' (--users)"),
 ])
 def test_envs_allow_refuses_bad_lists(demo_url: str, args: list[str], message: str) -> None:
     one_error(run("--db", demo_url, "envs", "allow", "prod", *args, "--yes"), message)

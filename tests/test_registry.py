@@ -133,11 +133,11 @@ BAD_CASES = {
     "text declared numeric": (lambda f, t: {"feature_kinds": {"region": "numeric"}},
                               "region=numeric, but line 2 holds"),
     "task does not fit": (lambda f, t: {"task": "regression"},
-                          "--task regression does not fit Pipeline(LogisticRegression), which scikit-learn treats as "
+                          "task regression does not fit Pipeline(LogisticRegression), which scikit-learn treats as "
                           "classification"),
     "regressor as next version": (lambda f, t: {"model": "existing", "artifact": _regressor(t)},
                                   "model 'existing' is a classification model, but this artifact is a regression"),
-    "bad task": (lambda f, t: {"task": "ranking"}, "--task must be one of"),
+    "bad task": (lambda f, t: {"task": "ranking"}, "the task must be one of"),
     "bad name": (lambda f, t: {"model": "../etc"}, "model name '../etc' is not allowed"),
     "unknown owner": (lambda f, t: {"owner": "nobody"}, "no team named 'nobody'"),
     "validation target absent": (lambda f, t: {"validation": _drop(f["validation"], t, "default")},

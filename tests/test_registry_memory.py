@@ -39,8 +39,8 @@ def test_running_out_of_memory_is_one_line_naming_the_reference(where: str, ws_u
     code, output = _register(ws_url, credit_files)
     size = credit_files["reference"].stat().st_size / 1e6
     doing = "read" if where == "read" else "check and profile"
-    assert (code, output) == (1, f"error: not enough memory to {doing} {credit_files['reference']} ({size:,.0f} MB, "
-                                 f"--reference); nothing was registered\n")
+    assert (code, output) == (1, f"error: not enough memory to {doing} {credit_files['reference']} ({size:,.0f} MB); "
+                                 f"nothing was registered (--reference)\n")
     assert _versions(ws_url) == 0
 
 

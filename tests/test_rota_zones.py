@@ -64,8 +64,8 @@ def test_an_unknown_zone_is_one_error_and_nothing_changes(demo_url: str) -> None
     result = run("--db", demo_url, "rota", "set", "it-ops", "--members", "chloe,dev", "--start", "2026-03-23T09:00",
                  "--tz", "Europe/Lundon")
     assert result.exit_code == 1
-    assert result.output == ("error: --tz 'Europe/Lundon' is not a time zone; give an IANA name such as "
-                             "Europe/London or UTC\n")
+    assert result.output == ("error: 'Europe/Lundon' is not a time zone; give an IANA name such as "
+                             "Europe/London or UTC (--tz)\n")
     assert json.loads(run("--db", demo_url, "teams", "--json").output) == before
 
 

@@ -75,7 +75,7 @@ def test_a_copy_onto_itself_is_refused_however_the_path_is_spelled(tmp_path: Pat
                     f"sqlite:///{tmp_path / 'link' / 'demo.db'}"):
         result = cli("workspace", "copy", "--from", f"sqlite:///{demo_path / 'demo.db'}", "--to", spelled,
                      "--force", "--yes")
-        assert result.returncode == 1 and "--from and --to are the same database" in result.stderr, result.stderr
+        assert result.returncode == 1 and "the copy's source and target are the same database" in result.stderr, result.stderr
     assert _counts(open_workspace(f"sqlite:///{demo_path / 'demo.db'}")) == before
 
 

@@ -149,7 +149,7 @@ def build_demo(path: Path | None = None, *, reset: bool = False, progress: Calla
     path = (path or default_path()).expanduser().resolve()
     say = progress or (lambda _msg: None)
     if path.exists() and not _safe_to_replace(path):
-        raise FuseboardError(f"{path} is not empty and is not a fuseboard demo; refusing to use it (--path)")
+        raise FuseboardError(f"{path} is not empty and is not a fuseboard demo; refusing to use it", field="path")
     if (path / MARKER).exists() and (path / DB_NAME).exists() and not reset:
         return path
     if path.exists():

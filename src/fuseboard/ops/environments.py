@@ -50,8 +50,8 @@ def set_allow(ws: Workspace, env: str, users: Sequence[str] | None, *, actor: st
         bad = [u for u in users if not u or len(u) > 64 or any(c.isspace() or c == "," or not c.isprintable()
                                                                for c in u)]
         if bad or len(set(users)) != len(users):
-            raise FuseboardError(f"--users takes distinct login names separated by commas, not {bad[0]!r}"
-                                 if bad else "--users lists someone twice")
+            raise FuseboardError(f"the users must be distinct login names separated by commas, not {bad[0]!r}"
+                                 if bad else "the users list someone twice", field="users")
         users = list(users)
     why = access_denied(ws, env, actor)
     if why:

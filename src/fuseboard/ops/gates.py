@@ -21,9 +21,11 @@ from sqlmodel import Session, select
 from fuseboard.errors import FuseboardError
 from fuseboard.monitoring import rollouts
 from fuseboard.ops import audit
+from fuseboard.status import Status
 from fuseboard.store import lookup
 from fuseboard.store.db import Workspace
-from fuseboard.store.models import SIGNOFF_SIDES, Alert, Environment, Model, ModelVersion, Rollout, Signoff, utcnow
+from fuseboard.store.models import (SIGNOFF_SIDES, Alert, Environment, Model, ModelVersion, Rollout, RolloutState,
+                                    Signoff, utcnow)
 
 LOWER_IS_BETTER = ("rmse", "mae", "log_loss")
 
@@ -63,13 +65,13 @@ def _soak_gate(session: Session, model: Model, mv: ModelVersion, env: Environmen
     if previous is None:
         return Gate("soak", True, f"{env.name} is the first environment")
     runs = session.exec(select(Rollout).where(Rollout.model_id == model.id, Rollout.environment_id == previous.id,
-                                              Rollout.to_version_id == mv.id, Rollout.state == "succeeded")
+                                              Rollout.to_version_id == mv.id, Rollout.state == RolloutState.SUCCEEDED)
                         .order_by(Rollout.id.desc())).all()
     soak = timedelta(seconds=previous.soak_seconds)
     if not runs:
         return Gate("soak", False, f"v{mv.version} never ran in {previous.name}")
     crit = session.exec(select(Alert.opened_at, Alert.resolved_at).where(
-        Alert.model_id == model.id, Alert.environment_id == previous.id, Alert.severity == "crit")).all()
+        Alert.model_id == model.id, Alert.environment_id == previous.id, Alert.severity == Status.CRIT)).all()
     for r in runs:
         if r.revoked_at is not None:  # rolled back from there: not known-good
             continue
@@ -111,7 +113,7 @@ def signoff(ws: Workspace, model: str, version: int, side: str, *, actor: str, o
             note: str = "") -> Signoff:
     """Record one side's acceptance of a version; signing twice is refused (the first one stands)."""
     if side not in SIGNOFF_SIDES:
-        raise FuseboardError(f"--as must be one of {', '.join(SIGNOFF_SIDES)}, not {side!r}")
+        raise FuseboardError(f"the side must be one of {', '.join(SIGNOFF_SIDES)}, not {side!r}", field="side")
     actor = audit.effective_actor(ws, actor)
     with ws.transaction() as s:
         m = lookup.model(s, model)

@@ -20,13 +20,13 @@ from fuseboard.monitoring import alerts as alerts_mod
 from fuseboard.monitoring import rollouts
 from fuseboard.monitoring.checks import evaluate_drift, merged
 from fuseboard.monitoring.settings import policy_for
+from fuseboard.status import Status
 from fuseboard.store import lookup
 from fuseboard.store.db import Workspace
-from fuseboard.store.models import (STATUS_ORDER, Alert, AuditEvent, CheckRun, CheckState, Deployment, Environment,
+from fuseboard.store.models import (Alert, AuditEvent, CheckRun, CheckState, Deployment, Environment,
                                     Model, ModelVersion, Person, Rollout, Rota, RotaShift, Team, WindowProfile,
                                     utcnow)
 
-BREACH = ("warn", "crit", "error")
 CHECK_ORDER = ("health", "drift", "prediction_drift", "performance", "quality", "staleness")
 LOOKBACK = timedelta(hours=24)
 
@@ -153,7 +153,7 @@ def _worst_alert(s: Session, m: Model, e: Environment) -> Alert | None:
         return None
     # among equally severe alerts, the one a rollback could clear comes first: a rollback is what the
     # verdict is about, and a model's age (staleness) does not change with the version serving
-    return min(found, key=lambda a: (-STATUS_ORDER.get(a.severity, 0), a.check == "staleness", a.opened_at, a.id))
+    return min(found, key=lambda a: (-Status.of(a.severity).rank, a.check == "staleness", a.opened_at, a.id))
 
 
 def _hhmm(at: datetime, now: datetime) -> str:
@@ -200,7 +200,7 @@ def _advice(s: Session, m: Model, e: Environment, dep: Deployment | None, alert:
         before = s.exec(select(CheckRun).where(CheckRun.model_id == m.id, CheckRun.environment_id == e.id,
                                                CheckRun.check == check, CheckRun.at < went_live)
                         .order_by(CheckRun.at.desc(), CheckRun.id.desc())).first()
-        if before is not None and before.status in BREACH:
+        if before is not None and Status.of(before.status).breach:
             was = s.get(ModelVersion, before.version_id)
             against.append(f"{check} was already {before.status} on v{was.version} before {v_now} went live "
                            f"(since {_hhmm(before.at, now)})")
@@ -227,11 +227,11 @@ def _advice(s: Session, m: Model, e: Environment, dep: Deployment | None, alert:
     runs = s.exec(select(CheckRun).where(CheckRun.model_id == m.id, CheckRun.environment_id == e.id,
                                          CheckRun.check == check, CheckRun.version_id == target.id)
                   .order_by(CheckRun.at)).all()
-    bad = [r for r in runs if r.status in BREACH]
+    bad = [r for r in runs if Status.of(r.status).breach]
     if not runs:
         missing.append(f"no {check} check history for {v_to} in {e.name}")
     elif bad:
-        worst = max(bad, key=lambda r: (STATUS_ORDER.get(r.status, 0), r.at))
+        worst = max(bad, key=lambda r: (Status.of(r.status).rank, r.at))
         if check == "health":
             against.append(f"the endpoint failed on {v_to} as well ({worst.status} at {_hhmm(worst.at, now)}: "
                            f"{worst.summary[:80]})")
@@ -273,7 +273,7 @@ def _drift_against(s: Session, m: Model, e: Environment, dep: Deployment, curren
         return "missing", f"cannot compare the current windows with v{target.version}'s reference ({exc})"
     if result.status == "none":
         return "missing", f"too few rows in {label} ({result.rows}) to compare with v{target.version}'s reference"
-    if result.status in BREACH:
+    if Status.of(result.status).breach:
         return "against", (f"the inputs drifted: {label}'s rows drift against v{target.version}'s reference too "
                            f"({result.summary})")
     return "for", f"{label}'s inputs match v{target.version}'s reference"
@@ -389,7 +389,7 @@ def incident(ws: Workspace, model: str, env: str, *, now: datetime | None = None
         serving = s.get(ModelVersion, dep.version_id).version if dep is not None else None
         states = s.exec(select(CheckState).where(CheckState.model_id == m.id, CheckState.environment_id == e.id)).all()
         checks = sorted((CheckLine(c.check, c.status, c.summary, c.since) for c in states),
-                        key=lambda c: (-STATUS_ORDER.get(c.status, 0),
+                        key=lambda c: (-Status.of(c.status).rank,
                                        CHECK_ORDER.index(c.check) if c.check in CHECK_ORDER else len(CHECK_ORDER)))
         anchor = alert.opened_at if alert is not None else now
         what = f"{alert.check} fired" if alert is not None else "now"

@@ -21,13 +21,13 @@ from fuseboard.store.models import SHIFT_KINDS, Person, Rota, RotaShift, Team, u
 
 # -- changes (audited) -----------------------------------------------------------------------
 
-def _members_of(s: Any, team: Team, handles: Sequence[str], option: str) -> list[str]:
+def _members_of(s: Any, team: Team, handles: Sequence[str], field: str) -> list[str]:
     people = {p.handle: p for p in s.exec(select(Person).where(Person.handle.in_(list(handles))))}
     for h in handles:
         if h not in people:
-            raise FuseboardError(f"{option}: no person {h!r} (add them with `fuseboard people add`)")
+            raise FuseboardError(f"no person {h!r} (add them with `fuseboard people add`)", field=field)
         if people[h].team_id != team.id:
-            raise FuseboardError(f"{option}: {h} is not in team {team.name}")
+            raise FuseboardError(f"{h} is not in team {team.name}", field=field)
     return list(handles)
 
 
@@ -37,14 +37,14 @@ def set_rotation(ws: Workspace, team: str, members: Sequence[str], starts_at: da
     over at that instant's local time in ``tz`` (an IANA zone)."""
     zone(tz)
     if not members:
-        raise FuseboardError("a rotation needs at least one member (--members a,b,c)")
+        raise FuseboardError("a rotation needs at least one member", field="members")
     if len(set(members)) != len(members):
-        raise FuseboardError("--members lists someone twice")
+        raise FuseboardError("the members list someone twice", field="members")
     if not 1 <= length_days <= 28:
-        raise FuseboardError("--length must be between 1 and 28 days")
+        raise FuseboardError("a turn lasts between 1 and 28 days", field="length")
     with ws.transaction() as s:
-        t = lookup.team(s, team, "TEAM")
-        handles = _members_of(s, t, members, "--members")
+        t = lookup.team(s, team, None)
+        handles = _members_of(s, t, members, "members")
         rota = s.exec(select(Rota).where(Rota.team_id == t.id)).first()
         before = {"members": rota.members, "starts_at": rota.starts_at.isoformat(),
                   "length_days": rota.length_days, "tz": rota.tz} if rota else {}
@@ -65,12 +65,12 @@ def add_shift(ws: Workspace, team: str, person: str, starts_at: datetime, ends_a
     if kind not in SHIFT_KINDS:
         raise FuseboardError(f"kind must be one of {', '.join(SHIFT_KINDS)}")
     if ends_at <= starts_at:
-        raise FuseboardError("--to must be after --from")
+        raise FuseboardError("the end must be after the start", field="to")
     if ends_at - starts_at > timedelta(days=31):
         raise FuseboardError("a shift or override lasts at most 31 days (use a rotation for longer)")
     with ws.transaction() as s:
-        t = lookup.team(s, team, "TEAM")
-        _members_of(s, t, [person], "--person")
+        t = lookup.team(s, team, None)
+        _members_of(s, t, [person], "person")
         item = RotaShift(team_id=t.id, person=person, starts_at=starts_at, ends_at=ends_at, kind=kind, note=note)
         s.add(item)
         audit.record(s, action=f"rota.{kind}", target=t.name, actor=actor, origin=origin,

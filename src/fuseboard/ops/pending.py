@@ -19,7 +19,7 @@ from fuseboard.ops import audit, hooks
 from fuseboard.store import lookup
 from fuseboard.store.audit import host_name
 from fuseboard.store.db import Workspace
-from fuseboard.store.models import Deployment, Environment, ModelVersion, Rollout, utcnow
+from fuseboard.store.models import Deployment, Environment, ModelVersion, Rollout, RolloutState, utcnow
 
 CLEAR_AFTER = timedelta(seconds=10)  # beyond the hook's deadline: ``clear_pending`` may settle it by hand
 
@@ -77,7 +77,7 @@ def clear_pending(ws: Workspace, model: str, env: str, *, actor: str, origin: st
     and why. Raises ``Refused`` when nothing is pending or the change may still be running.
     """
     if not reason.strip():
-        raise FuseboardError("clearing a pending change needs a reason (--reason)")
+        raise FuseboardError("clearing a pending change needs a reason", field="reason")
     from fuseboard.ops.environments import access_denied, deny
 
     actor = audit.effective_actor(ws, actor)  # the environment's allow-list applies, as to the change itself
@@ -91,7 +91,8 @@ def clear_pending(ws: Workspace, model: str, env: str, *, actor: str, origin: st
         e = lookup.environment(s, env)
         dep = s.exec(select(Deployment).where(Deployment.model_id == m.id, Deployment.environment_id == e.id)).first()
         pending = s.exec(select(Rollout).where(Rollout.model_id == m.id, Rollout.environment_id == e.id,
-                                               Rollout.state == "pending").order_by(Rollout.id.desc())).first()
+                                               Rollout.state == RolloutState.PENDING)
+                         .order_by(Rollout.id.desc())).first()
         if pending is None:
             raise Refused(f"no change of {target} is pending; there is nothing to clear")
         clearable, why = stale(pending, e, now)
@@ -100,8 +101,8 @@ def clear_pending(ws: Workspace, model: str, env: str, *, actor: str, origin: st
                           f"{pending.requested_at:%H:%M} UTC may still be running ({why}); wait for it")
         pid, host = runner(pending)
         to = s.get(ModelVersion, pending.to_version_id).version
-        cleared = s.exec(update(Rollout).where(Rollout.id == pending.id, Rollout.state == "pending").values(
-            state="abandoned", finished_at=now, hook_status=f"abandoned: cleared by {actor} ({why})"))
+        cleared = s.exec(update(Rollout).where(Rollout.id == pending.id, Rollout.state == RolloutState.PENDING).values(
+            state=RolloutState.ABANDONED, finished_at=now, hook_status=f"abandoned: cleared by {actor} ({why})"))
         if cleared.rowcount != 1:
             raise Conflict(f"the change of {target} finished meanwhile; nothing was cleared; look again")
         if dep is not None and dep.pending_rollout_id == pending.id:
@@ -112,8 +113,8 @@ def clear_pending(ws: Workspace, model: str, env: str, *, actor: str, origin: st
                 "requested_by": pending.requested_by, "requested_at": pending.requested_at.isoformat(),
                 "pid": pid, "host": host, "why": why}
         audit.record(s, action="rollout.abandoned", target=target, actor=actor, origin=origin,
-                     before={"state": "pending", **{k: info[k] for k in ("rollout", "to_version", "requested_by",
-                                                                          "pid", "host")}},
-                     after={"state": "abandoned", "rollout": pending.id, "version": serving, "why": why},
+                     before={"state": RolloutState.PENDING, **{k: info[k] for k in (
+                         "rollout", "to_version", "requested_by", "pid", "host")}},
+                     after={"state": RolloutState.ABANDONED, "rollout": pending.id, "version": serving, "why": why},
                      reason=reason, at=now)
     return info

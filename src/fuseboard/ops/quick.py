@@ -24,7 +24,6 @@ from fuseboard.ops.turns import on_call_line
 from fuseboard.status import Status
 from fuseboard.store.lite import json_value, reading, stamp, when
 
-_RANK = {s.value: s.rank for s in Status}  # stored words; an unknown word ranks as none
 
 
 def quick_models(url: str, *, read_only: bool = False, group: str | None = None) -> list[ModelRow] | None:
@@ -95,7 +94,7 @@ def model_rows_lite(conn: sqlite3.Connection) -> list[ModelRow]:
     for mid, status in conn.execute("SELECT checkstate.model_id, checkstate.status \nFROM checkstate "
                                     "GROUP BY checkstate.model_id, checkstate.status"):
         row = rows.get(mid)
-        if row is not None and _RANK.get(status, -1) > _RANK.get(row.health, -1):
+        if row is not None and Status.of(status) > Status.of(row.health):
             row.health = status
     return list(rows.values())
 

@@ -72,51 +72,51 @@ class RegisterResult:
         return dict(self.__dict__)
 
 
-def read_csv(path: Path, option: str) -> "pd.DataFrame":
-    """Read a CSV file, with one clear error line for each way it can be wrong."""
+def read_csv(path: Path, field: str) -> "pd.DataFrame":
+    """Read a CSV file (the input ``field`` names), with one clear error line for each way it can be wrong."""
     import pandas as pd
 
     if not path.exists():
-        raise FuseboardError(f"file not found: {path} ({option})")
+        raise FuseboardError(f"file not found: {path}", field=field)
     if path.is_dir():
-        raise FuseboardError(f"expected a CSV file, got a directory: {path} ({option})")
+        raise FuseboardError(f"expected a CSV file, got a directory: {path}", field=field)
     if (kind := not_a_file(path)) is not None:
-        raise FuseboardError(f"expected a CSV file; {path} is {kind} ({option})")
+        raise FuseboardError(f"expected a CSV file; {path} is {kind}", field=field)
     try:
         frame = pd.read_csv(path)
     except pd.errors.EmptyDataError:
-        raise FuseboardError(f"file is empty: {path} ({option})") from None
+        raise FuseboardError(f"file is empty: {path}", field=field) from None
     except MemoryError:
-        raise _out_of_memory("read", path, option) from None
+        raise _out_of_memory("read", path, field) from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         if "out of memory" in str(exc).lower():  # the C parser's own allocation failures
-            raise _out_of_memory("read", path, option) from None
+            raise _out_of_memory("read", path, field) from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise FuseboardError(f"cannot parse CSV: {first} ({path}, {option})") from None
+        raise FuseboardError(f"cannot parse CSV: {first} ({path})", field=field) from None
     except OSError as exc:
         if exc.errno == errno.ENOMEM:  # the reader's buffers did not fit
-            raise _out_of_memory("read", path, option) from None
-        raise FuseboardError(f"cannot read file: {exc.strerror} ({path}, {option})") from None
+            raise _out_of_memory("read", path, field) from None
+        raise FuseboardError(f"cannot read file: {exc.strerror} ({path})", field=field) from None
     if frame.empty:
-        raise FuseboardError(f"file has a header but no data rows: {path} ({option})")
+        raise FuseboardError(f"file has a header but no data rows: {path}", field=field)
     header = _header(path)
     seen: set[str] = set()
     for name in header:
         if name in seen:
-            raise FuseboardError(f"duplicate column {name!r} in {path} ({option})")
+            raise FuseboardError(f"duplicate column {name!r} in {path}", field=field)
         seen.add(name)
     frame.columns = [str(c) for c in frame.columns]
     return frame
 
 
-def _out_of_memory(doing: str, path: Path, option: str) -> FuseboardError:
+def _out_of_memory(doing: str, path: Path, field: str) -> FuseboardError:
     """One line for a file too big for the memory this process may use (ulimit -v, a container's
     limit that Python sees as MemoryError), with the file's size."""
     try:
-        size = f"{path.stat().st_size / 1e6:,.0f} MB, "
+        size = f" ({path.stat().st_size / 1e6:,.0f} MB)"
     except OSError:
         size = ""
-    return FuseboardError(f"not enough memory to {doing} {path} ({size}{option}); nothing was registered")
+    return FuseboardError(f"not enough memory to {doing} {path}{size}; nothing was registered", field=field)
 
 
 def _header(path: Path) -> list[str]:
@@ -131,15 +131,15 @@ def read_artifact(path: Path) -> bytes:
     """The artifact's bytes, read once: what is hashed, loaded and stored is the same file, even when
     someone replaces it on disk meanwhile."""
     if not path.exists():
-        raise FuseboardError(f"artifact not found: {path} (--artifact)")
+        raise FuseboardError(f"artifact not found: {path}", field="artifact")
     if path.is_dir():
-        raise FuseboardError(f"artifact is a directory, expected a .joblib file: {path} (--artifact)")
+        raise FuseboardError(f"artifact is a directory, expected a .joblib file: {path}", field="artifact")
     if (kind := not_a_file(path)) is not None:
-        raise FuseboardError(f"expected a .joblib file; {path} is {kind} (--artifact)")
+        raise FuseboardError(f"expected a .joblib file; {path} is {kind}", field="artifact")
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise FuseboardError(f"cannot read artifact: {exc.strerror} ({path}, --artifact)") from None
+        raise FuseboardError(f"cannot read artifact: {exc.strerror} ({path})", field="artifact") from None
 
 
 def load_estimator(path: Path, data: bytes | None = None) -> Any:
@@ -156,9 +156,8 @@ def load_estimator(path: Path, data: bytes | None = None) -> Any:
     except Exception as exc:  # noqa: BLE001  (any unpickling failure is the user's file)
         raise FuseboardError(f"cannot load artifact with joblib: {type(exc).__name__}: {exc} ({path})") from None
     if not (hasattr(estimator, "predict") and hasattr(estimator, "fit")):
-        raise FuseboardError(
-            f"artifact is not a scikit-learn estimator (it holds a {type(estimator).__name__}) ({path})"
-        )
+        raise FuseboardError(f"artifact is not a scikit-learn estimator (it holds a {type(estimator).__name__}) "
+                             f"({path})")
     return estimator
 
 
@@ -185,7 +184,7 @@ def _check_numbers(frame: "pd.DataFrame", columns: list[str], path: Path) -> Non
         )
 
 
-def _features(estimator: Any, frame: "pd.DataFrame", target: str, path: Path, option: str) -> "pd.DataFrame":
+def _features(estimator: Any, frame: "pd.DataFrame", target: str, path: Path, field: str) -> "pd.DataFrame":
     """The feature columns the estimator expects, checked against the file."""
     columns = [c for c in frame.columns if c != target]
     expected = getattr(estimator, "feature_names_in_", None)
@@ -195,20 +194,20 @@ def _features(estimator: Any, frame: "pd.DataFrame", target: str, path: Path, op
         if missing:
             raise FuseboardError(
                 f"{len(missing)} column(s) the model was trained on are missing: "
-                f"{', '.join(map(repr, missing[:5]))} ({path}, {option})"
+                f"{', '.join(map(repr, missing[:5]))} ({path})", field=field
             )
         extra = [c for c in columns if c not in expected]
         if extra:
             raise FuseboardError(
                 f"column(s) the model does not use: {', '.join(map(repr, extra[:5]))} "
-                f"(drop them or name the target with --target) ({path}, {option})"
+                f"(drop them, or name the target column) ({path})", field=field
             )
         return frame[expected]
     n_expected = getattr(estimator, "n_features_in_", None)
     if n_expected is not None and n_expected != len(columns):
         raise FuseboardError(
             f"model expects {n_expected} feature columns, the file has {len(columns)} besides the target "
-            f"({path}, {option})"
+            f"({path})", field=field
         )
     _check_numbers(frame, columns, path)
     return frame[columns]
@@ -306,34 +305,35 @@ def prepare(req: RegisterRequest) -> Prepared:
     try:
         return _prepare(req)
     except MemoryError:  # predicting on or profiling a reference that was just small enough to read
-        raise _out_of_memory("check and profile", req.reference, "--reference") from None
+        raise _out_of_memory("check and profile", req.reference, "reference") from None
 
 
 def _prepare(req: RegisterRequest) -> Prepared:
     check_name(req.model, "model")
     if req.task is not None and req.task not in TASKS:
-        raise FuseboardError(f"--task must be one of {', '.join(TASKS)}, not {req.task!r}")
+        raise FuseboardError(f"the task must be one of {', '.join(TASKS)}, not {req.task!r}", field="task")
     if req.criticality is not None and req.criticality not in CRITICALITIES:
-        raise FuseboardError(f"--criticality must be one of {', '.join(CRITICALITIES)}, not {req.criticality!r}")
+        raise FuseboardError(f"criticality must be one of {', '.join(CRITICALITIES)}, not {req.criticality!r}",
+                             field="criticality")
 
     artifact = read_artifact(req.artifact)
     estimator = load_estimator(req.artifact, artifact)
     est_class = estimator_name(estimator)
     task = _task(estimator, req.task, est_class)
-    reference = read_csv(req.reference, "--reference")
+    reference = read_csv(req.reference, "reference")
     if req.target not in reference.columns:
-        raise FuseboardError(f"target column {req.target!r} is not in {req.reference} (--target)")
-    ref_features = _features(estimator, reference, req.target, req.reference, "--reference")
+        raise FuseboardError(f"target column {req.target!r} is not in {req.reference}", field="target")
+    ref_features = _features(estimator, reference, req.target, req.reference, "reference")
     if ref_features.shape[1] == 0:
         raise FuseboardError(f"no feature columns besides the target in {req.reference}")
     schema = profiles.feature_schema(ref_features, req.feature_kinds)
     ref_pred, ref_proba = _predict(estimator, ref_features, req.reference)
 
     if req.validation is not None:
-        validation = read_csv(req.validation, "--validation")
+        validation = read_csv(req.validation, "validation")
         if req.target not in validation.columns:
-            raise FuseboardError(f"target column {req.target!r} is not in {req.validation} (--target)")
-        val_features = _features(estimator, validation, req.target, req.validation, "--validation")
+            raise FuseboardError(f"target column {req.target!r} is not in {req.validation}", field="target")
+        val_features = _features(estimator, validation, req.target, req.validation, "validation")
         val_pred, val_proba = _predict(estimator, val_features, req.validation)
         metrics = _metrics(task, estimator, validation[req.target], val_pred, val_proba, req.validation)
         metrics_on, metrics_rows = "validation", len(validation)
@@ -360,7 +360,8 @@ def _task(estimator: Any, asked: str | None, est_class: str) -> str:
 
     known = "classification" if is_classifier(estimator) else "regression" if is_regressor(estimator) else None
     if asked and known and asked != known:
-        raise FuseboardError(f"--task {asked} does not fit {est_class}, which scikit-learn treats as {known}")
+        raise FuseboardError(f"task {asked} does not fit {est_class}, which scikit-learn treats as {known}",
+                             field="task")
     return asked or known or ("classification" if hasattr(estimator, "predict_proba") else "regression")
 
 
@@ -397,8 +398,8 @@ def commit(ws: Workspace, prep: Prepared, *, actor: str, origin: str, now: datet
             if model is not None and model.task != prep.task:
                 raise FuseboardError(f"model {req.model!r} is a {model.task} model, but this artifact is a "
                                      f"{prep.task} model ({prep.estimator_class})")
-            owner = lookup.team(s, req.owner, "--owner") if req.owner else None
-            builder = lookup.team(s, req.builder, "--builder") if req.builder else None
+            owner = lookup.team(s, req.owner, "owner") if req.owner else None
+            builder = lookup.team(s, req.builder, "builder") if req.builder else None
             created_model = model is None
             if model is None:
                 model = Model(name=req.model, task=prep.task, criticality=req.criticality or "internal",

@@ -17,7 +17,7 @@ def add_team(ws: Workspace, name: str, kind: str, *, actor: str, origin: str, de
              reason: str = "") -> Team:
     check_name(name, "team")
     if kind not in TEAM_KINDS:
-        raise FuseboardError(f"--kind must be one of {', '.join(TEAM_KINDS)}, not {kind!r}")
+        raise FuseboardError(f"a team's kind must be one of {', '.join(TEAM_KINDS)}, not {kind!r}", field="kind")
     with ws.transaction() as s:
         if s.exec(select(Team).where(Team.name == name)).first() is not None:
             raise FuseboardError(f"a team named {name!r} already exists")
@@ -34,7 +34,7 @@ def add_person(ws: Workspace, handle: str, name: str, team: str, *, actor: str, 
 
     check_name(handle, "person")
     with ws.transaction() as s:
-        t = lookup.team(s, team, "--team")
+        t = lookup.team(s, team, "team")
         if s.exec(select(Person).where(Person.handle == handle)).first() is not None:
             raise FuseboardError(f"a person with handle {handle!r} already exists")
         person = Person(handle=handle, name=name, email=email, phone=phone, team_id=t.id)

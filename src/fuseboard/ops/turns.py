@@ -25,13 +25,14 @@ class Turn:
     source: str
 
 
-def zone(name: str, option: str = "--tz") -> ZoneInfo:
-    """An IANA time zone by name (Europe/London); one clear line when there is no such zone."""
+def zone(name: str, field: str | None = "tz", what: str = "") -> ZoneInfo:
+    """An IANA time zone by name (Europe/London); one clear line when there is no such zone (``field``:
+    the input it came from, None for a stored one; ``what`` comes before the name in the message)."""
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise FuseboardError(f"{option} {name!r} is not a time zone; give an IANA name such as Europe/London "
-                             "or UTC") from None
+        raise FuseboardError(f"{what}{name!r} is not a time zone; give an IANA name such as Europe/London "
+                             "or UTC", field=field) from None
 
 
 def _turn_start(first: datetime, index: int, length_days: int, tz: ZoneInfo) -> datetime:
@@ -49,7 +50,7 @@ def rotation_turn(starts_at: datetime, length_days: int, members: Sequence[str],
     clock change is an hour shorter or longer)."""
     if not members or at < starts_at or length_days < 1:
         return None
-    zone_ = zone(tz, "rota time zone")
+    zone_ = zone(tz, None, "rota time zone ")
     first = starts_at.astimezone(zone_)
     index = max(0, int((at.astimezone(zone_).replace(tzinfo=None) - first.replace(tzinfo=None))
                        // timedelta(days=length_days)))

@@ -15,8 +15,9 @@ from sqlalchemy.orm import aliased
 
 from fuseboard.ops.records import ModelRow, RolloutInfo
 from fuseboard.ops.records import encode as _encode
+from fuseboard.status import Status
 from fuseboard.store.db import Workspace
-from fuseboard.store.models import (STATUS_ORDER, AuditEvent, CheckRun, CheckState, Deployment, Environment, Model,
+from fuseboard.store.models import (AuditEvent, CheckRun, CheckState, Deployment, Environment, Model,
                                      ModelVersion, Person,
                                      Team)
 
@@ -57,7 +58,7 @@ def model_rows(ws: Workspace) -> list[ModelRow]:
         statuses = select(CheckState.model_id, CheckState.status).group_by(CheckState.model_id, CheckState.status)
         for mid, status in s.execute(statuses):
             row = rows.get(mid)
-            if row is not None and STATUS_ORDER.get(status, -1) > STATUS_ORDER.get(row.health, -1):
+            if row is not None and Status.of(status) > Status.of(row.health):
                 row.health = status
     return list(rows.values())
 
@@ -217,7 +218,7 @@ def environment_matrix(ws: Workspace) -> tuple[list[Environment], list[MatrixRow
         pending = dict(s.execute(select(Rollout.id, Rollout.to_version_id).where(Rollout.state == "pending")).all())
         health: dict[tuple[int, int], str] = {}
         for mid, eid, status in s.execute(select(CheckState.model_id, CheckState.environment_id, CheckState.status)):
-            if STATUS_ORDER.get(status, -1) > STATUS_ORDER.get(health.get((mid, eid), "none"), -1):
+            if Status.of(status) > Status.of(health.get((mid, eid))):
                 health[(mid, eid)] = status
         for d in s.scalars(select(Deployment)):
             row = rows.get(d.model_id)

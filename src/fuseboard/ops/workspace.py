@@ -65,7 +65,7 @@ def _only_seeded(ws: Workspace, counts: dict[str, int]) -> bool:
 def copy_workspace(source: Workspace, target: Workspace, *, force: bool = False) -> CopyResult:
     """Copy every row of ``source`` into ``target`` (one transaction) and its artifact files, then verify."""
     if source.same_database(target):
-        raise FuseboardError(f"--from and --to are the same database ({target.where})")
+        raise FuseboardError(f"the copy's source and target are the same database ({target.where})")
     before = _counts(target)
     if not _only_seeded(target, before) and not force:
         raise FuseboardError(f"the target already holds {sum(before.values()):,} rows in "

@@ -19,15 +19,16 @@ def environment(session: Session, name: str) -> Environment:
     found = session.exec(select(Environment).where(Environment.name == name)).first()
     if found is None:
         names = ", ".join(e.name for e in session.exec(select(Environment).order_by(Environment.order)))
-        raise NotFound(f"no environment named {name!r} (--env; this workspace has: {names})")
+        raise NotFound(f"no environment named {name!r} (this workspace has: {names})", field="env")
     return found
 
 
-def team(session: Session, name: str, option: str = "--owner") -> Team:
+def team(session: Session, name: str, field: str | None = "owner") -> Team:
+    """The team called ``name``; ``field`` names the input it came from (None: a command's argument)."""
     found = session.exec(select(Team).where(Team.name == name)).first()
     if found is None:
         names = ", ".join(t.name for t in session.exec(select(Team).order_by(Team.name))) or "none yet"
-        raise NotFound(f"no team named {name!r} ({option}; teams: {names}; add one with `fuseboard teams add`)")
+        raise NotFound(f"no team named {name!r} (teams: {names}; add one with `fuseboard teams add`)", field=field)
     return found
 
 

@@ -8,6 +8,7 @@ and PostgreSQL.
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from enum import StrEnum
 from typing import Any, Optional
 
 from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
@@ -20,7 +21,6 @@ from fuseboard.status import Status
 TASKS = ("classification", "regression")
 CRITICALITIES = ("mission-critical", "internal")
 TEAM_KINDS = ("data-science", "ml-engineering", "it-operations")
-STATUS_ORDER = {s.value: s.rank for s in Status}  # kept for stored-word lookups; prefer Status
 
 
 class UTCDateTime(TypeDecorator):
@@ -100,7 +100,22 @@ class RotaShift(SQLModel, table=True):
     note: str = ""
 
 
-HANDOVER_STATES = ("draft", "in_review", "rejected", "transferred")
+class HandoverState(StrEnum):
+    """Where a handover stands (the stored words); see ``Handover``."""
+
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    REJECTED = "rejected"
+    TRANSFERRED = "transferred"
+
+    @property
+    def open(self) -> bool:
+        """Not yet transferred: the model's handover in progress."""
+        return self is not HandoverState.TRANSFERRED
+
+
+HANDOVER_STATES = tuple(HandoverState)
+HANDOVER_OPEN = tuple(s for s in HandoverState if s.open)
 HANDOVER_SIDES = ("giving", "receiving")
 
 
@@ -116,7 +131,7 @@ class Handover(SQLModel, table=True):
     from_team_id: Optional[int] = Field(default=None, foreign_key="team.id")
     to_team_id: int = Field(foreign_key="team.id")
     template: str = Field(max_length=64)
-    state: str = Field(default="draft", max_length=16)
+    state: str = Field(default=HandoverState.DRAFT, max_length=16)
     created_by: str
     created_at: datetime = _when()
     updated_at: datetime = _when()
@@ -223,8 +238,25 @@ class Deployment(SQLModel, table=True):
     pending_rollout_id: Optional[int] = Field(default=None, foreign_key="rollout.id")
 
 
-ROLLOUT_ACTIONS = ("deploy", "promote", "rollback")
-ROLLOUT_STATES = ("pending", "succeeded", "failed", "abandoned")
+class RolloutAction(StrEnum):
+    """The kinds of change a rollout records (the stored words)."""
+
+    DEPLOY = "deploy"
+    PROMOTE = "promote"
+    ROLLBACK = "rollback"
+
+
+class RolloutState(StrEnum):
+    """Where a rollout stands (the stored words); see ``Rollout``."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    ABANDONED = "abandoned"
+
+
+ROLLOUT_ACTIONS = tuple(RolloutAction)
+ROLLOUT_STATES = tuple(RolloutState)
 
 
 class Rollout(SQLModel, table=True):
@@ -244,7 +276,7 @@ class Rollout(SQLModel, table=True):
     action: str = Field(max_length=16)
     from_version_id: Optional[int] = Field(default=None, foreign_key="modelversion.id")
     to_version_id: int = Field(foreign_key="modelversion.id")
-    state: str = Field(default="pending", max_length=16)
+    state: str = Field(default=RolloutState.PENDING, max_length=16)
     requested_by: str
     requested_at: datetime = _when()
     reason: str = ""

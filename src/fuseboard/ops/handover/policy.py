@@ -1,0 +1,89 @@
+"""The ownership policy: which models must have an owning team, an on-call rota and a completed
+handover (per criticality tier, from the config file's ``[ownership.<tier>]``), and who breaks it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import select
+
+from fuseboard.errors import FuseboardError
+from fuseboard.store.db import Workspace
+from fuseboard.store.models import (CRITICALITIES, Deployment, Environment, Handover, HandoverState, Model, Rota,
+                                    RotaShift, Team, utcnow)
+
+
+DEFAULT_POLICY = {
+    "mission-critical": {"environments": ["prod"], "require_rota": True, "require_handover": True},
+    "internal": {"environments": ["prod"], "require_rota": False, "require_handover": False},
+}
+
+
+def policy(config_raw: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """The ownership policy: the defaults, with ``[ownership.<tier>]`` from the config file on top."""
+    out = {tier: dict(rules) for tier, rules in DEFAULT_POLICY.items()}
+    for tier, rules in ((config_raw or {}).get("ownership") or {}).items():
+        if tier not in CRITICALITIES or not isinstance(rules, dict):
+            raise FuseboardError(f"[ownership.{tier}]: tiers are {', '.join(CRITICALITIES)}")
+        for key, value in rules.items():
+            if key not in ("environments", "require_rota", "require_handover"):
+                raise FuseboardError(f"[ownership.{tier}] {key}: not a policy setting")
+            if key == "environments" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                raise FuseboardError(f"[ownership.{tier}] environments must be a list of names")
+            if key != "environments" and not isinstance(value, bool):
+                raise FuseboardError(f"[ownership.{tier}] {key} must be true or false")
+        out[tier].update(rules)
+    return out
+
+
+@dataclass
+class Violation:
+    model: str
+    criticality: str
+    owner: str | None
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def check_policy(ws: Workspace, rules: dict[str, dict[str, Any]] | None = None,
+                 now: datetime | None = None) -> list[Violation]:
+    """Every model that breaks the ownership policy, and why."""
+    rules = rules or policy()
+    now = now or utcnow()
+    out = []
+    with ws.session() as s:
+        teams = {t.id: t for t in s.exec(select(Team))}
+        with_rota = {r.team_id for r in s.exec(select(Rota)) if r.members}
+        with_rota |= {x.team_id for x in s.exec(select(RotaShift).where(RotaShift.ends_at > now))}
+        envs = {e.id: e.name for e in s.exec(select(Environment))}
+        deployed: dict[int, set[str]] = {}
+        for d in s.exec(select(Deployment)):
+            deployed.setdefault(d.model_id, set()).add(envs[d.environment_id])
+        done: dict[int, set[str]] = {}  # model -> templates of its completed handovers
+        for h in s.exec(select(Handover).where(Handover.state == HandoverState.TRANSFERRED)):
+            done.setdefault(h.model_id, set()).add(h.template)
+        for m in s.exec(select(Model).order_by(Model.name)):
+            rule = rules.get(m.criticality, {})
+            if not deployed.get(m.id, set()) & set(rule.get("environments", [])):
+                continue
+            where = "/".join(sorted(deployed[m.id] & set(rule["environments"])))
+            owner = teams.get(m.owner_team_id)
+            problems = []
+            if owner is None:
+                problems.append(f"no owning team, yet it runs in {where}")
+            elif rule.get("require_rota") and owner.id not in with_rota:
+                problems.append(f"owned by {owner.name}, which has no on-call rota")
+            if rule.get("require_handover"):
+                if m.id not in done:
+                    problems.append("no completed handover")
+                elif m.criticality not in done[m.id]:  # a lighter checklist does not count
+                    problems.append(f"no completed handover on the {m.criticality} checklist "
+                                    f"(only: {', '.join(sorted(done[m.id]))})")
+            if problems:
+                out.append(Violation(m.name, m.criticality, owner.name if owner else None, problems))
+    return out
+

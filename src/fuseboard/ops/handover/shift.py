@@ -1,0 +1,122 @@
+"""The shift summary: what changed since the current on-call shift began (deploys, rollbacks, alerts
+opened and resolved, handovers moved), people's actions apart from fuseboard's own, repeats grouped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import select
+
+from fuseboard.errors import Refused
+from fuseboard.store.db import Workspace
+from fuseboard.store.models import Environment, Model, Person, Team, utcnow
+
+
+SHIFT_ACTIONS = ("deploy", "promote", "rollback", "deploy.failed", "promote.failed", "rollback.failed",
+                 "gate.override", "alert.ack", "alert.resolve", "alert.silence", "handover.start", "handover.sign",
+                 "handover.reject", "handover.submit", "handover.accept", "ownership.transfer",
+                 "rollout.known_good", "rollout.known_good_revoked", "rollout.abandoned", "monitoring.settings",
+                 "environment.settings")
+MACHINE = ("monitor",)  # actors (and origins) that are fuseboard itself, not a person
+
+
+def _grouped(items: list[dict[str, Any]], key: Any) -> list[dict[str, Any]]:
+    """Repeats as one entry: the first's fields, ``count``, ``first``/``last`` times, and the ``targets``."""
+    groups: dict[Any, dict[str, Any]] = {}
+    for item in items:
+        k = key(item)
+        if k not in groups:
+            groups[k] = {**item, "count": 0, "first": item["at"], "last": item["at"], "targets": []}
+        g = groups[k]  # (an item may stand for several already: an alert that flapped, a group)
+        g["count"] += item.get("times") or item.get("count") or 1
+        g["first"] = min(g["first"], item.get("first") or item["at"])
+        g["last"] = max(g["last"], item.get("last_at") or item.get("last") or item["at"])
+        if item.get("target") and item["target"] not in g["targets"]:
+            g["targets"].append(item["target"])
+    return list(groups.values())
+
+
+@dataclass
+class ShiftSummary:
+    team: str | None
+    person: str | None
+    since: datetime
+    events: list[dict[str, Any]]
+    alerts_opened: list[dict[str, Any]]
+    alerts_resolved: list[dict[str, Any]]
+    still_open: int
+
+    @property
+    def people(self) -> list[dict[str, Any]]:
+        """What people did (acks, silences, resolves, deploys, rollbacks...), repeats grouped, in time order."""
+        return [e for e in self.events if not e["machine"]]
+
+    @property
+    def machine(self) -> list[dict[str, Any]]:
+        """What fuseboard did by itself (known-good marks, reconciled changes), grouped by action."""
+        return _grouped([e for e in self.events if e["machine"]], lambda e: (e["actor"], e["action"]))
+
+    @property
+    def alerts_grouped(self) -> list[dict[str, Any]]:
+        """Alerts opened, one entry per deployment, check and severity: how many times (flaps count) and when."""
+        return _grouped(self.alerts_opened, lambda a: (a["severity"], a["model"], a["environment"], a["check"]))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"team": self.team, "on_call": self.person, "since": self.since.isoformat(), "events": self.events,
+                "alerts_opened": self.alerts_opened, "alerts_resolved": self.alerts_resolved,
+                "alerts_still_open": self.still_open, "people": self.people, "machine": self.machine,
+                "alerts_opened_grouped": self.alerts_grouped}
+
+
+def shift_summary(ws: Workspace, team: str | None = None, *, since: datetime | None = None,
+                  now: datetime | None = None, actor: str | None = None) -> ShiftSummary:
+    """What changed since the start of the current on-call shift (of ``team``, else ``actor``'s team,
+    else the first team with someone on call): deploys, rollbacks, alerts opened and resolved,
+    handovers moved."""
+    from fuseboard.ops.oncall import on_call
+    from fuseboard.store.models import Alert, AuditEvent
+
+    now = now or utcnow()
+    person = None
+    if team is None and actor is not None:
+        with ws.session() as s:
+            me = s.exec(select(Person).where(Person.handle == actor)).first()
+            mine = s.get(Team, me.team_id) if me is not None and me.team_id is not None else None
+        if mine is not None and any(c.team == mine.name and c.now is not None for c in on_call(ws, now)):
+            team = mine.name
+    if since is None:
+        calls = [c for c in on_call(ws, now) if c.now is not None and (team is None or c.team == team)]
+        if team is not None and not calls:
+            raise Refused(f"nobody is on call for {team} now (fuseboard rota set {team} ...); use --since")
+        if calls:
+            team, person, since = calls[0].team, calls[0].now.person, calls[0].now.start
+        else:
+            since = now - timedelta(hours=12)
+    with ws.session() as s:
+        names = {m.id: m.name for m in s.exec(select(Model))}
+        envs = {e.id: e.name for e in s.exec(select(Environment))}
+        raw = [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "target": e.target,
+                "reason": e.reason, "after": e.after, "machine": e.actor in MACHINE or e.origin in MACHINE}
+               for e in s.exec(select(AuditEvent).where(AuditEvent.at >= since, AuditEvent.action.in_(SHIFT_ACTIONS))
+                               .order_by(AuditEvent.at))]
+        # people first, then fuseboard's own; the same action on the same thing by the same one, grouped
+        events = [{k: v for k, v in g.items() if k != "targets"}
+                  for g in _grouped(sorted(raw, key=lambda e: e["machine"]),
+                                    lambda e: (e["machine"], e["actor"], e["action"], e["target"]))]
+
+        def alert(a: Any) -> dict[str, Any]:
+            return {"id": a.id, "model": names.get(a.model_id), "environment": envs.get(a.environment_id),
+                    "check": a.check, "severity": a.severity, "summary": a.summary,
+                    "opened_at": a.opened_at.isoformat(),
+                    "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
+                    "flaps": a.flaps or 0, "at": a.opened_at.isoformat(), "times": 1 + (a.flaps or 0),
+                    "last_at": (a.reopened_at or a.opened_at).isoformat()}
+
+        opened = [alert(a) for a in s.exec(select(Alert).where((Alert.opened_at >= since) | (Alert.reopened_at >= since))
+                                           .order_by(Alert.opened_at))]
+        resolved = [alert(a) for a in s.exec(select(Alert).where(Alert.resolved_at >= since)
+                                             .order_by(Alert.resolved_at))]
+        still = len(s.exec(select(Alert.id).where(Alert.state.in_(("firing", "acknowledged")))).all())
+    return ShiftSummary(team, person, since, events, opened, resolved, still)
