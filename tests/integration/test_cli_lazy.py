@@ -122,3 +122,15 @@ def test_a_field_error_from_the_core_reaches_the_user_with_its_flag(demo_url: st
 def test_no_cli_module_is_over_500_lines() -> None:
     sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in CLI_DIR.glob("*.py")}
     assert sizes and max(sizes.values()) <= 500, sizes
+
+
+def test_a_mistyped_command_is_still_told_the_close_names() -> None:
+    from click.exceptions import UsageError
+
+    for typed, close in (("modles", "models"), ("silens", "silence")):
+        with pytest.raises(UsageError) as caught:
+            cli.main([typed], prog_name="fuseboard", standalone_mode=False)
+        message = caught.value.format_message()
+        assert message.startswith(f"No such command '{typed}'.")
+        if hasattr(click.exceptions, "NoSuchCommand"):  # Click 8.4+ suggests
+            assert f"'{close}'" in message

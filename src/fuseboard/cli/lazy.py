@@ -80,6 +80,9 @@ COMMANDS: dict[str, Lazy] = {
 }
 
 
+_NO_SUCH = getattr(click.exceptions, "NoSuchCommand", None)  # Click 8.4 and later suggest close names
+
+
 def load(name: str) -> click.Command:
     """The command registered as ``name``, its module imported now."""
     module, _, attr = COMMANDS[name].target.partition(":")
@@ -104,9 +107,19 @@ class LazyGroup(FuseboardGroup):
             command.hidden = True
         return command
 
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
+                                                                          list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:  # "did you mean" from the table (Click looks in the empty self.commands)
+            if _NO_SUCH is None or not isinstance(exc, _NO_SUCH):
+                raise
+            raise _NO_SUCH(exc.command_name, possibilities=[*COMMANDS, *self.commands], ctx=ctx) from None
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The listing from the table: no command module is imported to print it."""
-        shown = [(name, entry.summary) for name, entry in sorted(COMMANDS.items()) if not entry.hidden]
+        shown = sorted([(name, entry.summary) for name, entry in COMMANDS.items() if not entry.hidden]
+                       + [(name, c.get_short_help_str()) for name, c in self.commands.items() if not c.hidden])
         if not shown:
             return
         limit = formatter.width - 6 - max(len(name) for name, _ in shown)
