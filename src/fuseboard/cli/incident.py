@@ -2,39 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
-from fuseboard.cli import Context, cli, emit_json, glyph, json_option, pass_ctx
+from fuseboard.cli.base import Context, emit_json, glyph, json_option, pass_ctx
 from fuseboard.cli.table import cut, short_time, width
 from fuseboard.text import visible
 
+if TYPE_CHECKING:
+    from fuseboard.ops.incident import Contact, Incident
 
 _when = short_time
 
 
-def alert_who(v: Any, now: Any) -> str:
-    """Who acted on an alert and when, put before its summary in ``fuseboard alerts``: ``acked by ana at 03:12 · ``."""
-    if v.state == "resolved":
-        return f"resolved by {v.resolved_by} at {short_time(v.resolved_at, now)} · " if v.resolved_by else ""
-    said = []
-    if v.silenced:
-        said.append(f"silenced by {v.silenced_by} until {short_time(v.silenced_until, now)}")
-    if v.state == "acknowledged":
-        said.append(f"acked by {v.acknowledged_by}"
-                    + (f" at {short_time(v.acknowledged_at, now)}" if v.acknowledged_at else ""))
-    return "".join(f"{x} · " for x in said)
-
-
-def _contact(c: Any, now: Any) -> str:
+def _contact(c: Contact | None, now: datetime) -> str:
     if c is None:
         return "nobody"
     text = f"{c.name} ({c.handle})" + (f" {c.phone}" if c.phone else "")
     return text + (f" until {c.until.astimezone():%a %H:%M}" if c.until else "")
 
 
-def render(inc: Any, now: Any, columns: int) -> list[str]:
+def render(inc: Incident, now: datetime, columns: int) -> list[str]:
     """The incident as plain lines no wider than ``columns`` (text from outside made visible)."""
     from fuseboard.ops.incident import span
 
@@ -88,7 +78,7 @@ def render(inc: Any, now: Any, columns: int) -> list[str]:
     return out
 
 
-@cli.command("incident")
+@click.command("incident")
 @click.argument("model")
 @click.option("--env", "env", required=True, help="The environment of the deployment.")
 @json_option
@@ -96,8 +86,8 @@ def render(inc: Any, now: Any, columns: int) -> list[str]:
 def incident_cmd(ctx: Context, model: str, env: str, as_json: bool) -> None:
     """MODEL in ENV as an incident: checks worst first, what changed around the alert, owner and on-call,
     the runbook, and whether a rollback is likely to help (and why)."""
-    from fuseboard.ops.incident import incident
     from fuseboard.clock import utcnow
+    from fuseboard.ops.incident import incident
 
     now = utcnow()
     inc = incident(ctx.readable(), model, env, now=now)

@@ -1,26 +1,77 @@
-"""Commands for who owns what and who is on call: people, rota, ownership check, handover, shift."""
+"""Who owns what and who is on call: ``teams``, ``people``, ``rota``, ``ownership check``, ``handover``,
+``shift`` and ``signoff`` (user acceptance by the business or IT side)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
-from fuseboard.cli import Context, cli, emit_json, json_option, pass_ctx, reason_option
-from fuseboard.cli.environments import _when
+from fuseboard.cli.base import Context, emit_json, json_option, moment, pass_ctx, reason_option
+from fuseboard.cli.base import actor as _actor
+from fuseboard.cli.params import VERSION
 from fuseboard.errors import FuseboardError
 from fuseboard.text import visible
 
-
-def _actor() -> str:
-    from fuseboard.ops.audit import current_actor
-
-    return current_actor()
+if TYPE_CHECKING:
+    from fuseboard.ops.handover import HandoverView
+    from fuseboard.ops.oncall import Turn
 
 
-@cli.group("people", invoke_without_command=True)
+@click.group("teams", invoke_without_command=True)
+@json_option
+@click.pass_context
+def teams_cmd(click_ctx: click.Context, as_json: bool) -> None:
+    """List teams: kind, who is on call now and next, members and how many models they own."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    from dataclasses import asdict
+
+    from fuseboard.ops.oncall import on_call
+    from fuseboard.ops.views import team_rows
+
+    ws = click_ctx.obj.readable()
+    rows = team_rows(ws)
+    calls = {c.team: c for c in on_call(ws)}
+    if as_json:
+        emit_json([{**asdict(r), **{k: v for k, v in calls[r.name].as_dict().items() if k != "name"}}
+                   for r in rows])
+        return
+    from fuseboard.cli.table import Column, echo_table
+
+    def who(turn: Turn | None) -> str:
+        if turn is None:
+            return "-"
+        return f"{turn.person} until {turn.end.astimezone():%a %H:%M}" if turn.source != "override" else \
+            f"{turn.person} (override) until {turn.end.astimezone():%a %H:%M}"
+
+    table = []
+    for r in rows:
+        c = calls[r.name]
+        table.append([r.name, r.kind, who(c.now) if c.has_rota else "no rota", who(c.next) if c.has_rota else "-",
+                      str(r.models_owned), ", ".join(r.members) or "-"])
+    echo_table([Column("team"), Column("kind"), Column("on call now"), Column("next"), Column("models", right=True),
+                Column("members")], table, title=f"{len(rows)} teams")
+
+
+@teams_cmd.command("add")
+@click.argument("name")
+@click.option("--kind", required=True, type=click.Choice(["data-science", "ml-engineering", "it-operations"]))
+@click.option("--description", default="")
+@reason_option
+@pass_ctx
+def teams_add(ctx: Context, name: str, kind: str, description: str, reason: str) -> None:
+    """Add a team."""
+    from fuseboard.ops.teams import add_team
+
+    add_team(ctx.writable(create=True), name, kind, description=description, actor=_actor(), origin="cli",
+             reason=reason)
+    click.echo(visible(f"added team {name} ({kind})"))
+
+
+@click.group("people", invoke_without_command=True)
 @json_option
 @click.pass_context
 def people_cmd(click_ctx: click.Context, as_json: bool) -> None:
@@ -33,10 +84,10 @@ def people_cmd(click_ctx: click.Context, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
-    for r in rows:
-        shown = {k: visible(v) for k, v in r.items()}
-        click.echo(f"{shown['handle']:<12} {shown['name']:<20} {shown['team'] or '-':<14} {shown['phone']}  "
-                   f"{shown['email']}")
+    from fuseboard.cli.table import Column, echo_table
+
+    echo_table([Column("handle"), Column("name"), Column("team"), Column("phone"), Column("email")],
+               [[r["handle"], r["name"], r["team"] or "-", r["phone"], r["email"]] for r in rows], long_min=20)
 
 
 @people_cmd.command("add")
@@ -56,7 +107,7 @@ def people_add(ctx: Context, handle: str, name: str, team: str, email: str, phon
     click.echo(visible(f"added {handle} ({name}) to {team}"))
 
 
-@cli.group("rota")
+@click.group("rota")
 def rota_cmd() -> None:
     """A team's on-call rotation, shifts and overrides."""
 
@@ -88,7 +139,7 @@ def rota_set(ctx: Context, team: str, members: str, start: str, length_days: int
     if tz and given is not None and given.tzinfo is None:  # a wall-clock time in the rota's zone
         when = given.replace(tzinfo=place).astimezone(timezone.utc)
     else:
-        when = _when(start, "--start")
+        when = moment(start, "--start")
     set_rotation(ctx.writable(), team, handles, when, length_days=length_days, tz=tz or "UTC", actor=_actor(),
                  origin="cli", reason=reason)
     click.echo(visible(f"{team}: {' -> '.join(handles)}, {length_days} days each, handing over at "
@@ -98,7 +149,7 @@ def rota_set(ctx: Context, team: str, members: str, start: str, length_days: int
 def _shift(ctx: Context, team: str, person: str, start: str, end: str, note: str, kind: str) -> None:
     from fuseboard.ops.oncall import add_shift
 
-    item = add_shift(ctx.writable(), team, person, _when(start, "--from"), _when(end, "--to"), kind=kind,
+    item = add_shift(ctx.writable(), team, person, moment(start, "--from"), moment(end, "--to"), kind=kind,
                      actor=_actor(), origin="cli", note=note)
     click.echo(visible(f"{team}: {person} on call {item.starts_at.astimezone():%Y-%m-%d %H:%M} to "
                        f"{item.ends_at.astimezone():%Y-%m-%d %H:%M %Z} ({kind})"))
@@ -128,7 +179,7 @@ def rota_override(ctx: Context, team: str, person: str, start: str, end: str, no
     _shift(ctx, team, person, start, end, note, "override")
 
 
-@cli.group("ownership")
+@click.group("ownership")
 def ownership_cmd() -> None:
     """The ownership policy."""
 
@@ -152,12 +203,12 @@ def ownership_check(ctx: Context, as_json: bool) -> None:
         sys.exit(3)
 
 
-@cli.group("handover")
+@click.group("handover")
 def handover_cmd() -> None:
     """Hand a model from its builders to its operators, by checklist."""
 
 
-def _print_view(view: Any) -> None:
+def _print_view(view: HandoverView) -> None:
     done, total = view.progress
     click.echo(visible(f"handover of {view.model} ({view.criticality}) from {view.from_team or '-'} to "
                        f"{view.to_team}: {view.state.replace('_', ' ')}, {done} of {total} required items"
@@ -172,7 +223,7 @@ def _print_view(view: Any) -> None:
     click.echo(visible(f"  signed: {sides}"))
 
 
-def _out(view: Any, as_json: bool, message: str = "") -> None:
+def _out(view: HandoverView, as_json: bool, message: str = "") -> None:
     if as_json:
         emit_json(view.as_dict())
     else:
@@ -306,7 +357,7 @@ def handover_export(ctx: Context, model: str, out: Path | None) -> None:
     click.echo(visible(f"wrote {out}"))
 
 
-@cli.command("shift")
+@click.command("shift")
 @click.option("--team", help="Whose shift (default: your team's, else the first team with someone on call).")
 @click.option("--since", help="From this time instead of the shift's start (ISO 8601 or an age such as 8h).")
 @json_option
@@ -315,7 +366,7 @@ def shift_cmd(ctx: Context, team: str | None, since: str | None, as_json: bool) 
     """What changed since the current on-call shift began: deploys, rollbacks, alerts, handovers."""
     from fuseboard.ops.handover import shift_summary
 
-    summary = shift_summary(ctx.readable(), team, since=_when(since, "--since") if since is not None else None, actor=_actor())
+    summary = shift_summary(ctx.readable(), team, since=moment(since, "--since") if since is not None else None, actor=_actor())
     if as_json:
         emit_json(summary.as_dict())
         return
@@ -354,3 +405,22 @@ def shift_cmd(ctx: Context, team: str | None, since: str | None, as_json: bool) 
         click.echo("fuseboard itself")
     for e in summary.machine:
         say(f"  {e['action']} {span(e)}: {', '.join(e['targets'])}")
+
+
+@click.command("signoff")
+@click.argument("model")
+@click.argument("version", type=VERSION)
+@click.option("--as", "side", required=True, type=click.Choice(["business", "it"]), help="Which side signs.")
+@click.option("--note", default="", help="What was accepted (recorded with the sign-off).")
+@json_option
+@pass_ctx
+def signoff_cmd(ctx: Context, model: str, version: int, side: str, note: str, as_json: bool) -> None:
+    """Record user-acceptance sign-off of VERSION by the business or IT side (a promotion gate)."""
+    from fuseboard.ops.gates import signoff
+
+    item = signoff(ctx.writable(), model, version, side, actor=_actor(), origin="cli", note=note)
+    if as_json:
+        emit_json({"model": model, "version": version, "side": side, "signed_by": item.signed_by,
+                   "signed_at": item.signed_at.isoformat(), "note": note})
+    else:
+        click.echo(visible(f"signed off: {model} v{version} by {item.signed_by} for {side}"))

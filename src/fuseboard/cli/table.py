@@ -1,8 +1,8 @@
 """Plain tables for the command line's listings, fitted to the terminal (80 columns when unknown).
 
 Short columns keep their full width (never ``class…``); the one long free-text column comes last and is
-cut with ``…`` to what is left of the line, or, when too little is left, goes on a line of its own
-under the row. ``wide`` prints every cell whole. Text from outside is made visible (``fuseboard.text.visible``).
+cut with ``…`` to what is left of the line, or, when too little is left (and some of it would not fit),
+goes on a line of its own under the row. ``wide`` prints every cell whole. Text from outside is made visible (``fuseboard.text.visible``).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def render(columns: Sequence[Column], rows: Sequence[Sequence[str]], *, wide: bo
     sizes = [max([cell_len(c.name)] + [cell_len(r[i]) for r in cells]) for i, c in enumerate(short)]
     gap = GAP if wide or sum(sizes) + len(GAP) * (len(sizes) - 1) <= total else " "  # tighter before too wide
     used = sum(sizes) + len(gap) * len(sizes)
-    inline = wide or total - used >= long_min
+    inline = wide or total - used >= long_min or all(cell_len(r[-1]) <= total - used for r in cells)  # fits: stays
 
     def line(values: Sequence[str]) -> str:
         return gap.join(_pad(v, sizes[i], short[i].right) for i, v in enumerate(values))

@@ -1,0 +1,291 @@
+"""Monitoring: ``ingest`` and ``ingest-labels`` feed it, ``check`` runs it once, ``monitor`` runs it headless,
+``monitoring show`` and ``monitoring set`` say and change how each model is monitored."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from fuseboard.cli.base import (Context, actor, confirm, emit_json, glyph, json_option, pass_ctx, reason_option,
+                                yes_option)
+from fuseboard.cli.params import Whole
+from fuseboard.errors import FuseboardError
+from fuseboard.text import visible
+
+
+def _quality_lines(quality: dict[str, dict[str, Any]]) -> list[str]:
+    lines = []
+    for name, found in quality.items():
+        parts = []
+        if found.get("nulls"):
+            parts.append(f"{found['nulls']} nulls")
+        if found.get("out_of_range"):
+            parts.append(f"{found['out_of_range']} outside the reference range")
+        if found.get("unseen"):
+            seen = ", ".join(f"{k} {v}" for k, v in found["unseen"].items())
+            parts.append(f"{found['unseen_rows']} unseen categories ({seen})")
+        if found.get("unknown_classes"):
+            parts.append(f"{found['unknown_classes']} predictions of classes the model does not have")
+        lines.append(visible(f"  {name}: {'; '.join(parts)}"))
+    return lines
+
+
+@click.command("ingest")
+@click.argument("model")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--env", "env", required=True, help="Environment the rows were served in.")
+@json_option
+@pass_ctx
+def ingest_cmd(ctx: Context, model: str, file: Path, env: str, as_json: bool) -> None:
+    """Fold a file of inference rows (CSV, Parquet or JSON Lines) into the monitoring windows.
+
+    Columns: the model's features, `prediction`, and optionally `timestamp` (ISO 8601 or epoch
+    seconds; default now), `score` (binary: probability of the positive class) or `score_<class>`
+    per class, `request_id` (to join labels later) and `label`. The whole file is checked first;
+    any error writes nothing. Nulls and unseen categories are reported, not refused.
+    """
+    from fuseboard.monitoring.ingest import ingest_file
+
+    result = ingest_file(ctx.writable(), model, env, file)
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    click.echo(f"ingested {result.rows:,} rows into {result.model} v{result.version} in {result.environment}: "
+               f"{result.windows} window(s) from {result.first_window} to {result.last_window}; "
+               f"{result.labelled:,} labelled, {result.awaiting_labels:,} awaiting labels")
+    if result.quality:
+        click.echo("data quality:")
+        for line in _quality_lines(result.quality):
+            click.echo(line)
+
+
+@click.command("ingest-labels")
+@click.argument("model")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--env", "env", required=True, help="Environment the predictions were served in.")
+@json_option
+@pass_ctx
+def ingest_labels_cmd(ctx: Context, model: str, file: Path, env: str, as_json: bool) -> None:
+    """Join true labels (columns `request_id`, `label`) to predictions ingested earlier."""
+    from fuseboard.monitoring.ingest import ingest_labels_file
+
+    result = ingest_labels_file(ctx.writable(), model, env, file)
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    click.echo(f"joined {result.joined:,} of {result.rows:,} labels to {result.model} predictions in "
+               f"{result.environment} ({result.windows} window(s)); {result.unmatched:,} matched no pending prediction")
+
+
+@click.command("check")
+@click.option("--no-probe", is_flag=True, help="Skip the HTTP probes of the endpoints.")
+@json_option
+@pass_ctx
+def check_cmd(ctx: Context, no_probe: bool, as_json: bool) -> None:
+    """Run every check once on every deployment; exit 3 if anything is critical.
+
+    Checks: data drift (PSI by default, per feature), prediction drift, performance against the
+    validation baseline once labels exist, data quality, staleness (retrain-by date) and health
+    (HTTP probe of the endpoint). For cron and CI. The JSON lists each deployment with its
+    checks; drift has one object per feature with feature, method, score, threshold, drifted.
+    """
+    from fuseboard.monitoring.checks import run_checks
+
+    results = run_checks(ctx.readable(), probe_endpoints=not no_probe)
+    if as_json:
+        emit_json([r.as_dict() for r in results])
+    else:
+        for r in results:
+            waiting = [c.check for c in r.checks if c.status == "none"]
+            note = f"  (no verdict yet: {', '.join(waiting)})" if waiting else ""
+            click.echo(visible(f"{glyph(r.status)} {r.status:<5} {r.model} v{r.version} in {r.environment}{note}"))
+            for c in r.checks:
+                if c.status not in ("ok", "none"):
+                    click.echo(visible(f"    {glyph(c.status)} {c.check}: {c.summary}"))
+        if not results:
+            click.echo("no deployments to check")
+    if any(r.status == "crit" for r in results):
+        sys.exit(3)
+
+
+@click.command("monitor")
+@click.option("--health-every", default=30, show_default=True, type=Whole(5, 86400), help="Seconds.")
+@click.option("--drift-every", default=300, show_default=True, type=Whole(10, 86400), help="Seconds.")
+@click.option("--performance-every", default=300, show_default=True, type=Whole(10, 86400), help="Seconds.")
+@click.option("--lease-ttl", default=60, show_default=True, type=Whole(3, 86400),
+              help="Seconds a silent monitor keeps the lease before a standby takes over.")
+@pass_ctx
+def monitor_cmd(ctx: Context, health_every: int, drift_every: int, performance_every: int, lease_ttl: int) -> None:
+    """Run the monitoring loop headless until stopped (SIGINT/SIGTERM), e.g. under systemd.
+
+    Only one process at a time runs the checks (a lease in the database); start a second one on
+    another host as a hot standby: it takes over within a minute when the first stops.
+    """
+    import signal
+    import threading
+
+    from fuseboard.monitoring.scheduler import CycleSummary, Intervals, Monitor
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    import logging
+
+    from fuseboard.text import log_handler
+
+    if not logging.getLogger("fuseboard").handlers:  # warnings to stderr as before, controls made visible
+        logging.getLogger("fuseboard").addHandler(log_handler())
+
+    def report(summary: CycleSummary) -> None:
+        if summary.checkpoint is not None:
+            click.echo(f"audit checkpoint: event {summary.checkpoint.id} {summary.checkpoint.hash}")  # (numbers, hex)
+        elif summary.failed:
+            click.echo(visible(f"{summary.kind}: cycle failed: {summary.error}"), err=True)
+        else:
+            click.echo(f"{summary.kind}: {summary.deployments} deployments, worst {summary.worst}, "
+                       f"{summary.alerts_changed} alert change(s)")
+        sys.stdout.flush()
+
+    from fuseboard.config import webhook_token
+    from fuseboard.monitoring.scheduler import webhook_notifier
+
+    config = ctx.load_config()
+    notify = webhook_notifier(config.webhook, token=webhook_token(config)) if config.webhook else None
+    from fuseboard.ops.deploy import reconcile
+
+    monitor = Monitor(ctx.writable(), Intervals(health_every, drift_every, performance_every, lease_ttl),
+                      on_cycle=report, notify=notify, housekeeping=[reconcile])
+    monitor.start()
+    click.echo(visible(f"monitoring {ctx.url} as {monitor.holder}") + ("" if monitor.leading else
+               " (standby: another process holds the lease)"), err=True)
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        monitor.stop()
+        click.echo("monitor stopped", err=True)
+
+
+def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    out = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name or not value:
+            raise FuseboardError(f"{option} takes NAME=VALUE, not {item!r}")
+        out[name] = value
+    return out
+
+
+@click.group("monitoring")
+def monitoring_cmd() -> None:
+    """How each model is monitored: show and change its settings."""
+
+
+@monitoring_cmd.command("show")
+@click.argument("model")
+@json_option
+@click.pass_context
+def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None:
+    """Show how MODEL is monitored: drift method and threshold per feature, key features, tolerances."""
+    from dataclasses import asdict
+
+    from fuseboard.monitoring.settings import policy_for
+    from fuseboard.ops.views import model_settings
+
+    ws = click_ctx.obj.readable()
+    m = model_settings(ws, model)
+    policy = policy_for(m.monitoring)
+    from fuseboard.monitoring.alerts import flap_period
+
+    shown = {"model": m.name, "settings": m.monitoring, "effective": {
+        **{k: v for k, v in asdict(policy).items() if k not in ("drift_window", "performance_window")},
+        "drift_window_minutes": int(policy.drift_window.total_seconds() // 60),
+        "performance_window_hours": int(policy.performance_window.total_seconds() // 3600),
+        "flap_period_minutes": int(flap_period(m.monitoring).total_seconds() // 60),
+        "runbook": str((m.monitoring or {}).get("runbook", ""))}}
+    if as_json:
+        emit_json(shown)
+        return
+    eff = shown["effective"]
+    click.echo(f"{m.name}: drift over the last {eff['drift_window_minutes']} min, default method psi; "
+               f"dataset drift at {eff['drift_share']:.0%} of features")
+    for feature, method in sorted(eff["methods"].items()):
+        click.echo(visible(f"  {feature}: {method}") + (f" (threshold {eff['thresholds'][feature]:g})"
+                                                        if feature in eff["thresholds"] else ""))
+    for feature, value in sorted(eff["thresholds"].items()):
+        if feature not in eff["methods"]:
+            click.echo(visible(f"  {feature}: psi (threshold {value:g})"))
+    if eff["key_features"]:
+        click.echo(visible(f"  key features: {', '.join(eff['key_features'])}"))
+    for metric, (kind, tol) in eff["tolerances"].items():
+        click.echo(f"  performance: {metric} tolerance {tol:g} ({kind}); verdict from {eff['min_labelled']} labels")
+    click.echo(f"  health: GET {visible(eff['probe_path'])} within {eff['probe_timeout']:g}s, expecting "
+               f"{eff['expected_status']}; outage after {eff['failures_to_alert']} failures")
+    flap = eff["flap_period_minutes"]
+    click.echo(f"  alerts: a check firing again within {flap} min of recovering reopens its alert" if flap
+               else "  alerts: a check firing again after recovering opens a new alert (no flap period)")
+    lines = eff["runbook"].replace("\r\n", "\n").split("\n") if eff["runbook"] else []
+    click.echo(f"  runbook: {visible(lines[0])}" if lines else
+               f"  runbook: none (fuseboard monitoring set {m.name} --runbook URL)")
+    for line in lines[1:]:
+        click.echo(f"           {visible(line)}")
+
+
+@monitoring_cmd.command("set")
+@click.argument("model")
+@click.option("--method", "methods", multiple=True, metavar="FEATURE=METHOD",
+              help="Drift method for a feature: psi, ks, wasserstein, chisquare or jensenshannon.")
+@click.option("--threshold", "thresholds", multiple=True, metavar="FEATURE=VALUE", help="Drift threshold for a feature.")
+@click.option("--key", "keys", multiple=True, metavar="FEATURE", help="A key feature: its drift alone raises the alert.")
+@click.option("--drift-share", type=float, help="Share of drifted features that makes dataset drift (default 0.5).")
+@click.option("--tolerance", "tolerances", multiple=True, metavar="METRIC=KIND:VALUE",
+              help="Performance tolerance, e.g. roc_auc=abs:0.05 or rmse=rel:0.1.")
+@click.option("--gate", "gate_values", multiple=True, metavar="METRIC=VALUE",
+              help="Promotion gate on a validation metric, e.g. roc_auc=0.8 (a minimum; for rmse/mae a maximum).")
+@click.option("--drift-window-minutes", type=Whole(5, 43200))
+@click.option("--min-rows", type=Whole(1), help="Rows needed before a drift verdict (default 100).")
+@click.option("--min-labelled", type=Whole(1), help="Labels needed before a performance verdict (200).")
+@click.option("--probe-path", help="Health path on the endpoint (default /health).")
+@click.option("--failures-to-alert", type=Whole(1, 1000), help="Failed probes in a row before an outage (3).")
+@click.option("--runbook", help="What to do when it alerts: a URL or text (at most 2,000 characters; \"\" removes it).")
+@click.option("--flap-period", help="A check that fires again this soon after recovering reopens its alert "
+              "(default 30m; 0: never).")
+@click.option("--reset", is_flag=True, help="Forget every setting first (back to the defaults).")
+@reason_option
+@yes_option
+@pass_ctx
+def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], thresholds: tuple[str, ...],
+                   keys: tuple[str, ...], drift_share: float | None, tolerances: tuple[str, ...],
+                   gate_values: tuple[str, ...],
+                   drift_window_minutes: int | None, min_rows: int | None, min_labelled: int | None,
+                   probe_path: str | None, failures_to_alert: int | None, runbook: str | None, flap_period: str | None,
+                   reset: bool, reason: str, yes: bool) -> None:
+    """Change how MODEL is monitored (validated against its features; audited)."""
+    from fuseboard.monitoring.alerts import parse_flap_period
+    from fuseboard.monitoring.settings import preview, update
+
+    tol = {}
+    for metric, value in _pairs(tolerances, "--tolerance").items():
+        kind, sep, amount = value.partition(":")
+        if not sep:
+            raise FuseboardError(f"--tolerance takes METRIC=KIND:VALUE, e.g. roc_auc=abs:0.05, not {metric}={value}")
+        tol[metric] = (kind, amount)
+    changes = {"methods": _pairs(methods, "--method"), "thresholds": _pairs(thresholds, "--threshold"),
+               "key_features": list(keys), "tolerances": tol, "drift_share": drift_share,
+               "gates": _pairs(gate_values, "--gate"),
+               "drift_window_minutes": drift_window_minutes, "min_rows": min_rows, "min_labelled": min_labelled,
+               "probe_path": probe_path, "failures_to_alert": failures_to_alert, "runbook": runbook,
+               "flap_period_minutes": parse_flap_period(flap_period) if flap_period is not None else None}
+    ws = ctx.writable()
+    protected = preview(ws, model, changes)  # checked before asking
+    if protected:  # prod's alerts and gates follow these settings
+        confirm(f"change how {model} is monitored{' (back to the defaults)' if reset else ''} where it serves in "
+                f"{', '.join(protected)} (protected)", yes)
+    merged = update(ws, model, changes, actor=actor(), origin="cli", reason=reason, reset=reset)
+    click.echo(f"monitoring settings of {model}: "
+               + (visible(json.dumps(merged, sort_keys=True, ensure_ascii=False)) if merged else "the defaults"))
