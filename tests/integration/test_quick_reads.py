@@ -238,3 +238,39 @@ def test_the_fast_reads_import_no_sqlalchemy(demo_url: str) -> None:
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["heavy"] == [] and result["out"][0] == 5 and result["out"][2] >= 1
+
+
+def _run_cli(args: list[str], *, fast: bool) -> tuple[str, list[str]]:
+    """The command's output and the heavy modules it imported, in a child process (``fast=False``
+    turns the light path off, as for a server URL)."""
+    code = (
+        "import sys\n"
+        "from fuseboard.cli import main\n"
+        "from fuseboard.cli.base import Context\n"
+        + ("" if fast else "Context.quick_read = lambda self, *a, **k: None\n") +
+        f"sys.argv = ['fuseboard', *{args!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'sqlmodel', 'pydantic', 'numpy', "
+        "'pandas', 'alembic'})\n"
+        "print('HEAVY', ','.join(heavy))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "COLUMNS": "80"})
+    assert done.returncode == 0, done.stderr
+    out, _, heavy = done.stdout.rpartition("HEAVY ")
+    return out, [h for h in heavy.strip().split(",") if h]
+
+
+@pytest.mark.parametrize("args", [["models", "--json"], ["models"], ["alerts", "--json", "--all"], ["alerts"],
+                                  ["history", "credit-risk", "--env", "prod", "--json"],
+                                  ["history", "credit-risk", "--env", "prod"]])
+def test_the_commands_take_the_fast_path(demo_url: str, args: list[str]) -> None:
+    """The commands themselves answer without SQLAlchemy on a SQLite workspace, with the same output
+    as the normal path."""
+    fast, heavy = _run_cli(["--db", demo_url, *args], fast=True)
+    assert heavy == []
+    slow, heavy = _run_cli(["--db", demo_url, *args], fast=False)
+    assert "sqlalchemy" in heavy  # (the control: the normal path was taken)
+    assert fast == slow and fast.strip()

@@ -44,10 +44,15 @@ def alerts_cmd(click_ctx: click.Context, include_resolved: bool, wide: bool, as_
         return
     from fuseboard.cli.table import Column, echo_table, short_time
     from fuseboard.clock import utcnow
-    from fuseboard.ops.incident import alert_views
+    from fuseboard.ops.quick import quick_alerts
 
     now = utcnow()
-    views = alert_views(click_ctx.obj.readable(), include_resolved=include_resolved, now=now)
+    ctx: Context = click_ctx.obj
+    views = ctx.quick_read(quick_alerts, include_resolved=include_resolved, now=now)  # SQLite: no SQLAlchemy
+    if views is None:
+        from fuseboard.ops.incident import alert_views
+
+        views = alert_views(ctx.readable(), include_resolved=include_resolved, now=now)
     if as_json:
         emit_json([v.as_dict() for v in views])
         return

@@ -71,6 +71,15 @@ class Context:
                 click.echo(visible(f"created a new workspace at {self._ws.where}"), err=True)
         return self._ws
 
+    def quick_read(self, read: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``read`` (one of ``ops.quick``'s ``quick_*`` functions) over the light SQLite path, which
+        imports no SQLAlchemy; None when that path does not apply (a server URL, an older schema, a
+        workspace that cannot be written, ...) and the caller opens the workspace the normal way."""
+        if self._ws is not None:
+            return None
+        cfg = self.load_config()
+        return read(self.url, *args, read_only=self.read_only, group=cfg.group, **kwargs)
+
     def readable(self) -> Workspace:
         """The workspace for a command that only reads; a workspace that cannot be written is said so."""
         ws = self.workspace()

@@ -188,10 +188,12 @@ def changes_clear_cmd(ctx: Context, model: str, env: str, reason: str, yes: bool
 def history_cmd(ctx: Context, model: str, env: str, at: str | None, limit: int, as_json: bool) -> None:
     """A deployment's rollouts, newest first, or what was running at a point in time."""
     from fuseboard.errors import NotFound
-    from fuseboard.ops.views import rollout_history, serving_at
+    from fuseboard.ops.quick import quick_history
 
-    ws = ctx.readable()
     if at is not None:
+        from fuseboard.ops.views import rollout_history, serving_at
+
+        ws = ctx.readable()
         when = moment(at, "--at")
         found = serving_at(ws, model, env, when)
         history = rollout_history(ws, model, env, 1)
@@ -207,7 +209,13 @@ def history_cmd(ctx: Context, model: str, env: str, at: str | None, limit: int, 
                                f"({found.action} by {found.requested_by}, "
                                f"since {found.finished_at.astimezone():%Y-%m-%d %H:%M})"))
         return
-    rows = rollout_history(ws, model, env, limit)
+    quick = ctx.quick_read(quick_history, model, env, limit)  # SQLite: no SQLAlchemy to import
+    if quick is not None:
+        rows = quick.rollouts
+    else:
+        from fuseboard.ops.views import rollout_history
+
+        rows = rollout_history(ctx.readable(), model, env, limit)
     if rows is None:
         raise NotFound(f"no model {model!r} or environment {env!r}")
     if as_json:

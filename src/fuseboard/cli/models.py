@@ -114,17 +114,22 @@ def models(click_ctx: click.Context, wide: bool, as_json: bool) -> None:
     """List models: health, task, tier, owner, latest version, the version in each environment, description."""
     if click_ctx.invoked_subcommand is not None:
         return
-    from fuseboard.ops.views import model_rows
+    from fuseboard.ops.quick import quick_environment_names, quick_models
 
     ctx: Context = click_ctx.obj
-    ws = ctx.readable()
-    rows = model_rows(ws)
+    rows = ctx.quick_read(quick_models)  # SQLite at the current schema: no SQLAlchemy to import
+    envs = ctx.quick_read(quick_environment_names) if rows is not None and not as_json else None
+    if rows is None:
+        from fuseboard.ops.views import model_rows
+
+        rows = model_rows(ctx.readable())
     if as_json:
         emit_json([r.as_dict() for r in rows])
         return
     from fuseboard.cli.table import Column, echo_table
 
-    envs = _env_columns(ws)
+    if envs is None:
+        envs = _env_columns(ctx.readable())
     columns = [Column("health"), Column("model"), Column("task"), Column("tier"), Column("owner"),
                Column("latest", right=True), *[Column(e, right=True) for e in envs], Column("description")]
     table = [[f"{glyph(r.health)} {r.health}", r.name, r.task if wide else TASK_WORDS.get(r.task, r.task),
