@@ -12,7 +12,7 @@ from fuseboard.monitoring import alerts, scheduler
 from fuseboard.store.db import open_workspace
 from fuseboard.store.models import utcnow
 
-from .test_faults import serve
+from tests.support.alerts import result
 
 
 def _recorder() -> tuple[list[dict], type[BaseHTTPRequestHandler]]:
@@ -40,11 +40,11 @@ def _key(event: dict) -> tuple[str, str, str, str]:
     return event["event"], event["alert"]["model"], event["alert"]["environment"], event["alert"]["check"]
 
 
-def test_a_silenced_deployments_alert_is_posted_only_once_the_silence_ends(demo_url: str) -> None:
+def test_a_silenced_deployments_alert_is_posted_only_once_the_silence_ends(demo_url: str, http_server) -> None:  # noqa: ANN001
     posted, hook = _recorder()
-    server = serve(hook)
+    server = http_server(hook)
     try:
-        webhook = scheduler.webhook_notifier(f"http://127.0.0.1:{server.server_address[1]}/hook")
+        webhook = scheduler.webhook_notifier(f"{server.url}/hook")
         handed: list[list[dict]] = []
 
         def notify(events: list[dict]) -> None:
@@ -70,15 +70,12 @@ def test_a_silenced_deployments_alert_is_posted_only_once_the_silence_ends(demo_
         assert len(handed) == 2
         _wait_for(posted, 3)
     finally:
-        server.shutdown()
-        server.server_close()
+        server.shutdown()  # before the assertions: no post arrives while they read
     assert sorted(_key(e) for e in posted) == sorted(_key(e) for events in handed for e in events)
     assert [_key(e) for e in posted].count(("fired", "churn-propensity", "prod", "staleness")) == 1
 
 
 def _outbox(ws, status: str, now, check: str = "drift") -> list[tuple[str, str]]:  # noqa: ANN001
-    from .test_alerts import result
-
     outbox: list = []
     with ws.transaction() as s:
         alerts.record_results(s, [result(status, check=check)], now=now, outbox=outbox)

@@ -12,14 +12,9 @@ from sqlmodel import func, select
 from fuseboard.cli import cli
 from fuseboard.errors import FuseboardError
 from fuseboard.monitoring import alerts, scheduler
-from fuseboard.monitoring.checks import CheckResult, DeploymentChecks
 from fuseboard.store.db import open_workspace
 from fuseboard.store.models import Alert, AuditEvent, CheckRun, CheckState, utcnow
-
-
-def result(status: str, check: str = "drift", model: str = "credit-risk", env: str = "prod", version: int = 2):
-    return DeploymentChecks(model, env, version, "mission-critical", status,
-                            [CheckResult(check, status, f"{check} is {status}")])
+from tests.support.alerts import result
 
 
 def record(ws, *results, now=None):  # noqa: ANN001, ANN202
@@ -182,7 +177,7 @@ def test_a_standby_process_takes_over_when_the_monitor_dies(demo_url: str) -> No
                                  "--health-every", "5", "--drift-every", "600", "--performance-every", "600"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
-    from tests.test_faults import _line as first_line  # the first line a process writes, or ""
+    from tests.support.processes import first_line  # the first line a process writes, or ""
 
     leader = start()
     standby = None
@@ -203,10 +198,9 @@ def test_a_standby_process_takes_over_when_the_monitor_dies(demo_url: str) -> No
                 proc.wait(10)
 
 
-def test_alert_events_reach_the_webhook_with_the_token_only_in_the_header(demo_url: str) -> None:
-    import threading
+def test_alert_events_reach_the_webhook_with_the_token_only_in_the_header(demo_url: str, http_server) -> None:  # noqa: ANN001
     import time
-    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from http.server import BaseHTTPRequestHandler
 
     received: list[tuple[dict, str | None]] = []
 
@@ -220,18 +214,13 @@ def test_alert_events_reach_the_webhook_with_the_token_only_in_the_header(demo_u
         def log_message(self, *args: object) -> None:
             pass
 
-    server = HTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        notify = scheduler.webhook_notifier(f"http://127.0.0.1:{server.server_address[1]}/hook", token="s3cret")
+    with http_server(Hook) as server:
+        notify = scheduler.webhook_notifier(f"{server.url}/hook", token="s3cret")
         ws = open_workspace(demo_url)
         scheduler.run_cycle(ws, "drift", notify=notify)  # churn's staleness fires in three environments
         deadline = time.time() + 5
         while len(received) < 3 and time.time() < deadline:
             time.sleep(0.05)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert [(b["event"], b["alert"]["check"]) for b, _ in received] == [("fired", "staleness")] * 3
     assert all(auth == "Bearer s3cret" for _, auth in received)
     assert all("s3cret" not in json.dumps(b) for b, _ in received)

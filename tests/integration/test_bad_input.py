@@ -8,7 +8,6 @@ checklist templates and config files.
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -51,16 +50,9 @@ def stored(ws) -> tuple[int, int, int]:  # noqa: ANN001
                 s.exec(select(func.count()).select_from(PendingLabel)).one())
 
 
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory, demo_master: Path) -> str:
-    target = tmp_path_factory.mktemp("bad-input") / "demo"
-    shutil.copytree(demo_master, target)
-    return f"sqlite:///{target / 'demo.db'}"
-
-
-def ingested_or_refused(workspace: str, path: Path, rows: int) -> bool:
+def ingested_or_refused(shared_demo_url: str, path: Path, rows: int) -> bool:
     """Ingest the file: either every row counted exactly once, or one error line and nothing written."""
-    ws = open_workspace(workspace)
+    ws = open_workspace(shared_demo_url)
     before = stored(ws)
     try:
         result = ingest.ingest_file(ws, "credit-risk", "prod", path)
@@ -83,7 +75,7 @@ def ingested_or_refused(workspace: str, path: Path, rows: int) -> bool:
     st.lists(st.sampled_from(FEATURES + EXTRA), min_size=0, max_size=14, unique=True)),
        rows=st.integers(0, 6), data=st.data(), fmt=st.sampled_from(["csv", "parquet", "jsonl"]),
        damage=st.sampled_from([None, None, "truncate", "latin1", "garbage"]))
-def test_any_file_is_ingested_or_refused_in_one_line_with_nothing_written(workspace: str, tmp_path_factory, columns,
+def test_any_file_is_ingested_or_refused_in_one_line_with_nothing_written(shared_demo_url: str, tmp_path_factory, columns,
                                                                            rows, data, fmt, damage) -> None:  # noqa: ANN001
     typed = data.draw(st.booleans())  # well-typed cells (with NaN, infinities, None, odd text) or anything
 
@@ -116,11 +108,11 @@ def test_any_file_is_ingested_or_refused_in_one_line_with_nothing_written(worksp
         path.write_bytes(raw.decode("utf-8", "replace").encode("latin-1", "replace") + b"\xff\xfe")
     elif damage == "garbage":
         path.write_bytes(b"\x00\x01PAR1\x00" + raw[::-1])
-    ingested_or_refused(workspace, path, rows)
+    ingested_or_refused(shared_demo_url, path, rows)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
-def test_well_formed_files_go_in_through_the_same_path(workspace: str, tmp_path: Path, fmt: str) -> None:
+def test_well_formed_files_go_in_through_the_same_path(shared_demo_url: str, tmp_path: Path, fmt: str) -> None:
     # the property's other branch, for certain: a random draw may hold no file that goes in
     frame = pd.DataFrame({"age": [30, 41, 52], "income": [1000.0, 2500.5, 4000.0], "loan_amount": [500, 900, 100],
                           "term_months": [12, 24, 36], "credit_history_years": [1.5, 7.0, 20.0],
@@ -133,7 +125,7 @@ def test_well_formed_files_go_in_through_the_same_path(workspace: str, tmp_path:
         frame.to_json(path, orient="records", lines=True)
     else:
         frame.to_parquet(path, index=False)
-    assert ingested_or_refused(workspace, path, 3)
+    assert ingested_or_refused(shared_demo_url, path, 3)
 
 
 items = st.fixed_dictionaries({}, optional={
@@ -179,18 +171,18 @@ def test_any_config_file_loads_or_is_refused_in_one_line(tmp_path_factory, text:
         assert one_line(exc) and str(path) in str(exc)
 
 
-def test_nan_and_infinity_count_as_nulls_not_errors(workspace: str, tmp_path: Path) -> None:
+def test_nan_and_infinity_count_as_nulls_not_errors(shared_demo_url: str, tmp_path: Path) -> None:
     frame = pd.DataFrame({"age": [30, math.nan, math.inf], "income": [1.0, 2.0, -math.inf], "loan_amount": [1.0] * 3,
                           "term_months": [12] * 3, "credit_history_years": [3] * 3, "employment": ["full-time"] * 3,
                           "home_ownership": ["rent"] * 3, "purpose": ["car"] * 3, "prediction": [0, 1, 0]})
     path = tmp_path / "rows.parquet"
     frame.to_parquet(path, index=False)
-    ws = open_workspace(workspace)
+    ws = open_workspace(shared_demo_url)
     result = ingest.ingest_file(ws, "credit-risk", "prod", path)
     assert result.rows == 3 and result.quality["age"]["nulls"] == 2
 
 
-def test_values_near_float_max_fold_and_merge_without_overflowing(workspace: str, tmp_path: Path) -> None:
+def test_values_near_float_max_fold_and_merge_without_overflowing(shared_demo_url: str, tmp_path: Path) -> None:
     """Found by the property test: 1e308 + 1e308 overflowed, was stored as JSON null, and the next merge crashed."""
     frame = pd.DataFrame({"age": [1.7e308, 1.7e308, -1.7e308], "income": [1.0, 2.0, 3.0], "loan_amount": [1.0] * 3,
                           "term_months": [12] * 3, "credit_history_years": [3] * 3, "employment": ["full-time"] * 3,
@@ -198,7 +190,7 @@ def test_values_near_float_max_fold_and_merge_without_overflowing(workspace: str
                           "timestamp": ["2026-11-29T12:01:00Z"] * 3})
     path = tmp_path / "huge.csv"
     frame.to_csv(path, index=False)
-    ws = open_workspace(workspace)
+    ws = open_workspace(shared_demo_url)
     for _ in range(2):  # the second batch merges into the window the first one wrote
         assert ingest.ingest_file(ws, "credit-risk", "prod", path).rows == 3
     with ws.session() as s:
@@ -251,7 +243,7 @@ COMMANDS = [["silence"], ["alerts", "ack"], ["alerts", "resolve"], ["rollback"],
 
 @settings(SETTINGS, max_examples=int(__import__("os").environ.get("FUSEBOARD_CLI_EXAMPLES", "80")))
 @given(command=st.sampled_from(COMMANDS), args=st.lists(words, max_size=7))
-def test_any_command_line_succeeds_or_says_one_line_and_changes_nothing(workspace: str, command: list[str],
+def test_any_command_line_succeeds_or_says_one_line_and_changes_nothing(shared_demo_url: str, command: list[str],
                                                                          args: list[str]) -> None:
     from click.testing import CliRunner
 
@@ -259,9 +251,9 @@ def test_any_command_line_succeeds_or_says_one_line_and_changes_nothing(workspac
     from fuseboard.ops.workspace import _counts
     from fuseboard.store.audit import verify
 
-    ws = open_workspace(workspace)
+    ws = open_workspace(shared_demo_url)
     before = _counts(ws)
-    result = CliRunner().invoke(cli, ["--db", workspace, *command, *args], input="n\n")
+    result = CliRunner().invoke(cli, ["--db", shared_demo_url, *command, *args], input="n\n")
     out = result.output
     assert "Traceback" not in out and "error: unexpected " not in out, out  # (the crash line)
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)

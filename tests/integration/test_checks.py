@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import date, timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import numpy as np
@@ -16,33 +15,9 @@ from fuseboard.cli import cli
 from fuseboard.monitoring import checks, ingest
 from fuseboard.store.db import open_workspace
 from fuseboard.store.models import utcnow
-from tests.test_ingest import credit_rows
-
-
-def served(ws, rows):  # noqa: ANN001, ANN202
-    """The rows as prod's credit-risk v2 would have served them: its own predictions and scores."""
-    import joblib
-    from fuseboard.ops.registry import artifact_file
-    from fuseboard.store import lookup
-
-    with ws.session() as s:
-        mv = lookup.version(s, lookup.model(s, "credit-risk"), 2)
-    model = joblib.load(artifact_file(ws, mv))
-    features = rows[[f["name"] for f in mv.feature_schema]]
-    rows = rows.copy()
-    rows["score"] = model.predict_proba(features)[:, 1]
-    rows["prediction"] = model.predict(features)
-    return rows
-
-
-def _ingest(ws, rows, model="credit-risk", env="prod"):  # noqa: ANN001, ANN202
-    rows = rows.drop(columns=["timestamp"])
-    return ingest.ingest_table(ws, model, env, ingest.as_table(rows))
-
-
-def _by(results, model, env):  # noqa: ANN001, ANN202
-    (found,) = [r for r in results if r.model == model and r.environment == env]
-    return {c.check: c for c in found.checks}, found
+from tests.support.rows import checks_of as _by
+from tests.support.rows import credit_rows, served
+from tests.support.rows import ingest_rows as _ingest
 
 
 def test_stable_traffic_is_ok_and_drifted_features_are_named(demo_url: str) -> None:
@@ -143,14 +118,8 @@ class _Endpoint(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def endpoint():  # noqa: ANN201
-    server = HTTPServer(("127.0.0.1", 0), _Endpoint)
-    server.version = "2"  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+def endpoint(http_server):  # noqa: ANN001, ANN201
+    return http_server(_Endpoint, version="2")
 
 
 def test_probe_up_wrong_version_down_and_error(endpoint) -> None:  # noqa: ANN001

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from fuseboard.cli import cli
 from fuseboard.config import Config
-from tests.test_tui import SIZE, make_app, settle
+from tests.support.console import SIZE, make_app, settle
 
 ORIGINAL = '''# fuseboard settings: the ops team's
 db = "sqlite:////srv/fb/fuseboard.db"   # the shared workspace

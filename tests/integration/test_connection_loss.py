@@ -14,12 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
-from fuseboard.config import Config
 from fuseboard.monitoring.scheduler import Intervals, Monitor
 from fuseboard.store.audit import verify
 from fuseboard.store.db import open_workspace
-from tests.conftest import PG_SERVER
-from tests.test_tui import screen_text, settle
+from tests.support import PG_SERVER
+from tests.support.console import make_app, screen_text, settle
 
 pytestmark = pytest.mark.skipif(not PG_SERVER, reason="set FUSEBOARD_TEST_POSTGRES to a PostgreSQL server URL")
 
@@ -137,10 +136,8 @@ def test_the_monitor_says_it_once_backs_off_and_resumes(proxied: tuple[str, Prox
 
 async def test_the_console_shows_the_database_unreachable_and_recovers(proxied: tuple[str, Proxy],
                                                                        tmp_path: Path) -> None:
-    from fuseboard.tui.app import FuseboardApp
-
     url, proxy = proxied
-    app = FuseboardApp(url, Config(path=tmp_path / "c.toml"), workspace_label="team")
+    app = make_app(url, tmp_path, label="team")
     try:
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(app, pilot)
@@ -169,11 +166,9 @@ async def test_the_console_shows_the_database_unreachable_and_recovers(proxied: 
 
 async def test_a_console_started_while_the_database_is_down_comes_up_with_it(proxied: tuple[str, Proxy],
                                                                             tmp_path: Path) -> None:
-    from fuseboard.tui.app import FuseboardApp
-
     url, proxy = proxied
     proxy.cut()
-    app = FuseboardApp(url, Config(path=tmp_path / "c.toml"), workspace_label="team", run_monitor=True)
+    app = make_app(url, tmp_path, label="team", run_monitor=True)
     try:
         async with app.run_test(size=(80, 24)) as pilot:
             for _ in range(50):

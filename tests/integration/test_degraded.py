@@ -13,15 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from fuseboard.config import Config
 from fuseboard.errors import WorkspaceUnwritable
 from fuseboard.store import db
 from fuseboard.store.db import open_workspace
-from fuseboard.tui.app import FuseboardApp
-from tests.test_monitoring_screen import alerting_url, open_monitoring  # noqa: F401  (fixture)
-from tests.test_tui import screen_text, settle
-
-SIZE = (80, 24)
+from tests.support.console import SIZE, make_app, open_monitoring, screen_text, settle
 
 
 def _cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -121,7 +116,7 @@ def writes_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.sqlite_only  # refuses writes the way a read-only SQLite file does
 async def test_the_console_turns_read_only_when_a_write_fails(alerting_url: str, tmp_path: Path,  # noqa: F811
                                                               writes_refused: None) -> None:
-    app = FuseboardApp(alerting_url, Config(path=tmp_path / "c.toml"), workspace_label="demo")
+    app = make_app(alerting_url, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_monitoring(app, pilot)
         assert "Ack" in screen_text(app) and not app.read_only
@@ -146,8 +141,7 @@ async def test_the_console_turns_read_only_when_a_write_fails(alerting_url: str,
 async def test_the_console_opens_a_full_disk_read_only(demo_path: Path, small_disk: Path, tmp_path: Path) -> None:
     shutil.copytree(demo_path, small_disk / "demo")
     _fill(small_disk)
-    app = FuseboardApp(f"sqlite:///{small_disk / 'demo' / 'demo.db'}", Config(path=tmp_path / "c.toml"),
-                       workspace_label="demo", run_monitor=True)
+    app = make_app(f"sqlite:///{small_disk / 'demo' / 'demo.db'}", tmp_path, run_monitor=True)
     async with app.run_test(size=SIZE) as pilot:
         for _ in range(3):
             await settle(app, pilot)
@@ -162,7 +156,7 @@ async def test_monitor_cycles_that_fail_are_said_and_a_full_disk_turns_the_conso
         demo_url: str, tmp_path: Path) -> None:
     from fuseboard.tui.messages import MonitorCycle, Notice
 
-    app = FuseboardApp(demo_url, Config(path=tmp_path / "c.toml"), workspace_label="demo")
+    app = make_app(demo_url, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         app.post_message(MonitorCycle({"kind": "drift", "error": "ValueError: boom"}))

@@ -55,7 +55,7 @@ def _traffic(ws, ago: list, seed: int = 0) -> None:  # noqa: ANN001
 
     from fuseboard.monitoring import ingest
     from fuseboard.store.models import utcnow
-    from tests.test_ingest import credit_rows
+    from tests.support.rows import credit_rows
 
     for i, delta in enumerate(ago):
         rows = credit_rows(600, seed + i)

@@ -13,12 +13,11 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -101,31 +100,14 @@ class _Endpoint(BaseHTTPRequestHandler):
         pass
 
 
-def _serve(handler: type) -> Iterator[Any]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    server.url = f"http://127.0.0.1:{server.server_address[1]}"  # type: ignore[attr-defined]
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
+@pytest.fixture
+def webhook(http_server: Any) -> Any:
+    return http_server(_Webhook, received=[], status=200)
 
 
 @pytest.fixture
-def webhook() -> Iterator[Any]:
-    for server in _serve(_Webhook):
-        server.received, server.status = [], 200
-        yield server
-
-
-@pytest.fixture
-def endpoint() -> Iterator[Any]:
-    for server in _serve(_Endpoint):
-        server.version = "2"
-        yield server
+def endpoint(http_server: Any) -> Any:
+    return http_server(_Endpoint, version="2")
 
 
 # -- 1. hooks ---------------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from textual.widgets import Button, Input
 
-from fuseboard.config import Config
 from fuseboard.store.db import open_workspace
 from fuseboard.ops.views import audit_events, environment_matrix, rollout_history
 from fuseboard.tui.app import FuseboardApp
@@ -16,13 +15,7 @@ from fuseboard.tui.screens.environments import EnvironmentsScreen
 from fuseboard.tui.screens.history import HistoryScreen
 from fuseboard.tui.screens.versions import VersionDialog
 from fuseboard.tui.widgets.table import VirtualTable
-from tests.test_tui import screen_text, settle
-
-SIZE = (80, 24)
-
-
-def make_app(url: str, tmp_path: Path, **kw: object) -> FuseboardApp:
-    return FuseboardApp(url, Config(path=tmp_path / "c.toml"), workspace_label="demo", **kw)  # type: ignore[arg-type]
+from tests.support.console import SIZE, make_app, screen_text, settle
 
 
 async def open_environments(app: FuseboardApp, pilot, model: str) -> EnvironmentsScreen:  # noqa: ANN001

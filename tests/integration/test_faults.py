@@ -9,9 +9,8 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from threading import Thread
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ from fuseboard.ops import deploy, environments
 from fuseboard.store.db import open_workspace
 from fuseboard.store.models import utcnow
 from fuseboard.ops.views import environment_matrix, rollout_history
+from tests.support.processes import first_line as _line
 
 
 class Endpoint(BaseHTTPRequestHandler):
@@ -37,12 +37,9 @@ class Endpoint(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def endpoint():  # noqa: ANN201
+def endpoint(http_server):  # noqa: ANN001, ANN201
     handler = type("H", (Endpoint,), {"version": "2"})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    Thread(target=server.serve_forever, daemon=True).start()
-    yield server, handler
-    server.shutdown()
+    return http_server(handler), handler
 
 
 def serving(url: str) -> int:
@@ -93,18 +90,6 @@ def test_a_change_killed_mid_hook_is_reconciled_from_the_endpoint(demo_url: str,
     assert retry.state in ("succeeded", "unchanged")
 
 
-def serve(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
-    """A local HTTP server in a thread, with a real server's listen backlog (the default 5 drops
-    connections when a check run probes every endpoint at once)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler, bind_and_activate=False)
-    server.request_queue_size = 128
-    server.daemon_threads = True
-    server.server_bind()
-    server.server_activate()
-    Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
 class Misbehaving(BaseHTTPRequestHandler):
     """One endpoint per path: /ok, /hang (never answers), /slow (answers after 5 s), /500, /garbage, /wrong."""
 
@@ -127,13 +112,13 @@ class Misbehaving(BaseHTTPRequestHandler):
         pass
 
 
-def test_misbehaving_endpoints_give_the_right_state_within_the_timeout(demo_url: str) -> None:
+def test_misbehaving_endpoints_give_the_right_state_within_the_timeout(demo_url: str, http_server) -> None:  # noqa: ANN001
     from sqlmodel import select
 
     from fuseboard.monitoring import checks
     from fuseboard.store.models import Deployment, Environment, Model
 
-    server = serve(Misbehaving)
+    server = http_server(Misbehaving)
     base = f"http://127.0.0.1:{server.server_address[1]}"
     kinds = {"churn-propensity": "hang", "credit-risk": "slow", "demand-forecast": "500",
              "disease-progression": "garbage", "tumour-screening": "wrong"}
@@ -161,7 +146,6 @@ def test_misbehaving_endpoints_give_the_right_state_within_the_timeout(demo_url:
             assert health[(model, "prod")].summary.startswith("version mismatch: endpoint serves version 9")
         assert details["up"] or details["error"] or details["status_code"]
     assert all(health[(m, "dev")].details["up"] for m in kinds)
-    server.shutdown()
 
 
 class SlowEndpoint(Endpoint):
@@ -184,20 +168,8 @@ def _health_states(url: str) -> dict[tuple[int, int], Any]:
         return {(c.model_id, c.environment_id): c.at for c in s.exec(select(CheckState).where(CheckState.check == "health"))}
 
 
-def _line(proc: subprocess.Popen, stream: str, within: float) -> str:
-    import selectors
-
-    sel = selectors.DefaultSelector()
-    pipe = getattr(proc, stream)
-    sel.register(pipe, selectors.EVENT_READ)
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if sel.select(timeout=0.2):
-            return pipe.readline()
-    return ""
-
-
-def test_a_monitor_killed_mid_check_leaves_no_half_cycle_and_a_standby_takes_over(demo_url: str) -> None:
+def test_a_monitor_killed_mid_check_leaves_no_half_cycle_and_a_standby_takes_over(demo_url: str,
+                                                                                  http_server) -> None:  # noqa: ANN001
     import threading
 
     from sqlmodel import select
@@ -205,7 +177,7 @@ def test_a_monitor_killed_mid_check_leaves_no_half_cycle_and_a_standby_takes_ove
     from fuseboard.store.models import Deployment
 
     handler = type("H", (SlowEndpoint,), {"arrived": threading.Event()})
-    server = serve(handler)
+    server = http_server(handler)
     ws = open_workspace(demo_url)
     with ws.transaction() as s:
         deployments = list(s.exec(select(Deployment)))
@@ -245,7 +217,6 @@ def test_a_monitor_killed_mid_check_leaves_no_half_cycle_and_a_standby_takes_ove
             if proc is not None and proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(10)
-        server.shutdown()
 
 
 def test_an_ingest_killed_at_any_moment_leaves_all_of_its_batch_or_none(demo_url: str, tmp_path: Path) -> None:
@@ -254,7 +225,7 @@ def test_an_ingest_killed_at_any_moment_leaves_all_of_its_batch_or_none(demo_url
     from fuseboard.store.models import Model, WindowProfile
     import pandas as pd
 
-    from tests.test_ingest import credit_rows
+    from tests.support.rows import credit_rows
 
     rows = 20_000
 

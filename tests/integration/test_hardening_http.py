@@ -15,10 +15,9 @@ import resource
 import signal
 import subprocess
 import sys
-import threading
 import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -58,19 +57,6 @@ def dump(url: str) -> str:
 
     with open_workspace(url).engine.connect() as c:
         return "\n".join(repr(row) for table in SQLModel.metadata.sorted_tables for row in c.execute(select(table)))
-
-
-def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[Any]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    server.hits = []  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    server.url = f"http://127.0.0.1:{server.server_address[1]}"  # type: ignore[attr-defined]
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class Recorder(BaseHTTPRequestHandler):
@@ -129,14 +115,14 @@ class Dripper(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def other_host() -> Iterator[Any]:
-    yield from serve(Recorder)
+def other_host(http_server: Any) -> Any:
+    return http_server(Recorder)
 
 
 @pytest.fixture
-def redirect_to_other(other_host: Any) -> Iterator[Any]:
+def redirect_to_other(http_server: Any, other_host: Any) -> Iterator[Any]:
     handler = type("R", (Redirector,), {"target": other_host.url + "/stolen"})
-    for server in serve(handler):
+    with http_server(handler) as server:
         yield server
 
 
@@ -179,10 +165,10 @@ def test_a_probe_answered_with_a_redirect_is_not_up_and_names_the_location(redir
     assert other_host.hits == []
 
 
-def test_a_server_dripping_headers_cannot_hold_a_webhook_or_a_probe_past_its_deadline() -> None:
+def test_a_server_dripping_headers_cannot_hold_a_webhook_or_a_probe_past_its_deadline(http_server: Any) -> None:
     from fuseboard import http
 
-    for server in serve(Dripper):
+    with http_server(Dripper) as server:
         began = time.monotonic()
         answer = http.request("GET", server.url, deadline=1.0)
         assert answer.error == "timeout after 1s" and time.monotonic() - began < 3.0
@@ -236,7 +222,8 @@ def test_a_secret_a_hook_prints_is_masked_in_json_history_and_the_audit_trail(
     assert SECRET not in dump(demo_url)
 
 
-def test_a_webhook_answer_echoing_the_token_is_masked(demo_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_webhook_answer_echoing_the_token_is_masked(demo_url: str, monkeypatch: pytest.MonkeyPatch,
+                                                      http_server: Any) -> None:
     class Echo(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802
             body = f"refused: {self.headers.get('Authorization')}".encode()
@@ -250,7 +237,7 @@ def test_a_webhook_answer_echoing_the_token_is_masked(demo_url: str, monkeypatch
 
     monkeypatch.setenv("FUSEBOARD_HOOK_TOKEN", SECRET)
     ws = open_workspace(demo_url)
-    for server in serve(Echo):
+    with http_server(Echo) as server:
         configure(ws, "prod", hook={"webhook": server.url, "timeout": 5}, actor="t", origin="cli")
         result = ops.change(ws, "tumour-screening", "prod", action="rollback", version=1, actor="t", origin="cli")
     assert (result.state, result.hook_status, result.hook_output) == ("failed", "HTTP 403", "refused: Bearer ****")
@@ -472,10 +459,10 @@ class ReadyOnly(BaseHTTPRequestHandler):
         pass
 
 
-def test_the_models_probe_path_is_used_by_checks_wait_converged_and_reconcile(demo_url: str) -> None:
+def test_the_models_probe_path_is_used_by_checks_wait_converged_and_reconcile(demo_url: str, http_server: Any) -> None:
     ws = open_workspace(demo_url)
     handler = type("H", (ReadyOnly,), {"version": "2"})
-    for server in serve(handler):
+    with http_server(handler) as server:
         ops.deploy(ws, "tumour-screening", 2, "prod", actor="t", origin="cli", endpoint_url=server.url)
         settings.update(ws, "tumour-screening", {"probe_path": "/ready"}, actor="t", origin="cli")
         health = {(r.model, r.environment): r.checks[0] for r in checks.run_checks(ws, only={"health"})}
@@ -501,9 +488,9 @@ def test_the_models_probe_path_is_used_by_checks_wait_converged_and_reconcile(de
         assert set(server.hits) == {"/ready"}  # /health was never asked
 
 
-def test_deploy_wait_exits_1_when_the_endpoint_does_not_converge(demo_url: str) -> None:
+def test_deploy_wait_exits_1_when_the_endpoint_does_not_converge(demo_url: str, http_server: Any) -> None:
     handler = type("H", (ReadyOnly,), {"version": "2"})
-    for server in serve(handler):
+    with http_server(handler) as server:
         ws = open_workspace(demo_url)
         ops.deploy(ws, "tumour-screening", 2, "prod", actor="t", origin="cli", endpoint_url=server.url)
         settings.update(ws, "tumour-screening", {"probe_path": "/ready"}, actor="t", origin="cli")

@@ -20,8 +20,8 @@ from fuseboard.ops import deploy as ops
 from fuseboard.ops.incident import Verdict, incident, rollback_advice
 from fuseboard.store.db import open_workspace
 from fuseboard.store.models import utcnow
-from tests.test_checks import _ingest, served
-from tests.test_ingest import credit_rows
+from tests.support.rows import credit_rows, served
+from tests.support.rows import ingest_rows as _ingest
 
 H = timedelta(hours=1)
 D = timedelta(days=1)

@@ -11,7 +11,6 @@ import pytest
 from textual import events
 from textual.widgets import Input
 
-from fuseboard.config import Config
 from fuseboard.monitoring import alerts
 from fuseboard.monitoring.checks import CheckResult, DeploymentChecks
 from fuseboard.store.db import open_workspace
@@ -23,9 +22,8 @@ from fuseboard.tui.screens.environments import EnvironmentsScreen
 from fuseboard.tui.screens.models import ModelsScreen
 from fuseboard.tui.screens.monitoring import MonitoringScreen
 from fuseboard.tui.widgets.table import VirtualTable
-from tests.test_tui import screen_text, settle
+from tests.support.console import SIZE, make_app, screen_text, settle
 
-SIZE = (80, 24)
 DRIFT = CheckResult("drift", "crit", "3 of 8 features drifted: income, employment, age",
                     details={"features": [{"feature": "income", "method": "psi", "score": 0.41, "threshold": 0.1,
                                            "drifted": True, "severity": "crit"}]})
@@ -48,10 +46,6 @@ def alerting_url(demo_url: str) -> str:
            DeploymentChecks("churn-propensity", "dev", 2, "internal", "warn",
                             [CheckResult("staleness", "warn", "past its retrain-by date")]))
     return demo_url
-
-
-def make_app(url: str, tmp_path: Path, **kw: object) -> FuseboardApp:
-    return FuseboardApp(url, Config(path=tmp_path / "c.toml"), workspace_label="demo", **kw)  # type: ignore[arg-type]
 
 
 def serving(url: str, model: str, env: str) -> int:
@@ -374,7 +368,7 @@ async def test_a_dimmed_key_says_why_in_the_status_line(alerting_url: str, tmp_p
 
 async def test_signing_as_a_person_the_workspace_does_not_know_says_so(demo_url: str, tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.test_ownership_screen import open_checklist
+    from tests.support.console import open_checklist
 
     monkeypatch.setenv("FUSEBOARD_USER", "mallory")
     app = make_app(demo_url, tmp_path)
@@ -385,7 +379,7 @@ async def test_signing_as_a_person_the_workspace_does_not_know_says_so(demo_url:
 
 
 async def test_enter_opens_a_checklist_item_with_its_evidence(demo_url: str, tmp_path: Path) -> None:
-    from tests.test_ownership_screen import open_checklist
+    from tests.support.console import open_checklist
 
     app = make_app(demo_url, tmp_path)
     async with app.run_test(size=SIZE) as pilot:

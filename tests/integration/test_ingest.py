@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -19,21 +18,7 @@ from fuseboard.errors import FuseboardError
 from fuseboard.monitoring import ingest, performance
 from fuseboard.store.db import open_workspace
 from fuseboard.store.models import PendingLabel, WindowProfile
-
-T0 = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
-
-
-def credit_rows(n: int = 600, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    frame = pd.read_csv(resource_dir("sample_data") / "credit_risk.csv").sample(n, random_state=seed)
-    score = np.clip(0.2 + 0.5 * frame["default"].to_numpy() + rng.normal(0, 0.2, n), 0, 1)
-    out = frame.drop(columns="default").reset_index(drop=True)
-    out["prediction"] = (score >= 0.5).astype(int)
-    out["score"] = score
-    out["label"] = frame["default"].to_numpy()
-    out["request_id"] = [f"r{seed}-{i}" for i in range(n)]
-    out["timestamp"] = [(T0 + pd.Timedelta(seconds=int(s))).isoformat() for s in np.linspace(0, 899, n)]
-    return out
+from tests.support.rows import T0, credit_rows
 
 
 def counts(ws) -> tuple[int, int]:  # noqa: ANN001

@@ -17,7 +17,7 @@ from fuseboard.store import lookup
 from fuseboard.store.db import open_workspace
 from fuseboard.store.models import Deployment, IngestedBatch, ModelVersion, WindowProfile
 
-from .test_ingest import credit_rows
+from tests.support.rows import credit_rows
 
 
 def _rows_by_version(ws) -> dict[int, int]:  # noqa: ANN001

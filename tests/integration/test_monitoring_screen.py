@@ -8,49 +8,10 @@ import numpy as np
 import pytest
 from textual.widgets import Input
 
-from fuseboard.config import Config
-from fuseboard.monitoring import alerts
-from fuseboard.monitoring.checks import CheckResult, DeploymentChecks
-from fuseboard.store.db import open_workspace
-from fuseboard.tui.app import FuseboardApp
 from fuseboard.tui.screens.deployment import DeploymentScreen
 from fuseboard.tui.screens.dialogs import FormDialog
 from fuseboard.tui.screens.monitoring import MonitoringScreen
-from tests.test_tui import screen_text, settle
-
-SIZE = (80, 24)
-
-
-@pytest.fixture
-def alerting_url(demo_url: str) -> str:
-    """The demo with a critical drift alert on credit-risk/prod and a warning on churn/prod."""
-    ws = open_workspace(demo_url)
-    with ws.transaction() as s:
-        alerts.record_results(s, [
-            DeploymentChecks("credit-risk", "prod", 2, "mission-critical", "crit",
-                             [CheckResult("drift", "crit", "3 of 8 features drifted: income, employment, age",
-                                          details={"features": [
-                                              {"feature": "income", "method": "psi", "score": 0.41, "threshold": 0.1,
-                                               "drifted": True, "severity": "crit"},
-                                              {"feature": "age", "method": "psi", "score": 0.02, "threshold": 0.1,
-                                               "drifted": False, "severity": "ok"}]})]),
-            DeploymentChecks("churn-propensity", "prod", 2, "internal", "warn",
-                             [CheckResult("staleness", "warn", "past its retrain-by date")]),
-        ])
-    ws.close()
-    return demo_url
-
-
-def make_app(url: str, tmp_path: Path) -> FuseboardApp:
-    return FuseboardApp(url, Config(path=tmp_path / "c.toml"), workspace_label="demo")
-
-
-async def open_monitoring(app: FuseboardApp, pilot) -> MonitoringScreen:  # noqa: ANN001
-    await settle(app, pilot)
-    await pilot.press("3")
-    await settle(app, pilot)
-    assert isinstance(app.screen, MonitoringScreen)
-    return app.screen
+from tests.support.console import SIZE, make_app, open_monitoring, screen_text, settle
 
 
 async def test_alerts_are_listed_worst_first(alerting_url: str, tmp_path: Path) -> None:
@@ -138,7 +99,7 @@ async def test_enter_opens_the_deployment_with_its_drift_table(alerting_url: str
 
 
 async def test_read_only_hides_the_changing_keys(alerting_url: str, tmp_path: Path) -> None:
-    app = FuseboardApp(alerting_url, Config(path=tmp_path / "c.toml"), workspace_label="demo", read_only=True)
+    app = make_app(alerting_url, tmp_path, read_only=True)
     async with app.run_test(size=SIZE) as pilot:
         await open_monitoring(app, pilot)
         await pilot.press("a")
@@ -148,7 +109,7 @@ async def test_read_only_hides_the_changing_keys(alerting_url: str, tmp_path: Pa
 
 
 async def test_the_console_runs_the_monitor_when_nobody_else_does(alerting_url: str, tmp_path: Path) -> None:
-    app = FuseboardApp(alerting_url, Config(path=tmp_path / "c.toml"), workspace_label="demo", run_monitor=True)
+    app = make_app(alerting_url, tmp_path, run_monitor=True)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         for _ in range(100):

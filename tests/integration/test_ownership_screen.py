@@ -4,20 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fuseboard.config import Config
 from fuseboard.ops import handover
 from fuseboard.store.db import open_workspace
-from fuseboard.tui.app import FuseboardApp
 from fuseboard.tui.screens.checklist import ChecklistScreen
 from fuseboard.tui.screens.dialogs import FormDialog
 from fuseboard.tui.screens.ownership import OwnershipScreen, ShiftScreen
-from tests.test_tui import screen_text, settle
-
-SIZE = (80, 24)
-
-
-def make_app(url: str, tmp_path: Path, **kw: object) -> FuseboardApp:
-    return FuseboardApp(url, Config(path=tmp_path / "c.toml"), workspace_label="demo", **kw)  # type: ignore[arg-type]
+from tests.support.console import SIZE, goto_item, make_app, open_checklist, screen_text, settle
 
 
 def view(url: str, model: str = "churn-propensity") -> handover.HandoverView:
@@ -26,27 +18,6 @@ def view(url: str, model: str = "churn-propensity") -> handover.HandoverView:
         return handover.show(ws, model)
     finally:
         ws.close()
-
-
-async def open_checklist(app: FuseboardApp, pilot, model: str = "churn-propensity") -> ChecklistScreen:  # noqa: ANN001
-    await settle(app, pilot)
-    await pilot.press("4")
-    await settle(app, pilot)
-    screen = app.screen
-    assert isinstance(screen, OwnershipScreen)
-    while screen.selected is None or screen.selected.key != f"handover:{model}":
-        await pilot.press("j")
-    await pilot.press("enter")
-    await settle(app, pilot)
-    assert isinstance(app.screen, ChecklistScreen)
-    return app.screen
-
-
-async def goto_item(app: FuseboardApp, pilot, key: str) -> None:  # noqa: ANN001
-    screen = app.screen
-    await pilot.press("g")
-    while screen.selected.key != key:
-        await pilot.press("j")
 
 
 async def test_ownership_lists_violations_first_then_on_call_and_handovers(demo_url: str, tmp_path: Path) -> None:

@@ -16,13 +16,7 @@ from fuseboard.ops.registry import RegisterRequest, register
 from fuseboard.store.files import sha256_file
 from fuseboard.store.db import open_workspace
 from fuseboard.store.models import AuditEvent, Model, ModelVersion
-
-
-def _req(files: dict[str, Path], **kw: object) -> RegisterRequest:
-    args = dict(model="credit", artifact=files["artifact"], reference=files["reference"], target="default",
-                validation=files["validation"])
-    args.update(kw)
-    return RegisterRequest(**args)  # type: ignore[arg-type]
+from tests.support.rows import register_request as _req
 
 
 def _counts(ws) -> tuple[int, int, int, list[str]]:  # noqa: ANN001

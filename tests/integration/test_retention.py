@@ -10,7 +10,7 @@ from sqlmodel import select
 from fuseboard.monitoring import checks, ingest, retention
 from fuseboard.store.db import open_workspace
 from fuseboard.store.models import WindowProfile
-from tests.test_ingest import T0, credit_rows
+from tests.support.rows import T0, credit_rows
 
 
 def windows(ws) -> list[tuple[int, int]]:  # noqa: ANN001

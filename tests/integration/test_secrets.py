@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from threading import Thread
 
 import pytest
 from click.testing import CliRunner
@@ -18,7 +17,8 @@ from fuseboard.store.db import open_workspace
 SECRET = "s3cr3t-t0ken-do-not-leak"
 
 
-def test_webhook_hook_sends_the_environment_token_in_a_header_only(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_webhook_hook_sends_the_environment_token_in_a_header_only(monkeypatch: pytest.MonkeyPatch,
+                                                                   http_server) -> None:  # noqa: ANN001
     seen: dict[str, str] = {}
 
     class Hook(BaseHTTPRequestHandler):
@@ -32,10 +32,9 @@ def test_webhook_hook_sends_the_environment_token_in_a_header_only(monkeypatch: 
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    Thread(target=server.serve_forever, daemon=True).start()
+    server = http_server(Hook)
     monkeypatch.setenv("FUSEBOARD_HOOK_TOKEN", SECRET)
-    hook = hooks.validate({"webhook": f"http://127.0.0.1:{server.server_address[1]}/deploy", "timeout": 5})
+    hook = hooks.validate({"webhook": f"{server.url}/deploy", "timeout": 5})
     result = hooks.run(hook, {"model": "m", "version": 2, "env": "prod"})
     server.shutdown()
     assert result.ok and seen["auth"] == f"Bearer {SECRET}"

@@ -11,8 +11,9 @@ from fuseboard.cli import cli
 from fuseboard.errors import FuseboardError
 from fuseboard.monitoring import checks, ingest, settings
 from fuseboard.store.db import open_workspace
-from tests.test_checks import _by, _ingest, served
-from tests.test_ingest import credit_rows
+from tests.support.rows import checks_of as _by
+from tests.support.rows import credit_rows, served
+from tests.support.rows import ingest_rows as _ingest
 
 
 def test_settings_are_validated_against_the_features(demo_url: str) -> None:

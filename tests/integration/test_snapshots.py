@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from fuseboard.config import Config
 from fuseboard.tui.app import FuseboardApp
+from tests.support.console import make_app
 
 
 async def _loaded(pilot) -> None:  # noqa: ANN001
@@ -19,7 +19,7 @@ async def _loaded(pilot) -> None:  # noqa: ANN001
 
 
 def _app(url: str, tmp_path: Path, theme: str | None = None) -> FuseboardApp:
-    return FuseboardApp(url, Config(path=tmp_path / "config.toml"), workspace_label="demo", theme=theme)
+    return make_app(url, tmp_path, theme=theme)
 
 
 def test_models_screen_default_theme(snap_compare, demo_url: str, tmp_path: Path) -> None:

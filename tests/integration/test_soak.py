@@ -22,7 +22,7 @@ from sqlmodel import func, select
 from fuseboard.store.audit import verify
 from fuseboard.store.db import open_workspace
 from fuseboard.store.models import CheckState, Rollout, WindowProfile, utcnow
-from tests.test_ingest import credit_rows
+from tests.support.rows import credit_rows
 
 SOAK_SECONDS = float(os.environ.get("FUSEBOARD_SOAK_SECONDS", "12"))
 CLI = [sys.executable, "-c", "from fuseboard.cli import main; main()"]

@@ -191,7 +191,7 @@ def _other_group() -> tuple[str, int]:
 
 def test_a_workspace_shared_with_a_group_is_group_writable(tmp_path: Path, credit_files) -> None:  # noqa: ANN001
     from fuseboard.ops.registry import register
-    from tests.test_registry import _req
+    from tests.support.rows import register_request as _req
 
     name, gid = _other_group()
     path = tmp_path / "shared" / "fuseboard.db"
@@ -216,7 +216,7 @@ def test_an_unknown_shared_group_is_one_clear_error(tmp_path: Path) -> None:
 
 def test_without_a_group_artifacts_are_owner_only(ws_url: str, credit_files) -> None:  # noqa: ANN001
     from fuseboard.ops.registry import register
-    from tests.test_registry import _req
+    from tests.support.rows import register_request as _req
 
     ws = open_workspace(ws_url)
     register(ws, _req(credit_files), actor="ana", origin="cli")

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
-import threading
 import unicodedata
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,10 @@ from rich.text import Text
 
 from fuseboard.cli import cli
 from fuseboard.text import cells, is_visible, markup_safe, plain, visible
+from tests.support.console import SIZE
+from tests.support.console import make_app as _app
+from tests.support.console import screen_text as _screen_text
+from tests.support.console import settle as _settle
 
 # sets the window title, writes the clipboard, clears the screen; then Rich markup that would
 # run an action when clicked, and a right-to-left override that would reverse what follows
@@ -218,22 +220,16 @@ class _HostileWebhook(BaseHTTPRequestHandler):
         pass
 
 
-def test_a_webhook_answer_is_shown_visibly(demo_url: str) -> None:
+def test_a_webhook_answer_is_shown_visibly(demo_url: str, http_server) -> None:  # noqa: ANN001
     from fuseboard.ops.environments import configure
     from fuseboard.store.db import open_workspace
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _HostileWebhook)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with http_server(_HostileWebhook) as server:
         ws = open_workspace(demo_url)
         configure(ws, "dev", actor="tester", origin="cli", reason="test",
-                  hook={"webhook": f"http://127.0.0.1:{server.server_address[1]}/deploy", "timeout": 10})
+                  hook={"webhook": f"{server.url}/deploy", "timeout": 10})
         ws.close()
         failed = run("--db", demo_url, "deploy", "tumour-screening", "1", "--env", "dev", "--yes", "--wait", "0")
-    finally:
-        server.shutdown()
-        server.server_close()
     assert failed.exit_code == 1 and "the hook said HTTP 502" in failed.output
     assert raw_in(failed.output) == set()
     assert "deployer down\\x1b]52;c;ZXZpbA==\\x07\nretry \\x9b2J later" in failed.output
@@ -266,28 +262,8 @@ def test_the_monitor_log_shows_controls_visibly() -> None:
 
 # -- the console ---------------------------------------------------------------------------------------
 
-SIZE = (80, 24)
 SHORT = "\x1b[2J[@click=app.quit]x"  # fits the 80-column detail line
 SHORT_SHOWN = "\\x1b[2J[@click=app.quit]x"
-
-
-def _screen_text(app: Any) -> str:
-    import html
-    import re
-
-    return html.unescape(re.sub(r"<[^>]+>", "", app.export_screenshot())).replace("\xa0", " ")
-
-
-def _app(url: str, tmp_path: Path) -> Any:
-    from fuseboard.config import Config
-    from fuseboard.tui.app import FuseboardApp
-
-    return FuseboardApp(url, Config(path=tmp_path / "config.toml"), workspace_label="test")
-
-
-async def _settle(app: Any, pilot: Any) -> None:
-    await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def test_the_console_audit_trail_shows_a_hostile_reason_visibly_and_runs_no_action(
@@ -348,7 +324,7 @@ async def test_the_checklist_shows_hostile_evidence_visibly_and_edits_its_visibl
                                                                                         tmp_path: Path) -> None:
     from textual.widgets import Input
 
-    from tests.test_ownership_screen import goto_item, open_checklist
+    from tests.support.console import goto_item, open_checklist
 
     evidence = "\x1b]8;;https://e\x07rb\x1b]8;;\x07[@click=app.quit]x"  # a hidden link, an action
     assert run("--db", demo_url, "handover", "evidence", "churn-propensity", "ops.runbook", evidence).exit_code == 0
@@ -442,17 +418,10 @@ hostile = st.text(st.one_of(st.sampled_from(sorted(RAW) + ["\n", "\t", "[", "]",
 SEEN: list[str] = []
 
 
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory, demo_master: Path) -> str:
-    target = tmp_path_factory.mktemp("terminal-text") / "demo"
-    shutil.copytree(demo_master, target)
-    return f"sqlite:///{target / 'demo.db'}"
-
-
 @SETTINGS
 @given(text=hostile, other=hostile)
-def test_no_printing_command_writes_a_raw_control_character(workspace: str, text: str, other: str) -> None:
-    url = workspace
+def test_no_printing_command_writes_a_raw_control_character(shared_demo_url: str, text: str, other: str) -> None:
+    url = shared_demo_url
     handle = f"p{len(SEEN)}"
     SEEN.append(text)
     runs = [

@@ -13,26 +13,8 @@ from fuseboard.tui.screens.help import HelpScreen
 from fuseboard.tui.screens.model_detail import ModelDetailScreen
 from fuseboard.tui.screens.models import ModelsScreen
 from fuseboard.tui.widgets.table import VirtualTable
-
-SIZE = (80, 24)
-
-
-def make_app(url: str, tmp_path: Path, **kw: object) -> FuseboardApp:
-    config = kw.pop("config", None) or Config(path=tmp_path / "config.toml")
-    return FuseboardApp(url, config, workspace_label="test", **kw)  # type: ignore[arg-type]
-
-
-async def settle(app: FuseboardApp, pilot) -> None:  # noqa: ANN001
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-def screen_text(app: FuseboardApp) -> str:
-    """What the terminal shows, as plain text (from the SVG screenshot)."""
-    import html
-    import re
-
-    return html.unescape(re.sub(r"<[^>]+>", "", app.export_screenshot())).replace("\xa0", " ")
+from tests.support import ROOT
+from tests.support.console import SIZE, make_app, screen_text, settle
 
 
 def visible_models(app: FuseboardApp) -> list[str]:
@@ -229,7 +211,7 @@ async def test_unknown_keymap_id_is_reported(demo_url: str, tmp_path: Path) -> N
 def test_readme_lists_every_binding_id() -> None:
     from fuseboard.tui.app import binding_ids
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     missing = [b for b in sorted(binding_ids()) if f"`{b}`" not in readme]
     assert missing == []
 
@@ -282,7 +264,7 @@ def test_console_module_does_not_import_heavy_libraries(module: str) -> None:
 
 @pytest.mark.parametrize("width", [80, 60, 40])
 def test_the_title_line_fits_the_terminal_and_keeps_where_you_are(tmp_path: Path, width: int) -> None:
-    app = FuseboardApp("sqlite:///x.db", Config(path=tmp_path / "c.toml"), workspace_label="demo")
+    app = make_app("sqlite:///x.db", tmp_path)
     where = "Monitoring › a-really-long-model-name-for-the-title/staging"
     line = app.title_line(where, width)
     assert line.cell_len <= width

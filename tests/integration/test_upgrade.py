@@ -13,8 +13,9 @@ from click.testing import CliRunner
 from fuseboard.cli import cli
 from fuseboard.store.audit import verify
 from fuseboard.store.db import HEAD, open_workspace, schema_revision
+from tests.support import FIXTURES
 
-FIXTURE = Path(__file__).parent / "fixtures" / "workspace-0001.db.gz"
+FIXTURE = FIXTURES / "workspace-0001.db.gz"
 TABLES = {  # every table of 0001 with the columns it had
     "team": ["id", "name", "kind", "description"],
     "person": ["id", "handle", "name", "email", "phone", "team_id"],
