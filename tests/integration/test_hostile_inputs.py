@@ -6,12 +6,14 @@ Every case asserts what a user sees: the exit code, exactly one line on stderr s
 no traceback and no "unexpected ..." line; and that the workspace did not change: every table's
 row count is the same and the audit chain still verifies.
 
-``pytest --collect-only -q tests/test_hostile_inputs.py | tail -1`` shows how many there are.
+``pytest --collect-only -q tests/integration/test_hostile_inputs.py | tail -1`` shows how many there are.
+Every bad duration, time, number and URL of the catalogue is also given to its parser directly
+(tests/unit/test_inputs.py); a few of each go through the command lines here.
 
 Other items of issue 13 have their own modules and are left out here: a 2 GB reference file given
-to ``register`` (tests/test_registry_memory.py), webhooks that redirect, hang or answer with a huge
-body (tests/test_hardening_http.py) and terminal escapes in listings and exports
-(tests/test_terminal_text.py). Their one-line refusals that need no server or big file (compact
+to ``register`` (tests/integration/test_registry_memory.py), webhooks that redirect, hang or answer
+with a huge body (tests/integration/test_hardening_http.py) and terminal escapes in listings and
+exports (tests/integration/test_terminal_text.py). Their one-line refusals that need no server or big file (compact
 floors, nested values, control bytes in an error line) are cases here.
 """
 
@@ -29,10 +31,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.support.hostile import BAD_DURATIONS, BAD_TIMES, BAD_URLS, BAD_VERSIONS, BAD_WAITS, BIG, CONTROL, ODD
+
 HANG = 60  # seconds: not a speed bound (a case takes milliseconds) but a stop for one that never ends
-BIG = "x" * 100_000  # 100 KB in one argument
-CONTROL = "ok\x01\x07\x08\x7f\r\x1b[31mred"  # control bytes (argv cannot carry NUL)
-ODD = "\u202eevil\u200b\ufeff"  # right-to-left override, zero-width space, byte-order mark
 FEATURES = ["age", "income", "loan_amount", "term_months", "credit_history_years", "employment", "home_ownership",
             "purpose"]
 ROW = ["41", "52000", "12000", "36", "7.5", "full-time", "rent", "car"]
@@ -51,27 +52,17 @@ def case(id_: str, code: int, needle: str, *args: str) -> Case:
 
 
 # -- the catalogue ------------------------------------------------------------------------------------
+# Every bad duration, time, version, wait and URL is refused by its parser (tests/unit/test_inputs.py);
+# here a few of each go through every command line that takes one.
 
-BAD_DURATIONS = {
-    "huge": "99999999999d", "thousands-of-digits": "1" + "0" * 5000 + "d", "negative": "-5m", "zero": "0m",
-    "exponent": "1e400d", "empty": "", "blank": "   ", "nan": "nan", "inf": "inf", "no-unit": "5",
-    "fraction": "1.5h", "unknown-unit": "2x", "arabic-digits": "\u0663h", "control": "1h" + CONTROL, "100kb": BIG,
-    "seconds": "30s", "over-30-days": "31d",
-}
-CASES: list[Case] = [case(f"silence-for-{k}", 1, "(--for)", "silence", "credit-risk", "--env", "prod", "--for", v,
-                          "--comment", "x") for k, v in BAD_DURATIONS.items()]
+CASES: list[Case] = [case(f"silence-for-{k}", 1, "(--for)", "silence", "credit-risk", "--env", "prod", "--for",
+                          BAD_DURATIONS[k], "--comment", "x") for k in ("huge", "seconds", "control")]
 CASES += [case(f"envs-set-{opt}-{k}", 1, f"(--{opt})", "envs", "set", "dev", f"--{opt}", BAD_DURATIONS[k])
-          for opt in ("soak", "converge") for k in ("huge", "negative", "exponent", "empty", "100kb", "over-30-days")]
-
-BAD_TIMES = {
-    "year-0": "0000-01-01", "past-9999-in-utc": "9999-12-31T23:59:59-05:00",
-    "before-year-1-in-utc": "0001-01-01T00:00:00+01:00", "month-13": "2026-13-01", "feb-30": "2026-02-30T00:00",
-    "hour-25": "2026-01-01T25:00", "first-day": "0001-01-01T00:00Z", "last-year": "9999-06-01T00:00Z", "huge-age": "99999999999999999999999999w", "age-past-calendar": "99999999999d",
-    "exponent-age": "1e400d", "word": "yesterday", "empty": "", "control": "\x07", "100kb": BIG, "odd-unicode": ODD,
-}
-CASES += [case(f"audit-since-{k}", 1, "(--since)", "audit", "--since", v) for k, v in BAD_TIMES.items()]
+          for opt in ("soak", "converge") for k in ("negative", "over-30-days")]
+CASES += [case(f"audit-since-{k}", 1, "(--since)", "audit", "--since", BAD_TIMES[k])
+          for k in ("past-9999-in-utc", "huge-age", "odd-unicode")]
 CASES += [case(f"history-at-{k}", 1, "(--at)", "history", "credit-risk", "--env", "prod", "--at", BAD_TIMES[k])
-          for k in ("year-0", "past-9999-in-utc", "first-day", "huge-age", "100kb")]
+          for k in ("first-day", "100kb")]
 CASES += [case(f"shift-since-{k}", 1, "(--since)", "shift", "--since", BAD_TIMES[k])
           for k in ("past-9999-in-utc", "word", "empty")]
 CASES += [case(f"rota-set-start-{k}", 1, "(--start)", "rota", "set", "it-ops", "--members", "chloe", "--start",
@@ -81,22 +72,18 @@ CASES += [case(f"rota-shift-{k}", 1, needle, "rota", "shift", "it-ops", "--perso
                                   ("to-past-9999", "(--to)", "9998-12-31T20:00", "9999-12-31T23:59:59-05:00"),
                                   ("to-before-from", "--to", "2026-01-02", "2026-01-01"))]
 
-BAD_VERSIONS = {"exponent": "1e20", "huge": "99999999999999999999999", "past-int32": "2147483648", "zero": "0",
-                "fraction": "3.5", "nan": "nan", "empty": "", "prefixed": "v3", "arabic-digit": "\u0663",
-                "100kb": BIG}
-CASES += [case(f"deploy-version-{k}", 2, "'VERSION'", "deploy", "credit-risk", v, "--env", "dev", "--yes")
-          for k, v in BAD_VERSIONS.items()]
+CASES += [case(f"deploy-version-{k}", 2, "'VERSION'", "deploy", "credit-risk", BAD_VERSIONS[k], "--env", "dev",
+               "--yes") for k in ("exponent", "past-int32", "empty")]
 CASES += [case("deploy-version-negative", 2, "-1", "deploy", "credit-risk", "-1", "--env", "dev", "--yes")]
 CASES += [case(f"signoff-version-{k}", 2, "'VERSION'", "signoff", "credit-risk", BAD_VERSIONS[k], "--as", "it")
-          for k in ("exponent", "huge", "zero", "nan")]
+          for k in ("huge", "zero")]
 CASES += [case(f"rollback-to-{k}", 2, "'--to'", "rollback", "credit-risk", "--env", "prod", "--to", BAD_VERSIONS[k],
-               "--reason", "x", "--yes") for k in ("exponent", "huge", "past-int32", "zero")]
+               "--reason", "x", "--yes") for k in ("exponent", "zero")]
 CASES += [case("deploy-version-that-does-not-exist", 1, "2147483647", "deploy", "credit-risk", "2147483647",
                "--env", "dev", "--yes")]
 
-CASES += [case(f"deploy-wait-{k}", 2, "'--wait'", "deploy", "credit-risk", "2", "--env", "dev", "--wait", v, "--yes")
-          for k, v in (("nan", "nan"), ("inf", "inf"), ("minus-inf", "-inf"), ("overflow", "1e400"),
-                       ("negative", "-1"), ("past-a-day", "1e20"), ("empty", ""), ("word", "soon"))]
+CASES += [case(f"deploy-wait-{k}", 2, "'--wait'", "deploy", "credit-risk", "2", "--env", "dev", "--wait", BAD_WAITS[k],
+               "--yes") for k in ("nan", "overflow", "negative")]
 CASES += [case(f"envs-set-hook-timeout-{k}", 2, "'--hook-timeout'", "envs", "set", "dev", "--hook-command",
                '["true"]', "--hook-timeout", v)
           for k, v in (("inf", "inf"), ("zero", "0"), ("huge", "1e30"), ("huge-integer", "9" * 40), ("negative", "-1"),
@@ -144,11 +131,8 @@ CASES += [case(f"register-retrain-by-{k}", 2, "'--retrain-by'", "register", "cre
                "{files}/empty.joblib", "--reference", "{files}/header.csv", "--target", "y", "--retrain-by", v)
           for k, v in (("year-0", "0000-01-01"), ("not-a-date", "31/12/2026"), ("100kb", BIG))]
 
-BAD_URLS = {"ipv6-unclosed": "http://[::1", "port-past-65535": "http://host:99999", "port-word": "http://host:http",
-            "ftp": "ftp://host/", "no-host": "http://", "space": "http://host name/", "control": "http://host/" + CONTROL,
-            "javascript": "javascript:alert(1)", "no-scheme": "localhost:8000", "100kb": "http://" + BIG}
-CASES += [case(f"deploy-endpoint-{k}", 1, "(endpoint)", "deploy", "credit-risk", "3", "--env", "dev", "--endpoint", v,
-               "--yes") for k, v in BAD_URLS.items()]
+CASES += [case(f"deploy-endpoint-{k}", 1, "(endpoint)", "deploy", "credit-risk", "3", "--env", "dev", "--endpoint",
+               BAD_URLS[k], "--yes") for k in ("ipv6-unclosed", "port-past-65535", "control", "javascript")]
 CASES += [case(f"envs-set-hook-webhook-{k}", 1, "hook.webhook", "envs", "set", "dev", "--hook-webhook", BAD_URLS[k])
           for k in ("ipv6-unclosed", "port-past-65535", "ftp", "no-host", "space")]
 CASES += [case("envs-set-hook-command-not-json", 1, "--hook-command", "envs", "set", "dev", "--hook-command",
