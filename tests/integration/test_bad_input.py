@@ -2,7 +2,7 @@
 
 Random column sets and cell types (numbers, NaN, infinities, empty and huge strings, None),
 written as CSV, Parquet or JSON Lines, sometimes truncated or in a wrong encoding; and random
-checklist templates and config files.
+command lines. (Random checklist templates, config and theme files: tests/unit/test_bad_files.py.)
 """
 
 from __future__ import annotations
@@ -128,49 +128,6 @@ def test_well_formed_files_go_in_through_the_same_path(shared_demo_url: str, tmp
     assert ingested_or_refused(shared_demo_url, path, 3)
 
 
-items = st.fixed_dictionaries({}, optional={
-    "key": st.one_of(st.text(max_size=8), st.integers()), "group": st.sampled_from(["data", "model", "nope", ""]),
-    "text": st.one_of(st.text(max_size=20), st.none().map(lambda _: 3)), "required": st.one_of(st.booleans(),
-                                                                                              st.text(max_size=3)),
-    "verify": st.sampled_from(["", "schema_captured", "retrain_by", "bogus"]), "extra": st.integers()})
-
-
-@SETTINGS
-@given(template=st.one_of(st.text(max_size=200), st.lists(items, max_size=4)))
-def test_any_checklist_template_loads_or_is_refused_in_one_line(tmp_path_factory, template) -> None:  # noqa: ANN001
-    import tomli_w
-
-    from fuseboard.ops.handover import load_template
-
-    path = tmp_path_factory.mktemp("t") / "custom.toml"
-    if isinstance(template, str):
-        path.write_text(template, encoding="utf-8")
-    else:
-        try:
-            path.write_text(tomli_w.dumps({"name": "custom", "items": template}), encoding="utf-8")
-        except (TypeError, ValueError):
-            return
-    try:
-        loaded = load_template(path)
-    except FuseboardError as exc:
-        assert one_line(exc) and str(path) in str(exc)
-    else:
-        assert loaded["items"] and all(i["group"] in ("data", "model") for i in loaded["items"])
-
-
-@SETTINGS
-@given(text=st.text(max_size=300))
-def test_any_config_file_loads_or_is_refused_in_one_line(tmp_path_factory, text: str) -> None:  # noqa: ANN001
-    from fuseboard.config import Config
-
-    path = tmp_path_factory.mktemp("c") / "config.toml"
-    path.write_text(text, encoding="utf-8")
-    try:
-        Config.load(path)
-    except FuseboardError as exc:
-        assert one_line(exc) and str(path) in str(exc)
-
-
 def test_nan_and_infinity_count_as_nulls_not_errors(shared_demo_url: str, tmp_path: Path) -> None:
     frame = pd.DataFrame({"age": [30, math.nan, math.inf], "income": [1.0, 2.0, -math.inf], "loan_amount": [1.0] * 3,
                           "term_months": [12] * 3, "credit_history_years": [3] * 3, "employment": ["full-time"] * 3,
@@ -198,38 +155,6 @@ def test_values_near_float_max_fold_and_merge_without_overflowing(shared_demo_ur
     age = window.features["age"]
     assert age["count"] == 6 and all(math.isfinite(age[k]) for k in ("mean", "m2"))
     assert all(math.isfinite(t) for t in age["tails"])
-
-
-colour = st.one_of(st.sampled_from(["#112233", "red", "ansi_bright_blue", "rgb(1,2,3)", "#fff", "hsl(10,50%,50%)"]),
-                   st.text(max_size=10))
-theme_fields = st.fixed_dictionaries(
-    {}, optional={"name": st.one_of(st.text(max_size=12), st.integers()), "primary": colour, "secondary": colour,
-                  "background": colour, "error": colour, "dark": st.one_of(st.booleans(), st.text(max_size=3)),
-                  "variables": st.dictionaries(st.sampled_from(["border", "block-cursor-text-style",
-                                                                "footer-key-foreground", "x"]),
-                                               st.one_of(colour, st.sampled_from(["bold", "bold reverse", "wobbly"])),
-                                               max_size=3),
-                  "surprise": st.integers()})
-
-
-@SETTINGS
-@given(theme=st.one_of(st.text(max_size=200), theme_fields))
-def test_any_theme_file_loads_or_is_skipped_with_one_line(tmp_path_factory, theme) -> None:  # noqa: ANN001
-    """A user theme either loads, and Textual can build its colours, or is skipped with one line naming the file."""
-    import tomli_w
-
-    from fuseboard.tui.themes import load_themes
-
-    folder = tmp_path_factory.mktemp("themes")
-    path = folder / "mine.toml"
-    path.write_text(theme if isinstance(theme, str) else tomli_w.dumps(theme), encoding="utf-8")
-    loaded = load_themes([folder])
-    mine = [p for p in loaded.problems if "mine.toml" in p]
-    assert all("\n" not in p for p in loaded.problems)
-    if not mine:  # it loaded: Textual must be able to build the colours the console will use
-        from fuseboard.tui.themes import parse_theme
-
-        parse_theme(path).to_color_system().generate()
 
 
 words = st.one_of(st.sampled_from(["credit-risk", "prod", "dev", "1", "2", "99", "-1", "2h", "0s", "forever", "--json",

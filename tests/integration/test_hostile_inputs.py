@@ -391,33 +391,6 @@ def test_hostile_config_file_is_one_line(hostile: dict[str, str], c: Case, isola
     assert_refused(hostile, c)
 
 
-BAD_THEMES = {
-    "not-toml": b'name = "x\n', "binary": bytes(range(256)), "no-name": b'primary = "#ff0000"\n',
-    "no-primary": b'name = "t"\n', "bad-colour": b'name = "t"\nprimary = "not-a-colour"\n',
-    "colour-number": b'name = "t"\nprimary = 5\n', "dark-word": b'name = "t"\nprimary = "#fff"\ndark = "yes"\n',
-    "variables-list": b'name = "t"\nprimary = "#fff"\nvariables = [1]\n',
-    "unknown-field": b'name = "t"\nprimary = "#fff"\nshadow = 1\n', "100kb": b"#" + b"x" * 100_000 + b"\n",
-    "latin1": 'name = "caf\xe9"\nprimary = "#fff"\n'.encode("latin-1"),
-}
-
-
-@pytest.mark.parametrize("key", [*BAD_THEMES, "folder"])
-def test_hostile_theme_file_is_reported_in_one_line_and_skipped(tmp_path: Path, key: str) -> None:
-    from fuseboard.tui.themes import DEFAULT_THEME, load_themes
-
-    folder = tmp_path / "themes"
-    folder.mkdir()
-    if key == "folder":
-        (folder / "broken.toml").mkdir()
-    else:
-        (folder / "broken.toml").write_bytes(BAD_THEMES[key])
-    loaded = load_themes([folder])
-    assert DEFAULT_THEME in loaded.themes
-    assert len(loaded.problems) == 1, loaded.problems
-    assert "broken.toml" in loaded.problems[0] and "\n" not in loaded.problems[0]
-    assert len(loaded.problems[0]) < 400 and "Traceback" not in loaded.problems[0]
-
-
 def test_a_damaged_database_names_the_file_and_how_to_restore_it(hostile: dict[str, str]) -> None:
     path = f"{hostile['bad']}/flipped.db"
     code, out, err = run_cli(["--db", f"sqlite:///{path}", "audit", "verify"])

@@ -27,3 +27,16 @@ BAD_WAITS = {"nan": "nan", "inf": "inf", "minus-inf": "-inf", "overflow": "1e400
 BAD_URLS = {"ipv6-unclosed": "http://[::1", "port-past-65535": "http://host:99999", "port-word": "http://host:http",
             "ftp": "ftp://host/", "no-host": "http://", "space": "http://host name/", "control": "http://host/" + CONTROL,
             "javascript": "javascript:alert(1)", "no-scheme": "localhost:8000", "100kb": "http://" + BIG}
+
+# sets the window title, writes the clipboard, clears the screen; then Rich markup that would
+# run an action when clicked, and a right-to-left override that would reverse what follows
+HOSTILE = "\x1b]0;PWNED\x07\x1b]52;c;ZXZpbA==\x07\x1b[2J [@click=app.quit]go[/] \u202ebad"
+SHOWN = "\\x1b]0;PWNED\\x07\\x1b]52;c;ZXZpbA==\\x07\\x1b[2J [@click=app.quit]go[/] \\u202ebad"
+# what must never be printed: C0 controls but newline and tab, DEL, C1 controls, bidi controls
+RAW = {chr(c) for c in [*range(0x00, 0x09), *range(0x0b, 0x20), 0x7f, *range(0x80, 0xa0),
+                         *range(0x202a, 0x202f), *range(0x2066, 0x206a)]}
+
+
+def raw_in(text: str) -> set[str]:
+    """The characters of ``text`` that must never reach a terminal raw."""
+    return {c for c in text if c in RAW}
