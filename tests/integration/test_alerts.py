@@ -43,7 +43,7 @@ def test_recovery_resolves_and_a_new_breach_opens_a_new_alert(demo_url: str) -> 
     (resolved,) = record(ws, result("ok"), now=now - timedelta(hours=1))
     assert resolved.state == "resolved" and resolved.resolved_by == "monitor"
     assert alerts.list_alerts(ws) == []
-    record(ws, result("crit"), now=now)  # an hour later: past the flap period (tests/test_alert_hygiene.py)
+    record(ws, result("crit"), now=now)  # an hour later: past the flap period (tests/integration/test_alert_hygiene.py)
     assert len(alerts.list_alerts(ws)) == 1
     assert len(alerts.list_alerts(ws, include_resolved=True)) == 2
 

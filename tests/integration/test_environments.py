@@ -755,7 +755,7 @@ def test_deleting_an_audit_event_breaks_the_chain(demo_url: str, demo_path: Path
     broken = run("--db", demo_url, "audit", "verify", "--json")
     assert broken.exit_code == 1
     report = json.loads(broken.stdout)
-    # named by the anchor (a SQLite demo has one), else found at the broken link (tests/test_audit_anchor.py)
+    # named by the anchor (a SQLite demo has one), else found at the broken link (tests/integration/test_audit_anchor.py)
     assert report["event_id"] in (middle, middle + 1) and "was removed" in report["problem"]
 
 

@@ -1,6 +1,6 @@
 """Snapshots of the Models screen at 80x24: default theme, NO_COLOR, high contrast, and help on top.
 
-Update after an intended change with: pytest tests/test_snapshots.py --snapshot-update
+Update after an intended change with: pytest tests/integration/test_snapshots.py --snapshot-update
 """
 
 from __future__ import annotations
