@@ -165,6 +165,7 @@ def test_monitor_runs_jobs_only_while_it_holds_the_lease(demo_url: str) -> None:
     assert scheduler.lease_holder(ws) is None  # released on stop
 
 
+@pytest.mark.slow
 def test_a_standby_process_takes_over_when_the_monitor_dies(demo_url: str) -> None:
     import os
     import signal

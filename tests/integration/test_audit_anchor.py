@@ -212,6 +212,7 @@ assert ws.anchor_problem is None, ws.anchor_problem
 """
 
 
+@pytest.mark.slow
 def test_several_processes_appending_at_once_keep_the_anchor_whole(demo_url: str) -> None:
     path = anchored(demo_url)
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, demo_url, f"w{i}", "15"]) for i in range(4)]

@@ -69,6 +69,7 @@ def ingested_or_refused(shared_demo_url: str, path: Path, rows: int) -> bool:
         ws.close()
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(columns=st.one_of(  # half the time every column the model needs (plus random extras), else anything
     st.lists(st.sampled_from(EXTRA[1:]), max_size=4, unique=True).map(lambda extra: FEATURES + ["prediction"] + extra),
@@ -166,6 +167,7 @@ COMMANDS = [["silence"], ["alerts", "ack"], ["alerts", "resolve"], ["rollback"],
             ["monitoring", "set"], ["ingest-labels"], ["teams"], ["models"], ["shift"]]
 
 
+@pytest.mark.slow
 @settings(SETTINGS, max_examples=int(__import__("os").environ.get("FUSEBOARD_CLI_EXAMPLES", "80")))
 @given(command=st.sampled_from(COMMANDS), args=st.lists(words, max_size=7))
 def test_any_command_line_succeeds_or_says_one_line_and_changes_nothing(shared_demo_url: str, command: list[str],

@@ -163,6 +163,7 @@ def test_envs_json(ws_url: str) -> None:
     assert [(e["name"], e["protected"]) for e in envs] == [("dev", False), ("staging", False), ("prod", True)]
 
 
+@pytest.mark.slow
 def test_demo_no_tui_builds_and_says_where(tmp_path: Path) -> None:
     result = run("demo", "--path", str(tmp_path / "d"), "--no-tui")
     assert result.exit_code == 0

@@ -73,6 +73,7 @@ def test_a_save_that_fails_leaves_the_file_as_it_was(isolated_home: Path, monkey
     assert path.read_text() == ORIGINAL and sorted(os.listdir(path.parent)) == ["config.toml"]
 
 
+@pytest.mark.slow
 async def test_picking_a_theme_in_the_palette_keeps_the_file_private(demo_url: str, isolated_home: Path,
                                                                     tmp_path: Path) -> None:
     path = config_file(isolated_home, ORIGINAL.replace('db = "sqlite:////srv/fb/fuseboard.db"   # the shared '

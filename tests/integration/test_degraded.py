@@ -60,6 +60,7 @@ def _fill(folder: Path) -> None:
         os.close(fd)
 
 
+@pytest.mark.slow
 def test_a_full_disk_refuses_changes_in_one_line_and_still_reads(demo_path: Path, small_disk: Path) -> None:
     shutil.copytree(demo_path, small_disk / "demo")
     path = small_disk / "demo" / "demo.db"
@@ -84,6 +85,7 @@ def test_a_full_disk_refuses_changes_in_one_line_and_still_reads(demo_path: Path
     con.close()
 
 
+@pytest.mark.slow
 def test_a_read_only_filesystem_opens_read_only(demo_path: Path, small_disk: Path) -> None:
     shutil.copytree(demo_path, small_disk / "demo")
     path = small_disk / "demo" / "demo.db"
@@ -113,6 +115,7 @@ def writes_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(db, "_on_sqlite_connect", read_only_connect)
 
 
+@pytest.mark.slow
 @pytest.mark.sqlite_only  # refuses writes the way a read-only SQLite file does
 async def test_the_console_turns_read_only_when_a_write_fails(alerting_url: str, tmp_path: Path,  # noqa: F811
                                                               writes_refused: None) -> None:
@@ -138,6 +141,7 @@ async def test_the_console_turns_read_only_when_a_write_fails(alerting_url: str,
         assert app.is_running
 
 
+@pytest.mark.slow
 async def test_the_console_opens_a_full_disk_read_only(demo_path: Path, small_disk: Path, tmp_path: Path) -> None:
     shutil.copytree(demo_path, small_disk / "demo")
     _fill(small_disk)
@@ -152,6 +156,7 @@ async def test_the_console_opens_a_full_disk_read_only(demo_path: Path, small_di
         assert app.monitor is None  # nothing could be recorded: no checks
 
 
+@pytest.mark.slow
 async def test_monitor_cycles_that_fail_are_said_and_a_full_disk_turns_the_console_read_only(
         demo_url: str, tmp_path: Path) -> None:
     from fuseboard.tui.messages import MonitorCycle, Notice

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from fuseboard.ops.demo import build_demo
 from fuseboard.ops import views as queries
 from fuseboard.store.db import open_workspace
@@ -30,6 +32,7 @@ def test_demo_has_the_promised_shape(demo_url: str) -> None:
         assert all(v.metrics for v in detail.versions)
 
 
+@pytest.mark.slow
 def test_demo_is_deterministic(demo_master: Path, tmp_path: Path) -> None:
     again = build_demo(tmp_path / "again")
 
@@ -45,6 +48,7 @@ def test_demo_is_deterministic(demo_master: Path, tmp_path: Path) -> None:
     assert fingerprint(again) == fingerprint(demo_master)
 
 
+@pytest.mark.slow
 def test_existing_demo_is_reused_and_reset_rebuilds(demo_path: Path) -> None:
     from fuseboard.ops.deploy import deploy
 

@@ -23,6 +23,7 @@ def _get(url: str) -> tuple[int, dict]:
         return exc.code, json.loads(exc.read())
 
 
+@pytest.mark.slow
 def test_endpoints_traffic_and_labels_then_a_clean_stop(demo_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(demo_live, "EVERY", 0.2)
     monkeypatch.setattr(demo_live, "LABEL_DELAY", 0.4)

@@ -483,6 +483,7 @@ WAIT_FOR_GO = ("import os, sys, time; end = time.time() + 20\n"
                "print('rolled out', sys.argv[2], 'v' + sys.argv[3])")
 
 
+@pytest.mark.slow
 def test_two_processes_racing_to_roll_back_one_wins_and_the_other_is_told(demo_url: str, tmp_path: Path) -> None:
     go = tmp_path / "go"
     set_hook(demo_url, "prod", {"command": [PY, "-c", WAIT_FOR_GO, str(go), "{model}", "{version}"], "timeout": 30})

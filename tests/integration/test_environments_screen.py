@@ -83,6 +83,7 @@ async def test_enter_on_cancel_changes_nothing(demo_url: str, tmp_path: Path) ->
     assert serving(demo_url, "churn-propensity", "prod") == 2
 
 
+@pytest.mark.slow
 async def test_mission_critical_rollback_needs_the_name_and_a_reason(demo_url: str, tmp_path: Path) -> None:
     app = make_app(demo_url, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -134,6 +135,7 @@ async def test_promotion_dialog_lists_failing_gates_and_override_needs_a_reason(
     assert serving(demo_url, "credit-risk", "prod") == 2
 
 
+@pytest.mark.slow
 async def test_deploy_asks_for_the_version_then_confirms(demo_url: str, tmp_path: Path) -> None:
     app = make_app(demo_url, tmp_path)
     async with app.run_test(size=SIZE) as pilot:

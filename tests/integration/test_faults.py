@@ -168,6 +168,7 @@ def _health_states(url: str) -> dict[tuple[int, int], Any]:
         return {(c.model_id, c.environment_id): c.at for c in s.exec(select(CheckState).where(CheckState.check == "health"))}
 
 
+@pytest.mark.slow
 def test_a_monitor_killed_mid_check_leaves_no_half_cycle_and_a_standby_takes_over(demo_url: str,
                                                                                   http_server) -> None:  # noqa: ANN001
     import threading
@@ -219,6 +220,7 @@ def test_a_monitor_killed_mid_check_leaves_no_half_cycle_and_a_standby_takes_ove
                 proc.wait(10)
 
 
+@pytest.mark.slow
 def test_an_ingest_killed_at_any_moment_leaves_all_of_its_batch_or_none(demo_url: str, tmp_path: Path) -> None:
     from sqlmodel import func, select
 

@@ -165,6 +165,7 @@ def test_a_probe_answered_with_a_redirect_is_not_up_and_names_the_location(redir
     assert other_host.hits == []
 
 
+@pytest.mark.slow
 def test_a_server_dripping_headers_cannot_hold_a_webhook_or_a_probe_past_its_deadline(http_server: Any) -> None:
     from fuseboard import http
 

@@ -148,6 +148,7 @@ async def test_the_view_is_about_the_alert_opened_and_its_keys_act_on_it(alertin
     assert states == {"drift": "firing", "prediction_drift": "acknowledged"}
 
 
+@pytest.mark.slow
 async def test_2_lands_on_the_alerting_deployments_row_and_column(alerting_url: str, tmp_path: Path) -> None:
     app = make_app(alerting_url, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -270,6 +271,7 @@ async def test_a_failing_hook_is_shown_as_a_failure_in_the_view(alerting_url: st
     assert serving(alerting_url, "churn-propensity", "prod") == 2
 
 
+@pytest.mark.slow
 async def test_the_palette_rolls_back_the_selected_alerts_deployment(alerting_url: str, tmp_path: Path) -> None:
     app = make_app(alerting_url, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -407,6 +409,7 @@ async def test_enter_opens_an_audit_event_whole(alerting_url: str, tmp_path: Pat
         assert "when" in text and "who" in text and "via" in text and "reason" in text
 
 
+@pytest.mark.slow
 async def test_the_models_screen_is_read_again_on_return(demo_url: str, tmp_path: Path) -> None:
     from fuseboard.ops.deploy import deploy
 
@@ -486,6 +489,7 @@ async def test_model_detail_deployments_read_at_80_columns(demo_url: str, tmp_pa
         assert "serving.internal.example" in text and "2d ago" in text  # no column squeezed to "…"
 
 
+@pytest.mark.slow
 async def test_a_dev_deploy_without_an_endpoint_says_so_as_a_note(demo_url: str, tmp_path: Path) -> None:
     app = make_app(demo_url, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -509,6 +513,7 @@ async def test_a_dev_deploy_without_an_endpoint_says_so_as_a_note(demo_url: str,
 
 # -- proof: the whole script on the live demo ------------------------------------------------------------
 
+@pytest.mark.slow
 async def test_the_3am_loop_on_the_live_demo(demo_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A critical alert appears and takes the cursor; Enter opens the incident (owner, on call, what
     changed, the verdict); r and the typed confirmation roll credit-risk back and the view shows the

@@ -108,6 +108,7 @@ async def test_read_only_hides_the_changing_keys(alerting_url: str, tmp_path: Pa
         assert "Ack" not in screen_text(app)
 
 
+@pytest.mark.slow
 async def test_the_console_runs_the_monitor_when_nobody_else_does(alerting_url: str, tmp_path: Path) -> None:
     app = make_app(alerting_url, tmp_path, run_monitor=True)
     async with app.run_test(size=SIZE) as pilot:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from fuseboard.ops import handover
 from fuseboard.store.db import open_workspace
 from fuseboard.tui.screens.checklist import ChecklistScreen
@@ -36,6 +38,7 @@ async def test_ownership_lists_violations_first_then_on_call_and_handovers(demo_
         assert "churn-propensity" in text and "→ it-ops · in review" in text and "░" in text
 
 
+@pytest.mark.slow
 async def test_checklist_tick_needs_evidence_then_ticks(demo_url: str, tmp_path: Path) -> None:
     app = make_app(demo_url, tmp_path)
     async with app.run_test(size=SIZE) as pilot:

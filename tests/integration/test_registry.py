@@ -214,6 +214,7 @@ def test_float_labels_match_integer_classes(ws_url: str, credit_files, tmp_path:
     assert result.metrics == expected.metrics
 
 
+@pytest.mark.slow
 def test_string_classes_and_more_than_two(ws_url: str, tmp_path: Path) -> None:
     from sklearn.datasets import load_wine
     from sklearn.linear_model import LogisticRegression

@@ -54,6 +54,7 @@ fuseboard.cli.main()
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="address-space limits as Linux applies them")
 def test_a_reference_bigger_than_the_memory_cap_is_one_line(ws_url: str, credit_files, tmp_path: Path) -> None:  # noqa: ANN001
     """A real cap (the address space the process may still take: 150 MB) and a reference that needs

@@ -61,6 +61,7 @@ def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen:
                             env={**env, "FUSEBOARD_HOST": next(HOSTS)})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seconds", [pytest.param(SOAK_SECONDS, id="ci"),
                                      pytest.param(max(SOAK_SECONDS, 120), id="long", marks=pytest.mark.soak)])
 def test_soak(demo_url: str, tmp_path: Path, seconds: float, request: pytest.FixtureRequest) -> None:

@@ -188,6 +188,7 @@ SHORT = "\x1b[2J[@click=app.quit]x"  # fits the 80-column detail line
 SHORT_SHOWN = "\\x1b[2J[@click=app.quit]x"
 
 
+@pytest.mark.slow
 async def test_the_console_audit_trail_shows_a_hostile_reason_visibly_and_runs_no_action(
         demo_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from fuseboard.tui.screens.audit import AuditScreen
@@ -242,6 +243,7 @@ async def test_hook_output_is_shown_visibly_in_the_console_history(demo_url: str
         assert "pulling image\\x1b]0;OWNED\\x07" in text and "\\x1b[2J" in text and raw_in(text) == set(), text
 
 
+@pytest.mark.slow
 async def test_the_checklist_shows_hostile_evidence_visibly_and_edits_its_visible_form(demo_url: str,
                                                                                         tmp_path: Path) -> None:
     from textual.widgets import Input
@@ -305,6 +307,7 @@ hostile = st.text(st.one_of(st.sampled_from(sorted(RAW) + ["\n", "\t", "[", "]",
 SEEN: list[str] = []
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(text=hostile, other=hostile)
 def test_no_printing_command_writes_a_raw_control_character(shared_demo_url: str, text: str, other: str) -> None:

@@ -90,6 +90,7 @@ async def test_sort_cycles_columns_and_reverses(demo_url: str, tmp_path: Path) -
         assert set(visible_models(app)[:2]) == {"demand-forecast", "disease-progression"}
 
 
+@pytest.mark.slow
 async def test_help_lists_the_screen_keys_and_closes(demo_url: str, tmp_path: Path) -> None:
     app = make_app(demo_url, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -107,6 +108,7 @@ async def test_help_lists_the_screen_keys_and_closes(demo_url: str, tmp_path: Pa
         assert isinstance(app.screen, ModelsScreen)
 
 
+@pytest.mark.slow
 async def test_q_in_a_dialog_closes_it_then_quits(demo_url: str, tmp_path: Path) -> None:
     app = make_app(demo_url, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -117,6 +119,7 @@ async def test_q_in_a_dialog_closes_it_then_quits(demo_url: str, tmp_path: Path)
     assert app.return_code == 0
 
 
+@pytest.mark.slow
 async def test_palette_jumps_to_a_model(demo_url: str, tmp_path: Path) -> None:
     app = make_app(demo_url, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -130,6 +133,7 @@ async def test_palette_jumps_to_a_model(demo_url: str, tmp_path: Path) -> None:
         assert isinstance(app.screen, ModelDetailScreen) and app.screen.model == "demand-forecast"
 
 
+@pytest.mark.slow
 async def test_theme_from_palette_is_applied_and_remembered(demo_url: str, tmp_path: Path) -> None:
     config = Config(path=tmp_path / "cfg" / "config.toml")
     app = make_app(demo_url, tmp_path, config=config)

@@ -47,6 +47,7 @@ def _matrix(url: str) -> list[tuple]:
     return [(r.model, {env: (cell.version if cell else None) for env, cell in r.cells.items()}) for r in rows]
 
 
+@pytest.mark.slow
 def test_copy_to_another_sqlite_file_keeps_every_row_and_artifact(demo_url: str, tmp_path: Path) -> None:
     target = f"sqlite:///{tmp_path / 'copy' / 'ws.db'}"
     done = cli("workspace", "copy", "--from", demo_url, "--to", target, "--json")
