@@ -1,4 +1,9 @@
-"""Shared fixtures: isolated XDG folders, tiny trained models, a demo workspace.
+"""Shared fixtures: isolated XDG folders, tiny trained models, the demo workspace, local HTTP servers.
+
+The demo workspace is built once per session (``demo_master``); ``demo_url`` is a private copy for
+one test, ``shared_demo_url`` one copy for a whole module (property tests, whose examples cannot
+use function-scoped fixtures). ``http_server`` starts local HTTP servers for a test. Helpers that
+are not fixtures (the console app factory, inference rows) live in ``tests/support``.
 
 The workspace fixtures (``demo_url``, ``ws_url``) are SQLite files by default. With
 ``FUSEBOARD_TEST_POSTGRES`` set to a PostgreSQL server URL (any database on it, e.g.
@@ -8,15 +13,15 @@ instead, one per test, so the same tests run against both back ends.
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-PG_SERVER = os.environ.get("FUSEBOARD_TEST_POSTGRES") or None
+from tests.support import PG_SERVER
 
 
 def _pg_admin():  # noqa: ANN202
@@ -87,6 +92,14 @@ def demo_path(demo_master: Path, tmp_path: Path) -> Path:
     target = tmp_path / "demo"
     shutil.copytree(demo_master, target)
     return target
+
+
+@pytest.fixture(scope="module")
+def shared_demo_url(demo_master: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One copy of the demo workspace (an SQLite file) for all the tests of a module."""
+    target = tmp_path_factory.mktemp("shared-demo") / "demo"
+    shutil.copytree(demo_master, target)
+    return f"sqlite:///{target / 'demo.db'}"
 
 
 @pytest.fixture(scope="session")
@@ -161,3 +174,21 @@ def ws_url(tmp_path: Path) -> Iterator[str]:
     url = _pg_database()
     yield url
     _pg_drop(url)
+
+
+@pytest.fixture
+def http_server() -> Iterator[Callable[..., Any]]:
+    """Start local HTTP servers: ``http_server(Handler, version="2")`` serves ``Handler`` on a free port
+    of 127.0.0.1 in a thread and returns the server (``.url``, ``.hits``, and the attributes given);
+    every server started is stopped after the test."""
+    from tests.support.http import serve, stop
+
+    servers: list[Any] = []
+
+    def start(handler: type, **attrs: Any) -> Any:
+        servers.append(serve(handler, **attrs))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        stop(server)

@@ -1,0 +1,234 @@
+"""Alerts: one per deployment and check, acknowledged, silenced, resolved; the monitor lease."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner
+from sqlmodel import func, select
+
+from fuseboard.cli import cli
+from fuseboard.errors import FuseboardError
+from fuseboard.monitoring import alerts, scheduler
+from fuseboard.store.db import open_workspace
+from fuseboard.store.models import Alert, AuditEvent, CheckRun, CheckState, utcnow
+from tests.support.alerts import result
+
+
+def record(ws, *results, now=None):  # noqa: ANN001, ANN202
+    with ws.transaction() as s:
+        return alerts.record_results(s, list(results), now=now)
+
+
+def test_a_breach_opens_one_alert_and_repeats_do_not_duplicate(demo_url: str) -> None:
+    ws = open_workspace(demo_url)
+    assert len(record(ws, result("crit"))) == 1
+    assert record(ws, result("crit")) == []
+    record(ws, result("warn"))
+    (view,) = alerts.list_alerts(ws)
+    assert (view.model, view.environment, view.check, view.severity, view.state) == \
+        ("credit-risk", "prod", "drift", "warn", "firing")
+    with ws.session() as s:  # the history keeps status changes: crit, then warn
+        assert [r.status for r in s.exec(select(CheckRun).order_by(CheckRun.id))] == ["crit", "warn"]
+        state = s.get(CheckState, (1, 3, "drift"))
+        assert state is not None and state.status == "warn"
+
+
+def test_recovery_resolves_and_a_new_breach_opens_a_new_alert(demo_url: str) -> None:
+    ws = open_workspace(demo_url)
+    now = utcnow()
+    record(ws, result("crit"), now=now - timedelta(hours=2))
+    (resolved,) = record(ws, result("ok"), now=now - timedelta(hours=1))
+    assert resolved.state == "resolved" and resolved.resolved_by == "monitor"
+    assert alerts.list_alerts(ws) == []
+    record(ws, result("crit"), now=now)  # an hour later: past the flap period (tests/integration/test_alert_hygiene.py)
+    assert len(alerts.list_alerts(ws)) == 1
+    assert len(alerts.list_alerts(ws, include_resolved=True)) == 2
+
+
+def test_no_data_leaves_an_alert_as_it_is_and_errors_open_warnings(demo_url: str) -> None:
+    ws = open_workspace(demo_url)
+    record(ws, result("crit"))
+    record(ws, result("none"))
+    assert alerts.list_alerts(ws)[0].state == "firing"
+    record(ws, result("error", check="health"))
+    health = [v for v in alerts.list_alerts(ws) if v.check == "health"][0]
+    assert health.severity == "warn" and health.summary.startswith("check error")
+
+
+def test_acknowledge_and_resolve_by_hand_are_audited(demo_url: str) -> None:
+    ws = open_workspace(demo_url)
+    (alert,) = record(ws, result("crit"))
+    acked = alerts.acknowledge(ws, alert.id, actor="chloe", origin="tui")
+    assert acked.state == "acknowledged" and acked.acknowledged_by == "chloe"
+    assert alerts.acknowledge(ws, alert.id, actor="dev", origin="cli").acknowledged_by == "chloe"  # no-op
+    with pytest.raises(FuseboardError, match="needs a note"):
+        alerts.resolve(ws, alert.id, actor="chloe", origin="cli", note=" ")
+    done = alerts.resolve(ws, alert.id, actor="chloe", origin="cli", note="rolled back to v1")
+    assert done.state == "resolved" and done.note == "rolled back to v1"
+    with pytest.raises(FuseboardError, match="already resolved"):
+        alerts.acknowledge(ws, alert.id, actor="chloe", origin="cli")
+    with ws.session() as s:
+        actions = [e.action for e in s.exec(select(AuditEvent).where(AuditEvent.action.like("alert.%")))]
+    assert actions == ["alert.ack", "alert.resolve"]
+
+
+def test_silence_mutes_until_it_expires(demo_url: str) -> None:
+    ws = open_workspace(demo_url)
+    record(ws, result("crit"), result("crit", check="health"))
+    now = utcnow()
+    alerts.silence(ws, "credit-risk", "prod", timedelta(hours=2), comment="known upstream outage", actor="chloe",
+                   origin="cli", check="health", now=now)
+    views = {v.check: v for v in alerts.list_alerts(ws, now=now + timedelta(minutes=1))}
+    assert views["health"].silenced and not views["drift"].silenced
+    assert list(alerts.list_alerts(ws, now=now + timedelta(minutes=1)))[-1].check == "health"  # muted sort last
+    assert not {v.check: v for v in alerts.list_alerts(ws, now=now + timedelta(hours=3))}["health"].silenced
+
+
+def test_durations() -> None:
+    assert alerts.parse_duration("2h") == timedelta(hours=2)
+    assert alerts.parse_duration("1h30m") == timedelta(minutes=90)
+    for bad in ("", "2 hours", "0m", "31d"):
+        with pytest.raises(FuseboardError):
+            alerts.parse_duration(bad)
+
+
+def test_cli_alerts_ack_resolve_and_silence(demo_url: str) -> None:
+    ws = open_workspace(demo_url)
+    (alert,) = record(ws, result("crit"))
+    listed = json.loads(CliRunner().invoke(cli, ["--db", demo_url, "alerts", "--json"]).output)
+    assert [(a["id"], a["severity"], a["state"]) for a in listed] == [(alert.id, "crit", "firing")]
+    ack = CliRunner().invoke(cli, ["--db", demo_url, "alerts", "ack", str(alert.id)])
+    assert ack.exit_code == 0 and "acknowledged by tester" in ack.output
+    silenced = CliRunner().invoke(cli, ["--db", demo_url, "silence", "credit-risk", "--env", "prod", "--for", "2h",
+                                        "--comment", "maintenance", "--yes"])
+    assert silenced.exit_code == 0 and "silenced all checks of credit-risk in prod until" in silenced.output
+    bad = CliRunner().invoke(cli, ["--db", demo_url, "silence", "credit-risk", "--env", "prod", "--for", "forever",
+                                   "--comment", "x"])
+    assert bad.exit_code == 1 and "is not a duration like 30m" in bad.output
+    done = CliRunner().invoke(cli, ["--db", demo_url, "alerts", "resolve", str(alert.id), "--note", "fixed", "--yes"])
+    assert done.exit_code == 0
+    assert CliRunner().invoke(cli, ["--db", demo_url, "alerts"]).output.strip() == "no open alerts"
+
+
+def test_lease_is_held_by_one_process_and_taken_over_after_expiry(demo_url: str) -> None:
+    ws_a, ws_b = open_workspace(demo_url), open_workspace(demo_url)
+    now = utcnow()
+    ttl = timedelta(seconds=60)
+    assert scheduler.acquire_lease(ws_a, "host-a", ttl, now=now)
+    assert not scheduler.acquire_lease(ws_b, "host-b", ttl, now=now + timedelta(seconds=10))
+    assert scheduler.acquire_lease(ws_a, "host-a", ttl, now=now + timedelta(seconds=20))  # renewal
+    assert scheduler.lease_holder(ws_b, now=now + timedelta(seconds=30)) == "host-a"
+    # host-a stops renewing: after expiry host-b takes over
+    assert scheduler.acquire_lease(ws_b, "host-b", ttl, now=now + timedelta(seconds=81))
+    assert not scheduler.acquire_lease(ws_a, "host-a", ttl, now=now + timedelta(seconds=82))
+    scheduler.release_lease(ws_b, "host-b")
+    assert scheduler.lease_holder(ws_a) is None
+
+
+def test_a_monitor_cycle_records_checks_and_alerts(demo_url: str) -> None:
+    ws = open_workspace(demo_url)
+    summary = scheduler.run_cycle(ws, "drift")
+    assert summary.deployments == 15 and summary.alerts_changed == 3  # churn is past its retrain-by date
+    stale = [v for v in alerts.list_alerts(ws) if v.check == "staleness"]
+    assert {v.environment for v in stale} == {"dev", "staging", "prod"} and stale[0].severity == "warn"
+    assert scheduler.run_cycle(ws, "drift").alerts_changed == 0
+    with ws.session() as s:
+        kinds = set(s.exec(select(CheckRun.check)).all())
+    assert kinds == {"drift", "prediction_drift", "quality", "staleness"}
+    assert ws.session().exec(select(func.count()).select_from(Alert)).one() == 3
+
+
+def test_monitor_runs_jobs_only_while_it_holds_the_lease(demo_url: str) -> None:
+    import time
+
+    ws = open_workspace(demo_url)
+    assert scheduler.acquire_lease(ws, "someone-else", timedelta(minutes=5))
+    seen: list[scheduler.CycleSummary] = []
+    standby = scheduler.Monitor(open_workspace(demo_url), scheduler.Intervals(health=5, drift=10, performance=10),
+                                on_cycle=seen.append, holder="standby")
+    standby.start()
+    time.sleep(0.5)
+    standby.stop()
+    assert not standby.leading and seen == []
+    scheduler.release_lease(ws, "someone-else")
+    leader = scheduler.Monitor(open_workspace(demo_url), scheduler.Intervals(health=5, drift=10, performance=10),
+                               on_cycle=seen.append, holder="leader")
+    leader.start()
+    deadline = time.time() + 10
+    while len(seen) < 3 and time.time() < deadline:
+        time.sleep(0.05)
+    leader.stop()
+    assert {s.kind for s in seen} == {"health", "drift", "performance"}
+    assert scheduler.lease_holder(ws) is None  # released on stop
+
+
+@pytest.mark.slow
+def test_a_standby_process_takes_over_when_the_monitor_dies(demo_url: str) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    def start() -> subprocess.Popen:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        return subprocess.Popen([sys.executable, "-m", "fuseboard", "--db", demo_url, "monitor", "--lease-ttl", "3",
+                                 "--health-every", "5", "--drift-every", "600", "--performance-every", "600"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+    from tests.support.processes import first_line  # the first line a process writes, or ""
+
+    leader = start()
+    standby = None
+    try:
+        started = first_line(leader, "stderr", 30)
+        assert "monitoring" in started and "(standby" not in started
+        assert first_line(leader, "stdout", 30).startswith(("health:", "drift:", "performance:"))
+        standby = start()
+        assert "(standby" in first_line(standby, "stderr", 30)
+        leader.send_signal(signal.SIGKILL)  # dies without releasing the lease
+        leader.wait(10)
+        line = first_line(standby, "stdout", 20)  # the lease expires after 3 s; the standby runs the checks
+        assert line.startswith(("health:", "drift:", "performance:")), line
+    finally:
+        for proc in (leader, standby):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(10)
+
+
+def test_alert_events_reach_the_webhook_with_the_token_only_in_the_header(demo_url: str, http_server) -> None:  # noqa: ANN001
+    import time
+    from http.server import BaseHTTPRequestHandler
+
+    received: list[tuple[dict, str | None]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            received.append((body, self.headers.get("Authorization")))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with http_server(Hook) as server:
+        notify = scheduler.webhook_notifier(f"{server.url}/hook", token="s3cret")
+        ws = open_workspace(demo_url)
+        scheduler.run_cycle(ws, "drift", notify=notify)  # churn's staleness fires in three environments
+        deadline = time.time() + 5
+        while len(received) < 3 and time.time() < deadline:
+            time.sleep(0.05)
+    assert [(b["event"], b["alert"]["check"]) for b, _ in received] == [("fired", "staleness")] * 3
+    assert all(auth == "Bearer s3cret" for _, auth in received)
+    assert all("s3cret" not in json.dumps(b) for b, _ in received)
+
+
+def test_a_dead_webhook_never_disturbs_the_cycle(demo_url: str) -> None:
+    ws = open_workspace(demo_url)
+    notify = scheduler.webhook_notifier("http://127.0.0.1:9/hook", timeout=0.5)
+    summary = scheduler.run_cycle(ws, "drift", notify=notify)
+    assert summary.alerts_changed == 3

@@ -1,0 +1,38 @@
+"""A local HTTP server in a thread: the ``http_server`` fixture of ``tests/conftest.py`` starts these."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class FakeServer(ThreadingHTTPServer):
+    """A ``ThreadingHTTPServer`` on 127.0.0.1 that knows its ``url`` and collects ``hits`` (its
+    handlers append to them); tests may set more attributes for their handlers to read."""
+
+    daemon_threads = True
+    request_queue_size = 128  # a real server's backlog: the default 5 drops connections when a check
+    #                           run probes every endpoint at once
+    url: str
+    hits: list[Any]
+
+    def __exit__(self, *args: object) -> None:  # ``with http_server(Handler) as server:`` stops it at the end
+        stop(self)
+
+
+def serve(handler: type[BaseHTTPRequestHandler], **attrs: Any) -> FakeServer:
+    """``handler`` served on a free port of 127.0.0.1, in a daemon thread; ``attrs`` set on the server."""
+    server = FakeServer(("127.0.0.1", 0), handler)
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    server.hits = []
+    for name, value in attrs.items():
+        setattr(server, name, value)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return server
+
+
+def stop(server: FakeServer) -> None:
+    """Stop serving and close the socket (handler threads still running are daemons); twice is harmless."""
+    server.shutdown()
+    server.server_close()
