@@ -273,7 +273,7 @@ def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], threshold
     from fuseboard.monitoring.alerts import parse_flap_period
     from fuseboard.monitoring.settings import preview, update
 
-    tol: dict[str, tuple[str, str | float] | list[str | float]] = {}
+    tol: dict[str, tuple[str, str]] = {}
     for metric, value in _pairs(tolerances, "--tolerance").items():
         kind, sep, amount = value.partition(":")
         if not sep:

@@ -20,6 +20,7 @@ import gc
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -119,7 +120,7 @@ class CheckpointEvent(TypedDict):
 
 
 Event = Union[alerts.AlertEvent, CheckpointEvent]  # what ``notify`` receives: alerts fired or resolved, checkpoints
-Notify = Callable[[list[Event]], None]
+Notify = Callable[[Sequence[Event]], None]
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,7 @@ def webhook_notifier(url: str, *, token: str | None = None, timeout: float = 5.0
 
     from fuseboard import http, redact
 
-    def send(events: list[Event]) -> None:
+    def send(events: Sequence[Event]) -> None:
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -230,7 +231,7 @@ def webhook_notifier(url: str, *, token: str | None = None, timeout: float = 5.0
                 what = event["alert"]["fingerprint"] if "alert" in event else event.get("event")
                 log.warning("alert webhook failed for %s: %s", what, redact.mask(answer.describe(), [token]))
 
-    def notify(events: list[Event]) -> None:
+    def notify(events: Sequence[Event]) -> None:
         threading.Thread(target=send, args=(events,), name="alert-webhook", daemon=True).start()
 
     return notify

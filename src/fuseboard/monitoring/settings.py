@@ -10,6 +10,7 @@ and audited (``update`` writes to the database; ``policy_for`` and ``validate`` 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypedDict, cast
@@ -51,11 +52,11 @@ class SettingsChanges(TypedDict, total=False):
     """Settings as asked for (``monitoring set``'s flags), before ``validate``: numbers may still be text,
     tolerances (kind, amount) pairs, and None means "not given"."""
 
-    methods: dict[str, str]
-    thresholds: dict[str, str | float]
-    key_features: list[str]
-    tolerances: dict[str, tuple[str, str | float] | list[str | float]]
-    gates: dict[str, str | float]
+    methods: Mapping[str, str]
+    thresholds: Mapping[str, str | float]
+    key_features: Sequence[str]
+    tolerances: Mapping[str, tuple[str, str | float] | Sequence[str | float]]  # (kind, amount)
+    gates: Mapping[str, str | float]
     drift_share: float | None
     min_rows: int | None
     min_labelled: int | None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Sequence, TypedDict
+from typing import Sequence, TypedDict, cast
 
 from sqlmodel import select
 
@@ -136,7 +136,7 @@ def configure(ws: Workspace, env: str, *, actor: str, origin: str, reason: str =
         e = lookup.environment(s, env)
         before: EnvironmentSettings = {  # (a credential in an old webhook URL is not audited)
             "protected": e.protected, "soak_seconds": e.soak_seconds, "converge_seconds": e.converge_seconds,
-            "hook": hooks.shown(e.hook)}
+            "hook": hooks.shown(cast(hooks.HookConfig, e.hook))}
         if checked is not None:
             e.hook = checked
         if soak_seconds is not None:
@@ -145,8 +145,9 @@ def configure(ws: Workspace, env: str, *, actor: str, origin: str, reason: str =
             e.converge_seconds = converge_seconds
         if protected is not None:
             e.protected = protected
-        after: EnvironmentSettings = {"protected": e.protected, "soak_seconds": e.soak_seconds,
-                                      "converge_seconds": e.converge_seconds, "hook": hooks.shown(e.hook)}
+        after: EnvironmentSettings = {
+            "protected": e.protected, "soak_seconds": e.soak_seconds, "converge_seconds": e.converge_seconds,
+            "hook": hooks.shown(cast(hooks.HookConfig, e.hook))}
         if after != before:
             s.add(e)
             audit.record(s, action="environment.settings", target=e.name, actor=actor, origin=origin,

@@ -23,6 +23,7 @@ from fuseboard.tui.widgets.keybar import KeyBar
 from fuseboard.tui.widgets.title import TitleLine
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from datetime import datetime
 
     from fuseboard.monitoring.alerts import AlertView
@@ -85,7 +86,7 @@ def trend(values: list[float], baseline: float | None, height: int = 4) -> list[
 
 
 def performance_chart(task: str, baseline: ValidationMetrics,
-                      windows: list[tuple[datetime, PerformanceProfile | NoLabels]], now: datetime) -> list[Text]:
+                      windows: Sequence[tuple[datetime, PerformanceProfile | NoLabels]], now: datetime) -> list[Text]:
     """The model's main metric bucket by bucket over the performance window, against its baseline."""
     from fuseboard.monitoring import performance
 
