@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,8 +16,12 @@ from fuseboard.cli.params import Whole
 from fuseboard.errors import FuseboardError
 from fuseboard.text import visible
 
+if TYPE_CHECKING:  # pragma: no cover
+    from fuseboard.monitoring.ingest import ColumnQuality
+    from fuseboard.monitoring.settings import SettingsChanges
 
-def _quality_lines(quality: dict[str, dict[str, Any]]) -> list[str]:
+
+def _quality_lines(quality: dict[str, ColumnQuality]) -> list[str]:
     lines = []
     for name, found in quality.items():
         parts = []
@@ -269,18 +273,19 @@ def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], threshold
     from fuseboard.monitoring.alerts import parse_flap_period
     from fuseboard.monitoring.settings import preview, update
 
-    tol = {}
+    tol: dict[str, tuple[str, str]] = {}
     for metric, value in _pairs(tolerances, "--tolerance").items():
         kind, sep, amount = value.partition(":")
         if not sep:
             raise FuseboardError(f"--tolerance takes METRIC=KIND:VALUE, e.g. roc_auc=abs:0.05, not {metric}={value}")
         tol[metric] = (kind, amount)
-    changes = {"methods": _pairs(methods, "--method"), "thresholds": _pairs(thresholds, "--threshold"),
-               "key_features": list(keys), "tolerances": tol, "drift_share": drift_share,
-               "gates": _pairs(gate_values, "--gate"),
-               "drift_window_minutes": drift_window_minutes, "min_rows": min_rows, "min_labelled": min_labelled,
-               "probe_path": probe_path, "failures_to_alert": failures_to_alert, "runbook": runbook,
-               "flap_period_minutes": parse_flap_period(flap_period) if flap_period is not None else None}
+    changes: SettingsChanges = {
+        "methods": _pairs(methods, "--method"), "thresholds": _pairs(thresholds, "--threshold"),
+        "key_features": list(keys), "tolerances": tol, "drift_share": drift_share,
+        "gates": _pairs(gate_values, "--gate"),
+        "drift_window_minutes": drift_window_minutes, "min_rows": min_rows, "min_labelled": min_labelled,
+        "probe_path": probe_path, "failures_to_alert": failures_to_alert, "runbook": runbook,
+        "flap_period_minutes": parse_flap_period(flap_period) if flap_period is not None else None}
     ws = ctx.writable()
     protected = preview(ws, model, changes)  # checked before asking
     if protected:  # prod's alerts and gates follow these settings

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -198,7 +197,7 @@ def envs_set(ctx: Context, env: str, hook_command: str | None, hook_webhook: str
 
     if sum(x is not None and x is not False for x in (hook_command, hook_webhook, no_hook or None)) > 1:
         raise FuseboardError("give one of --hook-command, --hook-webhook and --no-hook")
-    hook: dict[str, Any] | None = None
+    hook: dict[str, object] | None = None  # as given: configure checks it (hooks.validate)
     if hook_command is not None:
         try:
             command = json.loads(hook_command)

@@ -32,13 +32,14 @@ from fuseboard.store.models import (Alert, CheckRun, CheckState, Environment, Mo
 
 if TYPE_CHECKING:  # pragma: no cover
     from fuseboard.monitoring.checks import DeploymentChecks
+    from fuseboard.monitoring.settings import MonitoringSettings
 
 OPEN_STATES = OPEN_ALERT_STATES  # (the name ops and the faces import)
 FLAP_PERIOD = timedelta(minutes=30)
 MAX_FLAP_PERIOD = timedelta(hours=24)
 
 
-def flap_period(settings: dict[str, Any] | None) -> timedelta:
+def flap_period(settings: MonitoringSettings | None) -> timedelta:
     """The model's flap period (``flap_period_minutes`` in its monitoring settings; 0: never reopen)."""
     minutes = (settings or {}).get("flap_period_minutes")
     return FLAP_PERIOD if minutes is None else timedelta(minutes=int(minutes))

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from fuseboard.clock import utcnow
 from fuseboard.monitoring import drift, performance, windows
@@ -23,6 +23,8 @@ from fuseboard.monitoring.details import (CheckDetails, DriftDetails, HealthDeta
                                           QualityFinding)
 from fuseboard.monitoring.probe import ProbeResult
 from fuseboard.monitoring.settings import Policy
+from fuseboard.monitoring.shapes import (NoLabels, PerformanceProfile, ReferenceProfile, ValidationMetrics,
+                                         WindowColumns, WindowFeature)
 from fuseboard.status import Status
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,7 +53,7 @@ def worst(statuses: Iterable[str]) -> Status:
     return Status.worst(statuses)
 
 
-def evaluate_drift(features: dict[str, Any], reference: dict[str, Any], criticality: str,
+def evaluate_drift(features: WindowColumns, reference: ReferenceProfile, criticality: str,
                    policy: Policy) -> CheckResult:
     rows = max((p["count"] + p["nulls"] for p in features.values()), default=0)
     if rows < policy.min_rows:
@@ -86,7 +88,7 @@ def evaluate_drift(features: dict[str, Any], reference: dict[str, Any], critical
     return CheckResult("drift", status, summary, rows, details)
 
 
-def evaluate_prediction_drift(predictions: dict[str, Any], reference: dict[str, Any], criticality: str,
+def evaluate_prediction_drift(predictions: WindowColumns, reference: ReferenceProfile, criticality: str,
                               policy: Policy) -> CheckResult:
     current = predictions.get("score") or predictions.get("prediction")
     ref = reference.get("scores") if "score" in predictions else reference.get("predictions")
@@ -106,7 +108,7 @@ def evaluate_prediction_drift(predictions: dict[str, Any], reference: dict[str, 
                        f" ({'drifted' if result.drifted else 'stable'})", rows, details)
 
 
-def evaluate_performance(perf: dict[str, Any], baseline: dict[str, Any], criticality: str,
+def evaluate_performance(perf: PerformanceProfile | NoLabels, baseline: ValidationMetrics, criticality: str,
                          policy: Policy) -> CheckResult:
     labelled = perf.get("labelled", 0) if perf else 0
     if labelled < policy.min_labelled:
@@ -124,7 +126,7 @@ def evaluate_performance(perf: dict[str, Any], baseline: dict[str, Any], critica
                        labelled, details)
 
 
-def evaluate_quality(features: dict[str, Any], reference: dict[str, Any], criticality: str,
+def evaluate_quality(features: WindowColumns, reference: ReferenceProfile, criticality: str,
                      policy: Policy) -> CheckResult:
     findings: list[QualityFinding] = []
     rows = 0
@@ -216,18 +218,18 @@ def _quantile(sorted_values: list[float], q: float) -> float | None:
 
 # -- the inputs: stored windows merged -------------------------------------------------------
 
-def merged(rows: list[WindowProfile], attr: str) -> dict[str, Any]:
+def merged(rows: list[WindowProfile], attr: Literal["features", "predictions"]) -> WindowColumns:
     """One profile per feature (or prediction) over all the windows ``rows``."""
-    by_name: dict[str, list[dict[str, Any]]] = {}
+    by_name: dict[str, list[WindowFeature]] = {}
     for row in rows:
         for name, profile in getattr(row, attr).items():
             by_name.setdefault(name, []).append(profile)
     return {name: windows.merge_all(profiles) for name, profiles in by_name.items()}
 
 
-def merged_performance(rows: list[WindowProfile]) -> dict[str, Any]:
-    """One performance profile over all the windows ``rows`` (their labelled rows)."""
-    out: dict[str, Any] = {}
+def merged_performance(rows: list[WindowProfile]) -> PerformanceProfile | NoLabels:
+    """One performance profile over all the windows ``rows`` (their labelled rows); ``{}`` without any."""
+    out: PerformanceProfile | NoLabels = {}
     for row in rows:
         if row.performance:
             out = performance.merge(out, row.performance) if out else row.performance

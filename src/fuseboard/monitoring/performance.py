@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Sequence
 
 from fuseboard.monitoring.shapes import (ClassificationPerformance, NoLabels, PerformanceProfile,
-                                         RegressionPerformance)
+                                         RegressionPerformance, ValidationMetrics)
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -430,7 +430,7 @@ class MetricCheck:
         return asdict(self)
 
 
-def degradation(current: dict[str, float], baseline: dict[str, Any], rows: int,
+def degradation(current: dict[str, float], baseline: ValidationMetrics, rows: int,
                 tolerances: dict[str, tuple[str, float]] | None = None,
                 min_samples: int = MIN_SAMPLES) -> list[MetricCheck]:
     """Compare current metrics with the validation baseline; no verdict below ``min_samples`` rows.

@@ -20,10 +20,11 @@ import gc
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Literal, TypedDict, Union
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -108,6 +109,20 @@ class Outcome(StrEnum):
     UNREACHABLE = "unreachable"  # the database could not be reached: nothing was written
 
 
+class CheckpointEvent(TypedDict):
+    """What the alert webhook receives for an audit checkpoint (``AuditCheckpoint.as_event``)."""
+
+    event: Literal["audit.checkpoint"]
+    id: int
+    hash: str
+    at: str
+    workspace: str
+
+
+Event = Union[alerts.AlertEvent, CheckpointEvent]  # what ``notify`` receives: alerts fired or resolved, checkpoints
+Notify = Callable[[Sequence[Event]], None]
+
+
 @dataclass(frozen=True)
 class AuditCheckpoint:
     """The audit chain's head as the monitor sends it off this host (``Monitor.checkpoint``)."""
@@ -117,7 +132,7 @@ class AuditCheckpoint:
     at: str  # when the head event was recorded (``store.anchor.stamp``)
     workspace: str
 
-    def as_event(self) -> dict[str, Any]:
+    def as_event(self) -> CheckpointEvent:
         """The body the alert webhook receives (JSON; one line of an anchor file)."""
         return {"event": "audit.checkpoint", "id": self.id, "hash": self.hash, "at": self.at,
                 "workspace": self.workspace}
@@ -160,7 +175,7 @@ def _gc_paused() -> Any:
 
 
 def run_cycle(ws: Workspace, kind: str, *, now: datetime | None = None, policy: checks.Policy | None = None,
-              notify: Callable[[list[dict]], None] | None = None) -> CycleSummary:
+              notify: Notify | None = None) -> CycleSummary:
     """Run one kind of check on every deployment and record results and alerts in one transaction.
 
     ``notify`` receives the alerts that fired or resolved (after the commit), but not those of a
@@ -194,7 +209,7 @@ def _follow_rollouts(session: Any, results: list[checks.DeploymentChecks], now: 
     rollouts.mark_known_good(session, now)
 
 
-def webhook_notifier(url: str, *, token: str | None = None, timeout: float = 5.0) -> Callable[[list[dict]], None]:
+def webhook_notifier(url: str, *, token: str | None = None, timeout: float = 5.0) -> Notify:
     """POST each alert event as JSON to ``url`` from a background thread; failures are logged, never raised.
 
     The token (from the environment or the config file) goes in an Authorization header and
@@ -205,7 +220,7 @@ def webhook_notifier(url: str, *, token: str | None = None, timeout: float = 5.0
 
     from fuseboard import http, redact
 
-    def send(events: list[dict]) -> None:
+    def send(events: Sequence[Event]) -> None:
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -216,7 +231,7 @@ def webhook_notifier(url: str, *, token: str | None = None, timeout: float = 5.0
                 what = event["alert"]["fingerprint"] if "alert" in event else event.get("event")
                 log.warning("alert webhook failed for %s: %s", what, redact.mask(answer.describe(), [token]))
 
-    def notify(events: list[dict]) -> None:
+    def notify(events: Sequence[Event]) -> None:
         threading.Thread(target=send, args=(events,), name="alert-webhook", daemon=True).start()
 
     return notify
@@ -227,7 +242,7 @@ class Monitor:
 
     def __init__(self, ws: Workspace, intervals: Intervals | None = None,
                  on_cycle: Callable[[CycleSummary], None] | None = None, holder: str | None = None,
-                 notify: Callable[[list[dict]], None] | None = None, retention: Retention | None = None,
+                 notify: Notify | None = None, retention: Retention | None = None,
                  housekeeping: list[Callable[[Workspace], Any]] | None = None) -> None:
         self.ws = ws
         self.retention = retention

@@ -10,9 +10,10 @@ and audited (``update`` writes to the database; ``policy_for`` and ``validate`` 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from sqlmodel import func, select
 
@@ -21,6 +22,52 @@ from fuseboard.monitoring import drift, performance
 from fuseboard.store import audit, lookup
 from fuseboard.store.db import Workspace
 from fuseboard.store.models import ModelVersion
+
+
+class MonitoringSettings(TypedDict, total=False):
+    """A model's monitoring settings as stored (``Model.monitoring``, JSON): only what was set.
+
+    ``validate`` returns them cleaned; ``policy_for`` fills in the defaults. Every key the code reads.
+    """
+
+    methods: dict[str, str]  # feature -> drift method
+    thresholds: dict[str, float]  # feature -> drift threshold
+    key_features: list[str]  # sorted
+    tolerances: dict[str, list[str | float]]  # metric -> [kind, tolerance] (TOLERANCE_KINDS)
+    gates: dict[str, float]  # metric -> the promotion gate's bound
+    drift_share: float
+    min_rows: int
+    min_labelled: int
+    failures_to_alert: int
+    probe_path: str
+    probe_timeout: float
+    expected_status: int
+    drift_window_minutes: int
+    performance_window_hours: int
+    runbook: str  # a URL or text (RUNBOOK_MAX characters)
+    flap_period_minutes: int  # 0: an alert never reopens
+
+
+class SettingsChanges(TypedDict, total=False):
+    """Settings as asked for (``monitoring set``'s flags), before ``validate``: numbers may still be text,
+    tolerances (kind, amount) pairs, and None means "not given"."""
+
+    methods: Mapping[str, str]
+    thresholds: Mapping[str, str | float]
+    key_features: Sequence[str]
+    tolerances: Mapping[str, tuple[str, str | float] | Sequence[str | float]]  # (kind, amount)
+    gates: Mapping[str, str | float]
+    drift_share: float | None
+    min_rows: int | None
+    min_labelled: int | None
+    failures_to_alert: int | None
+    probe_path: str | None
+    probe_timeout: float | None
+    expected_status: int | None
+    drift_window_minutes: int | None
+    performance_window_hours: int | None
+    runbook: str | None
+    flap_period_minutes: int | None
 
 
 @dataclass
@@ -53,7 +100,7 @@ RUNBOOK_MAX = 2000  # characters
 FLAP_PERIOD_MAX_MINUTES = 24 * 60
 
 
-def policy_for(settings: dict[str, Any], base: Policy | None = None) -> Policy:
+def policy_for(settings: MonitoringSettings, base: Policy | None = None) -> Policy:
     """The policy a model's stored settings give (defaults for everything they leave out)."""
     policy = dataclasses.replace(base) if base else Policy()
     if not settings:
@@ -81,9 +128,9 @@ def _features(session: Any, model_id: int) -> dict[str, str]:
     return {f["name"]: f["kind"] for f in mv.feature_schema} if mv else {}
 
 
-def validate(settings: dict[str, Any], features: dict[str, str]) -> dict[str, Any]:
+def validate(settings: SettingsChanges | MonitoringSettings, features: dict[str, str]) -> MonitoringSettings:
     """One error line for the first setting that cannot work; the cleaned settings otherwise."""
-    out: dict[str, Any] = {}
+    out: MonitoringSettings = {}
     for feature, method in settings.get("methods", {}).items():
         if feature not in features:
             raise FuseboardError(f"--method {feature}={method}: the model has no feature {feature!r}",
@@ -149,7 +196,7 @@ def _number(value: Any, option: str, name: str) -> float:
     return number
 
 
-def preview(ws: Workspace, model: str, changes: dict[str, Any]) -> list[str]:
+def preview(ws: Workspace, model: str, changes: SettingsChanges) -> list[str]:
     """Check ``changes`` as ``update`` will (one error line for the first bad one, nothing written);
     returns the protected environments the model serves in, where the change takes effect."""
     with ws.session() as s:
@@ -158,14 +205,15 @@ def preview(ws: Workspace, model: str, changes: dict[str, Any]) -> list[str]:
         return lookup.protected_serving(s, m.id)
 
 
-def update(ws: Workspace, model: str, changes: dict[str, Any], *, actor: str, origin: str, reason: str = "",
-           reset: bool = False) -> dict[str, Any]:
+def update(ws: Workspace, model: str, changes: SettingsChanges, *, actor: str, origin: str, reason: str = "",
+           reset: bool = False) -> MonitoringSettings:
     """Merge ``changes`` into the model's settings (or start again from the defaults); audited."""
     with ws.transaction() as s:
         m = lookup.model(s, model)
         cleaned = validate(changes, _features(s, m.id))
         before = dict(m.monitoring or {})
-        merged = {} if reset else {k: (dict(v) if isinstance(v, dict) else v) for k, v in before.items()}
+        merged: dict[str, Any] = {} if reset else {k: (dict(v) if isinstance(v, dict) else v)
+                                                   for k, v in before.items()}
         for key, value in cleaned.items():
             if isinstance(value, dict):
                 merged.setdefault(key, {}).update(value)
@@ -178,4 +226,4 @@ def update(ws: Workspace, model: str, changes: dict[str, Any], *, actor: str, or
             s.add(m)
             audit.record(s, actor=actor, origin=origin, action="monitoring.settings", target=m.name,
                          before=before, after=merged, reason=reason)
-    return merged
+    return cast(MonitoringSettings, merged)

@@ -135,3 +135,15 @@ class NoLabels(TypedDict):
 
 
 PerformanceProfile = ClassificationPerformance | RegressionPerformance
+
+
+class NoProfile(TypedDict):
+    """A version registered without reference data (or no serving version to read one from): ``{}``."""
+
+
+# a window's columns by name: its features, or its predictions ("prediction", and "score" for binary classifiers)
+WindowColumns = dict[str, WindowFeature]
+
+# a version's validation metrics (``ModelVersion.validation_metrics``): metric name -> value, plus the
+# bookkeeping keys "_dataset" (where they were measured) and "_rows" (on how many rows)
+ValidationMetrics = dict[str, float | int | str]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Mapping
+from typing import Sequence, TypedDict, cast
 
 from sqlmodel import select
 
@@ -103,10 +104,21 @@ def set_identity_override(ws: Workspace, allowed: bool, *, actor: str, origin: s
     return allowed
 
 
-def configure(ws: Workspace, env: str, *, actor: str, origin: str, reason: str = "", hook: dict[str, Any] | None = None,
-              soak_seconds: int | None = None, converge_seconds: int | None = None,
-              protected: bool | None = None, allow: dict[str, list[str]] | None = None) -> dict[str, Any]:
-    """Change an environment's settings; ``hook={}`` removes the hook. Returns the settings after.
+class EnvironmentSettings(TypedDict):
+    """What ``configure`` changes and returns (``envs set --json`` prints it after the name)."""
+
+    protected: bool
+    soak_seconds: int
+    converge_seconds: int
+    hook: hooks.HookConfig  # as it may be shown (``hooks.shown``)
+
+
+def configure(ws: Workspace, env: str, *, actor: str, origin: str, reason: str = "",
+              hook: Mapping[str, object] | None = None, soak_seconds: int | None = None,
+              converge_seconds: int | None = None, protected: bool | None = None,
+              allow: dict[str, list[str]] | None = None) -> EnvironmentSettings:
+    """Change an environment's settings; ``hook`` (as given, ``validate`` checks it) ``{}`` removes the hook.
+    Returns the settings after.
 
     A user not on the environment's allow-list is refused (audited), as for deploys: its hook and
     protection decide what every deploy there does. ``allow``: the config file's old allow-lists
@@ -122,8 +134,9 @@ def configure(ws: Workspace, env: str, *, actor: str, origin: str, reason: str =
             raise FuseboardError(f"--{name} must be between 0 and 30 days")
     with ws.transaction() as s:
         e = lookup.environment(s, env)
-        before = {"protected": e.protected, "soak_seconds": e.soak_seconds, "converge_seconds": e.converge_seconds,
-                  "hook": hooks.shown(e.hook)}  # (a credential in an old webhook URL is not audited)
+        before: EnvironmentSettings = {  # (a credential in an old webhook URL is not audited)
+            "protected": e.protected, "soak_seconds": e.soak_seconds, "converge_seconds": e.converge_seconds,
+            "hook": hooks.shown(cast(hooks.HookConfig, e.hook))}
         if checked is not None:
             e.hook = checked
         if soak_seconds is not None:
@@ -132,8 +145,9 @@ def configure(ws: Workspace, env: str, *, actor: str, origin: str, reason: str =
             e.converge_seconds = converge_seconds
         if protected is not None:
             e.protected = protected
-        after = {"protected": e.protected, "soak_seconds": e.soak_seconds, "converge_seconds": e.converge_seconds,
-                 "hook": hooks.shown(e.hook)}
+        after: EnvironmentSettings = {
+            "protected": e.protected, "soak_seconds": e.soak_seconds, "converge_seconds": e.converge_seconds,
+            "hook": hooks.shown(cast(hooks.HookConfig, e.hook))}
         if after != before:
             s.add(e)
             audit.record(s, action="environment.settings", target=e.name, actor=actor, origin=origin,

@@ -24,8 +24,9 @@ import os
 import string
 import subprocess
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 from fuseboard import http, redact
 from fuseboard.errors import FuseboardError
@@ -40,6 +41,26 @@ ENV_ALLOWED = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "USER", "LOGNAME", "TMP
 ENV_OPT_IN = "FUSEBOARD_HOOK_ENV_"
 
 
+class HookConfig(TypedDict, total=False):
+    """An environment's hook as ``validate`` leaves it, stored (``Environment.hook``, JSON) and shown:
+    ``{}`` for no hook, else ``command`` or ``webhook`` with ``timeout``."""
+
+    command: list[str]  # the program and its arguments, each with its placeholders
+    webhook: str  # an http(s) URL without credentials
+    timeout: float  # seconds
+
+
+class HookValues(TypedDict):
+    """What fills a hook's placeholders (and a webhook's JSON body, with ``"event": "deploy"``)."""
+
+    model: str
+    version: int
+    artifact: str
+    env: str
+    from_version: int | None  # None: nothing served before
+    action: str  # deploy, promote, rollback
+
+
 @dataclass
 class HookResult:
     ok: bool
@@ -49,8 +70,9 @@ class HookResult:
     seconds: float
 
 
-def validate(hook: dict[str, Any]) -> dict[str, Any]:
-    """A hook setting checked and normalised; raises FuseboardError naming the bad field."""
+def validate(hook: Mapping[str, object]) -> HookConfig:
+    """A hook setting as given (from a flag or a file, not yet checked) checked and normalised; raises
+    FuseboardError naming the bad field."""
     if not hook:
         return {}
     unknown = set(hook) - {"command", "webhook", "timeout"}
@@ -61,7 +83,7 @@ def validate(hook: dict[str, Any]) -> dict[str, Any]:
     timeout = hook.get("timeout", DEFAULT_TIMEOUT)
     if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout <= 3600:
         raise FuseboardError(f"hook timeout must be seconds between 0 and 3600, not {timeout!r} (hook.timeout)")
-    out: dict[str, Any] = {"timeout": float(timeout)}
+    out: HookConfig = {"timeout": float(timeout)}
     if "command" in hook:
         command = hook["command"]
         if not isinstance(command, list) or not command or not all(isinstance(a, str) for a in command):
@@ -92,13 +114,13 @@ def validate(hook: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def shown(hook: dict[str, Any]) -> dict[str, Any]:
+def shown(hook: HookConfig) -> HookConfig:
     """The hook setting as it may be shown: a webhook URL stored before credentials in URLs were refused
     has them as ``****``."""
     return {**hook, "webhook": http.masked_url(hook["webhook"])} if "webhook" in hook else hook
 
 
-def describe(hook: dict[str, Any]) -> str:
+def describe(hook: HookConfig) -> str:
     if not hook:
         return "no hook (fuseboard only records the change)"
     if "command" in hook:
@@ -121,7 +143,7 @@ def hook_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def run(hook: dict[str, Any], values: dict[str, Any]) -> HookResult:
+def run(hook: HookConfig, values: HookValues) -> HookResult:
     """Run the hook with these placeholder values; never raises for the hook's own failure.
 
     Known secrets (see ``fuseboard.redact``) are masked in the status and the output.
@@ -153,6 +175,9 @@ def run(hook: dict[str, Any], values: dict[str, Any]) -> HookResult:
         output = answer.text() + (f"\n… (the rest of the answer, past {MAX_OUTPUT} bytes, was not read)"
                                   if answer.truncated else "")
     return HookResult(ok, redact.mask(status), redact.mask(output), redact.mask(ran), time.monotonic() - start)
+
+
+RunHook = Callable[[HookConfig, HookValues], HookResult]  # ``run``, or a stand-in (tests, a fault injected)
 
 
 def _run_command(args: list[str], timeout: float) -> tuple[bool, str, str]:

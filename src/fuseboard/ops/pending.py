@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import update
 from sqlmodel import Session, select
@@ -68,8 +68,22 @@ def in_progress_error(s: Session, pending: Rollout, target: str, now: datetime) 
             f"clear it with `fuseboard changes clear {model} --env {env} --reason TEXT` (allowed {when})")
 
 
+class ClearedChange(TypedDict):
+    """What ``clear_pending`` settled (``changes clear --json`` prints it as is)."""
+
+    rollout: int  # the rollout now abandoned
+    action: str
+    to_version: int
+    serving: int | None  # the version on record, which stays; None: nothing serves
+    requested_by: str
+    requested_at: str  # ISO 8601
+    pid: int | None  # the process that ran its hook, when recorded
+    host: str | None
+    why: str  # why it could be cleared
+
+
 def clear_pending(ws: Workspace, model: str, env: str, *, actor: str, origin: str, reason: str,
-                  now: datetime | None = None) -> dict[str, Any]:
+                  now: datetime | None = None) -> ClearedChange:
     """Settle by hand a pending change whose process crashed: the rollout becomes ``abandoned``.
 
     Allowed only when the process running its hook is gone (on this host) or the hook's deadline
@@ -109,9 +123,10 @@ def clear_pending(ws: Workspace, model: str, env: str, *, actor: str, origin: st
             s.exec(update(Deployment).where(Deployment.id == dep.id).values(
                 pending_rollout_id=None, revision=Deployment.revision + 1))
         serving = s.get(ModelVersion, dep.version_id).version if dep is not None else None
-        info = {"rollout": pending.id, "action": pending.action, "to_version": to, "serving": serving,
-                "requested_by": pending.requested_by, "requested_at": pending.requested_at.isoformat(),
-                "pid": pid, "host": host, "why": why}
+        info: ClearedChange = {
+            "rollout": pending.id, "action": pending.action, "to_version": to, "serving": serving,
+            "requested_by": pending.requested_by, "requested_at": pending.requested_at.isoformat(),
+            "pid": pid, "host": host, "why": why}
         audit.record(s, action="rollout.abandoned", target=target, actor=actor, origin=origin,
                      before={"state": RolloutState.PENDING, **{k: info[k] for k in (
                          "rollout", "to_version", "requested_by", "pid", "host")}},

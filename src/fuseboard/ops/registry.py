@@ -25,7 +25,7 @@ from sqlmodel import func, select
 from fuseboard.errors import FuseboardError
 from fuseboard.inputs import not_a_file
 from fuseboard.monitoring import metrics as metrics_mod
-from fuseboard.monitoring import profiles
+from fuseboard.monitoring import profiles, shapes
 from fuseboard.ops import audit
 from fuseboard.store import lookup
 from fuseboard.ops.names import check_name
@@ -65,8 +65,8 @@ class RegisterResult:
     task: str
     metrics: dict[str, float]
     metrics_on: str
-    features: list[dict[str, Any]]
-    changed: dict[str, Any] = field(default_factory=dict)  # model fields this registration changed
+    features: list[shapes.SchemaEntry]
+    changed: dict[str, str | None] = field(default_factory=dict)  # model fields this registration changed, as shown
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -292,11 +292,11 @@ class Prepared:
     task: str
     estimator_class: str
     sha256: str
-    schema: list[dict[str, Any]]
+    schema: list[shapes.SchemaEntry]
     metrics: dict[str, float]
     metrics_on: str
     metrics_rows: int
-    profile: dict[str, Any]
+    profile: shapes.ReferenceProfile
     artifact: bytes = b""  # the bytes that were hashed, loaded and measured: what gets stored
 
 

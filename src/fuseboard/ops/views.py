@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
@@ -20,6 +20,12 @@ from fuseboard.store.db import Workspace
 from fuseboard.store.models import (AuditEvent, CheckRun, CheckState, Deployment, Environment, Model,
                                      ModelVersion, Person,
                                      Team)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fuseboard.monitoring.details import CheckDetails
+    from fuseboard.monitoring.settings import MonitoringSettings
+    from fuseboard.monitoring.shapes import (NoProfile, PerformanceProfile, ReferenceProfile, SchemaEntry,
+                                             ValidationMetrics, WindowColumns)
 
 
 def environments(ws: Workspace) -> list[Environment]:
@@ -70,9 +76,9 @@ class VersionInfo:
     estimator_class: str
     registered_by: str
     registered_at: datetime
-    metrics: dict[str, Any]
+    metrics: ValidationMetrics
     sha256: str
-    features: list[dict[str, Any]]
+    features: list[SchemaEntry]
     target: str
     note: str
 
@@ -307,7 +313,7 @@ class CheckInfo:
     status: str
     summary: str
     rows: int
-    details: dict[str, Any]
+    details: CheckDetails  # the check kind's (monitoring/details.py); ``{}`` in the history
     at: datetime
     since: datetime
     version: int
@@ -354,24 +360,27 @@ def deployment_health(ws: Workspace, model: str, env: str, history_limit: int = 
                             dep.endpoint_url if dep else "", states, history)
 
 
-def recent_profiles(ws: Workspace, model: str, env: str, since: datetime) -> tuple[dict[str, Any], list[Any]]:
-    """The serving version's reference profile and its window profiles since ``since`` (oldest first)."""
+def recent_profiles(ws: Workspace, model: str, env: str, since: datetime
+                    ) -> tuple[ReferenceProfile | NoProfile, WindowColumns]:
+    """The serving version's reference profile and its window profiles since ``since`` merged into one per
+    feature; ``({}, {})`` when nothing serves ``model`` in ``env``."""
+    from fuseboard.monitoring.evaluate import merged
     from fuseboard.store.models import WindowProfile
 
     with ws.session() as s:
         found = _deployment(s, model, env)
         if found is None or found[2] is None:
-            return {}, []
+            return {}, {}
         _, e, dep = found
         mv = s.get(ModelVersion, dep.version_id)
         rows = list(s.scalars(select(WindowProfile).where(
             WindowProfile.version_id == mv.id, WindowProfile.environment_id == e.id,
             WindowProfile.window_start >= since).order_by(WindowProfile.window_start)))
-    return mv.reference_profile, rows
+    return cast("ReferenceProfile | NoProfile", mv.reference_profile), merged(rows, "features")
 
 
 def performance_history(ws: Workspace, model: str, env: str, since: datetime
-                        ) -> tuple[str, dict[str, Any], list[tuple[datetime, dict[str, Any]]]]:
+                        ) -> tuple[str, ValidationMetrics, list[tuple[datetime, PerformanceProfile]]]:
     """(task, the serving version's validation metrics, its labelled windows' ``(start, performance)``)."""
     from fuseboard.store.models import WindowProfile
 
@@ -419,7 +428,7 @@ class ModelSettings:
     """A model's name as stored and its monitoring settings as set (the policy fills in defaults)."""
 
     name: str
-    monitoring: dict[str, Any]
+    monitoring: MonitoringSettings
 
 
 def model_settings(ws: Workspace, model: str) -> ModelSettings:

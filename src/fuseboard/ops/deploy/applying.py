@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import time
 from datetime import datetime, timedelta
-from typing import Any, Callable
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -34,7 +33,7 @@ def _refuse(ws: Workspace, plan: ChangePlan, actor: str, origin: str, why: str) 
 
 def apply(ws: Workspace, plan: ChangePlan, *, actor: str, origin: str, reason: str = "", override: bool = False,
           allow: dict[str, list[str]] | None = None, check_gates: bool = True, now: datetime | None = None,
-          run_hook: Callable[[dict[str, Any], dict[str, Any]], hooks.HookResult] = hooks.run) -> ChangeResult:
+          run_hook: hooks.RunHook = hooks.run) -> ChangeResult:
     """Carry out a planned change: request, hook, outcome (see the module's docstring).
 
     Raises ``Conflict`` when the deployment changed since ``plan`` was made, ``Refused`` when a
@@ -109,8 +108,8 @@ def apply(ws: Workspace, plan: ChangePlan, *, actor: str, origin: str, reason: s
                      before={"version": fresh.from_version}, after={"version": mv.version, "rollout": rollout.id,
                                                                      "hook": rollout.hook}, reason=reason, at=when)
         rollout_id, hook, env_id = rollout.id, dict(e.hook), e.id
-    values = {"model": plan.model, "version": plan.to_version, "artifact": artifact, "env": plan.environment,
-              "from_version": plan.from_version, "action": plan.action}
+    values: hooks.HookValues = {"model": plan.model, "version": plan.to_version, "artifact": artifact,
+                                "env": plan.environment, "from_version": plan.from_version, "action": plan.action}
     began = time.monotonic()
     try:
         result = run_hook(hook, values)
@@ -196,7 +195,7 @@ def _finish(ws: Workspace, plan: ChangePlan, rollout_id: int, env_id: int, resul
 def change(ws: Workspace, model: str, env: str, *, action: str = "deploy", version: int | None = None,
            actor: str, origin: str, reason: str = "", endpoint_url: str | None = None, override: bool = False,
            allow: dict[str, list[str]] | None = None, check_gates: bool = True, now: datetime | None = None,
-           run_hook: Callable[[dict[str, Any], dict[str, Any]], hooks.HookResult] = hooks.run) -> ChangeResult:
+           run_hook: hooks.RunHook = hooks.run) -> ChangeResult:
     """Plan and apply in one go (headless callers that already confirmed)."""
     plan = plan_change(ws, model, env, action=action, version=version, endpoint_url=endpoint_url, now=now)
     return apply(ws, plan, actor=actor, origin=origin, reason=reason, override=override, allow=allow,

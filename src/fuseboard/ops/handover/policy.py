@@ -3,9 +3,10 @@ handover (per criticality tier, from the config file's ``[ownership.<tier>]``), 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from sqlmodel import select
 
@@ -15,16 +16,26 @@ from fuseboard.store.models import (CRITICALITIES, Deployment, Environment, Hand
                                     RotaShift, Team, utcnow)
 
 
-DEFAULT_POLICY = {
+class OwnershipRule(TypedDict):
+    """What a criticality tier requires of a model deployed in one of its ``environments``."""
+
+    environments: list[str]
+    require_rota: bool  # its owning team has an on-call rota
+    require_handover: bool  # a handover on the tier's checklist was completed
+
+
+DEFAULT_POLICY: dict[str, OwnershipRule] = {
     "mission-critical": {"environments": ["prod"], "require_rota": True, "require_handover": True},
     "internal": {"environments": ["prod"], "require_rota": False, "require_handover": False},
 }
 
 
-def policy(config_raw: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
-    """The ownership policy: the defaults, with ``[ownership.<tier>]`` from the config file on top."""
-    out = {tier: dict(rules) for tier, rules in DEFAULT_POLICY.items()}
-    for tier, rules in ((config_raw or {}).get("ownership") or {}).items():
+def policy(config_raw: Mapping[str, object] | None = None) -> dict[str, OwnershipRule]:
+    """The ownership policy (by tier): the defaults, with ``[ownership.<tier>]`` from the config file
+    (``config_raw``: the file as parsed, not yet checked) on top."""
+    out = {tier: OwnershipRule(**rules) for tier, rules in DEFAULT_POLICY.items()}
+    tables = cast("dict[str, object]", (config_raw or {}).get("ownership") or {})
+    for tier, rules in tables.items():
         if tier not in CRITICALITIES or not isinstance(rules, dict):
             raise FuseboardError(f"[ownership.{tier}]: tiers are {', '.join(CRITICALITIES)}")
         for key, value in rules.items():
@@ -49,7 +60,7 @@ class Violation:
         return asdict(self)
 
 
-def check_policy(ws: Workspace, rules: dict[str, dict[str, Any]] | None = None,
+def check_policy(ws: Workspace, rules: dict[str, OwnershipRule] | None = None,
                  now: datetime | None = None) -> list[Violation]:
     """Every model that breaks the ownership policy, and why."""
     rules = rules or policy()
@@ -67,8 +78,8 @@ def check_policy(ws: Workspace, rules: dict[str, dict[str, Any]] | None = None,
         for h in s.exec(select(Handover).where(Handover.state == HandoverState.TRANSFERRED)):
             done.setdefault(h.model_id, set()).add(h.template)
         for m in s.exec(select(Model).order_by(Model.name)):
-            rule = rules.get(m.criticality, {})
-            if not deployed.get(m.id, set()) & set(rule.get("environments", [])):
+            rule = rules.get(m.criticality)
+            if rule is None or not deployed.get(m.id, set()) & set(rule.get("environments", [])):
                 continue
             where = "/".join(sorted(deployed[m.id] & set(rule["environments"])))
             owner = teams.get(m.owner_team_id)

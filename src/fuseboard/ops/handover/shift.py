@@ -3,9 +3,10 @@ opened and resolved, handovers moved), people's actions apart from fuseboard's o
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from sqlmodel import select
 
@@ -22,7 +23,54 @@ SHIFT_ACTIONS = ("deploy", "promote", "rollback", "deploy.failed", "promote.fail
 MACHINE = ("monitor",)  # actors (and origins) that are fuseboard itself, not a person
 
 
-def _grouped(items: list[dict[str, Any]], key: Any) -> list[dict[str, Any]]:
+class ShiftEvent(TypedDict):
+    """An audited action in the shift, repeats grouped (times are ISO 8601 text, as ``--json`` prints them)."""
+
+    at: str  # the first of them
+    actor: str
+    action: str
+    target: str
+    reason: str
+    after: dict[str, Any]  # the audit event's ``after`` (free-form)
+    machine: bool  # done by fuseboard itself (MACHINE), not a person
+    count: int
+    first: str
+    last: str
+
+
+class MachineGroup(ShiftEvent):
+    """What fuseboard did by itself, one entry per actor and action, with what it did it to."""
+
+    targets: list[str]
+
+
+class ShiftAlert(TypedDict):
+    """An alert opened (or resolved) during the shift."""
+
+    id: int
+    model: str | None
+    environment: str | None
+    check: str
+    severity: str
+    summary: str
+    opened_at: str
+    resolved_at: str | None
+    flaps: int
+    at: str  # when it opened (what grouping orders by)
+    times: int  # 1 + its flaps
+    last_at: str  # when it last (re)opened
+
+
+class AlertGroup(ShiftAlert):
+    """Alerts opened, one entry per deployment, check and severity: how many times (flaps count) and when."""
+
+    count: int
+    first: str
+    last: str
+    targets: list[str]  # (empty: alerts have no ``target``)
+
+
+def _grouped(items: Sequence[Mapping[str, Any]], key: Callable[[Any], Hashable]) -> list[dict[str, Any]]:
     """Repeats as one entry: the first's fields, ``count``, ``first``/``last`` times, and the ``targets``."""
     groups: dict[Any, dict[str, Any]] = {}
     for item in items:
@@ -43,25 +91,27 @@ class ShiftSummary:
     team: str | None
     person: str | None
     since: datetime
-    events: list[dict[str, Any]]
-    alerts_opened: list[dict[str, Any]]
-    alerts_resolved: list[dict[str, Any]]
+    events: list[ShiftEvent]
+    alerts_opened: list[ShiftAlert]
+    alerts_resolved: list[ShiftAlert]
     still_open: int
 
     @property
-    def people(self) -> list[dict[str, Any]]:
+    def people(self) -> list[ShiftEvent]:
         """What people did (acks, silences, resolves, deploys, rollbacks...), repeats grouped, in time order."""
         return [e for e in self.events if not e["machine"]]
 
     @property
-    def machine(self) -> list[dict[str, Any]]:
+    def machine(self) -> list[MachineGroup]:
         """What fuseboard did by itself (known-good marks, reconciled changes), grouped by action."""
-        return _grouped([e for e in self.events if e["machine"]], lambda e: (e["actor"], e["action"]))
+        return cast("list[MachineGroup]", _grouped([e for e in self.events if e["machine"]],
+                                                   lambda e: (e["actor"], e["action"])))
 
     @property
-    def alerts_grouped(self) -> list[dict[str, Any]]:
+    def alerts_grouped(self) -> list[AlertGroup]:
         """Alerts opened, one entry per deployment, check and severity: how many times (flaps count) and when."""
-        return _grouped(self.alerts_opened, lambda a: (a["severity"], a["model"], a["environment"], a["check"]))
+        return cast("list[AlertGroup]", _grouped(self.alerts_opened,
+                                                 lambda a: (a["severity"], a["model"], a["environment"], a["check"])))
 
     def as_dict(self) -> dict[str, Any]:
         return {"team": self.team, "on_call": self.person, "since": self.since.isoformat(), "events": self.events,
@@ -102,11 +152,12 @@ def shift_summary(ws: Workspace, team: str | None = None, *, since: datetime | N
                for e in s.exec(select(AuditEvent).where(AuditEvent.at >= since, AuditEvent.action.in_(SHIFT_ACTIONS))
                                .order_by(AuditEvent.at))]
         # people first, then fuseboard's own; the same action on the same thing by the same one, grouped
-        events = [{k: v for k, v in g.items() if k != "targets"}
-                  for g in _grouped(sorted(raw, key=lambda e: e["machine"]),
-                                    lambda e: (e["machine"], e["actor"], e["action"], e["target"]))]
+        events = cast("list[ShiftEvent]", [{k: v for k, v in g.items() if k != "targets"}
+                                           for g in _grouped(sorted(raw, key=lambda e: e["machine"]),
+                                                             lambda e: (e["machine"], e["actor"], e["action"],
+                                                                        e["target"]))])
 
-        def alert(a: Any) -> dict[str, Any]:
+        def alert(a: Alert) -> ShiftAlert:
             return {"id": a.id, "model": names.get(a.model_id), "environment": envs.get(a.environment_id),
                     "check": a.check, "severity": a.severity, "summary": a.summary,
                     "opened_at": a.opened_at.isoformat(),

@@ -8,13 +8,32 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import NotRequired, TypedDict, cast
 
 from fuseboard.config import config_dir
 from fuseboard.errors import FuseboardError
 from fuseboard.ops.handover.verifiers import VERIFIERS
 
 GROUPS = ("data", "model", "infrastructure", "monitoring", "operations")
+
+
+class TemplateItem(TypedDict):
+    """One ``[[items]]`` entry of a checklist template, as written in its file."""
+
+    key: str
+    group: str  # one of GROUPS
+    text: str
+    required: NotRequired[bool]  # default true
+    verify: NotRequired[str]  # a verifier's name (VERIFIERS): fuseboard checks the item itself
+    help: NotRequired[str]
+
+
+class Template(TypedDict):
+    """A checklist template, checked (``load_template``)."""
+
+    name: str  # the file's ``name``, else its stem
+    description: str
+    items: list[TemplateItem]
 
 
 def shipped_dir() -> Path:
@@ -25,7 +44,7 @@ def user_dir() -> Path:
     return config_dir() / "checklists"
 
 
-def load_template(path: Path) -> dict[str, Any]:
+def load_template(path: Path) -> Template:
     """A checklist template, checked; one clear error naming the file and item otherwise."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -63,7 +82,7 @@ def load_template(path: Path) -> dict[str, Any]:
         if unknown:
             raise FuseboardError(f"{where}: unknown field {sorted(unknown)[0]!r}")
     return {"name": str(data.get("name") or path.stem), "description": str(data.get("description", "")),
-            "items": items}
+            "items": cast("list[TemplateItem]", items)}
 
 
 def templates() -> dict[str, Path]:

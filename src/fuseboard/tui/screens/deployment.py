@@ -23,7 +23,12 @@ from fuseboard.tui.widgets.keybar import KeyBar
 from fuseboard.tui.widgets.title import TitleLine
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+
     from fuseboard.monitoring.alerts import AlertView
+    from fuseboard.monitoring.shapes import (FeatureProfile, NoLabels, NoProfile, PerformanceProfile,
+                                             ReferenceProfile, ValidationMetrics, WindowColumns, WindowFeature)
     from fuseboard.ops.connect import Workspace
     from fuseboard.ops.incident import Incident
     from fuseboard.ops.views import DeploymentHealth
@@ -80,8 +85,8 @@ def trend(values: list[float], baseline: float | None, height: int = 4) -> list[
     return lines
 
 
-def performance_chart(task: str, baseline: dict[str, Any], windows: list[tuple[Any, dict[str, Any]]],
-                      now: Any) -> list[Any]:
+def performance_chart(task: str, baseline: ValidationMetrics,
+                      windows: Sequence[tuple[datetime, PerformanceProfile | NoLabels]], now: datetime) -> list[Text]:
     """The model's main metric bucket by bucket over the performance window, against its baseline."""
     from fuseboard.monitoring import performance
 
@@ -120,7 +125,7 @@ def _num(value: float) -> str:
     return f"{value:.3g}"
 
 
-def _bins(reference: dict[str, Any], current: dict[str, Any]) -> list[tuple[str, float, float]]:
+def _bins(reference: FeatureProfile, current: WindowFeature) -> list[tuple[str, float, float]]:
     """(label, reference share, current share) per bin: deciles plus the open ends, or categories."""
     if reference.get("kind") == "numeric":
         edges = reference["edges"]
@@ -137,7 +142,7 @@ def _bins(reference: dict[str, Any], current: dict[str, Any]) -> list[tuple[str,
     return [(label, r / rt, c / ct) for label, r, c in zip(labels, ref, cur) if r or c]
 
 
-def histogram(feature: str, reference: dict[str, Any], current: dict[str, Any], score: str) -> Table:
+def histogram(feature: str, reference: FeatureProfile, current: WindowFeature, score: str) -> Table:
     """Reference (░) against the last hour (█), bin by bin, as shares of rows."""
     table = Table(title=markup_safe(f"{feature}: reference ░ vs last hour █ ({score})"), title_justify="left",
                   box=None,
@@ -154,8 +159,9 @@ def histogram(feature: str, reference: dict[str, Any], current: dict[str, Any], 
     return table
 
 
-def render_health(d: Any, colors: dict[str, str], profiles: tuple[dict[str, Any], dict[str, Any]] | None = None,
-                  feature_index: int = 0, chart: list[Any] | None = None, incident: list[Any] | None = None) -> Group:
+def render_health(d: DeploymentHealth, colors: dict[str, str],
+                  profiles: tuple[ReferenceProfile | NoProfile, WindowColumns] | None = None,
+                  feature_index: int = 0, chart: list[Text] | None = None, incident: list[Any] | None = None) -> Group:
     head = Text()
     head.append(visible(f"{d.model} in {d.environment}"), style="bold")
     head.append(visible(f"  v{d.version} · {d.criticality} · endpoint {d.endpoint_url or 'none'}"))
@@ -229,8 +235,8 @@ class IncidentData(NamedTuple):
     """What the incident view shows; ``health`` None: the deployment no longer exists (nor the rest)."""
 
     health: DeploymentHealth | None
-    profiles: tuple[dict[str, Any], dict[str, Any]] | None  # (reference, the last hour merged)
-    chart: list[Any] | None  # performance_chart's lines
+    profiles: tuple[ReferenceProfile | NoProfile, WindowColumns] | None  # (reference, the last hour merged)
+    chart: list[Text] | None  # performance_chart's lines
     incident: Incident | None
     protected: bool
     opened: AlertView | None  # the alert the view was opened from
@@ -239,7 +245,6 @@ class IncidentData(NamedTuple):
 def _fetch(ws: Workspace, model: str, env: str, alert_id: int | None = None) -> IncidentData:
     from datetime import timedelta
 
-    from fuseboard.monitoring.checks import merged
     from fuseboard.ops.incident import incident
     from fuseboard.clock import utcnow
     from fuseboard.ops.views import deployment_health, environments, performance_history, recent_profiles
@@ -248,7 +253,7 @@ def _fetch(ws: Workspace, model: str, env: str, alert_id: int | None = None) -> 
     health = deployment_health(ws, model, env)
     if health is None:
         return IncidentData(None, None, None, None, False, None)
-    reference, windows = recent_profiles(ws, model, env, now - timedelta(hours=1))
+    profiles = recent_profiles(ws, model, env, now - timedelta(hours=1))
     chart = performance_chart(*performance_history(ws, model, env, now - timedelta(hours=24)), now)
     protected = any(e.name == env and e.protected for e in environments(ws))
     opened = None
@@ -256,7 +261,7 @@ def _fetch(ws: Workspace, model: str, env: str, alert_id: int | None = None) -> 
         from fuseboard.monitoring.alerts import list_alerts
 
         opened = next((a for a in list_alerts(ws, include_resolved=True, now=now) if a.id == alert_id), None)
-    return IncidentData(health, (reference, merged(windows, "features")), chart, incident(ws, model, env, now=now),
+    return IncidentData(health, profiles, chart, incident(ws, model, env, now=now),
                         protected, opened)
 
 

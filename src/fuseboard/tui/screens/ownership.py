@@ -26,6 +26,8 @@ from fuseboard.tui.widgets.table import Column, VirtualTable
 from fuseboard.tui.widgets.title import TitleLine
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from fuseboard.ops.connect import Workspace
     from fuseboard.ops.handover import ShiftSummary
 
@@ -54,7 +56,7 @@ def _turn(turn: Any) -> str:
     return f"{turn.person}{how} until {turn.end.astimezone():%a %H:%M}"
 
 
-def fetch_ownership(ws: Workspace, raw_config: dict[str, Any]) -> list[Row]:
+def fetch_ownership(ws: Workspace, raw_config: Mapping[str, object]) -> list[Row]:
     from fuseboard.ops.handover import check_policy, open_handovers, policy
     from fuseboard.ops.oncall import on_call
     from fuseboard.ops.teams import model_owners
