@@ -268,7 +268,7 @@ def test_the_runbook_is_set_shown_and_carried_by_plans_and_alerts(demo_url: str,
     # too long: one line, nothing changed
     long = run("--db", demo_url, "monitoring", "set", "demand-forecast", "--runbook", "x" * 2001, "--yes")
     assert long.exit_code == 1 and long.output.strip() == (
-        "error: --runbook is 2,001 characters; at most 2,000 (link to a longer one)")
+        "error: the runbook is 2,001 characters; at most 2,000 (link to a longer one) (--runbook)")
     # "" removes it
     run("--db", demo_url, "monitoring", "set", "demand-forecast", "--runbook", "", "--yes")
     assert "runbook: none (fuseboard monitoring set demand-forecast --runbook URL)" in run(
@@ -280,5 +280,5 @@ def test_the_runbook_is_set_shown_and_carried_by_plans_and_alerts(demo_url: str,
     assert "  runbook: https://wiki/loans" in run("--db", demo_url, "monitoring", "show", "loans").output
     refused = run("--db", demo_url, "register", "loans2", "--artifact", str(credit_files["artifact"]),
                   "--reference", str(credit_files["reference"]), "--target", "default", "--runbook", "y" * 3000)
-    assert refused.exit_code == 1 and "--runbook is 3,000 characters" in refused.output
+    assert refused.exit_code == 1 and "the runbook is 3,000 characters" in refused.output and "(--runbook)" in refused.output
     assert run("--db", demo_url, "models", "show", "loans2").exit_code == 1  # nothing registered

@@ -22,8 +22,9 @@ def test_settings_are_validated_against_the_features(demo_url: str) -> None:
         settings.update(ws, "credit-risk", {"methods": {"purpose": "ks"}}, actor="a", origin="cli")
     with pytest.raises(FuseboardError, match="the model has no feature 'salary'"):
         settings.update(ws, "credit-risk", {"thresholds": {"salary": 0.2}}, actor="a", origin="cli")
-    with pytest.raises(FuseboardError, match="--drift-share must be above 0"):
+    with pytest.raises(FuseboardError, match="the drift share must be above 0") as refused:
         settings.update(ws, "credit-risk", {"drift_share": 2}, actor="a", origin="cli")
+    assert refused.value.field == "drift_share" and "--" not in str(refused.value)  # the core names no flag
 
 
 def test_a_key_feature_raises_the_alert_on_its_own(demo_url: str) -> None:

@@ -102,7 +102,8 @@ class Context:
 
 
 # Core fields whose flag is not simply --field-with-dashes.
-FLAG_FOR_FIELD = {"duration": "--for", "db": "--db / FUSEBOARD_DB / config db", "to_team": "--to", "side": "--as"}
+FLAG_FOR_FIELD = {"duration": "--for", "db": "--db / FUSEBOARD_DB / config db", "to_team": "--to", "side": "--as",
+                  "flap_period_minutes": "--flap-period"}
 
 
 def with_flag(exc: FuseboardError) -> str:

@@ -133,66 +133,66 @@ def validate(settings: SettingsChanges | MonitoringSettings, features: dict[str,
     out: MonitoringSettings = {}
     for feature, method in settings.get("methods", {}).items():
         if feature not in features:
-            raise FuseboardError(f"--method {feature}={method}: the model has no feature {feature!r}",
+            raise FuseboardError(f"method {feature}={method}: the model has no feature {feature!r}",
                                  field="method")
         spec = drift.METHODS.get(method)
         if spec is None:
-            raise FuseboardError(f"--method {feature}={method}: the methods are {', '.join(drift.METHODS)}",
+            raise FuseboardError(f"method {feature}={method}: the methods are {', '.join(drift.METHODS)}",
                                  field="method")
         if spec.numeric_only and features[feature] != "numeric":
-            raise FuseboardError(f"--method {feature}={method}: {method} needs a numeric feature; "
+            raise FuseboardError(f"method {feature}={method}: {method} needs a numeric feature; "
                                  f"{feature!r} is categorical", field="method")
         out.setdefault("methods", {})[feature] = method
     for feature, value in settings.get("thresholds", {}).items():
         if feature not in features:
-            raise FuseboardError(f"--threshold {feature}={value}: the model has no feature {feature!r}",
+            raise FuseboardError(f"threshold {feature}={value}: the model has no feature {feature!r}",
                                  field="threshold")
-        out.setdefault("thresholds", {})[feature] = _number(value, f"--threshold {feature}", "threshold")
+        out.setdefault("thresholds", {})[feature] = _number(value, f"threshold {feature}", "threshold")
     for feature in settings.get("key_features", []):
         if feature not in features:
-            raise FuseboardError(f"--key {feature}: the model has no feature {feature!r}", field="key")
+            raise FuseboardError(f"key feature {feature}: the model has no feature {feature!r}", field="key")
     if settings.get("key_features"):
         out["key_features"] = sorted(set(settings["key_features"]))
     for metric, (kind, tol) in settings.get("tolerances", {}).items():
         if kind not in TOLERANCE_KINDS:
-            raise FuseboardError(f"--tolerance {metric}: kind must be one of {', '.join(TOLERANCE_KINDS)}",
+            raise FuseboardError(f"tolerance {metric}: the kind must be one of {', '.join(TOLERANCE_KINDS)}",
                                  field="tolerance")
-        out.setdefault("tolerances", {})[metric] = [kind, _number(tol, f"--tolerance {metric}", "tolerance")]
+        out.setdefault("tolerances", {})[metric] = [kind, _number(tol, f"tolerance {metric}", "tolerance")]
     for metric, value in settings.get("gates", {}).items():
         if not isinstance(metric, str) or not metric.replace("_", "").isalnum():
-            raise FuseboardError(f"--gate {metric}: not a metric name (roc_auc, f1, accuracy, rmse, mae, r2, ...)",
+            raise FuseboardError(f"gate {metric}: not a metric name (roc_auc, f1, accuracy, rmse, mae, r2, ...)",
                                  field="gate")
-        out.setdefault("gates", {})[metric] = _number(value, f"--gate {metric}", "gate")
+        out.setdefault("gates", {})[metric] = _number(value, f"gate {metric}", "gate")
     for key, kind in SCALARS.items():
         if key in settings and settings[key] is not None:
             try:
                 out[key] = kind(settings[key])
             except (TypeError, ValueError):
-                raise FuseboardError(f"--{key.replace('_', '-')} must be a {kind.__name__}", field=key) from None
+                raise FuseboardError(f"{key.replace('_', ' ')} must be a whole number" if kind is int else f"{key.replace('_', ' ')} must be a {kind.__name__}", field=key) from None
     if "runbook" in out:
         out["runbook"] = out["runbook"].strip()
         if len(out["runbook"]) > RUNBOOK_MAX:
-            raise FuseboardError(f"--runbook is {len(out['runbook']):,} characters; at most {RUNBOOK_MAX:,} "
+            raise FuseboardError(f"the runbook is {len(out['runbook']):,} characters; at most {RUNBOOK_MAX:,} "
                                  "(link to a longer one)", field="runbook")
     flap = out.get("flap_period_minutes")
     if flap is not None and not 0 <= flap <= FLAP_PERIOD_MAX_MINUTES:
-        raise FuseboardError("--flap-period must be between 0 (never reopen) and 24h", field="flap_period")
+        raise FuseboardError("the flap period must be between 0 (never reopen) and 24h", field="flap_period")
     share = out.get("drift_share")
     if share is not None and not 0 < share <= 1:
-        raise FuseboardError("--drift-share must be above 0 and at most 1", field="drift_share")
+        raise FuseboardError("the drift share must be above 0 and at most 1", field="drift_share")
     return out
 
 
-def _number(value: Any, option: str, name: str) -> float:
-    """``value`` as a finite, non-negative number; ``option`` words it for the message, ``name`` is the field."""
+def _number(value: Any, what: str, name: str) -> float:
+    """``value`` as a finite, non-negative number; ``what`` words it for the message, ``name`` is the field."""
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise FuseboardError(f"{option} must be a number, not {value!r}", field=name) from None
+        raise FuseboardError(f"{what} must be a number, not {value!r}", field=name) from None
     if number != number or number in (float("inf"), float("-inf")):  # NaN and infinity pass every comparison
-        raise FuseboardError(f"{option} must be a finite number, not {value!r}", field=name)
+        raise FuseboardError(f"{what} must be a finite number, not {value!r}", field=name)
     if number < 0:
-        raise FuseboardError(f"{option} must not be negative", field=name)
+        raise FuseboardError(f"{what} must not be negative", field=name)
     return number
 
 

@@ -131,7 +131,7 @@ def configure(ws: Workspace, env: str, *, actor: str, origin: str, reason: str =
     checked = hooks.validate(hook) if hook is not None else None
     for name, value in (("soak", soak_seconds), ("converge", converge_seconds)):
         if value is not None and not 0 <= value <= 30 * 86400:
-            raise FuseboardError(f"--{name} must be between 0 and 30 days")
+            raise FuseboardError(f"the {name} time must be between 0 and 30 days", field=name)
     with ws.transaction() as s:
         e = lookup.environment(s, env)
         before: EnvironmentSettings = {  # (a credential in an old webhook URL is not audited)
