@@ -6,7 +6,7 @@ Each run starts a process on a pseudo-terminal of 80x24 and reads its output
 until a marker appears on screen:
 
 * floor: a bare Textual app with one empty DataTable (marker: its column label);
-* fuseboard first frame: the Models screen's title line (its screen tabs);
+* fuseboard first frame: the Models screen's title line (the current screen, named whatever the width);
 * fuseboard rows: the first model row, i.e. the workspace opened and queried.
 
 Runs alternate between the programs so machine noise hits them alike; the
@@ -104,7 +104,7 @@ def main() -> None:
     floor, first, rows = [], [], []
     for _ in range(args.runs):
         floor += time_until([sys.executable, str(bare_script)], [b"FLOOR-READY"], env)
-        f, r = time_until(fuseboard, [b"3 Monitoring", b"model-00000"], env)
+        f, r = time_until(fuseboard, [b"1 Models", b"model-00000"], env)
         first.append(f)
         rows.append(r)
     result = {
