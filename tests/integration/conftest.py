@@ -12,7 +12,8 @@ from fuseboard.store.db import open_workspace
 @pytest.fixture
 def alerting_url(demo_url: str) -> str:
     """The demo with a critical drift alert on credit-risk/prod and a warning on churn/prod
-    (the incident screen's tests use their own, with one more warning)."""
+    (the console's incident tests, test_incident_view.py and test_console_defects.py, use their own, with
+    one more warning)."""
     ws = open_workspace(demo_url)
     with ws.transaction() as s:
         alerts.record_results(s, [

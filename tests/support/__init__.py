@@ -4,7 +4,10 @@ test module, it imports from here or uses the fixtures of ``tests/conftest.py``.
 - ``tests.support.console``: the one console app factory and the keys-and-screens helpers;
 - ``tests.support.rows``: inference rows and the ingest/check/register helpers built on them;
 - ``tests.support.http``: the local HTTP server behind the ``http_server`` fixture;
-- ``tests.support.processes``: reading a child process's output with a deadline.
+- ``tests.support.processes``: reading a child process's output with a deadline;
+- ``tests.support.deploys``: the CLI runner, workspace reads and deploy hooks of the environment tests;
+- ``tests.support.ownership``: the CLI checks, reads and store setup of the ownership and handover tests;
+- ``tests.support.incidents``: the alerts and monitoring-screen keys of the console's incident tests.
 """
 
 from __future__ import annotations

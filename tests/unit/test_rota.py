@@ -1,5 +1,5 @@
 """Rota maths (pure): who is on call at an instant, from a rotation, shifts and overrides; now and next
-(the rota commands and the teams on the demo workspace are tests/integration/test_ownership.py)."""
+(the rota commands and the teams on the demo workspace are tests/integration/test_teams_and_rota.py)."""
 
 from __future__ import annotations
 
