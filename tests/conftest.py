@@ -192,3 +192,12 @@ def http_server() -> Iterator[Callable[..., Any]]:
     yield start
     for server in servers:
         stop(server)
+
+
+@pytest.fixture
+def endpoint(http_server: Callable[..., Any]) -> Any:
+    """A model's endpoint on 127.0.0.1 reporting version "2" (``.version`` changes what it reports,
+    ``.fail = True`` makes it answer 500; ``.url``)."""
+    from tests.support.http import VersionEndpoint
+
+    return http_server(VersionEndpoint, version="2")

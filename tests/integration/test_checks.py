@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
-from http.server import BaseHTTPRequestHandler
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -99,29 +97,6 @@ def test_a_check_that_raises_is_an_error_result_and_the_rest_run() -> None:
     assert result.status == "error" and "ZeroDivisionError" in result.summary
 
 
-class _Endpoint(BaseHTTPRequestHandler):
-    mode = "ok"
-
-    def do_GET(self) -> None:  # noqa: N802
-        if self.mode == "500":
-            self.send_response(500)
-            self.end_headers()
-            return
-        body = json.dumps({"status": "ok", "version": self.server.version}).encode()  # type: ignore[attr-defined]
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def endpoint(http_server):  # noqa: ANN001, ANN201
-    return http_server(_Endpoint, version="2")
-
-
 def test_probe_up_wrong_version_down_and_error(endpoint) -> None:  # noqa: ANN001
     url = f"http://127.0.0.1:{endpoint.server_address[1]}"
     up = checks.probe(url)
@@ -138,11 +113,11 @@ def test_probe_up_wrong_version_down_and_error(endpoint) -> None:  # noqa: ANN00
     assert converging.status == "ok" and converging.summary.startswith("converging: endpoint still serves version 2")
     late = checks.evaluate_health(up, 3, "mission-critical", now=now, converging_until=now - timedelta(seconds=1))
     assert late.status == "crit" and late.summary.startswith("version mismatch")
-    _Endpoint.mode = "500"
+    endpoint.fail = True
     try:
         failed = checks.probe(url)
     finally:
-        _Endpoint.mode = "ok"
+        endpoint.fail = False
     assert not failed.up and failed.status_code == 500
     refused = checks.probe("http://127.0.0.1:9", timeout=1)
     assert not refused.up

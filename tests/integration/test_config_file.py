@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from fuseboard.cli import cli
 from fuseboard.config import Config
-from tests.support.console import SIZE, make_app, settle
+from tests.support.console import SIZE, make_app, palette, settle
 
 ORIGINAL = '''# fuseboard settings: the ops team's
 db = "sqlite:////srv/fb/fuseboard.db"   # the shared workspace
@@ -81,11 +81,7 @@ async def test_picking_a_theme_in_the_palette_keeps_the_file_private(demo_url: s
     app = make_app(demo_url, tmp_path, config=Config.load(path))
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        await pilot.press("colon")
-        await pilot.pause()
-        await pilot.press(*"theme: fuseboard-light")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await palette(pilot, "theme: fuseboard-light")
         await pilot.pause()
         assert app.theme == "fuseboard-light"
     assert oct(path.stat().st_mode & 0o777) == "0o600"

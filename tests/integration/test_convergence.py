@@ -10,9 +10,7 @@ tumour-screening and churn-propensity (internal) run v2 in prod after v1, and v2
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -24,29 +22,6 @@ from fuseboard.store.db import open_workspace
 from fuseboard.store.models import utcnow
 from fuseboard.ops.views import deployment_health, environment_matrix
 from tests.support.deploys import HOUR, events, history, run
-
-
-# -- a local HTTP server: an endpoint that reports a version ----------------------------------------------
-
-
-class _Endpoint(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
-        body = json.dumps({"status": "ok", "version": self.server.version}).encode()  # type: ignore[attr-defined]
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def endpoint(http_server: Any) -> Any:
-    return http_server(_Endpoint, version="2")
-
-
-# -- 8. convergence --------------------------------------------------------------------------------------
 
 
 def _on_endpoint(url: str, endpoint: Any, model: str = "tumour-screening", version: int = 2) -> None:

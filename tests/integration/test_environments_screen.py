@@ -8,7 +8,7 @@ import pytest
 from textual.widgets import Button, Input
 
 from fuseboard.store.db import open_workspace
-from fuseboard.ops.views import audit_events, environment_matrix, rollout_history
+from fuseboard.ops.views import audit_events, rollout_history
 from fuseboard.tui.app import FuseboardApp
 from fuseboard.tui.screens.dialogs import ChangeDialog
 from fuseboard.tui.screens.environments import EnvironmentsScreen
@@ -16,6 +16,7 @@ from fuseboard.tui.screens.history import HistoryScreen
 from fuseboard.tui.screens.versions import VersionDialog
 from fuseboard.tui.widgets.table import VirtualTable
 from tests.support.console import SIZE, make_app, screen_text, settle
+from tests.support.incidents import serving
 
 
 async def open_environments(app: FuseboardApp, pilot, model: str) -> EnvironmentsScreen:  # noqa: ANN001
@@ -27,15 +28,6 @@ async def open_environments(app: FuseboardApp, pilot, model: str) -> Environment
     while screen.selected_row.model != model:
         await pilot.press("j")
     return screen
-
-
-def serving(url: str, model: str, env: str) -> int:
-    ws = open_workspace(url)
-    try:
-        _, rows = environment_matrix(ws)
-        return next(r for r in rows if r.model == model).cells[env].version
-    finally:
-        ws.close()
 
 
 async def test_matrix_shows_version_health_and_known_good(demo_url: str, tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -19,27 +18,8 @@ from fuseboard.ops import deploy, environments
 from fuseboard.store.db import open_workspace
 from fuseboard.store.models import utcnow
 from fuseboard.ops.views import environment_matrix, rollout_history
+from tests.support.http import VersionEndpoint
 from tests.support.processes import first_line as _line
-
-
-class Endpoint(BaseHTTPRequestHandler):
-    version = "2"
-
-    def do_GET(self) -> None:  # noqa: N802
-        body = json.dumps({"version": type(self).version}).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def endpoint(http_server):  # noqa: ANN001, ANN201
-    handler = type("H", (Endpoint,), {"version": "2"})
-    return http_server(handler), handler
 
 
 def serving(url: str) -> int:
@@ -70,13 +50,13 @@ def kill_mid_hook(url: str, tmp_path: Path) -> None:
 def test_a_change_killed_mid_hook_is_reconciled_from_the_endpoint(demo_url: str, tmp_path: Path, endpoint,  # noqa: ANN001
                                                                    endpoint_reports: str, outcome: str,
                                                                    now_serving: int) -> None:
-    server, handler = endpoint
+    server = endpoint
     ws = open_workspace(demo_url)
     deploy.deploy(ws, "tumour-screening", 2, "prod", actor="t", origin="cli",
                   endpoint_url=f"http://127.0.0.1:{server.server_address[1]}")
     kill_mid_hook(demo_url, tmp_path)
     assert deploy.reconcile(ws) == []  # too early: the hook might still be running somewhere
-    handler.version = endpoint_reports  # did the serving system follow before the process died?
+    server.version = endpoint_reports  # did the serving system follow before the process died?
     [result] = deploy.reconcile(ws, now=utcnow() + timedelta(minutes=2))
     assert result.state == outcome and "the process running the hook stopped" in result.hook_status
     assert serving(demo_url) == now_serving
@@ -148,7 +128,7 @@ def test_misbehaving_endpoints_give_the_right_state_within_the_timeout(demo_url:
     assert all(health[(m, "dev")].details["up"] for m in kinds)
 
 
-class SlowEndpoint(Endpoint):
+class SlowEndpoint(VersionEndpoint):
     """Answers after 1.5 s (within the 2 s probe timeout), noting that a probe arrived."""
 
     arrived: Any = None
@@ -178,7 +158,7 @@ def test_a_monitor_killed_mid_check_leaves_no_half_cycle_and_a_standby_takes_ove
     from fuseboard.store.models import Deployment
 
     handler = type("H", (SlowEndpoint,), {"arrived": threading.Event()})
-    server = http_server(handler)
+    server = http_server(handler, version="2")
     ws = open_workspace(demo_url)
     with ws.transaction() as s:
         deployments = list(s.exec(select(Deployment)))

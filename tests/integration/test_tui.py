@@ -14,7 +14,7 @@ from fuseboard.tui.screens.model_detail import ModelDetailScreen
 from fuseboard.tui.screens.models import ModelsScreen
 from fuseboard.tui.widgets.table import VirtualTable
 from tests.support import ROOT
-from tests.support.console import SIZE, make_app, screen_text, settle
+from tests.support.console import SIZE, make_app, palette, screen_text, settle
 
 
 def visible_models(app: FuseboardApp) -> list[str]:
@@ -124,11 +124,7 @@ async def test_palette_jumps_to_a_model(demo_url: str, tmp_path: Path) -> None:
     app = make_app(demo_url, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        await pilot.press("colon")
-        await pilot.pause()
-        await pilot.press(*"open demand")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await palette(pilot, "open demand")
         await settle(app, pilot)
         assert isinstance(app.screen, ModelDetailScreen) and app.screen.model == "demand-forecast"
 
@@ -139,11 +135,7 @@ async def test_theme_from_palette_is_applied_and_remembered(demo_url: str, tmp_p
     app = make_app(demo_url, tmp_path, config=config)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        await pilot.press("colon")
-        await pilot.pause()
-        await pilot.press(*"theme: fuseboard-light")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await palette(pilot, "theme: fuseboard-light")
         await pilot.pause()
         assert app.theme == "fuseboard-light"
     assert Config.load(config.path).theme == "fuseboard-light"

@@ -63,3 +63,12 @@ async def goto_item(app: FuseboardApp, pilot, key: str) -> None:  # noqa: ANN001
     await pilot.press("g")
     while screen.selected.key != key:
         await pilot.press("j")
+
+
+async def palette(pilot, command: str) -> None:  # noqa: ANN001
+    """Open the command palette (``:``), type ``command`` and run the first match."""
+    await pilot.press("colon")
+    await pilot.pause()
+    await pilot.press(*command)
+    await pilot.pause(0.5)
+    await pilot.press("enter")

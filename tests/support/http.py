@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -36,3 +37,24 @@ def stop(server: FakeServer) -> None:
     """Stop serving and close the socket (handler threads still running are daemons); twice is harmless."""
     server.shutdown()
     server.server_close()
+
+
+class VersionEndpoint(BaseHTTPRequestHandler):
+    """A model's endpoint: GET answers ``{"status": "ok", "version": server.version}``, or 500 while
+    ``server.fail`` is true (set both on the server: ``http_server(VersionEndpoint, version="2")``)."""
+
+    def do_GET(self) -> None:  # noqa: N802
+        if getattr(self.server, "fail", False):
+            self.send_response(500)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = json.dumps({"status": "ok", "version": self.server.version}).encode()  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
