@@ -22,9 +22,8 @@ from typing import TYPE_CHECKING
 import click
 
 from fuseboard import __version__
-from fuseboard.cli.base import (FLAG_FOR_FIELD, Context, FuseboardGroup, confirm, emit_json, glyph, json_option,
-                                pass_ctx, reason_option, with_flag, yes_option)
-from fuseboard.cli.lazy import COMMANDS, LazyGroup
+from fuseboard.cli.base import Context
+from fuseboard.cli.lazy import LazyGroup
 from fuseboard.errors import FuseboardError
 from fuseboard.text import visible
 
@@ -32,8 +31,7 @@ if TYPE_CHECKING:
     from fuseboard.ops.connect import Workspace
     from fuseboard.ops.demo_live import DemoLive
 
-__all__ = ["COMMANDS", "FLAG_FOR_FIELD", "Context", "FuseboardGroup", "cli", "confirm", "emit_json", "glyph",
-           "json_option", "launch_console", "main", "pass_ctx", "reason_option", "with_flag", "yes_option"]
+__all__ = ["cli", "launch_console", "main"]
 
 
 def launch_console(ctx: Context, url: str, *, workspace_label: str | None = None, live_demo: bool = False) -> None:

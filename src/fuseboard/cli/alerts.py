@@ -42,7 +42,6 @@ def alerts_cmd(click_ctx: click.Context, include_resolved: bool, wide: bool, as_
     often they flapped; --json adds each model's owner, who is on call and its runbook."""
     if click_ctx.invoked_subcommand is not None:
         return
-    from fuseboard.cli.table import Column, echo_table, short_time
     from fuseboard.clock import utcnow
     from fuseboard.ops.quick import quick_alerts
 
@@ -59,6 +58,8 @@ def alerts_cmd(click_ctx: click.Context, include_resolved: bool, wide: bool, as_
     if not views:
         click.echo("no open alerts")
         return
+    from fuseboard.cli.table import Column, echo_table, short_time
+
     columns = [Column("id", right=True), Column("sev"), Column("deployment"), Column("check"), Column("since"),
                Column("flaps", right=True), Column("state"), Column("summary")]
     rows = [[str(v.id), f"{glyph(v.severity)} {v.severity}", f"{v.model}/{v.environment}", v.check,

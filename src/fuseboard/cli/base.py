@@ -114,7 +114,10 @@ def with_flag(exc: FuseboardError) -> str:
     if not field:
         return text
     flag = FLAG_FOR_FIELD.get(field) or f"--{field.replace('_', '-')}"
-    return text if flag in text else f"{text} ({flag})"
+    import re
+
+    said = re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", text)  # the flag itself, not a longer one
+    return text if said else f"{text} ({flag})"
 
 
 class FuseboardGroup(click.Group):

@@ -10,7 +10,6 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from fuseboard.status import OPEN_ALERT_STATES as OPEN_STATES
 from fuseboard.status import AlertState, Status
 
 

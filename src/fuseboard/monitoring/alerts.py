@@ -34,7 +34,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from fuseboard.monitoring.checks import DeploymentChecks
     from fuseboard.monitoring.settings import MonitoringSettings
 
-OPEN_STATES = OPEN_ALERT_STATES  # (the name ops and the faces import)
 FLAP_PERIOD = timedelta(minutes=30)
 MAX_FLAP_PERIOD = timedelta(hours=24)
 
@@ -250,7 +249,7 @@ def list_alerts(ws: Workspace, *, include_resolved: bool = False, now: datetime 
                 .join(Model, Model.id == Alert.model_id).join(Environment, Environment.id == Alert.environment_id)
                 .outerjoin(Team, Team.id == Model.owner_team_id))
         if not include_resolved:
-            stmt = stmt.where(Alert.state.in_(OPEN_STATES))
+            stmt = stmt.where(Alert.state.in_(OPEN_ALERT_STATES))
         rows = s.exec(stmt.order_by(Alert.opened_at.desc()).limit(limit)).all()
         silences = s.exec(select(Silence).where(Silence.starts_at <= now, Silence.ends_at > now)).all()
     muting: dict[tuple[int, int, str | None], Silence] = {}

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from fuseboard.clock import utcnow
-from fuseboard.monitoring.alert_view import OPEN_STATES, AlertView, display_order
+from fuseboard.monitoring.alert_view import AlertView, display_order
+from fuseboard.status import OPEN_ALERT_STATES
 from fuseboard.store.lite import json_value, stamp, when
 
 
@@ -44,9 +45,9 @@ def list_alerts_lite(conn: sqlite3.Connection, *, include_resolved: bool = False
     if include_resolved:
         rows = conn.execute(_ALERTS.format(where=""), (limit, 0)).fetchall()
     else:
-        marks = ", ".join("?" for _ in OPEN_STATES)
+        marks = ", ".join("?" for _ in OPEN_ALERT_STATES)
         rows = conn.execute(_ALERTS.format(where=f"\nWHERE alert.state IN ({marks}) "),
-                            (*OPEN_STATES, limit, 0)).fetchall()
+                            (*OPEN_ALERT_STATES, limit, 0)).fetchall()
     at = stamp(now)
     muting: dict[tuple[int, int, str | None], _Silence] = {}
     for _id, model_id, env_id, check, author, _comment, _starts, ends in conn.execute(_SILENCES, (at, at)):

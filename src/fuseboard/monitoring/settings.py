@@ -168,7 +168,8 @@ def validate(settings: SettingsChanges | MonitoringSettings, features: dict[str,
             try:
                 out[key] = kind(settings[key])
             except (TypeError, ValueError):
-                raise FuseboardError(f"{key.replace('_', ' ')} must be a whole number" if kind is int else f"{key.replace('_', ' ')} must be a {kind.__name__}", field=key) from None
+                what = "a whole number" if kind is int else f"a {kind.__name__}"
+                raise FuseboardError(f"{key.replace('_', ' ')} must be {what}", field=key) from None
     if "runbook" in out:
         out["runbook"] = out["runbook"].strip()
         if len(out["runbook"]) > RUNBOOK_MAX:

@@ -20,7 +20,7 @@ from fuseboard.monitoring import alerts as alerts_mod
 from fuseboard.monitoring import rollouts
 from fuseboard.monitoring.checks import evaluate_drift, merged
 from fuseboard.monitoring.settings import policy_for
-from fuseboard.status import Status
+from fuseboard.status import OPEN_ALERT_STATES, Status
 from fuseboard.store import lookup
 from fuseboard.store.db import Workspace
 from fuseboard.store.models import (Alert, AuditEvent, CheckRun, CheckState, Deployment, Environment,
@@ -148,7 +148,7 @@ def relative(at: datetime, anchor: datetime, what: str) -> str:
 
 def _worst_alert(s: Session, m: Model, e: Environment) -> Alert | None:
     found = s.exec(select(Alert).where(Alert.model_id == m.id, Alert.environment_id == e.id,
-                                       Alert.state.in_(alerts_mod.OPEN_STATES))).all()
+                                       Alert.state.in_(OPEN_ALERT_STATES))).all()
     if not found:
         return None
     # among equally severe alerts, the one a rollback could clear comes first: a rollback is what the
@@ -398,7 +398,7 @@ def incident(ws: Workspace, model: str, env: str, *, now: datetime | None = None
         live = rollouts.current(s, m.id, e.id)
         advice = _advice(s, m, e, dep, alert, now)
         open_ids = tuple(a.id for a in s.exec(select(Alert).where(
-            Alert.model_id == m.id, Alert.environment_id == e.id, Alert.state.in_(alerts_mod.OPEN_STATES))
+            Alert.model_id == m.id, Alert.environment_id == e.id, Alert.state.in_(OPEN_ALERT_STATES))
             .order_by(Alert.opened_at)))
         return Incident(
             m.name, e.name, m.criticality, serving, alert.id if alert else None, alert.opened_at if alert else None,

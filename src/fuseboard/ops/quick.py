@@ -13,7 +13,7 @@ holds each pair side by side.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from fuseboard.clock import utcnow
@@ -23,7 +23,6 @@ from fuseboard.ops.records import ModelRow, RolloutInfo
 from fuseboard.ops.turns import on_call_line
 from fuseboard.status import Status
 from fuseboard.store.lite import json_value, reading, stamp, when
-
 
 
 def quick_models(url: str, *, read_only: bool = False, group: str | None = None) -> list[ModelRow] | None:
@@ -150,8 +149,6 @@ class _Shift:
 def alert_views_lite(conn: sqlite3.Connection, *, include_resolved: bool = False, now: datetime | None = None,
                      limit: int = 500) -> list[AlertView]:
     """The alerts (``list_alerts_lite``) with who to call about each alert's model, as ``ops.incident.alert_views``."""
-    from dataclasses import replace
-
     views = list_alerts_lite(conn, include_resolved=include_resolved, now=now, limit=limit)
     if not views:
         return views
