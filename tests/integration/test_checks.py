@@ -69,6 +69,27 @@ def test_performance_degradation_against_the_baseline(demo_url: str) -> None:
     assert auc["baseline"] == pytest.approx(0.782, abs=0.01) and auc["current"] < 0.6
 
 
+def test_each_model_reads_only_its_own_performance_window(demo_url: str) -> None:
+    """Another model's wider window in the same batch must not pull older labels into this one's
+    verdict: credit-risk's bad labels, three days old, are outside its one-day window."""
+    from fuseboard.monitoring import settings
+
+    ws = open_workspace(demo_url)
+    rows = served(ws, credit_rows(800, seed=3))
+    rows["score"] = np.random.default_rng(0).random(len(rows))  # scores that know nothing: AUC about 0.5
+    rows["prediction"] = (rows["score"] >= 0.5).astype(int)
+    _ingest(ws, rows)
+    three_days_on = utcnow() + timedelta(days=3)
+    settings.update(ws, "churn-propensity", {"performance_window_hours": 24 * 7}, actor="t", origin="cli")
+    settings.update(ws, "demand-forecast", {"drift_window_minutes": 60 * 24 * 7}, actor="t", origin="cli")
+    result, _ = _by(checks.run_checks(ws, probe_endpoints=False, now=three_days_on), "credit-risk", "prod")
+    assert result["performance"].status == "none", result["performance"].summary
+    assert "in the last 1d" in result["performance"].summary
+    settings.update(ws, "credit-risk", {"performance_window_hours": 24 * 7}, actor="t", origin="cli")
+    result, _ = _by(checks.run_checks(ws, probe_endpoints=False, now=three_days_on), "credit-risk", "prod")
+    assert result["performance"].status == "crit"  # (its own wider window does read them)
+
+
 def test_too_little_data_gives_no_verdict(demo_url: str) -> None:
     ws = open_workspace(demo_url)
     _ingest(ws, credit_rows(30, seed=4))

@@ -130,13 +130,15 @@ def _check_deployment(dep: Deployment, model: Model, env: Environment, mv: Model
                       previous_health: dict[str, Any] | None, converging: Any) -> DeploymentChecks:
     reference = loaded.get("reference_profile") or {}
     validation = loaded.get("validation_metrics") or {}
+    # the batch read back to the widest window of any model in it: each check keeps only its own
     drift_rows = [r for r in rows if r.window_start >= now - policy.drift_window]
+    performance_rows = [r for r in rows if r.window_start >= now - policy.performance_window]
     features = merged(drift_rows, "features") if wanted & {"drift", "quality"} else {}
     planned = {
         "drift": lambda: evaluate_drift(features, reference, model.criticality, policy),
         "prediction_drift": lambda: evaluate_prediction_drift(
             merged(drift_rows, "predictions"), reference, model.criticality, policy),
-        "performance": lambda: evaluate_performance(merged_performance(rows), validation, model.criticality, policy),
+        "performance": lambda: evaluate_performance(merged_performance(performance_rows), validation, model.criticality, policy),
         "quality": lambda: evaluate_quality(features, reference, model.criticality, policy),
         "staleness": lambda: evaluate_staleness(model.retrain_by, now.date()),
         "health": lambda: evaluate_health(probes[dep.id].result() if dep.id in probes else None, mv.version,

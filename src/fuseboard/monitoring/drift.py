@@ -18,7 +18,7 @@ method          score                                        drifted when
 psi             population stability index                   >= 0.1 (0.25 crit)
 ks              Kolmogorov-Smirnov p-value (statistic kept)   < 0.05
 wasserstein     Wasserstein-1 distance / reference std        >= 0.1
-chisquare       chi-square goodness-of-fit p-value            < 0.05
+chisquare       chi-square homogeneity p-value (2 x k table)  < 0.05
 jensenshannon   Jensen-Shannon distance (natural log)         >= 0.1
 ==============  ===========================================  ====================
 """
@@ -32,7 +32,7 @@ from typing import Any, Sequence
 from fuseboard.monitoring.shapes import FeatureProfile, NumericProfile, NumericWindow, WindowFeature
 from fuseboard.status import Status
 
-EPS = 1e-4  # floor for empty-bin proportions in PSI, chi-square expectations
+EPS = 1e-4  # floor for empty-bin proportions in PSI
 
 
 @dataclass(frozen=True)
@@ -191,28 +191,30 @@ def wasserstein(edges: Sequence[float], reference: Sequence[float], current: Seq
     return area
 
 
-def chisquare(reference: Sequence[float], current: Sequence[float], eps: float = EPS) -> tuple[float, float]:
-    """Goodness of fit of the current counts to the reference proportions: (statistic, p-value).
+def chisquare(reference: Sequence[float], current: Sequence[float]) -> tuple[float, float]:
+    """Chi-square test that the two histograms come from one distribution: (statistic, p-value).
 
-    Expected counts are the reference proportions (empty bins floored at ``eps``)
-    scaled to the current total; the same expectations given to
-    ``scipy.stats.chisquare`` give the same result.
+    The test of homogeneity of the 2 x k table of reference and current counts, as
+    ``scipy.stats.chi2_contingency(table, correction=False)`` computes it: bins empty in both
+    histograms are left out (they are not categories either sample has), so the degrees of
+    freedom are the bins that hold a value, minus one. A category only the current window has
+    (the ``__unseen__`` bin) counts with its real expectation, not a floored one.
 
     Parameters
     ----------
     reference : sequence of float, shape (n_bins,)
-        The reference's counts (or proportions) per bin; they sum to more than 0.
+        The reference's counts per bin (counts, not proportions: the test weighs both samples'
+        sizes); they sum to more than 0.
     current : sequence of float, shape (n_bins,)
         The current window's counts on the same bins; they sum to more than 0.
-    eps : float, default=1e-4
-        Floor for a reference bin's proportion (an expectation of 0 would divide by zero).
 
     Returns
     -------
     statistic : float
-        >= 0.
+        >= 0; 0 when fewer than two bins hold a value.
     pvalue : float
-        In [0, 1], with ``n_bins - 1`` degrees of freedom; small means the counts do not fit.
+        In [0, 1], with (bins holding a value - 1) degrees of freedom; small means the two
+        histograms differ. 1 when fewer than two bins hold a value.
 
     Raises
     ------
@@ -221,29 +223,18 @@ def chisquare(reference: Sequence[float], current: Sequence[float], eps: float =
     """
     from scipy.stats import chi2
 
-    expected = expected_counts(reference, sum(current), eps)
-    stat = float(sum((o - e) ** 2 / e for o, e in zip(current, expected)))
-    return stat, float(chi2.sf(stat, len(expected) - 1))
-
-
-def expected_counts(reference: Sequence[float], total: float, eps: float = EPS) -> list[float]:
-    """The counts ``total`` values would have in each bin if they followed the reference.
-
-    Parameters
-    ----------
-    reference : sequence of float, shape (n_bins,)
-        The reference's counts per bin; they sum to more than 0.
-    total : float
-        The number of values to spread.
-    eps : float, default=1e-4
-        Floor for a bin's proportion (the proportions are renormalised after it).
-
-    Returns
-    -------
-    expected : list of float, n_bins entries
-        Each > 0 when ``total`` is; they sum to ``total``.
-    """
-    return [p * total for p in _props(reference, floor=eps)]
+    pairs = [(float(r), float(c)) for r, c in zip(reference, current) if r + c > 0]
+    n_ref, n_cur = sum(r for r, _ in pairs), sum(c for _, c in pairs)
+    if n_ref <= 0 or n_cur <= 0:
+        raise ValueError("a histogram with no values")
+    if len(pairs) < 2:
+        return 0.0, 1.0
+    total = n_ref + n_cur
+    stat = 0.0
+    for r, c in pairs:
+        e_ref, e_cur = (r + c) * n_ref / total, (r + c) * n_cur / total
+        stat += (r - e_ref) ** 2 / e_ref + (c - e_cur) ** 2 / e_cur
+    return stat, float(chi2.sf(stat, len(pairs) - 1))
 
 
 def jensenshannon(reference: Sequence[float], current: Sequence[float]) -> float:
