@@ -1,21 +1,19 @@
 """Data drift from histograms: pure functions, no database, no UI.
 
-Every statistic here compares two histograms over the same bins: the
-reference data's (stored with the model version) and the current window's
-(folded from inference rows). Numeric histograms carry two open-ended bins
-around the reference's edges for values below its minimum or above its
-maximum; categorical ones carry an ``__unseen__`` bucket for categories the
-reference never had, and, for a reference with more categories than it keeps,
-its ``__other__`` bucket: the values it had beyond the kept ones, compared
-together by their share. Working on histograms instead of raw rows is what keeps
-a check's cost independent of how many rows were ingested.
+Every statistic here compares two histograms over the same bins: the reference data's
+(stored with the model version) and the current window's (folded from inference rows).
+Numeric histograms carry two open-ended bins around the reference's edges for values below
+its minimum or above its maximum; categorical ones carry an ``__unseen__`` bucket for
+categories the reference never had, and, for a reference with more categories than it keeps,
+its ``__other__`` bucket (the values beyond the kept ones, compared by their share). Working
+on histograms instead of raw rows keeps a check's cost independent of the rows ingested.
 
 Methods and their default thresholds (all configurable per model and feature):
 
 ==============  ===========================================  ====================
 method          score                                        drifted when
 ==============  ===========================================  ====================
-psi             population stability index                   >= 0.1 (0.25 crit)
+psi             population stability index, open deciles     >= 0.1 (0.25 crit)
 ks              Kolmogorov-Smirnov p-value (statistic kept)   < 0.05
 wasserstein     Wasserstein-1 distance / reference std        >= 0.1
 chisquare       chi-square homogeneity p-value (2 x k table)  < 0.05
@@ -390,6 +388,34 @@ def coarse(reference: FeatureProfile, current: WindowFeature) -> tuple[list[floa
     return [0.0, *reference["counts"], 0.0], list(current["counts"])
 
 
+def open_deciles(reference: FeatureProfile, current: WindowFeature) -> tuple[list[float], list[float]]:
+    """PSI's bins: the reference's deciles, open at both ends (values beyond the reference's range
+    count in the outer deciles), as PSI is usually computed; categorical features as ``aligned``.
+
+    So 3% of rows just beyond the range the reference happened to cover move PSI by what they are
+    (0.008 more in the top decile), not by an empty bin's floor (0.17 in a bin of their own); how
+    far beyond they are is what KS and Wasserstein measure.
+
+    Parameters
+    ----------
+    reference : NumericProfile or CategoricalProfile
+    current : NumericWindow or CategoricalWindow
+        Of the same kind, folded on the reference's bins.
+
+    Returns
+    -------
+    reference_counts, current_counts : list of float, shape (n_bins,)
+        Numeric: ten deciles; categorical: as ``aligned``.
+    """
+    ref, cur = coarse(reference, current)
+    if reference["kind"] != "numeric":
+        return ref, cur
+    inner = cur[1:-1]
+    inner[0] += cur[0]
+    inner[-1] += cur[-1]
+    return ref[1:-1], inner
+
+
 def feature_drift(name: str, reference: FeatureProfile, current: WindowFeature, method: str = DEFAULT_METHOD,
                   threshold: float | None = None, critical: float | None = None) -> FeatureDrift:
     """Score one feature with ``method`` and say whether it drifted (and how badly, for PSI).
@@ -429,7 +455,7 @@ def feature_drift(name: str, reference: FeatureProfile, current: WindowFeature, 
     rows = int(current.get("count", 0))
     statistic = None
     if method == "psi":
-        ref, cur = coarse(reference, current)
+        ref, cur = open_deciles(reference, current)
         score = psi(ref, cur)
     elif method == "ks":
         ref, cur, _ = aligned(reference, current)
