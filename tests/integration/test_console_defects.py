@@ -15,11 +15,11 @@ from textual.widgets import Input
 
 from fuseboard.monitoring.checks import CheckResult, DeploymentChecks
 from fuseboard.store.db import open_workspace
-from fuseboard.tui.screens.dialogs import EntryScreen, FormDialog
+from fuseboard.tui.screens.dialogs import ChangeDialog, EntryScreen, FormDialog
 from fuseboard.tui.screens.models import ModelsScreen
 from fuseboard.tui.widgets.table import VirtualTable
 from tests.support.console import SIZE, make_app, screen_text, settle
-from tests.support.incidents import DRIFT, incident_alerts, monitoring, record
+from tests.support.incidents import DRIFT, incident_alerts, monitoring, record, serving, until
 
 
 @pytest.fixture
@@ -253,3 +253,25 @@ async def test_a_dev_deploy_without_an_endpoint_says_so_as_a_note(demo_url: str,
         messages = [n.message for n in app._notifications]
         assert any("Note: no endpoint recorded" in m for m in messages), messages
         assert not any("NOT CONFIRMED" in m for m in messages)
+
+
+async def test_y_typed_before_the_plan_was_shown_never_confirms_it(alerting_url: str, tmp_path: Path) -> None:
+    """Deterministic, whatever the machine's speed: a `y` typed in the same burst as `r` (its event
+    older than the plan on screen) confirms nothing even when it is handled after the plan arrived;
+    a `y` typed after the plan was shown does."""
+    app = make_app(alerting_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await monitoring(app, pilot, "churn-propensity")
+        early = events.Key("y", "y")  # typed now, before `r` is even handled
+        await pilot.press("r")
+        await settle(app, pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ChangeDialog) and dialog.plan is not None  # the plan is on screen
+        app.post_message(early)
+        await settle(app, pilot)
+        assert app.screen is dialog and "read it, then confirm again" in screen_text(app)
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert app.screen is not dialog
+        assert await until(app, pilot, lambda: app.rollouts_running == {})
+    assert serving(alerting_url, "churn-propensity", "prod") == 1

@@ -117,7 +117,9 @@ class FuseboardScreen(Screen[None], Generic[T]):
         top = self.app.screen
         if top is not self and isinstance(top, ModalScreen):  # a dialog opened by an earlier key: what was
             # typed behind it belongs there
-            top.post_message(events.Key(event.key, event.character))
+            handed = events.Key(event.key, event.character)
+            handed.time = event.time  # when it was typed, not when it was handed on (the dialog asks)
+            top.post_message(handed)
             event.stop()
             event.prevent_default()
             return

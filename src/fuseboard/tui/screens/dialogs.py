@@ -3,6 +3,7 @@ submits; esc cancels. Nothing changes until a form is submitted whole."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,6 +153,7 @@ class ChangeDialog(_Dialog):
         self.request = request or (plan.action, plan.model, plan.environment, None)
         self.typed = plan.typed_confirmation if plan is not None else typed
         self.problem = ""  # why the change cannot go ahead (refused, nothing to change)
+        self.plan_shown_at = time.monotonic()  # (a plan made in the dialog: when it came, see on_planned)
 
     def compose(self) -> ComposeResult:
         action, model, env, _ = self.request
@@ -257,6 +259,7 @@ class ChangeDialog(_Dialog):
             self.set_focus(self.query_one("#cancel", Button))
             return
         self.plan = plan
+        self.plan_shown_at = time.monotonic()
         if plan.typed_confirmation and not self.typed:  # the screen guessed wrong: the plan decides
             self.typed = True
             name_label, name = list(self._name_field())
@@ -273,6 +276,15 @@ class ChangeDialog(_Dialog):
         error = self.query_one("#dialog-error", Static)
         if str(error.render()).startswith("still planning"):
             error.update(Text("the plan is shown: read it, then confirm again", style="bold"))
+
+    def on_key(self, event: Any) -> None:
+        """``y`` typed before the plan was on screen (in the same burst as ``r``, as a terminal delivers
+        them) confirms nothing, however soon the plan then arrives: it says to read the plan instead.
+        Key events carry when they were typed (Textual's clock is ``time.monotonic``)."""
+        if event.key == "y" and self.plan is not None and event.time < self.plan_shown_at:
+            event.stop()
+            event.prevent_default()  # (neither the binding nor the field handling runs)
+            self._error("the plan is shown: read it, then confirm again")
 
     def action_confirm(self) -> None:
         self._try_submit()
