@@ -80,14 +80,6 @@ class Status(StrEnum):
 _RANK = {Status.NONE: -1, Status.OK: 0, Status.WARN: 2, Status.ERROR: 3, Status.CRIT: 4}
 _BY_WORD = {s.value: s for s in Status}
 
-#: The statuses that ask for attention, worst last (for ``x in BREACH`` tests on stored words).
-BREACH = (Status.WARN, Status.CRIT, Status.ERROR)
-
-
-def rank(value: str | Status | None) -> int:
-    """The rank of a stored word (``Status.of(value).rank``); unknown words rank as none."""
-    return Status.of(value).rank
-
 
 class AlertState(StrEnum):
     """Where an alert is in its life: it fires, a person may acknowledge it, and it resolves (by
@@ -96,11 +88,6 @@ class AlertState(StrEnum):
     FIRING = "firing"
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
-
-    @property
-    def is_open(self) -> bool:
-        """firing or acknowledged: the alert still asks for attention."""
-        return self is not AlertState.RESOLVED
 
 
 #: The states of an open alert (for ``Alert.state.in_(OPEN_ALERT_STATES)`` queries on stored words).

@@ -6,9 +6,10 @@ line's fast SQLite read) both return these.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from fuseboard.status import AlertState, Status
 
@@ -52,3 +53,31 @@ def display_order(view: AlertView) -> tuple[bool, bool, int, float]:
     newest first."""
     return (view.state == AlertState.RESOLVED, view.silenced, -Status.of(view.severity).rank,
             -view.opened_at.timestamp())
+
+
+class _Silence(Protocol):
+    model_id: int
+    environment_id: int
+    check: str | None  # None: every check of the deployment
+    ends_at: datetime
+
+
+S = TypeVar("S", bound=_Silence)
+
+
+def muting(silences: Iterable[S]) -> Callable[[int, int, str], S | None]:
+    """Which of ``silences`` (those in force now) mutes a deployment's check: ``of(model_id,
+    environment_id, check)`` is the one that lasts longest of those for that check and those for all
+    its checks; None when none does."""
+    longest: dict[tuple[int, int, str | None], S] = {}
+    for x in silences:
+        key = (x.model_id, x.environment_id, x.check)
+        if key not in longest or x.ends_at > longest[key].ends_at:
+            longest[key] = x
+
+    def of(model_id: int, environment_id: int, check: str) -> S | None:
+        deployment = (model_id, environment_id)
+        found = [x for x in (longest.get((*deployment, check)), longest.get((*deployment, None))) if x is not None]
+        return max(found, key=lambda x: x.ends_at) if found else None
+
+    return of

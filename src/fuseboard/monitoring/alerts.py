@@ -23,7 +23,7 @@ from sqlalchemy import insert, update
 from sqlmodel import Session, select
 
 from fuseboard.errors import FuseboardError, NotFound
-from fuseboard.monitoring.alert_view import AlertView, display_order
+from fuseboard.monitoring.alert_view import AlertView, display_order, muting
 from fuseboard.status import OPEN_ALERT_STATES, AlertState, Status
 from fuseboard.store import audit, lookup
 from fuseboard.store.db import Workspace
@@ -252,20 +252,11 @@ def list_alerts(ws: Workspace, *, include_resolved: bool = False, now: datetime 
             stmt = stmt.where(Alert.state.in_(OPEN_ALERT_STATES))
         rows = s.exec(stmt.order_by(Alert.opened_at.desc()).limit(limit)).all()
         silences = s.exec(select(Silence).where(Silence.starts_at <= now, Silence.ends_at > now)).all()
-    muting: dict[tuple[int, int, str | None], Silence] = {}
-    for x in silences:  # the one that lasts longest, per deployment and check (None: all checks)
-        key = (x.model_id, x.environment_id, x.check)
-        if key not in muting or x.ends_at > muting[key].ends_at:
-            muting[key] = x
-
-    def silence_of(a: Alert) -> Silence | None:
-        found = [x for x in (muting.get((a.model_id, a.environment_id, a.check)),
-                             muting.get((a.model_id, a.environment_id, None))) if x is not None]
-        return max(found, key=lambda x: x.ends_at) if found else None
+    silence_of = muting(silences)
 
     views = []
     for a, model, env, criticality, owner, settings in rows:
-        muted = silence_of(a)
+        muted = silence_of(a.model_id, a.environment_id, a.check)
         views.append(AlertView(
             a.id, model, env, a.check, a.severity, a.state, muted is not None, a.summary, a.opened_at, a.last_seen_at,
             a.acknowledged_by, a.resolved_at, a.note, a.acknowledged_at, muted.author if muted else None,

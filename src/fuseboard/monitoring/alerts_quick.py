@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from fuseboard.clock import utcnow
-from fuseboard.monitoring.alert_view import AlertView, display_order
+from fuseboard.monitoring.alert_view import AlertView, display_order, muting
 from fuseboard.status import OPEN_ALERT_STATES
 from fuseboard.store.lite import json_value, stamp, when
 
@@ -49,17 +49,9 @@ def list_alerts_lite(conn: sqlite3.Connection, *, include_resolved: bool = False
         rows = conn.execute(_ALERTS.format(where=f"\nWHERE alert.state IN ({marks}) "),
                             (*OPEN_ALERT_STATES, limit, 0)).fetchall()
     at = stamp(now)
-    muting: dict[tuple[int, int, str | None], _Silence] = {}
-    for _id, model_id, env_id, check, author, _comment, _starts, ends in conn.execute(_SILENCES, (at, at)):
-        x = _Silence(model_id, env_id, check, author, when(ends))
-        key = (model_id, env_id, check)  # the one that lasts longest, per deployment and check (None: all)
-        if key not in muting or x.ends_at > muting[key].ends_at:
-            muting[key] = x
-
-    def silence_of(model_id: int, env_id: int, check: str) -> _Silence | None:
-        found = [x for x in (muting.get((model_id, env_id, check)), muting.get((model_id, env_id, None)))
-                 if x is not None]
-        return max(found, key=lambda x: x.ends_at) if found else None
+    silence_of = muting(_Silence(model_id, env_id, check, author, when(ends))
+                        for _id, model_id, env_id, check, author, _comment, _starts, ends
+                        in conn.execute(_SILENCES, (at, at)))
 
     views = []
     for (id_, _fp, _key, model_id, env_id, check, severity, state, summary, opened_at, last_seen_at, acked_by,

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from fuseboard.errors import WorkspaceError
 
+FULL_BELOW = 1 << 20  # free bytes below which a disk counts as full (here and on the light read path)
+
 # What SQLite says when it cannot write, as a user should read it (sqlite3.OperationalError text)
 UNWRITABLE = (
     ("readonly database", "the database file is read-only"),
@@ -55,7 +57,7 @@ def _disk_reason(path: Path, reason: str) -> str:
     import shutil
 
     try:
-        full = shutil.disk_usage(path.parent).free < 1 << 20
+        full = shutil.disk_usage(path.parent).free < FULL_BELOW
     except OSError:
         full = False
     return "the disk is full" if full else reason

@@ -32,10 +32,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote, unquote
 
+from fuseboard.store.failures import FULL_BELOW  # one threshold with the normal opening
 from fuseboard.store.revisions import HEAD
 
 SCHEMES = ("sqlite:///", "sqlite+pysqlite:///")  # what SQLAlchemy reads with the standard sqlite3 module
-FULL_BELOW = 1 << 20  # free bytes below which a disk counts as full (as store.db._disk_reason)
 BUSY_SECONDS = 30.0  # as the normal opening's busy_timeout: wait for a writer's commit, do not fail
 
 
