@@ -1,4 +1,4 @@
-"""The checks' verdicts: data drift, prediction drift, performance, data quality, staleness and health.
+"""The checks' verdicts: performance, data quality, staleness and health (drift: drift_verdict.py).
 
 Pure: profiles, settings (a ``Policy``) and a probe's answer in, a ``CheckResult`` out; no
 database, no HTTP. ``merged`` and ``merged_performance`` combine the stored window profiles a
@@ -11,101 +11,26 @@ mission-critical models.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Literal
 
 from fuseboard.clock import utcnow
-from fuseboard.monitoring import drift, performance, windows
-from fuseboard.monitoring.details import (CheckDetails, DriftDetails, HealthDetails, MetricCheckDetails, NoDetails,
-                                          PerformanceDetails, PredictionDriftDetails, ProbeSample, QualityDetails,
-                                          QualityFinding)
+from fuseboard.monitoring import performance, windows
+from fuseboard.monitoring.details import (HealthDetails, MetricCheckDetails, NoDetails, PerformanceDetails,
+                                          ProbeSample, QualityDetails, QualityFinding)
+from fuseboard.monitoring.drift_verdict import evaluate_drift, evaluate_prediction_drift
 from fuseboard.monitoring.probe import ProbeResult
+from fuseboard.monitoring.result import CheckResult, breach, span, worst
 from fuseboard.monitoring.settings import Policy
 from fuseboard.monitoring.shapes import (NoLabels, PerformanceProfile, ReferenceProfile, ValidationMetrics,
                                          WindowColumns, WindowFeature)
-from fuseboard.status import Status
 
 if TYPE_CHECKING:  # pragma: no cover
     from fuseboard.store.models import WindowProfile
 
-
-@dataclass
-class CheckResult:
-    check: str
-    status: str  # ok, warn, crit, none (no data yet), error (the check itself failed): a ``Status`` word
-    summary: str
-    rows: int = 0
-    details: CheckDetails = field(default_factory=NoDetails)  # the check kind's (details.py)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def breach(criticality: str) -> Status:
-    """The status a breached check gets: crit on a mission-critical model, warn on the others."""
-    return Status.CRIT if criticality == "mission-critical" else Status.WARN
-
-
-def worst(statuses: Iterable[str]) -> Status:
-    """The deployment's status: its worst check; ``none`` only when no check has a verdict."""
-    return Status.worst(statuses)
-
-
-def evaluate_drift(features: WindowColumns, reference: ReferenceProfile, criticality: str,
-                   policy: Policy) -> CheckResult:
-    rows = max((p["count"] + p["nulls"] for p in features.values()), default=0)
-    if rows < policy.min_rows:
-        return CheckResult("drift", "none", f"{rows} rows in the last {_span(policy.drift_window)}; "
-                           f"a verdict needs {policy.min_rows}", rows)
-    results = []
-    for name, current in features.items():
-        ref = reference["features"].get(name)
-        if ref is None or not current["count"]:
-            continue
-        method = policy.methods.get(name, drift.DEFAULT_METHOD)
-        results.append(drift.feature_drift(name, ref, current, method, policy.thresholds.get(name)))
-    results.sort(key=lambda r: (not r.drifted, -r.score if not drift.METHODS[r.method].lower_is_drift else r.score))
-    drifted = [r for r in results if r.drifted]
-    dataset = drift.dataset_drift(results, policy.drift_share)
-    key = [r.feature for r in drifted if r.feature in policy.key_features]
-    status = "ok"
-    if drifted:
-        level = breach(criticality)
-        psi_crit = any(r.severity == "crit" for r in drifted)
-        if dataset or key:
-            status = level
-        else:
-            status = "crit" if level == "crit" and psi_crit else "warn"
-    summary = (f"{len(drifted)} of {len(results)} features drifted" + (" (dataset drift)" if dataset else "")
-               + (f"; key feature(s) {', '.join(key)}" if key else "")
-               + (f": {', '.join(r.feature for r in drifted[:4])}" if drifted else ""))
-    details: DriftDetails = {
-        "dataset_drift": dataset, "drift_share": policy.drift_share, "key_features_drifted": key,
-        "features": [{"feature": r.feature, "method": r.method, "score": r.score, "threshold": r.threshold,
-                      "drifted": r.drifted, "severity": r.severity} for r in results]}
-    return CheckResult("drift", status, summary, rows, details)
-
-
-def evaluate_prediction_drift(predictions: WindowColumns, reference: ReferenceProfile, criticality: str,
-                              policy: Policy) -> CheckResult:
-    current = predictions.get("score") or predictions.get("prediction")
-    ref = reference.get("scores") if "score" in predictions else reference.get("predictions")
-    rows = current["count"] + current["nulls"] if current else 0
-    if not current or not ref or rows < policy.min_rows:
-        return CheckResult("prediction_drift", "none", f"{rows} predictions; a verdict needs {policy.min_rows}", rows)
-    if ref["kind"] == "categorical":  # align the reference's label counts with the window's class counts
-        ref = {**ref, "value_counts": {k: ref["value_counts"].get(k, 0) for k in current["value_counts"]
-                                       if k != windows.UNSEEN}}
-    scored = "score" if "score" in predictions else "prediction"
-    result = drift.feature_drift(scored, ref, current, "psi")
-    status = "ok" if not result.drifted else ("crit" if breach(criticality) == "crit" and result.severity == "crit"
-                                              else "warn")
-    details: PredictionDriftDetails = {"feature": scored, "method": "psi", "score": result.score,
-                                       "threshold": result.threshold, "drifted": result.drifted}
-    return CheckResult("prediction_drift", status, f"{result.feature} PSI {result.score:.3f}"
-                       f" ({'drifted' if result.drifted else 'stable'})", rows, details)
+__all__ = ["CheckResult", "breach", "evaluate_drift", "evaluate_health", "evaluate_performance",
+           "evaluate_prediction_drift", "evaluate_quality", "evaluate_staleness", "merged", "merged_performance",
+           "span", "worst"]
 
 
 def evaluate_performance(perf: PerformanceProfile | NoLabels, baseline: ValidationMetrics, criticality: str,
@@ -113,7 +38,7 @@ def evaluate_performance(perf: PerformanceProfile | NoLabels, baseline: Validati
     labelled = perf.get("labelled", 0) if perf else 0
     if labelled < policy.min_labelled:
         return CheckResult("performance", "none", f"{labelled} labelled rows in the last "
-                           f"{_span(policy.performance_window)}; a verdict needs {policy.min_labelled}", labelled)
+                           f"{span(policy.performance_window)}; a verdict needs {policy.min_labelled}", labelled)
     current = performance.metrics(perf)
     checks = performance.degradation(current, baseline, labelled, policy.tolerances, policy.min_labelled)
     bad = [c for c in checks if c.degraded]
@@ -234,12 +159,3 @@ def merged_performance(rows: list[WindowProfile]) -> PerformanceProfile | NoLabe
         if row.performance:
             out = performance.merge(out, row.performance) if out else row.performance
     return out
-
-
-def _span(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-

@@ -31,6 +31,7 @@ class MonitoringSettings(TypedDict, total=False):
     """
 
     methods: dict[str, str]  # feature -> drift method
+    default_method: str  # the method of features without one in ``methods`` (absent: psi)
     thresholds: dict[str, float]  # feature -> drift threshold
     key_features: list[str]  # sorted
     tolerances: dict[str, list[str | float]]  # metric -> [kind, tolerance] (TOLERANCE_KINDS)
@@ -53,6 +54,7 @@ class SettingsChanges(TypedDict, total=False):
     tolerances (kind, amount) pairs, and None means "not given"."""
 
     methods: Mapping[str, str]
+    default_method: str | None
     thresholds: Mapping[str, str | float]
     key_features: Sequence[str]
     tolerances: Mapping[str, tuple[str, str | float] | Sequence[str | float]]  # (kind, amount)
@@ -78,7 +80,8 @@ class Policy:
     performance_window: timedelta = timedelta(hours=24)
     min_rows: int = 100  # fewer rows than this in the window: no drift verdict
     min_labelled: int = performance.MIN_SAMPLES
-    methods: dict[str, str] = field(default_factory=dict)  # feature -> method (default PSI)
+    methods: dict[str, str] = field(default_factory=dict)  # feature -> method (default: ``default_method``)
+    default_method: str = drift.DEFAULT_METHOD
     thresholds: dict[str, float] = field(default_factory=dict)  # feature -> threshold
     key_features: tuple[str, ...] = ()
     drift_share: float = drift.DEFAULT_DRIFT_SHARE
@@ -93,7 +96,8 @@ class Policy:
 
 
 TOLERANCE_KINDS = ("abs", "abs_up", "rel")
-SCALARS = {"drift_share": float, "min_rows": int, "min_labelled": int, "failures_to_alert": int,
+SCALARS = {"default_method": str, "drift_share": float, "min_rows": int, "min_labelled": int,
+           "failures_to_alert": int,
            "probe_path": str, "probe_timeout": float, "expected_status": int, "drift_window_minutes": int,
            "performance_window_hours": int, "runbook": str, "flap_period_minutes": int}
 RUNBOOK_MAX = 2000  # characters
@@ -110,8 +114,8 @@ def policy_for(settings: MonitoringSettings, base: Policy | None = None) -> Poli
     policy.key_features = tuple(settings.get("key_features", policy.key_features))
     policy.tolerances = {**policy.tolerances, **{k: (v[0], float(v[1])) for k, v in
                                                  settings.get("tolerances", {}).items()}}
-    for key in ("drift_share", "min_rows", "min_labelled", "failures_to_alert", "probe_path", "probe_timeout",
-                "expected_status"):
+    for key in ("default_method", "drift_share", "min_rows", "min_labelled", "failures_to_alert", "probe_path",
+                "probe_timeout", "expected_status"):
         if key in settings:
             setattr(policy, key, settings[key])
     if "drift_window_minutes" in settings:
@@ -178,6 +182,10 @@ def validate(settings: SettingsChanges | MonitoringSettings, features: dict[str,
     flap = out.get("flap_period_minutes")
     if flap is not None and not 0 <= flap <= FLAP_PERIOD_MAX_MINUTES:
         raise FuseboardError("the flap period must be between 0 (never reopen) and 24h", field="flap_period")
+    default = out.get("default_method")
+    if default is not None and default not in drift.METHODS:
+        raise FuseboardError(f"default method {default}: the methods are {', '.join(drift.METHODS)}",
+                             field="default_method")
     share = out.get("drift_share")
     if share is not None and not 0 < share <= 1:
         raise FuseboardError("the drift share must be above 0 and at most 1", field="drift_share")

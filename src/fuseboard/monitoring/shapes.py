@@ -1,5 +1,5 @@
 """The JSON shapes of profiles, as TypedDicts: the contract between the modules that write them
-(profiles.py, windows.py, performance.py) and those that read them (drift.py, the checks, ingest).
+(profiles.py, windows.py, performance.py) and those that read them (drift/, the checks, ingest).
 
 Profiles are stored as JSON in the database and read back as plain dicts, so these are types for
 the reader and the type checker only: nothing is converted. Standard library only, cheap to import.

@@ -1,0 +1,64 @@
+"""Chi-square test of homogeneity on the 2 x k table of reference and window counts."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from fuseboard.monitoring.drift.base import Method
+from fuseboard.monitoring.drift.bins import coarse
+from fuseboard.monitoring.shapes import FeatureProfile, WindowFeature
+
+METHOD = Method("chisquare", False, True, 0.05)
+
+
+def chisquare(reference: Sequence[float], current: Sequence[float]) -> tuple[float, float]:
+    """Chi-square test that the two histograms come from one distribution: (statistic, p-value).
+
+    The test of homogeneity of the 2 x k table of reference and current counts, as
+    ``scipy.stats.chi2_contingency(table, correction=False)`` computes it: bins empty in both
+    histograms are left out (they are not categories either sample has), so the degrees of
+    freedom are the bins that hold a value, minus one. A category only the current window has
+    (the ``__unseen__`` bin) counts with its real expectation, not a floored one.
+
+    Parameters
+    ----------
+    reference : sequence of float, shape (n_bins,)
+        The reference's counts per bin (counts, not proportions: the test weighs both samples'
+        sizes); they sum to more than 0.
+    current : sequence of float, shape (n_bins,)
+        The current window's counts on the same bins; they sum to more than 0.
+
+    Returns
+    -------
+    statistic : float
+        >= 0; 0 when fewer than two bins hold a value.
+    pvalue : float
+        In [0, 1], with (bins holding a value - 1) degrees of freedom; small means the two
+        histograms differ. 1 when fewer than two bins hold a value.
+
+    Raises
+    ------
+    ValueError
+        A histogram with no values.
+    """
+    from scipy.stats import chi2
+
+    pairs = [(float(r), float(c)) for r, c in zip(reference, current) if r + c > 0]
+    n_ref, n_cur = sum(r for r, _ in pairs), sum(c for _, c in pairs)
+    if n_ref <= 0 or n_cur <= 0:
+        raise ValueError("a histogram with no values")
+    if len(pairs) < 2:
+        return 0.0, 1.0
+    total = n_ref + n_cur
+    stat = 0.0
+    for r, c in pairs:
+        e_ref, e_cur = (r + c) * n_ref / total, (r + c) * n_cur / total
+        stat += (r - e_ref) ** 2 / e_ref + (c - e_cur) ** 2 / e_cur
+    return stat, float(chi2.sf(stat, len(pairs) - 1))
+
+
+def score(reference: FeatureProfile, current: WindowFeature) -> tuple[float, float | None]:
+    """(p-value, statistic) on the reference's deciles (numbers) or categories."""
+    ref, cur = coarse(reference, current)
+    statistic, pvalue = chisquare(ref, cur)
+    return pvalue, statistic
