@@ -15,8 +15,10 @@ ships inside ``vega_datasets``, a test extra: nothing is downloaded)::
 (default: ``auto`` when the product has it, else ``ks/chisquare``, then ``psi``; ``NUM/CAT`` gives
 numeric and categorical features a method each); the first is the one compared with the exact
 tests. ``--cases`` picks cases (``seattle-temp``, ``cars-origin``, ``diabetes``; see real_data_cases.py),
-``--controls`` sets the no-shift controls' sizes (500,2000), ``--seed`` redraws them. Takes about
-half a minute on two cores (Evidently: 15 s of it).
+``--controls`` sets the no-shift controls' sizes (500,2000), ``--seed`` redraws them, ``--alarm-rate
+90:200`` also counts fuseboard's drift alerts over 200 no-shift windows of 90 rows per case (the
+product's profiling, folding and verdict functions, no workspace). Takes about a minute on two busy
+cores (Evidently: 15-40 s of it).
 
 Each side, per window and feature, says drifted or not, with its score:
 
@@ -207,7 +209,8 @@ def summarise(result: dict[str, Any]) -> None:
                     if w.get(tool):
                         alarms.append({"case": name, "window": label, "tool": tool, "status": None,
                                        "drifted": sorted(_drifted(w[tool]))})
-    result["agreement_per_feature"] = per_feature
+    order = [f"{name}/{f}" for name, case in result["cases"].items() for f in case["schema"]]
+    result["agreement_per_feature"] = {key: per_feature[key] for key in order if key in per_feature}
     result["controls"] = alarms
     result["control_alerts"] = [a for a in alarms if a["tool"] == f"fuseboard {first}" and a["status"] != "ok"]
 
@@ -254,6 +257,8 @@ def print_text(result: dict[str, Any]) -> None:
     for a in result["controls"]:
         status = f"check {a['status']}, " if a["status"] else ""
         print(f"  {a['case']:<14}{a['window']:<34}{a['tool']:<26}{status}drifted: {', '.join(a['drifted']) or '-'}")
+    if "alarm_rate" in result:
+        print("\n" + _alarm_rate_line(result))
     print("\nseconds: " + ", ".join(f"{k} {v:.1f}" for k, v in result["seconds"].items()))
 
 
@@ -291,7 +296,17 @@ def markdown(result: dict[str, Any]) -> str:
     lines += ["", f"No-shift controls: {len({(a['case'], a['window']) for a in controls})} windows; "
               + ("no tool flagged a feature." if not flagged else "flagged: " + "; ".join(
                   f"{a['case']} {a['window']}, {a['tool']}: {', '.join(a['drifted'])}" for a in flagged) + ".")]
+    if "alarm_rate" in result:
+        lines += ["", _alarm_rate_line(result)]
     return "\n".join(lines)
+
+
+def _alarm_rate_line(result: dict[str, Any]) -> str:
+    rate = result["alarm_rate"]
+    per_method = "; ".join(f"fuseboard {m}: " + " / ".join(f"{rates[m]:.0%}" for rates in rate["cases"].values())
+                           for m in result["methods"])
+    return (f"No-shift windows of {rate['rows']} rows drawn {rate['draws']} times from each reference "
+            f"({' / '.join(rate['cases'])}): share with a drift alert, {per_method}.")
 
 
 def main() -> None:
@@ -305,6 +320,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="redraws the no-shift controls")
     parser.add_argument("--controls", default=",".join(map(str, cases_mod.CONTROL_SIZES)),
                         help="rows of each no-shift control (default 500,2000; e.g. 90,500,2000)")
+    parser.add_argument("--alarm-rate", metavar="ROWS:DRAWS",
+                        help="also draw DRAWS no-shift windows of ROWS rows per case and count fuseboard's drift "
+                             "alerts (e.g. 90:200; no workspace, fast)")
     parser.add_argument("--markdown", action="store_true", help="print README's table instead of the details")
     parser.add_argument("--json", help="also write everything as JSON to this path ('-': stdout, nothing else)")
     parser.add_argument("--out", type=Path, help="keep the workspaces and files here (default: a temporary folder)")
@@ -314,11 +332,11 @@ def main() -> None:
     unknown = sides - {"fuseboard", "scipy", "evidently"}
     if unknown:
         parser.error(f"--only: unknown side(s) {', '.join(sorted(unknown))}")
-    if "evidently" in sides and not args.evidently_python:
-        parser.error("--evidently-python (or $EVIDENTLY_PYTHON) is needed, or --only fuseboard,scipy")
     names = args.cases.split(",") if args.cases else None
     if names and set(names) - set(cases_mod.CASES):
         parser.error(f"--cases: the cases are {', '.join(cases_mod.CASES)}")
+    if "evidently" in sides and not args.evidently_python:
+        parser.error("--evidently-python (or $EVIDENTLY_PYTHON) is needed, or --only fuseboard,scipy")
     methods = args.methods.split(",") if args.methods else fb_side.default_methods()
     try:
         sizes = tuple(int(n) for n in args.controls.split(",") if n)
@@ -327,9 +345,20 @@ def main() -> None:
     if any(n < 1 for n in sizes):
         parser.error("--controls: a control needs at least one row")
     built = cases_mod.build(names, args.seed, sizes)
+    rate = None
+    if args.alarm_rate:
+        try:
+            rate = tuple(int(v) for v in args.alarm_rate.split(":"))
+        except ValueError:
+            rate = ()
+        if len(rate) != 2 or min(rate) < 1:
+            parser.error("--alarm-rate takes ROWS:DRAWS, e.g. 90:200")
     with tempfile.TemporaryDirectory(prefix="fuseboard-real-data-") as tmp:
         out = args.out or Path(tmp)
         result = collect(built, methods, sides, args.evidently_python, out)
+    if rate:
+        result["alarm_rate"] = {"rows": rate[0], "draws": rate[1], "cases": {
+            case.name: fb_side.alarm_rate(case, methods, rate[0], rate[1], args.seed) for case in built}}
     if args.json == "-":
         print(json.dumps(result, indent=2))
     else:

@@ -147,3 +147,40 @@ def verdicts(case: Case, workdir: Path, methods: list[str]) -> dict[str, Any]:
     finally:
         ws.close()
     return out
+
+
+def alarm_rate(case: Case, methods: list[str], size: int, draws: int, seed: int = 0) -> dict[str, float]:
+    """The share of ``draws`` no-shift windows of ``size`` rows (drawn from the reference without
+    replacement, or with it when the reference is smaller) on which the drift check is not ``ok``.
+
+    No workspace: the reference profiled and each draw folded by the functions registration and
+    ingest use (``profiles.feature_schema``, ``profiles.build_profile``, ``windows.fold_numeric`` /
+    ``fold_categorical``), judged by ``drift_verdict.evaluate_drift`` with the minimum rows the
+    workspace side sets.
+
+    Returns
+    -------
+    rates : dict of str to float
+        Method -> share of draws with a drift warning or worse, in [0, 1].
+    """
+    import numpy as np
+
+    from fuseboard.monitoring import drift_verdict, profiles, windows
+    from fuseboard.monitoring.settings import policy_for
+
+    frame = case.reference[case.features]
+    schema = profiles.feature_schema(frame)
+    reference = profiles.build_profile(frame, schema)
+    policies = {m: _policy(policy_for({"min_rows": MIN_ROWS}), m, schema) for m in methods}
+    rng = np.random.default_rng([seed, size])
+    alarms = dict.fromkeys(methods, 0)
+    for _ in range(draws):
+        rows = frame.iloc[rng.choice(len(frame), size, replace=size > len(frame))]
+        folded = {f["name"]: (windows.fold_numeric(rows[f["name"]].to_numpy(dtype="float64"),
+                                                   reference["features"][f["name"]])
+                              if f["kind"] == "numeric" else
+                              windows.fold_categorical(rows[f["name"]].to_numpy(), reference["features"][f["name"]]))
+                  for f in schema}
+        for m in methods:
+            alarms[m] += drift_verdict.evaluate_drift(folded, reference, "internal", policies[m]).status != "ok"
+    return {m: alarms[m] / draws for m in methods}
