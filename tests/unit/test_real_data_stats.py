@@ -18,7 +18,7 @@ import pytest
 from scipy import stats
 from scipy.spatial.distance import jensenshannon as scipy_js
 
-from fuseboard.monitoring import drift, profiles, windows
+from fuseboard.monitoring import drift, ingest, profiles, windows
 from tests.support import real_data
 
 FEW = 5  # numbers with at most this many distinct values: compared as categories by scipy's test
@@ -31,9 +31,16 @@ def _prepared(real: real_data.RealSet) -> tuple[dict[str, str], dict]:
 
 
 def _fold(values: pd.Series, reference: dict) -> dict:
+    """The window profile ingest folds from these rows: each column converted as ingest converts it
+    (``_feature``: floats, or text as codes) and folded by the same functions ``fold_windows`` uses."""
+    import pyarrow as pa
+
+    table = pa.table({"x": pa.array(values.to_numpy(), from_pandas=True)})
+    column = ingest._feature(table, "x", reference["kind"], "rows")
+    whole = [slice(0, len(values))]
     if reference["kind"] == "numeric":
-        return windows.fold_numeric(values.to_numpy(dtype="float64"), reference)
-    return windows.fold_categorical(values.to_numpy(), reference)
+        return windows.fold_numeric_windows(column, whole, reference)[0]
+    return ingest._fold_encoded_windows(column, whole, reference)[0]
 
 
 def _all_windows(real: real_data.RealSet) -> list[tuple[str, pd.DataFrame]]:
@@ -199,7 +206,7 @@ def test_wasserstein_is_within_5_percent_of_exact_on_real_data() -> None:
         pairs = [(label, y)] + [(f"reference + {k} std", x + k * ref["std"]) for k in (0.1, 0.5)
                                 if label.startswith("control 500")]
         for what, values in pairs:
-            window = windows.fold_numeric(values, ref)
+            window = _fold(pd.Series(values), ref)
             distance = drift.feature_drift(name, ref, window, "wasserstein").score * ref["std"]
             exact = stats.wasserstein_distance(x, values)
             if abs(distance - exact) > 0.05 * exact + 1e-12:
