@@ -8,6 +8,7 @@ test module, it imports from here or uses the fixtures of ``tests/conftest.py``.
 - ``tests.support.deploys``: the CLI runner, workspace reads and deploy hooks of the environment tests;
 - ``tests.support.ownership``: the CLI checks, reads and store setup of the ownership and handover tests;
 - ``tests.support.incidents``: the alerts and monitoring-screen keys of the console's incident tests.
+- ``tests.support.real_data``: real data sets shipped inside packages, cut into windows, and no-shift controls.
 """
 
 from __future__ import annotations
