@@ -16,6 +16,12 @@ NEW_MODEL_METHOD = "auto"  # written into a new model's settings when it is firs
 DEFAULT_DRIFT_SHARE = 0.5
 
 
+def new_model_settings() -> dict[str, str]:
+    """The monitoring settings a model gets when it is first registered: ``auto`` as its default method
+    (models registered before keep theirs, psi unless set)."""
+    return {"default_method": NEW_MODEL_METHOD}
+
+
 @dataclass
 class FeatureDrift:
     """One feature's drift verdict (``feature_drift``)."""

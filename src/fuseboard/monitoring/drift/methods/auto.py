@@ -22,8 +22,11 @@ divergence is about ``chi2(k - 1) * (1 / n_ref + 1 / n_cur) / 8`` (``k`` the cat
 sample holds); when the distance at that law's 99th percentile (``js_noise``) passes half the
 threshold, chisquare is taken instead. So Jensen-Shannon decides only where noise moves it by less
 than about 13% of the threshold (sqrt(0.1^2 + 0.05^2) = 0.112) and a no-shift window almost never
-crosses it: 10 categories take it from about 1,400 values in the window, 50 from about 4,700,
-200 from about 17,000 (a reference of 20,000).
+crosses it: against a reference of 20,000, 10 categories take it from about 1,150 values in the
+window, 50 from about 4,600, 200 from about 33,000. Measured (2,000 seeded no-shift windows each,
+tests/unit/test_drift_auto.py), that 99th percentile is within 5% of the law for 2 to 50
+categories and 10% under it for 200 categories in 1,001 values, where it is 0.19: Jensen-Shannon
+at 0.1 would call every such window drifted.
 """
 
 from __future__ import annotations
