@@ -18,7 +18,7 @@ def mixed_frame(n: int, seed: int) -> pd.DataFrame:
         "age": rng.normal(40, 12, n).round(),
         "income": rng.lognormal(10.5, 0.6, n),  # skewed
         "balance": rng.exponential(2_000, n),
-        "score": rng.beta(2, 5, n),
+        "rating": rng.beta(2, 5, n),
         "tenure": rng.gamma(1.5, 24, n),
         "latency_ms": rng.standard_t(3, n) * 20 + 200,  # heavy tails
         "calls": rng.poisson(1.5, n).astype(float),  # small counts
