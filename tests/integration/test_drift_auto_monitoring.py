@@ -67,7 +67,8 @@ def test_a_new_model_is_checked_with_auto_and_set_changes_it(mixed_model: tuple)
     url, _, _ = mixed_model
     shown = json.loads(run("--db", url, "monitoring", "show", "mixed", "--json").output)
     assert shown["settings"] == {"default_method": "auto"} and shown["effective"]["default_method"] == "auto"
-    assert "default method auto (chosen per feature and window" in run("--db", url, "monitoring", "show", "mixed").output
+    text = run("--db", url, "monitoring", "show", "mixed").output
+    assert "default method auto;" in text and "auto: per feature and window, a test up to 1,000 values" in text
     changed = run("--db", url, "monitoring", "set", "mixed", "--default-method", "psi", "--method", "is_new=ztest",
                   "--threshold", "age=0.2", "--yes")
     assert changed.exit_code == 0, changed.output

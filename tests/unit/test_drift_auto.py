@@ -114,3 +114,12 @@ def test_shifted_windows_are_caught(rows: int) -> None:
     assert result.status == "warn"  # 3 of 16, none key, on an internal model
     keyed = evaluate_drift(window, REFERENCE, "mission-critical", Policy(default_method="auto", key_features=("plan",)))
     assert keyed.status == "crit" and "key feature(s) plan" in keyed.summary
+
+
+def test_a_method_set_for_a_feature_still_wins_over_auto() -> None:
+    window = _fold(REF.sample(500, random_state=5), REFERENCE)
+    policy = Policy(default_method="auto", methods={"income": "psi", "plan": "jensenshannon"})
+    by_feature = {f["feature"]: f for f in evaluate_drift(window, REFERENCE, "internal", policy).details["features"]}
+    assert by_feature["income"]["method"] == "psi" and "chosen_by" not in by_feature["income"]
+    assert by_feature["plan"]["method"] == "jensenshannon" and "chosen_by" not in by_feature["plan"]
+    assert by_feature["age"]["method"] == "ks" and by_feature["age"]["chosen_by"] == "auto"

@@ -217,9 +217,10 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
         return
     eff = shown["effective"]
     default = eff["default_method"]
-    click.echo(visible(f"{m.name}: drift over the last {eff['drift_window_minutes']} min, default method {default}"
-                       + (" (chosen per feature and window: tests up to 1,000 rows, distances above)"
-                          if default == "auto" else "") + f"; dataset drift at {eff['drift_share']:.0%} of features"))
+    click.echo(visible(f"{m.name}: drift over the last {eff['drift_window_minutes']} min, default method {default}; "
+                       f"dataset drift at {eff['drift_share']:.0%} of features"))
+    if default == "auto":
+        click.echo("  auto: per feature and window, a test up to 1,000 values, a distance above")
     for feature, method in sorted(eff["methods"].items()):
         click.echo(visible(f"  {feature}: {method}") + (f" (threshold {eff['thresholds'][feature]:g})"
                                                         if feature in eff["thresholds"] else ""))
