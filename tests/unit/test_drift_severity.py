@@ -115,3 +115,27 @@ def test_the_windows_tests_are_corrected_together_and_distances_left_alone() -> 
     assert [r.drifted for r in corrected] == [False, False, True, True, False]
     assert corrected[0].adjusted == pytest.approx(0.06) and corrected[0].severity == "ok"
     assert corrected[3] == results[3] and corrected[3].adjusted is None
+
+
+def test_a_default_method_that_cannot_score_a_feature_leaves_it_to_auto() -> None:
+    """``--default-method ks`` on a model with categories (or ztest on numbers) used to break the whole
+    check (or, for predictions, PSI was used whatever the setting): those columns get auto instead."""
+    from fuseboard.monitoring.profiles import categorical_profile
+    from fuseboard.monitoring.windows import fold_categorical
+
+    rng = np.random.default_rng(6)
+    window, reference = _model({}, n=500)
+    reference["features"]["plan"] = categorical_profile(pd.Series(rng.choice(["a", "b", "c"], 5_000)))
+    window["plan"] = fold_categorical(rng.choice(["a", "b", "c"], 500).astype(object), reference["features"]["plan"])
+    ks = {f["feature"]: f for f in evaluate_drift(window, reference, "internal", Policy(default_method="ks"))
+          .details["features"]}
+    assert ks["f0"]["method"] == "ks" and "chosen_by" not in ks["f0"]
+    assert (ks["plan"]["method"], ks["plan"]["chosen_by"]) == ("chisquare", "auto")
+    z = {f["feature"]: f for f in evaluate_drift(window, reference, "internal", Policy(default_method="ztest"))
+         .details["features"]}
+    assert (z["f0"]["method"], z["f0"]["chosen_by"]) == ("ks", "auto") and z["plan"]["method"] == "chisquare"
+    labels = {"prediction": fold_categorical(rng.choice(["0", "1"], 500).astype(object),
+                                             categorical_profile(pd.Series(rng.choice(["0", "1"], 5_000))))}
+    predicted = evaluate_prediction_drift(labels, {"predictions": categorical_profile(
+        pd.Series(rng.choice(["0", "1"], 5_000)))}, "internal", Policy(default_method="wasserstein"))
+    assert predicted.details["method"] == "ztest" and predicted.details["chosen_by"] == "auto"

@@ -28,7 +28,7 @@ from fuseboard.monitoring import drift, windows
 from fuseboard.monitoring.details import DriftDetails, DriftFeature, PredictionDriftDetails
 from fuseboard.monitoring.result import CheckResult, span
 from fuseboard.monitoring.settings import Policy
-from fuseboard.monitoring.shapes import ReferenceProfile, WindowColumns
+from fuseboard.monitoring.shapes import FeatureProfile, ReferenceProfile, WindowColumns
 from fuseboard.status import Status
 
 
@@ -74,6 +74,16 @@ def _scored(name: str, r: drift.FeatureDrift) -> str:
     return f"{name} {what} {r.score:.3f}"
 
 
+def method_for(reference: FeatureProfile, default: str, own: str | None = None) -> str:
+    """The method that checks a column: its own (a feature's in ``Policy.methods``), else the model's
+    default method, else ``auto`` where the default cannot score it (ks, wasserstein: numbers only;
+    ztest: at most two categories), so a default meant for most features breaks no check on the others."""
+    if own is not None:
+        return own
+    spec = drift.METHODS.get(default)
+    return default if spec is None or spec.can_score(reference) else drift.NEW_MODEL_METHOD
+
+
 def _detail(r: drift.FeatureDrift) -> DriftFeature:
     out: DriftFeature = {"feature": r.feature, "method": r.method, "score": r.score, "threshold": r.threshold,
                          "drifted": r.drifted, "severity": r.severity}
@@ -116,7 +126,7 @@ def evaluate_drift(features: WindowColumns, reference: ReferenceProfile, critica
         ref = reference["features"].get(name)
         if ref is None or not current["count"]:
             continue
-        method = policy.methods.get(name, policy.default_method)
+        method = method_for(ref, policy.default_method, policy.methods.get(name))
         results.append(drift.feature_drift(name, ref, current, method, policy.thresholds.get(name)))
     results = drift.correct_tests(results)
     results.sort(key=lambda r: (not r.drifted, r.severity != Status.CRIT,
@@ -166,7 +176,7 @@ def evaluate_prediction_drift(predictions: WindowColumns, reference: ReferencePr
         ref = {**ref, "value_counts": {k: ref["value_counts"].get(k, 0) for k in current["value_counts"]
                                        if k != windows.UNSEEN}}
     scored = "score" if "score" in predictions else "prediction"
-    result = drift.feature_drift(scored, ref, current, policy.default_method)
+    result = drift.feature_drift(scored, ref, current, method_for(ref, policy.default_method))
     status = escalate([result] if result.drifted else [], False, (), criticality)
     details: PredictionDriftDetails = {"feature": scored, "method": result.method, "score": result.score,
                                        "threshold": result.threshold, "drifted": result.drifted,

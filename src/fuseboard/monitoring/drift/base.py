@@ -13,6 +13,8 @@ Scorer = Callable[[FeatureProfile, WindowFeature], tuple[float, float | None]]
 Effect = Callable[[FeatureProfile, WindowFeature], float]
 # a method that picks another per feature and window (``auto``): (reference, window, threshold) -> method name
 Chooser = Callable[[FeatureProfile, WindowFeature, "float | None"], str]
+# which features a method can score beyond ``numeric_only`` (ztest: at most two categories): reference -> bool
+Accepts = Callable[[FeatureProfile], bool]
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,13 @@ class Method:
     critical: float | None = None
     effect_name: str | None = None  # tests: what ``critical`` measures (distances: the score itself)
     choose: Chooser | None = None
+    accepts: Accepts | None = None
+
+    def can_score(self, reference: FeatureProfile) -> bool:
+        """Whether this method can score a feature with this reference profile."""
+        if self.numeric_only and reference["kind"] != "numeric":
+            return False
+        return self.accepts is None or self.accepts(reference)
 
 
 def _props(counts: Sequence[float], floor: float = 0.0) -> list[float]:

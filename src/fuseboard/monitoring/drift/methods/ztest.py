@@ -9,7 +9,13 @@ from fuseboard.monitoring.drift.bins import aligned
 from fuseboard.monitoring.drift.methods.chisquare import cramers_v
 from fuseboard.monitoring.shapes import FeatureProfile, WindowFeature
 
-METHOD = Method("ztest", False, True, 0.05, 0.25, effect_name="Cramér's V")
+
+def binary(reference: FeatureProfile) -> bool:
+    """A categorical feature with at most two categories in the reference: what ztest scores."""
+    return reference["kind"] == "categorical" and sum(1 for n in reference["value_counts"].values() if n > 0) <= 2
+
+
+METHOD = Method("ztest", False, True, 0.05, 0.25, effect_name="Cramér's V", accepts=binary)
 
 
 def ztest(successes_reference: float, n_reference: float, successes_current: float,
