@@ -216,14 +216,17 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
         emit_json(shown)
         return
     eff = shown["effective"]
-    click.echo(f"{m.name}: drift over the last {eff['drift_window_minutes']} min, default method psi; "
-               f"dataset drift at {eff['drift_share']:.0%} of features")
+    default = eff["default_method"]
+    click.echo(visible(f"{m.name}: drift over the last {eff['drift_window_minutes']} min, default method {default}; "
+                       f"dataset drift at {eff['drift_share']:.0%} of features"))
+    if default == "auto":
+        click.echo("  auto: per feature and window, a test up to 1,000 values, a distance above")
     for feature, method in sorted(eff["methods"].items()):
         click.echo(visible(f"  {feature}: {method}") + (f" (threshold {eff['thresholds'][feature]:g})"
                                                         if feature in eff["thresholds"] else ""))
     for feature, value in sorted(eff["thresholds"].items()):
         if feature not in eff["methods"]:
-            click.echo(visible(f"  {feature}: psi (threshold {value:g})"))
+            click.echo(visible(f"  {feature}: {default} (threshold {value:g})"))
     if eff["key_features"]:
         click.echo(visible(f"  key features: {', '.join(eff['key_features'])}"))
     for metric, (kind, tol) in eff["tolerances"].items():
@@ -243,7 +246,9 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
 @monitoring_cmd.command("set")
 @click.argument("model")
 @click.option("--method", "methods", multiple=True, metavar="FEATURE=METHOD",
-              help="Drift method for a feature: psi, ks, wasserstein, chisquare or jensenshannon.")
+              help="Drift method for a feature: psi, ks, wasserstein, chisquare, jensenshannon, ztest or auto.")
+@click.option("--default-method", metavar="METHOD",
+              help="Drift method of the features without their own: auto (new models), psi (older ones), or any above.")
 @click.option("--threshold", "thresholds", multiple=True, metavar="FEATURE=VALUE", help="Drift threshold for a feature.")
 @click.option("--key", "keys", multiple=True, metavar="FEATURE", help="A key feature: its drift alone raises the alert.")
 @click.option("--drift-share", type=float, help="Share of drifted features that makes dataset drift (default 0.5).")
@@ -265,6 +270,7 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
 @pass_ctx
 def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], thresholds: tuple[str, ...],
                    keys: tuple[str, ...], drift_share: float | None, tolerances: tuple[str, ...],
+                   default_method: str | None,
                    gate_values: tuple[str, ...],
                    drift_window_minutes: int | None, min_rows: int | None, min_labelled: int | None,
                    probe_path: str | None, failures_to_alert: int | None, runbook: str | None, flap_period: str | None,
@@ -280,7 +286,8 @@ def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], threshold
             raise FuseboardError(f"--tolerance takes METRIC=KIND:VALUE, e.g. roc_auc=abs:0.05, not {metric}={value}")
         tol[metric] = (kind, amount)
     changes: SettingsChanges = {
-        "methods": _pairs(methods, "--method"), "thresholds": _pairs(thresholds, "--threshold"),
+        "methods": _pairs(methods, "--method"), "default_method": default_method,
+        "thresholds": _pairs(thresholds, "--threshold"),
         "key_features": list(keys), "tolerances": tol, "drift_share": drift_share,
         "gates": _pairs(gate_values, "--gate"),
         "drift_window_minutes": drift_window_minutes, "min_rows": min_rows, "min_labelled": min_labelled,

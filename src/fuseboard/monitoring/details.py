@@ -22,11 +22,15 @@ class DriftFeature(TypedDict):
     """One feature's drift, as ``drift.FeatureDrift`` scored it."""
 
     feature: str
-    method: str  # a name in drift.METHODS: psi, ks, wasserstein, chisquare, jensenshannon
-    score: float
+    method: str  # the method that scored it, a name in drift.METHODS (never "auto": the one auto chose)
+    score: float  # a distance, or a test's p-value (ks, chisquare, ztest)
     threshold: float
     drifted: bool
     severity: str  # ok, warn or crit
+    chosen_by: NotRequired[Literal["auto"]]  # the method was chosen for this window (absent: set for it)
+    effect: NotRequired[float]  # what ``critical`` is compared with: a distance's score, a test's effect size
+    critical: NotRequired[float]  # where this feature's drift is critical (absent: never)
+    adjusted: NotRequired[float]  # tests: the p-value adjusted over the window's tests (Benjamini-Hochberg)
 
 
 class DriftDetails(TypedDict):
@@ -42,10 +46,13 @@ class PredictionDriftDetails(TypedDict):
     """The ``prediction_drift`` check: the score (or predicted class) distribution against the reference."""
 
     feature: Literal["score", "prediction"]
-    method: Literal["psi"]
+    method: str  # the method that scored it (the model's default method; auto's choice)
     score: float
     threshold: float
     drifted: bool
+    severity: NotRequired[str]  # ok, warn or crit (absent in checks stored before it was graded)
+    chosen_by: NotRequired[Literal["auto"]]
+    effect: NotRequired[float]
 
 
 class MetricCheckDetails(TypedDict):

@@ -25,7 +25,7 @@ from sqlmodel import func, select
 from fuseboard.errors import FuseboardError
 from fuseboard.inputs import not_a_file
 from fuseboard.monitoring import metrics as metrics_mod
-from fuseboard.monitoring import profiles, shapes
+from fuseboard.monitoring import drift, profiles, shapes
 from fuseboard.ops import audit
 from fuseboard.store import lookup
 from fuseboard.ops.names import check_name
@@ -403,7 +403,7 @@ def commit(ws: Workspace, prep: Prepared, *, actor: str, origin: str, now: datet
             created_model = model is None
             if model is None:
                 model = Model(name=req.model, task=prep.task, criticality=req.criticality or "internal",
-                              description=req.description or "", created_at=when)
+                              description=req.description or "", created_at=when, monitoring=drift.new_model_settings())
                 s.add(model)
             before, after = _apply_updates(s, model, req, owner, builder)
             s.flush()

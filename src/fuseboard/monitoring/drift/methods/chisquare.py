@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 from fuseboard.monitoring.drift.base import Method
 from fuseboard.monitoring.drift.bins import coarse
 from fuseboard.monitoring.shapes import FeatureProfile, WindowFeature
 
-METHOD = Method("chisquare", False, True, 0.05)
+METHOD = Method("chisquare", False, True, 0.05, 0.25, effect_name="Cramér's V")
 
 
 def chisquare(reference: Sequence[float], current: Sequence[float]) -> tuple[float, float]:
@@ -62,3 +63,48 @@ def score(reference: FeatureProfile, current: WindowFeature) -> tuple[float, flo
     ref, cur = coarse(reference, current)
     statistic, pvalue = chisquare(ref, cur)
     return pvalue, statistic
+
+
+def cramers_v(reference: Sequence[float], current: Sequence[float]) -> float:
+    """Cramér's V of the 2 x k table the two histograms would make if both samples had the same size.
+
+    ``sqrt(sum((p - q) ** 2 / (2 * (p + q))))`` over the bins that hold a value, ``p`` and ``q`` the
+    two histograms' proportions: the effect size of the chi-square test, which is
+    ``sqrt(chi2 / n)`` for a 2 x k table of ``n`` values. Taken at equal sizes, it does not depend
+    on how much larger the reference is than the window (the table's own V would shrink with the
+    window's share of the values). 0 for identical proportions, 1 for histograms with no bin in
+    common; 0.25 is what a rate moving from 30% to 55% gives, or a mean shifting by half a
+    standard deviation (on deciles).
+
+    Parameters
+    ----------
+    reference : sequence of float, shape (n_bins,)
+        The reference's counts (or proportions) per bin; they sum to more than 0.
+    current : sequence of float, shape (n_bins,)
+        The current window's counts on the same bins; they sum to more than 0.
+
+    Returns
+    -------
+    v : float
+        In [0, 1].
+
+    Raises
+    ------
+    ValueError
+        A histogram with no values.
+    """
+    n_ref, n_cur = float(sum(reference)), float(sum(current))
+    if n_ref <= 0 or n_cur <= 0:
+        raise ValueError("a histogram with no values")
+    total = 0.0
+    for r, c in zip(reference, current):
+        p, q = r / n_ref, c / n_cur
+        if p + q > 0:
+            total += (p - q) ** 2 / (2 * (p + q))
+    return math.sqrt(total)
+
+
+def effect(reference: FeatureProfile, current: WindowFeature) -> float:
+    """Cramér's V on the bins the test compares (``cramers_v``)."""
+    ref, cur = coarse(reference, current)
+    return cramers_v(ref, cur)

@@ -9,7 +9,7 @@ from fuseboard.monitoring.drift.base import Method, _props
 from fuseboard.monitoring.drift.bins import aligned
 from fuseboard.monitoring.shapes import FeatureProfile, WindowFeature
 
-METHOD = Method("jensenshannon", False, False, 0.1)
+METHOD = Method("jensenshannon", False, False, 0.1, 0.18)
 
 
 def jensenshannon(reference: Sequence[float], current: Sequence[float]) -> float:

@@ -8,7 +8,7 @@ from fuseboard.monitoring.drift.base import Method, _props
 from fuseboard.monitoring.drift.bins import aligned
 from fuseboard.monitoring.shapes import FeatureProfile, WindowFeature
 
-METHOD = Method("ks", True, True, 0.05)
+METHOD = Method("ks", True, True, 0.05, 0.2, effect_name="KS statistic")
 
 
 def ks_statistic(reference: Sequence[float], current: Sequence[float]) -> float:
@@ -66,3 +66,10 @@ def score(reference: FeatureProfile, current: WindowFeature) -> tuple[float, flo
     ref, cur, _ = aligned(reference, current)
     statistic = ks_statistic(ref, cur)
     return ks_pvalue(statistic, int(sum(ref)), int(sum(cur))), statistic
+
+
+def effect(reference: FeatureProfile, current: WindowFeature) -> float:
+    """The KS statistic (the largest gap between the two distributions): 0.2 is what a mean shift of
+    half a standard deviation gives."""
+    ref, cur, _ = aligned(reference, current)
+    return ks_statistic(ref, cur)
