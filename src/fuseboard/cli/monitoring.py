@@ -92,7 +92,7 @@ def ingest_labels_cmd(ctx: Context, model: str, file: Path, env: str, as_json: b
 def check_cmd(ctx: Context, no_probe: bool, as_json: bool) -> None:
     """Run every check once on every deployment; exit 3 if anything is critical.
 
-    Checks: data drift (PSI by default, per feature), prediction drift, performance against the
+    Checks: data drift (per feature; the method chosen by type and size unless set), prediction drift, performance against the
     validation baseline once labels exist, data quality, staleness (retrain-by date) and health
     (HTTP probe of the endpoint). For cron and CI. The JSON lists each deployment with its
     checks; drift has one object per feature with feature, method, score, threshold, drifted.
@@ -264,7 +264,7 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
 @click.option("--runbook", help="What to do when it alerts: a URL or text (at most 2,000 characters; \"\" removes it).")
 @click.option("--flap-period", help="A check that fires again this soon after recovering reopens its alert "
               "(default 30m; 0: never).")
-@click.option("--reset", is_flag=True, help="Forget every setting first (back to the defaults).")
+@click.option("--reset", is_flag=True, help="Forget every setting first (back to what a newly registered model starts with).")
 @reason_option
 @yes_option
 @pass_ctx
@@ -300,4 +300,5 @@ def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], threshold
                 f"{', '.join(protected)} (protected)", yes)
     merged = update(ws, model, changes, actor=actor(), origin="cli", reason=reason, reset=reset)
     click.echo(f"monitoring settings of {model}: "
-               + (visible(json.dumps(merged, sort_keys=True, ensure_ascii=False)) if merged else "the defaults"))
+               + (visible(json.dumps(merged, sort_keys=True, ensure_ascii=False)) if merged else "the defaults")
+               + (" (the defaults a newly registered model starts with)" if reset else ""))

@@ -216,13 +216,14 @@ def preview(ws: Workspace, model: str, changes: SettingsChanges) -> list[str]:
 
 def update(ws: Workspace, model: str, changes: SettingsChanges, *, actor: str, origin: str, reason: str = "",
            reset: bool = False) -> MonitoringSettings:
-    """Merge ``changes`` into the model's settings (or start again from the defaults); audited."""
+    """Merge ``changes`` into the model's settings (or start again from a new model's); audited."""
     with ws.transaction() as s:
         m = lookup.model(s, model)
         cleaned = validate(changes, _features(s, m.id))
         before = dict(m.monitoring or {})
-        merged: dict[str, Any] = {} if reset else {k: (dict(v) if isinstance(v, dict) else v)
-                                                   for k, v in before.items()}
+        # --reset: the settings a model registered today starts with (its default method: auto)
+        merged: dict[str, Any] = dict(drift.new_model_settings()) if reset else {
+            k: (dict(v) if isinstance(v, dict) else v) for k, v in before.items()}
         for key, value in cleaned.items():
             if isinstance(value, dict):
                 merged.setdefault(key, {}).update(value)
