@@ -20,10 +20,11 @@ is computed from them:
   from below (``high`` is None: such a window can show a degradation, never clear one);
 * R²: no interval (it needs cross sums that are not kept).
 
-Measured coverage (tests/unit/test_intervals.py, seeded draws): 95% for normal errors and well
-separated classes; the RMSE interval's upper end is optimistic under heavy-tailed errors (88-94%
-coverage for t(5) errors at 30-170 rows) while its lower end stays conservative (fewer than 2.5% of
-intervals lie above the truth), so a small sample's "degraded" is the verdict to trust most.
+Measured coverage (tests/unit/test_intervals.py, 600 seeded windows of 170 rows): RMSE 96%, MAE 95%,
+accuracy 95%, ROC AUC 96% (normal errors; classes with AUC 0.92). Under heavy-tailed errors the RMSE
+interval's upper end is optimistic (t(5) errors: 87% coverage at 30 rows, 91% at 170) while its
+lower end stays conservative (1-1.5% of intervals lie above the truth, against 2.5% nominal), so a
+small sample's "degraded" is the verdict to trust most.
 Fewer than ``MIN_ROWS`` labelled rows get no interval.
 """
 
