@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from sklearn import metrics as skm
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
+from sqlmodel import select
 
 from fuseboard.cli import cli
 from fuseboard.monitoring import checks, evaluate, ingest, performance
@@ -21,6 +22,7 @@ from fuseboard.monitoring.settings import Policy
 from fuseboard.ops import baseline
 from fuseboard.ops.registry import RegisterRequest, register
 from fuseboard.store.db import open_workspace
+from fuseboard.store.models import WindowProfile
 from tests.support.rows import checks_of
 
 
@@ -61,6 +63,11 @@ def test_an_overfit_model_is_not_degraded_on_fresh_data_from_its_own_distributio
     fresh = _rows(600, seed=2)
     served = fresh[["a", "b"]].assign(prediction=model.predict(fresh[["a", "b"]]), label=fresh["y"])
     ingest.ingest_table(ws, "overfit", "dev", ingest.as_table(served))
+    with ws.session() as s:  # ingest folds the sum of err ** 4 that an RMSE interval needs
+        (stored,) = [w.performance for w in s.exec(select(WindowProfile))
+                     if w.performance and w.performance["labelled"] == 600]
+    err = served["prediction"] - served["label"]
+    assert stored["sum_err4"] == pytest.approx(float(np.sum(err ** 4)), rel=1e-9)
     found, _ = checks_of(checks.run_checks(ws, probe_endpoints=False), "overfit", "dev")
     assert found["performance"].status == "ok", found["performance"].summary
     # the in-sample baseline, as registered before: the same window is "degraded" whatever happens

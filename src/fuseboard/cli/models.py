@@ -150,9 +150,8 @@ def models(click_ctx: click.Context, wide: bool, as_json: bool) -> None:
 @pass_ctx
 def models_show(ctx: Context, model: str, as_json: bool) -> None:
     """Show one model: versions with metrics, deployments and recent audit events."""
-    from fuseboard.ops.views import model_detail
-
     from fuseboard.ops import baseline
+    from fuseboard.ops.views import model_detail
 
     detail = model_detail(ctx.readable(), model)
     if detail is None:

@@ -198,6 +198,7 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
     """Show how MODEL is monitored: drift method and threshold per feature, key features, tolerances."""
     from dataclasses import asdict
 
+    from fuseboard.monitoring.intervals import MIN_ROWS
     from fuseboard.monitoring.settings import policy_for
     from fuseboard.monitoring.tolerance import resolve
     from fuseboard.ops.views import model_settings
@@ -230,8 +231,9 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
     if eff["key_features"]:
         click.echo(visible(f"  key features: {', '.join(eff['key_features'])}"))
     for metric, tol in eff["tolerances"].items():
-        click.echo(f"  performance: {metric} {tol['text']}; verdict from {eff['min_labelled']} labels "
-                   f"(fewer: on the 95% interval)")
+        click.echo(f"  performance: {metric} {tol['text']}")
+    click.echo(f"  performance verdict from {eff['min_labelled']} labels" + (
+        f" (from {MIN_ROWS}: on the 95% interval)" if eff["min_labelled"] > MIN_ROWS else ""))
     click.echo(f"  health: GET {visible(eff['probe_path'])} within {eff['probe_timeout']:g}s, expecting "
                f"{eff['expected_status']}; outage after {eff['failures_to_alert']} failures")
     flap = eff["flap_period_minutes"]

@@ -97,7 +97,6 @@ class Policy:
     expected_status: int = 200
 
 
-TOLERANCE_KINDS = tolerance.KINDS
 SCALARS = {"default_method": str, "drift_share": float, "min_rows": int, "min_labelled": int,
            "failures_to_alert": int,
            "probe_path": str, "probe_timeout": float, "expected_status": int, "drift_window_minutes": int,
