@@ -179,3 +179,28 @@ def test_versions_registered_before_read_from_where_they_were_measured() -> None
     old = baseline.of({"rmse": 1.0, "_dataset": "reference", "_rows": 80})
     assert (old.method, old.rows, old.short()) == ("in-sample", 80, "in-sample")
     assert baseline.of({}).method == "unknown" and baseline.of(None).short() == "-"
+
+
+def test_string_classes_and_more_than_two_cross_validate_like_sklearn(ws_url: str, tmp_path: Path) -> None:
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    data = load_iris(as_frame=True)
+    frame = data.frame.assign(target=lambda f: f["target"].map({0: "setosa", 1: "versicolor", 2: "virginica"}))
+    X, y = frame.drop(columns="target"), frame["target"]
+    est = make_pipeline(StandardScaler(), LogisticRegression(C=0.05)).fit(X, y)
+    joblib.dump(est, tmp_path / "iris.joblib")
+    frame.to_csv(tmp_path / "iris.csv", index=False)
+    result = register(open_workspace(ws_url), RegisterRequest(model="iris", artifact=tmp_path / "iris.joblib",
+                                                              reference=tmp_path / "iris.csv", target="target"),
+                      actor="a", origin="cli")
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    proba = cross_val_predict(est, X, y, cv=cv, method="predict_proba")
+    pred = cross_val_predict(est, X, y, cv=cv)
+    assert result.baseline["method"] == "cross-validated"
+    assert result.metrics["roc_auc"] == pytest.approx(
+        skm.roc_auc_score(y, proba, multi_class="ovr", average="weighted", labels=est.classes_), rel=1e-12)
+    assert result.metrics["f1"] == pytest.approx(skm.f1_score(y, pred, average="macro"), rel=1e-12)
+    assert result.metrics["log_loss"] == pytest.approx(skm.log_loss(y, proba, labels=est.classes_), rel=1e-9)
