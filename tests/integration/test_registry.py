@@ -84,9 +84,15 @@ def test_numeric_model_trained_on_arrays(ws_url: str, tmp_path: Path) -> None:
     ws = open_workspace(ws_url)
     result = register(ws, RegisterRequest(model="diabetes", artifact=tmp_path / "ridge.joblib",
                                           reference=tmp_path / "ref.csv", target="target"), actor="a", origin="cli")
-    pred = est.predict(frame.drop(columns="target").to_numpy()[300:])
-    y = frame["target"][300:]
+    # without --validation the baseline is cross-validated on the reference (issue 16): clones of the
+    # estimator on five shuffled folds (seed 0), as cross_val_predict makes them
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    X, y = frame.drop(columns="target").to_numpy()[300:], frame["target"][300:]
+    pred = cross_val_predict(Ridge(), X, y, cv=KFold(5, shuffle=True, random_state=0))
     assert result.task == "regression" and result.metrics_on == "reference"
+    assert (result.baseline["method"], result.baseline["folds"], result.baseline["rows"]) == (
+        "cross-validated", 5, len(y))
     assert result.metrics["rmse"] == pytest.approx(np.sqrt(skm.mean_squared_error(y, pred)))
     assert result.metrics["mae"] == pytest.approx(skm.mean_absolute_error(y, pred))
     assert result.metrics["r2"] == pytest.approx(skm.r2_score(y, pred))
@@ -226,8 +232,10 @@ def test_string_classes_and_more_than_two(ws_url: str, tmp_path: Path) -> None:
     joblib.dump(est, tmp_path / "wine.joblib")
     frame.to_csv(tmp_path / "wine.csv", index=False)
     ws = open_workspace(ws_url)
+    # the same file as --validation: the artifact's own metrics on it (without one, the baseline is
+    # cross-validated since issue 16: tests/integration/test_baseline.py)
     result = register(ws, RegisterRequest(model="wine", artifact=tmp_path / "wine.joblib", reference=tmp_path / "wine.csv",
-                                          target="target"), actor="a", origin="cli")
+                                          target="target", validation=tmp_path / "wine.csv"), actor="a", origin="cli")
     proba = est.predict_proba(X)
     assert result.metrics["roc_auc"] == pytest.approx(
         skm.roc_auc_score(y, proba, multi_class="ovr", average="weighted", labels=est.classes_))

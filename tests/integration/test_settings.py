@@ -50,12 +50,17 @@ def test_cli_set_show_and_reset(demo_url: str) -> None:
     assert ok.exit_code == 0, ok.output
     shown = json.loads(CliRunner().invoke(cli, ["--db", demo_url, "monitoring", "show", "credit-risk", "--json"]).output)
     assert shown["settings"]["methods"] == {"income": "ks"}
-    assert shown["effective"]["tolerances"]["roc_auc"] == ["abs", 0.02]
-    assert shown["effective"]["tolerances"]["rmse"] == ["rel", 0.1]  # the defaults stay for the rest
+    # graded since issue 16: the older one-level form is the warn level, crit scaled as the tier's defaults
+    # (credit-risk is mission-critical: crit at twice the warn drop for scores)
+    assert shown["settings"]["tolerances"]["roc_auc"] == ["abs", 0.02]
+    roc_auc = shown["effective"]["tolerances"]["roc_auc"]
+    assert (roc_auc["kind"], roc_auc["warn"], roc_auc["crit"]) == ("abs", 0.02, pytest.approx(0.04))
+    rmse = shown["effective"]["tolerances"]["rmse"]  # the defaults stay for the rest
+    assert (rmse["kind"], rmse["warn"], rmse["crit"], rmse["text"]) == ("rel", 0.1, 0.25, "warn +10%, crit +25%")
     text = CliRunner().invoke(cli, ["--db", demo_url, "monitoring", "show", "credit-risk"]).output
     assert "income: ks" in text and "key features: income" in text
     bad = CliRunner().invoke(cli, ["--db", demo_url, "monitoring", "set", "credit-risk", "--tolerance", "auc=0.1"])
-    assert bad.exit_code == 1 and "METRIC=KIND:VALUE" in bad.output
+    assert bad.exit_code == 1 and "tolerance auc: not a metric fuseboard measures" in bad.output
     reset = CliRunner().invoke(cli, ["--db", demo_url, "monitoring", "set", "credit-risk", "--reset", "--yes"])
     assert "the defaults" in reset.output
     audit = json.loads(CliRunner().invoke(cli, ["--db", demo_url, "audit", "--target", "credit-risk", "--json"]).output)

@@ -69,15 +69,19 @@ def test_unknown_labels_are_counted_not_scored() -> None:
 
 
 def test_degradation_uses_the_tolerances_and_a_minimum_sample() -> None:
-    baseline = {"roc_auc": 0.80, "rmse": 10.0}
-    assert perf.degradation({"roc_auc": 0.70}, baseline, rows=50) == []  # too few rows for a verdict
-    (auc,) = perf.degradation({"roc_auc": 0.74}, baseline, rows=500)
-    assert auc.degraded and auc.tolerance == "-0.05 abs"
-    (ok,) = perf.degradation({"roc_auc": 0.76}, baseline, rows=500)
-    assert not ok.degraded
-    (rmse,) = perf.degradation({"rmse": 11.5}, baseline, rows=500)
-    assert rmse.degraded and rmse.tolerance == "+10%"
-    assert not perf.degradation({"rmse": 10.9}, baseline, rows=500)[0].degraded
+    """Graded since issue 16: a warn and a crit level per metric (tolerance.py); below the minimum
+    sample the metric is graded on its interval, and with too few rows for one it has no grade."""
+    from fuseboard.monitoring import tolerance
+
+    levels = tolerance.resolve({}, "internal")
+    auc, rmse = levels["roc_auc"], levels["rmse"]
+    assert auc.grade(0.80, 0.74) == "warn" and auc.text() == "warn -0.05, crit -0.15"
+    assert auc.grade(0.80, 0.76) == "ok" and auc.grade(0.80, 0.64) == "crit"
+    assert rmse.grade(10.0, 11.5) == "warn" and rmse.text() == "warn +10%, crit +50%"
+    assert rmse.grade(10.0, 10.9) == "ok"
+    few = perf.fold_regression(RNG.normal(size=20), RNG.normal(size=20))  # too few rows for an interval
+    (check,) = tolerance.assess(few, perf.metrics(few), {"rmse": 0.1}, levels, min_samples=200)
+    assert check.grade == "none" and check.interval is None
 
 
 def test_performance_over_time_buckets_windows_exactly() -> None:

@@ -38,7 +38,7 @@ def _feature_kinds(values: tuple[str, ...]) -> dict[str, str]:
               help="CSV of reference data: the feature columns and the target.")
 @click.option("--target", required=True, help="The target column in the CSV files.")
 @click.option("--validation", type=click.Path(path_type=Path),
-              help="CSV to measure the metrics on (default: the reference data).")
+              help="CSV to measure the baseline metrics on (default: cross-validation on the reference data).")
 @click.option("--task", type=click.Choice(["classification", "regression"]), help="Default: from the estimator.")
 @click.option("--criticality", type=click.Choice(["mission-critical", "internal"]), help="Default for a new model: internal.")
 @click.option("--owner", metavar="TEAM", help="Team that operates the model.")
@@ -95,7 +95,11 @@ def register(ctx: Context, model: str, artifact: Path, reference: Path, target: 
     metrics = ", ".join(f"{k} {v:.3f}" for k, v in result.metrics.items())
     click.echo(visible(f"{made} {result.model} v{result.version} ({result.estimator_class}, "
                        f"sha256 {result.sha256[:12]})"))
-    click.echo(f"metrics on {result.metrics_on} data: {metrics}")
+    click.echo(f"baseline metrics {result.baseline['text']}: {metrics}")
+    if result.baseline["method"] == "in-sample":  # loudly: every window will look degraded
+        click.echo(visible(f"warning: the baseline is IN-SAMPLE: cross-validation could not run "
+                           f"({result.baseline['note']}); if the model was fitted on the reference, its performance "
+                           f"checks compare with an optimistic baseline (register with --validation FILE)"), err=True)
     for key, value in result.changed.items():
         click.echo(visible(f"changed {result.model} {key} to {value}"))
 
@@ -146,13 +150,18 @@ def models(click_ctx: click.Context, wide: bool, as_json: bool) -> None:
 @pass_ctx
 def models_show(ctx: Context, model: str, as_json: bool) -> None:
     """Show one model: versions with metrics, deployments and recent audit events."""
+    from fuseboard.ops import baseline
     from fuseboard.ops.views import model_detail
 
     detail = model_detail(ctx.readable(), model)
     if detail is None:
         raise FuseboardError(f"no model named {model!r} (see `fuseboard models`)")
+    baselines = {v.version: baseline.of(v.metrics) for v in detail.versions}  # how each one's metrics were measured
     if as_json:
-        emit_json(detail.as_dict())
+        shown = detail.as_dict()
+        for v in shown["versions"]:
+            v["baseline"] = baselines[v["version"]].as_dict()
+        emit_json(shown)
         return
     from fuseboard.cli.table import Column, echo_table
     from fuseboard.monitoring.metrics import SHOWN, format_metric
@@ -163,11 +172,16 @@ def models_show(ctx: Context, model: str, as_json: bool) -> None:
         click.echo(visible(detail.description))
     names = SHOWN.get(detail.task, ())
     click.echo()
-    echo_table([Column("ver", right=True), *[Column(n, right=True) for n in names], Column("registered by"),
-                Column("registered at"), Column("estimator")],
-               [[f"v{v.version}", *[format_metric(v.metrics.get(n)) for n in names], v.registered_by,
-                 v.registered_at.strftime("%Y-%m-%d %H:%M UTC"), v.estimator_class] for v in detail.versions],
-               title="versions", long_min=20)
+    echo_table([Column("ver", right=True), *[Column(n, right=True) for n in names], Column("baseline"),
+                Column("registered by"), Column("registered at"), Column("estimator")],
+               [[f"v{v.version}", *[format_metric(v.metrics.get(n)) for n in names], baselines[v.version].short(),
+                 v.registered_by, v.registered_at.strftime("%Y-%m-%d %H:%M UTC"), v.estimator_class]
+                for v in detail.versions], title="versions", long_min=20)
+    for v in detail.versions[:1]:  # the latest: the one a new deployment is checked against
+        click.echo(visible(f"v{v.version}'s baseline: {baselines[v.version].text()}"))
+    in_sample = [f"v{v.version}" for v in detail.versions if baselines[v.version].method == "in-sample"]
+    if in_sample:
+        click.echo(f"in-sample baseline ({', '.join(in_sample)}): optimistic if the model was fitted on the reference")
     click.echo()
     echo_table([Column("env"), Column("version", right=True), Column("deployed by"), Column("deployed at"),
                 Column("endpoint")],

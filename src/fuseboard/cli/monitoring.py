@@ -198,7 +198,9 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
     """Show how MODEL is monitored: drift method and threshold per feature, key features, tolerances."""
     from dataclasses import asdict
 
+    from fuseboard.monitoring.intervals import MIN_ROWS
     from fuseboard.monitoring.settings import policy_for
+    from fuseboard.monitoring.tolerance import resolve
     from fuseboard.ops.views import model_settings
 
     ws = click_ctx.obj.readable()
@@ -208,6 +210,8 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
 
     shown = {"model": m.name, "settings": m.monitoring, "effective": {
         **{k: v for k, v in asdict(policy).items() if k not in ("drift_window", "performance_window")},
+        "tolerances": {k: {"kind": t.kind, "warn": t.warn, "crit": t.crit, "text": t.text()}
+                       for k, t in resolve(policy.tolerances, m.criticality).items()},
         "drift_window_minutes": int(policy.drift_window.total_seconds() // 60),
         "performance_window_hours": int(policy.performance_window.total_seconds() // 3600),
         "flap_period_minutes": int(flap_period(m.monitoring).total_seconds() // 60),
@@ -229,8 +233,10 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
             click.echo(visible(f"  {feature}: {default} (threshold {value:g})"))
     if eff["key_features"]:
         click.echo(visible(f"  key features: {', '.join(eff['key_features'])}"))
-    for metric, (kind, tol) in eff["tolerances"].items():
-        click.echo(f"  performance: {metric} tolerance {tol:g} ({kind}); verdict from {eff['min_labelled']} labels")
+    for metric, tol in eff["tolerances"].items():
+        click.echo(f"  performance: {metric} {tol['text']}")
+    click.echo(f"  performance verdict from {eff['min_labelled']} labels" + (
+        f" (from {MIN_ROWS}: on the 95% interval)" if eff["min_labelled"] > MIN_ROWS else ""))
     click.echo(f"  health: GET {visible(eff['probe_path'])} within {eff['probe_timeout']:g}s, expecting "
                f"{eff['expected_status']}; outage after {eff['failures_to_alert']} failures")
     flap = eff["flap_period_minutes"]
@@ -252,8 +258,9 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
 @click.option("--threshold", "thresholds", multiple=True, metavar="FEATURE=VALUE", help="Drift threshold for a feature.")
 @click.option("--key", "keys", multiple=True, metavar="FEATURE", help="A key feature: its drift alone raises the alert.")
 @click.option("--drift-share", type=float, help="Share of drifted features that makes dataset drift (default 0.5).")
-@click.option("--tolerance", "tolerances", multiple=True, metavar="METRIC=KIND:VALUE",
-              help="Performance tolerance, e.g. roc_auc=abs:0.05 or rmse=rel:0.1.")
+@click.option("--tolerance", "tolerances", multiple=True, metavar="METRIC=warn:A,crit:B",
+              help="Performance levels, e.g. rmse=warn:10%,crit:50% or roc_auc=warn:0.02,crit:0.05 (a drop); "
+              "the older roc_auc=abs:0.05 still works.")
 @click.option("--gate", "gate_values", multiple=True, metavar="METRIC=VALUE",
               help="Promotion gate on a validation metric, e.g. roc_auc=0.8 (a minimum; for rmse/mae a maximum).")
 @click.option("--drift-window-minutes", type=Whole(5, 43200))
@@ -279,12 +286,7 @@ def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], threshold
     from fuseboard.monitoring.alerts import parse_flap_period
     from fuseboard.monitoring.settings import preview, update
 
-    tol: dict[str, tuple[str, str]] = {}
-    for metric, value in _pairs(tolerances, "--tolerance").items():
-        kind, sep, amount = value.partition(":")
-        if not sep:
-            raise FuseboardError(f"--tolerance takes METRIC=KIND:VALUE, e.g. roc_auc=abs:0.05, not {metric}={value}")
-        tol[metric] = (kind, amount)
+    tol = _pairs(tolerances, "--tolerance")  # parsed by the core: warn:10%,crit:50% or the older KIND:AMOUNT
     changes: SettingsChanges = {
         "methods": _pairs(methods, "--method"), "default_method": default_method,
         "thresholds": _pairs(thresholds, "--threshold"),

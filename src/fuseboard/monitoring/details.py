@@ -4,7 +4,9 @@
 check's state and history rows, and read back by name by the console's deployment view and the
 monitor (the health check's previous probes, the version an endpoint reports). These types are
 that contract, so writer and readers agree on the keys. A check without a verdict (``none``),
-one that failed (``error``) and the staleness check store no details: ``NoDetails`` (``{}``).
+one that failed (``error``) and the staleness check store no details: ``NoDetails`` (``{}``); the
+one exception is a performance check whose small sample's intervals straddle a warn level: it
+stores its ``PerformanceDetails`` (the intervals it measured).
 
 Pure types: no database, no HTTP.
 """
@@ -56,18 +58,28 @@ class PredictionDriftDetails(TypedDict):
 
 
 class MetricCheckDetails(TypedDict):
-    """One metric against its validation baseline (``performance.MetricCheck.as_dict()``)."""
+    """One metric against its validation baseline (``tolerance.MetricCheck.as_dict()``).
+
+    The keys marked "graded" are written since tolerances have a warn and a crit level; details
+    stored before lack them (``tolerance`` was then one level, e.g. "-0.05 abs" or "+10%").
+    """
 
     metric: str
     baseline: float
     current: float
-    tolerance: str  # e.g. "-0.05 abs" or "+10%"
-    degraded: bool
+    tolerance: str  # both levels, e.g. "warn -0.05, crit -0.15" or "warn +10%, crit +50%"
+    degraded: bool  # graded warn or crit
     rows: int
+    grade: NotRequired[str]  # graded: ok, warn, crit, or none (a small sample's interval straddles warn)
+    kind: NotRequired[str]  # graded: abs, abs_up or rel (tolerance.KINDS)
+    warn: NotRequired[float]  # graded: the levels' amounts in ``kind``'s terms
+    crit: NotRequired[float]
+    interval: NotRequired[list[Union[float, None]]]  # below min_labelled rows: the 95% interval [low, high]
+    interval_method: NotRequired[str]  # how it was computed (intervals.py): wilson, delong, bootstrap, t, ...
 
 
 class PerformanceDetails(TypedDict):
-    """The ``performance`` check: the window's metrics and each one's verdict."""
+    """The ``performance`` check: the window's metrics and each tolerated one's grade."""
 
     metrics: dict[str, float]
     checks: list[MetricCheckDetails]

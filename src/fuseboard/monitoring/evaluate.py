@@ -6,16 +6,17 @@ check reads (merging is exact and cheap). checks.py gathers the inputs and runs 
 
 Severity follows the model's criticality: a breach on a mission-critical model is ``crit``, on an
 internal model ``warn``; PSI keeps its two levels (warn from 0.1, crit from 0.25) for
-mission-critical models.
+mission-critical models. Performance is graded instead: each metric has a warn and a crit level
+whose defaults depend on the tier (tolerance.py).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 from fuseboard.clock import utcnow
-from fuseboard.monitoring import performance, windows
+from fuseboard.monitoring import intervals, performance, tolerance, windows
 from fuseboard.monitoring.details import (HealthDetails, MetricCheckDetails, NoDetails, PerformanceDetails,
                                           ProbeSample, QualityDetails, QualityFinding)
 from fuseboard.monitoring.drift_verdict import evaluate_drift, evaluate_prediction_drift
@@ -24,6 +25,7 @@ from fuseboard.monitoring.result import CheckResult, breach, span, worst
 from fuseboard.monitoring.settings import Policy
 from fuseboard.monitoring.shapes import (NoLabels, PerformanceProfile, ReferenceProfile, ValidationMetrics,
                                          WindowColumns, WindowFeature)
+from fuseboard.status import Status
 
 if TYPE_CHECKING:  # pragma: no cover
     from fuseboard.store.models import WindowProfile
@@ -35,20 +37,51 @@ __all__ = ["CheckResult", "breach", "evaluate_drift", "evaluate_health", "evalua
 
 def evaluate_performance(perf: PerformanceProfile | NoLabels, baseline: ValidationMetrics, criticality: str,
                          policy: Policy) -> CheckResult:
+    """Each tolerated metric graded against the baseline (tolerance.py); the check is the worst grade.
+
+    From ``policy.min_labelled`` labelled rows the measured metric is graded; from
+    ``intervals.MIN_ROWS`` up to that, its 95% interval, and the check has no verdict (``none``)
+    while an interval straddles its warn level and no metric is surely degraded.
+    """
     labelled = perf.get("labelled", 0) if perf else 0
-    if labelled < policy.min_labelled:
-        return CheckResult("performance", "none", f"{labelled} labelled rows in the last "
-                           f"{span(policy.performance_window)}; a verdict needs {policy.min_labelled}", labelled)
+    window = span(policy.performance_window)
+    if not perf or labelled < min(policy.min_labelled, intervals.MIN_ROWS):
+        return CheckResult("performance", "none", f"{labelled} labelled rows in the last {window}; a verdict needs "
+                           f"{policy.min_labelled}", labelled)
     current = performance.metrics(perf)
-    checks = performance.degradation(current, baseline, labelled, policy.tolerances, policy.min_labelled)
+    checks = tolerance.assess(perf, current, baseline, tolerance.resolve(policy.tolerances, criticality),
+                              policy.min_labelled)
+    details: PerformanceDetails = {"metrics": current, "checks": [
+        cast(MetricCheckDetails, c.as_dict()) for c in checks]}
     bad = [c for c in checks if c.degraded]
-    status = breach(criticality) if bad else "ok"
-    parts = [f"{c.metric} {c.current:.3f} vs {c.baseline:.3f}" for c in (bad or checks)]
-    details: PerformanceDetails = {"metrics": current, "checks": [MetricCheckDetails(
-        metric=c.metric, baseline=c.baseline, current=c.current, tolerance=c.tolerance, degraded=c.degraded,
-        rows=c.rows) for c in checks]}
-    return CheckResult("performance", status, ("degraded: " if bad else "") + ("; ".join(parts) or "no baseline"),
+    if bad:
+        return CheckResult("performance", Status.worst(c.grade for c in bad),
+                           "degraded: " + "; ".join(_metric_phrase(c) for c in bad), labelled, details)
+    open_ = [c for c in checks if c.grade == "none"]
+    if open_ or (labelled < policy.min_labelled and not checks):
+        said = "; ".join(_metric_phrase(c) for c in open_) or "no interval for the tolerated metrics"
+        return CheckResult("performance", "none", f"{labelled} labelled rows in the last {window}, too few to "
+                           f"tell: {said}; a verdict needs a clear interval or {policy.min_labelled} rows",
+                           labelled, details)
+    return CheckResult("performance", "ok", "; ".join(_metric_phrase(c) for c in checks) or "no baseline",
                        labelled, details)
+
+
+def _metric_phrase(c: tolerance.MetricCheck) -> str:
+    """``rmse 20.100 (n = 168, 95% interval 17.912-22.374) vs 1.000: crit (warn +10%, crit +50%)``."""
+    text = f"{c.metric} {_number(c.current)}"
+    if c.interval is not None:
+        low, high = c.interval.low, c.interval.high
+        text += (f" (n = {c.rows}, 95% interval {_number(low)}{' to ' if low < 0 else '-'}{_number(high)})"
+                 if high is not None else f" (n = {c.rows}, 95% lower bound {_number(low)})")
+    text += f" vs {_number(c.baseline)}"
+    if c.degraded or c.grade == "none":
+        return f"{text}: {'undecided' if c.grade == 'none' else c.grade} ({c.tolerance})"
+    return f"{text}: ok" if c.interval is not None else text
+
+
+def _number(value: float) -> str:
+    return f"{value:.3f}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
 def evaluate_quality(features: WindowColumns, reference: ReferenceProfile, criticality: str,

@@ -9,35 +9,31 @@ exactly and a check never rereads rows:
   on ``SCORE_BINS`` equal bins of [0, 1], split by whether the row's true class
   is the one scored (binary: the positive class, ``classes[1]``);
 * regression: the count and the sums of error, squared error, absolute error,
-  target and squared target.
+  error to the fourth power (what an interval on RMSE needs; absent from windows folded before it was
+  kept), target and squared target.
 
 From those come the metrics users know, defined as scikit-learn defines them
 (binary scores for ``classes[1]``, macro averages beyond two classes, one-vs-rest
 ROC AUC weighted by support). ROC AUC from binned scores counts pairs in the same
 bin as ties, which keeps it within a few thousandths of the exact value.
+
+Their confidence intervals are in intervals.py; the verdict against the baseline in tolerance.py.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Sequence
 
 from fuseboard.monitoring.shapes import (ClassificationPerformance, NoLabels, PerformanceProfile,
-                                         RegressionPerformance, ValidationMetrics)
+                                         RegressionPerformance)
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
 SCORE_BINS = 200
-MIN_SAMPLES = 200
-# metric -> (kind, tolerance): "abs" degrades when it falls by more than the tolerance,
-# "rel" when it grows by more than that fraction (errors), "abs_up" when it grows by more.
-DEFAULT_TOLERANCES: dict[str, tuple[str, float]] = {
-    "roc_auc": ("abs", 0.05),
-    "rmse": ("rel", 0.10),
-}
+MIN_SAMPLES = 200  # labelled rows for a verdict on the metric itself (below: on its interval, intervals.py)
 
 
 # -- folding -------------------------------------------------------------------------------
@@ -247,9 +243,10 @@ def fold_regression(labels: Any, predictions: Any) -> RegressionPerformance:
     pred = np.asarray(predictions, dtype="float64")
     ok = np.isfinite(y) & np.isfinite(pred)
     y, err = y[ok], pred[ok] - y[ok]
+    sq = err * err
     return {"task": "regression", "labelled": int(ok.sum()), "unknown_labels": int((~ok).sum()),
-            "sum_err": float(err.sum()), "sum_sq_err": float((err * err).sum()),
-            "sum_abs_err": float(np.abs(err).sum()), "sum_y": float(y.sum()), "sum_y2": float((y * y).sum())}
+            "sum_err": float(err.sum()), "sum_sq_err": float(sq.sum()), "sum_abs_err": float(np.abs(err).sum()),
+            "sum_err4": float((sq * sq).sum()), "sum_y": float(y.sum()), "sum_y2": float((y * y).sum())}
 
 
 def merge(a: PerformanceProfile, b: PerformanceProfile) -> PerformanceProfile:
@@ -263,7 +260,7 @@ def merge(a: PerformanceProfile, b: PerformanceProfile) -> PerformanceProfile:
     Returns
     -------
     profile : ClassificationPerformance or RegressionPerformance
-        Counts and sums added; score histograms kept only when both have them.
+        Counts and sums added; score histograms (and ``sum_err4``) kept only when both have them.
 
     Raises
     ------
@@ -277,6 +274,8 @@ def merge(a: PerformanceProfile, b: PerformanceProfile) -> PerformanceProfile:
     if a["task"] == "regression":
         for key in ("sum_err", "sum_sq_err", "sum_abs_err", "sum_y", "sum_y2"):
             out[key] = a[key] + b[key]
+        if "sum_err4" in a and "sum_err4" in b:  # a window folded before it was kept has none
+            out["sum_err4"] = a["sum_err4"] + b["sum_err4"]
         return out
     if a["classes"] != b["classes"]:
         raise ValueError("cannot merge profiles of different classes")
@@ -413,64 +412,3 @@ def metrics(profile: PerformanceProfile) -> dict[str, float]:
         if auc is not None:
             out["roc_auc"] = auc
     return out
-
-
-@dataclass
-class MetricCheck:
-    """One metric compared with its baseline (``degradation``)."""
-
-    metric: str
-    baseline: float
-    current: float
-    tolerance: str  # e.g. "-0.05 abs" or "+10%"
-    degraded: bool
-    rows: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def degradation(current: dict[str, float], baseline: ValidationMetrics, rows: int,
-                tolerances: dict[str, tuple[str, float]] | None = None,
-                min_samples: int = MIN_SAMPLES) -> list[MetricCheck]:
-    """Compare current metrics with the validation baseline; no verdict below ``min_samples`` rows.
-
-    Parameters
-    ----------
-    current : dict of str to float
-        ``metrics`` of the labelled rows checked.
-    baseline : dict
-        The version's validation metrics (non-numbers are skipped).
-    rows : int
-        The labelled rows behind ``current``.
-    tolerances : dict of str to (kind, float), optional
-        Metric -> ("abs", drop) / ("abs_up", rise) / ("rel", fractional rise); DEFAULT_TOLERANCES when None.
-    min_samples : int, default=200
-
-    Returns
-    -------
-    checks : list of MetricCheck
-        One per tolerated metric present in both; empty below ``min_samples`` rows.
-
-    Raises
-    ------
-    ValueError
-        An unknown tolerance kind.
-    """
-    if rows < min_samples:
-        return []
-    checks = []
-    for metric, (kind, tol) in (tolerances or DEFAULT_TOLERANCES).items():
-        if metric not in current or not isinstance(baseline.get(metric), (int, float)):
-            continue
-        base, now = float(baseline[metric]), float(current[metric])
-        if kind == "abs":
-            degraded, text = now < base - tol, f"-{tol:g} abs"
-        elif kind == "abs_up":
-            degraded, text = now > base + tol, f"+{tol:g} abs"
-        elif kind == "rel":
-            degraded, text = now > base * (1 + tol), f"+{tol:.0%}"
-        else:
-            raise ValueError(f"unknown tolerance kind {kind!r} for {metric} (abs, abs_up or rel)")
-        checks.append(MetricCheck(metric, base, now, text, degraded, rows))
-    return checks

@@ -18,7 +18,7 @@ from typing import Any, TypedDict, cast
 from sqlmodel import func, select
 
 from fuseboard.errors import FuseboardError
-from fuseboard.monitoring import drift, performance
+from fuseboard.monitoring import drift, performance, tolerance
 from fuseboard.store import audit, lookup
 from fuseboard.store.db import Workspace
 from fuseboard.store.models import ModelVersion
@@ -34,7 +34,7 @@ class MonitoringSettings(TypedDict, total=False):
     default_method: str  # the method of features without one in ``methods`` (absent: psi)
     thresholds: dict[str, float]  # feature -> drift threshold
     key_features: list[str]  # sorted
-    tolerances: dict[str, list[str | float]]  # metric -> [kind, tolerance] (TOLERANCE_KINDS)
+    tolerances: dict[str, list[str | float]]  # metric -> [kind, warn, crit] or the older [kind, amount]
     gates: dict[str, float]  # metric -> the promotion gate's bound
     drift_share: float
     min_rows: int
@@ -51,13 +51,13 @@ class MonitoringSettings(TypedDict, total=False):
 
 class SettingsChanges(TypedDict, total=False):
     """Settings as asked for (``monitoring set``'s flags), before ``validate``: numbers may still be text,
-    tolerances (kind, amount) pairs, and None means "not given"."""
+    tolerances as typed (``warn:10%,crit:50%``, ``abs:0.05``) or as stored, and None means "not given"."""
 
     methods: Mapping[str, str]
     default_method: str | None
     thresholds: Mapping[str, str | float]
     key_features: Sequence[str]
-    tolerances: Mapping[str, tuple[str, str | float] | Sequence[str | float]]  # (kind, amount)
+    tolerances: Mapping[str, str | Sequence[str | float]]  # text to parse, or (kind, amount) / (kind, warn, crit)
     gates: Mapping[str, str | float]
     drift_share: float | None
     min_rows: int | None
@@ -85,7 +85,9 @@ class Policy:
     thresholds: dict[str, float] = field(default_factory=dict)  # feature -> threshold
     key_features: tuple[str, ...] = ()
     drift_share: float = drift.DEFAULT_DRIFT_SHARE
-    tolerances: dict[str, tuple[str, float]] = field(default_factory=lambda: dict(performance.DEFAULT_TOLERANCES))
+    # metric -> its setting as stored ([kind, warn, crit] or [kind, amount]); the tier's defaults
+    # (tolerance.resolve) for the rest
+    tolerances: dict[str, list[str | float]] = field(default_factory=dict)
     null_rate_increase: float = 0.05  # absolute increase over the reference's null rate
     unseen_share: float = 0.05  # share of rows with categories the reference never had
     failures_to_alert: int = 3  # consecutive failed probes before an outage alert
@@ -95,7 +97,6 @@ class Policy:
     expected_status: int = 200
 
 
-TOLERANCE_KINDS = ("abs", "abs_up", "rel")
 SCALARS = {"default_method": str, "drift_share": float, "min_rows": int, "min_labelled": int,
            "failures_to_alert": int,
            "probe_path": str, "probe_timeout": float, "expected_status": int, "drift_window_minutes": int,
@@ -112,8 +113,7 @@ def policy_for(settings: MonitoringSettings, base: Policy | None = None) -> Poli
     policy.methods = {**policy.methods, **settings.get("methods", {})}
     policy.thresholds = {**policy.thresholds, **settings.get("thresholds", {})}
     policy.key_features = tuple(settings.get("key_features", policy.key_features))
-    policy.tolerances = {**policy.tolerances, **{k: (v[0], float(v[1])) for k, v in
-                                                 settings.get("tolerances", {}).items()}}
+    policy.tolerances = {**policy.tolerances, **{k: list(v) for k, v in settings.get("tolerances", {}).items()}}
     for key in ("default_method", "drift_share", "min_rows", "min_labelled", "failures_to_alert", "probe_path",
                 "probe_timeout", "expected_status"):
         if key in settings:
@@ -157,11 +157,9 @@ def validate(settings: SettingsChanges | MonitoringSettings, features: dict[str,
             raise FuseboardError(f"key feature {feature}: the model has no feature {feature!r}", field="key")
     if settings.get("key_features"):
         out["key_features"] = sorted(set(settings["key_features"]))
-    for metric, (kind, tol) in settings.get("tolerances", {}).items():
-        if kind not in TOLERANCE_KINDS:
-            raise FuseboardError(f"tolerance {metric}: the kind must be one of {', '.join(TOLERANCE_KINDS)}",
-                                 field="tolerance")
-        out.setdefault("tolerances", {})[metric] = [kind, _number(tol, f"tolerance {metric}", "tolerance")]
+    for metric, value in settings.get("tolerances", {}).items():
+        out.setdefault("tolerances", {})[metric] = (tolerance.parse(metric, value) if isinstance(value, str)
+                                                    else tolerance.check(metric, value))
     for metric, value in settings.get("gates", {}).items():
         if not isinstance(metric, str) or not metric.replace("_", "").isalnum():
             raise FuseboardError(f"gate {metric}: not a metric name (roc_auc, f1, accuracy, rmse, mae, r2, ...)",

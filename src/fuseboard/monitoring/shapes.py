@@ -126,6 +126,8 @@ class RegressionPerformance(TypedDict):
     sum_err: float  # of prediction - label
     sum_sq_err: float
     sum_abs_err: float
+    # of err ** 4, for an interval on RMSE (intervals.py); absent from windows folded before it was kept
+    sum_err4: NotRequired[float]
     sum_y: float  # of the labels
     sum_y2: float  # of the squared labels
 

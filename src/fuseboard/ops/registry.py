@@ -1,7 +1,8 @@
 """Registering model versions.
 
 ``register`` loads a scikit-learn artifact, proves it predicts the reference
-data, measures it on the validation data, profiles the reference data, copies
+data, measures it on the validation data (or cross-validates it on the reference:
+baseline.py), profiles the reference data, copies
 the artifact into the workspace under its sha256, and records version N+1, all
 or nothing.
 
@@ -24,9 +25,9 @@ from sqlmodel import func, select
 
 from fuseboard.errors import FuseboardError
 from fuseboard.inputs import not_a_file
-from fuseboard.monitoring import metrics as metrics_mod
 from fuseboard.monitoring import drift, profiles, shapes
-from fuseboard.ops import audit
+from fuseboard.ops import audit, baseline
+from fuseboard.ops.baseline import Baseline
 from fuseboard.store import lookup
 from fuseboard.ops.names import check_name
 from fuseboard.store.db import ARTIFACT_MODES, FOLDER_MODES, Workspace, share
@@ -67,6 +68,7 @@ class RegisterResult:
     metrics_on: str
     features: list[shapes.SchemaEntry]
     changed: dict[str, str | None] = field(default_factory=dict)  # model fields this registration changed, as shown
+    baseline: dict[str, Any] = field(default_factory=dict)  # how ``metrics`` were measured (Baseline.as_dict())
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -250,40 +252,6 @@ def _text_in_numbers(frame: "pd.DataFrame", path: Path) -> None:
                 f"column {col!r} must be numeric but line {row + 2} holds {str(series.iloc[row])!r} ({path})")
 
 
-def _metrics(task: str, estimator: Any, y: "pd.Series", pred: Any, proba: Any, path: Path) -> dict[str, float]:
-    import numpy as np
-    import pandas as pd
-
-    missing = y.isna().to_numpy()
-    if missing.any():
-        raise FuseboardError(f"target column {y.name!r} is empty on {int(missing.sum())} row(s), first at line "
-                             f"{int(missing.nonzero()[0][0]) + 2} ({path})")
-    if task == "regression":
-        if not pd.api.types.is_numeric_dtype(y):
-            raise FuseboardError(f"target column {y.name!r} must be numeric for a regression model ({path})")
-        return metrics_mod.regression_metrics(y, pred)
-    classes = list(getattr(estimator, "classes_", []))
-    if not classes:
-        raise FuseboardError(f"classifier has no classes_; was it fitted? ({path})")
-    labels = np.asarray(classes)
-    if labels.dtype.kind in "OUS":  # string classes: CSV numbers like 1 must match "1"
-        known = y.astype(str).isin(list(classes))
-        y = y.astype(str)
-    else:  # numeric classes: "1" or 1.0 in the file match 1
-        numbers = pd.to_numeric(y, errors="coerce")
-        known = numbers.isin(list(classes))
-        y = numbers.where(known, y)
-    unknown = y[~known]
-    if len(unknown):
-        raise FuseboardError(
-            f"target column {y.name!r} holds labels the model never learned: "
-            f"{sorted({str(v) for v in unknown.unique()})[:3]} (first at line {int(unknown.index[0]) + 2}; "
-            f"the model knows {[str(c) for c in classes[:5]]}) ({path})"
-        )
-    y_values = y.to_numpy().astype(labels.dtype) if labels.dtype.kind in "biuf" else y.to_numpy()
-    return metrics_mod.classification_metrics(y_values, pred, proba, classes)
-
-
 @dataclass
 class Prepared:
     """Everything ``register`` learned from the files, before it touches the workspace."""
@@ -298,6 +266,7 @@ class Prepared:
     metrics_rows: int
     profile: shapes.ReferenceProfile
     artifact: bytes = b""  # the bytes that were hashed, loaded and measured: what gets stored
+    baseline: Baseline = Baseline("unknown", 0)  # how ``metrics`` were measured (baseline.py)
 
 
 def prepare(req: RegisterRequest) -> Prepared:
@@ -335,11 +304,14 @@ def _prepare(req: RegisterRequest) -> Prepared:
             raise FuseboardError(f"target column {req.target!r} is not in {req.validation}", field="target")
         val_features = _features(estimator, validation, req.target, req.validation, "validation")
         val_pred, val_proba = _predict(estimator, val_features, req.validation)
-        metrics = _metrics(task, estimator, validation[req.target], val_pred, val_proba, req.validation)
-        metrics_on, metrics_rows = "validation", len(validation)
-    else:
-        metrics = _metrics(task, estimator, reference[req.target], ref_pred, ref_proba, req.reference)
-        metrics_on, metrics_rows = "reference", len(reference)
+        val_y = baseline.targets(task, estimator, validation[req.target], req.validation)
+        metrics, found = baseline.measure(task, estimator, val_y, val_pred, val_proba), \
+            Baseline("validation", len(validation))
+    else:  # cross-validated on the reference; in-sample (said loudly) only when that cannot run
+        ref_y = baseline.targets(task, estimator, reference[req.target], req.reference)
+        metrics, found = baseline.on_reference(task, estimator, _model_input(estimator, ref_features), ref_y,
+                                               ref_pred, ref_proba)
+    metrics_on, metrics_rows = ("validation" if found.method == "validation" else "reference"), found.rows
 
     import pandas as pd
 
@@ -351,7 +323,7 @@ def _prepare(req: RegisterRequest) -> Prepared:
     if task == "classification" and hasattr(estimator, "classes_"):
         profile["classes"] = [str(c) for c in estimator.classes_]
     return Prepared(req, task, est_class, hashlib.sha256(artifact).hexdigest(), schema, metrics, metrics_on,
-                    int(metrics_rows), profile, artifact)
+                    int(metrics_rows), profile, artifact, found)
 
 
 def _task(estimator: Any, asked: str | None, est_class: str) -> str:
@@ -413,7 +385,7 @@ def commit(ws: Workspace, prep: Prepared, *, actor: str, origin: str, now: datet
             s.add(ModelVersion(
                 model_id=model.id, version=number, artifact_sha256=prep.sha256, artifact_path=stored,
                 estimator_class=prep.estimator_class, target=req.target, feature_schema=prep.schema,
-                validation_metrics={**prep.metrics, "_dataset": prep.metrics_on, "_rows": prep.metrics_rows},
+                validation_metrics={**prep.metrics, **prep.baseline.stored()},
                 reference_profile=prep.profile, registered_by=actor, registered_at=when, note=req.note,
             ))
             if created_model:
@@ -425,14 +397,16 @@ def commit(ws: Workspace, prep: Prepared, *, actor: str, origin: str, now: datet
                              before=before, after=after, reason=req.reason, at=when)
             audit.record(s, action="version.register", target=f"{req.model}@v{number}", actor=actor, origin=origin,
                          after={"version": number, "sha256": prep.sha256, "estimator": prep.estimator_class,
-                                "metrics": prep.metrics, "metrics_on": prep.metrics_on},
+                                "metrics": prep.metrics, "metrics_on": prep.metrics_on,
+                                "baseline": prep.baseline.text()},
                          reason=req.reason, at=when)
     except BaseException:
         if created_file:
             (ws.artifact_dir / stored).unlink(missing_ok=True)
         raise
     return RegisterResult(req.model, number, created_model, prep.sha256, prep.estimator_class, prep.task,
-                          prep.metrics, prep.metrics_on, prep.schema, {} if created_model else after)
+                          prep.metrics, prep.metrics_on, prep.schema, {} if created_model else after,
+                          prep.baseline.as_dict())
 
 
 def _apply_updates(s: Any, model: Model, req: RegisterRequest, owner: Any, builder: Any) -> tuple[dict, dict]:

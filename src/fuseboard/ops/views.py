@@ -429,6 +429,7 @@ class ModelSettings:
 
     name: str
     monitoring: MonitoringSettings
+    criticality: str = "internal"  # the tier whose default tolerances apply
 
 
 def model_settings(ws: Workspace, model: str) -> ModelSettings:
@@ -437,4 +438,4 @@ def model_settings(ws: Workspace, model: str) -> ModelSettings:
 
     with ws.session() as s:
         m = lookup.model(s, model)
-        return ModelSettings(m.name, dict(m.monitoring or {}))
+        return ModelSettings(m.name, dict(m.monitoring or {}), m.criticality)

@@ -215,7 +215,7 @@ def render_health(d: DeploymentHealth, colors: dict[str, str],
             table.add_column(col, no_wrap=True)
         for m in metric_checks:
             table.add_row(*cells(m["metric"], f"{m['baseline']:.3f}", f"{m['current']:.3f}", m["tolerance"],
-                                 status_text(perf.status if m["degraded"] else "ok", colors)))
+                                 status_text(m.get("grade") or (perf.status if m["degraded"] else "ok"), colors)))
         parts += [Text(""), table]
     if chart:
         parts += [Text(""), *chart]
