@@ -11,7 +11,7 @@ the selected alert to the confirm, and the seconds from the confirm to "endpoint
 
     python bench/incident_keys.py                      # the first critical alert, whichever it is
     python bench/incident_keys.py --model credit-risk  # wait for that model's critical alert
-    python bench/incident_keys.py --model churn-propensity --env prod --check performance --severity warn
+    python bench/incident_keys.py --model churn-propensity --env prod --check performance
 
 Needs tmux and the ``fuseboard`` command of this checkout (run it inside the project's venv).
 """
