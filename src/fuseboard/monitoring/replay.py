@@ -1,0 +1,226 @@
+"""Replay: the window-based checks over each period of one deployment's stored history.
+
+``replay`` reads a deployment's windows between two times once, groups them into periods (an
+hour, a day, a week...), merges each period's windows (history.py, many periods at once) and
+gives each period the verdicts ``run_checks`` would give over that period's windows
+(``checks.window_checks``: drift, prediction drift, performance and quality), every summary
+naming the period it read. Nothing is written. ``fuseboard report`` shows it.
+
+Each period reads the windows of one version: the one whose window came last in the period (a
+deploy inside a period leaves the windows of the version before it unread, and the period says
+how many rows that was), as ``checks_at`` does for a single time.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import Text, cast
+from sqlmodel import select
+
+from fuseboard.errors import FuseboardError
+from fuseboard.monitoring.checks import WINDOW_CHECKS, window_checks
+from fuseboard.monitoring.history import group_by_period, merge_columns, merge_performance, periods, window_phrase
+from fuseboard.monitoring.result import CheckResult, span, worst
+from fuseboard.monitoring.settings import policy_for
+from fuseboard.monitoring.shapes import NoLabels, PerformanceProfile, WindowColumns
+from fuseboard.store import lookup
+from fuseboard.store.db import Workspace
+from fuseboard.store.models import Deployment, ModelVersion, WindowProfile
+
+__all__ = ["DeploymentHistory", "PeriodChecks", "StoredWindows", "load_windows", "replay"]
+
+
+@dataclass
+class PeriodChecks:
+    """One period of a deployment's history and its verdicts."""
+
+    start: str  # ISO 8601, UTC
+    end: str
+    span: str  # "1d", or the last period's shorter length
+    version: int | None  # the version whose windows were read; None: no windows in the period
+    rows: int  # inference rows in the windows read
+    windows: int  # stored windows read
+    unread_rows: int  # rows of other versions' windows in the period, not read
+    status: str  # the worst verdict
+    checks: list[CheckResult]
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["checks"] = [c.as_dict() for c in self.checks]
+        return out
+
+
+@dataclass
+class DeploymentHistory:
+    model: str
+    environment: str
+    version: int  # the version deployed there now (a period that read another one says which)
+    criticality: str
+    start: str  # ISO 8601, UTC
+    end: str
+    every: str  # "1d"
+    periods: list[PeriodChecks] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["periods"] = [p.as_dict() for p in self.periods]
+        return out
+
+
+@dataclass
+class StoredWindows:
+    """A deployment's windows between two times, oldest first, their profiles decoded."""
+
+    version_ids: Any  # ndarray of shape (n_windows,), int64
+    starts: Any  # ndarray of shape (n_windows,), int64: epoch seconds
+    rows: Any  # ndarray of shape (n_windows,), int64
+    features: list[WindowColumns]
+    predictions: list[WindowColumns]
+    performance: list[PerformanceProfile | NoLabels]
+
+
+@contextmanager
+def _no_collection() -> Iterator[None]:
+    """Without the cyclic garbage collector: decoding builds millions of lists and dicts (none cyclic),
+    and the collector walking them again and again while they are decoded and merged tripled the time."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def load_windows(ws: Workspace, model_id: int, environment_id: int, start: datetime, end: datetime
+                 ) -> StoredWindows:
+    """The windows of a model in an environment (every version) that start in ``[start, end)``.
+
+    Read once as text and decoded with orjson (the JSON type would decode each value through
+    SQLAlchemy's processors, several times slower on tens of thousands of windows).
+
+    Returns
+    -------
+    windows : StoredWindows
+        Ordered by start (then id).
+    """
+    import numpy as np
+    import orjson
+
+    columns = [cast(getattr(WindowProfile, c), Text) for c in ("features", "predictions", "performance")]
+    with ws.session() as s:
+        found = s.execute(select(WindowProfile.version_id, WindowProfile.window_start, WindowProfile.rows, *columns)
+                          .where(WindowProfile.model_id == model_id, WindowProfile.environment_id == environment_id,
+                                 WindowProfile.window_start >= start, WindowProfile.window_start < end)
+                          .order_by(WindowProfile.window_start, WindowProfile.id)).all()
+    n = len(found)
+    loads = orjson.loads
+    with _no_collection():
+        decoded = [[loads(text) if text else {} for text in column] for column in list(zip(*found))[3:]] \
+            if n else [[], [], []]
+    return StoredWindows(
+        version_ids=np.fromiter((r[0] for r in found), dtype=np.int64, count=n),
+        starts=np.fromiter((int(r[1].timestamp()) for r in found), dtype=np.int64, count=n),
+        rows=np.fromiter((r[2] for r in found), dtype=np.int64, count=n),
+        features=decoded[0], predictions=decoded[1], performance=decoded[2])
+
+
+def replay(ws: Workspace, model: str, environment: str, start: datetime, end: datetime, every: timedelta, *,
+           only: set[str] | None = None) -> DeploymentHistory:
+    """The window-based checks over each period of ``every`` from ``start`` to ``end``.
+
+    Parameters
+    ----------
+    ws : Workspace
+    model, environment : str
+        Names; the model must be deployed there.
+    start, end : datetime
+        Aware; the periods cover ``[start, end)``, the last one cut at ``end``.
+    every : timedelta
+        The periods' length.
+    only : set of str, optional
+        Some of ``checks.WINDOW_CHECKS`` (default: all four).
+
+    Returns
+    -------
+    history : DeploymentHistory
+        One ``PeriodChecks`` per period, oldest first.
+
+    Raises
+    ------
+    fuseboard.errors.NotFound
+        No such model or environment.
+    fuseboard.errors.FuseboardError
+        Nothing of the model is deployed there; too many periods.
+    ValueError
+        ``end`` not after ``start``, or ``every`` not positive.
+    """
+    with _no_collection():  # the decoded windows are millions of objects: a full collection walks them all
+        return _replay(ws, model, environment, start, end, every, set(only or WINDOW_CHECKS) & set(WINDOW_CHECKS))
+
+
+def _replay(ws: Workspace, model: str, environment: str, start: datetime, end: datetime, every: timedelta,
+            wanted: set[str]) -> DeploymentHistory:
+    start, end = start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+    bounds = periods(start, end, every)
+    with ws.session() as s:
+        m = lookup.model(s, model)
+        e = lookup.environment(s, environment)
+        deployed = s.exec(select(Deployment.version_id).where(Deployment.model_id == m.id,
+                                                              Deployment.environment_id == e.id)).first()
+        if deployed is None:
+            raise FuseboardError(f"no version of {m.name!r} is deployed in {e.name!r}", field="environment")
+        name, criticality, settings = m.name, m.criticality, m.monitoring
+        deployed_number = s.get(ModelVersion, deployed).version
+    policy = policy_for(settings)
+    stored = load_windows(ws, m.id, e.id, start, end)
+    groups = group_by_period(stored.starts, bounds)
+    chosen = [_version_of(stored.version_ids[g], stored.starts[g], deployed) if g.size else None for g in groups]
+    read = [g[stored.version_ids[g] == v] if v is not None else g for g, v in zip(groups, chosen)]
+    profiles = _versions(ws, {v for v in chosen if v is not None})
+    merged: dict[int, tuple[WindowColumns, WindowColumns, PerformanceProfile | NoLabels]] = {}
+    for version in {v for v in chosen if v is not None}:
+        mine = [k for k, v in enumerate(chosen) if v == version]
+        parts = [read[k] for k in mine]
+        features = merge_columns(stored.features, parts) if wanted & {"drift", "quality"} else [{}] * len(parts)
+        predictions = merge_columns(stored.predictions, parts) if "prediction_drift" in wanted else [{}] * len(parts)
+        perf = merge_performance(stored.performance, parts) if "performance" in wanted else [{}] * len(parts)
+        merged.update({k: (features[j], predictions[j], perf[j]) for j, k in enumerate(mine)})
+    out = DeploymentHistory(name, e.name, deployed_number, criticality, start.isoformat(), end.isoformat(), span(every))
+    for k, period in enumerate(bounds):
+        version = chosen[k]
+        number, reference, validation = profiles.get(version, (None, {}, {})) if version is not None else \
+            (None, {}, {})
+        features, predictions, perf = merged.get(k, ({}, {}, {}))
+        phrase = window_phrase(period.length, period.end, live=False)
+        checks = window_checks(wanted, features, predictions, perf, reference or {}, validation or {}, criticality,
+                               policy, phrase, phrase)
+        total = int(stored.rows[groups[k]].sum()) if groups[k].size else 0
+        mine = int(stored.rows[read[k]].sum()) if read[k].size else 0
+        out.periods.append(PeriodChecks(period.start.isoformat(), period.end.isoformat(), span(period.length), number,
+                                        mine, int(read[k].size), total - mine, worst(c.status for c in checks),
+                                        checks))
+    return out
+
+
+def _version_of(version_ids: Any, starts: Any, deployed: int) -> int:
+    """The version of a period's last window (``checks._read_version``'s rule: among windows that start
+    together, the deployed version, else the newest)."""
+    last = version_ids[starts == starts[-1]]
+    return deployed if (last == deployed).any() else int(last.max())
+
+
+def _versions(ws: Workspace, ids: set[int]) -> dict[int, tuple[int, dict[str, Any], dict[str, Any]]]:
+    """Version id -> (version number, reference profile, validation metrics)."""
+    if not ids:
+        return {}
+    with ws.session() as s:
+        return {row[0]: (row[1], row[2] or {}, row[3] or {}) for row in s.execute(
+            select(ModelVersion.id, ModelVersion.version, ModelVersion.reference_profile,
+                   ModelVersion.validation_metrics).where(ModelVersion.id.in_(sorted(ids))))}
