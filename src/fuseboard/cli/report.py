@@ -113,7 +113,7 @@ def _print(history: DeploymentHistory, wide: bool) -> None:
     click.echo(visible(f"{history.model} v{history.version} in {history.environment}"))
     title = f"every {history.every} from {begin:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC (read-only)"
     echo_table([Column("period"), Column("rows", right=True), *[Column(h) for _, h in COLUMNS],
-                Column("drifted features, performance")], rows, wide=wide, title=title)
+                Column("drifted, performance")], rows, wide=wide, title=title)
     empty = sum(1 for p in history.periods if not p.rows)
     if empty:
         click.echo(f"{empty} of {len(history.periods)} periods have no rows")
