@@ -15,9 +15,10 @@ from fuseboard.monitoring.result import CheckResult
 T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
 
 
-def _windows(n: int = 60, seed: int = 0) -> tuple[list[dict], list[dict]]:
+def _windows(n: int = 60, seed: int = 0, raw: list | None = None) -> tuple[list[dict], list[dict]]:
     """``n`` windows of three columns (a numeric one with nulls in some windows, a skewed one, a
-    categorical one) folded from raw rows on a reference's bins, and their classifier performance."""
+    categorical one) folded from raw rows on a reference's bins, and their classifier performance;
+    ``raw`` receives each window's labels, predictions and scores (None: no labels)."""
     rng = np.random.default_rng(seed)
     reference = pd.DataFrame({"x": rng.normal(0, 1, 2000), "y": rng.exponential(3, 2000),
                               "c": rng.choice(["a", "b", "c"], 2000)})
@@ -37,8 +38,11 @@ def _windows(n: int = 60, seed: int = 0) -> tuple[list[dict], list[dict]]:
                         "c": windows.fold_categorical(c, ref["c"])})
         labels = rng.integers(0, 2, size)
         scores = np.clip(0.3 + 0.4 * labels + rng.normal(0, 0.2, size), 0, 1)
+        labelled = bool(i % 5)  # some windows without labels
         perfs.append(performance.fold_classification(labels, (scores > 0.5).astype(int), [0, 1], scores)
-                     if i % 5 else {})  # some windows without labels
+                     if labelled else {})
+        if raw is not None:
+            raw.append((labels, (scores > 0.5).astype(int), scores) if labelled else None)
     return columns, perfs
 
 
@@ -48,32 +52,13 @@ def _groups(n: int) -> list[np.ndarray]:
     return [np.arange(a, b) for a, b in zip(cuts, cuts[1:])]
 
 
-def _same(fast: dict, slow: dict) -> None:
-    assert fast.keys() == slow.keys()
-    for key, value in slow.items():
-        if key in ("mean", "m2"):
-            assert fast[key] == pytest.approx(value, rel=1e-12, abs=1e-9), key
-        elif key == "tails":
-            assert fast[key] == pytest.approx(value, rel=1e-12), key
-        else:
-            assert fast[key] == value, key
-
-
-def test_merging_many_periods_at_once_gives_the_generic_merge(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_merging_each_period_gives_the_generic_merge() -> None:
     columns, _ = _windows()
     groups = _groups(len(columns))
-    generic = []  # the kinds the generic merge was asked to merge: categorical only (numeric: all at once)
-    monkeypatch.setattr(history, "merge_all", lambda found: generic.append(found[0]["kind"]) or
-                        windows.merge_all(found))
-    fast = history.merge_columns(columns, groups)
-    assert set(generic) == {"categorical"}
-    for got, group in zip(fast, groups):
-        expected = history.generic_columns([columns[i] for i in group])
-        assert list(got) == list(expected)  # the same names, in the same order
-        for name in expected:
-            _same(got[name], expected[name])
-    assert fast[0] == {}  # an empty period
-    assert fast[1]["x"] is columns[0]["x"]  # a single window is its own merge, as merge_all returns it
+    merged = history.merge_columns(columns, groups)
+    assert merged == [history.generic_columns([columns[i] for i in g]) for g in groups]
+    assert merged[0] == {}  # an empty period
+    assert merged[1]["x"] is columns[0]["x"]  # a single window is its own merge, as merge_all returns it
 
 
 def test_the_merged_moments_are_those_of_the_raw_rows() -> None:
@@ -90,46 +75,38 @@ def test_the_merged_moments_are_those_of_the_raw_rows() -> None:
     assert merged["x"]["counts"] == windows.fold_numeric(raw, reference)["counts"]
 
 
-def test_windows_the_fast_path_does_not_know_go_through_the_generic_merge() -> None:
-    columns, _ = _windows(20, seed=1)
-    odd = [dict(c) for c in columns]
-    odd[4] = {**odd[4], "x": {**odd[4]["x"], "sketch": [1, 2]}}  # a key the fast path does not sum
-    odd[6] = {**odd[6], "y": {**odd[6]["y"], "mean": 1.7e308, "m2": 1.7e308}}  # near float max: saturates
-    groups = [np.arange(0, 10), np.arange(10, 20)]
-    for got, group in zip(history.merge_columns(odd, groups), groups):
-        expected = history.generic_columns([odd[i] for i in group])
-        for name in expected:
-            _same(got[name], expected[name])
-    shorter = [dict(c) for c in columns]
-    shorter[3] = {**shorter[3], "x": {**shorter[3]["x"], "counts": shorter[3]["x"]["counts"][:-1]}}
-    with pytest.raises(ValueError, match="different bins"):  # as the generic merge refuses it
-        history.merge_columns(shorter, groups)
+def test_performance_of_each_period_at_once_is_the_generic_merge() -> None:
+    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
-
-def test_performance_of_many_periods_at_once_is_the_generic_merge() -> None:
-    _, perfs = _windows()
+    raw: list = []
+    _, perfs = _windows(raw=raw)
     groups = _groups(len(perfs))
-    for got, group in zip(history.merge_performance(perfs, groups), groups):
-        expected = history.generic_performance([perfs[i] for i in group])
-        assert got == expected
-        if expected:
-            assert performance.metrics(got) == performance.metrics(expected)
+    merged = history.merge_performance(perfs, groups)
+    assert merged == [history.generic_performance([perfs[i] for i in g]) for g in groups]
+    rows = [raw[i] for i in groups[-2] if raw[i] is not None]  # a long period's raw rows
+    y, p, s = (np.concatenate(part) for part in zip(*rows))
+    found = performance.metrics(merged[-2])
+    assert merged[-2]["labelled"] == y.size
+    assert found["accuracy"] == pytest.approx(accuracy_score(y, p)) and found["f1"] == pytest.approx(f1_score(y, p))
+    assert found["roc_auc"] == pytest.approx(roc_auc_score(y, s), abs=0.01)  # scores binned in 200 bins
 
 
-def test_regression_and_unscored_performance_are_merged_alike() -> None:
+def test_regression_unscored_and_mixed_performance_are_merged_alike() -> None:
     rng = np.random.default_rng(5)
     regression = [performance.fold_regression(rng.normal(0, 1, 30), rng.normal(0, 1, 30)) for _ in range(12)]
     groups = [np.arange(0, 5), np.arange(5, 12)]
-    for got, group in zip(history.merge_performance(regression, groups), groups):
-        expected = history.generic_performance([regression[i] for i in group])
-        assert got.keys() == expected.keys()
-        assert {k: got[k] for k in expected} == pytest.approx(expected, rel=1e-12)
+    assert history.merge_performance(regression, groups) == \
+        [history.generic_performance([regression[i] for i in g]) for g in groups]
     unscored = [performance.fold_classification(rng.integers(0, 3, 20), rng.integers(0, 3, 20), [0, 1, 2])
                 for _ in range(8)]
-    mixed = [*unscored, performance.fold_classification([0, 1], [0, 1], [0, 1], [0.2, 0.9])]  # other classes
     assert history.merge_performance(unscored, [np.arange(8)]) == [history.generic_performance(unscored)]
+    scored = performance.fold_classification([0, 1, 2], [0, 1, 1], [0, 1, 2], np.full((3, 3), 1 / 3))
+    some = [*unscored, scored]  # scores in one window only: the merge keeps none, as performance.merge does
+    assert history.merge_performance(some, [np.arange(9)]) == [history.generic_performance(some)]
+    assert "scores" not in history.merge_performance(some, [np.arange(9)])[0]
+    other = [*unscored, performance.fold_classification([0, 1], [0, 1], [0, 1], [0.2, 0.9])]  # other classes
     with pytest.raises(ValueError, match="different classes"):  # the generic merge's own refusal
-        history.merge_performance(mixed, [np.arange(9)])
+        history.merge_performance(other, [np.arange(9)])
 
 
 def test_periods_cover_the_range_and_the_last_one_stops_at_the_end() -> None:

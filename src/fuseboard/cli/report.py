@@ -71,9 +71,13 @@ def report_cmd(ctx: Context, model: str, env: str, start: str, end: str | None, 
     _print(history, wide)
 
 
-def _label(at: str, daily: bool) -> str:
+def _label(at: str, daily: bool, years: bool) -> str:
+    """A period's start as the table shows it: ``02-15`` (``2026-02-15`` when the range spans years) for
+    whole days, ``02-15 13:00`` otherwise; UTC, as the title says."""
     moment = datetime.fromisoformat(at).astimezone(timezone.utc)
-    return f"{moment:%Y-%m-%d}" if daily else f"{moment:%m-%d %H:%M}"
+    if daily:
+        return f"{moment:%Y-%m-%d}" if years else f"{moment:%m-%d}"
+    return f"{moment:%Y-%m-%d %H:%M}" if years else f"{moment:%m-%d %H:%M}"
 
 
 def _findings(period: PeriodChecks, deployed: int) -> str:
@@ -104,16 +108,17 @@ def _print(history: DeploymentHistory, wide: bool) -> None:
     begin, end = (datetime.fromisoformat(x).astimezone(timezone.utc) for x in (history.start, history.end))
     daily = all(datetime.fromisoformat(p.start).astimezone(timezone.utc).time() == datetime.min.time()
                 for p in history.periods) and history.every[-1] in "dw"
+    years = begin.year != (end - timedelta(microseconds=1)).year
     rows = []
     for p in history.periods:
         by_check = {c.check: c.status for c in p.checks}
-        rows.append([_label(p.start, daily) + ("" if p.span == history.every else f" ({p.span})"),
+        rows.append([_label(p.start, daily, years) + ("" if p.span == history.every else f" ({p.span})"),
                      f"{p.rows:,}", *[f"{glyph(by_check[c])} {by_check[c]}" if c in by_check else "-"
                                       for c, _ in COLUMNS], _findings(p, history.version)])
     click.echo(visible(f"{history.model} v{history.version} in {history.environment}"))
     title = f"every {history.every} from {begin:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC (read-only)"
     echo_table([Column("period"), Column("rows", right=True), *[Column(h) for _, h in COLUMNS],
-                Column("drifted, performance")], rows, wide=wide, title=title)
+                Column("drifted, performance")], rows, wide=wide, title=title, long_min=40)
     empty = sum(1 for p in history.periods if not p.rows)
     if empty:
         click.echo(f"{empty} of {len(history.periods)} periods have no rows")
@@ -121,5 +126,5 @@ def _print(history: DeploymentHistory, wide: bool) -> None:
     if breached:
         first = breached[0]
         which = ", ".join(c.check for c in first.checks if c.status in ("warn", "crit", "error"))
-        click.echo(f"{len(breached)} of {len(history.periods)} periods breached, the first {_label(first.start, daily)} "
+        click.echo(f"{len(breached)} of {len(history.periods)} periods breached, the first {_label(first.start, daily, years)} "
                    f"({which})")

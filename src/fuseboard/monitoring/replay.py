@@ -75,14 +75,15 @@ class DeploymentHistory:
 
 @dataclass
 class StoredWindows:
-    """A deployment's windows between two times, oldest first, their profiles decoded."""
+    """A deployment's windows between two times, oldest first; their profiles as stored (JSON text),
+    decoded a period at a time as they are merged."""
 
     version_ids: Any  # ndarray of shape (n_windows,), int64
     starts: Any  # ndarray of shape (n_windows,), int64: epoch seconds
     rows: Any  # ndarray of shape (n_windows,), int64
-    features: list[WindowColumns]
-    predictions: list[WindowColumns]
-    performance: list[PerformanceProfile | NoLabels]
+    features: list[str | None]  # JSON text
+    predictions: list[str | None]
+    performance: list[str | None]
 
 
 @contextmanager
@@ -102,8 +103,8 @@ def load_windows(ws: Workspace, model_id: int, environment_id: int, start: datet
                  ) -> StoredWindows:
     """The windows of a model in an environment (every version) that start in ``[start, end)``.
 
-    Read once as text and decoded with orjson (the JSON type would decode each value through
-    SQLAlchemy's processors, several times slower on tens of thousands of windows).
+    Read once, their profiles as text: ``merge_periods`` decodes them with orjson, only those it
+    merges (the JSON type would decode every value through SQLAlchemy's processors up front).
 
     Returns
     -------
@@ -111,7 +112,6 @@ def load_windows(ws: Workspace, model_id: int, environment_id: int, start: datet
         Ordered by start (then id).
     """
     import numpy as np
-    import orjson
 
     columns = [cast(getattr(WindowProfile, c), Text) for c in ("features", "predictions", "performance")]
     with ws.session() as s:
@@ -120,19 +120,115 @@ def load_windows(ws: Workspace, model_id: int, environment_id: int, start: datet
                                  WindowProfile.window_start >= start, WindowProfile.window_start < end)
                           .order_by(WindowProfile.window_start, WindowProfile.id)).all()
     n = len(found)
-    loads = orjson.loads
-    with _no_collection():
-        decoded = [[loads(text) if text else {} for text in column] for column in list(zip(*found))[3:]] \
-            if n else [[], [], []]
+    texts = [list(column) for column in list(zip(*found))[3:]] if n else [[], [], []]
     return StoredWindows(
         version_ids=np.fromiter((r[0] for r in found), dtype=np.int64, count=n),
         starts=np.fromiter((int(r[1].timestamp()) for r in found), dtype=np.int64, count=n),
         rows=np.fromiter((r[2] for r in found), dtype=np.int64, count=n),
-        features=decoded[0], predictions=decoded[1], performance=decoded[2])
+        features=texts[0], predictions=texts[1], performance=texts[2])
+
+
+Merged = tuple[WindowColumns, WindowColumns, PerformanceProfile | NoLabels]
+
+
+def merge_periods(stored: StoredWindows, jobs: list[tuple[int, Any]], wanted: set[str]) -> dict[int, Merged]:
+    """Each job's windows decoded and merged: ``{key: (features, predictions, performance)}``.
+
+    Parameters
+    ----------
+    stored : StoredWindows
+    jobs : list of (key, ndarray of intp)
+        A period's key and the positions of the windows it reads.
+    wanted : set of str
+        The checks run: a column no check reads is neither decoded nor merged (``{}``).
+
+    Returns
+    -------
+    merged : dict of key to (WindowColumns, WindowColumns, PerformanceProfile or ``{}``)
+        As ``checks.merged`` and ``checks.merged_performance`` give them.
+    """
+    import numpy as np
+    import orjson
+
+    loads = orjson.loads
+    out: dict[int, Merged] = {}
+    with _no_collection():
+        for key, positions in jobs:
+            at = positions.tolist()
+            whole = [np.arange(len(at))]
+
+            def decoded(column: list[str | None]) -> list[Any]:
+                return [loads(column[i]) if column[i] else {} for i in at]  # noqa: B023
+
+            features = merge_columns(decoded(stored.features), whole)[0] if wanted & {"drift", "quality"} else {}
+            predictions = merge_columns(decoded(stored.predictions), whole)[0] \
+                if "prediction_drift" in wanted else {}
+            perf = merge_performance(decoded(stored.performance), whole)[0] if "performance" in wanted else {}
+            out[key] = (features, predictions, perf)
+    return out
+
+
+PARALLEL_FROM = 4000  # windows from which a second process decodes and merges half of the periods
+
+
+def _cores() -> int:
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def can_fork() -> bool:
+    """Whether half of a long history may be merged in a forked process: only on a system that forks,
+    with a second core, in a process without other threads (a fork copies one thread, and a lock
+    another thread held at that moment would never be released in the child)."""
+    import os
+    import threading
+
+    return hasattr(os, "fork") and _cores() > 1 and threading.active_count() == 1
+
+
+def merge_in_two(stored: StoredWindows, jobs: list[tuple[int, Any]], wanted: set[str]) -> dict[int, Merged]:
+    """``merge_periods`` with the first half of the windows decoded and merged in a forked process while
+    this one does the second half: decoding the stored JSON is most of a long report, and one
+    process decodes on one core. The child sends its merged periods back pickled (a few kilobytes
+    a period) and leaves with ``os._exit`` (no cleanup of the parent's files or connections, which
+    it never touches); if it fails, its half is merged here.
+    """
+    import os
+    import pickle
+
+    sizes = [len(positions) for _, positions in jobs]
+    half, cut = sum(sizes) / 2, 0
+    while cut < len(jobs) and sum(sizes[:cut + 1]) <= half:
+        cut += 1
+    first, second = jobs[:cut], jobs[cut:]
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: merge the first half, send it, leave without any cleanup
+        code = 1
+        try:
+            os.close(read_end)
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(pickle.dumps(merge_periods(stored, first, wanted), protocol=pickle.HIGHEST_PROTOCOL))
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    try:
+        mine = merge_periods(stored, second, wanted)
+        with os.fdopen(read_end, "rb") as pipe:
+            sent = pipe.read()
+    finally:
+        _, status = os.waitpid(pid, 0)
+    theirs = pickle.loads(sent) if status == 0 and sent else merge_periods(stored, first, wanted)
+    return {**theirs, **mine}
 
 
 def replay(ws: Workspace, model: str, environment: str, start: datetime, end: datetime, every: timedelta, *,
-           only: set[str] | None = None) -> DeploymentHistory:
+           only: set[str] | None = None, workers: int | None = None) -> DeploymentHistory:
     """The window-based checks over each period of ``every`` from ``start`` to ``end``.
 
     Parameters
@@ -146,6 +242,9 @@ def replay(ws: Workspace, model: str, environment: str, start: datetime, end: da
         The periods' length.
     only : set of str, optional
         Some of ``checks.WINDOW_CHECKS`` (default: all four).
+    workers : {1, 2}, optional
+        2: half of the periods merged in a forked process (``merge_in_two``); default: 2 from
+        ``PARALLEL_FROM`` windows on when ``can_fork()``, else 1.
 
     Returns
     -------
@@ -162,11 +261,12 @@ def replay(ws: Workspace, model: str, environment: str, start: datetime, end: da
         ``end`` not after ``start``, or ``every`` not positive.
     """
     with _no_collection():  # the decoded windows are millions of objects: a full collection walks them all
-        return _replay(ws, model, environment, start, end, every, set(only or WINDOW_CHECKS) & set(WINDOW_CHECKS))
+        return _replay(ws, model, environment, start, end, every, set(only or WINDOW_CHECKS) & set(WINDOW_CHECKS),
+                       workers)
 
 
 def _replay(ws: Workspace, model: str, environment: str, start: datetime, end: datetime, every: timedelta,
-            wanted: set[str]) -> DeploymentHistory:
+            wanted: set[str], workers: int | None) -> DeploymentHistory:
     start, end = start.astimezone(timezone.utc), end.astimezone(timezone.utc)
     bounds = periods(start, end, every)
     with ws.session() as s:
@@ -184,14 +284,10 @@ def _replay(ws: Workspace, model: str, environment: str, start: datetime, end: d
     chosen = [_version_of(stored.version_ids[g], stored.starts[g], deployed) if g.size else None for g in groups]
     read = [g[stored.version_ids[g] == v] if v is not None else g for g, v in zip(groups, chosen)]
     profiles = _versions(ws, {v for v in chosen if v is not None})
-    merged: dict[int, tuple[WindowColumns, WindowColumns, PerformanceProfile | NoLabels]] = {}
-    for version in {v for v in chosen if v is not None}:
-        mine = [k for k, v in enumerate(chosen) if v == version]
-        parts = [read[k] for k in mine]
-        features = merge_columns(stored.features, parts) if wanted & {"drift", "quality"} else [{}] * len(parts)
-        predictions = merge_columns(stored.predictions, parts) if "prediction_drift" in wanted else [{}] * len(parts)
-        perf = merge_performance(stored.performance, parts) if "performance" in wanted else [{}] * len(parts)
-        merged.update({k: (features[j], predictions[j], perf[j]) for j, k in enumerate(mine)})
+    jobs = [(k, read[k]) for k in range(len(bounds)) if chosen[k] is not None]
+    parallel = workers if workers is not None else (2 if len(stored.starts) >= PARALLEL_FROM and can_fork() else 1)
+    merged = merge_in_two(stored, jobs, wanted) if parallel > 1 and len(jobs) > 1 else \
+        merge_periods(stored, jobs, wanted)
     out = DeploymentHistory(name, e.name, deployed_number, criticality, start.isoformat(), end.isoformat(), span(every))
     for k, period in enumerate(bounds):
         version = chosen[k]
