@@ -179,7 +179,9 @@ def _run(ws: Workspace, now: datetime, policy: Policy, wanted: set[str], probe_e
                 by_key: dict[tuple[int, int], list[Any]] = {}
                 for row in recent:
                     by_key.setdefault((row.model_id, row.environment_id), []).append(row)
-                read = {dep.id: _read_version(by_key.get((m.id, e.id), []), mv.id, replay) for dep, m, e, mv in batch}
+                read = {dep.id: _read_version([r for r in by_key.get((m.id, e.id), []) if r.window_start >= now - max(
+                    policies[m.id].drift_window, policies[m.id].performance_window)], mv.id, replay)
+                    for dep, m, e, mv in batch}  # within the deployment's own windows
                 versions = sorted(set(read.values()))
                 extra = {row[0]: row[1:] for row in s.execute(
                     select(ModelVersion.id, ModelVersion.version, *[getattr(ModelVersion, c) for c in heavy])
