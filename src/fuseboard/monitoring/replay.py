@@ -14,8 +14,10 @@ how many rows that was), as ``checks_at`` does for a single time.
 from __future__ import annotations
 
 import gc
+from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import accumulate
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -200,10 +202,8 @@ def merge_in_two(stored: StoredWindows, jobs: list[tuple[int, Any]], wanted: set
     import os
     import pickle
 
-    sizes = [len(positions) for _, positions in jobs]
-    half, cut = sum(sizes) / 2, 0
-    while cut < len(jobs) and sum(sizes[:cut + 1]) <= half:
-        cut += 1
+    totals = list(accumulate(len(positions) for _, positions in jobs))  # windows up to each period
+    cut = max(1, bisect_right(totals, totals[-1] / 2)) if totals else 0
     first, second = jobs[:cut], jobs[cut:]
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -217,11 +217,12 @@ def merge_in_two(stored: StoredWindows, jobs: list[tuple[int, Any]], wanted: set
         finally:
             os._exit(code)
     os.close(write_end)
+    reader = os.fdopen(read_end, "rb")
     try:
         mine = merge_periods(stored, second, wanted)
-        with os.fdopen(read_end, "rb") as pipe:
-            sent = pipe.read()
-    finally:
+        sent = reader.read()
+    finally:  # closed first: a child still writing then fails (a broken pipe) instead of waiting forever
+        reader.close()
         _, status = os.waitpid(pid, 0)
     theirs = pickle.loads(sent) if status == 0 and sent else merge_periods(stored, first, wanted)
     return {**theirs, **mine}
