@@ -1,4 +1,5 @@
-"""History: stored windows grouped into periods, and the windows of many periods merged at once.
+"""History: stored windows grouped into periods, each period's windows merged, the window a check read
+named in its summary, and the rows an ingest brought that the checks of now will not read.
 
 Pure: window profiles (plain dicts, as stored) and period bounds in, merged profiles out; no
 database. ``replay.py`` reads the windows and runs the checks over each period.
@@ -7,7 +8,8 @@ Merging is the checks' own (``window_merge.merge_all``, ``performance.merge``): 
 whichever path read them. The performance of a period is summed over all its windows at once
 rather than two by two, which is where the generic merge was slow.
 
-It also says which window a check read, in words every summary ends with (``window_phrase``).
+It also says which window a check read, in words every summary ends with (``window_phrase``), and
+counts a batch's rows that fall before the check windows (``outside_windows``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Replay: the window-based checks over each period of one deployment's stored history.
 
 ``replay`` reads a deployment's windows between two times once, groups them into periods (an
-hour, a day, a week...), merges each period's windows (history.py, many periods at once) and
-gives each period the verdicts ``run_checks`` would give over that period's windows
+hour, a day, a week...), decodes and merges each period's windows in turn (history.py; half of
+the periods in a second process for a long history, ``merge_in_two``) and gives each period the
+verdicts ``run_checks`` would give over that period's windows
 (``checks.window_checks``: drift, prediction drift, performance and quality), every summary
 naming the period it read. Nothing is written. ``fuseboard report`` shows it.
 
@@ -17,9 +18,9 @@ import gc
 from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
-from itertools import accumulate
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
+from itertools import accumulate
 from typing import Any
 
 from sqlalchemy import Text, cast
