@@ -29,6 +29,7 @@ class LoggedPredictions(TypedDict):
     first_window: str  # ISO 8601
     last_window: str
     quality: dict[str, ColumnQuality]  # by column, only those with findings
+    outside_check_windows: dict[str, Any]  # rows older than the drift and performance windows checked now
 
 
 class LoggedLabels(TypedDict):
@@ -40,6 +41,7 @@ class LoggedLabels(TypedDict):
     joined: int  # labels matched to a prediction logged earlier
     unmatched: int
     windows: int  # windows whose performance was updated
+    outside_check_windows: dict[str, Any]  # labels of predictions older than the performance window checked now
 
 
 def _workspace(db: str | None) -> Any:

@@ -65,6 +65,13 @@ def ingest_cmd(ctx: Context, model: str, file: Path, env: str, as_json: bool) ->
         click.echo("data quality:")
         for line in _quality_lines(result.quality):
             click.echo(line)
+    outside = result.outside_check_windows
+    if outside.get("older_than_drift_window") or outside.get("older_than_performance_window"):
+        click.echo(visible(f"{outside['older_than_drift_window']:,} of {result.rows:,} rows are older than the drift "
+                           f"window ({outside['drift_window']}), {outside['older_than_performance_window']:,} older "
+                           f"than the performance window ({outside['performance_window']}): `fuseboard check` does "
+                           f"not read them; `fuseboard report {result.model} --env {result.environment} --from "
+                           f"{result.first_window[:10]}` shows them"))
 
 
 @click.command("ingest-labels")
@@ -83,26 +90,47 @@ def ingest_labels_cmd(ctx: Context, model: str, file: Path, env: str, as_json: b
         return
     click.echo(f"joined {result.joined:,} of {result.rows:,} labels to {result.model} predictions in "
                f"{result.environment} ({result.windows} window(s)); {result.unmatched:,} matched no pending prediction")
+    outside = result.outside_check_windows
+    if outside.get("older_than_performance_window"):
+        click.echo(visible(f"{outside['older_than_performance_window']:,} of them are for predictions older than the "
+                           f"performance window ({outside['performance_window']}): `fuseboard check` does not read "
+                           f"them; `fuseboard report {result.model} --env {result.environment} --from "
+                           f"{outside['oldest_window'][:10]}` shows them"))
 
 
 @click.command("check")
 @click.option("--no-probe", is_flag=True, help="Skip the HTTP probes of the endpoints.")
+@click.option("--at", "at", metavar="TIME",
+              help="The verdicts as they would have been at TIME, from the stored windows: ISO 8601 (UTC unless a "
+              "zone is given) or an age like 2h. Read-only: no probe (health as recorded then), no alert, nothing "
+              "recorded.")
 @json_option
 @pass_ctx
-def check_cmd(ctx: Context, no_probe: bool, as_json: bool) -> None:
+def check_cmd(ctx: Context, no_probe: bool, at: str | None, as_json: bool) -> None:
     """Run every check once on every deployment; exit 3 if anything is critical.
 
     Checks: data drift (per feature; the method chosen by type and size unless set), prediction drift, performance against the
     validation baseline once labels exist, data quality, staleness (retrain-by date) and health
     (HTTP probe of the endpoint). For cron and CI. The JSON lists each deployment with its
     checks; drift has one object per feature with feature, method, score, threshold, drifted.
+    Each summary names the window it read; `windows` in the JSON gives each window's bounds.
+    With --at, the checks read the windows before that time and write nothing.
     """
-    from fuseboard.monitoring.checks import run_checks
+    if at is not None:
+        from fuseboard.cli.report import utc_moment
+        from fuseboard.ops.report import checks_at
 
-    results = run_checks(ctx.readable(), probe_endpoints=not no_probe)
+        when = utc_moment(at, "--at")
+        results = checks_at(ctx.readable(), when)
+    else:
+        from fuseboard.monitoring.checks import run_checks
+
+        results = run_checks(ctx.readable(), probe_endpoints=not no_probe)
     if as_json:
         emit_json([r.as_dict() for r in results])
     else:
+        if at is not None:
+            click.echo(f"as at {when:%Y-%m-%d %H:%M} UTC, from the stored windows (read-only; health as recorded)")
         for r in results:
             waiting = [c.check for c in r.checks if c.status == "none"]
             note = f"  (no verdict yet: {', '.join(waiting)})" if waiting else ""

@@ -3,6 +3,13 @@
 This is the part of the checks that touches the database (and, through ``probe``, the network):
 ``run_checks`` reads the stored window profiles of each deployment, the models' settings and the
 previous health results, probes the endpoints, and applies the pure evaluations of evaluate.py.
+``checks_at`` gives the same verdicts as they would have been at a past time, from the stored
+windows alone: no probe (health is what was recorded then), nothing written.
+
+Each deployment reads exactly its own windows: drift, prediction drift and quality the windows
+that start within its drift window before the time checked, performance those within its
+performance window, and every summary ends by naming that window (``in the last 1h``, or
+``in the 1h to 2026-03-01 14:00 UTC`` for a past time).
 What callers imported from here before the split (``CheckResult``, ``Policy``, ``merged``, the
 ``evaluate_*`` functions, ``probe``, ...) is still importable from here.
 """
@@ -10,8 +17,8 @@ What callers imported from here before the split (``CheckResult``, ``Policy``, `
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy.orm import defer
@@ -21,15 +28,20 @@ from fuseboard.monitoring import rollouts
 from fuseboard.monitoring.evaluate import (CheckResult, breach, evaluate_drift, evaluate_health, evaluate_performance,
                                            evaluate_prediction_drift, evaluate_quality, evaluate_staleness, merged,
                                            merged_performance, worst)
+from fuseboard.monitoring.history import name_window, window_phrase
 from fuseboard.monitoring.probe import ProbeResult, probe
+from fuseboard.monitoring.result import span
 from fuseboard.monitoring.settings import Policy, policy_for
+from fuseboard.monitoring.shapes import NoLabels, PerformanceProfile, ReferenceProfile, ValidationMetrics, WindowColumns
 from fuseboard.store.db import Workspace
-from fuseboard.store.models import CheckState, Deployment, Environment, Model, ModelVersion, WindowProfile, utcnow
+from fuseboard.store.models import (CheckRun, CheckState, Deployment, Environment, Model, ModelVersion, WindowProfile,
+                                    utcnow)
 
 __all__ = [
-    "CHECKS", "CHECK_BATCH", "PROBE_CONCURRENCY", "CheckResult", "DeploymentChecks", "Policy", "ProbeResult",
-    "breach", "evaluate_drift", "evaluate_health", "evaluate_performance", "evaluate_prediction_drift",
-    "evaluate_quality", "evaluate_staleness", "merged", "merged_performance", "probe", "run_checks", "worst",
+    "CHECKS", "CHECK_BATCH", "PROBE_CONCURRENCY", "WINDOW_CHECKS", "CheckResult", "DeploymentChecks", "Policy",
+    "ProbeResult", "breach", "checks_at", "evaluate_drift", "evaluate_health", "evaluate_performance",
+    "evaluate_prediction_drift", "evaluate_quality", "evaluate_staleness", "merged", "merged_performance", "probe",
+    "run_checks", "window_checks", "worst",
 ]
 
 
@@ -41,6 +53,9 @@ class DeploymentChecks:
     criticality: str
     status: str
     checks: list[CheckResult]
+    at: str | None = None  # the time checked (ISO 8601, UTC)
+    # each window-based check's window: {"drift": {"start": ISO, "end": ISO, "span": "1h"}, "performance": ...}
+    windows: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -58,9 +73,36 @@ def _guard(check: str, fn: Any, *args: Any) -> CheckResult:
 
 PROBE_CONCURRENCY = 32  # probes in flight at once
 CHECKS = ("drift", "prediction_drift", "performance", "quality", "staleness", "health")
+WINDOW_CHECKS = ("drift", "prediction_drift", "performance", "quality")  # the checks that read windows
 
 
 CHECK_BATCH = 200  # deployments whose windows and references are in memory at once
+
+
+def window_checks(wanted: set[str], features: WindowColumns, predictions: WindowColumns,
+                  perf: PerformanceProfile | NoLabels, reference: ReferenceProfile, validation: ValidationMetrics,
+                  criticality: str, policy: Policy, drift_phrase: str, performance_phrase: str) -> list[CheckResult]:
+    """The verdicts of the window-based checks in ``wanted`` (``WINDOW_CHECKS`` order), from merged windows.
+
+    One function for ``run_checks``, ``checks_at`` and the report's periods, so they agree.
+    ``features`` and ``predictions`` are the merged windows of the drift window, ``perf`` the merged
+    performance of the performance window; each summary ends by naming its window (the phrases).
+    A check that raises is an ``error`` result.
+    """
+    planned = {
+        "drift": lambda: evaluate_drift(features, reference, criticality, policy),
+        "prediction_drift": lambda: evaluate_prediction_drift(predictions, reference, criticality, policy),
+        "performance": lambda: evaluate_performance(perf, validation, criticality, policy),
+        "quality": lambda: evaluate_quality(features, reference, criticality, policy),
+    }
+    out = []
+    for name in WINDOW_CHECKS:
+        if name in wanted:
+            result = _guard(name, planned[name])
+            if result.status != "error":
+                name_window(result, performance_phrase if name == "performance" else drift_phrase)
+            out.append(result)
+    return out
 
 
 def run_checks(ws: Workspace, *, now: datetime | None = None, policy: Policy | None = None,
@@ -71,17 +113,33 @@ def run_checks(ws: Workspace, *, now: datetime | None = None, policy: Policy | N
     batch are read, checked and let go before the next, so memory stays flat however many
     deployments there are (all of them at once took 24 GB for 30,000).
     """
-    wanted = set(only or CHECKS)
-    now = now or utcnow()
-    policy = policy or Policy()
+    return _run(ws, now or utcnow(), policy or Policy(), set(only or CHECKS), probe_endpoints, replay=False)
+
+
+def checks_at(ws: Workspace, at: datetime, *, policy: Policy | None = None,
+              only: set[str] | None = None) -> list[DeploymentChecks]:
+    """The checks as they would have been at ``at``, from the stored windows; reads only, writes nothing.
+
+    Each deployment reads the windows that start in its drift (and performance) window before
+    ``at``, of the version whose window came last then (the one serving, as the windows record it;
+    the deployed version when there are none). Health cannot be probed in the past: it is the
+    result recorded at or before ``at`` (``none`` if there is none), said so in its summary.
+    Staleness compares the retrain-by date with ``at``'s date. Labels that arrived after ``at``
+    for predictions made before it count, as they are stored in those windows.
+    """
+    return _run(ws, at.astimezone(timezone.utc), policy or Policy(), set(only or CHECKS), False, replay=True)
+
+
+def _run(ws: Workspace, now: datetime, policy: Policy, wanted: set[str], probe_endpoints: bool, *,
+         replay: bool) -> list[DeploymentChecks]:
     heavy = [column for column, needed in (  # read batch by batch, and only when a check needs them
         ("reference_profile", wanted & {"drift", "prediction_drift", "quality"}),
         ("validation_metrics", wanted & {"performance"})) if needed]
     # plain rows of the columns the checks read, not ORM objects: a cycle reads thousands of windows
-    window_columns = [WindowProfile.version_id, WindowProfile.environment_id, WindowProfile.window_start] + [
-        getattr(WindowProfile, column) for column, needed in (
-            ("features", wanted & {"drift", "quality"}), ("predictions", wanted & {"prediction_drift"}),
-            ("performance", wanted & {"performance"})) if needed]
+    window_columns = [WindowProfile.version_id, WindowProfile.environment_id, WindowProfile.model_id,
+                      WindowProfile.window_start] + [getattr(WindowProfile, column) for column, needed in (
+                          ("features", wanted & {"drift", "quality"}), ("predictions", wanted & {"prediction_drift"}),
+                          ("performance", wanted & {"performance"})) if needed]
     with ws.session() as s:
         deployments = s.exec(
             select(Deployment, Model, Environment, ModelVersion)
@@ -92,10 +150,14 @@ def run_checks(ws: Workspace, *, now: datetime | None = None, policy: Policy | N
             .join(ModelVersion, ModelVersion.id == Deployment.version_id)
             .order_by(Model.name, Environment.order)).all()
         policies = {model.id: policy_for(model.monitoring, policy) for _, model, _, _ in deployments}
-        previous_health = {(c.model_id, c.environment_id): c.details
-                           for c in s.exec(select(CheckState).where(CheckState.check == "health"))} \
-            if "health" in wanted else {}
-        converging = rollouts.converging_until(s) if "health" in wanted else {}
+        if "health" not in wanted:
+            previous_health: dict[tuple[int, int], Any] = {}
+        elif replay:
+            previous_health = _recorded_health(s, now)
+        else:
+            previous_health = {(c.model_id, c.environment_id): c.details
+                               for c in s.exec(select(CheckState).where(CheckState.check == "health"))}
+        converging = rollouts.converging_until(s) if "health" in wanted and not replay else {}
     results = []
     with ThreadPoolExecutor(max_workers=PROBE_CONCURRENCY) as pool:
         probes = {d.id: pool.submit(probe, d.endpoint_url, policies[m.id].probe_path, policies[m.id].probe_timeout,
@@ -103,47 +165,103 @@ def run_checks(ws: Workspace, *, now: datetime | None = None, policy: Policy | N
                   for d, m, *_ in deployments if d.endpoint_url and probe_endpoints and "health" in wanted}
         for lo in range(0, len(deployments), CHECK_BATCH):
             batch = deployments[lo:lo + CHECK_BATCH]
-            versions = sorted({mv.id for _, _, _, mv in batch})
+            since = now - max((max(policies[m.id].drift_window, policies[m.id].performance_window)
+                               for _, m, _, _ in batch), default=policy.drift_window)
             with ws.session() as s:
+                if not wanted - {"health", "staleness"}:
+                    recent = []
+                else:  # the windows of the batch's deployments, oldest first, up to the time checked
+                    owner = WindowProfile.model_id.in_(sorted({m.id for _, m, _, _ in batch})) if replay else \
+                        WindowProfile.version_id.in_(sorted({mv.id for _, _, _, mv in batch}))
+                    recent = s.execute(select(*window_columns).where(
+                        owner, WindowProfile.window_start >= since, WindowProfile.window_start < now)
+                        .order_by(WindowProfile.window_start, WindowProfile.id)).all()
+                by_key: dict[tuple[int, int], list[Any]] = {}
+                for row in recent:
+                    by_key.setdefault((row.model_id, row.environment_id), []).append(row)
+                read = {dep.id: _read_version([r for r in by_key.get((m.id, e.id), []) if r.window_start >= now - max(
+                    policies[m.id].drift_window, policies[m.id].performance_window)], mv.id, replay)
+                    for dep, m, e, mv in batch}  # within the deployment's own windows
+                versions = sorted(set(read.values()))
                 extra = {row[0]: row[1:] for row in s.execute(
-                    select(ModelVersion.id, *[getattr(ModelVersion, c) for c in heavy])
-                    .where(ModelVersion.id.in_(versions)))} if heavy else {}
-                since = now - max((max(policies[m.id].drift_window, policies[m.id].performance_window)
-                                   for _, m, _, _ in batch), default=policy.drift_window)
-                recent = s.execute(select(*window_columns).where(
-                    WindowProfile.version_id.in_(versions), WindowProfile.window_start >= since)).all() \
-                    if wanted - {"health", "staleness"} else []
-            by_key: dict[tuple[int, int], list[Any]] = {}
-            for row in recent:
-                by_key.setdefault((row.version_id, row.environment_id), []).append(row)
+                    select(ModelVersion.id, ModelVersion.version, *[getattr(ModelVersion, c) for c in heavy])
+                    .where(ModelVersion.id.in_(versions)))}
             for dep, model, env, mv in batch:
-                loaded = dict(zip(heavy, extra.get(mv.id, ())))
-                results.append(_check_deployment(dep, model, env, mv, loaded, by_key.get((mv.id, env.id), []),
-                                                 policies[model.id], wanted, now, probes,
-                                                 previous_health.get((model.id, env.id)),
-                                                 converging.get((model.id, env.id))))
+                version_id = read[dep.id]
+                number, *columns = extra.get(version_id, (mv.version,))
+                rows = [r for r in by_key.get((model.id, env.id), []) if r.version_id == version_id]
+                result = _check_deployment(dep, model, env, number, dict(zip(heavy, columns)), rows,
+                                           policies[model.id], wanted, now, probes,
+                                           previous_health.get((model.id, env.id)),
+                                           converging.get((model.id, env.id)), replay)
+                results.append(result)
     return results
 
 
-def _check_deployment(dep: Deployment, model: Model, env: Environment, mv: ModelVersion, loaded: dict[str, Any],
+def _read_version(rows: list[Any], deployed: int, replay: bool) -> int:
+    """The version whose windows a deployment's checks read: the deployed one, or in a replay the
+    version whose window came last before the time checked (the deployed one when there is none)."""
+    if not replay or not rows:
+        return deployed
+    latest = rows[-1].window_start
+    candidates = {r.version_id for r in rows if r.window_start == latest}
+    return deployed if deployed in candidates else max(candidates)
+
+
+def _recorded_health(s: Any, at: datetime) -> dict[tuple[int, int], dict[str, Any]]:
+    """Per (model id, environment id): the health result recorded last at or before ``at`` (a check run
+    is written each time the status changes, so it is the status then), with its time."""
+    out: dict[tuple[int, int], dict[str, Any]] = {}
+    for run in s.execute(select(CheckRun.model_id, CheckRun.environment_id, CheckRun.status, CheckRun.summary,
+                                CheckRun.details, CheckRun.at)
+                         .where(CheckRun.check == "health", CheckRun.at <= at)
+                         .order_by(CheckRun.at, CheckRun.id)):
+        out[(run.model_id, run.environment_id)] = {"status": run.status, "summary": run.summary,
+                                                   "details": run.details, "at": run.at}
+    return out
+
+
+def _recorded(found: dict[str, Any] | None, at: datetime) -> CheckResult:
+    """The health result recorded at or before ``at``, said to be a record: the past cannot be probed."""
+    if found is None:
+        return CheckResult("health", "none", f"no health result recorded at or before "
+                           f"{at:%Y-%m-%d %H:%M} UTC (the past cannot be probed)")
+    when = found["at"].astimezone(timezone.utc)
+    return CheckResult("health", found["status"], f"recorded {when:%Y-%m-%d %H:%M} UTC: {found['summary']}",
+                       details=found["details"] or {})
+
+
+def _span(length: timedelta, end: datetime) -> dict[str, str]:
+    start = end - length
+    return {"start": start.isoformat(), "end": end.isoformat(), "span": span(length)}
+
+
+def _check_deployment(dep: Deployment, model: Model, env: Environment, version: int, loaded: dict[str, Any],
                       rows: list[Any], policy: Policy, wanted: set[str], now: datetime, probes: dict[int, Any],
-                      previous_health: dict[str, Any] | None, converging: Any) -> DeploymentChecks:
+                      previous_health: dict[str, Any] | None, converging: Any, replay: bool) -> DeploymentChecks:
     reference = loaded.get("reference_profile") or {}
     validation = loaded.get("validation_metrics") or {}
     # the batch read back to the widest window of any model in it: each check keeps only its own
     drift_rows = [r for r in rows if r.window_start >= now - policy.drift_window]
     performance_rows = [r for r in rows if r.window_start >= now - policy.performance_window]
     features = merged(drift_rows, "features") if wanted & {"drift", "quality"} else {}
-    planned = {
-        "drift": lambda: evaluate_drift(features, reference, model.criticality, policy),
-        "prediction_drift": lambda: evaluate_prediction_drift(
-            merged(drift_rows, "predictions"), reference, model.criticality, policy),
-        "performance": lambda: evaluate_performance(merged_performance(performance_rows), validation, model.criticality, policy),
-        "quality": lambda: evaluate_quality(features, reference, model.criticality, policy),
-        "staleness": lambda: evaluate_staleness(model.retrain_by, now.date()),
-        "health": lambda: evaluate_health(probes[dep.id].result() if dep.id in probes else None, mv.version,
-                                          model.criticality, previous_health, policy, now, converging),
-    }
-    checks = [_guard(name, planned[name]) for name in CHECKS if name in wanted]
-    return DeploymentChecks(model.name, env.name, mv.version, model.criticality,
-                            worst([c.status for c in checks]), checks)
+    predictions = merged(drift_rows, "predictions") if "prediction_drift" in wanted else {}
+    perf = merged_performance(performance_rows) if "performance" in wanted else {}
+    found = {c.check: c for c in window_checks(
+        wanted, features, predictions, perf, reference, validation, model.criticality, policy,
+        window_phrase(policy.drift_window, now, live=not replay),
+        window_phrase(policy.performance_window, now, live=not replay))}
+    if "staleness" in wanted:
+        found["staleness"] = _guard("staleness", evaluate_staleness, model.retrain_by, now.date())
+    if "health" in wanted:
+        found["health"] = _recorded(previous_health, now) if replay else _guard(
+            "health", lambda: evaluate_health(probes[dep.id].result() if dep.id in probes else None, version,
+                                              model.criticality, previous_health, policy, now, converging))
+    checks = [found[name] for name in CHECKS if name in found]
+    windows = {}
+    if wanted & {"drift", "prediction_drift", "quality"}:
+        windows["drift"] = _span(policy.drift_window, now)
+    if "performance" in wanted:
+        windows["performance"] = _span(policy.performance_window, now)
+    return DeploymentChecks(model.name, env.name, version, model.criticality, worst([c.status for c in checks]),
+                            checks, now.isoformat(), windows)

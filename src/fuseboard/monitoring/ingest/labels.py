@@ -8,7 +8,7 @@ the windows the predictions fell in, and the joined records are deleted.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +21,8 @@ from fuseboard.monitoring.ingest.encode import Encoded, _encode, _numbers, _wher
 from fuseboard.monitoring.ingest.fold import WINDOW_SECONDS, _utc, _window_starts, classes_of
 from fuseboard.monitoring.ingest.read import read_file
 from fuseboard.monitoring.ingest.validation import Batch, _refuse_nested
+from fuseboard.monitoring.result import span
+from fuseboard.monitoring.settings import policy_for
 from fuseboard.store import lookup
 from fuseboard.store.db import Workspace
 from fuseboard.store.models import ModelVersion, PendingLabel, WindowProfile, utcnow
@@ -77,6 +79,8 @@ class LabelResult:
     joined: int
     unmatched: int
     windows: int
+    # labels joined to predictions older than the performance window the check reads now
+    outside_check_windows: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,6 +102,7 @@ def ingest_labels_table(ws: Workspace, model: str, env: str, table: "pa.Table", 
     with ws.transaction() as s:
         m = lookup.model(s, model)
         e = lookup.environment(s, env)
+        window = policy_for(m.monitoring).performance_window
         ids = _encode(table, "request_id").values()
         labels = _numbers(table, "label", source) if m.task == "regression" else _encode(table, "label").values()
         wanted = {str(r): i for i, r in enumerate(ids) if r is not None}
@@ -134,7 +139,10 @@ def ingest_labels_table(ws: Workspace, model: str, env: str, table: "pa.Table", 
             s.add(row)
             for p in items:
                 s.delete(p)
-    return LabelResult(m.name, e.name, table.num_rows, len(pending), table.num_rows - len(pending), len(groups))
+    old = [(start, len(items)) for (_, start), items in groups.items() if start < now - window]
+    return LabelResult(m.name, e.name, table.num_rows, len(pending), table.num_rows - len(pending), len(groups),
+                       {"performance_window": span(window), "older_than_performance_window": sum(n for _, n in old),
+                        "oldest_window": min(start for start, _ in old).isoformat() if old else None})
 
 
 def ingest_labels_file(ws: Workspace, model: str, env: str, path: Path, now: datetime | None = None) -> LabelResult:

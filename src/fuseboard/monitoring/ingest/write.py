@@ -20,11 +20,13 @@ from sqlmodel import select
 
 from fuseboard.errors import FuseboardError
 from fuseboard.monitoring import performance
+from fuseboard.monitoring.history import OutsideWindows, outside_windows
 from fuseboard.monitoring.ingest.fold import (WINDOW_SECONDS, ColumnQuality, _quality, _utc, _windows, classes_of,
                                               fold_windows, merge_profiles)
 from fuseboard.monitoring.ingest.labels import _pending
 from fuseboard.monitoring.ingest.read import open_file
 from fuseboard.monitoring.ingest.validation import Batch, validate
+from fuseboard.monitoring.settings import policy_for
 from fuseboard.store import lookup
 from fuseboard.store.db import Workspace
 from fuseboard.store.models import Deployment, IngestedBatch, ModelVersion, PendingLabel, WindowProfile, utcnow
@@ -47,6 +49,8 @@ class IngestResult:
     first_window: str
     last_window: str
     quality: dict[str, ColumnQuality] = field(default_factory=dict)  # by column, only those with findings
+    # rows older than the windows the checks read now (``fuseboard report`` reads them)
+    outside_check_windows: OutsideWindows | dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -128,8 +132,10 @@ def _ingest_once(ws: Workspace, model: str, env: str, table: "pa.Table | Parquet
         if pending:
             s.execute(insert(PendingLabel), pending)
     quality = _quality([features for features, _, _ in folded], [predictions for _, predictions, _ in folded])
+    policy = policy_for(m.monitoring)
+    outside = outside_windows(unique.tolist(), sizes, now, policy.drift_window, policy.performance_window)
     return IngestResult(m.name, e.name, mv.version, batch.rows, len(unique), labelled, len(pending),
-                        _utc(unique[0]).isoformat(), _utc(unique[-1]).isoformat(), quality)
+                        _utc(unique[0]).isoformat(), _utc(unique[-1]).isoformat(), quality, outside)
 
 
 def _serving(s: Any, model_id: int, env_id: int) -> int | None:

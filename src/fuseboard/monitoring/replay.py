@@ -1,0 +1,324 @@
+"""Replay: the window-based checks over each period of one deployment's stored history.
+
+``replay`` reads a deployment's windows between two times once, groups them into periods (an
+hour, a day, a week...), decodes and merges each period's windows in turn (history.py; half of
+the periods in a second process for a long history, ``merge_in_two``) and gives each period the
+verdicts ``run_checks`` would give over that period's windows
+(``checks.window_checks``: drift, prediction drift, performance and quality), every summary
+naming the period it read. Nothing is written. ``fuseboard report`` shows it.
+
+Each period reads the windows of one version: the one whose window came last in the period (a
+deploy inside a period leaves the windows of the version before it unread, and the period says
+how many rows that was), as ``checks_at`` does for a single time.
+"""
+
+from __future__ import annotations
+
+import gc
+from bisect import bisect_right
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from itertools import accumulate
+from typing import Any
+
+from sqlalchemy import Text, cast
+from sqlmodel import select
+
+from fuseboard.errors import FuseboardError
+from fuseboard.monitoring.checks import WINDOW_CHECKS, window_checks
+from fuseboard.monitoring.history import group_by_period, merge_columns, merge_performance, periods, window_phrase
+from fuseboard.monitoring.result import CheckResult, span, worst
+from fuseboard.monitoring.settings import policy_for
+from fuseboard.monitoring.shapes import NoLabels, PerformanceProfile, WindowColumns
+from fuseboard.store import lookup
+from fuseboard.store.db import Workspace
+from fuseboard.store.models import Deployment, ModelVersion, WindowProfile
+
+__all__ = ["DeploymentHistory", "PeriodChecks", "StoredWindows", "load_windows", "replay"]
+
+
+@dataclass
+class PeriodChecks:
+    """One period of a deployment's history and its verdicts."""
+
+    start: str  # ISO 8601, UTC
+    end: str
+    span: str  # "1d", or the last period's shorter length
+    version: int | None  # the version whose windows were read; None: no windows in the period
+    rows: int  # inference rows in the windows read
+    windows: int  # stored windows read
+    unread_rows: int  # rows of other versions' windows in the period, not read
+    status: str  # the worst verdict
+    checks: list[CheckResult]
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["checks"] = [c.as_dict() for c in self.checks]
+        return out
+
+
+@dataclass
+class DeploymentHistory:
+    model: str
+    environment: str
+    version: int  # the version deployed there now (a period that read another one says which)
+    criticality: str
+    start: str  # ISO 8601, UTC
+    end: str
+    every: str  # "1d"
+    periods: list[PeriodChecks] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["periods"] = [p.as_dict() for p in self.periods]
+        return out
+
+
+@dataclass
+class StoredWindows:
+    """A deployment's windows between two times, oldest first; their profiles as stored (JSON text),
+    decoded a period at a time as they are merged."""
+
+    version_ids: Any  # ndarray of shape (n_windows,), int64
+    starts: Any  # ndarray of shape (n_windows,), int64: epoch seconds
+    rows: Any  # ndarray of shape (n_windows,), int64
+    features: list[str | None]  # JSON text
+    predictions: list[str | None]
+    performance: list[str | None]
+
+
+@contextmanager
+def _no_collection() -> Iterator[None]:
+    """Without the cyclic garbage collector: decoding builds millions of lists and dicts (none cyclic),
+    and the collector walking them again and again while they are decoded and merged tripled the time."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def load_windows(ws: Workspace, model_id: int, environment_id: int, start: datetime, end: datetime
+                 ) -> StoredWindows:
+    """The windows of a model in an environment (every version) that start in ``[start, end)``.
+
+    Read once, their profiles as text: ``merge_periods`` decodes them with orjson, only those it
+    merges (the JSON type would decode every value through SQLAlchemy's processors up front).
+
+    Returns
+    -------
+    windows : StoredWindows
+        Ordered by start (then id).
+    """
+    import numpy as np
+
+    columns = [cast(getattr(WindowProfile, c), Text) for c in ("features", "predictions", "performance")]
+    with ws.session() as s:
+        found = s.execute(select(WindowProfile.version_id, WindowProfile.window_start, WindowProfile.rows, *columns)
+                          .where(WindowProfile.model_id == model_id, WindowProfile.environment_id == environment_id,
+                                 WindowProfile.window_start >= start, WindowProfile.window_start < end)
+                          .order_by(WindowProfile.window_start, WindowProfile.id)).all()
+    n = len(found)
+    texts = [list(column) for column in list(zip(*found))[3:]] if n else [[], [], []]
+    return StoredWindows(
+        version_ids=np.fromiter((r[0] for r in found), dtype=np.int64, count=n),
+        starts=np.fromiter((int(r[1].timestamp()) for r in found), dtype=np.int64, count=n),
+        rows=np.fromiter((r[2] for r in found), dtype=np.int64, count=n),
+        features=texts[0], predictions=texts[1], performance=texts[2])
+
+
+Merged = tuple[WindowColumns, WindowColumns, PerformanceProfile | NoLabels]
+
+
+def merge_periods(stored: StoredWindows, jobs: list[tuple[int, Any]], wanted: set[str]) -> dict[int, Merged]:
+    """Each job's windows decoded and merged: ``{key: (features, predictions, performance)}``.
+
+    Parameters
+    ----------
+    stored : StoredWindows
+    jobs : list of (key, ndarray of intp)
+        A period's key and the positions of the windows it reads.
+    wanted : set of str
+        The checks run: a column no check reads is neither decoded nor merged (``{}``).
+
+    Returns
+    -------
+    merged : dict of key to (WindowColumns, WindowColumns, PerformanceProfile or ``{}``)
+        As ``checks.merged`` and ``checks.merged_performance`` give them.
+    """
+    import numpy as np
+    import orjson
+
+    loads = orjson.loads
+    out: dict[int, Merged] = {}
+    with _no_collection():
+        for key, positions in jobs:
+            at = positions.tolist()
+            whole = [np.arange(len(at))]
+
+            def decoded(column: list[str | None]) -> list[Any]:
+                return [loads(column[i]) if column[i] else {} for i in at]  # noqa: B023
+
+            features = merge_columns(decoded(stored.features), whole)[0] if wanted & {"drift", "quality"} else {}
+            predictions = merge_columns(decoded(stored.predictions), whole)[0] \
+                if "prediction_drift" in wanted else {}
+            perf = merge_performance(decoded(stored.performance), whole)[0] if "performance" in wanted else {}
+            out[key] = (features, predictions, perf)
+    return out
+
+
+PARALLEL_FROM = 4000  # windows from which a second process decodes and merges half of the periods
+
+
+def _cores() -> int:
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def can_fork() -> bool:
+    """Whether half of a long history may be merged in a forked process: only on a system that forks,
+    with a second core, in a process without other threads (a fork copies one thread, and a lock
+    another thread held at that moment would never be released in the child)."""
+    import os
+    import threading
+
+    return hasattr(os, "fork") and _cores() > 1 and threading.active_count() == 1
+
+
+def merge_in_two(stored: StoredWindows, jobs: list[tuple[int, Any]], wanted: set[str]) -> dict[int, Merged]:
+    """``merge_periods`` with the first half of the windows decoded and merged in a forked process while
+    this one does the second half: decoding the stored JSON is most of a long report, and one
+    process decodes on one core. The child sends its merged periods back pickled (a few kilobytes
+    a period) and leaves with ``os._exit`` (no cleanup of the parent's files or connections, which
+    it never touches); if it fails, its half is merged here.
+    """
+    import os
+    import pickle
+
+    totals = list(accumulate(len(positions) for _, positions in jobs))  # windows up to each period
+    cut = max(1, bisect_right(totals, totals[-1] / 2)) if totals else 0
+    first, second = jobs[:cut], jobs[cut:]
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: merge the first half, send it, leave without any cleanup
+        code = 1
+        try:
+            os.close(read_end)
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(pickle.dumps(merge_periods(stored, first, wanted), protocol=pickle.HIGHEST_PROTOCOL))
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    reader = os.fdopen(read_end, "rb")
+    try:
+        mine = merge_periods(stored, second, wanted)
+        sent = reader.read()
+    finally:  # closed first: a child still writing then fails (a broken pipe) instead of waiting forever
+        reader.close()
+        _, status = os.waitpid(pid, 0)
+    theirs = pickle.loads(sent) if status == 0 and sent else merge_periods(stored, first, wanted)
+    return {**theirs, **mine}
+
+
+def replay(ws: Workspace, model: str, environment: str, start: datetime, end: datetime, every: timedelta, *,
+           only: set[str] | None = None, workers: int | None = None) -> DeploymentHistory:
+    """The window-based checks over each period of ``every`` from ``start`` to ``end``.
+
+    Parameters
+    ----------
+    ws : Workspace
+    model, environment : str
+        Names; the model must be deployed there.
+    start, end : datetime
+        Aware; the periods cover ``[start, end)``, the last one cut at ``end``.
+    every : timedelta
+        The periods' length.
+    only : set of str, optional
+        Some of ``checks.WINDOW_CHECKS`` (default: all four).
+    workers : {1, 2}, optional
+        2: half of the periods merged in a forked process (``merge_in_two``); default: 2 from
+        ``PARALLEL_FROM`` windows on when ``can_fork()``, else 1.
+
+    Returns
+    -------
+    history : DeploymentHistory
+        One ``PeriodChecks`` per period, oldest first.
+
+    Raises
+    ------
+    fuseboard.errors.NotFound
+        No such model or environment.
+    fuseboard.errors.FuseboardError
+        Nothing of the model is deployed there; too many periods.
+    ValueError
+        ``end`` not after ``start``, or ``every`` not positive.
+    """
+    with _no_collection():  # the decoded windows are millions of objects: a full collection walks them all
+        return _replay(ws, model, environment, start, end, every, set(only or WINDOW_CHECKS) & set(WINDOW_CHECKS),
+                       workers)
+
+
+def _replay(ws: Workspace, model: str, environment: str, start: datetime, end: datetime, every: timedelta,
+            wanted: set[str], workers: int | None) -> DeploymentHistory:
+    start, end = start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+    bounds = periods(start, end, every)
+    with ws.session() as s:
+        m = lookup.model(s, model)
+        e = lookup.environment(s, environment)
+        deployed = s.exec(select(Deployment.version_id).where(Deployment.model_id == m.id,
+                                                              Deployment.environment_id == e.id)).first()
+        if deployed is None:
+            raise FuseboardError(f"no version of {m.name!r} is deployed in {e.name!r}", field="environment")
+        name, criticality, settings = m.name, m.criticality, m.monitoring
+        deployed_number = s.get(ModelVersion, deployed).version
+    policy = policy_for(settings)
+    stored = load_windows(ws, m.id, e.id, start, end)
+    groups = group_by_period(stored.starts, bounds)
+    chosen = [_version_of(stored.version_ids[g], stored.starts[g], deployed) if g.size else None for g in groups]
+    read = [g[stored.version_ids[g] == v] if v is not None else g for g, v in zip(groups, chosen)]
+    profiles = _versions(ws, {v for v in chosen if v is not None})
+    jobs = [(k, read[k]) for k in range(len(bounds)) if chosen[k] is not None]
+    parallel = workers if workers is not None else (2 if len(stored.starts) >= PARALLEL_FROM and can_fork() else 1)
+    merged = merge_in_two(stored, jobs, wanted) if parallel > 1 and len(jobs) > 1 else \
+        merge_periods(stored, jobs, wanted)
+    out = DeploymentHistory(name, e.name, deployed_number, criticality, start.isoformat(), end.isoformat(), span(every))
+    for k, period in enumerate(bounds):
+        version = chosen[k]
+        number, reference, validation = profiles.get(version, (None, {}, {})) if version is not None else \
+            (None, {}, {})
+        features, predictions, perf = merged.get(k, ({}, {}, {}))
+        phrase = window_phrase(period.length, period.end, live=False)
+        checks = window_checks(wanted, features, predictions, perf, reference or {}, validation or {}, criticality,
+                               policy, phrase, phrase)
+        total = int(stored.rows[groups[k]].sum()) if groups[k].size else 0
+        mine = int(stored.rows[read[k]].sum()) if read[k].size else 0
+        out.periods.append(PeriodChecks(period.start.isoformat(), period.end.isoformat(), span(period.length), number,
+                                        mine, int(read[k].size), total - mine, worst(c.status for c in checks),
+                                        checks))
+    return out
+
+
+def _version_of(version_ids: Any, starts: Any, deployed: int) -> int:
+    """The version of a period's last window (``checks._read_version``'s rule: among windows that start
+    together, the deployed version, else the newest)."""
+    last = version_ids[starts == starts[-1]]
+    return deployed if (last == deployed).any() else int(last.max())
+
+
+def _versions(ws: Workspace, ids: set[int]) -> dict[int, tuple[int, dict[str, Any], dict[str, Any]]]:
+    """Version id -> (version number, reference profile, validation metrics)."""
+    if not ids:
+        return {}
+    with ws.session() as s:
+        return {row[0]: (row[1], row[2] or {}, row[3] or {}) for row in s.execute(
+            select(ModelVersion.id, ModelVersion.version, ModelVersion.reference_profile,
+                   ModelVersion.validation_metrics).where(ModelVersion.id.in_(sorted(ids))))}
