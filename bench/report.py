@@ -8,9 +8,8 @@ classifier with scores and labels) with DAYS days of five-minute windows ending 
 window, through `fuseboard ingest`'s own path with timestamps: 90 days are 25,920 windows.
 Then times, RUNS times each, alternating so the machine's noise hits them alike:
 
-* ``report --every 1d`` over the whole range in process (``ops.report.report``), one process
-  (``workers=1``) and with half the periods in a forked second process (what the command does on a
-  machine with two cores); wall time and this process's CPU time;
+* ``report --every 1d`` over the whole range in process (``monitoring.replay.replay``); wall time and
+  this process's CPU time;
 * the same as a command, as a shell sees it (process start to exit, ``--json`` read), beside
   ``fuseboard --help`` (the floor: Python, click and the command table);
 * where the time goes in one process: reading the windows, decoding their JSON, merging them per
@@ -146,14 +145,8 @@ def main() -> None:
         if cpus:
             figures[name]["cpu_median_s"] = round(statistics.median(cpus), 3)
 
-    serial, parallel = ([], []), ([], [])
-    for _ in range(args.runs):  # alternating: one process, then two
-        for into, workers in ((serial, 1), (parallel, 2)):
-            w, c = timed(lambda w=workers: replay.replay(ws, "credit-risk", "prod", start, end, day, workers=w), 1)
-            into[0].extend(w)
-            into[1].extend(c)
-    record("report --every 1d, in process, one process", *serial)
-    record("report --every 1d, in process, two processes", *parallel)
+    record("report --every 1d, in process", *timed(lambda: replay.replay(ws, "credit-risk", "prod", start, end, day),
+                                                   args.runs))
     record("report --every 1w, in process", *timed(lambda: report(ws, "credit-risk", "prod", start, end,
                                                                   timedelta(weeks=1)), args.runs))
     record("report --every 1h, last 7 days, in process",

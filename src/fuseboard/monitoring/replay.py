@@ -15,12 +15,10 @@ how many rows that was), as ``checks_at`` does for a single time.
 from __future__ import annotations
 
 import gc
-from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
-from itertools import accumulate
 from typing import Any
 
 from sqlalchemy import Text, cast
@@ -171,66 +169,8 @@ def merge_periods(stored: StoredWindows, jobs: list[tuple[int, Any]], wanted: se
     return out
 
 
-PARALLEL_FROM = 4000  # windows from which a second process decodes and merges half of the periods
-
-
-def _cores() -> int:
-    import os
-
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def can_fork() -> bool:
-    """Whether half of a long history may be merged in a forked process: only on a system that forks,
-    with a second core, in a process without other threads (a fork copies one thread, and a lock
-    another thread held at that moment would never be released in the child)."""
-    import os
-    import threading
-
-    return hasattr(os, "fork") and _cores() > 1 and threading.active_count() == 1
-
-
-def merge_in_two(stored: StoredWindows, jobs: list[tuple[int, Any]], wanted: set[str]) -> dict[int, Merged]:
-    """``merge_periods`` with the first half of the windows decoded and merged in a forked process while
-    this one does the second half: decoding the stored JSON is most of a long report, and one
-    process decodes on one core. The child sends its merged periods back pickled (a few kilobytes
-    a period) and leaves with ``os._exit`` (no cleanup of the parent's files or connections, which
-    it never touches); if it fails, its half is merged here.
-    """
-    import os
-    import pickle
-
-    totals = list(accumulate(len(positions) for _, positions in jobs))  # windows up to each period
-    cut = max(1, bisect_right(totals, totals[-1] / 2)) if totals else 0
-    first, second = jobs[:cut], jobs[cut:]
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: merge the first half, send it, leave without any cleanup
-        code = 1
-        try:
-            os.close(read_end)
-            with os.fdopen(write_end, "wb") as pipe:
-                pipe.write(pickle.dumps(merge_periods(stored, first, wanted), protocol=pickle.HIGHEST_PROTOCOL))
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    reader = os.fdopen(read_end, "rb")
-    try:
-        mine = merge_periods(stored, second, wanted)
-        sent = reader.read()
-    finally:  # closed first: a child still writing then fails (a broken pipe) instead of waiting forever
-        reader.close()
-        _, status = os.waitpid(pid, 0)
-    theirs = pickle.loads(sent) if status == 0 and sent else merge_periods(stored, first, wanted)
-    return {**theirs, **mine}
-
-
 def replay(ws: Workspace, model: str, environment: str, start: datetime, end: datetime, every: timedelta, *,
-           only: set[str] | None = None, workers: int | None = None) -> DeploymentHistory:
+           only: set[str] | None = None) -> DeploymentHistory:
     """The window-based checks over each period of ``every`` from ``start`` to ``end``.
 
     Parameters
@@ -244,9 +184,6 @@ def replay(ws: Workspace, model: str, environment: str, start: datetime, end: da
         The periods' length.
     only : set of str, optional
         Some of ``checks.WINDOW_CHECKS`` (default: all four).
-    workers : {1, 2}, optional
-        2: half of the periods merged in a forked process (``merge_in_two``); default: 2 from
-        ``PARALLEL_FROM`` windows on when ``can_fork()``, else 1.
 
     Returns
     -------
@@ -263,12 +200,11 @@ def replay(ws: Workspace, model: str, environment: str, start: datetime, end: da
         ``end`` not after ``start``, or ``every`` not positive.
     """
     with _no_collection():  # the decoded windows are millions of objects: a full collection walks them all
-        return _replay(ws, model, environment, start, end, every, set(only or WINDOW_CHECKS) & set(WINDOW_CHECKS),
-                       workers)
+        return _replay(ws, model, environment, start, end, every, set(only or WINDOW_CHECKS) & set(WINDOW_CHECKS))
 
 
 def _replay(ws: Workspace, model: str, environment: str, start: datetime, end: datetime, every: timedelta,
-            wanted: set[str], workers: int | None) -> DeploymentHistory:
+            wanted: set[str]) -> DeploymentHistory:
     start, end = start.astimezone(timezone.utc), end.astimezone(timezone.utc)
     bounds = periods(start, end, every)
     with ws.session() as s:
@@ -287,9 +223,7 @@ def _replay(ws: Workspace, model: str, environment: str, start: datetime, end: d
     read = [g[stored.version_ids[g] == v] if v is not None else g for g, v in zip(groups, chosen)]
     profiles = _versions(ws, {v for v in chosen if v is not None})
     jobs = [(k, read[k]) for k in range(len(bounds)) if chosen[k] is not None]
-    parallel = workers if workers is not None else (2 if len(stored.starts) >= PARALLEL_FROM and can_fork() else 1)
-    merged = merge_in_two(stored, jobs, wanted) if parallel > 1 and len(jobs) > 1 else \
-        merge_periods(stored, jobs, wanted)
+    merged = merge_periods(stored, jobs, wanted)
     out = DeploymentHistory(name, e.name, deployed_number, criticality, start.isoformat(), end.isoformat(), span(every))
     for k, period in enumerate(bounds):
         version = chosen[k]
