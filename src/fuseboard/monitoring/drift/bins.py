@@ -50,6 +50,40 @@ def aligned(reference: FeatureProfile, current: WindowFeature
     return ref, cur, None
 
 
+def positioned(reference: FeatureProfile, current: WindowFeature
+               ) -> tuple[list[float], list[int], list[int], list[int], list[int]] | None:
+    """The fine bins with where their values lie, on both sides; None when either side lacks them.
+
+    Parameters
+    ----------
+    reference : NumericProfile or CategoricalProfile
+        A numeric one whose ``fine`` keeps ``positions`` (profiles written since they exist).
+    current : NumericWindow or CategoricalWindow
+        Folded on the reference's fine bins, with ``fine_positions``.
+
+    Returns
+    -------
+    edges : list of float, shape (n_bins + 1,)
+        The reference's fine edges.
+    reference_counts, reference_positions : list of int, shape (n_bins,)
+    current_counts : list of int, shape (n_bins + 2,)
+        ``[below, bins..., above]``.
+    current_positions : list of int, shape (n_bins,)
+        Or None for a categorical feature, an older profile or window, or bins that do not match.
+    """
+    if reference.get("kind") != "numeric" or current.get("kind") != "numeric":
+        return None
+    fine = reference.get("fine") or {}
+    edges, counts, at = fine.get("edges"), fine.get("counts"), fine.get("positions")
+    cur, cur_at = current.get("fine"), current.get("fine_positions")
+    if edges is None or counts is None or at is None or cur is None or cur_at is None:
+        return None
+    n = len(edges) - 1
+    if n < 1 or len(counts) != n or len(at) != n or len(cur) != n + 2 or len(cur_at) != n:
+        return None
+    return list(edges), list(counts), list(at), list(cur), list(cur_at)
+
+
 def tail_area(reference: NumericProfile, current: NumericWindow) -> float:
     """The exact area between the two distributions outside the reference's range.
 
