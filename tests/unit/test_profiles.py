@@ -56,13 +56,15 @@ def direct_point_mass_histogram(finite: np.ndarray, levels: Any) -> tuple[np.nda
         edges = np.delete(edges, sorted(drop))
 
 
-def direct_fine_histogram(finite: np.ndarray, levels: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The point-mass bins, then 48 times the bin with the largest width * sqrt((count + 1) / n) halved."""
+def direct_fine_histogram(finite: np.ndarray, levels: Any) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """The point-mass bins, then 24 times the bin with the largest width * sqrt((count + 1) / n) halved;
+    and where the halving edges are."""
     edges, counts = direct_point_mass_histogram(finite, levels)
     if edges[0] == edges[-1]:
-        return edges, counts
+        return edges, counts, []
+    before = set(edges.tolist())
     narrow: set[float] = set()  # left edges of bins too narrow to halve
-    for _ in range(48):
+    for _ in range(24):
         scores = np.diff(edges) * np.sqrt((np.histogram(finite, bins=edges)[0] + 1.0) / finite.size)
         scores[np.isin(edges[:-1], list(narrow))] = 0.0
         i = int(np.argmax(scores))
@@ -73,16 +75,16 @@ def direct_fine_histogram(finite: np.ndarray, levels: Any) -> tuple[np.ndarray, 
             narrow.add(float(edges[i]))
             continue
         edges = np.insert(edges, i + 1, middle)
-    return edges, np.histogram(finite, bins=edges)[0]
+    return edges, np.histogram(finite, bins=edges)[0], [i for i, e in enumerate(edges.tolist()) if e not in before]
 
 
 def direct_positions(finite: np.ndarray, edges: np.ndarray) -> list[int]:
-    """Per bin, the sum of its values' distances from its left edge, in hundredths of its width."""
+    """Per bin, the sum of its values' distances from its left edge, in tenths of its width."""
     inside = finite[(finite >= edges[0]) & (finite <= edges[-1])]
     where = np.minimum(np.searchsorted(edges, inside, side="right") - 1, edges.size - 2)
     offsets = np.bincount(where, weights=inside - edges[where], minlength=edges.size - 1)
     widths = np.diff(edges)
-    return [int(round(o / w * 100)) if w > 0 else 0 for o, w in zip(offsets.tolist(), widths.tolist())]
+    return [int(round(o / w * 10)) if w > 0 else 0 for o, w in zip(offsets.tolist(), widths.tolist())]
 
 
 def direct_numeric_profile(values: pd.Series, bins: int = 10) -> dict[str, Any]:
@@ -95,7 +97,7 @@ def direct_numeric_profile(values: pd.Series, bins: int = 10) -> dict[str, Any]:
     edges, counts = direct_point_mass_histogram(finite, np.linspace(0.0, 1.0, bins + 1))
     levels = np.unique(np.concatenate([np.linspace(0.0, 1.0, 101), FINE_TAIL_LEVELS,
                                        1.0 - np.asarray(FINE_TAIL_LEVELS)]))
-    fine_edges, fine_counts = direct_fine_histogram(finite, levels)
+    fine_edges, fine_counts, halved = direct_fine_histogram(finite, levels)
     out.update(
         mean=float(finite.mean()),
         std=float(finite.std(ddof=1)) if finite.size > 1 else 0.0,
@@ -105,7 +107,7 @@ def direct_numeric_profile(values: pd.Series, bins: int = 10) -> dict[str, Any]:
         edges=[float(e) for e in edges],
         counts=[int(c) for c in counts],
         fine={"edges": [float(e) for e in fine_edges], "counts": [int(c) for c in fine_counts],
-              "positions": direct_positions(finite, fine_edges)},
+              "positions": direct_positions(finite, fine_edges), "halved": halved},
     )
     return out
 
@@ -115,6 +117,7 @@ def same_numeric(a: dict[str, Any], b: dict[str, Any]) -> None:
     a, b = {**a}, {**b}
     if "fine" in a and "fine" in b:
         a["fine"], b["fine"] = dict(a["fine"]), dict(b["fine"])
+        assert list(a["fine"]) == list(b["fine"])
         pa_, pb_ = a["fine"].pop("positions"), b["fine"].pop("positions")
         assert len(pa_) == len(pb_) and all(type(p) is int for p in pa_)
         assert max((abs(x - y) for x, y in zip(pa_, pb_)), default=0) <= 1
@@ -269,7 +272,7 @@ def test_profile_json_keys_are_unchanged() -> None:
     assert list(profile) == ["kind", "count", "nulls", "mean", "std", "min", "max", "quantiles", "edges", "counts",
                              "fine"]
     assert list(profile["quantiles"]) == ["p5", "p25", "p50", "p75", "p95"]
-    assert list(profile["fine"]) == ["edges", "counts", "positions"]
+    assert list(profile["fine"]) == ["edges", "counts", "positions", "halved"]
     assert all(type(e) is float for e in profile["edges"] + profile["fine"]["edges"])
     assert all(type(c) is int for c in profile["counts"] + profile["fine"]["counts"] + profile["fine"]["positions"])
     assert len(profile["edges"]) == 11 and sum(profile["counts"]) == profile["count"]

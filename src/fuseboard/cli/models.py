@@ -96,6 +96,10 @@ def register(ctx: Context, model: str, artifact: Path, reference: Path, target: 
     click.echo(visible(f"{made} {result.model} v{result.version} ({result.estimator_class}, "
                        f"sha256 {result.sha256[:12]})"))
     click.echo(f"metrics on {result.metrics_on} data: {metrics}")
+    for feature in result.features:  # numbers profiled as categories: say so, and how to keep them numeric
+        if feature.get("inferred"):
+            click.echo(visible(f"{feature['name']}: {feature['inferred']}, profiled as categorical "
+                               f"(--feature {feature['name']}=numeric to override)"))
     for key, value in result.changed.items():
         click.echo(visible(f"changed {result.model} {key} to {value}"))
 

@@ -258,7 +258,7 @@ def numeric_profile(values: "pd.Series", bins: int = DEFAULT_BINS) -> NumericPro
     edges, counts = point_mass_histogram(finite, np.linspace(0.0, 1.0, bins + 1))
     levels = np.unique(np.concatenate([np.linspace(0.0, 1.0, 101), FINE_TAIL_LEVELS,
                                        1.0 - np.asarray(FINE_TAIL_LEVELS)]))
-    fine_edges, fine_counts = fine_histogram(finite, levels)
+    fine_edges, fine_counts, halved = fine_histogram(finite, levels)
     out.update(
         mean=mean,
         std=std,
@@ -268,7 +268,7 @@ def numeric_profile(values: "pd.Series", bins: int = DEFAULT_BINS) -> NumericPro
         edges=[float(e) for e in edges],
         counts=[int(c) for c in counts],
         fine={"edges": [float(e) for e in fine_edges], "counts": [int(c) for c in fine_counts],
-              "positions": bin_positions(finite, fine_edges)},
+              "positions": bin_positions(finite, fine_edges), "halved": halved},
     )
     return out
 

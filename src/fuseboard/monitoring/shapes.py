@@ -29,9 +29,12 @@ class FineBins(TypedDict):
 
     edges: list[float]
     counts: list[int]  # len(edges) - 1 entries
-    # per bin, the sum of its values' distances from its left edge in hundredths of its width
+    # per bin, the sum of its values' distances from its left edge in tenths of its width
     # (``histograms.bin_positions``); absent in profiles written before it was kept
     positions: NotRequired[list[int]]
+    # the positions in ``edges`` of the edges that halved a bin for the Wasserstein check (KS and
+    # Jensen-Shannon compare the bins without them); absent in profiles written before them
+    halved: NotRequired[list[int]]
 
 
 class NumericProfile(TypedDict):

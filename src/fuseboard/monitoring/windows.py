@@ -18,7 +18,7 @@ The tail sums place the mass outside the reference's range exactly, which the
 Wasserstein distance needs (the reference has no bins there to spread it over);
 ``fine_positions`` (against a reference whose fine bins keep ``positions``) place it inside
 each fine bin: per bin, the sum of its values' distances from the bin's left edge, in
-hundredths of the bin's width (histograms.py). Integers, so merged windows add them exactly.
+tenths of the bin's width (histograms.py). Integers, so merged windows add them exactly.
 
 Categorical feature::
 

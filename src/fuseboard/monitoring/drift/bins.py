@@ -9,9 +9,11 @@ def aligned(reference: FeatureProfile, current: WindowFeature
             ) -> tuple[list[float], list[float], list[float] | None]:
     """Reference and current histograms over the same bins (and edges, for numbers).
 
-    Numeric: ``[below, bins..., above]``; the outer bins have no width here (their
-    mass sits at the reference's range ends, see ``tail_area``). Categorical: the
-    reference's categories, then ``__unseen__``.
+    Numeric: ``[below, bins..., above]`` over the fine bins as they were before the widest were
+    halved for the Wasserstein check (the edges in ``fine["halved"]`` are left out: KS and
+    Jensen-Shannon compare the percentile, tail and point-mass bins, not a finer and noisier
+    set); the outer bins have no width here (their mass sits at the reference's range ends, see
+    ``tail_area``). Categorical: the reference's categories, then ``__unseen__``.
 
     Parameters
     ----------
@@ -42,12 +44,27 @@ def aligned(reference: FeatureProfile, current: WindowFeature
         if len(cur) != len(edges) + 1:
             raise ValueError("current histogram does not match the reference's bins")
         ref = [0.0, *fine["counts"], 0.0]
+        halved = set(fine.get("halved") or []) & set(range(1, len(edges) - 1))
+        if halved and len(cur) == len(edges) + 1:  # the bins before halving (see histograms.fine_histogram)
+            ref, cur = _joined(ref, halved), _joined(list(cur), halved)
+            edges = [e for j, e in enumerate(edges) if j not in halved]
         return ref, list(cur), [edges[0], *edges, edges[-1]]
     categories = list(reference["value_counts"])
     ref = [float(reference["value_counts"][c]) for c in categories] + [0.0]
     counts = current["value_counts"]
     cur = [float(counts.get(c, 0)) for c in categories] + [float(counts.get("__unseen__", 0))]
     return ref, cur, None
+
+
+def _joined(counts: list, halved: set[int]) -> list:
+    """``[below, bins..., above]`` with each bin whose left edge is in ``halved`` added to the one before."""
+    out = [counts[0]]
+    for b, count in enumerate(counts[1:-1]):
+        if b in halved:
+            out[-1] += count
+        else:
+            out.append(count)
+    return [*out, counts[-1]]
 
 
 def positioned(reference: FeatureProfile, current: WindowFeature

@@ -8,7 +8,7 @@ the two distributions do not cross; in a bin where they do, the difference is ta
 from its value at the bin's start to its value at the bin's end at the one point that keeps its
 integral exact (``wasserstein_positions``). Measured against ``scipy.stats.wasserstein_distance``
 on the raw rows: within 3% for windows of 30 to 200,000 rows, shifted or not, of normal,
-lognormal, Pareto, zero-inflated, Poisson and rounded data (tests/unit/test_wasserstein_exact.py).
+lognormal, Pareto, zero-inflated and rounded data (tests/unit/test_wasserstein_exact.py).
 Without positions (older profiles or windows) each bin's mass is spread evenly across it
 (``wasserstein``), as before. Outside the range the window's tail sums give the area exactly
 (``bins.tail_area``).
@@ -21,6 +21,7 @@ from typing import Sequence
 
 from fuseboard.monitoring.drift.base import Method, _props
 from fuseboard.monitoring.drift.bins import aligned, positioned, tail_area
+from fuseboard.monitoring.histograms import POSITION_UNITS as UNITS
 from fuseboard.monitoring.shapes import FeatureProfile, WindowFeature
 
 METHOD = Method("wasserstein", True, False, 0.1)
@@ -71,9 +72,6 @@ def wasserstein(edges: Sequence[float], reference: Sequence[float], current: Seq
     return area
 
 
-UNITS = 100  # histograms.POSITION_UNITS: positions count hundredths of a bin's width
-
-
 def wasserstein_positions(edges: Sequence[float], reference: Sequence[int], reference_positions: Sequence[int],
                           current: Sequence[int], current_positions: Sequence[int]) -> float:
     """The area between two cumulative distributions over fine bins that keep their values' positions.
@@ -86,7 +84,7 @@ def wasserstein_positions(edges: Sequence[float], reference: Sequence[int], refe
         The reference's counts per bin; they sum to more than 0.
     reference_positions : sequence of int, shape (n_bins,)
         Per bin, the sum of the reference's values' distances from the bin's left edge, in
-        hundredths of the bin's width.
+        tenths of the bin's width.
     current : sequence of int, shape (n_bins + 2,)
         The window's ``[below, bins..., above]``; they sum to more than 0.
     current_positions : sequence of int, shape (n_bins,)
