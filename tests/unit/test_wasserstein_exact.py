@@ -96,3 +96,19 @@ def test_one_value_per_bin_is_placed_exactly() -> None:
     assert got == pytest.approx(wasserstein_distance([0.5, 1.5, 2.5], [0.9, 1.2, 2.0]))
     with pytest.raises(ValueError):
         wasserstein_positions(edges, reference, reference_positions, current[:-1], current_positions)
+
+
+@pytest.mark.parametrize("piece", [1 << 17, 1_000], ids=["whole windows", "in pieces"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_single_precision_folds_place_values_as_double_precision_does(references: dict, kind: str, piece: int,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """fold_numeric_windows reads positions from values sorted in float32: within one unit per bin of
+    fold_numeric's, which sorts in double."""
+    monkeypatch.setattr("fuseboard.monitoring.windows.PIECE", piece)
+    _, reference = references[kind]
+    current = sample(np.random.default_rng(7), kind, 9_000, True)
+    idx = [slice(0, 3_000), slice(3_000, 9_000), np.arange(0, 9_000, 2)]
+    for i, got in zip(idx, fold_numeric_windows(current, idx, reference)):
+        want = fold_numeric(current[i], reference)
+        assert got["fine"] == want["fine"]
+        assert max(abs(a - b) for a, b in zip(got["fine_positions"], want["fine_positions"])) <= 1
