@@ -141,13 +141,14 @@ RESOLUTION = 100  # float32 steps a fine bin must be wide for positions read fro
 
 
 def _single_positions(fine: Any) -> Any:
-    """Per fine bin, whether it has no width to speak of (a point mass's ``[v, nextafter(v))``: its
-    values are ``v``, at position 0); None when another bin is too narrow for positions read from
-    float32 values (fewer than ``RESOLUTION`` float32 steps wide: they are read in double instead)."""
+    """Per fine bin, whether it has no width to speak of (a point mass's ``[v, nextafter(v))``, or a
+    constant column's ``[v, v]``: its values are ``v``, at position 0); None when another bin is too
+    narrow for positions read from float32 values (fewer than ``RESOLUTION`` float32 steps wide:
+    they are read in double instead)."""
     import numpy as np
 
     widths = np.diff(fine)
-    point = fine[1:] == np.nextafter(fine[:-1], np.inf)
+    point = (fine[1:] == np.nextafter(fine[:-1], np.inf)) | (widths == 0)
     with np.errstate(over="ignore"):
         step = np.maximum(np.abs(fine[:-1]), np.abs(fine[1:])) * 2.0 ** -23
     if not np.all(point | (widths >= RESOLUTION * step)):
@@ -284,7 +285,7 @@ def fold_numeric_windows(column: np.ndarray, windows_idx: Sequence[slice | np.nd
             return "ties"
         offsets = None
         if wanted:  # each fine bin's values, as sorted in single precision (ties with an edge can
-            # swap bins: a value within a float32 step of an edge, a thousandth of the bin's width)
+            # swap bins: a value within a float32 step of an edge, a hundredth of the bin's width)
             bounds = np.append(found[1][0][:-1], found[1][1])
             counts = np.diff(bounds)
             held = counts > 0
