@@ -1,5 +1,6 @@
-"""Reference profiles built from one sort per column are the profiles np.quantile, np.histogram and
-astype(str) give: same keys, same order, same values to the bit."""
+"""Reference profiles built from one sort per column are the profiles np.quantile, np.unique,
+np.histogram and each value's text give: same keys, same order, same values to the bit (the fine
+bins' positions, sums of floats added in another order, to one unit)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from fuseboard.monitoring.profiles import (
 from fuseboard.monitoring.windows import fold_numeric, fold_numeric_windows, sorted_histogram
 
 
-# -- the straightforward way: what profiles.py computed before it sorted each column once ----------
+# -- the straightforward way: what profiles.py computes, with np.quantile, np.unique and np.histogram --
 
 def direct_quantile_histogram(finite: np.ndarray, levels: Any) -> tuple[np.ndarray, np.ndarray]:
     edges = np.unique(np.quantile(finite, levels))
@@ -36,6 +37,56 @@ def direct_quantile_histogram(finite: np.ndarray, levels: Any) -> tuple[np.ndarr
     return edges, counts
 
 
+def direct_point_mass_histogram(finite: np.ndarray, levels: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Values holding 5% of the data get a bin [v, nextafter(v)) of their own, the rest quantile bins;
+    bins left empty are merged into a neighbour (the one above a point's bin, never the point's)."""
+    values, tally = np.unique(finite, return_counts=True)
+    points = values[tally >= max(2.0, 0.05 * finite.size)]
+    if points.size == 0 or values.size == 1:
+        return direct_quantile_histogram(finite, levels)
+    rest = finite[~np.isin(finite, points)]
+    above = np.nextafter(points, np.inf)
+    edges = np.unique(np.concatenate([points, above, np.quantile(rest, levels) if rest.size else []]))
+    while True:
+        counts, _ = np.histogram(finite, bins=edges)
+        empty = np.flatnonzero(counts == 0)
+        if empty.size == 0:
+            return edges, counts
+        drop = {i + 1 if edges[i] in above and edges[i + 1] not in points else i for i in empty.tolist()}
+        edges = np.delete(edges, sorted(drop))
+
+
+def direct_fine_histogram(finite: np.ndarray, levels: Any) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """The point-mass bins, then 24 times the bin with the largest width * sqrt((count + 1) / n) halved;
+    and where the halving edges are."""
+    edges, counts = direct_point_mass_histogram(finite, levels)
+    if edges[0] == edges[-1]:
+        return edges, counts, []
+    before = set(edges.tolist())
+    narrow: set[float] = set()  # left edges of bins too narrow to halve
+    for _ in range(24):
+        scores = np.diff(edges) * np.sqrt((np.histogram(finite, bins=edges)[0] + 1.0) / finite.size)
+        scores[np.isin(edges[:-1], list(narrow))] = 0.0
+        i = int(np.argmax(scores))
+        if scores[i] <= 0:
+            break
+        middle = edges[i] / 2 + edges[i + 1] / 2
+        if not edges[i] < middle < edges[i + 1]:
+            narrow.add(float(edges[i]))
+            continue
+        edges = np.insert(edges, i + 1, middle)
+    return edges, np.histogram(finite, bins=edges)[0], [i for i, e in enumerate(edges.tolist()) if e not in before]
+
+
+def direct_positions(finite: np.ndarray, edges: np.ndarray) -> list[int]:
+    """Per bin, the sum of its values' distances from its left edge, in tenths of its width."""
+    inside = finite[(finite >= edges[0]) & (finite <= edges[-1])]
+    where = np.minimum(np.searchsorted(edges, inside, side="right") - 1, edges.size - 2)
+    offsets = np.bincount(where, weights=inside - edges[where], minlength=edges.size - 1)
+    widths = np.diff(edges)
+    return [int(round(o / w * 10)) if w > 0 else 0 for o, w in zip(offsets.tolist(), widths.tolist())]
+
+
 def direct_numeric_profile(values: pd.Series, bins: int = 10) -> dict[str, Any]:
     arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     finite = arr[np.isfinite(arr)]
@@ -43,10 +94,10 @@ def direct_numeric_profile(values: pd.Series, bins: int = 10) -> dict[str, Any]:
     if finite.size == 0:
         out.update(mean=None, std=None, min=None, max=None, quantiles={}, edges=[], counts=[])
         return out
-    edges, counts = direct_quantile_histogram(finite, np.linspace(0.0, 1.0, bins + 1))
+    edges, counts = direct_point_mass_histogram(finite, np.linspace(0.0, 1.0, bins + 1))
     levels = np.unique(np.concatenate([np.linspace(0.0, 1.0, 101), FINE_TAIL_LEVELS,
                                        1.0 - np.asarray(FINE_TAIL_LEVELS)]))
-    fine_edges, fine_counts = direct_quantile_histogram(finite, levels)
+    fine_edges, fine_counts, halved = direct_fine_histogram(finite, levels)
     out.update(
         mean=float(finite.mean()),
         std=float(finite.std(ddof=1)) if finite.size > 1 else 0.0,
@@ -55,14 +106,42 @@ def direct_numeric_profile(values: pd.Series, bins: int = 10) -> dict[str, Any]:
         quantiles={f"p{round(q * 100)}": float(np.quantile(finite, q)) for q in QUANTILES},
         edges=[float(e) for e in edges],
         counts=[int(c) for c in counts],
-        fine={"edges": [float(e) for e in fine_edges], "counts": [int(c) for c in fine_counts]},
+        fine={"edges": [float(e) for e in fine_edges], "counts": [int(c) for c in fine_counts],
+              "positions": direct_positions(finite, fine_edges), "halved": halved},
     )
     return out
 
 
+def same_numeric(a: dict[str, Any], b: dict[str, Any]) -> None:
+    """``same``, except that positions (sums of floats, added in another order) may differ by one unit."""
+    a, b = {**a}, {**b}
+    if "fine" in a and "fine" in b:
+        a["fine"], b["fine"] = dict(a["fine"]), dict(b["fine"])
+        assert list(a["fine"]) == list(b["fine"])
+        pa_, pb_ = a["fine"].pop("positions"), b["fine"].pop("positions")
+        assert len(pa_) == len(pb_) and all(type(p) is int for p in pa_)
+        assert max((abs(x - y) for x, y in zip(pa_, pb_)), default=0) <= 1
+    same(a, b)
+
+
+def direct_text(values: pd.Series) -> pd.Series:
+    """Each present value's text: integral floats as integers ("1", not "1.0"), other floats as Python
+    prints them, anything else as astype(str) (object columns: str of each value)."""
+    present = values.dropna()
+    def text(v: Any) -> str:
+        if isinstance(v, (float, np.floating)) and float(v).is_integer() and abs(float(v)) < 2.0 ** 63:
+            return str(int(v))
+        return str(v)
+    floats = pd.api.types.is_float_dtype(present.dtype) or (
+        isinstance(present.dtype, pd.CategoricalDtype) and pd.api.types.is_float_dtype(present.dtype.categories.dtype))
+    if floats or present.dtype == object:
+        return pd.Series([text(v) for v in present.astype(object)], dtype=object)
+    return present.astype(str)
+
+
 def direct_categorical_profile(values: pd.Series) -> dict[str, Any]:
     nulls = int(values.isna().sum())
-    counts = values.dropna().astype(str).value_counts()
+    counts = direct_text(values).value_counts()
     value_counts = {str(k): int(v) for k, v in counts.iloc[:MAX_CATEGORIES].items()}
     rest = int(counts.iloc[MAX_CATEGORIES:].sum())
     if rest:
@@ -135,12 +214,12 @@ NUMERIC_CASES = _numeric_cases()
 @pytest.mark.parametrize("bins", [10, 4, 1])
 def test_numeric_profile_is_the_np_quantile_np_histogram_profile(case: str, bins: int) -> None:
     values = pd.Series(NUMERIC_CASES[case])
-    same(numeric_profile(values, bins), direct_numeric_profile(values, bins))
+    same_numeric(numeric_profile(values, bins), direct_numeric_profile(values, bins))
 
 
 def test_numeric_profile_of_text_and_none_is_unchanged() -> None:
     values = pd.Series(["1.5", None, "x", "2", "", "1e3", "-inf", "2"], dtype=object)
-    same(numeric_profile(values), direct_numeric_profile(values))
+    same_numeric(numeric_profile(values), direct_numeric_profile(values))
 
 
 def test_numeric_profile_leaves_the_callers_data_alone() -> None:
@@ -193,9 +272,9 @@ def test_profile_json_keys_are_unchanged() -> None:
     assert list(profile) == ["kind", "count", "nulls", "mean", "std", "min", "max", "quantiles", "edges", "counts",
                              "fine"]
     assert list(profile["quantiles"]) == ["p5", "p25", "p50", "p75", "p95"]
-    assert list(profile["fine"]) == ["edges", "counts"]
+    assert list(profile["fine"]) == ["edges", "counts", "positions", "halved"]
     assert all(type(e) is float for e in profile["edges"] + profile["fine"]["edges"])
-    assert all(type(c) is int for c in profile["counts"] + profile["fine"]["counts"])
+    assert all(type(c) is int for c in profile["counts"] + profile["fine"]["counts"] + profile["fine"]["positions"])
     assert len(profile["edges"]) == 11 and sum(profile["counts"]) == profile["count"]
 
 
@@ -279,9 +358,12 @@ def test_build_profile_of_a_mixed_frame_is_unchanged() -> None:
     schema = profiles.feature_schema(frame)
     target = pd.Series(rng.integers(0, 2, n))
     profile = profiles.build_profile(frame, schema, target=target, target_kind=CATEGORICAL)
+    assert [f["kind"] for f in schema] == [NUMERIC, CATEGORICAL, CATEGORICAL, CATEGORICAL]  # k: 4 integer codes
     for f in schema:
-        direct = direct_numeric_profile if f["kind"] == NUMERIC else direct_categorical_profile
-        same(profile["features"][f["name"]], direct(frame[f["name"]]))
+        if f["kind"] == NUMERIC:
+            same_numeric(profile["features"][f["name"]], direct_numeric_profile(frame[f["name"]]))
+        else:
+            same(profile["features"][f["name"]], direct_categorical_profile(frame[f["name"]]))
     same(profile["target"], direct_categorical_profile(target))
 
 

@@ -100,6 +100,10 @@ def register(ctx: Context, model: str, artifact: Path, reference: Path, target: 
         click.echo(visible(f"warning: the baseline is IN-SAMPLE: cross-validation could not run "
                            f"({result.baseline['note']}); if the model was fitted on the reference, its performance "
                            f"checks compare with an optimistic baseline (register with --validation FILE)"), err=True)
+    for feature in result.features:  # numbers profiled as categories: say so, and how to keep them numeric
+        if feature.get("inferred"):
+            click.echo(visible(f"{feature['name']}: {feature['inferred']}, profiled as categorical "
+                               f"(--feature {feature['name']}=numeric to override)"))
     for key, value in result.changed.items():
         click.echo(visible(f"changed {result.model} {key} to {value}"))
 

@@ -18,13 +18,23 @@ class SchemaEntry(TypedDict):
     name: str
     kind: Kind
     dtype: str  # the pandas dtype the reference data had, as text
+    # numbers inferred categorical: why ("boolean", "integer with 2 values"); absent otherwise, when the
+    # kind was given (--feature NAME=KIND), and in schemas written before it was kept
+    inferred: NotRequired[str]
 
 
 class FineBins(TypedDict):
-    """A reference's fine bins: every percentile, plus log-spaced levels in both tails."""
+    """A reference's fine bins: every percentile, plus log-spaced levels in both tails, a bin of its
+    own for each point mass and the widest bins halved (``histograms.fine_histogram``)."""
 
     edges: list[float]
     counts: list[int]  # len(edges) - 1 entries
+    # per bin, the sum of its values' distances from its left edge in tenths of its width
+    # (``histograms.bin_positions``); absent in profiles written before it was kept
+    positions: NotRequired[list[int]]
+    # the positions in ``edges`` of the edges that halved a bin for the Wasserstein check (KS and
+    # Jensen-Shannon compare the bins without them); absent in profiles written before them
+    halved: NotRequired[list[int]]
 
 
 class NumericProfile(TypedDict):
@@ -38,7 +48,7 @@ class NumericProfile(TypedDict):
     min: float | None
     max: float | None
     quantiles: dict[str, float]  # "p5", "p25", "p50", "p75", "p95"
-    edges: list[float]  # the decile edges, repeats dropped; [] without values
+    edges: list[float]  # the decile edges, repeats dropped, a point mass's bin [v, nextafter(v)); [] without values
     counts: list[int]  # reference values in each bin: len(edges) - 1 entries
     fine: NotRequired[FineBins]  # absent without values
 
@@ -84,6 +94,9 @@ class NumericWindow(TypedDict):
     counts: list[int]  # [below, one per reference bin..., above]: len(reference edges) + 1 entries
     fine: list[int]  # the same on the reference's fine bins
     tails: list[float]  # [sum of the values below the reference's range, sum of those above]
+    # per fine bin (not below or above), where its values lie, as the reference's ``fine["positions"]``;
+    # only against a reference that keeps them, and absent once merged with a window without them
+    fine_positions: NotRequired[list[int]]
 
 
 class CategoricalWindow(TypedDict):

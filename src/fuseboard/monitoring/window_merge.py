@@ -1,7 +1,9 @@
 """Merging window profiles: five-minute windows into hours and days, and the windows a check reads.
 
 Window profiles (windows.py) hold only counts, sums and moments, so two of them merge exactly:
-counts and histograms add, and means and sums of squared deviations combine with Chan's formula.
+counts, histograms and the fine bins' positions add, and means and sums of squared deviations
+combine with Chan's formula. A window without positions (folded before they were kept, or
+against a reference without them) makes the merged window go without them too.
 Statistics near float max saturate there instead of becoming infinite (JSON has no infinity).
 """
 
@@ -72,6 +74,11 @@ def merge_all(profiles: list[WindowFeature]) -> WindowFeature:
     ------
     ValueError
         Profiles of different kinds, or histograms over different bins.
+
+    Notes
+    -----
+    ``fine_positions`` add when every window has them (over the same bins); else the merged window
+    has none (the Wasserstein check then spreads each bin's mass evenly, as before they existed).
     """
     if len(profiles) == 1:
         return profiles[0]
@@ -102,6 +109,9 @@ def merge_all(profiles: list[WindowFeature]) -> WindowFeature:
         if not all(map(math.isfinite, tails)):  # saturated or overflowed sums: added up saturating
             tails = [saturate(sum(saturate(v) for v in values)) for values in zip(*columns)]
         out[key] = tails
+    positions = [p.get("fine_positions") for p in profiles]
+    if all(positions) and len({len(p) for p in positions}) == 1:  # integers: added exactly
+        out["fine_positions"] = list(map(sum, zip(*positions)))
     return out
 
 

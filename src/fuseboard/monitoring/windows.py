@@ -11,10 +11,14 @@ Numeric feature::
 
     {"kind": "numeric", "count", "nulls", "mean", "m2", "min", "max",
      "counts": [below, deciles..., above], "fine": [below, percentiles..., above],
-     "tails": [sum of the values below the reference's range, sum of those above]}
+     "tails": [sum of the values below the reference's range, sum of those above],
+     "fine_positions": [where the values lie in each fine bin...]}
 
 The tail sums place the mass outside the reference's range exactly, which the
-Wasserstein distance needs (the reference has no bins there to spread it over).
+Wasserstein distance needs (the reference has no bins there to spread it over);
+``fine_positions`` (against a reference whose fine bins keep ``positions``) place it inside
+each fine bin: per bin, the sum of its values' distances from the bin's left edge, in
+tenths of the bin's width (histograms.py). Integers, so merged windows add them exactly.
 
 Categorical feature::
 
@@ -32,6 +36,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, Sequence
 
+from fuseboard.monitoring.histograms import bin_positions, positions
 from fuseboard.monitoring.shapes import CategoricalProfile, CategoricalWindow, NumericProfile, NumericWindow
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -120,7 +125,35 @@ def fold_sorted(xs: np.ndarray, nulls: int, reference: NumericProfile) -> Numeri
     below, above = (out["counts"][0], out["counts"][-1]) if edges else (0, 0)
     with np.errstate(over="ignore", invalid="ignore"):
         out["tails"] = [saturate(xs[:below].sum()), saturate(xs[n - above:].sum()) if above else 0.0]
+    if _wants_positions(reference, fine_edges):
+        out["fine_positions"] = bin_positions(xs, np.asarray(fine_edges, dtype="float64"))
     return out
+
+
+def _wants_positions(reference: NumericProfile, fine_edges: Sequence[float]) -> bool:
+    """Whether a window keeps ``fine_positions``: its reference's fine bins keep ``positions``."""
+    fine = reference.get("fine") or {}
+    return "positions" in fine and len(fine_edges) >= 2 and len(fine["positions"]) == len(fine_edges) - 1
+
+
+RESOLUTION = 100  # float32 steps a fine bin must be wide for positions read from float32 values (a value
+# rounded to float32 moves by at most half a step: 0.5% of such a bin's width)
+
+
+def _single_positions(fine: Any) -> Any:
+    """Per fine bin, whether it has no width to speak of (a point mass's ``[v, nextafter(v))``, or a
+    constant column's ``[v, v]``: its values are ``v``, at position 0); None when another bin is too
+    narrow for positions read from float32 values (fewer than ``RESOLUTION`` float32 steps wide:
+    they are read in double instead)."""
+    import numpy as np
+
+    widths = np.diff(fine)
+    point = (fine[1:] == np.nextafter(fine[:-1], np.inf)) | (widths == 0)
+    with np.errstate(over="ignore"):
+        step = np.maximum(np.abs(fine[:-1]), np.abs(fine[1:])) * 2.0 ** -23
+    if not np.all(point | (widths >= RESOLUTION * step)):
+        return None
+    return point
 
 
 def fold_numeric(values: np.ndarray | Sequence[float], reference: NumericProfile) -> NumericWindow:
@@ -218,6 +251,9 @@ def fold_numeric_windows(column: np.ndarray, windows_idx: Sequence[slice | np.nd
     edges = np.asarray(reference.get("edges") or [], dtype="float64")
     fine = np.asarray((reference.get("fine") or {}).get("edges") or edges, dtype="float64")
     single = edges.size >= 2 and fine.size >= 2 and np.unique(edges).size == edges.size
+    wanted = _wants_positions(reference, fine)
+    points = _single_positions(fine) if single and wanted else None
+    single = single and (points is not None or not wanted)
     # both histograms from one set of edges (the coarse ones are mostly fine ones too; the top is shared)
     union = np.unique(np.concatenate([edges, fine])) if single and edges[-1] == fine[-1] else edges
     coarse_at, fine_at = np.searchsorted(union, edges), np.searchsorted(union, fine)
@@ -247,6 +283,17 @@ def fold_numeric_windows(column: np.ndarray, windows_idx: Sequence[slice | np.nd
             found = [shared and (shared[0][coarse_at], shared[1]), shared and (shared[0][fine_at], shared[1])]
         if not all(found):
             return "ties"
+        offsets = None
+        if wanted:  # each fine bin's values, as sorted in single precision (ties with an edge can
+            # swap bins: a value within a float32 step of an edge, a hundredth of the bin's width)
+            bounds = np.append(found[1][0][:-1], found[1][1])
+            counts = np.diff(bounds)
+            held = counts > 0
+            offsets = np.zeros(counts.size)
+            if held.any():  # one pass: each bin's sum, added up in double precision
+                offsets[held] = np.add.reduceat(f[:int(bounds[-1])], bounds[:-1][held], dtype=np.float64)
+            offsets -= counts * fine[:-1]
+            offsets[points] = 0.0
         low, high = [0.0, None], [0.0, None]
         below, at_most_top = found[0][0][0], found[0][1]
         if below or at_most_top < n:  # the few values beyond the reference's range: found in single
@@ -258,7 +305,7 @@ def fold_numeric_windows(column: np.ndarray, windows_idx: Sequence[slice | np.nd
             if at_most_top < n:
                 values = outside[outside > edges[-1]]
                 high = [float(values.sum()), float(values.max())]
-        return total, squares, found, low, high
+        return total, squares, found, low, high, offsets
 
     out = []
     # values beyond float32 become infinity (still above every edge); a window's sums cannot overflow
@@ -278,7 +325,7 @@ def fold_numeric_windows(column: np.ndarray, windows_idx: Sequence[slice | np.nd
                 out.append(fold_numeric(x, reference))
                 continue
             if len(pieces) == 1:
-                total, squares, found, _, _ = pieces[0]
+                total, squares, found, _, _, _ = pieces[0]
             else:
                 total, squares = sum(p[0] for p in pieces), sum(p[1] for p in pieces)
                 if not math.isfinite(squares):  # each piece's sum was finite, their total is not: saturate
@@ -293,10 +340,14 @@ def fold_numeric_windows(column: np.ndarray, windows_idx: Sequence[slice | np.nd
                 m2 = float(np.einsum("i,i->", deviations, deviations))
             least = [p[3][1] for p in pieces if p[3][1] is not None]
             most = [p[4][1] for p in pieces if p[4][1] is not None]
-            out.append({"kind": "numeric", "count": n, "nulls": 0, "mean": mean, "m2": m2,
-                        "min": min(least) if least else float(x.min()),
-                        "max": max(most) if most else float(x.max()), "counts": counted[0], "fine": counted[1],
-                        "tails": [sum(p[3][0] for p in pieces), sum(p[4][0] for p in pieces)]})
+            window: NumericWindow = {
+                "kind": "numeric", "count": n, "nulls": 0, "mean": mean, "m2": m2,
+                "min": min(least) if least else float(x.min()), "max": max(most) if most else float(x.max()),
+                "counts": counted[0], "fine": counted[1],
+                "tails": [sum(p[3][0] for p in pieces), sum(p[4][0] for p in pieces)]}
+            if wanted:
+                window["fine_positions"] = positions(sum(p[5] for p in pieces), fine)
+            out.append(window)
     return out
 
 
@@ -397,7 +448,8 @@ def fold_categorical(values: Any, reference: CategoricalProfile) -> CategoricalW
     Parameters
     ----------
     values : array-like of shape (n_rows,)
-        Any values; each counts by its ``str``.
+        Any values; each counts by its text (``categories.canonical``: 1.0 as ``"1"``, as the
+        reference counted it).
     reference : CategoricalProfile
         As ``fold_counts`` reads it.
 
@@ -407,9 +459,9 @@ def fold_categorical(values: Any, reference: CategoricalProfile) -> CategoricalW
     """
     import pandas as pd
 
-    series = pd.Series(values, dtype="object")
-    present = series[series.notna()].astype(str)
-    counts = present.value_counts()
-    return fold_counts(counts.to_numpy(), [str(v) for v in counts.index], int(series.size - present.size),
-                       reference)
+    from fuseboard.monitoring.categories import str_value_counts
+
+    series = pd.Series(values)
+    counts = str_value_counts(series)
+    return fold_counts(counts.to_numpy(), [str(v) for v in counts.index], int(series.isna().sum()), reference)
 

@@ -9,9 +9,11 @@ def aligned(reference: FeatureProfile, current: WindowFeature
             ) -> tuple[list[float], list[float], list[float] | None]:
     """Reference and current histograms over the same bins (and edges, for numbers).
 
-    Numeric: ``[below, bins..., above]``; the outer bins have no width here (their
-    mass sits at the reference's range ends, see ``tail_area``). Categorical: the
-    reference's categories, then ``__unseen__``.
+    Numeric: ``[below, bins..., above]`` over the fine bins as they were before the widest were
+    halved for the Wasserstein check (the edges in ``fine["halved"]`` are left out: KS and
+    Jensen-Shannon compare the percentile, tail and point-mass bins, not a finer and noisier
+    set); the outer bins have no width here (their mass sits at the reference's range ends, see
+    ``tail_area``). Categorical: the reference's categories, then ``__unseen__``.
 
     Parameters
     ----------
@@ -42,12 +44,61 @@ def aligned(reference: FeatureProfile, current: WindowFeature
         if len(cur) != len(edges) + 1:
             raise ValueError("current histogram does not match the reference's bins")
         ref = [0.0, *fine["counts"], 0.0]
+        halved = set(fine.get("halved") or []) & set(range(1, len(edges) - 1))
+        if halved and len(cur) == len(edges) + 1:  # the bins before halving (see histograms.fine_histogram)
+            ref, cur = _joined(ref, halved), _joined(list(cur), halved)
+            edges = [e for j, e in enumerate(edges) if j not in halved]
         return ref, list(cur), [edges[0], *edges, edges[-1]]
     categories = list(reference["value_counts"])
     ref = [float(reference["value_counts"][c]) for c in categories] + [0.0]
     counts = current["value_counts"]
     cur = [float(counts.get(c, 0)) for c in categories] + [float(counts.get("__unseen__", 0))]
     return ref, cur, None
+
+
+def _joined(counts: list, halved: set[int]) -> list:
+    """``[below, bins..., above]`` with each bin whose left edge is in ``halved`` added to the one before."""
+    out = [counts[0]]
+    for b, count in enumerate(counts[1:-1]):
+        if b in halved:
+            out[-1] += count
+        else:
+            out.append(count)
+    return [*out, counts[-1]]
+
+
+def positioned(reference: FeatureProfile, current: WindowFeature
+               ) -> tuple[list[float], list[int], list[int], list[int], list[int]] | None:
+    """The fine bins with where their values lie, on both sides; None when either side lacks them.
+
+    Parameters
+    ----------
+    reference : NumericProfile or CategoricalProfile
+        A numeric one whose ``fine`` keeps ``positions`` (profiles written since they exist).
+    current : NumericWindow or CategoricalWindow
+        Folded on the reference's fine bins, with ``fine_positions``.
+
+    Returns
+    -------
+    edges : list of float, shape (n_bins + 1,)
+        The reference's fine edges.
+    reference_counts, reference_positions : list of int, shape (n_bins,)
+    current_counts : list of int, shape (n_bins + 2,)
+        ``[below, bins..., above]``.
+    current_positions : list of int, shape (n_bins,)
+        Or None for a categorical feature, an older profile or window, or bins that do not match.
+    """
+    if reference.get("kind") != "numeric" or current.get("kind") != "numeric":
+        return None
+    fine = reference.get("fine") or {}
+    edges, counts, at = fine.get("edges"), fine.get("counts"), fine.get("positions")
+    cur, cur_at = current.get("fine"), current.get("fine_positions")
+    if edges is None or counts is None or at is None or cur is None or cur_at is None:
+        return None
+    n = len(edges) - 1
+    if n < 1 or len(counts) != n or len(at) != n or len(cur) != n + 2 or len(cur_at) != n:
+        return None
+    return list(edges), list(counts), list(at), list(cur), list(cur_at)
 
 
 def tail_area(reference: NumericProfile, current: NumericWindow) -> float:

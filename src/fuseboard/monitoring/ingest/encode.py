@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from fuseboard.errors import FuseboardError
 from fuseboard.monitoring import profiles
+from fuseboard.monitoring.categories import canonical
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -81,7 +82,8 @@ class Encoded:
 
 
 def _encode(table: "pa.Table", column: str) -> Encoded:
-    """Dictionary-encode a column as text (1.0 read from a file means "1"), in pyarrow."""
+    """Dictionary-encode a column as text (1.0 read from a file means "1", as ``categories.canonical``
+    writes it), in pyarrow."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -106,6 +108,8 @@ def _encode(table: "pa.Table", column: str) -> Encoded:
     dictionary = encoded.dictionary
     if pa.types.is_boolean(dictionary.type):
         values = ["True" if v else "False" for v in dictionary.to_pylist()]
+    elif pa.types.is_floating(dictionary.type):  # 1.0 beside 1.5 is "1", as the reference counted it
+        values = [canonical(v) for v in dictionary.to_pylist()]
     else:
         values = [str(v) for v in dictionary.to_pylist()]
     return Encoded(indices, values)

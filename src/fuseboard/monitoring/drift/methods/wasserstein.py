@@ -1,4 +1,18 @@
-"""Wasserstein-1 distance, divided by the reference's standard deviation."""
+"""Wasserstein-1 distance, divided by the reference's standard deviation.
+
+Inside the reference's range it is the area between the two cumulative distributions over the
+reference's fine bins. Where both sides keep their values' positions in each bin (profiles and
+windows written since they exist: histograms.py), the integral of each cumulative distribution
+over a bin is exact (``count * width - offset sum``), so the area is exact in every bin where
+the two distributions do not cross; in a bin where they do, the difference is taken to switch
+from its value at the bin's start to its value at the bin's end at the one point that keeps its
+integral exact (``wasserstein_positions``). Measured against ``scipy.stats.wasserstein_distance``
+on the raw rows: within 3% for windows of 30 to 200,000 rows, shifted or not, of normal,
+lognormal, Pareto, zero-inflated and rounded data (tests/unit/test_wasserstein_exact.py).
+Without positions (older profiles or windows) each bin's mass is spread evenly across it
+(``wasserstein``), as before. Outside the range the window's tail sums give the area exactly
+(``bins.tail_area``).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +20,8 @@ import math
 from typing import Sequence
 
 from fuseboard.monitoring.drift.base import Method, _props
-from fuseboard.monitoring.drift.bins import aligned, tail_area
+from fuseboard.monitoring.drift.bins import aligned, positioned, tail_area
+from fuseboard.monitoring.histograms import POSITION_UNITS as UNITS
 from fuseboard.monitoring.shapes import FeatureProfile, WindowFeature
 
 METHOD = Method("wasserstein", True, False, 0.1)
@@ -57,9 +72,68 @@ def wasserstein(edges: Sequence[float], reference: Sequence[float], current: Seq
     return area
 
 
+def wasserstein_positions(edges: Sequence[float], reference: Sequence[int], reference_positions: Sequence[int],
+                          current: Sequence[int], current_positions: Sequence[int]) -> float:
+    """The area between two cumulative distributions over fine bins that keep their values' positions.
+
+    Parameters
+    ----------
+    edges : sequence of float, shape (n_bins + 1,)
+        The reference's fine edges, increasing.
+    reference : sequence of int, shape (n_bins,)
+        The reference's counts per bin; they sum to more than 0.
+    reference_positions : sequence of int, shape (n_bins,)
+        Per bin, the sum of the reference's values' distances from the bin's left edge, in
+        tenths of the bin's width.
+    current : sequence of int, shape (n_bins + 2,)
+        The window's ``[below, bins..., above]``; they sum to more than 0.
+    current_positions : sequence of int, shape (n_bins,)
+        As ``reference_positions``, for the window.
+
+    Returns
+    -------
+    area : float
+        >= 0, in the values' own unit: the Wasserstein-1 distance inside ``[edges[0], edges[-1]]``
+        (``bins.tail_area`` adds what lies outside).
+
+    Raises
+    ------
+    ValueError
+        Sequences that do not match, or a histogram with no values.
+    """
+    k = len(edges) - 1
+    if not (len(reference) == len(reference_positions) == len(current_positions) == k and len(current) == k + 2):
+        raise ValueError("wasserstein_positions needs n_bins + 1 edges, n_bins reference and n_bins + 2 window counts")
+    m, n = float(sum(reference)), float(sum(current))
+    if m <= 0 or n <= 0:
+        raise ValueError("a histogram with no values")
+    area = 0.0
+    gap = current[0] / n  # F - G at the range's start: the window's share below it
+    for i in range(k):
+        width = edges[i + 1] - edges[i]
+        c, r = current[i + 1], reference[i]
+        d0, d1 = gap, gap + c / n - r / m
+        gap = d1
+        if not width > 0:
+            continue
+        # the integral of F - G over the bin: each side's count * width - offset sum, exactly
+        integral = width * (d0 + (c - current_positions[i] / UNITS) / n - (r - reference_positions[i] / UNITS) / m)
+        if d0 * d1 >= 0:
+            area += abs(integral)
+        else:  # they cross: d0 until the point t that keeps the integral, d1 after it
+            t = min(max((integral - d1 * width) / (d0 - d1), 0.0), width)
+            area += abs(d0) * t + abs(d1) * (width - t)
+    return area
+
+
 def score(reference: FeatureProfile, current: WindowFeature) -> tuple[float, float | None]:
     """The distance in reference standard deviations (inf when the reference is constant and they differ)."""
-    ref, cur, edges = aligned(reference, current)
     std = reference.get("std") or 0.0
-    distance = wasserstein(edges, ref, cur) + tail_area(reference, current)
+    within = positioned(reference, current)
+    if within is not None:
+        inside = wasserstein_positions(*within)
+    else:
+        ref, cur, edges = aligned(reference, current)
+        inside = wasserstein(edges, ref, cur)
+    distance = inside + tail_area(reference, current)
     return (distance / std if std > 0 else (0.0 if distance == 0 else math.inf)), None
