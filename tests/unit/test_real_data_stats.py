@@ -190,8 +190,6 @@ def test_psi_is_critical_when_a_real_feature_moves_by_two_standard_deviations() 
     assert checked >= 40
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16: Wasserstein from histograms spreads each bin's mass evenly, "
-                   "so discrete and rounded values come out up to 50% short (remove this mark when it is exact)")
 def test_wasserstein_is_within_5_percent_of_exact_on_real_data() -> None:
     """The issue's bound, on every numeric feature of the real windows, the controls, and the references
     moved by 0.1 and 0.5 standard deviations (exactly 0.1 and 0.5 apart). Today's histograms miss it:
