@@ -243,9 +243,11 @@ def since_line(timeline: Timeline) -> str:
         first = check_statuses(history, b.check)[b.breached_from]
         clause = f"; {first} from {at(b.breached_from)}"
         line += clause if len(line + clause) <= WIDTH else f"; {first} from {moment(periods[b.breached_from].start)}"
-    others = ", ".join(f"{check_word(o.check)} {o.status}" for o in breaches[1:])
-    if others and len(line) + len(others) + 7 <= WIDTH:
-        line += f"; also {others}"
+    others = [f"{check_word(o.check)} {o.status}" for o in breaches[1:]]
+    while others and len(line) + len(", ".join(others)) + 7 > WIDTH:  # the worst others that fit
+        others.pop()
+    if others:
+        line += f"; also {', '.join(others)}"
     return line
 
 
@@ -285,7 +287,7 @@ def axis(history: DeploymentHistory) -> Text:
     if width < len(first) + len(last) + 1:  # too narrow for both dates: the times only
         first, last = first[-5:], last[-5:]
     gap = max(1, width - len(first) - len(last))
-    return Text.assemble(" " * (LABEL + 1), (first + " " * gap + last, "dim"))
+    return Text(" " * (LABEL + 1) + first + " " * gap + last, style="dim")
 
 
 def render_timeline(timeline: Timeline | None, colors: dict[str, str], *, span: Range = RANGES[0],
