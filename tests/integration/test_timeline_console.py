@@ -100,7 +100,7 @@ async def test_enter_then_t_shows_each_check_over_time_and_since_when_drift_is_c
         axis = next(line for line in lines[title:] if "11-29 12:05" in line)
         assert axis == " " * 17 + "11-29 12:05" + " " * 2 + "11-30 12:05"
         assert "drift crit since 11-30 07:05, 5 periods; also prediction drift crit" in lines
-        assert " t Over time " in next(line for line in lines if line.startswith(" esc Back"))  # the key bar
+        assert " t Time " in next(line for line in lines if line.startswith(" esc Back"))  # the key bar
 
 
 async def test_t_again_cycles_the_range_and_its_axis(drifting_url: str, tmp_path: Path) -> None:

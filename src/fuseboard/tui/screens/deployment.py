@@ -278,7 +278,7 @@ class DeploymentScreen(IncidentKeys, FuseboardScreen[IncidentData]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="deployment.back", tooltip="back to the alerts"),
         *incident_bindings("deployment"),
-        Binding("t", "timeline", "Over time", id="deployment.timeline",
+        Binding("t", "timeline", "Time", id="deployment.timeline",
                 tooltip="drift and performance over time (a strip per check and per key feature, since when it "
                         "is bad); pressed again, the next range: " + ", ".join(r.words for r in RANGES)),
         Binding("j,down", "scroll('down')", "Down", show=False, id="deployment.down", tooltip="scroll down"),
