@@ -165,6 +165,23 @@ async def test_the_incident_is_shown_before_the_report_is_read(drifting_url: str
         assert "drift crit since 11-30 07:05, 5 periods; also prediction drift crit" in _lines(app)
 
 
+async def test_a_report_that_fails_says_why_in_the_section(drifting_url: str, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from fuseboard.errors import FuseboardError
+
+    def failing(ws, model, env, span, now):  # noqa: ANN001, ANN202
+        raise FuseboardError(f"no version of {model!r} is deployed in 'prod\x1b[2J'", field="environment")
+
+    monkeypatch.setattr(timeline, "fetch_timeline", failing)
+    app = make_app(drifting_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await _incident_over_time(app, pilot)
+        text = screen_text(app)
+        assert "could not read the report: no version of 'credit-risk' is deployed in" in text
+        assert "'prod\\x1b[2J'" in text and "\x1b" not in text  # the name as written, its escape shown
+        assert "Drift, worst first" in text  # the rest of the view is there
+
+
 async def test_help_says_what_t_does(drifting_url: str, tmp_path: Path) -> None:
     app = make_app(drifting_url, tmp_path)
     async with app.run_test(size=(100, 40)) as pilot:

@@ -148,3 +148,17 @@ def test_foreign_feature_names_show_their_control_characters() -> None:
     periods = [_period(0, "crit", {name: (True, "crit", 0.5)})]
     text = "\n".join(_lines(_timeline(periods)))
     assert "\x1b" not in text and "inc\\x1b[2Jome" in text
+
+
+@pytest.mark.parametrize("method", ["psi", "ks", "wasserstein", "chisquare", "jensenshannon", "ztest"])
+def test_the_latest_score_fits_the_suffix(method: str) -> None:
+    from fuseboard.tui.widgets.timeline import _score
+
+    shown = []
+    for score in (0.0, 3e-96, 0.00123, 0.0523, 0.892, 0.995, 123.4, 1234.5, 98765.4):
+        period = _period(0, "crit", {"f": (True, "crit", score)})
+        period.checks[0].details["features"][0]["method"] = method
+        shown.append(_score(period, "f"))
+    assert max(len(s) for s in shown) <= SUFFIX
+    assert [s.split(" ")[-1] for s in shown] == ["0", "3e-96", "0.0012", "0.052", "0.892", "0.995", "123", "1e+03",
+                                                 "1e+05"]

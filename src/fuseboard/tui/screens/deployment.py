@@ -385,7 +385,8 @@ class DeploymentScreen(IncidentKeys, FuseboardScreen[IncidentData]):
             return
         view, scroller = self.query_one(TimelineView), self.query_one("#health-scroll", VerticalScroll)
         top, bottom = view.virtual_region.y, view.virtual_region.bottom
-        shown_from, shown_to = round(scroller.scroll_y), round(scroller.scroll_y) + scroller.scrollable_content_region.height
+        shown_from = round(scroller.scroll_y)
+        shown_to = shown_from + scroller.scrollable_content_region.height
         if shown_from <= top and (bottom <= shown_to or top == shown_from):  # whole, or from its title on
             view.cycle()
         scroller.scroll_to(y=top, animate=False)

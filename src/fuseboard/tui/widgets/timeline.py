@@ -42,7 +42,8 @@ GLYPHS = {"crit": ("✖", "error"), "warn": ("▲", "warning"), "ok": ("●", "s
 NONE = "·"  # no verdict (too few rows, no labels) or no rows: dim
 BAD = ("warn", "crit", "error")
 RANK = {"none": 0, "ok": 1, "warn": 2, "error": 3, "crit": 4}
-SHORT_METHOD = {"wasserstein": "wd", "jensenshannon": "js", "chisquare": "χ²", "ztest": "z"}  # the table below names them
+# the latest score's method, short (the drift table below names it in full)
+SHORT_METHOD = {"wasserstein": "wd", "jensenshannon": "js", "chisquare": "χ²", "ztest": "z"}
 
 
 @dataclass(frozen=True)
@@ -238,7 +239,8 @@ def since_line(timeline: Timeline) -> str:
     def at(index: int) -> str:  # the range's first period: the state may have begun before it
         return moment(periods[index].start) + (" or earlier" if index == 0 else "")
 
-    line = f"{check_word(b.check)} {b.status} since {at(b.since)}, {b.periods} period" + ("s" if b.periods != 1 else "")
+    plural = "s" if b.periods != 1 else ""
+    line = f"{check_word(b.check)} {b.status} since {at(b.since)}, {b.periods} period{plural}"
     if b.breached_from < b.since:  # a milder breach before it: when the breach began
         first = check_statuses(history, b.check)[b.breached_from]
         clause = f"; {first} from {at(b.breached_from)}"
@@ -276,7 +278,9 @@ def _score(period: PeriodChecks, feature: str) -> str:
     if scored is None:
         return ""
     method, score = scored.get("method", ""), float(scored["score"])
-    shown = f"{score:.0e}" if score and (abs(score) < 1e-3 or abs(score) >= 1e4) else f"{score:.2g}"
+    size = abs(score)
+    shown = f"{score:.0e}" if score and (size < 1e-3 or size >= 1e3) else f"{score:.2g}" if size < 0.1 else \
+        f"{score:.3g}"  # at most 7 characters
     return f"{SHORT_METHOD.get(method, method)} {shown}"
 
 
@@ -308,7 +312,8 @@ def render_timeline(timeline: Timeline | None, colors: dict[str, str], *, span: 
     Returns
     -------
     section : Group
-        Lines of at most ``LABEL + 1 + periods + 1 + SUFFIX`` cells (61 for 30 periods).
+        Lines of at most ``LABEL + 1 + periods + 1 + SUFFIX`` cells (58 for 30 periods, 76 for 48), and
+        the since line of at most ``WIDTH``.
     """
     span = timeline.range if timeline is not None else span
     end = datetime.fromisoformat(timeline.history.end) if timeline is not None else datetime.now(timezone.utc)
