@@ -1,6 +1,7 @@
 """A deployment as an incident: at the top what is wrong, what changed around it, who to call, the runbook
-and whether a rollback will help (the keys of the alert list act here too); below, every check's latest
-verdict, the drift table worst first, histograms, performance and the history."""
+and whether a rollback will help (the keys of the alert list act here too); then the checks over time
+(a strip per check and per key feature, and since when it is bad: widgets/timeline.py, ``t``); below,
+every check's latest verdict, the drift table worst first, histograms, performance and the history."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from fuseboard.tui.screens.base import FuseboardScreen
 from fuseboard.tui.screens.incident import INCIDENT_KEYS, IncidentKeys, Target, incident_bindings, render_incident
 from fuseboard.tui.status import status_text
 from fuseboard.tui.widgets.keybar import KeyBar
+from fuseboard.tui.widgets.timeline import RANGES, TimelineView
 from fuseboard.tui.widgets.title import TitleLine
 
 if TYPE_CHECKING:
@@ -161,11 +163,14 @@ def histogram(feature: str, reference: FeatureProfile, current: WindowFeature, s
 
 def render_health(d: DeploymentHealth, colors: dict[str, str],
                   profiles: tuple[ReferenceProfile | NoProfile, WindowColumns] | None = None,
-                  feature_index: int = 0, chart: list[Text] | None = None, incident: list[Any] | None = None) -> Group:
+                  feature_index: int = 0, chart: list[Text] | None = None,
+                  incident: list[Any] | None = None) -> tuple[Group, Group]:
+    """The view's top (the deployment, the incident or else the checks) and its detail (drift, histogram,
+    latency, performance, history); the over-time section goes between them."""
     head = Text()
     head.append(visible(f"{d.model} in {d.environment}"), style="bold")
     head.append(visible(f"  v{d.version} · {d.criticality} · endpoint {d.endpoint_url or 'none'}"))
-    parts: list[Any] = [head, *(incident or []), Text("")]
+    parts: list[Any] = [head, *(incident or [])]
     checks = Table(title="Checks", title_justify="left", expand=True, box=None, header_style="bold", padding=(0, 1))
     for col, kw in (("status", {"no_wrap": True}), ("check", {"no_wrap": True}), ("since", {"justify": "right"}),
                     ("result", {"ratio": 1, "overflow": "fold"})):
@@ -175,7 +180,8 @@ def render_health(d: DeploymentHealth, colors: dict[str, str],
     if not d.states:
         checks.add_row(status_text("none", colors), "-", "", "no check has run yet (is a monitor running?)")
     if not incident:  # the incident's "what is wrong" lists them already
-        parts.append(checks)
+        parts += [Text(""), checks]
+    top, parts = Group(*parts), []
 
     from typing import cast
 
@@ -228,7 +234,7 @@ def render_health(d: DeploymentHealth, colors: dict[str, str],
         history.add_row(*cells(h.at.astimezone().strftime("%m-%d %H:%M"), h.check, status_text(h.status, colors),
                                h.summary))
     parts += [Text(""), history]
-    return Group(*parts)
+    return top, Group(*parts)
 
 
 class IncidentData(NamedTuple):
@@ -272,6 +278,9 @@ class DeploymentScreen(IncidentKeys, FuseboardScreen[IncidentData]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="deployment.back", tooltip="back to the alerts"),
         *incident_bindings("deployment"),
+        Binding("t", "timeline", "Time", id="deployment.timeline",
+                tooltip="drift and performance over time (a strip per check and per key feature, since when it "
+                        "is bad); pressed again, the next range: " + ", ".join(r.words for r in RANGES)),
         Binding("j,down", "scroll('down')", "Down", show=False, id="deployment.down", tooltip="scroll down"),
         Binding("k,up", "scroll('up')", "Up", show=False, id="deployment.up", tooltip="scroll up"),
         Binding("g,home", "scroll('home')", "Top", show=False, id="deployment.top", tooltip="scroll to the top"),
@@ -295,11 +304,14 @@ class DeploymentScreen(IncidentKeys, FuseboardScreen[IncidentData]):
         yield TitleLine(f"Monitoring › {self.model}/{self.env}", classes="title")
         with VerticalScroll(id="health-scroll"):
             yield Static(Text(visible(f"loading {self.model} in {self.env}…")), id="health")
+            yield TimelineView(self.model, self.env, id="timeline")
+            yield Static(id="detail")
         yield Static(id="status", classes="status")
         yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#health-scroll").focus()
+        self.query_one(TimelineView).display = False  # until the deployment is read
 
     def fetch(self, ws: Workspace) -> IncidentData:
         return _fetch(ws, self.model, self.env, self.alert_id)
@@ -307,20 +319,28 @@ class DeploymentScreen(IncidentKeys, FuseboardScreen[IncidentData]):
     def show(self, data: IncidentData) -> None:
         self.data = data
         self._draw()
+        timeline = self.query_one(TimelineView)
+        timeline.display = data[0] is not None
+        if data[0] is not None:  # read after the incident is shown: its first frame does not wait
+            timeline.load()
         self.refresh_bindings()
 
     def _draw(self) -> None:
         body = self.query_one("#health", Static)
         health, profiles, chart, incident, _, opened = self.data
+        detail = self.query_one("#detail", Static)
         if health is None:
             body.update(Text(visible(f"{self.model} in {self.env} no longer exists (esc to go back)")))
+            detail.update("")
             return
         colors = self.app.theme_colors()
         top = render_incident(incident, colors, self.app.outcomes.get((self.model, self.env), []), opened)
-        body.update(render_health(health, colors, profiles, self.feature_index, chart, incident=top))
+        upper, lower = render_health(health, colors, profiles, self.feature_index, chart, incident=top)
+        body.update(upper)
+        detail.update(lower)
         running = self.app.rollouts_running.get((self.model, self.env))
         self.query_one("#status", Static).update(Text(
-            (f"rollback {running} running · " if running else "") + "j/k scroll · f next feature · "
+            (f"rollback {running} running · " if running else "") + "j/k scroll · t over time · f next feature · "
             "2 Environments" + (" · READ-ONLY" if self.app.read_only else "")))
 
     def show_progress(self, step: Any) -> None:
@@ -348,12 +368,28 @@ class DeploymentScreen(IncidentKeys, FuseboardScreen[IncidentData]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in INCIDENT_KEYS:
             return self.incident_check(action)
+        if action == "timeline":
+            return None if self.unavailable_reason(action) else True
         return True
 
     def unavailable_reason(self, action: str) -> str | None:
-        if action in INCIDENT_KEYS and self.data is None:
+        if action in (*INCIDENT_KEYS, "timeline") and self.data is None:
             return "still loading"
+        if action == "timeline":
+            return None if self.data[0] is not None else f"{self.model} in {self.env} no longer exists"
         return self.incident_unavailable(action) if action in INCIDENT_KEYS else None
+
+    def action_timeline(self) -> None:
+        """Bring the over-time section into view; when it is in view already, the next range."""
+        if self.unavailable_reason("timeline"):
+            return
+        view, scroller = self.query_one(TimelineView), self.query_one("#health-scroll", VerticalScroll)
+        top, bottom = view.virtual_region.y, view.virtual_region.bottom
+        shown_from = round(scroller.scroll_y)
+        shown_to = shown_from + scroller.scrollable_content_region.height
+        if shown_from <= top and (bottom <= shown_to or top == shown_from):  # whole, or from its title on
+            view.cycle()
+        scroller.scroll_to(y=top, animate=False)
 
     def action_next_feature(self) -> None:
         if self.data is not None and self.data[0] is not None:
