@@ -30,11 +30,14 @@ def reference_values() -> np.ndarray:
 
 
 def raw_psi(reference: np.ndarray, current: np.ndarray, edges: list[float]) -> float:
-    """PSI on the raw rows over the same bins, open at both ends, floored at 1e-4 (numpy)."""
+    """PSI on the raw rows over the same bins, open at both ends, half a count added to every bin that
+    either sample fills (numpy)."""
     inner = np.asarray(edges[1:-1])
-    p = np.bincount(np.searchsorted(inner, reference, side="right"), minlength=inner.size + 1) / reference.size
-    q = np.bincount(np.searchsorted(inner, current, side="right"), minlength=inner.size + 1) / current.size
-    p, q = np.maximum(p, 1e-4), np.maximum(q, 1e-4)
+    p = np.bincount(np.searchsorted(inner, reference, side="right"), minlength=inner.size + 1).astype(float)
+    q = np.bincount(np.searchsorted(inner, current, side="right"), minlength=inner.size + 1).astype(float)
+    kept = (p + q) > 0
+    p, q = p[kept] + 0.5, q[kept] + 0.5
+    p, q = p / p.sum(), q / q.sum()
     return float(np.sum((q - p) * np.log(q / p)))
 
 
@@ -131,3 +134,18 @@ def test_old_references_and_windows_still_work(reference_values: np.ndarray) -> 
     merged = merge_all([with_positions, without])
     assert "fine_positions" not in merged
     assert drift.feature_drift("amount", new, merged, "wasserstein").score > 0
+
+
+def test_the_console_labels_a_point_mass_bin_by_its_value() -> None:
+    """The histogram's rows: a point's bin reads ``= 0``, not ``0 to 4.94e-324``."""
+    import numpy as np
+    import pandas as pd
+
+    from fuseboard.monitoring import profiles, windows
+    from fuseboard.tui.screens.deployment import _bins
+
+    rng = np.random.default_rng(3)
+    values = np.where(rng.random(5000) < 0.9, 0.0, rng.exponential(5.0, 5000))
+    reference = profiles.numeric_profile(pd.Series(values))
+    labels = [label for label, _, _ in _bins(reference, windows.fold_numeric(values[:500], reference))]
+    assert "= 0" in labels and not any("e-324" in label for label in labels)

@@ -127,13 +127,26 @@ def _num(value: float) -> str:
     return f"{value:.3g}"
 
 
+def _bin_label(edges: Sequence[float], i: int) -> str:
+    """Bin ``i``'s row label: ``a to b``; a point mass's bin (``[v, nextafter(v))``: it holds v alone) is
+    ``= v``, and the bin after it starts, as it reads, from v."""
+    import math
+
+    low, high = edges[i], edges[i + 1]
+    if high == math.nextafter(low, math.inf):
+        return f"= {_num(low)}"
+    if i and low == math.nextafter(edges[i - 1], math.inf):
+        low = edges[i - 1]
+    return f"{_num(low)} to {_num(high)}"
+
+
 def _bins(reference: FeatureProfile, current: WindowFeature) -> list[tuple[str, float, float]]:
     """(label, reference share, current share) per bin: deciles plus the open ends, or categories."""
     if reference.get("kind") == "numeric":
         edges = reference["edges"]
         ref = [0, *reference["counts"], 0]
         cur = current["counts"]
-        labels = [f"< {_num(edges[0])}", *[f"{_num(edges[i])} to {_num(edges[i + 1])}" for i in range(len(edges) - 1)],
+        labels = [f"< {_num(edges[0])}", *[_bin_label(edges, i) for i in range(len(edges) - 1)],
                   f"> {_num(edges[-1])}"]
     else:
         cats = list(reference["value_counts"])
