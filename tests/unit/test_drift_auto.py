@@ -26,7 +26,7 @@ def _fold(frame: pd.DataFrame, reference: ReferenceProfile) -> WindowColumns:
     for name, profile in reference["features"].items():
         values = frame[name]
         out[name] = (fold_numeric(values.to_numpy(dtype=float), profile) if profile["kind"] == "numeric"
-                     else fold_categorical(values.astype(str).to_numpy(dtype=object), profile))
+                     else fold_categorical(values.to_numpy(dtype=object), profile))
     return out
 
 
