@@ -35,7 +35,7 @@ A drift check corrects its tests together (Benjamini-Hochberg over the window's 
 """
 
 from fuseboard.monitoring.drift.base import Method
-from fuseboard.monitoring.drift.bins import aligned, coarse, open_deciles, tail_area
+from fuseboard.monitoring.drift.bins import aligned, open_deciles, tail_area
 from fuseboard.monitoring.drift.feature import (DEFAULT_DRIFT_SHARE, DEFAULT_METHOD, NEW_MODEL_METHOD, FeatureDrift,
                                                 benjamini_hochberg, correct_tests, dataset_drift, feature_drift,
                                                 new_model_settings)
@@ -49,6 +49,6 @@ from fuseboard.monitoring.drift.methods.ztest import ztest
 from fuseboard.monitoring.drift.registry import METHODS, register
 
 __all__ = ["DEFAULT_DRIFT_SHARE", "DEFAULT_METHOD", "METHODS", "NEW_MODEL_METHOD", "SMOOTHING", "FeatureDrift",
-           "Method", "aligned", "benjamini_hochberg", "chisquare", "choose", "coarse", "correct_tests", "cramers_v",
+           "Method", "aligned", "benjamini_hochberg", "chisquare", "choose", "correct_tests", "cramers_v",
            "dataset_drift", "feature_drift", "jensenshannon", "js_noise", "ks_pvalue", "ks_statistic",
            "new_model_settings", "open_deciles", "psi", "register", "tail_area", "wasserstein", "ztest"]

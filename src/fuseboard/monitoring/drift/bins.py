@@ -133,34 +133,6 @@ def tail_area(reference: NumericProfile, current: NumericWindow) -> float:
     return (below * edges[0] - low_sum + high_sum - above * edges[-1]) / total
 
 
-def coarse(reference: FeatureProfile, current: WindowFeature) -> tuple[list[float], list[float]]:
-    """The reference's decile bins for PSI (the usual ten bins), plus the two open ends.
-
-    Parameters
-    ----------
-    reference : NumericProfile or CategoricalProfile
-    current : NumericWindow or CategoricalWindow
-        Of the same kind, folded on the reference's bins.
-
-    Returns
-    -------
-    reference_counts, current_counts : list of float, shape (n_bins,)
-        Numeric: ``[below, deciles..., above]`` (``n_bins = len(reference counts) + 2``, the
-        reference's outer two 0); categorical: as ``aligned``.
-
-    Raises
-    ------
-    ValueError
-        A numeric window not folded on the reference's bins.
-    """
-    if reference["kind"] != "numeric":
-        ref, cur, _ = aligned(reference, current)
-        return ref, cur
-    if len(current["counts"]) != len(reference["counts"]) + 2:
-        raise ValueError("current histogram does not match the reference's bins")
-    return [0.0, *reference["counts"], 0.0], list(current["counts"])
-
-
 def open_deciles(reference: FeatureProfile, current: WindowFeature) -> tuple[list[float], list[float]]:
     """PSI's bins: the reference's deciles, open at both ends (values beyond the reference's range
     count in the outer deciles), as PSI is usually computed; categorical features as ``aligned``.
@@ -179,11 +151,19 @@ def open_deciles(reference: FeatureProfile, current: WindowFeature) -> tuple[lis
     -------
     reference_counts, current_counts : list of float, shape (n_bins,)
         Numeric: ten deciles; categorical: as ``aligned``.
+
+    Raises
+    ------
+    ValueError
+        A numeric window not folded on the reference's bins.
     """
-    ref, cur = coarse(reference, current)
     if reference["kind"] != "numeric":
+        ref, cur, _ = aligned(reference, current)
         return ref, cur
-    inner = cur[1:-1]
-    inner[0] += cur[0]
-    inner[-1] += cur[-1]
-    return ref[1:-1], inner
+    counts = list(current["counts"])  # [below, deciles..., above]
+    if len(counts) != len(reference["counts"]) + 2:
+        raise ValueError("current histogram does not match the reference's bins")
+    inner = counts[1:-1]
+    inner[0] += counts[0]
+    inner[-1] += counts[-1]
+    return [float(c) for c in reference["counts"]], inner
