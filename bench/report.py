@@ -205,7 +205,8 @@ def main() -> None:
         cpu = f"  {f['cpu_median_s']:.3f} s" if "cpu_median_s" in f else ""
         print(f"{name:<{width}}  {f['wall_median_s']:.3f} s, {f['wall_best_s']:.3f} s{cpu}")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    print(f"\nload average while measuring: {load:.2f} on {len(os.sched_getaffinity(0))} cores" if load is not None else "")
+    cores = len(os.sched_getaffinity(0))
+    print(f"\nload average while measuring: {load:.2f} on {cores} cores" if load is not None else "")
     if args.json:
         args.json.write_text(json.dumps({"windows": windows, "days": info["days"], "rows_per_window": info["rows"],
                                          "features": 8, "load_average": load, "figures": figures}, indent=2))
