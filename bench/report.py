@@ -154,29 +154,30 @@ def main() -> None:
 
     # where the time goes, in one process
     stored = replay.load_windows(ws, 1, 3, start, end)
-    record("  read the windows (JSON as text)", *timed(lambda: replay.load_windows(ws, 1, 3, start, end), args.runs))
+    record("  read the windows (packed blobs)", *timed(lambda: replay.load_windows(ws, 1, 3, start, end), args.runs))
     groups = history.group_by_period(stored.starts, history.periods(start, end, day))
-    import orjson
+    from fuseboard.store import window_codec
+
+    columns = (stored.features, stored.predictions, stored.performance)
+    record("  decompress every blob (no dict)",
+           *timed(lambda: [[window_codec.body_of(b) for b in column] for column in columns], args.runs))
+    jobs = list(enumerate(groups))
+    record("  unpack and merge per day (merge_periods, as report does)",
+           *timed(lambda: replay.merge_periods(stored, jobs, set(checks.WINDOW_CHECKS)), args.runs))
 
     def decode() -> list:
         gc.disable()
         try:
-            return [[orjson.loads(t) for t in column] for column in (stored.features, stored.predictions,
-                                                                    stored.performance)]
+            return [[window_codec.decode(b) for b in column] for column in columns]
         finally:
             gc.enable()
 
-    record("  decode their JSON (orjson)", *timed(decode, args.runs))
+    record("  decode every window to its dicts (the path of one window)", *timed(decode, args.runs))
     features, predictions, perfs = decode()
-    jobs = list(enumerate(groups))
-    record("  decode and merge per day (merge_periods)",
-           *timed(lambda: replay.merge_periods(stored, jobs, set(checks.WINDOW_CHECKS)), args.runs))
     gc.disable()
-    record("  merge performance per day, summed", *timed(lambda: history.merge_performance(perfs, groups), args.runs))
-    record("  merge performance per day, two at a time (generic)",
-           *timed(lambda: [history.generic_performance([perfs[i] for i in g]) for g in groups], args.runs))
-    record("  merge features per day (merge_all)", *timed(lambda: history.merge_columns(features, groups),
-                                                           args.runs))
+    record("  merge the decoded windows per day, as the checks do (merge_all)",
+           *timed(lambda: (history.merge_columns(features, groups), history.merge_columns(predictions, groups),
+                           history.merge_performance(perfs, groups)), args.runs))
     gc.enable()
     del features, predictions, perfs
 

@@ -11,39 +11,9 @@ import pytest
 
 from fuseboard.monitoring import history, performance, profiles, windows
 from fuseboard.monitoring.result import CheckResult
+from tests.support.windows import seeded_windows as _windows
 
 T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
-
-
-def _windows(n: int = 60, seed: int = 0, raw: list | None = None) -> tuple[list[dict], list[dict]]:
-    """``n`` windows of three columns (a numeric one with nulls in some windows, a skewed one, a
-    categorical one) folded from raw rows on a reference's bins, and their classifier performance;
-    ``raw`` receives each window's labels, predictions and scores (None: no labels)."""
-    rng = np.random.default_rng(seed)
-    reference = pd.DataFrame({"x": rng.normal(0, 1, 2000), "y": rng.exponential(3, 2000),
-                              "c": rng.choice(["a", "b", "c"], 2000)})
-    ref = {name: profiles.profile_column(reference[name], "categorical" if name == "c" else "numeric")
-           for name in reference}
-    columns, perfs = [], []
-    for i in range(n):
-        size = int(rng.integers(0, 40))
-        x = rng.normal(0.3 * (i % 3), 1, size)
-        if i % 7 == 0:
-            x[: size // 2] = np.nan  # nulls
-        if i % 11 == 0:
-            x[:] = np.nan  # a window whose values are all missing: no min, no max
-        y = rng.exponential(3, size) * (1 + (i > n // 2))
-        c = rng.choice(["a", "b", "c", "d"], size)
-        columns.append({"x": windows.fold_numeric(x, ref["x"]), "y": windows.fold_numeric(y, ref["y"]),
-                        "c": windows.fold_categorical(c, ref["c"])})
-        labels = rng.integers(0, 2, size)
-        scores = np.clip(0.3 + 0.4 * labels + rng.normal(0, 0.2, size), 0, 1)
-        labelled = bool(i % 5)  # some windows without labels
-        perfs.append(performance.fold_classification(labels, (scores > 0.5).astype(int), [0, 1], scores)
-                     if labelled else {})
-        if raw is not None:
-            raw.append((labels, (scores > 0.5).astype(int), scores) if labelled else None)
-    return columns, perfs
 
 
 def _groups(n: int) -> list[np.ndarray]:

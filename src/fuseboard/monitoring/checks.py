@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from sqlalchemy import LargeBinary, type_coerce
 from sqlalchemy.orm import defer
 from sqlmodel import select
 
@@ -28,7 +29,8 @@ from fuseboard.monitoring import rollouts
 from fuseboard.monitoring.evaluate import (CheckResult, breach, evaluate_drift, evaluate_health, evaluate_performance,
                                            evaluate_prediction_drift, evaluate_quality, evaluate_staleness, merged,
                                            merged_performance, worst)
-from fuseboard.monitoring.history import name_window, window_phrase
+from fuseboard.monitoring.history import generic_columns, generic_performance, name_window, window_phrase
+from fuseboard.monitoring.packed_merge import merge_blobs
 from fuseboard.monitoring.probe import ProbeResult, probe
 from fuseboard.monitoring.result import span
 from fuseboard.monitoring.settings import Policy, policy_for
@@ -135,9 +137,11 @@ def _run(ws: Workspace, now: datetime, policy: Policy, wanted: set[str], probe_e
     heavy = [column for column, needed in (  # read batch by batch, and only when a check needs them
         ("reference_profile", wanted & {"drift", "prediction_drift", "quality"}),
         ("validation_metrics", wanted & {"performance"})) if needed]
-    # plain rows of the columns the checks read, not ORM objects: a cycle reads thousands of windows
+    # plain rows of the columns the checks read, not ORM objects: a cycle reads thousands of windows; their
+    # profiles as stored (compact blobs), merged without a dict per window (packed_merge)
     window_columns = [WindowProfile.version_id, WindowProfile.environment_id, WindowProfile.model_id,
-                      WindowProfile.window_start] + [getattr(WindowProfile, column) for column, needed in (
+                      WindowProfile.window_start] + [
+        type_coerce(getattr(WindowProfile, column), LargeBinary).label(column) for column, needed in (
                           ("features", wanted & {"drift", "quality"}), ("predictions", wanted & {"prediction_drift"}),
                           ("performance", wanted & {"performance"})) if needed]
     with ws.session() as s:
@@ -244,9 +248,11 @@ def _check_deployment(dep: Deployment, model: Model, env: Environment, version: 
     # the batch read back to the widest window of any model in it: each check keeps only its own
     drift_rows = [r for r in rows if r.window_start >= now - policy.drift_window]
     performance_rows = [r for r in rows if r.window_start >= now - policy.performance_window]
-    features = merged(drift_rows, "features") if wanted & {"drift", "quality"} else {}
-    predictions = merged(drift_rows, "predictions") if "prediction_drift" in wanted else {}
-    perf = merged_performance(performance_rows) if "performance" in wanted else {}
+    features = merge_blobs([r.features for r in drift_rows], generic_columns) if wanted & {"drift", "quality"} else {}
+    predictions = merge_blobs([r.predictions for r in drift_rows], generic_columns) \
+        if "prediction_drift" in wanted else {}
+    perf = merge_blobs([r.performance for r in performance_rows], generic_performance) \
+        if "performance" in wanted else {}
     found = {c.check: c for c in window_checks(
         wanted, features, predictions, perf, reference, validation, model.criticality, policy,
         window_phrase(policy.drift_window, now, live=not replay),

@@ -21,12 +21,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Text, cast
+from sqlalchemy import LargeBinary, type_coerce
 from sqlmodel import select
 
 from fuseboard.errors import FuseboardError
 from fuseboard.monitoring.checks import WINDOW_CHECKS, window_checks
-from fuseboard.monitoring.history import group_by_period, merge_columns, merge_performance, periods, window_phrase
+from fuseboard.monitoring.history import generic_columns, generic_performance, group_by_period, periods, window_phrase
+from fuseboard.monitoring.packed_merge import merge_blobs
 from fuseboard.monitoring.result import CheckResult, span, worst
 from fuseboard.monitoring.settings import policy_for
 from fuseboard.monitoring.shapes import NoLabels, PerformanceProfile, WindowColumns
@@ -114,7 +115,7 @@ def load_windows(ws: Workspace, model_id: int, environment_id: int, start: datet
     """
     import numpy as np
 
-    columns = [cast(getattr(WindowProfile, c), Text) for c in ("features", "predictions", "performance")]
+    columns = [type_coerce(getattr(WindowProfile, c), LargeBinary) for c in ("features", "predictions", "performance")]
     with ws.session() as s:
         found = s.execute(select(WindowProfile.version_id, WindowProfile.window_start, WindowProfile.rows, *columns)
                           .where(WindowProfile.model_id == model_id, WindowProfile.environment_id == environment_id,
@@ -148,24 +149,15 @@ def merge_periods(stored: StoredWindows, jobs: list[tuple[int, Any]], wanted: se
     merged : dict of key to (WindowColumns, WindowColumns, PerformanceProfile or ``{}``)
         As ``checks.merged`` and ``checks.merged_performance`` give them.
     """
-    import numpy as np
-    import orjson
-
-    loads = orjson.loads
     out: dict[int, Merged] = {}
-    with _no_collection():
-        for key, positions in jobs:
-            at = positions.tolist()
-            whole = [np.arange(len(at))]
-
-            def decoded(column: list[str | None]) -> list[Any]:
-                return [loads(column[i]) if column[i] else {} for i in at]  # noqa: B023
-
-            features = merge_columns(decoded(stored.features), whole)[0] if wanted & {"drift", "quality"} else {}
-            predictions = merge_columns(decoded(stored.predictions), whole)[0] \
-                if "prediction_drift" in wanted else {}
-            perf = merge_performance(decoded(stored.performance), whole)[0] if "performance" in wanted else {}
-            out[key] = (features, predictions, perf)
+    for key, positions in jobs:
+        at = positions.tolist()
+        features = merge_blobs([stored.features[i] for i in at], generic_columns) \
+            if wanted & {"drift", "quality"} else {}
+        predictions = merge_blobs([stored.predictions[i] for i in at], generic_columns) \
+            if "prediction_drift" in wanted else {}
+        perf = merge_blobs([stored.performance[i] for i in at], generic_performance) if "performance" in wanted else {}
+        out[key] = (features, predictions, perf)
     return out
 
 

@@ -11,7 +11,7 @@ from datetime import date, datetime, timezone
 from enum import StrEnum
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -40,6 +40,27 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc)
+
+
+class PackedProfile(TypeDecorator):
+    """A window's profile (a dict) stored as the compact binary of ``window_codec``, read back exactly."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: dict[str, Any] | None, dialect: Any) -> bytes | None:
+        from fuseboard.store.window_codec import encode
+
+        return None if value is None else encode(value)
+
+    def process_result_value(self, value: bytes | None, dialect: Any) -> dict[str, Any] | None:
+        from fuseboard.store.window_codec import decode
+
+        return None if value is None else decode(value)
+
+
+def _packed(column: str) -> Any:
+    return Field(default_factory=dict, sa_column=Column(column, PackedProfile, nullable=False))
 
 
 def _when(**kw: Any) -> Any:
@@ -353,9 +374,10 @@ class WindowProfile(SQLModel, table=True):
     window_start: datetime = Field(sa_type=UTCDateTime)
     window_seconds: int = 300
     rows: int = 0
-    features: dict[str, Any] = _json()
-    predictions: dict[str, Any] = _json()
-    performance: dict[str, Any] = _json()
+    # compact binary (store/window_codec.py), read back as the dicts of monitoring/shapes.py
+    features: dict[str, Any] = _packed("features_packed")
+    predictions: dict[str, Any] = _packed("predictions_packed")
+    performance: dict[str, Any] = _packed("performance_packed")
     updated_at: datetime = _when()
 
 
