@@ -1,8 +1,8 @@
 """Replay: the window-based checks over each period of one deployment's stored history.
 
 ``replay`` reads a deployment's windows between two times once, groups them into periods (an
-hour, a day, a week...), decodes and merges each period's windows in turn (history.py; half of
-the periods in a second process for a long history, ``merge_in_two``) and gives each period the
+hour, a day, a week...), merges each period's windows straight from their stored blobs
+(packed_merge.py: a matrix sum per period, no dict per window) and gives each period the
 verdicts ``run_checks`` would give over that period's windows
 (``checks.window_checks``: drift, prediction drift, performance and quality), every summary
 naming the period it read. Nothing is written. ``fuseboard report`` shows it.
@@ -77,21 +77,21 @@ class DeploymentHistory:
 
 @dataclass
 class StoredWindows:
-    """A deployment's windows between two times, oldest first; their profiles as stored (JSON text),
-    decoded a period at a time as they are merged."""
+    """A deployment's windows between two times, oldest first; their profiles as stored (compact blobs,
+    store/window_codec.py), merged a period at a time straight from the blobs."""
 
     version_ids: Any  # ndarray of shape (n_windows,), int64
     starts: Any  # ndarray of shape (n_windows,), int64: epoch seconds
     rows: Any  # ndarray of shape (n_windows,), int64
-    features: list[str | None]  # JSON text
-    predictions: list[str | None]
-    performance: list[str | None]
+    features: list[bytes | None]  # blobs
+    predictions: list[bytes | None]
+    performance: list[bytes | None]
 
 
 @contextmanager
 def _no_collection() -> Iterator[None]:
-    """Without the cyclic garbage collector: decoding builds millions of lists and dicts (none cyclic),
-    and the collector walking them again and again while they are decoded and merged tripled the time."""
+    """Without the cyclic garbage collector: a long history is tens of thousands of blobs and arrays
+    (none cyclic), which the collector would otherwise walk again and again while they are merged."""
     was = gc.isenabled()
     gc.disable()
     try:
@@ -105,8 +105,8 @@ def load_windows(ws: Workspace, model_id: int, environment_id: int, start: datet
                  ) -> StoredWindows:
     """The windows of a model in an environment (every version) that start in ``[start, end)``.
 
-    Read once, their profiles as text: ``merge_periods`` decodes them with orjson, only those it
-    merges (the JSON type would decode every value through SQLAlchemy's processors up front).
+    Read once, their profiles as stored: ``merge_periods`` merges each period's blobs without
+    decoding them window by window (the column type would decode every one up front).
 
     Returns
     -------
@@ -134,7 +134,7 @@ Merged = tuple[WindowColumns, WindowColumns, PerformanceProfile | NoLabels]
 
 
 def merge_periods(stored: StoredWindows, jobs: list[tuple[int, Any]], wanted: set[str]) -> dict[int, Merged]:
-    """Each job's windows decoded and merged: ``{key: (features, predictions, performance)}``.
+    """Each job's windows merged: ``{key: (features, predictions, performance)}``.
 
     Parameters
     ----------
@@ -191,7 +191,7 @@ def replay(ws: Workspace, model: str, environment: str, start: datetime, end: da
     ValueError
         ``end`` not after ``start``, or ``every`` not positive.
     """
-    with _no_collection():  # the decoded windows are millions of objects: a full collection walks them all
+    with _no_collection():  # tens of thousands of blobs: a full collection would walk them all
         return _replay(ws, model, environment, start, end, every, set(only or WINDOW_CHECKS) & set(WINDOW_CHECKS))
 
 
