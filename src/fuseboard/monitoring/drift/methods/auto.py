@@ -32,6 +32,7 @@ at 0.1 would call every such window drifted.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from fuseboard.monitoring.drift.base import Method
 from fuseboard.monitoring.drift.bins import aligned
@@ -60,11 +61,17 @@ def js_noise(categories: int, n_reference: float, n_current: float, quantile: fl
         ``sqrt(chi2.ppf(quantile, categories - 1) * (1 / n_reference + 1 / n_current) / 8)``; 0 for
         one category.
     """
-    from scipy.stats import chi2
-
     if categories < 2:
         return 0.0
-    return math.sqrt(float(chi2.ppf(quantile, categories - 1)) * (1 / n_reference + 1 / n_current) / 8)
+    return math.sqrt(_chi2_quantile(quantile, categories - 1) * (1 / n_reference + 1 / n_current) / 8)
+
+
+@lru_cache(maxsize=1024)
+def _chi2_quantile(quantile: float, dof: int) -> float:
+    """``scipy.stats.chi2.ppf``, remembered: a report asks for the same few thousands of times."""
+    from scipy.stats import chi2
+
+    return float(chi2.ppf(quantile, dof))
 
 
 def choose(reference: FeatureProfile, current: WindowFeature, threshold: float | None = None) -> str:
