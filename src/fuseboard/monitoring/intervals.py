@@ -199,11 +199,11 @@ def confusion_metric(cms: Any, metric: str) -> Any:
 
 
 def _regression(profile: RegressionPerformance, metric: str) -> Interval | None:
-    from scipy import stats
+    from scipy.special import stdtrit  # scipy.stats.t.ppf's own function, without importing scipy.stats (~0.6 s)
 
     n = profile["labelled"]
     s2, s1 = profile["sum_sq_err"], profile["sum_abs_err"]
-    t = float(stats.t.ppf((1 + LEVEL) / 2, n - 1))
+    t = float(stdtrit(n - 1, (1 + LEVEL) / 2))
     mae = s1 / n
     sd_abs = math.sqrt(max(s2 - s1 * s1 / n, 0.0) / (n - 1))
     mae_low, mae_high = max(0.0, mae - t * sd_abs / math.sqrt(n)), mae + t * sd_abs / math.sqrt(n)

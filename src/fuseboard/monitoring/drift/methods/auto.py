@@ -68,10 +68,11 @@ def js_noise(categories: int, n_reference: float, n_current: float, quantile: fl
 
 @lru_cache(maxsize=1024)
 def _chi2_quantile(quantile: float, dof: int) -> float:
-    """``scipy.stats.chi2.ppf``, remembered: a report asks for the same few thousands of times."""
-    from scipy.stats import chi2
+    """``scipy.stats.chi2.ppf``, remembered: a report asks for the same few thousands of times (its own
+    function, ``chdtri``, without importing scipy.stats)."""
+    from scipy.special import chdtri
 
-    return float(chi2.ppf(quantile, dof))
+    return float(chdtri(dof, 1 - quantile))
 
 
 def choose(reference: FeatureProfile, current: WindowFeature, threshold: float | None = None) -> str:
