@@ -176,8 +176,9 @@ def main() -> None:
     features, predictions, perfs = decode()
     gc.disable()
     record("  merge the decoded windows per day, as the checks do (merge_all)",
-           *timed(lambda: (history.merge_columns(features, groups), history.merge_columns(predictions, groups),
-                           history.merge_performance(perfs, groups)), args.runs))
+           *timed(lambda: [(history.generic_columns([features[i] for i in g]),
+                            history.generic_columns([predictions[i] for i in g]),
+                            history.generic_performance([perfs[i] for i in g])) for g in groups], args.runs))
     gc.enable()
     del features, predictions, perfs
 

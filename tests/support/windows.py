@@ -54,3 +54,16 @@ def exact(value: object) -> bytes:
             return [bits(x) for x in v]
         return v
     return orjson.dumps(bits(value), option=orjson.OPT_SORT_KEYS)
+
+
+def close(a: object, b: object) -> bool:
+    """Equal, floats to 1e-12 relative (merged blobs combine means and sums of squares in closed form)."""
+    import pytest
+
+    if isinstance(a, float) and isinstance(b, float):
+        return a == pytest.approx(b, rel=1e-12, abs=1e-9)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b))
+    return a == b and type(a) is type(b)

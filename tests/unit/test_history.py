@@ -1,5 +1,5 @@
-"""Periods and the merge of many periods at once (monitoring/history.py): the same profiles as the
-generic merge, window by window, on seeded windows folded from raw rows."""
+"""Periods (monitoring/history.py) and the merge of each period's stored windows (packed_merge.py): the
+same profiles as the generic merge, window by window, and as the raw rows, on seeded windows."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ import pytest
 
 from fuseboard.monitoring import history, performance, profiles, windows
 from fuseboard.monitoring.result import CheckResult
+from fuseboard.monitoring.packed_merge import merge_blobs
+from fuseboard.store.window_codec import encode
+from tests.support.windows import close
 from tests.support.windows import seeded_windows as _windows
 
 T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
@@ -22,13 +25,18 @@ def _groups(n: int) -> list[np.ndarray]:
     return [np.arange(a, b) for a, b in zip(cuts, cuts[1:])]
 
 
+def _merged(profiles: list, groups: list[np.ndarray], generic) -> list:  # noqa: ANN001
+    """Each group's windows merged as the checks and ``report`` merge them: from their stored blobs."""
+    return [merge_blobs([encode(profiles[i]) for i in g], generic) for g in groups]
+
+
 def test_merging_each_period_gives_the_generic_merge() -> None:
     columns, _ = _windows()
     groups = _groups(len(columns))
-    merged = history.merge_columns(columns, groups)
-    assert merged == [history.generic_columns([columns[i] for i in g]) for g in groups]
+    merged = _merged(columns, groups, history.generic_columns)
+    assert all(close(m, history.generic_columns([columns[i] for i in g])) for m, g in zip(merged, groups))
     assert merged[0] == {}  # an empty period
-    assert merged[1]["x"] is columns[0]["x"]  # a single window is its own merge, as merge_all returns it
+    assert merged[1]["x"] == columns[0]["x"]  # a single window is its own merge
 
 
 def test_the_merged_moments_are_those_of_the_raw_rows() -> None:
@@ -36,7 +44,7 @@ def test_the_merged_moments_are_those_of_the_raw_rows() -> None:
     reference = profiles.profile_column(pd.Series(rng.normal(0, 1, 1000)), "numeric")
     parts = [rng.normal(5, 2, int(k)) for k in rng.integers(1, 50, 30)]
     columns = [{"x": windows.fold_numeric(p, reference)} for p in parts]
-    (merged,) = history.merge_columns(columns, [np.arange(30)])
+    (merged,) = _merged(columns, [np.arange(30)], history.generic_columns)
     raw = np.concatenate(parts)
     assert merged["x"]["count"] == raw.size
     assert merged["x"]["mean"] == pytest.approx(raw.mean(), rel=1e-12)
@@ -51,8 +59,8 @@ def test_performance_of_each_period_at_once_is_the_generic_merge() -> None:
     raw: list = []
     _, perfs = _windows(raw=raw)
     groups = _groups(len(perfs))
-    merged = history.merge_performance(perfs, groups)
-    assert merged == [history.generic_performance([perfs[i] for i in g]) for g in groups]
+    merged = _merged(perfs, groups, history.generic_performance)
+    assert merged == [history.generic_performance([perfs[i] for i in g]) for g in groups]  # counts: exact
     rows = [raw[i] for i in groups[-2] if raw[i] is not None]  # a long period's raw rows
     y, p, s = (np.concatenate(part) for part in zip(*rows))
     found = performance.metrics(merged[-2])
@@ -65,18 +73,18 @@ def test_regression_unscored_and_mixed_performance_are_merged_alike() -> None:
     rng = np.random.default_rng(5)
     regression = [performance.fold_regression(rng.normal(0, 1, 30), rng.normal(0, 1, 30)) for _ in range(12)]
     groups = [np.arange(0, 5), np.arange(5, 12)]
-    assert history.merge_performance(regression, groups) == \
-        [history.generic_performance([regression[i] for i in g]) for g in groups]
+    assert all(close(m, history.generic_performance([regression[i] for i in g]))  # sums: to rounding
+               for m, g in zip(_merged(regression, groups, history.generic_performance), groups))
     unscored = [performance.fold_classification(rng.integers(0, 3, 20), rng.integers(0, 3, 20), [0, 1, 2])
                 for _ in range(8)]
-    assert history.merge_performance(unscored, [np.arange(8)]) == [history.generic_performance(unscored)]
+    assert _merged(unscored, [np.arange(8)], history.generic_performance) == [history.generic_performance(unscored)]
     scored = performance.fold_classification([0, 1, 2], [0, 1, 1], [0, 1, 2], np.full((3, 3), 1 / 3))
     some = [*unscored, scored]  # scores in one window only: the merge keeps none, as performance.merge does
-    assert history.merge_performance(some, [np.arange(9)]) == [history.generic_performance(some)]
-    assert "scores" not in history.merge_performance(some, [np.arange(9)])[0]
+    (merged,) = _merged(some, [np.arange(9)], history.generic_performance)
+    assert merged == history.generic_performance(some) and "scores" not in merged
     other = [*unscored, performance.fold_classification([0, 1], [0, 1], [0, 1], [0.2, 0.9])]  # other classes
     with pytest.raises(ValueError, match="different classes"):  # the generic merge's own refusal
-        history.merge_performance(other, [np.arange(9)])
+        _merged(other, [np.arange(9)], history.generic_performance)
 
 
 def test_periods_cover_the_range_and_the_last_one_stops_at_the_end() -> None:

@@ -14,6 +14,7 @@ from fuseboard.monitoring.packed_merge import merge_blobs
 from fuseboard.monitoring.window_merge import BIGGEST, merge_all
 from fuseboard.store.window_codec import JSON, PACKED, decode, encode
 
+from tests.support.windows import close
 from tests.support.windows import exact as _exact
 from tests.support.windows import seeded_windows as _windows
 
@@ -75,25 +76,14 @@ def test_the_wide_window_is_several_times_smaller_than_its_json() -> None:
         assert len(encode(window)) * 3.5 < len(orjson.dumps(window)), rows
 
 
-def _close(a: object, b: object) -> bool:
-    """Equal, floats to 1e-12 relative (the blobs' means and sums of squares are combined in closed form)."""
-    if isinstance(a, float) and isinstance(b, float):
-        return a == pytest.approx(b, rel=1e-12, abs=1e-9)
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
-    return a == b and type(a) is type(b)
-
-
 def test_windows_merged_from_their_blobs_equal_the_checks_merge() -> None:
     columns, perfs = _windows(n=80, seed=5)
     for cut in ([0, 80], [0, 1], [3, 4], [10, 37], [40, 80]):
         part = slice(*cut)
         got = merge_blobs([encode(c) for c in columns[part]], history.generic_columns)
-        assert _close(got, history.generic_columns(columns[part]))
+        assert close(got, history.generic_columns(columns[part]))
         got = merge_blobs([encode(p) for p in perfs[part]], history.generic_performance)
-        assert _close(got, history.generic_performance(perfs[part]))
+        assert close(got, history.generic_performance(perfs[part]))
     assert merge_blobs([], history.generic_columns) == {}
     assert merge_blobs([None, encode({})], history.generic_performance) == {}
 
@@ -113,7 +103,7 @@ def test_unlike_windows_merge_group_by_group() -> None:
     expected = history.generic_columns(mixed[:5] + mixed[6:])
     got = merge_blobs(blobs[:5] + blobs[6:], history.generic_columns)
     assert "fine_positions" not in got["x"] and len(got["c"]["unseen"]) == 20
-    assert _close(got, expected)
+    assert close(got, expected)
 
 
 def test_saturated_sums_merge_as_the_checks_do() -> None:

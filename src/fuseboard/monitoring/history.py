@@ -4,9 +4,9 @@ named in its summary, and the rows an ingest brought that the checks of now will
 Pure: window profiles (plain dicts, as stored) and period bounds in, merged profiles out; no
 database. ``replay.py`` reads the windows and runs the checks over each period.
 
-Merging is the checks' own (``window_merge.merge_all``, ``performance.merge``): the same profiles,
-whichever path read them. The performance of a period is summed over all its windows at once
-rather than two by two, which is where the generic merge was slow.
+``generic_columns`` and ``generic_performance`` are the checks' merge of decoded windows
+(``window_merge.merge_all``, ``performance.merge``); stored windows are merged from their blobs by
+packed_merge.py, which falls back on these for windows that are not alike.
 
 It also says which window a check read, in words every summary ends with (``window_phrase``), and
 counts a batch's rows that fall before the check windows (``outside_windows``).
@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from fuseboard.monitoring import performance
 from fuseboard.monitoring.result import CheckResult, span
@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
 __all__ = ["MAX_PERIODS", "OutsideWindows", "Period", "generic_columns", "generic_performance", "group_by_period",
-           "merge_columns", "merge_performance", "name_window", "outside_windows", "periods", "window_phrase"]
+           "name_window", "outside_windows", "periods", "window_phrase"]
 
 MAX_PERIODS = 10_000  # rows a report may have (a year of hours is 8,760)
 
@@ -143,28 +143,6 @@ def generic_columns(columns: Sequence[WindowColumns]) -> WindowColumns:
     return {name: merge_all(profiles) for name, profiles in by_name.items()}
 
 
-def merge_columns(columns: Sequence[WindowColumns], groups: Sequence[np.ndarray]) -> list[WindowColumns]:
-    """``generic_columns`` of each group of windows.
-
-    Histograms are summed with ``map(sum, zip(*lists))`` (window_merge.merge_all), a loop in C over
-    the decoded lists: gathering them into numpy arrays first touches every number once more and
-    measured twice as slow on 90 days of five-minute windows (bench/report.py).
-
-    Parameters
-    ----------
-    columns : sequence of WindowColumns, n_windows entries
-        Each window's ``features`` or ``predictions``.
-    groups : sequence of ndarray of intp, n_groups entries
-        Positions into ``columns``, ascending within a group; a group may be empty.
-
-    Returns
-    -------
-    merged : list of WindowColumns, n_groups entries
-        ``{}`` for an empty group.
-    """
-    return [generic_columns([columns[i] for i in g.tolist()]) for g in groups]
-
-
 # -- merging performance ---------------------------------------------------------------------------
 
 def generic_performance(profiles: Sequence[PerformanceProfile | NoLabels]) -> PerformanceProfile | NoLabels:
@@ -175,76 +153,6 @@ def generic_performance(profiles: Sequence[PerformanceProfile | NoLabels]) -> Pe
         if profile:
             out = performance.merge(out, profile) if out else profile
     return out
-
-
-_REGRESSION = ("sum_err", "sum_sq_err", "sum_abs_err", "sum_y", "sum_y2")
-
-
-def merge_performance(profiles: Sequence[PerformanceProfile | NoLabels],
-                      groups: Sequence[np.ndarray]) -> list[PerformanceProfile | NoLabels]:
-    """``generic_performance`` of each group of windows, each count summed over the whole group at once.
-
-    ``performance.merge`` adds two profiles at a time, building new confusion matrices and score
-    histograms for every window; here each is one ``map(sum, zip(*...))`` per period (five times
-    faster on 90 days of five-minute windows). Windows that are not alike (another task, other
-    classes or score bins, scores in some windows only) are merged by ``performance.merge``, which
-    also refuses what cannot be merged.
-
-    Parameters
-    ----------
-    profiles : sequence of PerformanceProfile or ``{}``, n_windows entries
-    groups : sequence of ndarray of intp, n_groups entries
-        Positions into ``profiles``, ascending within a group.
-
-    Returns
-    -------
-    merged : list of PerformanceProfile or ``{}``, n_groups entries
-        Equal to ``generic_performance``'s (regression sums to rounding: they are added in another order).
-    """
-    out: list[PerformanceProfile | NoLabels] = []
-    for g in groups:
-        found = [profiles[i] for i in g.tolist() if profiles[i]]
-        summed = _summed(found) if len(found) > 1 else None
-        out.append(summed if summed is not None else generic_performance(found))
-    return out
-
-
-def _summed(found: list[Any]) -> PerformanceProfile | None:
-    """The profiles' counts and sums added, or None when they are not alike."""
-    first = found[0]
-    task = first.get("task")
-    keys = first.keys()
-    if not all(p.keys() == keys for p in found):
-        return None
-    total: dict[str, Any] = {"task": task, "labelled": sum(p["labelled"] for p in found),
-                             "unknown_labels": sum(p["unknown_labels"] for p in found)}
-    if task == "regression":
-        if keys != {"task", "labelled", "unknown_labels", *_REGRESSION} or any(p["task"] != task for p in found):
-            return None
-        total.update({key: sum(p[key] for p in found) for key in _REGRESSION})
-        return total  # type: ignore[return-value]
-    classes = first.get("classes")
-    if task != "classification" or any(p["task"] != task or p["classes"] != classes for p in found):
-        return None
-    k = len(classes)
-    if {len(row) for p in found for row in p["confusion"]} != {k} or {len(p["confusion"]) for p in found} != {k}:
-        return None
-    total["classes"] = classes
-    total["confusion"] = [list(map(sum, zip(*rows))) for rows in zip(*(p["confusion"] for p in found))]
-    if "scores" in keys:
-        scored = first["scores"].keys()
-        if not all(p["scores"].keys() == scored for p in found):
-            return None
-        total["scores"] = {}
-        for c in scored:
-            sides = {}
-            for side in ("pos", "neg"):
-                lists = [p["scores"][c][side] for p in found]
-                if len(set(map(len, lists))) != 1:
-                    return None
-                sides[side] = list(map(sum, zip(*lists)))
-            total["scores"][c] = sides
-    return total  # type: ignore[return-value]
 
 
 # -- rows the checks will not read -----------------------------------------------------------------
