@@ -26,8 +26,8 @@ from tests.support.windows import seeded_windows as _windows
 T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
 
 
-def _alembic(path: Path, action: str, revision: str) -> None:
-    engine = create_engine(f"sqlite:///{path}")
+def _alembic(path: Path | str, action: str, revision: str) -> None:
+    engine = create_engine(path if isinstance(path, str) else f"sqlite:///{path}")
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as conn:
@@ -88,3 +88,32 @@ def test_ingested_windows_are_stored_packed(demo_url: str) -> None:
     for row in raw:
         assert all(bytes(blob[:4]) == PACKED for blob in row[1:3])  # a window without labels has performance {}: JSON
         assert [decode(blob) for blob in row[1:]] == [getattr(read[row[0]], c) for c in names]
+
+
+def test_stored_windows_survive_a_downgrade_and_the_upgrade_back(demo_url: str) -> None:
+    """On SQLite and PostgreSQL alike: 0008 down turns the blobs into JSON columns, up turns them back,
+    every profile as it was."""
+    import sqlalchemy as sa
+
+    ws = open_workspace(demo_url)
+    ingest_rows(ws, credit_rows(300))
+    with ws.session() as s:
+        before = {w.id: (w.features, w.predictions, w.performance) for w in s.exec(select(WindowProfile)).all()}
+    ws.close()
+    assert before
+
+    _alembic(demo_url, "downgrade", "0007_incidents")
+    old = sa.table("windowprofile", sa.column("id", sa.Integer()), *(sa.column(c, sa.JSON()) for c in
+                                                                       ("features", "predictions", "performance")))
+    engine = create_engine(demo_url)
+    with engine.connect() as conn:
+        as_json = {row[0]: tuple(row[1:]) for row in conn.execute(sa.select(old))}
+    engine.dispose()
+    assert {k: _exact(v) for k, v in as_json.items()} == {k: _exact(v) for k, v in before.items()}
+
+    _alembic(demo_url, "upgrade", "head")
+    ws = open_workspace(demo_url)
+    with ws.session() as s:
+        after = {w.id: (w.features, w.predictions, w.performance) for w in s.exec(select(WindowProfile)).all()}
+    ws.close()
+    assert {k: _exact(v) for k, v in after.items()} == {k: _exact(v) for k, v in before.items()}
