@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -100,12 +100,27 @@ def register(ctx: Context, model: str, artifact: Path, reference: Path, target: 
         click.echo(visible(f"warning: the baseline is IN-SAMPLE: cross-validation could not run "
                            f"({result.baseline['note']}); if the model was fitted on the reference, its performance "
                            f"checks compare with an optimistic baseline (register with --validation FILE)"), err=True)
+    if result.importance:
+        click.echo(visible(f"importance: {importance_text(result.importance)}"))
+    else:
+        click.echo("importance: not measured (the model could not be scored on those rows)")
     for feature in result.features:  # numbers profiled as categories: say so, and how to keep them numeric
         if feature.get("inferred"):
             click.echo(visible(f"{feature['name']}: {feature['inferred']}, profiled as categorical "
                                f"(--feature {feature['name']}=numeric to override)"))
     for key, value in result.changed.items():
         click.echo(visible(f"changed {result.model} {key} to {value}"))
+
+
+def importance_text(found: Any, shown: int = 6) -> str:
+    """``income 38%, loan_amount 34%, ... (permutation, roc_auc on 1,000 validation rows)``."""
+    if not found:
+        return "not measured (registered before it was kept: `fuseboard models importance MODEL VERSION --data FILE`)"
+    ranked = sorted(found["share"].items(), key=lambda kv: -kv[1])
+    text = ", ".join(f"{name} {share:.0%}" for name, share in ranked[:shown])
+    rest = len(ranked) - shown
+    return (text + (f", {rest} more" if rest > 0 else "")
+            + f" (permutation, {found['scoring']} on {found['rows']:,} {found['on']} rows)")
 
 
 def _env_columns(ws: Workspace) -> list[str]:
@@ -148,6 +163,33 @@ def models(click_ctx: click.Context, wide: bool, as_json: bool) -> None:
     echo_table(columns, table, wide=wide, title=f"{len(rows)} models", long_min=12)
 
 
+@models.command("importance")
+@click.argument("model")
+@click.argument("version", type=int)
+@click.option("--data", required=True, type=click.Path(path_type=Path),
+              help="CSV of the version's rows with their target: its validation file, or its reference file "
+                   "(fuseboard keeps profiles, not rows).")
+@click.option("--on", "on", type=click.Choice(["validation", "reference"]), default="validation", show_default=True,
+              help="Which rows --data holds, as the version's importance will say.")
+@reason_option
+@json_option
+@pass_ctx
+def models_importance(ctx: Context, model: str, version: int, data: Path, on: str, reason: str, as_json: bool) -> None:
+    """Measure VERSION's permutation importance again from a file of its rows, and keep it.
+
+    For versions registered before importance was measured (their drift table then has no weight
+    column); audited as version.importance. Loads the version's stored artifact, which runs code
+    from it, as registering did.
+    """
+    from fuseboard.ops.importance import remeasure
+
+    found = remeasure(ctx.writable(), model, version, data, on, actor=actor(), origin="cli", reason=reason)
+    if as_json:
+        emit_json(found)
+        return
+    click.echo(visible(f"{model} v{version}'s importance: {importance_text(found)}"))
+
+
 @models.command("show")
 @click.argument("model")
 @json_option
@@ -183,6 +225,7 @@ def models_show(ctx: Context, model: str, as_json: bool) -> None:
                 for v in detail.versions], title="versions", long_min=20)
     for v in detail.versions[:1]:  # the latest: the one a new deployment is checked against
         click.echo(visible(f"v{v.version}'s baseline: {baselines[v.version].text()}"))
+        click.echo(visible(f"v{v.version}'s importance: {importance_text(v.importance)}"))
     in_sample = [f"v{v.version}" for v in detail.versions if baselines[v.version].method == "in-sample"]
     if in_sample:
         click.echo(f"in-sample baseline ({', '.join(in_sample)}): optimistic if the model was fitted on the reference")

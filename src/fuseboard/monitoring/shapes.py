@@ -69,6 +69,18 @@ class CategoricalProfile(TypedDict):
 FeatureProfile = NumericProfile | CategoricalProfile
 
 
+class Importance(TypedDict):
+    """How much the model leans on each feature (``ops.importance``): permutation importance."""
+
+    method: Literal["permutation"]
+    scoring: str  # the score whose drop was measured: "roc_auc", "accuracy", "root_mean_squared_error"
+    on: Literal["validation", "reference"]  # which rows were shuffled
+    rows: int
+    repeats: int
+    drop: dict[str, float]  # per feature: the mean drop of the score when its column is shuffled
+    share: dict[str, float]  # per feature: its positive drop over the sum of them (they add up to 1, or all 0)
+
+
 class ReferenceProfile(TypedDict):
     """A model version's reference profile (``profiles.build_profile``, completed at registration)."""
 
@@ -79,6 +91,7 @@ class ReferenceProfile(TypedDict):
     predictions: NotRequired[FeatureProfile]
     scores: NotRequired[NumericProfile]  # binary classifiers: the positive class's probability
     classes: NotRequired[list[str]]  # classifiers: the classes in the estimator's order
+    importance: NotRequired[Importance]  # absent for versions registered before it was measured
 
 
 class NumericWindow(TypedDict):

@@ -26,7 +26,7 @@ from sqlmodel import func, select
 from fuseboard.errors import FuseboardError
 from fuseboard.inputs import not_a_file
 from fuseboard.monitoring import drift, profiles, shapes
-from fuseboard.ops import audit, baseline
+from fuseboard.ops import audit, baseline, importance
 from fuseboard.ops.baseline import Baseline
 from fuseboard.store import lookup
 from fuseboard.ops.names import check_name
@@ -69,6 +69,7 @@ class RegisterResult:
     features: list[shapes.SchemaEntry]
     changed: dict[str, str | None] = field(default_factory=dict)  # model fields this registration changed, as shown
     baseline: dict[str, Any] = field(default_factory=dict)  # how ``metrics`` were measured (Baseline.as_dict())
+    importance: shapes.Importance | None = None  # permutation importance (ops/importance.py); None: not measurable
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -307,10 +308,12 @@ def _prepare(req: RegisterRequest) -> Prepared:
         val_y = baseline.targets(task, estimator, validation[req.target], req.validation)
         metrics, found = baseline.measure(task, estimator, val_y, val_pred, val_proba), \
             Baseline("validation", len(validation))
+        weights = importance.from_frame(task, estimator, val_features, val_y, "validation")
     else:  # cross-validated on the reference; in-sample (said loudly) only when that cannot run
         ref_y = baseline.targets(task, estimator, reference[req.target], req.reference)
         metrics, found = baseline.on_reference(task, estimator, _model_input(estimator, ref_features), ref_y,
                                                ref_pred, ref_proba)
+        weights = importance.from_frame(task, estimator, ref_features, ref_y, "reference")
     metrics_on, metrics_rows = ("validation" if found.method == "validation" else "reference"), found.rows
 
     import pandas as pd
@@ -322,6 +325,8 @@ def _prepare(req: RegisterRequest) -> Prepared:
         profile["scores"] = profiles.profile_column(pd.Series(ref_proba[:, 1]), "numeric")
     if task == "classification" and hasattr(estimator, "classes_"):
         profile["classes"] = [str(c) for c in estimator.classes_]
+    if weights is not None:
+        profile["importance"] = weights
     return Prepared(req, task, est_class, hashlib.sha256(artifact).hexdigest(), schema, metrics, metrics_on,
                     int(metrics_rows), profile, artifact, found)
 
@@ -406,7 +411,7 @@ def commit(ws: Workspace, prep: Prepared, *, actor: str, origin: str, now: datet
         raise
     return RegisterResult(req.model, number, created_model, prep.sha256, prep.estimator_class, prep.task,
                           prep.metrics, prep.metrics_on, prep.schema, {} if created_model else after,
-                          prep.baseline.as_dict())
+                          prep.baseline.as_dict(), prep.profile.get("importance"))
 
 
 def _apply_updates(s: Any, model: Model, req: RegisterRequest, owner: Any, builder: Any) -> tuple[dict, dict]:

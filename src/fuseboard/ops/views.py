@@ -24,7 +24,7 @@ from fuseboard.store.models import (AuditEvent, CheckRun, CheckState, Deployment
 if TYPE_CHECKING:  # pragma: no cover
     from fuseboard.monitoring.details import CheckDetails
     from fuseboard.monitoring.settings import MonitoringSettings
-    from fuseboard.monitoring.shapes import (NoProfile, PerformanceProfile, ReferenceProfile, SchemaEntry,
+    from fuseboard.monitoring.shapes import (Importance, NoProfile, PerformanceProfile, ReferenceProfile, SchemaEntry,
                                              ValidationMetrics, WindowColumns)
 
 
@@ -81,6 +81,7 @@ class VersionInfo:
     features: list[SchemaEntry]
     target: str
     note: str
+    importance: Importance | None = None  # permutation importance (ops/importance.py); None before it was kept
 
 
 @dataclass
@@ -264,7 +265,7 @@ def model_detail(ws: Workspace, name: str, audit_limit: int = 50) -> ModelDetail
         teams = {t.id: t.name for t in s.scalars(select(Team))}
         versions = [
             VersionInfo(v.version, v.estimator_class, v.registered_by, v.registered_at, v.validation_metrics,
-                        v.artifact_sha256, v.feature_schema, v.target, v.note)
+                        v.artifact_sha256, v.feature_schema, v.target, v.note, v.reference_profile.get("importance"))
             for v in s.scalars(
                 select(ModelVersion).where(ModelVersion.model_id == m.id).order_by(ModelVersion.version.desc())
             )
