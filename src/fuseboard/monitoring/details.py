@@ -33,6 +33,7 @@ class DriftFeature(TypedDict):
     effect: NotRequired[float]  # what ``critical`` is compared with: a distance's score, a test's effect size
     critical: NotRequired[float]  # where this feature's drift is critical (absent: never)
     adjusted: NotRequired[float]  # tests: the p-value adjusted over the window's tests (Benjamini-Hochberg)
+    importance: NotRequired[float]  # the feature's share of the model's permutation importance (absent: not measured)
 
 
 class DriftDetails(TypedDict):
@@ -42,6 +43,7 @@ class DriftDetails(TypedDict):
     drift_share: float
     key_features_drifted: list[str]
     features: list[DriftFeature]
+    drifted_importance: NotRequired[float]  # the share of the importance the drifted features carry
 
 
 class PredictionDriftDetails(TypedDict):

@@ -84,9 +84,11 @@ def method_for(reference: FeatureProfile, default: str, own: str | None = None) 
     return default if spec is None or spec.can_score(reference) else drift.NEW_MODEL_METHOD
 
 
-def _detail(r: drift.FeatureDrift) -> DriftFeature:
+def _detail(r: drift.FeatureDrift, shares: dict[str, float]) -> DriftFeature:
     out: DriftFeature = {"feature": r.feature, "method": r.method, "score": r.score, "threshold": r.threshold,
                          "drifted": r.drifted, "severity": r.severity}
+    if r.feature in shares:
+        out["importance"] = shares[r.feature]
     if r.chosen_by:
         out["chosen_by"] = r.chosen_by
     if r.effect is not None:
@@ -129,19 +131,24 @@ def evaluate_drift(features: WindowColumns, reference: ReferenceProfile, critica
         method = method_for(ref, policy.default_method, policy.methods.get(name))
         results.append(drift.feature_drift(name, ref, current, method, policy.thresholds.get(name)))
     results = drift.correct_tests(results)
-    results.sort(key=lambda r: (not r.drifted, r.severity != Status.CRIT,
-                                r.score if r.is_test else -r.score))
+    shares = reference.get("importance", {}).get("share", {})
+    results.sort(key=lambda r: (not r.drifted, r.severity != Status.CRIT, -shares.get(r.feature, 0.0),
+                                r.score if r.is_test else -r.score))  # within a verdict, what the model leans on first
     drifted = [r for r in results if r.drifted]
     dataset = drift.dataset_drift(results, policy.drift_share)
     key = [r.feature for r in drifted if r.feature in policy.key_features]
     status = escalate(drifted, dataset, policy.key_features, criticality)
     badly = sum(r.severity == Status.CRIT for r in drifted)
+    carried = sum(shares.get(r.feature, 0.0) for r in drifted)
     summary = (f"{len(drifted)} of {len(results)} features drifted" + (" (dataset drift)" if dataset else "")
                + (f"; key feature(s) {', '.join(key)}" if key else "")
                + (f"; {badly} badly" if badly else "")
-               + (f": {', '.join(r.feature for r in drifted[:4])}" if drifted else ""))
+               + (f": {', '.join(r.feature for r in drifted[:4])}" if drifted else "")
+               + (f" ({carried:.0%} of the model's importance)" if drifted and shares else ""))
     details: DriftDetails = {"dataset_drift": dataset, "drift_share": policy.drift_share,
-                             "key_features_drifted": key, "features": [_detail(r) for r in results]}
+                             "key_features_drifted": key, "features": [_detail(r, shares) for r in results]}
+    if shares:
+        details["drifted_importance"] = carried
     return CheckResult("drift", status, summary, rows, details)
 
 

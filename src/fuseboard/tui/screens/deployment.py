@@ -203,13 +203,17 @@ def render_health(d: DeploymentHealth, colors: dict[str, str],
     drift_state = next((c for c in d.states if c.check == "drift"), None)
     features = (cast(DriftDetails, drift_state.details).get("features") if drift_state else None) or []
     if features:
-        table = Table(title="Drift, worst first", title_justify="left", expand=True, box=None, header_style="bold",
-                      padding=(0, 1))
-        for col in ("feature", "method", "score", "threshold", "verdict"):
-            table.add_column(col, justify="right" if col in ("score", "threshold") else "left", no_wrap=True)
+        weighted = any("importance" in f for f in features)  # the model's permutation importance, where measured
+        title = "Drift, worst first, then by the model's weight" if weighted else "Drift, worst first"
+        table = Table(title=title, title_justify="left", expand=True, box=None, header_style="bold", padding=(0, 1))
+        for col in ("feature", "method", "score", "threshold", *(("weight",) if weighted else ()), "verdict"):
+            table.add_column(col, justify="right" if col in ("score", "threshold", "weight") else "left",
+                             no_wrap=True)
         for f in features:
             verdict = status_text(f.get("severity", "warn") if f["drifted"] else "ok", colors)
-            table.add_row(*cells(f["feature"], f["method"], f"{f['score']:.3f}", f"{f['threshold']:g}", verdict))
+            weight = (f"{f['importance']:.0%}" if "importance" in f else "-",) if weighted else ()
+            table.add_row(*cells(f["feature"], f["method"], f"{f['score']:.3f}", f"{f['threshold']:g}", *weight,
+                                 verdict))
         parts += [Text(""), table]
         reference, current = profiles or ({}, {})
         chosen = features[feature_index % len(features)]
