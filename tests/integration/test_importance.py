@@ -129,3 +129,36 @@ def test_the_drift_check_weighs_drifted_features_by_importance(ws_url: str, tmp_
     shares = {f["feature"]: f["importance"] for f in features}
     assert found.details["drifted_importance"] == pytest.approx(shares["strong"] + shares["noise"])
     assert f"({found.details['drifted_importance']:.0%} of the model's importance)" in found.summary
+
+
+def test_drift_the_model_does_not_lean_on_is_at_most_a_warning(ws_url: str, tmp_path: Path) -> None:
+    """A mission-critical model whose only drifted feature is one it ignores: warn, not crit, and the
+    summary says why; with the floor at 0 (``monitoring set --importance-floor 0``) it is crit again."""
+    from fuseboard.monitoring import checks, ingest
+    from fuseboard.monitoring.settings import update
+    from fuseboard.ops.deploy import deploy
+
+    artifact, reference, validation, model = _files(tmp_path)
+    ws = open_workspace(ws_url)
+    register(ws, RegisterRequest(model="m", artifact=artifact, reference=reference, target="y", validation=validation,
+                                 criticality="mission-critical"), actor="t", origin="cli")
+    deploy(ws, "m", 1, "dev", actor="t", origin="cli", check_gates=False)
+    rows = _frame(1200, 9)[["strong", "weak", "noise"]]
+    rows["noise"] += 3.0
+    rows["prediction"] = model.predict(rows[["strong", "weak", "noise"]])
+    ingest.ingest_table(ws, "m", "dev", ingest.as_table(rows))
+
+    def drift() -> object:
+        (found,) = [c for d in checks.run_checks(ws, probe_endpoints=False) for c in d.checks if c.check == "drift"]
+        return found
+
+    found = drift()
+    assert [f["feature"] for f in found.details["features"] if f["drifted"]] == ["noise"]
+    assert found.details["features"][0]["severity"] == "crit"  # the feature drifted badly
+    assert found.status == "warn" and found.details["capped_by_importance"] is True
+    assert "at most warn: under 10% of the importance" in found.summary
+    update(ws, "m", {"importance_floor": 0.0}, actor="t", origin="cli")
+    found = drift()
+    assert found.status == "crit" and "capped_by_importance" not in found.details
+    bad = CliRunner().invoke(cli, ["--db", ws_url, "monitoring", "set", "m", "--importance-floor", "1.5"])
+    assert bad.exit_code != 0 and "importance floor" in bad.output

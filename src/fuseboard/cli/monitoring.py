@@ -250,7 +250,8 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
     eff = shown["effective"]
     default = eff["default_method"]
     click.echo(visible(f"{m.name}: drift over the last {eff['drift_window_minutes']} min, default method {default}; "
-                       f"dataset drift at {eff['drift_share']:.0%} of features"))
+                       f"dataset drift at {eff['drift_share']:.0%} of features; drift in features carrying under "
+                       f"{eff['importance_floor']:.0%} of the importance at most warn"))
     if default == "auto":
         click.echo("  auto: per feature and window, a test up to 1,000 values, a distance above")
     for feature, method in sorted(eff["methods"].items()):
@@ -286,6 +287,9 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
 @click.option("--threshold", "thresholds", multiple=True, metavar="FEATURE=VALUE", help="Drift threshold for a feature.")
 @click.option("--key", "keys", multiple=True, metavar="FEATURE", help="A key feature: its drift alone raises the alert.")
 @click.option("--drift-share", type=float, help="Share of drifted features that makes dataset drift (default 0.5).")
+@click.option("--importance-floor", type=float,
+              help="Drift only in features carrying less than this share of the model's importance is at most a "
+                   "warning, whatever the tier (default 0.1; 0 turns it off).")
 @click.option("--tolerance", "tolerances", multiple=True, metavar="METRIC=warn:A,crit:B",
               help="Performance levels, e.g. rmse=warn:10%,crit:50% or roc_auc=warn:0.02,crit:0.05 (a drop); "
               "the older roc_auc=abs:0.05 still works.")
@@ -304,7 +308,8 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
 @yes_option
 @pass_ctx
 def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], thresholds: tuple[str, ...],
-                   keys: tuple[str, ...], drift_share: float | None, tolerances: tuple[str, ...],
+                   keys: tuple[str, ...], drift_share: float | None, importance_floor: float | None,
+                   tolerances: tuple[str, ...],
                    default_method: str | None,
                    gate_values: tuple[str, ...],
                    drift_window_minutes: int | None, min_rows: int | None, min_labelled: int | None,
@@ -319,6 +324,7 @@ def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], threshold
         "methods": _pairs(methods, "--method"), "default_method": default_method,
         "thresholds": _pairs(thresholds, "--threshold"),
         "key_features": list(keys), "tolerances": tol, "drift_share": drift_share,
+        "importance_floor": importance_floor,
         "gates": _pairs(gate_values, "--gate"),
         "drift_window_minutes": drift_window_minutes, "min_rows": min_rows, "min_labelled": min_labelled,
         "probe_path": probe_path, "failures_to_alert": failures_to_alert, "runbook": runbook,

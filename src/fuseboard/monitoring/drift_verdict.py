@@ -16,6 +16,10 @@ a key feature at critical magnitude         crit              crit
 ``drift_share`` of the features (dataset)   crit              crit
 ==========================================  ================  ========
 
+Where the version's permutation importance was measured (ops/importance.py), features are ordered
+by it among equals, and a check whose drifted features carry less than ``importance_floor`` of it
+(default 10%) is at most ``warn``, whatever the row above: drift the model does not lean on.
+
 Prediction drift grades as one feature of the table would (crit at critical magnitude on a
 mission-critical model, warn otherwise).
 """
@@ -138,17 +142,23 @@ def evaluate_drift(features: WindowColumns, reference: ReferenceProfile, critica
     dataset = drift.dataset_drift(results, policy.drift_share)
     key = [r.feature for r in drifted if r.feature in policy.key_features]
     status = escalate(drifted, dataset, policy.key_features, criticality)
-    badly = sum(r.severity == Status.CRIT for r in drifted)
     carried = sum(shares.get(r.feature, 0.0) for r in drifted)
+    capped = bool(shares) and status == Status.CRIT and carried < policy.importance_floor
+    if capped:  # drift the model does not lean on: worth a look, not a page
+        status = Status.WARN
+    badly = sum(r.severity == Status.CRIT for r in drifted)
     summary = (f"{len(drifted)} of {len(results)} features drifted" + (" (dataset drift)" if dataset else "")
                + (f"; key feature(s) {', '.join(key)}" if key else "")
                + (f"; {badly} badly" if badly else "")
                + (f": {', '.join(r.feature for r in drifted[:4])}" if drifted else "")
-               + (f" ({carried:.0%} of the model's importance)" if drifted and shares else ""))
+               + (f" ({carried:.0%} of the model's importance)" if drifted and shares else "")
+               + (f"; at most warn: under {policy.importance_floor:.0%} of the importance" if capped else ""))
     details: DriftDetails = {"dataset_drift": dataset, "drift_share": policy.drift_share,
                              "key_features_drifted": key, "features": [_detail(r, shares) for r in results]}
     if shares:
         details["drifted_importance"] = carried
+    if capped:
+        details["capped_by_importance"] = True
     return CheckResult("drift", status, summary, rows, details)
 
 

@@ -37,6 +37,7 @@ class MonitoringSettings(TypedDict, total=False):
     tolerances: dict[str, list[str | float]]  # metric -> [kind, warn, crit] or the older [kind, amount]
     gates: dict[str, float]  # metric -> the promotion gate's bound
     drift_share: float
+    importance_floor: float  # drift only in features carrying less of the importance is at most warn
     min_rows: int
     min_labelled: int
     failures_to_alert: int
@@ -60,6 +61,7 @@ class SettingsChanges(TypedDict, total=False):
     tolerances: Mapping[str, str | Sequence[str | float]]  # text to parse, or (kind, amount) / (kind, warn, crit)
     gates: Mapping[str, str | float]
     drift_share: float | None
+    importance_floor: float | None
     min_rows: int | None
     min_labelled: int | None
     failures_to_alert: int | None
@@ -85,6 +87,9 @@ class Policy:
     thresholds: dict[str, float] = field(default_factory=dict)  # feature -> threshold
     key_features: tuple[str, ...] = ()
     drift_share: float = drift.DEFAULT_DRIFT_SHARE
+    # drifted features carrying less than this share of the model's importance: the drift check is at most
+    # warn, whatever the tier (only where the version's importance was measured)
+    importance_floor: float = 0.1
     # metric -> its setting as stored ([kind, warn, crit] or [kind, amount]); the tier's defaults
     # (tolerance.resolve) for the rest
     tolerances: dict[str, list[str | float]] = field(default_factory=dict)
@@ -97,7 +102,7 @@ class Policy:
     expected_status: int = 200
 
 
-SCALARS = {"default_method": str, "drift_share": float, "min_rows": int, "min_labelled": int,
+SCALARS = {"default_method": str, "drift_share": float, "importance_floor": float, "min_rows": int, "min_labelled": int,
            "failures_to_alert": int,
            "probe_path": str, "probe_timeout": float, "expected_status": int, "drift_window_minutes": int,
            "performance_window_hours": int, "runbook": str, "flap_period_minutes": int}
@@ -114,7 +119,7 @@ def policy_for(settings: MonitoringSettings, base: Policy | None = None) -> Poli
     policy.thresholds = {**policy.thresholds, **settings.get("thresholds", {})}
     policy.key_features = tuple(settings.get("key_features", policy.key_features))
     policy.tolerances = {**policy.tolerances, **{k: list(v) for k, v in settings.get("tolerances", {}).items()}}
-    for key in ("default_method", "drift_share", "min_rows", "min_labelled", "failures_to_alert", "probe_path",
+    for key in ("default_method", "drift_share", "importance_floor", "min_rows", "min_labelled", "failures_to_alert", "probe_path",
                 "probe_timeout", "expected_status"):
         if key in settings:
             setattr(policy, key, settings[key])
@@ -187,6 +192,9 @@ def validate(settings: SettingsChanges | MonitoringSettings, features: dict[str,
     share = out.get("drift_share")
     if share is not None and not 0 < share <= 1:
         raise FuseboardError("the drift share must be above 0 and at most 1", field="drift_share")
+    floor = out.get("importance_floor")
+    if floor is not None and not 0 <= floor <= 1:
+        raise FuseboardError("the importance floor must be between 0 and 1", field="importance_floor")
     return out
 
 
