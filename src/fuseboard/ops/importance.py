@@ -49,7 +49,7 @@ def measure(task: str, estimator: Any, X: Any, y: Any, names: list[str], on: str
     task : {"classification", "regression"}
     estimator : fitted scikit-learn estimator
     X : DataFrame or ndarray of shape (n_rows, n_features)
-        The rows, as the estimator takes them (``registry._model_input``).
+        The rows, as the estimator takes them (``registry.model_input``).
     y : ndarray of shape (n_rows,)
         Their targets, as the estimator's labels (``baseline.targets``).
     names : list of str, n_features entries
@@ -92,9 +92,10 @@ def measure(task: str, estimator: Any, X: Any, y: Any, names: list[str], on: str
 def from_frame(task: str, estimator: Any, features: pd.DataFrame, y: Any, on: str) -> Importance | None:
     """``measure`` on a frame of features, or None (with nothing stored) when the model cannot be scored
     on these rows: importance orders the drift table; a registration does not fail for want of it."""
-    X = features if getattr(estimator, "feature_names_in_", None) is not None else features.to_numpy(dtype="float64")
+    from fuseboard.ops.registry import model_input
+
     try:
-        return measure(task, estimator, X, y, [str(c) for c in features.columns], on)
+        return measure(task, estimator, model_input(estimator, features), y, [str(c) for c in features.columns], on)
     except (ValueError, TypeError):  # e.g. ROC AUC of rows with one class only
         return None
 

@@ -216,7 +216,7 @@ def _features(estimator: Any, frame: "pd.DataFrame", target: str, path: Path, fi
     return frame[columns]
 
 
-def _model_input(estimator: Any, features: "pd.DataFrame") -> Any:
+def model_input(estimator: Any, features: "pd.DataFrame") -> Any:
     """DataFrames for models fitted with column names, arrays for the rest."""
     if getattr(estimator, "feature_names_in_", None) is not None:
         return features
@@ -226,7 +226,7 @@ def _model_input(estimator: Any, features: "pd.DataFrame") -> Any:
 def _predict(estimator: Any, features: "pd.DataFrame", path: Path) -> tuple[Any, Any]:
     import warnings
 
-    X = _model_input(estimator, features)
+    X = model_input(estimator, features)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -311,7 +311,7 @@ def _prepare(req: RegisterRequest) -> Prepared:
         weights = importance.from_frame(task, estimator, val_features, val_y, "validation")
     else:  # cross-validated on the reference; in-sample (said loudly) only when that cannot run
         ref_y = baseline.targets(task, estimator, reference[req.target], req.reference)
-        metrics, found = baseline.on_reference(task, estimator, _model_input(estimator, ref_features), ref_y,
+        metrics, found = baseline.on_reference(task, estimator, model_input(estimator, ref_features), ref_y,
                                                ref_pred, ref_proba)
         weights = importance.from_frame(task, estimator, ref_features, ref_y, "reference")
     metrics_on, metrics_rows = ("validation" if found.method == "validation" else "reference"), found.rows
