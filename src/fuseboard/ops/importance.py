@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from fuseboard.errors import FuseboardError
 from fuseboard.monitoring.shapes import Importance
 from fuseboard.store.db import Workspace
-from fuseboard.store.models import Model, ModelVersion
+from fuseboard.store.models import ModelVersion
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -123,9 +123,9 @@ def remeasure(ws: Workspace, model: str, version: int, data: Path, on: str, *, a
     if on not in ("validation", "reference"):
         raise FuseboardError(f"--on is validation or reference, not {on!r}", field="on")
     with ws.session() as s:
-        mv = lookup.version(s, lookup.model(s, model), version)
-        task = s.get(Model, mv.model_id).task
-        path, target, number = artifact_file(ws, mv), mv.target, mv.id
+        m = lookup.model(s, model)
+        mv = lookup.version(s, m, version)
+        task, path, target, number = m.task, artifact_file(ws, mv), mv.target, mv.id
     estimator = load_estimator(path)
     frame = read_csv(data, "data")
     if target not in frame.columns:

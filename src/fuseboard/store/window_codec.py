@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -81,8 +81,6 @@ class Layout:
         For ``MEAN`` and ``M2`` slots, the position in the integers of the column's count (else -1).
     positions, fine : ndarray of intp
         The integer slots of ``fine_positions`` and, pairwise, of the fine bins they lie in.
-    categorical : tuple of str
-        The categorical columns (whose unseen values the extras name).
     """
 
     spec: list[Any]
@@ -92,7 +90,6 @@ class Layout:
     float_counts: Any
     positions: Any
     fine: Any
-    categorical: tuple[str, ...] = field(default=())
 
     def build(self, ints: Any, floats: Any, extras: dict[str, Any]) -> dict[str, Any]:
         """The profile from its integers (positions restored) and floats.
@@ -167,7 +164,6 @@ def _parse(spec: list[Any]) -> Layout:
     counts: list[int] = []
     positions: list[int] = []
     fine: list[int] = []
-    categorical: list[str] = []
     kind, a = spec[0], 0
     if kind == "reg":
         n = 6 if spec[1] else 5
@@ -178,7 +174,6 @@ def _parse(spec: list[Any]) -> Layout:
     else:
         for entry in spec[1]:
             if entry[1] == "c":
-                categorical.append(entry[0])
                 a += 2 + len(entry[2])
                 continue
             _, _, n_counts, n_fine, has_positions = entry
@@ -191,7 +186,7 @@ def _parse(spec: list[Any]) -> Layout:
                 fine += range(first_fine + 1, first_fine + n_fine - 1)  # the bins inside the range
                 a += n_fine - 2
     return Layout(spec, a, len(ops), np.array(ops, dtype=np.int8), np.array(counts, dtype=np.intp),
-                  np.array(positions, dtype=np.intp), np.array(fine, dtype=np.intp), tuple(categorical))
+                  np.array(positions, dtype=np.intp), np.array(fine, dtype=np.intp))
 
 
 # -- encoding ----------------------------------------------------------------------------------------
@@ -220,7 +215,7 @@ def encode(profile: dict[str, Any]) -> bytes:
     layout_text = orjson.dumps(spec)
     layout = layout_of(layout_text)
     values = np.array(ints) if ints else np.zeros(0, dtype=np.int64)
-    if values.dtype.kind != "i" or values.size != layout.n_ints:  # a float, text or an integer past int64
+    if values.dtype.kind != "i":  # a float, text or an integer past int64
         return JSON + zlib.compress(orjson.dumps(profile), LEVEL)
     values = values.astype(np.int64)
     width, shift = _width(values, layout)
@@ -363,16 +358,9 @@ def key_of(body: bytes) -> bytes:
 
 
 def decode_body(body: bytes) -> dict[str, Any]:
-    """The profile of one body."""
-    import numpy as np
-
-    more, shift, size, width, n, m = HEADER.unpack_from(body)
-    start = HEADER.size + size
-    layout = layout_of(body[HEADER.size:start])
-    planes = np.frombuffer(body, dtype=np.uint8, count=width * n, offset=start).reshape(1, width, n)
-    floats = np.frombuffer(body, dtype="<f8", count=m, offset=start + width * n)
-    extras = _extras(body, len(body) - more) if more else {}
-    return layout.build(_sum(planes, width, shift, layout), floats, extras)
+    """The profile of one body: a stack of one."""
+    one = stack([body])
+    return one.layout.build(one.totals, one.floats[0], one.extras[0])
 
 
 def decode(blob: bytes | memoryview) -> dict[str, Any]:
@@ -400,6 +388,8 @@ class Stack:
 
     def window(self, i: int) -> dict[str, Any]:
         """Window ``i``'s profile."""
+        if len(self.bodies) == 1:
+            return self.layout.build(self.totals, self.floats[0], self.extras[0])
         return decode_body(self.bodies[i])
 
 
