@@ -137,7 +137,7 @@ def test_a_monitor_cycle_records_checks_and_alerts(demo_url: str) -> None:
     assert scheduler.run_cycle(ws, "drift").alerts_changed == 0
     with ws.session() as s:
         kinds = set(s.exec(select(CheckRun.check)).all())
-    assert kinds == {"drift", "prediction_drift", "quality", "staleness"}
+    assert kinds == {"drift", "multivariate_drift", "prediction_drift", "estimated_performance", "quality", "staleness"}
     assert ws.session().exec(select(func.count()).select_from(Alert)).one() == 3
 
 

@@ -19,7 +19,7 @@ from fuseboard.store.models import Alert, AuditEvent, CheckRun, CheckState, utcn
 from tests.support.rows import checks_of, credit_rows, served
 
 DAY = timedelta(days=1)
-WINDOW_CHECKS = ["drift", "prediction_drift", "performance", "quality"]
+WINDOW_CHECKS = ["drift", "multivariate_drift", "prediction_drift", "estimated_performance", "performance", "quality"]
 
 
 def _first_day() -> datetime:

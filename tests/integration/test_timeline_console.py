@@ -92,11 +92,14 @@ async def test_enter_then_t_shows_each_check_over_time_and_since_when_drift_is_c
         assert lines[title] == "Over time: the last 24h by hour  (times UTC; t: next range)"
         before, drifted = 24 - 2 - SHIFTED, "✖" * SHIFTED  # the first 2 hours have no rows
         assert lines[title + 1] == "drift            ··" + "●" * before + drifted + " ✖ crit"
-        assert lines[title + 2] == "prediction drift ··" + "●" * before + drifted + " ✖ crit"
-        assert lines[title + 3].startswith("performance      ··")
-        assert lines[title + 4].startswith("quality          ··")
-        assert lines[title + 5] == "features drifted most recently (no key features set)"
-        assert lines[title + 6].startswith("  income         ··" + "●" * before + drifted + " ")
+        # the joint distribution moved too: crit while measured performance said harmful, warn after
+        assert lines[title + 2] == "multivariate     ··" + "●" * before + "✖" + "▲" * (SHIFTED - 1) + " ▲ warn"
+        assert lines[title + 3] == "prediction drift ··" + "●" * before + drifted + " ✖ crit"
+        assert lines[title + 4] == "estimated perf   ··" + "●" * (before + SHIFTED) + " ● ok"
+        assert lines[title + 5].startswith("performance      ··")
+        assert lines[title + 6].startswith("quality          ··")
+        assert lines[title + 7] == "features drifted most recently (no key features set)"
+        assert lines[title + 8].startswith("  income         ··" + "●" * before + drifted + " ")
         axis = next(line for line in lines[title:] if "11-29 12:05" in line)
         assert axis == " " * 17 + "11-29 12:05" + " " * 2 + "11-30 12:05"
         assert "drift crit since 11-30 07:05, 5 periods; also prediction drift crit" in lines
@@ -120,7 +123,7 @@ async def test_t_again_cycles_the_range_and_its_axis(drifting_url: str, tmp_path
             ("Over time: the last 7d by 6 hours", "11-23 12:05" + " " * 6 + "11-30 12:05",
              "drift crit since 11-30 06:05, 1 period; also prediction drift crit"),
             ("Over time: the last 30d by day", "10-31 12:05" + " " * 8 + "11-30 12:05",
-             "drift crit since 11-29 12:05, 1 period; also prediction drift warn"),
+             "drift crit since 11-29 12:05, 1 period; also multivariate warn"),
             ("Over time: the last 24h by hour", "11-29 12:05" + " " * 2 + "11-30 12:05",
              "drift crit since 11-30 07:05, 5 periods; also prediction drift crit")]
 

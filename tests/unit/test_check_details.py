@@ -86,7 +86,8 @@ def test_health_details_carry_the_probe_history() -> None:
 def test_staleness_and_no_verdict_store_no_details() -> None:
     assert evaluate.evaluate_staleness(date(2025, 1, 1), date(2026, 1, 1)).details == {}
     assert evaluate.evaluate_drift({}, {"features": {}}, "internal", POLICY).details == {}
-    assert set(details.DETAILS_OF) == {"drift", "prediction_drift", "performance", "quality", "staleness", "health"}
+    assert set(details.DETAILS_OF) == {"drift", "prediction_drift", "performance", "quality", "staleness", "health",
+                                       "estimated_performance", "multivariate_drift"}
 
 
 def test_the_worst_status_of_a_deployment() -> None:

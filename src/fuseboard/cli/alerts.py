@@ -109,8 +109,9 @@ def alerts_resolve(ctx: Context, alert_id: int, note: str, yes: bool) -> None:
 @click.option("--env", "env", required=True)
 @click.option("--for", "duration", required=True, help="How long: 30m, 2h, 1d (at most 30d).")
 @click.option("--comment", required=True, help="Why; shown with the silenced alerts and audited.")
-@click.option("--check", type=click.Choice(["drift", "prediction_drift", "performance", "quality", "staleness",
-                                             "health"]), help="Only this check (default: all).")
+@click.option("--check", type=click.Choice(["drift", "multivariate_drift", "prediction_drift", "estimated_performance",
+                                             "performance", "quality", "staleness", "health"]),
+              help="Only this check (default: all).")
 @yes_option
 @pass_ctx
 def silence_cmd(ctx: Context, model: str, env: str, duration: str, comment: str, check: str | None,

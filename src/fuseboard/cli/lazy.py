@@ -64,7 +64,7 @@ COMMANDS: dict[str, Lazy] = {
                     "environment before it, through the gates."),
     "register": Lazy(_M + "models:register", "Register a new version of MODEL from a scikit-learn artifact."),
     "report": Lazy(_M + "report:report_cmd", "MODEL's checks in ENV period by period, from the stored windows: drift, "
-                   "prediction drift, performance, quality."),
+                   "performance (estimated and measured), quality."),
     "rollback": Lazy(_M + "changes:rollback_cmd", "Put back the newest known-good version of MODEL older than the one "
                      "serving, through the environment's hook (audited); the version left stops being known-good "
                      "there. Refuses when there is none."),

@@ -104,12 +104,26 @@ def register(ctx: Context, model: str, artifact: Path, reference: Path, target: 
         click.echo(visible(f"importance: {importance_text(result.importance)}"))
     else:
         click.echo("importance: not measured (the model could not be scored on those rows)")
+    click.echo(f"before the labels: {estimators_text(result.estimators, result.task)}")
+    for said in result.not_fitted:
+        click.echo(visible(said))
     for feature in result.features:  # numbers profiled as categories: say so, and how to keep them numeric
         if feature.get("inferred"):
             click.echo(visible(f"{feature['name']}: {feature['inferred']}, profiled as categorical "
                                f"(--feature {feature['name']}=numeric to override)"))
     for key, value in result.changed.items():
         click.echo(visible(f"changed {result.model} {key} to {value}"))
+
+
+ESTIMATOR_WORDS = {"pca": "multivariate drift (PCA)", "cbpe": "estimated performance (CBPE)",
+                   "dle": "estimated performance (DLE)"}
+
+
+def estimators_text(fitted: list[str], task: str) -> str:
+    """``multivariate drift (PCA), estimated performance (CBPE)``, or what is missing."""
+    if not fitted:
+        return "nothing fitted (`fuseboard models refit MODEL VERSION --reference FILE`)"
+    return ", ".join(ESTIMATOR_WORDS[k] for k in fitted)
 
 
 def importance_text(found: Any, shown: int = 6) -> str:
@@ -188,6 +202,39 @@ def models_importance(ctx: Context, model: str, version: int, data: Path, on: st
         emit_json(found)
         return
     click.echo(visible(f"{model} v{version}'s importance: {importance_text(found)}"))
+
+
+@models.command("refit")
+@click.argument("model")
+@click.argument("version", type=int)
+@click.option("--reference", required=True, type=click.Path(path_type=Path),
+              help="CSV of the version's reference rows with their target (fuseboard keeps profiles, not rows).")
+@click.option("--validation", type=click.Path(path_type=Path),
+              help="CSV of labelled rows to calibrate scores and learn losses on (default: the reference's).")
+@reason_option
+@json_option
+@pass_ctx
+def models_refit(ctx: Context, model: str, version: int, reference: Path, validation: Path | None, reason: str,
+                 as_json: bool) -> None:
+    """Fit VERSION's importance, PCA and estimators again, from its files.
+
+    For versions registered before fuseboard estimated without labels: the multivariate drift
+    check's PCA, CBPE's calibration (classifiers with scores) or DLE's loss models (regressors),
+    and permutation importance. fuseboard keeps profiles, not rows: it reads --reference (and
+    --validation) again. Windows ingested from now on carry estimates; earlier ones do not.
+    Audited as version.refit. Loads the version's stored artifact, which runs code from it.
+    """
+    from fuseboard.ops.estimators import refit
+
+    found = refit(ctx.writable(), model, version, reference, validation, actor=actor(), origin="cli", reason=reason)
+    if as_json:
+        emit_json(found.as_dict())
+        return
+    fitted = [k for k in found.fitted if k != "importance"]
+    click.echo(visible(f"{model} v{version} refitted on its {found.on} rows: "
+                       f"{estimators_text(fitted, '')}{', importance' if 'importance' in found.fitted else ''}"))
+    for said in found.said:
+        click.echo(visible(said))
 
 
 @models.command("show")

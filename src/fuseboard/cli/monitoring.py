@@ -109,10 +109,12 @@ def ingest_labels_cmd(ctx: Context, model: str, file: Path, env: str, as_json: b
 def check_cmd(ctx: Context, no_probe: bool, at: str | None, as_json: bool) -> None:
     """Run every check once on every deployment; exit 3 if anything is critical.
 
-    Checks: data drift (per feature; the method chosen by type and size unless set), prediction drift, performance against the
-    validation baseline once labels exist, data quality, staleness (retrain-by date) and health
-    (HTTP probe of the endpoint). For cron and CI. The JSON lists each deployment with its
-    checks; drift has one object per feature with feature, method, score, threshold, drifted.
+    Checks: data drift (per feature; the method chosen by type and size unless set), multivariate
+    drift (PCA reconstruction error), prediction drift, performance estimated without labels (CBPE,
+    DLE) and against the validation baseline once labels exist, data quality, staleness (retrain-by
+    date) and health (HTTP probe of the endpoint). For cron and CI. Each deployment gets a triage
+    verdict first: harmful, watch or ok, with its reasons. The JSON lists each deployment with its
+    checks and `triage`; drift has one object per feature with feature, method, score, threshold, drifted.
     Each summary names the window it read; `windows` in the JSON gives each window's bounds.
     With --at, the checks read the windows before that time and write nothing.
     """
@@ -135,6 +137,8 @@ def check_cmd(ctx: Context, no_probe: bool, at: str | None, as_json: bool) -> No
             waiting = [c.check for c in r.checks if c.status == "none"]
             note = f"  (no verdict yet: {', '.join(waiting)})" if waiting else ""
             click.echo(visible(f"{glyph(r.status)} {r.status:<5} {r.model} v{r.version} in {r.environment}{note}"))
+            if r.triage and r.triage["verdict"] != "ok":  # is the drift hurting the model: first, with its reasons
+                click.echo(visible(f"    triage {r.triage['verdict']}: {'; '.join(r.triage['reasons'])}"))
             for c in r.checks:
                 if c.status not in ("ok", "none"):
                     click.echo(visible(f"    {glyph(c.status)} {c.check}: {c.summary}"))

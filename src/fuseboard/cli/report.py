@@ -14,7 +14,8 @@ from fuseboard.text import visible
 if TYPE_CHECKING:  # pragma: no cover
     from fuseboard.monitoring.replay import DeploymentHistory, PeriodChecks
 
-COLUMNS = (("drift", "drift"), ("prediction_drift", "preds"), ("performance", "perf"), ("quality", "quality"))
+COLUMNS = (("drift", "drift"), ("multivariate_drift", "mv"), ("prediction_drift", "preds"),
+           ("estimated_performance", "est"), ("performance", "perf"), ("quality", "quality"))
 
 
 def utc_moment(text: str, option: str) -> datetime:
@@ -51,7 +52,7 @@ def period_length(text: str) -> timedelta:
 @pass_ctx
 def report_cmd(ctx: Context, model: str, env: str, start: str, end: str | None, every: str, wide: bool,
                as_json: bool) -> None:
-    """MODEL's checks in ENV period by period, from the stored windows: drift, prediction drift, performance, quality.
+    """MODEL's checks in ENV period by period, from the stored windows: drift, performance (estimated and measured), quality.
 
     One row per period (--every) from --from to --to: each check's verdict over the windows that
     start in the period, the drifted features with their scores, and performance with its labelled
@@ -97,6 +98,12 @@ def _findings(period: PeriodChecks, deployed: int) -> str:
         said = [f"{m['metric']} {m['current']:.3f}" + (f" vs {m['baseline']:.3f}" if m.get("degraded") else "")
                 for m in shown]
         parts.append(f"{', '.join(said)} (n={perf.rows:,})" if said else f"n={perf.rows:,} labelled")
+    est = by_check.get("estimated_performance")
+    if est is not None and est.status not in ("none", "error"):
+        graded: list[dict[str, Any]] = est.details.get("checks", [])
+        shown = [m for m in graded if m.get("degraded")] or graded[:1]
+        parts.extend(f"est {m['metric']} {m['current']:.3f}" + (f" vs {m['baseline']:.3f}" if m.get("degraded") else "")
+                     for m in shown)
     if period.unread_rows:
         parts.append(f"{period.unread_rows:,} rows of another version not read")
     return "; ".join(parts)

@@ -26,6 +26,7 @@ from sqlalchemy.orm import defer
 from sqlmodel import select
 
 from fuseboard.monitoring import rollouts
+from fuseboard.monitoring.estimation.verdicts import evaluate_estimated, evaluate_multivariate
 from fuseboard.monitoring.evaluate import (CheckResult, breach, evaluate_drift, evaluate_health, evaluate_performance,
                                            evaluate_prediction_drift, evaluate_quality, evaluate_staleness, merged,
                                            merged_performance, worst)
@@ -34,13 +35,15 @@ from fuseboard.monitoring.packed_merge import merge_blobs
 from fuseboard.monitoring.probe import ProbeResult, probe
 from fuseboard.monitoring.result import span
 from fuseboard.monitoring.settings import Policy, policy_for
+from fuseboard.monitoring.triage import escalate, triage
 from fuseboard.monitoring.shapes import NoLabels, PerformanceProfile, ReferenceProfile, ValidationMetrics, WindowColumns
 from fuseboard.store.db import Workspace
 from fuseboard.store.models import (CheckRun, CheckState, Deployment, Environment, Model, ModelVersion, WindowProfile,
                                     utcnow)
 
 __all__ = [
-    "CHECKS", "CHECK_BATCH", "PROBE_CONCURRENCY", "WINDOW_CHECKS", "CheckResult", "DeploymentChecks", "Policy",
+    "CHECKS", "CHECK_BATCH", "PROBE_CONCURRENCY", "READS", "WINDOW_CHECKS", "CheckResult", "DeploymentChecks", "Policy",
+    "WindowInputs",
     "ProbeResult", "breach", "checks_at", "evaluate_drift", "evaluate_health", "evaluate_performance",
     "evaluate_prediction_drift", "evaluate_quality", "evaluate_staleness", "merged", "merged_performance", "probe",
     "run_checks", "window_checks", "worst",
@@ -58,6 +61,8 @@ class DeploymentChecks:
     at: str | None = None  # the time checked (ISO 8601, UTC)
     # each window-based check's window: {"drift": {"start": ISO, "end": ISO, "span": "1h"}, "performance": ...}
     windows: dict[str, dict[str, str]] = field(default_factory=dict)
+    # is the drift hurting the model (triage.py): {"verdict": harmful, watch or ok, "reasons": [...]}
+    triage: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -74,28 +79,44 @@ def _guard(check: str, fn: Any, *args: Any) -> CheckResult:
 
 
 PROBE_CONCURRENCY = 32  # probes in flight at once
-CHECKS = ("drift", "prediction_drift", "performance", "quality", "staleness", "health")
-WINDOW_CHECKS = ("drift", "prediction_drift", "performance", "quality")  # the checks that read windows
+CHECKS = ("drift", "multivariate_drift", "prediction_drift", "estimated_performance", "performance", "quality",
+          "staleness", "health")
+WINDOW_CHECKS = ("drift", "multivariate_drift", "prediction_drift", "estimated_performance", "performance",
+                 "quality")  # the checks that read windows
+# which stored profile each window check reads (``estimated_performance`` also reads the labelled rows of its window)
+READS = {"features": {"drift", "quality"}, "predictions": {"prediction_drift", "multivariate_drift"},
+         "performance": {"performance", "estimated_performance"}, "estimated": {"estimated_performance"}}
 
 
 CHECK_BATCH = 200  # deployments whose windows and references are in memory at once
 
 
-def window_checks(wanted: set[str], features: WindowColumns, predictions: WindowColumns,
-                  perf: PerformanceProfile | NoLabels, reference: ReferenceProfile, validation: ValidationMetrics,
+@dataclass
+class WindowInputs:
+    """A deployment's stored windows merged, as the window checks read them (``{}``: not read)."""
+
+    features: WindowColumns = field(default_factory=dict)  # over the drift window
+    predictions: WindowColumns = field(default_factory=dict)  # over the drift window
+    performance: PerformanceProfile | NoLabels = field(default_factory=dict)  # over the performance window
+    estimated: PerformanceProfile | NoLabels = field(default_factory=dict)  # over the drift window
+    labelled: PerformanceProfile | NoLabels = field(default_factory=dict)  # over the drift window, beside the estimate
+
+
+def window_checks(wanted: set[str], merged: WindowInputs, reference: ReferenceProfile, validation: ValidationMetrics,
                   criticality: str, policy: Policy, drift_phrase: str, performance_phrase: str) -> list[CheckResult]:
     """The verdicts of the window-based checks in ``wanted`` (``WINDOW_CHECKS`` order), from merged windows.
 
     One function for ``run_checks``, ``checks_at`` and the report's periods, so they agree.
-    ``features`` and ``predictions`` are the merged windows of the drift window, ``perf`` the merged
-    performance of the performance window; each summary ends by naming its window (the phrases).
-    A check that raises is an ``error`` result.
+    Each summary ends by naming its window (the phrases). A check that raises is an ``error`` result.
     """
     planned = {
-        "drift": lambda: evaluate_drift(features, reference, criticality, policy),
-        "prediction_drift": lambda: evaluate_prediction_drift(predictions, reference, criticality, policy),
-        "performance": lambda: evaluate_performance(perf, validation, criticality, policy),
-        "quality": lambda: evaluate_quality(features, reference, criticality, policy),
+        "drift": lambda: evaluate_drift(merged.features, reference, criticality, policy),
+        "multivariate_drift": lambda: evaluate_multivariate(merged.predictions, reference, criticality, policy),
+        "prediction_drift": lambda: evaluate_prediction_drift(merged.predictions, reference, criticality, policy),
+        "estimated_performance": lambda: evaluate_estimated(merged.estimated, merged.labelled, reference, validation,
+                                                            criticality, policy),
+        "performance": lambda: evaluate_performance(merged.performance, validation, criticality, policy),
+        "quality": lambda: evaluate_quality(merged.features, reference, criticality, policy),
     }
     out = []
     for name in WINDOW_CHECKS:
@@ -135,15 +156,15 @@ def checks_at(ws: Workspace, at: datetime, *, policy: Policy | None = None,
 def _run(ws: Workspace, now: datetime, policy: Policy, wanted: set[str], probe_endpoints: bool, *,
          replay: bool) -> list[DeploymentChecks]:
     heavy = [column for column, needed in (  # read batch by batch, and only when a check needs them
-        ("reference_profile", wanted & {"drift", "prediction_drift", "quality"}),
-        ("validation_metrics", wanted & {"performance"})) if needed]
+        ("reference_profile", wanted & {"drift", "prediction_drift", "quality", "multivariate_drift",
+                                        "estimated_performance"}),
+        ("validation_metrics", wanted & {"performance", "estimated_performance"})) if needed]
     # plain rows of the columns the checks read, not ORM objects: a cycle reads thousands of windows; their
     # profiles as stored (compact blobs), merged without a dict per window (packed_merge)
     window_columns = [WindowProfile.version_id, WindowProfile.environment_id, WindowProfile.model_id,
                       WindowProfile.window_start] + [
         type_coerce(getattr(WindowProfile, column), LargeBinary).label(column) for column, needed in (
-                          ("features", wanted & {"drift", "quality"}), ("predictions", wanted & {"prediction_drift"}),
-                          ("performance", wanted & {"performance"})) if needed]
+                          (name, wanted & READS[name]) for name in READS) if needed]
     with ws.session() as s:
         deployments = s.exec(
             select(Deployment, Model, Environment, ModelVersion)
@@ -248,13 +269,18 @@ def _check_deployment(dep: Deployment, model: Model, env: Environment, version: 
     # the batch read back to the widest window of any model in it: each check keeps only its own
     drift_rows = [r for r in rows if r.window_start >= now - policy.drift_window]
     performance_rows = [r for r in rows if r.window_start >= now - policy.performance_window]
-    features = merge_blobs([r.features for r in drift_rows], generic_columns) if wanted & {"drift", "quality"} else {}
-    predictions = merge_blobs([r.predictions for r in drift_rows], generic_columns) \
-        if "prediction_drift" in wanted else {}
-    perf = merge_blobs([r.performance for r in performance_rows], generic_performance) \
-        if "performance" in wanted else {}
+    merged = WindowInputs()
+    if wanted & READS["features"]:
+        merged.features = merge_blobs([r.features for r in drift_rows], generic_columns)
+    if wanted & READS["predictions"]:
+        merged.predictions = merge_blobs([r.predictions for r in drift_rows], generic_columns)
+    if "performance" in wanted:
+        merged.performance = merge_blobs([r.performance for r in performance_rows], generic_performance)
+    if "estimated_performance" in wanted:
+        merged.estimated = merge_blobs([r.estimated for r in drift_rows], generic_performance)
+        merged.labelled = merge_blobs([r.performance for r in drift_rows], generic_performance)
     found = {c.check: c for c in window_checks(
-        wanted, features, predictions, perf, reference, validation, model.criticality, policy,
+        wanted, merged, reference, validation, model.criticality, policy,
         window_phrase(policy.drift_window, now, live=not replay),
         window_phrase(policy.performance_window, now, live=not replay))}
     if "staleness" in wanted:
@@ -264,10 +290,12 @@ def _check_deployment(dep: Deployment, model: Model, env: Environment, version: 
             "health", lambda: evaluate_health(probes[dep.id].result() if dep.id in probes else None, version,
                                               model.criticality, previous_health, policy, now, converging))
     checks = [found[name] for name in CHECKS if name in found]
+    verdict = triage(checks)
+    escalate(checks, verdict, model.criticality)
     windows = {}
-    if wanted & {"drift", "prediction_drift", "quality"}:
+    if wanted & {"drift", "prediction_drift", "quality", "multivariate_drift", "estimated_performance"}:
         windows["drift"] = _span(policy.drift_window, now)
     if "performance" in wanted:
         windows["performance"] = _span(policy.performance_window, now)
     return DeploymentChecks(model.name, env.name, version, model.criticality, worst([c.status for c in checks]),
-                            checks, now.isoformat(), windows)
+                            checks, now.isoformat(), windows, verdict.as_dict())

@@ -88,6 +88,30 @@ class PerformanceDetails(TypedDict):
     checks: list[MetricCheckDetails]
 
 
+class EstimatedDetails(TypedDict):
+    """The ``estimated_performance`` check: the metrics estimated without labels (CBPE, DLE), each tolerated
+    one graded like a measured one, and what the labels that did arrive in the same window say."""
+
+    method: Literal["cbpe", "dle"]
+    metrics: dict[str, float]  # estimated
+    checks: list[MetricCheckDetails]  # ``interval_method`` "sampling": estimate +/- 1.96 sigma / sqrt(rows)
+    labelled: int  # rows of the window whose labels arrived
+    realized: dict[str, float]  # their measured metrics ({} without labelled rows)
+    error: dict[str, float]  # estimated minus realized, per metric both have
+
+
+class MultivariateDetails(TypedDict):
+    """The ``multivariate_drift`` check: the window's mean PCA reconstruction error against its range."""
+
+    mean_error: float
+    low: float
+    high: float  # the reference's mean error +/- 3 standard deviations of a window of this size
+    reference_mean: float
+    drifted: bool
+    components: int
+    variance_share: float
+
+
 class QualityFinding(TypedDict):
     """A feature whose nulls, unseen categories or out-of-range values pass the policy's thresholds."""
 
@@ -124,10 +148,11 @@ class HealthDetails(TypedDict):
 
 
 CheckDetails = Union[DriftDetails, PredictionDriftDetails, PerformanceDetails, QualityDetails, HealthDetails,
-                     NoDetails]
+                     EstimatedDetails, MultivariateDetails, NoDetails]
 
 #: The details each check kind writes when it has a verdict.
 DETAILS_OF: dict[str, type] = {
     "drift": DriftDetails, "prediction_drift": PredictionDriftDetails, "performance": PerformanceDetails,
     "quality": QualityDetails, "staleness": NoDetails, "health": HealthDetails,
+    "estimated_performance": EstimatedDetails, "multivariate_drift": MultivariateDetails,
 }

@@ -185,10 +185,12 @@ def merged(rows: list[WindowProfile], attr: Literal["features", "predictions"]) 
     return {name: windows.merge_all(profiles) for name, profiles in by_name.items()}
 
 
-def merged_performance(rows: list[WindowProfile]) -> PerformanceProfile | NoLabels:
-    """One performance profile over all the windows ``rows`` (their labelled rows); ``{}`` without any."""
+def merged_performance(rows: list[WindowProfile], attr: str = "performance") -> PerformanceProfile | NoLabels:
+    """One performance profile over all the windows ``rows`` (their labelled rows; with ``attr``
+    "estimated", their estimates); ``{}`` without any."""
     out: PerformanceProfile | NoLabels = {}
     for row in rows:
-        if row.performance:
-            out = performance.merge(out, row.performance) if out else row.performance
+        found = getattr(row, attr)
+        if found:
+            out = performance.merge(out, found) if out else found
     return out

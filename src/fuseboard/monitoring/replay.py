@@ -4,7 +4,8 @@
 hour, a day, a week...), merges each period's windows straight from their stored blobs
 (packed_merge.py: a matrix sum per period, no dict per window) and gives each period the
 verdicts ``run_checks`` would give over that period's windows
-(``checks.window_checks``: drift, prediction drift, performance and quality), every summary
+(``checks.window_checks``: drift, multivariate drift, prediction drift, estimated and measured
+performance, and quality), every summary
 naming the period it read. Nothing is written. ``fuseboard report`` shows it.
 
 Each period reads the windows of one version: the one whose window came last in the period (a
@@ -25,12 +26,12 @@ from sqlalchemy import BigInteger, LargeBinary, cast, func, type_coerce
 from sqlmodel import select
 
 from fuseboard.errors import FuseboardError
-from fuseboard.monitoring.checks import WINDOW_CHECKS, window_checks
+from fuseboard.monitoring.checks import READS, WINDOW_CHECKS, WindowInputs, window_checks
 from fuseboard.monitoring.history import generic_columns, generic_performance, group_by_period, periods, window_phrase
 from fuseboard.monitoring.packed_merge import merge_blobs
 from fuseboard.monitoring.result import CheckResult, span, worst
 from fuseboard.monitoring.settings import policy_for
-from fuseboard.monitoring.shapes import NoLabels, PerformanceProfile, WindowColumns
+from fuseboard.monitoring.triage import escalate, triage
 from fuseboard.store import lookup
 from fuseboard.store.db import Workspace
 from fuseboard.store.models import Deployment, ModelVersion, WindowProfile
@@ -51,6 +52,7 @@ class PeriodChecks:
     unread_rows: int  # rows of other versions' windows in the period, not read
     status: str  # the worst verdict
     checks: list[CheckResult]
+    triage: dict[str, Any] = field(default_factory=dict)  # is the drift hurting the model (triage.py)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -86,6 +88,7 @@ class StoredWindows:
     features: list[bytes | None]  # blobs
     predictions: list[bytes | None]
     performance: list[bytes | None]
+    estimated: list[bytes | None] = field(default_factory=list)
 
 
 @contextmanager
@@ -120,24 +123,22 @@ def load_windows(ws: Workspace, model_id: int, environment_id: int, start: datet
         epoch = cast(func.strftime("%s", t.c.window_start), BigInteger)
     else:
         epoch = cast(func.extract("epoch", t.c.window_start), BigInteger)
-    blobs = [type_coerce(t.c[f"{c}_packed"], LargeBinary) for c in ("features", "predictions", "performance")]
+    blobs = [type_coerce(t.c[f"{c}_packed"], LargeBinary) for c in ("features", "predictions", "performance",
+                                                                     "estimated")]
     with ws.engine.connect() as conn:
         found = conn.execute(select(t.c.version_id, epoch, t.c.rows, *blobs)
                              .where(t.c.model_id == model_id, t.c.environment_id == environment_id,
                                     t.c.window_start >= start, t.c.window_start < end)
                              .order_by(t.c.window_start, t.c.id)).all()
     n = len(found)
-    columns = [list(column) for column in list(zip(*found))] if n else [[]] * 6
+    columns = [list(column) for column in list(zip(*found))] if n else [[]] * 7
     return StoredWindows(version_ids=np.array(columns[0], dtype=np.int64), starts=np.array(columns[1], dtype=np.int64),
                          rows=np.array(columns[2], dtype=np.int64),
-                         features=columns[3], predictions=columns[4], performance=columns[5])
+                         features=columns[3], predictions=columns[4], performance=columns[5], estimated=columns[6])
 
 
-Merged = tuple[WindowColumns, WindowColumns, PerformanceProfile | NoLabels]
-
-
-def merge_periods(stored: StoredWindows, jobs: list[tuple[int, Any]], wanted: set[str]) -> dict[int, Merged]:
-    """Each job's windows merged: ``{key: (features, predictions, performance)}``.
+def merge_periods(stored: StoredWindows, jobs: list[tuple[int, Any]], wanted: set[str]) -> dict[int, WindowInputs]:
+    """Each job's windows merged, as the window checks read them.
 
     Parameters
     ----------
@@ -149,18 +150,24 @@ def merge_periods(stored: StoredWindows, jobs: list[tuple[int, Any]], wanted: se
 
     Returns
     -------
-    merged : dict of key to (WindowColumns, WindowColumns, PerformanceProfile or ``{}``)
-        As ``checks.merged`` and ``checks.merged_performance`` give them.
+    merged : dict of key to WindowInputs
+        As ``checks.merged`` and ``checks.merged_performance`` give them (a period is both the drift
+        and the performance window: ``labelled`` is ``performance``).
     """
-    out: dict[int, Merged] = {}
+    out: dict[int, WindowInputs] = {}
     for key, positions in jobs:
         at = positions.tolist()
-        features = merge_blobs([stored.features[i] for i in at], generic_columns) \
-            if wanted & {"drift", "quality"} else {}
-        predictions = merge_blobs([stored.predictions[i] for i in at], generic_columns) \
-            if "prediction_drift" in wanted else {}
-        perf = merge_blobs([stored.performance[i] for i in at], generic_performance) if "performance" in wanted else {}
-        out[key] = (features, predictions, perf)
+        merged = WindowInputs()
+        if wanted & READS["features"]:
+            merged.features = merge_blobs([stored.features[i] for i in at], generic_columns)
+        if wanted & READS["predictions"]:
+            merged.predictions = merge_blobs([stored.predictions[i] for i in at], generic_columns)
+        if wanted & READS["performance"]:
+            merged.performance = merged.labelled = merge_blobs([stored.performance[i] for i in at],
+                                                               generic_performance)
+        if wanted & READS["estimated"] and stored.estimated:
+            merged.estimated = merge_blobs([stored.estimated[i] for i in at], generic_performance)
+        out[key] = merged
     return out
 
 
@@ -178,7 +185,7 @@ def replay(ws: Workspace, model: str, environment: str, start: datetime, end: da
     every : timedelta
         The periods' length.
     only : set of str, optional
-        Some of ``checks.WINDOW_CHECKS`` (default: all four).
+        Some of ``checks.WINDOW_CHECKS`` (default: all of them).
 
     Returns
     -------
@@ -224,15 +231,16 @@ def _replay(ws: Workspace, model: str, environment: str, start: datetime, end: d
         version = chosen[k]
         number, reference, validation = profiles.get(version, (None, {}, {})) if version is not None else \
             (None, {}, {})
-        features, predictions, perf = merged.get(k, ({}, {}, {}))
         phrase = window_phrase(period.length, period.end, live=False)
-        checks = window_checks(wanted, features, predictions, perf, reference or {}, validation or {}, criticality,
+        checks = window_checks(wanted, merged.get(k, WindowInputs()), reference or {}, validation or {}, criticality,
                                policy, phrase, phrase)
+        verdict = triage(checks)
+        escalate(checks, verdict, criticality)  # as ``check --at`` the period's end grades it
         total = int(stored.rows[groups[k]].sum()) if groups[k].size else 0
         mine = int(stored.rows[read[k]].sum()) if read[k].size else 0
         out.periods.append(PeriodChecks(period.start.isoformat(), period.end.isoformat(), span(period.length), number,
                                         mine, int(read[k].size), total - mine, worst(c.status for c in checks),
-                                        checks))
+                                        checks, verdict.as_dict()))
     return out
 
 

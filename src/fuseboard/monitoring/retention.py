@@ -194,11 +194,13 @@ def _compact_deployment(s: Any, version_id: int, env_id: int, old: tuple[Any, ..
         parts = [merged, *rows]  # merged as a check merges the windows it reads
         features, predictions = checks.merged(parts, "features"), checks.merged(parts, "predictions")
         perf = checks.merged_performance(parts)
+        estimated = checks.merged_performance(parts, "estimated")
         total = sum(p.rows for p in parts)
         for row in rows:
             s.delete(row)
         s.flush()  # the old rows go before the new one takes a bucket they may share
         merged.features, merged.predictions, merged.performance, merged.rows = features, predictions, perf, total
+        merged.estimated = estimated or None
         merged.updated_at = now
         s.add(merged)
         counts["merged"] += len(rows)

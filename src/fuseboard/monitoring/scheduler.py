@@ -95,7 +95,7 @@ class Intervals:
 
 KINDS = {
     "health": ("health",),
-    "drift": ("drift", "prediction_drift", "quality", "staleness"),
+    "drift": ("drift", "multivariate_drift", "prediction_drift", "estimated_performance", "quality", "staleness"),
     "performance": ("performance",),
 }
 

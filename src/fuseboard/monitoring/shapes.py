@@ -81,6 +81,73 @@ class Importance(TypedDict):
     share: dict[str, float]  # per feature: its positive drop over the sum of them (they add up to 1, or all 0)
 
 
+class Calibration(TypedDict):
+    """How a classifier's scores become probabilities for CBPE (``monitoring.estimation.cbpe``).
+
+    One map per class scored (binary: the positive class, ``classes[1]``), each breakpoints read by linear
+    interpolation (clipped at the ends): an isotonic regression's, or Platt's sigmoid at ``cbpe.GRID``
+    points; none at all when the model's own scores were as well calibrated (``method`` "none": the Brier
+    scores say why).
+    """
+
+    method: Literal["isotonic", "sigmoid", "none"]
+    on: Literal["validation", "reference"]
+    rows: int
+    brier: float  # of the model's own scores on those rows (mean over the classes scored)
+    brier_calibrated: float  # of the map chosen, cross-fitted (two folds): unbiased against ``brier``
+    maps: dict[str, list[list[float]]]  # class -> [breakpoints x, values y]; {} when ``method`` is "none"
+    # metric -> its standard deviation for one row: the sampling error of a window of n rows is this over sqrt(n),
+    # measured as the spread of the metric over chunks of the labelled rows
+    sampling: dict[str, float]
+
+
+class LossModel(TypedDict):
+    """Direct loss estimation for a regressor (``monitoring.estimation.dle``): two gradient-boosted trees
+    on the features (as ``Estimation.encoding`` gives them) and the prediction, one for |error|, one for error², kept
+    as an artifact of their own."""
+
+    on: Literal["validation", "reference"]
+    rows: int
+    artifact: str  # path under the workspace's artifacts, as the model's own
+    sha256: str
+    sampling: dict[str, float]  # as ``Calibration.sampling``: mae and rmse
+
+
+class EncodedColumn(TypedDict):
+    """One feature as the multivariate models read it: numbers standardised after the reference's mean
+    fills a gap; categories as their share of the reference's rows (CountEncoder's), then standardised."""
+
+    name: str
+    kind: Kind
+    fill: float  # what a missing value becomes before standardising
+    mean: float
+    scale: float  # 1.0 for a constant column
+    shares: NotRequired[dict[str, float]]  # categorical: value -> share of the reference's present values
+    other_share: NotRequired[float]  # categorical: the share of one value the reference had but did not keep
+
+
+class Reconstruction(TypedDict):
+    """Multivariate drift (``monitoring.estimation.pca``): a PCA of the encoded reference (``Estimation.encoding``),
+    and how far each row lies from its reconstruction."""
+
+    components: list[list[float]]  # (n_components, n_columns), orthonormal rows
+    variance_share: float  # of the encoded reference's variance the components keep
+    rows: int
+    mean: float  # of the reference rows' reconstruction errors
+    chunk_std: float  # standard deviation of the mean error over ``chunk_rows``-row chunks of the reference
+    chunk_rows: int
+    errors: NumericProfile  # the reference's errors, profiled: the bins each window's errors are folded on
+
+
+class Estimation(TypedDict, total=False):
+    """What a version keeps for estimating without labels (``reference_profile["estimation"]``)."""
+
+    encoding: list[EncodedColumn]  # how the PCA and the loss models read the features
+    cbpe: Calibration
+    dle: LossModel
+    pca: Reconstruction
+
+
 class ReferenceProfile(TypedDict):
     """A model version's reference profile (``profiles.build_profile``, completed at registration)."""
 
@@ -92,6 +159,7 @@ class ReferenceProfile(TypedDict):
     scores: NotRequired[NumericProfile]  # binary classifiers: the positive class's probability
     classes: NotRequired[list[str]]  # classifiers: the classes in the estimator's order
     importance: NotRequired[Importance]  # absent for versions registered before it was measured
+    estimation: NotRequired[Estimation]  # absent for versions registered before it was fitted
 
 
 class NumericWindow(TypedDict):
@@ -169,7 +237,8 @@ class NoProfile(TypedDict):
     """A version registered without reference data (or no serving version to read one from): ``{}``."""
 
 
-# a window's columns by name: its features, or its predictions ("prediction", and "score" for binary classifiers)
+# a window's columns by name: its features, or its predictions ("prediction", "score" for binary classifiers, and
+# "reconstruction": each row's PCA reconstruction error, for versions that keep a ``Reconstruction``)
 WindowColumns = dict[str, WindowFeature]
 
 # a version's validation metrics (``ModelVersion.validation_metrics``): metric name -> value, plus the

@@ -18,7 +18,8 @@ from sqlmodel import Session, select
 from fuseboard.errors import FuseboardError
 from fuseboard.monitoring import alerts as alerts_mod
 from fuseboard.monitoring import rollouts
-from fuseboard.monitoring.checks import evaluate_drift, merged
+from fuseboard.monitoring.checks import CheckResult, evaluate_drift, merged
+from fuseboard.monitoring.triage import triage
 from fuseboard.monitoring.settings import policy_for
 from fuseboard.status import OPEN_ALERT_STATES, Status
 from fuseboard.store import lookup
@@ -27,7 +28,8 @@ from fuseboard.store.models import (Alert, AuditEvent, CheckRun, CheckState, Dep
                                     Model, ModelVersion, Person, Rollout, Rota, RotaShift, Team, WindowProfile,
                                     utcnow)
 
-CHECK_ORDER = ("health", "drift", "prediction_drift", "performance", "quality", "staleness")
+CHECK_ORDER = ("health", "drift", "multivariate_drift", "prediction_drift", "estimated_performance", "performance",
+               "quality", "staleness")
 LOOKBACK = timedelta(hours=24)
 
 
@@ -104,6 +106,8 @@ class Incident:
     went_live_at: datetime | None = None  # when the serving version went live here
     endpoint_url: str = ""
     open_alerts: tuple[int, ...] = field(default_factory=tuple)
+    # is the drift hurting the model (monitoring/triage.py), from the checks' latest verdicts
+    triage: dict[str, Any] = field(default_factory=lambda: {"verdict": "ok", "reasons": []})
 
     def as_dict(self) -> dict[str, Any]:
         def encode(value: Any) -> Any:
@@ -388,6 +392,7 @@ def incident(ws: Workspace, model: str, env: str, *, now: datetime | None = None
         alert = _worst_alert(s, m, e)
         serving = s.get(ModelVersion, dep.version_id).version if dep is not None else None
         states = s.exec(select(CheckState).where(CheckState.model_id == m.id, CheckState.environment_id == e.id)).all()
+        verdict = triage([CheckResult(c.check, c.status, c.summary, details=c.details or {}) for c in states])
         checks = sorted((CheckLine(c.check, c.status, c.summary, c.since) for c in states),
                         key=lambda c: (-Status.of(c.status).rank,
                                        CHECK_ORDER.index(c.check) if c.check in CHECK_ORDER else len(CHECK_ORDER)))
@@ -407,7 +412,7 @@ def incident(ws: Workspace, model: str, env: str, *, now: datetime | None = None
             alert.check if alert else None, alert.severity if alert else None, alert.state if alert else None,
             (alert.flaps or 0) if alert else 0,
             (live.finished_at if live is not None else dep.deployed_at if dep is not None else None),
-            dep.endpoint_url if dep is not None else "", open_ids)
+            dep.endpoint_url if dep is not None else "", open_ids, verdict.as_dict())
 
 
 def alert_views(ws: Workspace, *, include_resolved: bool = False, now: datetime | None = None,

@@ -26,7 +26,7 @@ from sqlmodel import func, select
 from fuseboard.errors import FuseboardError
 from fuseboard.inputs import not_a_file
 from fuseboard.monitoring import drift, profiles, shapes
-from fuseboard.ops import audit, baseline, importance
+from fuseboard.ops import audit, baseline, estimators, importance
 from fuseboard.ops.baseline import Baseline
 from fuseboard.store import lookup
 from fuseboard.ops.names import check_name
@@ -70,6 +70,8 @@ class RegisterResult:
     changed: dict[str, str | None] = field(default_factory=dict)  # model fields this registration changed, as shown
     baseline: dict[str, Any] = field(default_factory=dict)  # how ``metrics`` were measured (Baseline.as_dict())
     importance: shapes.Importance | None = None  # permutation importance (ops/importance.py); None: not measurable
+    estimators: list[str] = field(default_factory=list)  # fitted for watching without labels: pca, cbpe, dle
+    not_fitted: list[str] = field(default_factory=list)  # what could not be fitted, and why
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -268,6 +270,8 @@ class Prepared:
     profile: shapes.ReferenceProfile
     artifact: bytes = b""  # the bytes that were hashed, loaded and measured: what gets stored
     baseline: Baseline = Baseline("unknown", 0)  # how ``metrics`` were measured (baseline.py)
+    loss_models: bytes = b""  # DLE's loss models (ops/estimators.py), stored as an artifact at commit
+    not_fitted: list[str] = field(default_factory=list)
 
 
 def prepare(req: RegisterRequest) -> Prepared:
@@ -309,11 +313,13 @@ def _prepare(req: RegisterRequest) -> Prepared:
         metrics, found = baseline.measure(task, estimator, val_y, val_pred, val_proba), \
             Baseline("validation", len(validation))
         weights = importance.from_frame(task, estimator, val_features, val_y, "validation")
+        labelled = estimators.Labelled(val_features, val_y, val_pred, val_proba, "validation")
     else:  # cross-validated on the reference; in-sample (said loudly) only when that cannot run
         ref_y = baseline.targets(task, estimator, reference[req.target], req.reference)
         metrics, found = baseline.on_reference(task, estimator, model_input(estimator, ref_features), ref_y,
                                                ref_pred, ref_proba)
         weights = importance.from_frame(task, estimator, ref_features, ref_y, "reference")
+        labelled = estimators.Labelled(ref_features, ref_y, ref_pred, ref_proba, "reference")
     metrics_on, metrics_rows = ("validation" if found.method == "validation" else "reference"), found.rows
 
     import pandas as pd
@@ -327,8 +333,10 @@ def _prepare(req: RegisterRequest) -> Prepared:
         profile["classes"] = [str(c) for c in estimator.classes_]
     if weights is not None:
         profile["importance"] = weights
+    fitted = estimators.fit(task, estimator, schema, profile, ref_features, labelled)
+    profile["estimation"] = fitted.estimation
     return Prepared(req, task, est_class, hashlib.sha256(artifact).hexdigest(), schema, metrics, metrics_on,
-                    int(metrics_rows), profile, artifact, found)
+                    int(metrics_rows), profile, artifact, found, fitted.loss_models, fitted.said)
 
 
 def _task(estimator: Any, asked: str | None, est_class: str) -> str:
@@ -368,7 +376,7 @@ def register(ws: Workspace, req: RegisterRequest, *, actor: str, origin: str, no
 def commit(ws: Workspace, prep: Prepared, *, actor: str, origin: str, now: datetime | None = None) -> RegisterResult:
     """Record a prepared version: the artifact copy and the rows land together or not at all."""
     req, when = prep.req, now or utcnow()
-    created_file, stored = False, ""
+    created_file, stored, loss_created, loss_stored = False, "", False, ""
     try:
         with ws.transaction() as s:
             model = s.exec(select(Model).where(Model.name == req.model)).first()
@@ -387,6 +395,10 @@ def commit(ws: Workspace, prep: Prepared, *, actor: str, origin: str, now: datet
             last = s.exec(select(func.max(ModelVersion.version)).where(ModelVersion.model_id == model.id)).one()
             number = (last or 0) + 1
             stored, created_file = _store_artifact(ws, prep.artifact, prep.sha256)
+            if prep.loss_models:  # DLE's loss models: an artifact of their own, named in the profile
+                loss_sha = hashlib.sha256(prep.loss_models).hexdigest()
+                loss_stored, loss_created = _store_artifact(ws, prep.loss_models, loss_sha, ".loss")
+                prep.profile["estimation"]["dle"].update(artifact=loss_stored, sha256=loss_sha)
             s.add(ModelVersion(
                 model_id=model.id, version=number, artifact_sha256=prep.sha256, artifact_path=stored,
                 estimator_class=prep.estimator_class, target=req.target, feature_schema=prep.schema,
@@ -408,10 +420,13 @@ def commit(ws: Workspace, prep: Prepared, *, actor: str, origin: str, now: datet
     except BaseException:
         if created_file:
             (ws.artifact_dir / stored).unlink(missing_ok=True)
+        if loss_created:
+            (ws.artifact_dir / loss_stored).unlink(missing_ok=True)
         raise
+    fitted = [k for k in ("pca", "cbpe", "dle") if k in prep.profile.get("estimation", {})]
     return RegisterResult(req.model, number, created_model, prep.sha256, prep.estimator_class, prep.task,
                           prep.metrics, prep.metrics_on, prep.schema, {} if created_model else after,
-                          prep.baseline.as_dict(), prep.profile.get("importance"))
+                          prep.baseline.as_dict(), prep.profile.get("importance"), fitted, prep.not_fitted)
 
 
 def _apply_updates(s: Any, model: Model, req: RegisterRequest, owner: Any, builder: Any) -> tuple[dict, dict]:
@@ -444,10 +459,10 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, (date, datetime)) else value
 
 
-def _store_artifact(ws: Workspace, data: bytes, sha: str) -> tuple[str, bool]:
-    """Write ``data`` (the bytes registered) into ``artifacts/<sha[:2]>/<sha>.joblib``; returns
-    (relative path, newly created)."""
-    rel = f"{sha[:2]}/{sha}.joblib"
+def _store_artifact(ws: Workspace, data: bytes, sha: str, suffix: str = ".joblib") -> tuple[str, bool]:
+    """Write ``data`` (the bytes registered) into ``artifacts/<sha[:2]>/<sha><suffix>``; returns
+    (relative path, newly created). A model is ``.joblib``; DLE's loss models are ``.loss`` (joblib too)."""
+    rel = f"{sha[:2]}/{sha}{suffix}"
     dest = ws.artifact_dir / rel
     if dest.exists() and sha256_file(dest) == sha:
         return rel, False

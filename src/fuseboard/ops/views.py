@@ -355,7 +355,8 @@ def deployment_health(ws: Workspace, model: str, env: str, history_limit: int = 
         history = [CheckInfo(r.check, r.status, r.summary, r.rows, {}, r.at, r.at, versions.get(r.version_id, 0))
                    for r in s.scalars(select(CheckRun).where(CheckRun.model_id == m.id, CheckRun.environment_id == e.id)
                                       .order_by(CheckRun.at.desc(), CheckRun.id.desc()).limit(history_limit))]
-    order = ("health", "drift", "prediction_drift", "performance", "quality", "staleness")
+    order = ("health", "drift", "multivariate_drift", "prediction_drift", "estimated_performance", "performance",
+             "quality", "staleness")
     states.sort(key=lambda c: order.index(c.check) if c.check in order else len(order))
     return DeploymentHealth(m.name, e.name, m.criticality, versions.get(dep.version_id) if dep else None,
                             dep.endpoint_url if dep else "", states, history)

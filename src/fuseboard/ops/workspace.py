@@ -120,7 +120,8 @@ def _copy_rows(source: Workspace, target: Workspace, tables: list[Any]) -> dict[
 
 
 def _copy_artifacts(source: Workspace, target: Workspace) -> int:
-    """The artifact files the copied versions name, into the target's artifact folder (content-addressed)."""
+    """The artifact files the copied versions name (their models' and their loss models'), into the target's
+    artifact folder (content-addressed)."""
     from fuseboard.store.db import ARTIFACT_MODES, FOLDER_MODES, share
     from fuseboard.store.files import copy_verified
 
@@ -130,7 +131,12 @@ def _copy_artifacts(source: Workspace, target: Workspace) -> int:
 
     copied = 0
     with source.session() as s:
-        wanted = sorted(set(s.execute(select(ModelVersion.artifact_path, ModelVersion.artifact_sha256)).all()))
+        wanted = set(s.execute(select(ModelVersion.artifact_path, ModelVersion.artifact_sha256)).all())
+        for (profile,) in s.execute(select(ModelVersion.reference_profile)):  # DLE's loss models, by their own sha
+            loss = ((profile or {}).get("estimation") or {}).get("dle")
+            if loss and loss.get("artifact"):
+                wanted.add((loss["artifact"], loss["sha256"]))
+        wanted = sorted(wanted)
     for rel, sha in wanted:
         src, dest = source.artifact_dir / rel, target.artifact_dir / rel
         if not rel or not src.is_file() or (dest.exists() and sha256_file(dest) == sha):

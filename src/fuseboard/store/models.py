@@ -378,6 +378,10 @@ class WindowProfile(SQLModel, table=True):
     features: dict[str, Any] = _packed("features_packed")
     predictions: dict[str, Any] = _packed("predictions_packed")
     performance: dict[str, Any] = _packed("performance_packed")
+    # performance estimated without labels (monitoring/estimation: CBPE counts in millionths of a row, DLE
+    # sums); None for windows of versions without estimators, and those folded before they were kept
+    estimated: Optional[dict[str, Any]] = Field(default=None, sa_column=Column("estimated_packed", PackedProfile,
+                                                                                nullable=True))
     updated_at: datetime = _when()
 
 

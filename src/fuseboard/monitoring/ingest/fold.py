@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, TypedDict
 
 from fuseboard.monitoring import performance, windows
+from fuseboard.monitoring.estimation.fold import fold_batch
 from fuseboard.monitoring.ingest.encode import _POOL, Encoded, _feature
 from fuseboard.monitoring.ingest.validation import Batch
 
@@ -42,24 +43,31 @@ def classes_of(mv: ModelVersion) -> list[str]:
     return sorted((profile.get("target") or {}).get("value_counts", {}))
 
 
-def fold_window(batch: Batch, idx: Any, mv: ModelVersion, task: str, classes: list[str]) -> tuple[dict, dict, dict]:
-    """Feature, prediction and performance profiles of the rows ``idx`` of a batch."""
+Folded = tuple[dict, dict, dict, dict]  # a window's features, predictions, performance and estimated performance
+
+
+def fold_window(batch: Batch, idx: Any, mv: ModelVersion, task: str, classes: list[str]) -> Folded:
+    """Feature, prediction, performance and estimated performance profiles of the rows ``idx`` of a batch."""
     return fold_windows(batch, [idx], mv, task, classes)[0]
 
 
 def fold_windows(batch: Batch, windows_idx: list[Any], mv: ModelVersion, task: str, classes: list[str],
                  table: "pa.Table | ParquetColumns | None" = None, source: str = "rows",
-                 meanwhile: Callable[[], None] | None = None) -> list[tuple[dict, dict, dict]]:
+                 meanwhile: Callable[[], None] | None = None, loss_models: Any = None) -> list[Folded]:
     """``fold_window`` for several windows of a batch at once, one column at a time.
 
     Each task folds one column over every window, so the two worker threads get coarse work:
     numpy sorts without the GIL, and the columns fold side by side. Features the batch does not
     hold yet are converted from ``table`` by their task (the first bad one in schema order is the
-    one reported). ``meanwhile`` runs on the calling thread while the columns fold.
+    one reported). ``meanwhile`` runs on the calling thread while the columns fold. Where the version
+    keeps estimators (``reference_profile["estimation"]``), the rows' reconstruction errors join the
+    predictions (``reconstruction``) and the estimated performance is the fourth profile
+    (monitoring/estimation/fold.py; ``loss_models``: the loaded DLE models).
     """
     ref = mv.reference_profile
     schema = mv.feature_schema
     n = len(windows_idx)
+    converted: dict[str, Any] = {}  # the features as converted, for the estimators
 
     def fold_numeric(column: Any, reference: dict[str, Any]) -> list[dict[str, Any]]:
         return windows.fold_numeric_windows(column, windows_idx, reference)
@@ -68,6 +76,7 @@ def fold_windows(batch: Batch, windows_idx: list[Any], mv: ModelVersion, task: s
         column = batch.features.get(f["name"])
         if column is None:
             column = _feature(table, f["name"], f["kind"], source)
+        converted[f["name"]] = column
         reference = ref["features"][f["name"]]
         if f["kind"] == "numeric":
             return fold_numeric(column, reference)
@@ -102,8 +111,14 @@ def fold_windows(batch: Batch, windows_idx: list[Any], mv: ModelVersion, task: s
     results = dict(zip([name for name, _ in tasks], _in_order(futures)))
     perf = results.get(("out", "performance")) or [{}] * n
     predictions = {key: results[("out", key)] for key in ("prediction", "score") if ("out", key) in results}
-    return [({f["name"]: results[("feature", f["name"])][i] for f in schema}, {key: value[i] for key, value in predictions.items()},
-             perf[i]) for i in range(n)]
+    estimated: list[dict] = [{}] * n
+    if ref.get("estimation"):
+        reconstruction, estimated = fold_batch(converted, batch.prediction, batch.scores, ref, task, classes,
+                                               windows_idx, loss_models)
+        if reconstruction is not None:
+            predictions["reconstruction"] = reconstruction
+    return [({f["name"]: results[("feature", f["name"])][i] for f in schema},
+             {key: value[i] for key, value in predictions.items()}, perf[i], estimated[i]) for i in range(n)]
 
 
 def _in_order(futures: list[Future]) -> Any:

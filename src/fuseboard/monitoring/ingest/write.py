@@ -81,6 +81,21 @@ def ingest_table(ws: Workspace, model: str, env: str, table: "pa.Table | Parquet
                          f"folded; nothing was written, try again ({source})")
 
 
+def loss_models_of(ws: Workspace, mv: ModelVersion) -> Any:
+    """The version's DLE loss models, loaded (None when it keeps none, or their artifact is missing or
+    altered: the batch is then ingested without estimates)."""
+    found = (mv.reference_profile.get("estimation") or {}).get("dle")
+    if not found:
+        return None
+    from fuseboard.monitoring.estimation import dle
+    from fuseboard.store.files import sha256_file
+
+    path = ws.artifact_dir / found["artifact"]
+    if not path.exists() or sha256_file(path) != found["sha256"]:
+        return None
+    return dle.load(path, found["sha256"])
+
+
 def _ingest_once(ws: Workspace, model: str, env: str, table: "pa.Table | ParquetColumns", source: str,
                  now: datetime) -> IngestResult:
     """One attempt: read, validate and fold for the version serving now, then write; ``_Redeployed``
@@ -103,8 +118,9 @@ def _ingest_once(ws: Workspace, model: str, env: str, table: "pa.Table | Parquet
             _serving(s, m.id, e.id), _stored_windows(s, mv.id, e.id, whens)
 
     fingerprint = _fingerprint(batch)
-    folded = fold_windows(batch, slices, mv, m.task, classes, table=table, source=source, meanwhile=prepare)
-    labelled = sum(perf.get("labelled", 0) for _, _, perf in folded)
+    folded = fold_windows(batch, slices, mv, m.task, classes, table=table, source=source, meanwhile=prepare,
+                          loss_models=loss_models_of(ws, mv))
+    labelled = sum(perf.get("labelled", 0) for _, _, perf, _ in folded)
     with ws.transaction() as s:
         if _serving(s, m.id, e.id) != mv.id:  # a deploy landed while the batch was folded: roll back (the
             raise _Redeployed  # transaction leaves with the exception) and fold it again outside it
@@ -113,25 +129,28 @@ def _ingest_once(ws: Workspace, model: str, env: str, table: "pa.Table | Parquet
             _refuse_repeat(s, m.id, e.id, fingerprint, batch.rows, source)
         stored = _stored_windows(s, mv.id, e.id, whens)
         fresh = []  # windows nothing was stored in yet: one multi-row insert, no objects to build
-        for when, size, (features, predictions, perf) in zip(whens, sizes, folded):
+        for when, size, (features, predictions, perf, estimated) in zip(whens, sizes, folded):
             row = stored.get(when)
             if row is None:
                 fresh.append({"model_id": m.id, "environment_id": e.id, "version_id": mv.id, "window_start": when,
                               "window_seconds": WINDOW_SECONDS, "rows": size, "features": features,
-                              "predictions": predictions, "performance": perf or {}, "updated_at": now})
+                              "predictions": predictions, "performance": perf or {},
+                              "estimated": estimated or None, "updated_at": now})
                 continue
             row.rows += size
             row.features = merge_profiles(row.features, features)
             row.predictions = merge_profiles(row.predictions, predictions)
             if perf:
                 row.performance = performance.merge(row.performance, perf) if row.performance else perf
+            if estimated:
+                row.estimated = performance.merge(row.estimated, estimated) if row.estimated else estimated
             row.updated_at = now
             s.add(row)
         if fresh:
             s.execute(insert(WindowProfile), fresh)
         if pending:
             s.execute(insert(PendingLabel), pending)
-    quality = _quality([features for features, _, _ in folded], [predictions for _, predictions, _ in folded])
+    quality = _quality([features for features, *_ in folded], [predictions for _, predictions, *_ in folded])
     policy = policy_for(m.monitoring)
     outside = outside_windows(unique.tolist(), sizes, now, policy.drift_window, policy.performance_window)
     return IngestResult(m.name, e.name, mv.version, batch.rows, len(unique), labelled, len(pending),

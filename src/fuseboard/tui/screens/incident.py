@@ -262,6 +262,20 @@ def verdict_line(advice: Any, colors: dict[str, str]) -> Text:
     return line
 
 
+TRIAGE_STYLE = {"harmful": "error", "watch": "warning", "ok": "success"}
+
+
+def triage_line(found: dict[str, Any], colors: dict[str, str]) -> Text:
+    """``Triage harmful — estimated roc_auc 0.801 vs 0.912 (warn); drift in strong, 93% of …``: is the
+    drift hurting the model, before anything else."""
+    word = found.get("verdict", "ok")
+    line = Text("Triage ", style="bold")
+    line.append(word, style=f"bold {colors.get(TRIAGE_STYLE.get(word, ''), '')}".strip())
+    reasons = found.get("reasons") or []
+    line.append(" — " + visible("; ".join(reasons)) if reasons else " — no drift, no degraded performance")
+    return line
+
+
 def outcome_lines(steps: list[Progress], colors: dict[str, str]) -> list[Text]:
     out = [Text("Rollback, as it happens", style="bold")]
     for i, step in enumerate(steps):
@@ -277,7 +291,7 @@ def render_incident(inc: Any, colors: dict[str, str], steps: list[Progress], ope
     """What is wrong, what changed around it, who owns it and who to call, the runbook, and whether
     a rollback will help; the rollback's steps on top while one runs. ``opened``: the alert the view
     was opened from, when it is not the deployment's worst (which the verdict is about)."""
-    parts: list[Any] = []
+    parts: list[Any] = [triage_line(inc.triage, colors)]
     head = Text()
     if opened is not None and opened.id != inc.alert_id:
         state = "resolved" if opened.state == "resolved" else "silenced" if opened.silenced else opened.state

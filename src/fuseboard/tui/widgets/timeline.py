@@ -32,8 +32,9 @@ if TYPE_CHECKING:
     from fuseboard.ops.report import DeploymentHistory, PeriodChecks
 
 WINDOW = timedelta(minutes=5)  # a stored window: the ranges end on one's boundary
-CHECKS = (("drift", "drift"), ("prediction_drift", "prediction drift"), ("performance", "performance"),
-          ("quality", "quality"))
+CHECKS = (("drift", "drift"), ("multivariate_drift", "multivariate"), ("prediction_drift", "prediction drift"),
+          ("estimated_performance", "estimated perf"), ("performance", "performance"), ("quality", "quality"))
+OPTIONAL_ROWS = ("multivariate_drift", "estimated_performance")  # shown only when some period has a verdict
 LABEL = 16  # the label column: "prediction drift"
 WIDTH = 76  # the section's lines at most (80 columns less the view's padding and scroll bar)
 SUFFIX = 10  # what the last period says, after the strip: 16 + 1 + 48 + 1 + 10 = 76 cells at most
@@ -327,6 +328,8 @@ def render_timeline(timeline: Timeline | None, colors: dict[str, str], *, span: 
     last = history.periods[-1]
     for check, word in CHECKS:
         statuses = check_statuses(history, check)
+        if check in OPTIONAL_ROWS and all(s == "none" for s in statuses):
+            continue  # a version without estimators: no row of dots
         glyph, _ = GLYPHS.get(statuses[-1], (NONE, ""))
         lines.append(Text.assemble(_label(word), strip(statuses, colors),
                                    _suffix(f"{glyph} {statuses[-1]}", "" if statuses[-1] != "none" else "dim")))

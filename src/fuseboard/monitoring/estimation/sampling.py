@@ -1,0 +1,52 @@
+"""The sampling error of a metric on a window of n rows, from chunks of labelled rows.
+
+A metric measured on n rows scatters around its value on all rows by about sigma / sqrt(n). sigma is
+measured once, at registration: the labelled rows are split into ``CHUNKS`` disjoint random chunks,
+``DRAWS`` times with a fixed seed; the standard deviation of the metric over those chunks, times the
+square root of their size, is sigma. A window's estimate then has the interval
+``estimate +/- 1.96 sigma / sqrt(n)`` (NannyML's sampling error, read from reference chunks too).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+__all__ = ["CHUNKS", "DRAWS", "MIN_ROWS", "spread"]
+
+CHUNKS = 10
+DRAWS = 20
+SEED = 1
+MIN_ROWS = 100  # labelled rows to measure a spread from (chunks of 10)
+
+
+def spread(n: int, metric_of: Callable[[Any], dict[str, float]]) -> dict[str, float]:
+    """Per metric, its standard deviation scaled to one row.
+
+    Parameters
+    ----------
+    n : int
+        Labelled rows.
+    metric_of : callable
+        Takes an index array of rows (a chunk) and returns its metrics by name.
+
+    Returns
+    -------
+    sigma : dict of str to float
+        Metrics measured on at least half the chunks; {} under ``MIN_ROWS`` rows.
+    """
+    import numpy as np
+
+    if n < MIN_ROWS:
+        return {}
+    size = n // CHUNKS
+    rng = np.random.default_rng(SEED)
+    found: dict[str, list[float]] = {}
+    for _ in range(DRAWS):
+        order = rng.permutation(n)
+        for k in range(CHUNKS):
+            for name, value in metric_of(order[k * size:(k + 1) * size]).items():
+                if math.isfinite(value):
+                    found.setdefault(name, []).append(value)
+    return {name: float(np.std(values, ddof=1)) * math.sqrt(size)
+            for name, values in found.items() if len(values) >= CHUNKS * DRAWS // 2}
