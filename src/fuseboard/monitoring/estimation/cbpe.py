@@ -224,20 +224,17 @@ def fold_windows(predicted: np.ndarray, scores: Any, calibration: Calibration, c
     columns = [list(classes).index(c) for c in scored]
     bins = np.minimum((np.nan_to_num(raw[:, columns], nan=0.0) * performance.SCORE_BINS).astype(np.int64),
                       performance.SCORE_BINS - 1)
-    out: list[ClassificationPerformance | dict] = []
-    for idx in windows_idx:
-        ok = valid[idx]
-        rows = int(ok.sum())
-        if not rows:
-            out.append({})
-            continue
-        u, pred, b = units[idx][ok], np.asarray(predicted)[idx][ok], bins[idx][ok]
+    predicted = np.asarray(predicted)
+
+    def build(idx: Any, ok: Any, rows: int) -> dict:
+        u, pred, b = units[idx][ok], predicted[idx][ok], bins[idx][ok]
         confusion = [np.bincount(pred, weights=u[:, t], minlength=k).astype(np.int64).tolist() for t in range(k)]
         hist = {}
         for i, (c, j) in enumerate(zip(scored, columns)):
             pos = np.bincount(b[:, i], weights=u[:, j], minlength=performance.SCORE_BINS).astype(np.int64)
             count = np.bincount(b[:, i], minlength=performance.SCORE_BINS).astype(np.int64) * SCALE
             hist[c] = {"pos": pos.tolist(), "neg": (count - pos).tolist()}
-        out.append({"task": "classification", "classes": list(classes), "labelled": int(rows * SCALE),
-                    "unknown_labels": int(ok.size - rows), "confusion": confusion, "scores": hist})
-    return out
+        return {"task": "classification", "classes": list(classes), "labelled": int(rows * SCALE),
+                "unknown_labels": int(ok.size - rows), "confusion": confusion, "scores": hist}
+
+    return sampling.per_window(valid, windows_idx, build)

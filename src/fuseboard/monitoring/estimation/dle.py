@@ -108,14 +108,7 @@ def fold_windows(models: Any, X: np.ndarray, prediction: np.ndarray, windows_idx
     absolute, squared = np.zeros(prediction.size), np.zeros(prediction.size)
     if valid.any():
         absolute[valid], squared[valid] = predict(models, X[valid], prediction[valid])
-    out: list[dict] = []
-    for idx in windows_idx:
-        ok = valid[idx]
-        rows = int(ok.sum())
-        if not rows:
-            out.append({})
-            continue
-        out.append({"task": "regression", "labelled": rows, "unknown_labels": int(ok.size - rows),
-                    "sum_err": 0.0, "sum_sq_err": float(squared[idx][ok].sum()),
-                    "sum_abs_err": float(absolute[idx][ok].sum()), "sum_y": 0.0, "sum_y2": 0.0})
-    return out
+    return sampling.per_window(valid, windows_idx, lambda idx, ok, rows: {
+        "task": "regression", "labelled": rows, "unknown_labels": int(ok.size - rows), "sum_err": 0.0,
+        "sum_sq_err": float(squared[idx][ok].sum()), "sum_abs_err": float(absolute[idx][ok].sum()), "sum_y": 0.0,
+        "sum_y2": 0.0})

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
-__all__ = ["CHUNKS", "DRAWS", "MIN_ROWS", "spread"]
+__all__ = ["CHUNKS", "DRAWS", "MIN_ROWS", "per_window", "spread"]
 
 CHUNKS = 10
 DRAWS = 20
@@ -50,3 +50,14 @@ def spread(n: int, metric_of: Callable[[Any], dict[str, float]]) -> dict[str, fl
                     found.setdefault(name, []).append(value)
     return {name: float(np.std(values, ddof=1)) * math.sqrt(size)
             for name, values in found.items() if len(values) >= CHUNKS * DRAWS // 2}
+
+
+def per_window(valid: Any, windows_idx: Any, build: Callable[[Any, Any, int], dict]) -> list[dict]:
+    """``build(idx, ok, rows)`` for each window with rows to estimate from (``ok``: which of the window's
+    rows, ``rows``: how many), ``{}`` for the others: the loop CBPE's and DLE's folds share."""
+    out: list[dict] = []
+    for idx in windows_idx:
+        ok = valid[idx]
+        rows = int(ok.sum())
+        out.append(build(idx, ok, rows) if rows else {})
+    return out
