@@ -39,6 +39,15 @@ def fold_batch(columns: Mapping[str, Any], prediction: Any, scores: Any, referen
     reconstruction : list of NumericWindow, one per window, or None without a PCA
     estimated : list of dict, one per window (``{}``: nothing estimated)
     """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):  # BLAS's own threads fight the ingest's fold threads
+        return _fold(columns, prediction, scores, reference, task, classes, windows_idx, loss_models)
+
+
+def _fold(columns: Mapping[str, Any], prediction: Any, scores: Any, reference: ReferenceProfile, task: str,
+          classes: Sequence[str], windows_idx: Sequence[Any], loss_models: Any
+          ) -> tuple[list[NumericWindow] | None, list[dict]]:
     fitted = reference.get("estimation") or {}
     n = len(windows_idx)
     reconstruction = None
