@@ -104,7 +104,7 @@ def register(ctx: Context, model: str, artifact: Path, reference: Path, target: 
         click.echo(visible(f"importance: {importance_text(result.importance)}"))
     else:
         click.echo("importance: not measured (the model could not be scored on those rows)")
-    click.echo(f"before the labels: {estimators_text(result.estimators, result.task)}")
+    click.echo(f"before the labels: {estimators_text(result.estimators)}")
     for said in result.not_fitted:
         click.echo(visible(said))
     for feature in result.features:  # numbers profiled as categories: say so, and how to keep them numeric
@@ -119,7 +119,7 @@ ESTIMATOR_WORDS = {"pca": "multivariate drift (PCA)", "cbpe": "estimated perform
                    "dle": "estimated performance (DLE)"}
 
 
-def estimators_text(fitted: list[str], task: str) -> str:
+def estimators_text(fitted: list[str]) -> str:
     """``multivariate drift (PCA), estimated performance (CBPE)``, or what is missing."""
     if not fitted:
         return "nothing fitted (`fuseboard models refit MODEL VERSION --reference FILE`)"
@@ -232,7 +232,7 @@ def models_refit(ctx: Context, model: str, version: int, reference: Path, valida
         return
     fitted = [k for k in found.fitted if k != "importance"]
     click.echo(visible(f"{model} v{version} refitted on its {found.on} rows: "
-                       f"{estimators_text(fitted, '')}{', importance' if 'importance' in found.fitted else ''}"))
+                       f"{estimators_text(fitted)}{', importance' if 'importance' in found.fitted else ''}"))
     for said in found.said:
         click.echo(visible(said))
 

@@ -7,60 +7,25 @@ and PostgreSQL.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, UniqueConstraint
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from fuseboard.clock import utcnow  # noqa: F401  (the clock columns default to; imported from here by older code)
 from fuseboard.status import Status
+from fuseboard.store.column_types import PackedProfile, UTCDateTime  # noqa: F401  (imported from here too)
 
 TASKS = ("classification", "regression")
 CRITICALITIES = ("mission-critical", "internal")
 TEAM_KINDS = ("data-science", "ml-engineering", "it-operations")
 
 
-class UTCDateTime(TypeDecorator):
-    """Stores naive UTC, returns aware UTC, on every back end."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=timezone.utc)
-
-
-class PackedProfile(TypeDecorator):
-    """A window's profile (a dict) stored as the compact binary of ``window_codec``, read back exactly."""
-
-    impl = LargeBinary
-    cache_ok = True
-
-    def process_bind_param(self, value: dict[str, Any] | None, dialect: Any) -> bytes | None:
-        from fuseboard.store.window_codec import encode
-
-        return None if value is None else encode(value)
-
-    def process_result_value(self, value: bytes | None, dialect: Any) -> dict[str, Any] | None:
-        from fuseboard.store.window_codec import decode
-
-        return None if value is None else decode(value)
-
-
-def _packed(column: str) -> Any:
-    return Field(default_factory=dict, sa_column=Column(column, PackedProfile, nullable=False))
+def _packed(column: str, *, nullable: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(column, PackedProfile, nullable=True)) if nullable else \
+        Field(default_factory=dict, sa_column=Column(column, PackedProfile, nullable=False))
 
 
 def _when(**kw: Any) -> Any:
@@ -380,8 +345,7 @@ class WindowProfile(SQLModel, table=True):
     performance: dict[str, Any] = _packed("performance_packed")
     # performance estimated without labels (monitoring/estimation: CBPE counts in millionths of a row, DLE
     # sums); None for windows of versions without estimators, and those folded before they were kept
-    estimated: Optional[dict[str, Any]] = Field(default=None, sa_column=Column("estimated_packed", PackedProfile,
-                                                                                nullable=True))
+    estimated: Optional[dict[str, Any]] = _packed("estimated_packed", nullable=True)
     updated_at: datetime = _when()
 
 
