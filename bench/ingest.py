@@ -6,7 +6,9 @@ Builds a workspace with one registered model of 25 features (20 numeric, 5
 categorical), writes ROWS inference rows to Parquet, then times pyarrow.parquet.read_table alone
 and ``fuseboard ingest`` of the same file (read, validate against the schema, fold into window
 profiles, write; each on a freshly opened workspace, as a new process would), one right after the
-other, RUNS times. This machine's timings wander by a third from minute to minute, so three ratios
+other, RUNS times; each run also ingests the file with the version's estimators (CBPE's calibration
+and the multivariate PCA, fitted at registration) set aside, so what estimation adds is measured side
+by side (``estimators_added``: 0.25 is 25% more time). This machine's timings wander by a third from minute to minute, so three ratios
 are reported: the medians', the fastest runs', and the median of each run's own ratio (the read and
 the ingest side by side, in the same conditions).
 Also times one drift-and-performance check from the stored profiles, and (``--evidently-file``, on
@@ -122,6 +124,39 @@ def evidently_file(tmp: Path, rows: int, runs: int) -> dict[str, float]:
             "evidently_file_vs_read_per_run": statistics.median(f / r for f, r in zip(full, read))}
 
 
+_SAVED: dict = {}
+
+
+def timed_ingest(url: str, path: Path, estimators: bool) -> float:
+    """One ingest of the file on a freshly opened workspace with no windows, the version keeping its
+    estimators (CBPE's calibration, the PCA) or, for the side-by-side figure, not."""
+    from sqlmodel import delete, select
+
+    from fuseboard.monitoring import ingest
+    from fuseboard.store.db import open_workspace
+    from fuseboard.store.models import ModelVersion, WindowProfile
+
+    ws = open_workspace(url)
+    with ws.transaction() as s:
+        s.exec(delete(WindowProfile))
+        version = s.exec(select(ModelVersion)).one()
+        profile = dict(version.reference_profile)
+        _SAVED.setdefault("estimation", profile.get("estimation"))
+        if estimators:
+            profile["estimation"] = _SAVED["estimation"]
+        else:
+            profile.pop("estimation", None)
+        version.reference_profile = profile
+        s.add(version)
+    ws.close()
+    ws = open_workspace(url)
+    start = time.perf_counter()
+    ingest.ingest_file(ws, "bench", "prod", path)
+    took = time.perf_counter() - start
+    ws.close()
+    return took
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -133,28 +168,21 @@ def main() -> None:
 
     from make_workspace import report
 
-    from fuseboard.monitoring import checks, ingest
+    from fuseboard.monitoring import checks
     from fuseboard.store.db import open_workspace
 
     tmp = Path(tempfile.mkdtemp(prefix="fuseboard-bench-"))
     url, path = setup(tmp, args.rows)
-    read, full = [], []
+    read, full, bare = [], [], []
     for run in range(args.runs):
         start = time.perf_counter()
         pq.read_table(path)
         read.append(time.perf_counter() - start)
-        ws = open_workspace(url)
-        if run:  # a fresh copy of the windows each time, so every run does the same work
-            with ws.transaction() as s:
-                from sqlmodel import delete
-
-                from fuseboard.store.models import WindowProfile
-
-                s.exec(delete(WindowProfile))
-        start = time.perf_counter()
-        ingest.ingest_file(ws, "bench", "prod", path)
-        full.append(time.perf_counter() - start)
-        ws.close()
+        order = [True, False] if run % 2 else [False, True]  # with and without the estimators, in turn first
+        for estimators in order:
+            (full if estimators else bare).append(timed_ingest(url, path, estimators))
+    if not order[-1]:  # the check below reads windows with their estimates
+        timed_ingest(url, path, True)
     ws = open_workspace(url)
     from datetime import datetime, timezone
 
@@ -166,7 +194,11 @@ def main() -> None:
         check_times.append(time.perf_counter() - start)
     result = {"rows": args.rows, "features": N_NUM + N_CAT,
               "pyarrow_read_s": statistics.median(read), "ingest_s": statistics.median(full),
-              "pyarrow_read_fastest_s": min(read), "ingest_fastest_s": min(full)}
+              "pyarrow_read_fastest_s": min(read), "ingest_fastest_s": min(full),
+              "ingest_without_estimators_s": statistics.median(bare),
+              "estimators_added": statistics.median(full) / statistics.median(bare) - 1,
+              "estimators_added_fastest": min(full) / min(bare) - 1,
+              "estimators_added_per_run": statistics.median(f / b - 1 for f, b in zip(full, bare))}
     result["ingest_vs_read"] = result["ingest_s"] / result["pyarrow_read_s"]
     result["ingest_vs_read_fastest"] = result["ingest_fastest_s"] / result["pyarrow_read_fastest_s"]
     result["ingest_vs_read_per_run"] = statistics.median(f / r for f, r in zip(full, read))

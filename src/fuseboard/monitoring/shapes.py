@@ -86,15 +86,17 @@ class Calibration(TypedDict):
 
     One map per class scored (binary: the positive class, ``classes[1]``), each breakpoints read by linear
     interpolation (clipped at the ends): an isotonic regression's, or Platt's sigmoid at ``cbpe.GRID``
-    points; none at all when the model's own scores were as well calibrated (``method`` "none": the Brier
-    scores say why).
+    points; none at all when the model's own scores were as well calibrated (``method`` "none": the
+    reliabilities say why).
     """
 
     method: Literal["isotonic", "sigmoid", "none"]
     on: Literal["validation", "reference"]
     rows: int
     brier: float  # of the model's own scores on those rows (mean over the classes scored)
-    brier_calibrated: float  # of the map chosen, cross-fitted (two folds): unbiased against ``brier``
+    brier_calibrated: float  # of the map chosen, cross-fitted (five folds): unbiased against ``brier``
+    reliability: NotRequired[float]  # the calibration part of ``brier`` (what the choice minimises)
+    reliability_calibrated: NotRequired[float]  # of the map chosen, cross-fitted
     maps: dict[str, list[list[float]]]  # class -> [breakpoints x, values y]; {} when ``method`` is "none"
     # metric -> its standard deviation for one row: the sampling error of a window of n rows is this over sqrt(n),
     # measured as the spread of the metric over chunks of the labelled rows

@@ -27,7 +27,7 @@ from fuseboard.monitoring.shapes import EncodedColumn, FeatureProfile, SchemaEnt
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
-__all__ = ["design", "fit", "raw_column"]
+__all__ = ["Rows", "design", "fit", "raw_column"]
 
 
 def _shares(reference: FeatureProfile) -> tuple[dict[str, float], float]:
@@ -38,6 +38,19 @@ def _shares(reference: FeatureProfile) -> tuple[dict[str, float], float]:
     other = reference.get("value_counts", {}).get("__other__", 0)
     rest = max(1, (reference.get("distinct") or 0) - len(counts))
     return {k: v / total for k, v in counts.items()}, (other / total / rest if other else 0.0)
+
+
+def _lookup(column: Any, entry: EncodedColumn, reference: FeatureProfile | None) -> np.ndarray:
+    """A categorical column's value per code, with the fill last (code -1, null, reads it)."""
+    import numpy as np
+
+    shares = entry.get("shares", {})
+    dictionary = list(column.dictionary)
+    lut = np.array([shares.get(v, 0.0) for v in dictionary] + [entry["fill"]], dtype="float64")
+    other = windows.in_other(dictionary, reference) if reference is not None and entry.get("other_share") else None
+    if other is not None:
+        lut[:-1][other] = entry["other_share"]
+    return lut
 
 
 def raw_column(column: Any, entry: EncodedColumn, reference: FeatureProfile | None = None) -> np.ndarray:
@@ -62,13 +75,7 @@ def raw_column(column: Any, entry: EncodedColumn, reference: FeatureProfile | No
         values = np.asarray(column, dtype="float64").copy()
         values[~np.isfinite(values)] = entry["fill"]
         return values
-    shares = entry.get("shares", {})
-    dictionary = list(column.dictionary)
-    lut = np.array([shares.get(v, 0.0) for v in dictionary] + [entry["fill"]], dtype="float64")
-    other = windows.in_other(dictionary, reference) if reference is not None and entry.get("other_share") else None
-    if other is not None:
-        lut[:-1][other] = entry["other_share"]
-    return lut[np.asarray(column.indices)]  # index -1 (null) reads the trailing fill
+    return _lookup(column, entry, reference)[np.asarray(column.indices)]
 
 
 def fit(columns: Mapping[str, Any], schema: Sequence[SchemaEntry], features: Mapping[str, FeatureProfile]
@@ -109,9 +116,12 @@ def fit(columns: Mapping[str, Any], schema: Sequence[SchemaEntry], features: Map
     return out
 
 
-def design(columns: Mapping[str, Any], encoding: Sequence[EncodedColumn],
-           features: Mapping[str, FeatureProfile] | None = None) -> np.ndarray:
-    """The rows as the multivariate models read them: each feature encoded and standardised.
+class Rows:
+    """A batch's rows as the multivariate models read them, built a block of rows at a time.
+
+    A million rows of 25 features are 200 MB as one float64 matrix; the PCA's errors and the loss
+    models need a few thousand rows at once, so ``take`` encodes just those (a categorical column's
+    standardised value per code is looked up once, here).
 
     Parameters
     ----------
@@ -121,20 +131,70 @@ def design(columns: Mapping[str, Any], encoding: Sequence[EncodedColumn],
         ``fit``'s.
     features : mapping of str to FeatureProfile, optional
         The reference profile's features (``raw_column``'s ``reference``).
+    """
+
+    def __init__(self, columns: Mapping[str, Any], encoding: Sequence[EncodedColumn],
+                 features: Mapping[str, FeatureProfile] | None = None) -> None:
+        import numpy as np
+
+        features = features or {}
+        self._parts: list[tuple[Any, EncodedColumn, Any]] = []
+        self.n_rows = 0
+        for entry in encoding:
+            column = columns[entry["name"]]
+            if entry["kind"] == "numeric":
+                values = np.asarray(column, dtype="float64")
+                self._parts.append((values, entry, None))
+            else:
+                lut = (_lookup(column, entry, features.get(entry["name"])) - entry["mean"]) / entry["scale"]
+                values = np.asarray(column.indices)
+                self._parts.append((values, entry, lut))
+            self.n_rows = int(values.size)
+        self.n_columns = len(self._parts)
+
+    def take(self, rows: Any) -> np.ndarray:
+        """Some rows, encoded and standardised.
+
+        Parameters
+        ----------
+        rows : slice or ndarray of int
+
+        Returns
+        -------
+        X : ndarray of shape (n_taken, n_columns), float64
+            Each column contiguous (Fortran order).
+        """
+        import numpy as np
+
+        out: Any = None
+        for j, (values, entry, lut) in enumerate(self._parts):
+            picked = values[rows]
+            if out is None:
+                out = np.empty((self.n_columns, picked.size), dtype="float64")
+            target = out[j]
+            if lut is not None:
+                np.take(lut, picked, out=target, mode="wrap")  # code -1 (null) wraps to the trailing fill
+                continue
+            np.subtract(picked, entry["mean"], out=target)
+            target /= entry["scale"]
+            gaps = ~np.isfinite(target)  # NaN and infinities stay so through the arithmetic
+            if gaps.any():
+                target[gaps] = (entry["fill"] - entry["mean"]) / entry["scale"]
+        if out is None:
+            return np.zeros((0, 0))
+        return out.T
+
+
+def design(columns: Mapping[str, Any], encoding: Sequence[EncodedColumn],
+           features: Mapping[str, FeatureProfile] | None = None) -> np.ndarray:
+    """All the rows as the multivariate models read them (``Rows``, taken whole).
 
     Returns
     -------
     X : ndarray of shape (n_rows, n_features), float64
     """
-    import numpy as np
-
-    features = features or {}
     if not encoding:
+        import numpy as np
+
         return np.zeros((0, 0))
-    X: Any = None
-    for j, entry in enumerate(encoding):
-        values = raw_column(columns[entry["name"]], entry, features.get(entry["name"]))
-        if X is None:
-            X = np.empty((values.size, len(encoding)), dtype="float64")
-        X[:, j] = (values - entry["mean"]) / entry["scale"]
-    return X
+    return Rows(columns, encoding, features).take(slice(None))

@@ -6,18 +6,40 @@ Called by ingest (monitoring/ingest/fold.py) once the batch's features are conve
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from fuseboard.monitoring import windows
 from fuseboard.monitoring.estimation import cbpe, dle, encoding, pca
 from fuseboard.monitoring.shapes import NumericWindow, ReferenceProfile
 
-__all__ = ["fold_batch"]
+__all__ = ["cbpe_job", "fold_batch"]
+
+
+BLOCK = 32_768  # rows encoded and projected at once (few numpy calls per row, the block still in cache)
+
+
+def cbpe_job(prediction: Any, scores: Any, reference: ReferenceProfile, task: str, classes: Sequence[str],
+             windows_idx: Sequence[Any]) -> Callable[[], list[dict]] | None:
+    """CBPE's fold of a batch as a job that needs no features (ingest starts it beside the features'
+    folds and hands its result to ``fold_batch``), or None where the version has no calibration."""
+    fitted = reference.get("estimation") or {}
+    if task != "classification" or not fitted.get("cbpe") or scores is None:
+        return None
+    return lambda: cbpe.fold_windows(prediction.codes_for(list(classes)), scores, fitted["cbpe"], classes,
+                                     windows_idx)
+
+
+_CONTROLLER: Any = None
+
+
+def _sequential(jobs: Sequence[Callable[[], Any]]) -> list[Any]:
+    return [job() for job in jobs]
 
 
 def fold_batch(columns: Mapping[str, Any], prediction: Any, scores: Any, reference: ReferenceProfile, task: str,
-               classes: Sequence[str], windows_idx: Sequence[Any], loss_models: Any = None
-               ) -> tuple[list[NumericWindow] | None, list[dict]]:
+               classes: Sequence[str], windows_idx: Sequence[Any], loss_models: Any = None,
+               run: Callable[[Sequence[Callable[[], Any]]], list[Any]] = _sequential,
+               estimated: list[dict] | None = None) -> tuple[list[NumericWindow] | None, list[dict]]:
     """The reconstruction-error column and the estimated performance of each window of a batch.
 
     Parameters
@@ -33,34 +55,77 @@ def fold_batch(columns: Mapping[str, Any], prediction: Any, scores: Any, referen
     windows_idx : sequence of slice or index array
     loss_models : object, optional
         The loaded DLE models (``dle.load``) when the version keeps them.
+    run : callable, optional
+        Runs a list of independent jobs and returns their results in order (ingest gives its fold
+        threads); one after the other by default.
+    estimated : list of dict, optional
+        ``cbpe_job``'s result when the caller ran it already.
 
     Returns
     -------
     reconstruction : list of NumericWindow, one per window, or None without a PCA
     estimated : list of dict, one per window (``{}``: nothing estimated)
     """
-    from threadpoolctl import threadpool_limits
+    global _CONTROLLER
+    if _CONTROLLER is None:  # finding the loaded libraries reads the process's maps: once per process
+        from threadpoolctl import ThreadpoolController
 
-    with threadpool_limits(limits=1, user_api="blas"):  # BLAS's own threads fight the ingest's fold threads
-        return _fold(columns, prediction, scores, reference, task, classes, windows_idx, loss_models)
+        _CONTROLLER = ThreadpoolController()
+    with _CONTROLLER.limit(limits=1, user_api="blas"):  # BLAS's own threads fight the ingest's fold threads
+        return _fold(columns, prediction, scores, reference, task, classes, windows_idx, loss_models, run,
+                     estimated)
 
 
 def _fold(columns: Mapping[str, Any], prediction: Any, scores: Any, reference: ReferenceProfile, task: str,
-          classes: Sequence[str], windows_idx: Sequence[Any], loss_models: Any
+          classes: Sequence[str], windows_idx: Sequence[Any], loss_models: Any,
+          run: Callable[[Sequence[Callable[[], Any]]], list[Any]], estimated: list[dict] | None
           ) -> tuple[list[NumericWindow] | None, list[dict]]:
+    import numpy as np
+
     fitted = reference.get("estimation") or {}
     n = len(windows_idx)
-    reconstruction = None
-    X = None
+    rows = None
     if fitted.get("pca") or (fitted.get("dle") and loss_models is not None):
-        X = encoding.design(columns, fitted["encoding"], reference["features"])
-    if fitted.get("pca"):
-        errors = pca.errors(X, fitted["pca"]["components"])
-        reconstruction = windows.fold_numeric_windows(errors, windows_idx, fitted["pca"]["errors"])
-    estimated: list[dict] = [{}] * n
-    if task == "classification" and fitted.get("cbpe") and scores is not None:
-        estimated = cbpe.fold_windows(prediction.codes_for(list(classes)), scores, fitted["cbpe"], classes,
-                                      windows_idx)
-    elif task == "regression" and fitted.get("dle") and loss_models is not None:
-        estimated = dle.fold_windows(loss_models, X, prediction, windows_idx)
+        rows = encoding.Rows(columns, fitted["encoding"], reference["features"])
+    jobs: list[Callable[[], Any]] = []
+    if estimated is None:
+        job = cbpe_job(prediction, scores, reference, task, classes, windows_idx)
+        if job is None and task == "regression" and fitted.get("dle") and loss_models is not None:
+            job = lambda: dle.fold_windows(loss_models, rows, prediction, windows_idx)  # noqa: E731
+        jobs += [job] if job is not None else []
+    estimating = bool(jobs)
+    errors = None
+    if fitted.get("pca") and rows is not None:
+        rest = pca.complement(fitted["pca"]["components"], rows.n_columns)
+        errors = np.empty(rows.n_rows)
+        middle = rows.n_rows // 2
+
+        def project(start: int, stop: int) -> None:
+            for at in range(start, stop, BLOCK):
+                block = slice(at, min(at + BLOCK, stop))
+                errors[block] = pca.errors(rows.take(block), rest=rest)
+
+        jobs += [lambda: project(0, middle), lambda: project(middle, rows.n_rows)]
+    results = run(jobs)
+    if estimating:
+        estimated = results[0]
+    reconstruction = None
+    estimated = estimated if estimated is not None else [{}] * n
+    if errors is not None:
+        folded = run([lambda group=group: windows.fold_numeric_windows(errors, group, fitted["pca"]["errors"])
+                      for group in _halves(windows_idx)])
+        reconstruction = [window for part in folded for window in part]
     return reconstruction, estimated
+
+
+def _halves(windows_idx: Sequence[Any]) -> list[Sequence[Any]]:
+    """The windows in two runs of about as many rows each (one run for a single window)."""
+    sizes = [len(range(*idx.indices(1 << 62))) if isinstance(idx, slice) else len(idx) for idx in windows_idx]
+    total, seen = sum(sizes), 0
+    for cut, size in enumerate(sizes):
+        if seen + size / 2 >= total / 2:
+            break
+        seen += size
+    else:
+        cut = len(sizes)
+    return [part for part in (windows_idx[:cut], windows_idx[cut:]) if len(part)]

@@ -24,7 +24,7 @@ from fuseboard.monitoring.shapes import Reconstruction
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
-__all__ = ["CHUNKS", "SIGMAS", "VARIANCE_SHARE", "bounds", "errors", "fit"]
+__all__ = ["CHUNKS", "SIGMAS", "VARIANCE_SHARE", "bounds", "complement", "errors", "fit"]
 
 VARIANCE_SHARE = 0.65  # NannyML's default
 SIGMAS = 3.0
@@ -34,7 +34,31 @@ SEED = 0
 MIN_ROWS = 50  # reference rows for a PCA worth keeping
 
 
-def errors(X: np.ndarray, components: Any) -> np.ndarray:
+def complement(components: Any, n_columns: int) -> np.ndarray:
+    """An orthonormal basis of what the components leave out.
+
+    Parameters
+    ----------
+    components : array-like of shape (n_components, n_columns)
+        Orthonormal rows.
+    n_columns : int
+
+    Returns
+    -------
+    rest : ndarray of shape (n_columns - n_components, n_columns)
+        Orthonormal rows, each orthogonal to every component: a row's reconstruction error is the
+        length of its projection on them, with one product and no subtraction to lose digits in.
+    """
+    import numpy as np
+
+    C = np.asarray(components, dtype="float64").reshape(-1, n_columns)
+    if not C.size:
+        return np.eye(n_columns)
+    Q, _ = np.linalg.qr(C.T, mode="complete")
+    return np.ascontiguousarray(Q[:, C.shape[0]:].T)
+
+
+def errors(X: np.ndarray, components: Any = None, rest: np.ndarray | None = None) -> np.ndarray:
     """Each row's distance from its reconstruction.
 
     Parameters
@@ -43,6 +67,8 @@ def errors(X: np.ndarray, components: Any) -> np.ndarray:
         Encoded, standardised rows (``encoding.design``).
     components : array-like of shape (n_components, n_columns)
         Orthonormal rows.
+    rest : ndarray of shape (n_columns - n_components, n_columns), optional
+        ``complement(components, n_columns)``, when the caller keeps it for many blocks of rows.
 
     Returns
     -------
@@ -51,11 +77,10 @@ def errors(X: np.ndarray, components: Any) -> np.ndarray:
     """
     import numpy as np
 
-    C = np.asarray(components, dtype="float64")
-    if C.size == 0:
-        return np.sqrt(np.einsum("ij,ij->i", X, X))
-    residual = X - (X @ C.T) @ C
-    return np.sqrt(np.einsum("ij,ij->i", residual, residual))
+    if rest is None:
+        rest = complement(components, X.shape[1])
+    projected = X @ rest.T
+    return np.sqrt(np.einsum("ij,ij->i", projected, projected))
 
 
 def fit(X: np.ndarray) -> dict[str, Any] | None:

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, TypedDict
 
 from fuseboard.monitoring import performance, windows
-from fuseboard.monitoring.estimation.fold import fold_batch
+from fuseboard.monitoring.estimation.fold import cbpe_job, fold_batch
 from fuseboard.monitoring.ingest.encode import _POOL, Encoded, _feature
 from fuseboard.monitoring.ingest.validation import Batch
 
@@ -99,6 +99,9 @@ def fold_windows(batch: Batch, windows_idx: list[Any], mv: ModelVersion, task: s
             tasks.append((("out", "score"), lambda: fold_numeric(batch.scores, ref.get("scores") or {})))
         if batch.label is not None:
             tasks.append((("out", "performance"), fold_performance))
+        early = cbpe_job(batch.prediction, batch.scores, ref, task, classes, windows_idx)
+        if early is not None:  # needs no feature: folds beside them
+            tasks.append((("out", "estimated"), early))
     tasks += [(("feature", f["name"]), lambda f=f: fold_feature(f)) for f in schema]
     futures = [_POOL.submit(job) for _, job in tasks]
     if meanwhile is not None:
@@ -114,11 +117,17 @@ def fold_windows(batch: Batch, windows_idx: list[Any], mv: ModelVersion, task: s
     estimated: list[dict] = [{}] * n
     if ref.get("estimation"):
         reconstruction, estimated = fold_batch(converted, batch.prediction, batch.scores, ref, task, classes,
-                                               windows_idx, loss_models)
+                                               windows_idx, loss_models, run=_run_all,
+                                               estimated=results.get(("out", "estimated")))
         if reconstruction is not None:
             predictions["reconstruction"] = reconstruction
     return [({f["name"]: results[("feature", f["name"])][i] for f in schema},
              {key: value[i] for key, value in predictions.items()}, perf[i], estimated[i]) for i in range(n)]
+
+
+def _run_all(jobs: list[Callable[[], Any]]) -> list[Any]:
+    """Independent jobs on the fold threads, their results in order."""
+    return list(_in_order([_POOL.submit(job) for job in jobs]))
 
 
 def _in_order(futures: list[Future]) -> Any:

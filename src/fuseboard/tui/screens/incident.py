@@ -267,12 +267,13 @@ TRIAGE_STYLE = {"harmful": "error", "watch": "warning", "ok": "success"}
 
 def triage_line(found: dict[str, Any], colors: dict[str, str]) -> Text:
     """``Triage harmful — estimated roc_auc 0.801 vs 0.912 (warn); drift in strong, 93% of …``: is the
-    drift hurting the model, before anything else."""
+    drift hurting the model, before anything else, on one line (the checks below say the rest)."""
     word = found.get("verdict", "ok")
     line = Text("Triage ", style="bold")
     line.append(word, style=f"bold {colors.get(TRIAGE_STYLE.get(word, ''), '')}".strip())
     reasons = found.get("reasons") or []
     line.append(" — " + visible("; ".join(reasons)) if reasons else " — no drift, no degraded performance")
+    line.no_wrap, line.overflow = True, "ellipsis"  # one line, so what changed stays on the first page at 80x24
     return line
 
 
