@@ -316,3 +316,29 @@ def test_cbpe_beyond_two_classes_on_real_digits() -> None:
     truth = np.mean(model.predict(X[hard]) == y[hard])
     assert truth < np.mean(model.predict(X[unseen]) == y[unseen]) - 0.02
     assert abs(estimate(hard)["accuracy"] - truth) < 0.05
+
+
+def test_a_large_windows_reconstruction_errors_come_from_a_seeded_sample() -> None:
+    """Past 5,000 rows a window, the PCA's errors are worked out for a seeded sample of them: the folded
+    column counts the rows read (the bounds are for them), its mean is within a few standard errors of
+    every row's, and the same batch folds the same; a smaller window reads every row."""
+    from fuseboard.monitoring import profiles
+    from fuseboard.monitoring.estimation import fold, pca, sampling
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12_000, 4))
+    X[:, 1] += X[:, 0]
+    columns = {f"x{j}": X[:, j] for j in range(4)}
+    encoding = [{"name": f"x{j}", "kind": "numeric", "fill": 0.0, "mean": 0.0, "scale": 1.0} for j in range(4)]
+    found = pca.fit(X[:2_000])
+    model = {**found, "errors": profiles.numeric_profile(pd.Series(found.pop("_errors")))}
+    reference = {"features": {}, "estimation": {"encoding": encoding, "pca": model}}
+    windows = [slice(0, 9_000), slice(9_000, 12_000)]
+    first, _ = fold.fold_batch(columns, None, None, reference, "regression", [], windows)
+    again, _ = fold.fold_batch(columns, None, None, reference, "regression", [], windows)
+    every = pca.errors(X, model["components"])
+    assert [w["count"] for w in first] == [sampling.SAMPLE, 3_000]
+    assert first == again
+    assert first[1]["mean"] == pytest.approx(every[9_000:].mean(), rel=1e-9)
+    standard_error = every[:9_000].std() / np.sqrt(sampling.SAMPLE)
+    assert abs(first[0]["mean"] - every[:9_000].mean()) < 4 * standard_error

@@ -9,7 +9,7 @@ fixed overhead). At ingest each row's expected absolute and squared error are pr
 sums folded into the window (a ``RegressionPerformance`` whose ``sum_abs_err`` and ``sum_sq_err`` are
 expected, the other sums 0), so windows merge exactly; the window's estimated MAE is the mean expected
 absolute error and its RMSE the root of the mean expected squared error. Predicting the trees on every
-row would cost an ingest of a million rows tens of seconds: past ``SAMPLE`` rows a window's sums come
+row would cost an ingest of a million rows tens of seconds: past ``sampling.SAMPLE`` rows a window's sums come
 from a seeded sample of its rows, scaled up (unbiased; its sampling error is far below the estimate's
 own), and the rows of all a batch's windows are predicted in one call per tree model. This is NannyML's
 DLE; like
@@ -34,7 +34,6 @@ __all__ = ["dump", "fit", "fold_windows", "load", "predict"]
 
 SEED = 0
 MIN_ROWS = 50
-SAMPLE = 5000  # rows of a window whose losses the trees predict (a seeded sample beyond: sums scaled up)
 _LOADED: dict[str, Any] = {}
 
 
@@ -125,17 +124,13 @@ def fold_windows(models: Any, encoded: Any, prediction: np.ndarray, windows_idx:
     chosen: list[tuple[int, int, int] | None] = []  # per window: its rows, the rows left out, how many picked
     picks = []
     for idx in windows_idx:  # the trees predict at most SAMPLE rows of a window: sums scaled up, unbiased
-        rows = np.flatnonzero(valid[idx]) if isinstance(idx, slice) else np.asarray(idx)[valid[idx]]
-        if isinstance(idx, slice):
-            rows = rows + (idx.start or 0)
-        total = (idx.stop if idx.stop is not None else prediction.size) - (idx.start or 0) \
-            if isinstance(idx, slice) else len(idx)
-        if not rows.size:
+        rows, total = sampling.picked(idx, prediction.size, rng, valid)
+        everything = len(range(*idx.indices(prediction.size))) if isinstance(idx, slice) else len(idx)
+        if not total:
             chosen.append(None)
             continue
-        picked = np.sort(rng.choice(rows, SAMPLE, replace=False)) if rows.size > SAMPLE else rows
-        picks.append(picked)
-        chosen.append((int(rows.size), int(total - rows.size), int(picked.size)))
+        picks.append(rows)
+        chosen.append((total, everything - total, int(rows.size)))
     if not picks:
         return [{} for _ in chosen]
     every = np.concatenate(picks)  # one prediction per model for the whole batch: the trees' set-up is paid once

@@ -1,5 +1,7 @@
 """Folding a batch's estimates into its windows: each row's reconstruction error, its expected confusion
-(CBPE) or its expected errors (DLE).
+(CBPE) or its expected errors (DLE). The reconstruction errors and DLE's losses are worked out for at
+most ``sampling.SAMPLE`` rows of a window (a seeded sample beyond: the means they feed stay unbiased, and
+the multivariate bounds are for the rows read); CBPE reads every row.
 
 Called by ingest (monitoring/ingest/fold.py) once the batch's features are converted; no database.
 """
@@ -9,13 +11,14 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping, Sequence
 
 from fuseboard.monitoring import windows
-from fuseboard.monitoring.estimation import cbpe, dle, encoding, pca
+from fuseboard.monitoring.estimation import cbpe, dle, encoding, pca, sampling
 from fuseboard.monitoring.shapes import NumericWindow, ReferenceProfile
 
 __all__ = ["cbpe_job", "fold_batch"]
 
 
 BLOCK = 32_768  # rows encoded and projected at once (few numpy calls per row, the block still in cache)
+SEED = 0  # of the rows sampled from windows past sampling.SAMPLE
 
 
 def cbpe_job(prediction: Any, scores: Any, reference: ReferenceProfile, task: str, classes: Sequence[str],
@@ -97,23 +100,28 @@ def _fold(columns: Mapping[str, Any], prediction: Any, scores: Any, reference: R
     errors = None
     if fitted.get("pca") and rows is not None:
         rest = pca.complement(fitted["pca"]["components"], rows.n_columns)
-        errors = np.empty(rows.n_rows)
-        middle = rows.n_rows // 2
+        rng = np.random.default_rng(SEED)
+        sampled = [sampling.picked(idx, rows.n_rows, rng)[0] for idx in windows_idx]
+        every = np.concatenate(sampled) if sampled else np.zeros(0, dtype=np.intp)
+        cuts = np.cumsum([0] + [part.size for part in sampled]).tolist()
+        errors = np.empty(every.size)
+        middle = every.size // 2
 
         def project(start: int, stop: int) -> None:
             for at in range(start, stop, BLOCK):
                 block = slice(at, min(at + BLOCK, stop))
-                errors[block] = pca.errors(rows.take(block), rest=rest)
+                errors[block] = pca.errors(rows.take(every[block]), rest=rest)
 
-        jobs += [lambda: project(0, middle), lambda: project(middle, rows.n_rows)]
+        jobs += [lambda: project(0, middle), lambda: project(middle, every.size)]
     results = run(jobs)
     if estimating:
         estimated = results[0]
     reconstruction = None
     estimated = estimated if estimated is not None else [{}] * n
     if errors is not None:
+        spans = [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:])]  # each window's sampled rows, in order
         folded = run([lambda group=group: windows.fold_numeric_windows(errors, group, fitted["pca"]["errors"])
-                      for group in _halves(windows_idx)])
+                      for group in _halves(spans)])
         reconstruction = [window for part in folded for window in part]
     return reconstruction, estimated
 

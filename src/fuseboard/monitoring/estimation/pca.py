@@ -4,8 +4,9 @@ Per-feature tests see each column alone; a change in how features go together (t
 rose together no longer do) passes every one of them. As NannyML's data reconstruction drift does:
 at registration, the encoded, standardised reference rows (encoding.py) are fitted with a PCA that
 keeps ``VARIANCE_SHARE`` of their variance; a row's reconstruction error is the Euclidean distance
-between it and its projection back from those components. At ingest each row's error is folded into
-the window like a numeric column (the predictions' ``reconstruction``), so windows merge exactly.
+between it and its projection back from those components. At ingest each row's error (of at most
+``sampling.SAMPLE`` rows a window, a seeded sample beyond) is folded into the window like a numeric
+column (the predictions' ``reconstruction``), so windows merge exactly.
 
 The check (evaluate.py) compares a window's mean error with the reference's: the mean of the
 reference rows' errors plus or minus ``SIGMAS`` standard deviations of the mean error of reference
