@@ -90,7 +90,9 @@ async def test_a_typed_duration_replaces_the_default(alerting_url: str, tmp_path
         await pilot.press("escape")
         for key in "s30m":  # typed straight behind s, before the form has mounted: over the default too
             app.post_message(events.Key(key, key))
-        await settle(app, pilot)
+        await settle(app, pilot)  # on a loaded machine the keys may still be on their way: wait for them
+        assert await until(app, pilot, lambda: isinstance(app.screen, FormDialog) and len(
+            app.screen.query_one("#field-duration", Input).value) >= 3), screen_text(app)
         assert app.screen.query_one("#field-duration", Input).value == "30m"
         await pilot.press("enter", *"ticket", "enter")
         await settle(app, pilot)

@@ -156,7 +156,7 @@ def test_drift_the_model_does_not_lean_on_is_at_most_a_warning(ws_url: str, tmp_
     assert [f["feature"] for f in found.details["features"] if f["drifted"]] == ["noise"]
     assert found.details["features"][0]["severity"] == "crit"  # the feature drifted badly
     assert found.status == "warn" and found.details["capped_by_importance"] is True
-    assert "at most warn: under 10% of the importance" in found.summary
+    assert "at most warn: under 25% of the importance" in found.summary
     update(ws, "m", {"importance_floor": 0.0}, actor="t", origin="cli")
     found = drift()
     assert found.status == "crit" and "capped_by_importance" not in found.details

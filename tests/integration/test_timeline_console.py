@@ -92,8 +92,8 @@ async def test_enter_then_t_shows_each_check_over_time_and_since_when_drift_is_c
         assert lines[title] == "Over time: the last 24h by hour  (times UTC; t: next range)"
         before, drifted = 24 - 2 - SHIFTED, "✖" * SHIFTED  # the first 2 hours have no rows
         assert lines[title + 1] == "drift            ··" + "●" * before + drifted + " ✖ crit"
-        # the joint distribution moved too: crit while measured performance said harmful, warn after
-        assert lines[title + 2] == "multivariate     ··" + "●" * before + "✖" + "▲" * (SHIFTED - 1) + " ▲ warn"
+        # the joint distribution moved too: raised to crit, the drift being harmful on a mission-critical model
+        assert lines[title + 2] == "multivariate     ··" + "●" * before + drifted + " ✖ crit"
         assert lines[title + 3] == "prediction drift ··" + "●" * before + drifted + " ✖ crit"
         assert lines[title + 4] == "estimated perf   ··" + "●" * (before + SHIFTED) + " ● ok"
         assert lines[title + 5].startswith("performance      ··")
@@ -102,7 +102,7 @@ async def test_enter_then_t_shows_each_check_over_time_and_since_when_drift_is_c
         assert lines[title + 8].startswith("  income         ··" + "●" * before + drifted + " ")
         axis = next(line for line in lines[title:] if "11-29 12:05" in line)
         assert axis == " " * 17 + "11-29 12:05" + " " * 2 + "11-30 12:05"
-        assert "drift crit since 11-30 07:05, 5 periods; also prediction drift crit" in lines
+        assert "drift crit since 11-30 07:05, 5 periods; also multivariate crit" in lines
         assert " t Time " in next(line for line in lines if line.startswith(" esc Back"))  # the key bar
 
 
@@ -121,11 +121,11 @@ async def test_t_again_cycles_the_range_and_its_axis(drifting_url: str, tmp_path
             seen.append((title.split("  (")[0], axis, since))
         assert seen == [
             ("Over time: the last 7d by 6 hours", "11-23 12:05" + " " * 6 + "11-30 12:05",
-             "drift crit since 11-30 06:05, 1 period; also prediction drift crit"),
+             "drift crit since 11-30 06:05, 1 period; also multivariate crit"),
             ("Over time: the last 30d by day", "10-31 12:05" + " " * 8 + "11-30 12:05",
-             "drift crit since 11-29 12:05, 1 period; also multivariate warn"),
+             "drift crit since 11-29 12:05, 1 period; also multivariate crit"),
             ("Over time: the last 24h by hour", "11-29 12:05" + " " * 2 + "11-30 12:05",
-             "drift crit since 11-30 07:05, 5 periods; also prediction drift crit")]
+             "drift crit since 11-30 07:05, 5 periods; also multivariate crit")]
 
 
 async def test_key_features_get_a_strip_each(demo_url: str, tmp_path: Path) -> None:
@@ -140,7 +140,7 @@ async def test_key_features_get_a_strip_each(demo_url: str, tmp_path: Path) -> N
         heading = lines.index("key features")
         assert lines[heading + 1].startswith("  age            " + "·" * 20 + "●●●● ")
         assert lines[heading + 2].startswith("  income         " + "·" * 20 + "●●✖✖ ")
-        assert "drift crit since 11-30 10:05, 2 periods; also prediction drift crit" in lines
+        assert "drift crit since 11-30 10:05, 2 periods; also multivariate crit" in lines
 
 
 async def test_the_incident_is_shown_before_the_report_is_read(drifting_url: str, tmp_path: Path,
@@ -165,7 +165,7 @@ async def test_the_incident_is_shown_before_the_report_is_read(drifting_url: str
         assert await until(app, pilot, lambda: "reading" not in screen_text(app), 20)
         await pilot.press("t")
         await settle(app, pilot)
-        assert "drift crit since 11-30 07:05, 5 periods; also prediction drift crit" in _lines(app)
+        assert "drift crit since 11-30 07:05, 5 periods; also multivariate crit" in _lines(app)
 
 
 async def test_a_report_that_fails_says_why_in_the_section(drifting_url: str, tmp_path: Path,

@@ -293,7 +293,8 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
 @click.option("--drift-share", type=float, help="Share of drifted features that makes dataset drift (default 0.5).")
 @click.option("--importance-floor", type=float,
               help="Drift only in features carrying less than this share of the model's importance is at most a "
-                   "warning, whatever the tier (default 0.1; 0 turns it off).")
+                   "warning, whatever the tier, and triaged as watch; at or past it, harmful (default 0.25; 0 "
+                   "turns the cap off).")
 @click.option("--tolerance", "tolerances", multiple=True, metavar="METRIC=warn:A,crit:B",
               help="Performance levels, e.g. rmse=warn:10%,crit:50% or roc_auc=warn:0.02,crit:0.05 (a drop); "
               "the older roc_auc=abs:0.05 still works.")

@@ -44,6 +44,7 @@ class DriftDetails(TypedDict):
     key_features_drifted: list[str]
     features: list[DriftFeature]
     drifted_importance: NotRequired[float]  # the share of the importance the drifted features carry
+    importance_floor: NotRequired[float]  # the policy's: under it the drift is at most warn and only watched
     capped_by_importance: NotRequired[bool]  # would be crit, but the drifted features carry under the floor: warn
 
 

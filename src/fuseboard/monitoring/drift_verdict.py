@@ -157,6 +157,7 @@ def evaluate_drift(features: WindowColumns, reference: ReferenceProfile, critica
                              "key_features_drifted": key, "features": [_detail(r, shares) for r in results]}
     if shares:
         details["drifted_importance"] = carried
+        details["importance_floor"] = policy.importance_floor
     if capped:
         details["capped_by_importance"] = True
     return CheckResult("drift", status, summary, rows, details)

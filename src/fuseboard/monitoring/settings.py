@@ -88,8 +88,9 @@ class Policy:
     key_features: tuple[str, ...] = ()
     drift_share: float = drift.DEFAULT_DRIFT_SHARE
     # drifted features carrying less than this share of the model's importance: the drift check is at most
-    # warn, whatever the tier (only where the version's importance was measured)
-    importance_floor: float = 0.1
+    # warn, whatever the tier, and the triage says watch; at or above it, harmful (only where the version's
+    # importance was measured)
+    importance_floor: float = 0.25
     # metric -> its setting as stored ([kind, warn, crit] or [kind, amount]); the tier's defaults
     # (tolerance.resolve) for the rest
     tolerances: dict[str, list[str | float]] = field(default_factory=dict)

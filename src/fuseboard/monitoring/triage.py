@@ -6,7 +6,8 @@ From the deployment's window checks (``checks.WINDOW_CHECKS``' results):
 verdict      when
 ===========  =====================================================================================
 harmful      measured performance is past its warn level; or estimated performance is (CBPE, DLE);
-             or the drifted features carry at least ``HARMFUL_SHARE`` of the model's importance
+             or the drifted features carry at least the importance floor (the policy's
+             ``importance_floor``, by default ``HARMFUL_SHARE``) of the model's importance
 watch        drift without any of the above: in features carrying little of the importance (or
              importance not measured), in the features' joint distribution (multivariate), or in
              the predictions
@@ -16,7 +17,8 @@ ok           none of these
 ``escalate`` applies the rule that goes with it: drift on a mission-critical model found harmful is
 ``crit``, whatever the drift check graded it (the drift checks that drifted are raised). Drift in
 features under the importance floor stays at most ``warn`` (drift_verdict.py) unless the performance,
-measured or estimated, says it hurts.
+measured or estimated, says it hurts. One floor decides both, so the verdict and the drift check's
+severity never disagree (watch beside a critical drift alert).
 
 A verdict is only as good as its inputs: without estimators or labels, drift in important features is
 the only sign of harm there is, and concept shift (labels change, inputs do not) is invisible until the
@@ -33,7 +35,7 @@ from fuseboard.status import Status
 
 __all__ = ["HARMFUL_SHARE", "Triage", "escalate", "triage"]
 
-HARMFUL_SHARE = 0.5  # drifted features carrying at least this share of the importance: harmful on their own
+HARMFUL_SHARE = 0.25  # the default importance floor (settings.Policy): drift carrying as much is harmful on its own
 Verdict = Literal["harmful", "watch", "ok"]
 BAD = (Status.WARN, Status.CRIT)
 DRIFT_CHECKS = ("drift", "multivariate_drift", "prediction_drift")
@@ -78,7 +80,7 @@ def triage(checks: Sequence[CheckResult]) -> Triage:
         carried = drift.details.get("drifted_importance")  # type: ignore[union-attr]
         if carried is None:
             watch.append(f"drift in {names} (importance not measured)")
-        elif carried >= HARMFUL_SHARE:
+        elif carried >= drift.details.get("importance_floor", HARMFUL_SHARE):  # type: ignore[union-attr]
             harmful.append(f"drift in {names}, {carried:.0%} of the model's importance")
         else:
             watch.append(f"drift in {names}, {carried:.0%} of the model's importance")
