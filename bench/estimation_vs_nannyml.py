@@ -9,7 +9,7 @@
 Cases (every one built here, no download):
 
 * ``seeded-binary``: a logistic regression of ``strong``, ``weak`` and ``noise`` (which does not bear on
-  the label). Windows of 2,000 rows: two without shift, a covariate shift that hurts (``strong`` crowded
+  the label). Windows of 2,000 rows, and one of 50,000 without shift: two without shift, a covariate shift that hurts (``strong`` crowded
   near the decision boundary), drift in the ignored ``noise``, and a concept shift (``weak`` bears on the
   label the other way: inputs as before).
 * ``seeded-regression``: a linear model of ``y = 3 a + b + noise`` whose noise grows with ``|a|``; windows
@@ -81,7 +81,9 @@ def _regression(n: int, seed: int, *, spread: float = 1.0, noise_shift: float = 
 
 
 SEEDED = [("no shift", {}, "ok"), ("no shift, again", {}, "ok"), ("covariate shift that hurts", {"spread": 0.35}, "harmful"),
-          ("drift in the ignored feature", {"noise_shift": 2.0}, "watch"), ("concept shift", {"flip": True}, "concept")]
+          ("drift in the ignored feature", {"noise_shift": 2.0}, "watch"), ("concept shift", {"flip": True}, "concept"),
+          ("no shift, a large window", {}, "ok")]
+SIZES = [2_000] * 5 + [50_000]  # rows of each seeded window: the last shows how the time grows with the rows
 
 
 def seeded_binary() -> dict:
@@ -89,7 +91,7 @@ def seeded_binary() -> dict:
 
     train = _binary(5_000, 1)
     model = LogisticRegression().fit(train.drop(columns="y"), train["y"])
-    windows = [(name, _binary(2_000, 10 + i, **kw), expect) for i, (name, kw, expect) in enumerate(SEEDED)]
+    windows = [(name, _binary(n, 10 + i, **kw), expect) for i, ((name, kw, expect), n) in enumerate(zip(SEEDED, SIZES))]
     return {"name": "seeded-binary", "model": model, "reference": _binary(5_000, 2), "windows": windows}
 
 
@@ -98,9 +100,9 @@ def seeded_regression() -> dict:
 
     train = _regression(5_000, 1)
     model = LinearRegression().fit(train.drop(columns="y"), train["y"])
-    kws = [{}, {}, {"spread": 2.0}, {"noise_shift": 2.0}, {"flip": True}]
-    windows = [(name, _regression(2_000, 10 + i, **kw), expect) for i, ((name, _, expect), kw) in
-               enumerate(zip(SEEDED, kws))]
+    kws = [{}, {}, {"spread": 2.0}, {"noise_shift": 2.0}, {"flip": True}, {}]
+    windows = [(name, _regression(n, 10 + i, **kw), expect) for i, ((name, _, expect), kw, n) in
+               enumerate(zip(SEEDED, kws, SIZES))]
     return {"name": "seeded-regression", "model": model, "reference": _regression(5_000, 2), "windows": windows}
 
 
@@ -421,6 +423,10 @@ def report(cases: list[dict], ours: dict, theirs: dict, path: Path | None) -> No
               f"{statistics.median(line['fuseboard_s'] for line in mine) * 1000:13.1f} "
               f"{statistics.median(nm) * 1000 if nm else float('nan'):11.1f} "
               f"{statistics.median(line['fuseboard_ingest_and_check_s'] for line in mine) * 1000:16.1f}")
+    large = [line for line in rows_out if line["rows"] >= 10_000 and line["nannyml_s"] is not None]
+    for line in large:
+        print(f"{line['case']:18} {line['rows']:6d} {line['fuseboard_s'] * 1000:13.1f} {line['nannyml_s'] * 1000:11.1f} "
+              f"{line['fuseboard_ingest_and_check_s'] * 1000:16.1f}  (the large window)")
     print("\nmean absolute estimation error (all windows):")
     for metric in ("roc_auc", "accuracy", "mae", "rmse"):
         sides = [f"{side} {result['mean_abs_error'][side][metric]:.4f}" for side in ("fuseboard", "nannyml")

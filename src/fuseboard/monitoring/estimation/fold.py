@@ -8,11 +8,14 @@ Called by ingest (monitoring/ingest/fold.py) once the batch's features are conve
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from fuseboard.monitoring import windows
 from fuseboard.monitoring.estimation import cbpe, dle, encoding, pca, sampling
 from fuseboard.monitoring.shapes import NumericWindow, ReferenceProfile
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
 
 __all__ = ["cbpe_job", "fold_batch"]
 
@@ -83,52 +86,54 @@ def _fold(columns: Mapping[str, Any], prediction: Any, scores: Any, reference: R
           classes: Sequence[str], windows_idx: Sequence[Any], loss_models: Any,
           run: Callable[[Sequence[Callable[[], Any]]], list[Any]], estimated: list[dict] | None
           ) -> tuple[list[NumericWindow] | None, list[dict]]:
-    import numpy as np
-
     fitted = reference.get("estimation") or {}
-    n = len(windows_idx)
     rows = None
     if fitted.get("pca") or (fitted.get("dle") and loss_models is not None):
         rows = encoding.Rows(columns, fitted["encoding"], reference["features"])
-    jobs: list[Callable[[], Any]] = []
+    job = None
     if estimated is None:
         job = cbpe_job(prediction, scores, reference, task, classes, windows_idx)
         if job is None and task == "regression" and fitted.get("dle") and loss_models is not None:
             job = lambda: dle.fold_windows(loss_models, rows, prediction, windows_idx)  # noqa: E731
-        jobs += [job] if job is not None else []
-    estimating = bool(jobs)
-    errors = None
-    if fitted.get("pca") and rows is not None:
-        rest = pca.complement(fitted["pca"]["components"], rows.n_columns)
-        rng = np.random.default_rng(SEED)
-        sampled = [sampling.picked(idx, rows.n_rows, rng)[0] for idx in windows_idx]
-        every = np.concatenate(sampled) if sampled else np.zeros(0, dtype=np.intp)
-        cuts = np.cumsum([0] + [part.size for part in sampled]).tolist()
-        errors = np.empty(every.size)
-        middle = every.size // 2
-
-        def project(start: int, stop: int) -> None:
-            for at in range(start, stop, BLOCK):
-                block = slice(at, min(at + BLOCK, stop))
-                errors[block] = pca.errors(rows.take(every[block]), rest=rest)
-
-        jobs += [lambda: project(0, middle), lambda: project(middle, every.size)]
-    results = run(jobs)
-    if estimating:
+    errors, spans, projections = _projections(rows, fitted["pca"], windows_idx) if fitted.get("pca") and rows \
+        else (None, [], [])
+    results = run(([job] if job is not None else []) + projections)  # the estimate and the errors side by side
+    if job is not None:
         estimated = results[0]
     reconstruction = None
-    estimated = estimated if estimated is not None else [{}] * n
     if errors is not None:
-        spans = [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:])]  # each window's sampled rows, in order
         folded = run([lambda group=group: windows.fold_numeric_windows(errors, group, fitted["pca"]["errors"])
                       for group in _halves(spans)])
         reconstruction = [window for part in folded for window in part]
-    return reconstruction, estimated
+    return reconstruction, estimated if estimated is not None else [{}] * len(windows_idx)
 
 
-def _halves(windows_idx: Sequence[Any]) -> list[Sequence[Any]]:
-    """The windows in two runs of about as many rows each (one run for a single window)."""
-    sizes = [len(range(*idx.indices(1 << 62))) if isinstance(idx, slice) else len(idx) for idx in windows_idx]
+def _projections(rows: encoding.Rows, model: Any, windows_idx: Sequence[Any]
+                 ) -> tuple[np.ndarray, list[slice], list[Callable[[], None]]]:
+    """The reconstruction errors to be: an array the two jobs fill (each half of the rows read), and each
+    window's span of it (its rows, or a seeded sample of them past ``sampling.SAMPLE``)."""
+    import numpy as np
+
+    rest = pca.complement(model["components"], rows.n_columns)
+    rng = np.random.default_rng(SEED)
+    sampled = [sampling.picked(idx, rows.n_rows, rng)[0] for idx in windows_idx]
+    every = np.concatenate(sampled) if sampled else np.zeros(0, dtype=np.intp)
+    cuts = np.cumsum([0] + [part.size for part in sampled]).tolist()
+    errors = np.empty(every.size)
+
+    def project(start: int, stop: int) -> None:
+        for at in range(start, stop, BLOCK):
+            block = slice(at, min(at + BLOCK, stop))
+            errors[block] = pca.errors(rows.take(every[block]), rest=rest)
+
+    middle = every.size // 2
+    return errors, [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:])], \
+        [lambda: project(0, middle), lambda: project(middle, every.size)]
+
+
+def _halves(spans: Sequence[slice]) -> list[Sequence[slice]]:
+    """The windows' spans in two runs of about as many rows each (one run for a single window)."""
+    sizes = [span.stop - span.start for span in spans]
     total, seen = sum(sizes), 0
     for cut, size in enumerate(sizes):
         if seen + size / 2 >= total / 2:
@@ -136,4 +141,4 @@ def _halves(windows_idx: Sequence[Any]) -> list[Sequence[Any]]:
         seen += size
     else:
         cut = len(sizes)
-    return [part for part in (windows_idx[:cut], windows_idx[cut:]) if len(part)]
+    return [part for part in (spans[:cut], spans[cut:]) if len(part)]
