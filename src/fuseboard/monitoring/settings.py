@@ -19,6 +19,7 @@ from sqlmodel import func, select
 
 from fuseboard.errors import FuseboardError
 from fuseboard.monitoring import drift, performance, tolerance
+from fuseboard.monitoring.triage import HARMFUL_SHARE
 from fuseboard.store import audit, lookup
 from fuseboard.store.db import Workspace
 from fuseboard.store.models import ModelVersion
@@ -90,7 +91,7 @@ class Policy:
     # drifted features carrying less than this share of the model's importance: the drift check is at most
     # warn, whatever the tier, and the triage says watch; at or above it, harmful (only where the version's
     # importance was measured)
-    importance_floor: float = 0.25
+    importance_floor: float = HARMFUL_SHARE
     # metric -> its setting as stored ([kind, warn, crit] or [kind, amount]); the tier's defaults
     # (tolerance.resolve) for the rest
     tolerances: dict[str, list[str | float]] = field(default_factory=dict)

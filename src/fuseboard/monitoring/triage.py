@@ -35,7 +35,7 @@ from fuseboard.status import Status
 
 __all__ = ["HARMFUL_SHARE", "Triage", "escalate", "triage"]
 
-HARMFUL_SHARE = 0.25  # the default importance floor (settings.Policy): drift carrying as much is harmful on its own
+HARMFUL_SHARE = 0.25  # the default importance floor (settings.Policy's): drift carrying as much is harmful on its own
 Verdict = Literal["harmful", "watch", "ok"]
 BAD = (Status.WARN, Status.CRIT)
 DRIFT_CHECKS = ("drift", "multivariate_drift", "prediction_drift")

@@ -95,6 +95,14 @@ class _Sigmoid:
 FITS = {"isotonic": _isotonic, "sigmoid": _Sigmoid}
 
 
+def _calibrated(x: np.ndarray, calibration: Calibration, cls: str) -> np.ndarray:
+    """One class's scores through its map (as they are without one, or with ``method`` "none")."""
+    import numpy as np
+
+    found = calibration.get("maps", {}).get(cls) if calibration.get("method") != "none" else None
+    return x if found is None else np.interp(x, *found)
+
+
 def probabilities(scores: Any, calibration: Calibration, classes: Sequence[str]) -> np.ndarray:
     """Each row's probability of each class, calibrated.
 
@@ -114,18 +122,12 @@ def probabilities(scores: Any, calibration: Calibration, classes: Sequence[str])
 
     k = len(classes)
     s = np.clip(_score_matrix(scores, k), 0.0, 1.0)
-    maps = calibration.get("maps", {}) if calibration.get("method") != "none" else {}
     if k == 2:
-        x = s[:, 1]
-        if classes[1] in maps:
-            xs, ys = maps[classes[1]]
-            x = np.interp(x, xs, ys)
+        x = _calibrated(s[:, 1], calibration, classes[1])
         return np.column_stack([1.0 - x, x])
     p = s.copy()
     for j, c in enumerate(classes):
-        if c in maps:
-            xs, ys = maps[c]
-            p[:, j] = np.interp(s[:, j], xs, ys)
+        p[:, j] = _calibrated(s[:, j], calibration, c)
     total = p.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = np.where(total > 0, p / total, 1.0 / k)
@@ -258,8 +260,7 @@ def fold_windows(predicted: np.ndarray, scores: Any, calibration: Calibration, c
     # each row adds exactly SCALE
     if k == 2 and np.ndim(scores) == 1:  # as below, without the (n_rows, 2) arrays
         raw = np.clip(np.asarray(scores, dtype="float64"), 0.0, 1.0)[None, :]
-        maps = calibration.get("maps", {}) if calibration.get("method") != "none" else {}
-        positive = np.interp(raw[0], *maps[classes[1]]) if classes[1] in maps else raw[0]
+        positive = _calibrated(raw[0], calibration, classes[1])
         units = np.empty((2, raw.shape[1]))
         np.multiply(1.0 - positive, SCALE, out=units[0])
         np.rint(units[0], out=units[0])

@@ -9,11 +9,11 @@ fixed overhead). At ingest each row's expected absolute and squared error are pr
 sums folded into the window (a ``RegressionPerformance`` whose ``sum_abs_err`` and ``sum_sq_err`` are
 expected, the other sums 0), so windows merge exactly; the window's estimated MAE is the mean expected
 absolute error and its RMSE the root of the mean expected squared error. Predicting the trees on every
-row would cost an ingest of a million rows tens of seconds: past ``sampling.SAMPLE`` rows a window's sums come
-from a seeded sample of its rows, scaled up (unbiased; its sampling error is far below the estimate's
-own), and the rows of all a batch's windows are predicted in one call per tree model. This is NannyML's
-DLE; like
-CBPE it cannot see a change in the relation between inputs and labels (concept shift).
+row would cost an ingest of a million rows tens of seconds: past ``sampling.SAMPLE`` rows a window's
+sums come from a seeded sample of its rows, scaled up (unbiased; its sampling error is far below the
+estimate's own), and the rows of all a batch's windows are predicted in one call per tree model. This
+is NannyML's DLE; like CBPE it cannot see a change in the relation between inputs and labels (concept
+shift).
 
 The two trees are kept as an artifact of their own beside the model's (``LossModel``); ``load`` reads
 it once per process.
