@@ -68,7 +68,7 @@ def resource_dir(name: str) -> Path:
 TABLE_KEYS: dict[str, Any] = {
     "db": str, "theme": str, "artifacts": str, "group": str, "read_only": bool, "audit_anchor": str,
     "keymap": None,
-    "notify": {"webhook": str, "token": str},
+    "notify": {"webhook": str, "token": str, "receiver": list},
     "environments": {"*": {"allow": list}},
     "ownership": None,  # checked, with its own messages, by ops.handover.policy
 }
@@ -90,6 +90,89 @@ def _unknown_keys(raw: dict[str, Any], known: dict[str, Any], path: Path, prefix
             _unknown_keys(value, spec, path, f"{name}.")
 
 
+RECEIVER_KINDS = ("alertmanager", "pagerduty", "slack", "webhook")
+# the keys a [[notify.receiver]] may hold, per kind (besides name, kind, min_severity, max_tries, timeout)
+RECEIVER_KEYS = {
+    "alertmanager": ("url", "token_env", "console_url"),
+    "pagerduty": ("url", "routing_key_env", "console_url"),
+    "slack": ("url_env",),
+    "webhook": ("url", "token_env", "secret_env"),
+}
+_DEFAULT_ENV = {"pagerduty": {"routing_key_env": "FUSEBOARD_PAGERDUTY_KEY"},
+                "slack": {"url_env": "FUSEBOARD_SLACK_WEBHOOK"},
+                "webhook": {"secret_env": "FUSEBOARD_WEBHOOK_SECRET", "token_env": "FUSEBOARD_WEBHOOK_TOKEN"}}
+
+
+@dataclass(frozen=True)
+class ReceiverSpec:
+    """One ``[[notify.receiver]]`` of the config file: where events go and in which format.
+
+    Secrets are never in the file's values: ``*_env`` name the environment variables that hold them
+    (a Slack webhook's URL is itself a secret).
+    """
+
+    name: str
+    kind: str  # one of RECEIVER_KINDS
+    url: str = ""  # alertmanager: its base URL; pagerduty: the Events API base; webhook: the URL
+    env: dict[str, str] = field(default_factory=dict)  # token_env, secret_env, routing_key_env, url_env
+    console_url: str = ""  # a link back, where fuseboard's users can reach one (generatorURL, client_url)
+    min_severity: str = ""  # "crit": only critical alerts (changes always go)
+    max_tries: int = 24  # then the event is a dead letter (``fuseboard outbox``)
+    timeout: float = 10.0  # seconds, the whole request
+    token: str = field(default="", repr=False)  # [notify] token of the older single webhook (else token_env)
+
+
+def _receivers(raw: list[Any], path: Path) -> list[ReceiverSpec]:
+    out: list[ReceiverSpec] = []
+    for n, item in enumerate(raw, 1):
+        where = f"[[notify.receiver]] #{n}"
+        if not isinstance(item, dict):
+            raise FuseboardError(f"{where} must be a table ({path})")
+        kind = item.get("kind")
+        if kind not in RECEIVER_KINDS:
+            raise FuseboardError(f"{where}: kind must be one of {', '.join(RECEIVER_KINDS)}, not {kind!r} ({path})")
+        allowed = {"name", "kind", "min_severity", "max_tries", "timeout", *RECEIVER_KEYS[kind]}
+        for key in item:
+            if key not in allowed:
+                raise FuseboardError(f"{where}: unknown key {key!r} for kind {kind} (known: "
+                                     f"{', '.join(sorted(allowed))}) ({path})")
+        for key in allowed - {"max_tries", "timeout"}:
+            if key in item and not isinstance(item[key], str):
+                raise FuseboardError(f"{where}: {key} must be a string ({path})")
+        name = item.get("name") or kind
+        if not name.replace("-", "").replace("_", "").isalnum() or len(name) > 64:
+            raise FuseboardError(f"{where}: name {name!r} must be letters, digits, - and _ ({path})")
+        if any(r.name == name for r in out):
+            raise FuseboardError(f"{where}: two receivers are named {name!r}; give each a name ({path})")
+        url = item.get("url", "")
+        if kind in ("alertmanager", "webhook") and not url:
+            raise FuseboardError(f"{where}: a {kind} receiver needs url ({path})")
+        if url:
+            from urllib.parse import urlsplit
+
+            from fuseboard.http import secret_in_url
+
+            if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+                raise FuseboardError(f"{where}: url must be an http(s) URL, not {url!r} ({path})")
+            leak = secret_in_url(url)
+            if leak:
+                raise FuseboardError(f"{where}: url must not carry credentials (its {leak}); name the environment "
+                                     f"variable that holds them ({path})")
+        if item.get("min_severity", "") not in ("", "warn", "crit"):
+            raise FuseboardError(f"{where}: min_severity is warn or crit ({path})")
+        tries = item.get("max_tries", 24)
+        if not isinstance(tries, int) or isinstance(tries, bool) or not 1 <= tries <= 1000:
+            raise FuseboardError(f"{where}: max_tries is a whole number from 1 to 1000 ({path})")
+        timeout = item.get("timeout", 10.0)
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0.1 <= timeout <= 120:
+            raise FuseboardError(f"{where}: timeout is seconds from 0.1 to 120 ({path})")
+        env = {**_DEFAULT_ENV.get(kind, {}), **{k: item[k] for k in RECEIVER_KEYS[kind] if k.endswith("_env")
+                                                 and k in item}}
+        out.append(ReceiverSpec(name, kind, url, env, item.get("console_url", ""), item.get("min_severity", ""),
+                                tries, float(timeout)))
+    return out
+
+
 @dataclass
 class Config:
     """The user's settings, read from ``config.toml``."""
@@ -99,7 +182,8 @@ class Config:
     theme: str | None = None
     artifacts: str | None = None
     keymap: dict[str, str] = field(default_factory=dict)
-    webhook: str | None = None  # [notify] webhook: alert events are POSTed here
+    webhook: str | None = None  # [notify] webhook: alert events are POSTed here (a receiver named "webhook")
+    receivers: list[ReceiverSpec] = field(default_factory=list)  # [[notify.receiver]], and [notify] webhook
     read_only: bool = False  # read_only = true: as if every command had --read-only
     group: str | None = None  # group = "oncall": the workspace is shared with that group (else owner-only)
     audit_anchor: str | None = None  # where the audit chain's checkpoints live (store/anchor.py)
@@ -138,6 +222,18 @@ class Config:
         if where:  # it would be shown and logged; the token goes in FUSEBOARD_WEBHOOK_TOKEN or [notify] token
             raise FuseboardError(f"[notify] webhook must not carry credentials (its {where}); put the token in "
                                  f"FUSEBOARD_WEBHOOK_TOKEN or token under [notify] ({path})")
+        if not isinstance(notify.get("receiver", []), list):
+            raise FuseboardError(f"[[notify.receiver]] must be an array of tables ({path})")
+        receivers = _receivers(notify.get("receiver", []), path)
+        if notify.get("webhook"):
+            if any(r.name == "webhook" for r in receivers):
+                raise FuseboardError(f"[notify] webhook and a receiver named 'webhook' clash; rename the receiver "
+                                     f"({path})")
+            token = notify.get("token", "")
+            if not isinstance(token, str):
+                raise FuseboardError(f"[notify] token must be a string ({path})")
+            receivers.insert(0, ReceiverSpec("webhook", "webhook", notify["webhook"], dict(_DEFAULT_ENV["webhook"]),
+                                             token=token))
         if not isinstance(raw.get("read_only", False), bool):
             raise FuseboardError(f"config field 'read_only' must be true or false ({path})")
         allow: dict[str, list[str]] = {}
@@ -162,6 +258,7 @@ class Config:
             audit_anchor=raw.get("audit_anchor") or None,
             keymap=dict(keymap),
             webhook=notify.get("webhook") or None,
+            receivers=receivers,
             raw=raw,
         )
 
@@ -203,15 +300,6 @@ class Config:
             pass
         self.raw[key] = value
         setattr(self, key, value)
-
-
-def webhook_token(config: "Config") -> str | None:
-    """The alert webhook's token: ``FUSEBOARD_WEBHOOK_TOKEN``, else ``token`` under [notify]."""
-    from fuseboard.redact import register
-
-    token = os.environ.get("FUSEBOARD_WEBHOOK_TOKEN") or config.raw.get("notify", {}).get("token") or None
-    register(token)  # masked wherever outside text is stored or shown
-    return token
 
 
 def resolve_db_url(cli_value: str | None, config: Config) -> str:

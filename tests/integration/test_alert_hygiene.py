@@ -10,7 +10,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from fuseboard.cli import cli
-from fuseboard.monitoring import alerts
+from fuseboard.monitoring import alerts, outbox
 from fuseboard.monitoring.checks import CheckResult, DeploymentChecks
 from fuseboard.store.db import open_workspace
 from fuseboard.store.models import utcnow
@@ -96,13 +96,11 @@ def test_a_flapping_alert_notifies_again_after_its_resolved_went_out(demo_url: s
     t0 = utcnow() - timedelta(hours=1)
     sent: list[str] = []
     for status, at in (("crit", t0), ("ok", t0 + 5 * M), ("crit", t0 + 10 * M)):
-        outbox: list[Any] = []
         with ws.transaction() as s:
             alerts.record_results(s, [DeploymentChecks("demand-forecast", "prod", 2, "mission-critical", status,
-                                                       [CheckResult("health", status, status)])], now=at,
-                                  outbox=outbox)
-            sent += [alerts.event(s, a)["event"] for a in outbox]
-    assert sent == ["fired", "resolved", "fired"]
+                                                       [CheckResult("health", status, status)])], now=at)
+            sent += [e.body["event"] for e in outbox.sync_alerts(s, at)]
+    assert sent == ["fired", "resolved", "refired"]
 
 
 def test_who_acknowledged_and_silenced_shows_in_the_listing(demo_url: str) -> None:

@@ -200,35 +200,33 @@ def test_a_standby_process_takes_over_when_the_monitor_dies(demo_url: str) -> No
 
 
 def test_alert_events_reach_the_webhook_with_the_token_only_in_the_header(demo_url: str, http_server) -> None:  # noqa: ANN001
-    import time
-    from http.server import BaseHTTPRequestHandler
+    from fuseboard.monitoring import delivery
+    from fuseboard.monitoring.receivers import build
 
-    received: list[tuple[dict, str | None]] = []
+    from tests.support.receivers import Recorder, recorder_attrs, spec
 
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            received.append((body, self.headers.get("Authorization")))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    with http_server(Hook) as server:
-        notify = scheduler.webhook_notifier(f"{server.url}/hook", token="s3cret")
+    with http_server(Recorder, **recorder_attrs(status=204)) as server:
+        (hook,) = build([spec("webhook", f"{server.url}/hook")], {"FUSEBOARD_WEBHOOK_TOKEN": "s3cret"})
         ws = open_workspace(demo_url)
-        scheduler.run_cycle(ws, "drift", notify=notify)  # churn's staleness fires in three environments
-        deadline = time.time() + 5
-        while len(received) < 3 and time.time() < deadline:
-            time.sleep(0.05)
+        scheduler.run_cycle(ws, "drift")  # churn's staleness fires in three environments
+        assert delivery.deliver_to(ws, hook) == 3
+    received = [(h["body"], h["headers"].get("authorization")) for h in server.hits]
     assert [(b["event"], b["alert"]["check"]) for b, _ in received] == [("fired", "staleness")] * 3
     assert all(auth == "Bearer s3cret" for _, auth in received)
     assert all("s3cret" not in json.dumps(b) for b, _ in received)
 
 
 def test_a_dead_webhook_never_disturbs_the_cycle(demo_url: str) -> None:
+    from fuseboard.monitoring import delivery
+    from fuseboard.monitoring.receivers import build
+
+    from tests.support.receivers import spec
+
     ws = open_workspace(demo_url)
-    notify = scheduler.webhook_notifier("http://127.0.0.1:9/hook", timeout=0.5)
-    summary = scheduler.run_cycle(ws, "drift", notify=notify)
+    summary = scheduler.run_cycle(ws, "drift")
     assert summary.alerts_changed == 3
+    (hook,) = build([spec("webhook", "http://127.0.0.1:9/hook", timeout=0.5)], {})
+    assert delivery.deliver_to(ws, hook) == 0  # refused: it waits for its next try, the events kept
+    (state,) = delivery.states(ws, [hook])
+    assert state.pending == 3 and state.tries == 1 and "connection refused" in state.last_error
+

@@ -295,20 +295,29 @@ def test_copy_with_force_over_another_workspace_moves_its_anchor_aside(demo_url:
 
 
 def test_the_monitor_sends_the_chain_head_off_the_host_and_verify_reads_what_a_receiver_kept(
-        demo_url: str, tmp_path: Path) -> None:
-    """The leader's hourly checkpoint goes to the alert webhook; a receiver that appends the bodies as JSON
+        demo_url: str, tmp_path: Path, http_server: Any) -> None:
+    """The leader's hourly checkpoint goes to the generic webhook; a receiver that appends the bodies as JSON
     lines holds an anchor of its own, which catches what someone who rewrote the local one hid."""
+    from fuseboard.monitoring.receivers import build
     from fuseboard.monitoring.scheduler import CycleSummary, Monitor
 
+    from tests.support.receivers import Recorder, recorder_attrs, spec
+
+    server = http_server(Recorder, **recorder_attrs(status=200))
     sent: list = []
     kept = tmp_path / "receiver.jsonl"
+    hook = build([spec("webhook", f"{server.url}/anchor")], {})
 
-    def receiver(events: list[dict]) -> None:
-        sent.extend(events)
+    def receiver(events: list[dict]) -> None:  # what the monitor's delivery sends, kept as a receiver would
+        monitor.deliver()
+        bodies = [h["body"] for h in server.hits]
+        server.hits.clear()
+        sent.extend(b for b in bodies if b.get("event") == "audit.checkpoint")
         with kept.open("a") as handle:  # every body the webhook gets, alert events too
-            handle.writelines(json.dumps(e) + "\n" for e in [*events, {"event": "fired", "alert": {"id": 1}}])
+            handle.writelines(json.dumps(e) + "\n" for e in [*bodies, {"event": "fired", "alert": {"id": 1}}])
 
-    monitor = Monitor(open_workspace(demo_url), notify=receiver, on_cycle=sent.append)
+    monitor = Monitor(open_workspace(demo_url), receivers=hook, on_cycle=lambda summary: (receiver([]),
+                                                                                           sent.append(summary)))
     monitor.leading = True  # as the lease holder
     first = monitor.checkpoint()
     head = ids(demo_url)[-1]

@@ -26,6 +26,8 @@ def alert_who(v: AlertView, now: datetime) -> str:
     said = []
     if v.silenced:
         said.append(f"silenced by {v.silenced_by} until {short_time(v.silenced_until, now)}")
+    if v.escalated_to:
+        said.append(f"escalated to {v.escalated_to}")
     if v.state == "acknowledged":
         said.append(f"acked by {v.acknowledged_by}"
                     + (f" at {short_time(v.acknowledged_at, now)}" if v.acknowledged_at else ""))
@@ -108,22 +110,67 @@ def alerts_resolve(ctx: Context, alert_id: int, note: str, yes: bool) -> None:
 @click.argument("model")
 @click.option("--env", "env", required=True)
 @click.option("--for", "duration", required=True, help="How long: 30m, 2h, 1d (at most 30d).")
+@click.option("--from", "start", default="now", show_default=True,
+              help="When it starts: a time (2026-12-06T02:00, local unless it names a zone) or +2h from now.")
+@click.option("--every", help="Repeat the window this often (1d, 1w): a maintenance window, until "
+                              "`alerts unsilence` ends it.")
 @click.option("--comment", required=True, help="Why; shown with the silenced alerts and audited.")
 @click.option("--check", type=click.Choice(["drift", "multivariate_drift", "prediction_drift", "estimated_performance",
                                              "performance", "quality", "staleness", "health"]),
               help="Only this check (default: all).")
 @yes_option
 @pass_ctx
-def silence_cmd(ctx: Context, model: str, env: str, duration: str, comment: str, check: str | None,
-                yes: bool) -> None:
+def silence_cmd(ctx: Context, model: str, env: str, duration: str, start: str, every: str | None, comment: str,
+                check: str | None, yes: bool) -> None:
     """Silence a deployment's alerts for a while (they still open and resolve, muted)."""
-    from fuseboard.monitoring.alerts import parse_duration, silence
+    from fuseboard.monitoring.alerts import parse_duration, parse_every, parse_start, silence
     from fuseboard.ops.views import serves_protected
 
-    ws, length = ctx.writable(), parse_duration(duration)
+    length, starts = parse_duration(duration), parse_start(start)
+    period = parse_every(every) if every is not None else None
+    ws = ctx.writable()
     protected = serves_protected(ws, model, env)
+    when = "" if start == "now" else f" from {starts.astimezone():%Y-%m-%d %H:%M %Z}"
+    repeat = f", every {every}" if every else ""
     if protected and comment.strip():  # muting prod's alerts: asked (else silence() says why not)
-        confirm(f"silence {check or 'all checks'} of {model} in {env} (protected) for {duration}", yes)
-    item = silence(ws, model, env, length, comment=comment, actor=actor(), origin="cli", check=check)
-    click.echo(f"silenced {check or 'all checks'} of {model} in {env} until "
-               f"{item.ends_at.astimezone().strftime('%Y-%m-%d %H:%M %Z')}")
+        confirm(f"silence {check or 'all checks'} of {model} in {env} (protected) for {duration}{when}{repeat}", yes)
+    item = silence(ws, model, env, length, comment=comment, actor=actor(), origin="cli", check=check,
+                   starts_at=starts, every=period)
+    click.echo(visible(f"silenced {check or 'all checks'} of {model} in {env}{when} until "
+                       f"{item.ends_at.astimezone().strftime('%Y-%m-%d %H:%M %Z')}{repeat} (silence {item.id}; "
+                       f"`fuseboard alerts unsilence {item.id}` ends it)"))
+
+
+@alerts_cmd.command("silences")
+@json_option
+@pass_ctx
+def silences_cmd(ctx: Context, as_json: bool) -> None:
+    """List silences in force and maintenance windows to come, soonest first."""
+    from fuseboard.cli.table import Column, echo_table, short_time
+    from fuseboard.monitoring.silences import listed
+
+    now = datetime.now().astimezone()
+    views = listed(ctx.readable())
+    if as_json:
+        emit_json([v.as_dict() for v in views])
+        return
+    rows = [[str(v.id), f"{v.model}/{v.environment}", v.check or "all",
+             "now" if v.active else short_time(v.starts_at, now), short_time(v.ends_at, now),
+             f"every {v.every}" if v.every else "", v.author, v.comment] for v in views]
+    echo_table([Column("id", right=True), Column("deployment"), Column("check"), Column("from"), Column("until"),
+                Column("repeat"), Column("by"), Column("comment")], rows, title=f"{len(views)} silence(s)")
+
+
+@alerts_cmd.command("unsilence")
+@click.argument("silence_id", type=ID)
+@reason_option
+@yes_option
+@pass_ctx
+def unsilence_cmd(ctx: Context, silence_id: int, reason: str, yes: bool) -> None:
+    """End a silence or a maintenance window now (its alerts are announced again)."""
+    from fuseboard.monitoring.alerts import unsilence
+
+    ws = ctx.writable()
+    confirm(f"end silence {silence_id}", yes)
+    item = unsilence(ws, silence_id, actor=actor(), origin="cli", reason=reason)
+    click.echo(f"silence {item.id} ended")

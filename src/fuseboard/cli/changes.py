@@ -53,7 +53,7 @@ def _confirm_change(plan: ChangePlan, yes: bool, reason: str) -> None:
 
 
 def _run_change(ctx: Context, plan: ChangePlan, *, reason: str, yes: bool, override: bool, as_json: bool,
-                wait: float) -> None:
+                wait: float, silence: bool = False) -> None:
     from fuseboard.ops import deploy as ops
 
     ws = ctx.writable()
@@ -67,7 +67,7 @@ def _run_change(ctx: Context, plan: ChangePlan, *, reason: str, yes: bool, overr
                                  + " (fix them, or pass --override with a --reason)")
         _confirm_change(plan, yes, reason)
         result = ops.apply(ws, plan, actor=actor(), origin="cli", reason=reason, override=override,
-                           allow=ctx.load_config().allow)
+                           allow=ctx.load_config().allow, silence=silence)
     converged = None
     if result.state == "succeeded" and wait > 0 and plan.from_version != plan.to_version:
         converged = ops.wait_converged(ws, plan.model, plan.environment, timeout=wait)
@@ -89,7 +89,10 @@ def _run_change(ctx: Context, plan: ChangePlan, *, reason: str, yes: bool, overr
         raise FuseboardError(converged.detail)  # the change itself is recorded (said above)
 
 
+silence_option = click.option("--silence", is_flag=True,
+                              help="Mute the deployment's alerts for the environment's convergence time (audited).")
 change_options = [
+    silence_option,
     click.option("--override", is_flag=True, help="Go ahead although gates fail (needs --reason; audited)."),
     click.option("--wait", type=Number(0, 86400), default=30, show_default=True,
                  help="Seconds to wait for the endpoint to report the new version (0: do not wait)."),
@@ -103,26 +106,26 @@ change_options = [
 @click.option("--env", "env", required=True, help="Environment (dev, staging, prod, ...).")
 @click.option("--endpoint", "endpoint_url", help="URL the deployment serves on.")
 @with_options(change_options)
-def deploy_cmd(ctx: Context, model: str, version: int, env: str, endpoint_url: str | None, override: bool,
-               wait: float, reason: str, yes: bool, as_json: bool) -> None:
+def deploy_cmd(ctx: Context, model: str, version: int, env: str, endpoint_url: str | None, silence: bool,
+               override: bool, wait: float, reason: str, yes: bool, as_json: bool) -> None:
     """Put VERSION of MODEL into an environment, through its hook and gates (audited)."""
     from fuseboard.ops import deploy as ops
 
     plan = ops.plan_change(ctx.writable(), model, env, action="deploy", version=version, endpoint_url=endpoint_url)
-    _run_change(ctx, plan, reason=reason, yes=yes, override=override, as_json=as_json, wait=wait)
+    _run_change(ctx, plan, reason=reason, yes=yes, override=override, as_json=as_json, wait=wait, silence=silence)
 
 
 @click.command("promote")
 @click.argument("model")
 @click.option("--to", "env", required=True, help="The environment to promote into (from the one before it).")
 @with_options(change_options)
-def promote_cmd(ctx: Context, model: str, env: str, override: bool, wait: float, reason: str, yes: bool,
-                as_json: bool) -> None:
+def promote_cmd(ctx: Context, model: str, env: str, silence: bool, override: bool, wait: float, reason: str,
+                yes: bool, as_json: bool) -> None:
     """Promote MODEL into an environment: the version serving in the environment before it, through the gates."""
     from fuseboard.ops import deploy as ops
 
     plan = ops.plan_change(ctx.writable(), model, env, action="promote")
-    _run_change(ctx, plan, reason=reason, yes=yes, override=override, as_json=as_json, wait=wait)
+    _run_change(ctx, plan, reason=reason, yes=yes, override=override, as_json=as_json, wait=wait, silence=silence)
 
 
 @click.command("rollback")
@@ -132,18 +135,19 @@ def promote_cmd(ctx: Context, model: str, env: str, override: bool, wait: float,
               help="Version to go back to (default: the newest known-good one older than the one serving).")
 @click.option("--wait", type=Number(0, 86400), default=30, show_default=True,
               help="Seconds to wait for the endpoint to report the version (0: do not wait).")
+@silence_option
 @reason_option
 @yes_option
 @json_option
 @pass_ctx
-def rollback_cmd(ctx: Context, model: str, env: str, version: int | None, wait: float, reason: str, yes: bool,
-                 as_json: bool) -> None:
+def rollback_cmd(ctx: Context, model: str, env: str, version: int | None, wait: float, silence: bool, reason: str,
+                 yes: bool, as_json: bool) -> None:
     """Put back the newest known-good version of MODEL older than the one serving, through the environment's
     hook (audited); the version left stops being known-good there. Refuses when there is none."""
     from fuseboard.ops import deploy as ops
 
     plan = ops.plan_change(ctx.writable(), model, env, action="rollback", version=version)
-    _run_change(ctx, plan, reason=reason, yes=yes, override=False, as_json=as_json, wait=wait)
+    _run_change(ctx, plan, reason=reason, yes=yes, override=False, as_json=as_json, wait=wait, silence=silence)
 
 
 @click.group("changes")

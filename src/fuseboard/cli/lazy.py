@@ -58,6 +58,8 @@ COMMANDS: dict[str, Lazy] = {
     "monitor": Lazy(_M + "monitoring:monitor_cmd", "Run the monitoring loop headless until stopped (SIGINT/SIGTERM), "
                     "e.g. under systemd."),
     "monitoring": Lazy(_M + "monitoring:monitoring_cmd", "How each model is monitored: show and change its settings."),
+    "outbox": Lazy(_M + "outbox:outbox_cmd", "Notification receivers: events delivered, waiting and failed (dead "
+                   "letters); `outbox retry` resends."),
     "ownership": Lazy(_M + "ownership:ownership_cmd", "The ownership policy."),
     "people": Lazy(_M + "ownership:people_cmd", "List people with their team and contact details."),
     "promote": Lazy(_M + "changes:promote_cmd", "Promote MODEL into an environment: the version serving in the "

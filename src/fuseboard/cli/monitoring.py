@@ -154,8 +154,13 @@ def check_cmd(ctx: Context, no_probe: bool, at: str | None, as_json: bool) -> No
 @click.option("--performance-every", default=300, show_default=True, type=Whole(10, 86400), help="Seconds.")
 @click.option("--lease-ttl", default=60, show_default=True, type=Whole(3, 86400),
               help="Seconds a silent monitor keeps the lease before a standby takes over.")
+@click.option("--metrics-port", type=Whole(1, 65535), default=None,
+              help="Serve Prometheus metrics on this port (/metrics).")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True,
+              help="The address the metrics listen on (0.0.0.0: every interface).")
 @pass_ctx
-def monitor_cmd(ctx: Context, health_every: int, drift_every: int, performance_every: int, lease_ttl: int) -> None:
+def monitor_cmd(ctx: Context, health_every: int, drift_every: int, performance_every: int, lease_ttl: int,
+                metrics_port: int | None, metrics_host: str) -> None:
     """Run the monitoring loop headless until stopped (SIGINT/SIGTERM), e.g. under systemd.
 
     Only one process at a time runs the checks (a lease in the database); start a second one on
@@ -185,18 +190,31 @@ def monitor_cmd(ctx: Context, health_every: int, drift_every: int, performance_e
                        f"{summary.alerts_changed} alert change(s)")
         sys.stdout.flush()
 
-    from fuseboard.config import webhook_token
-    from fuseboard.monitoring.scheduler import webhook_notifier
+    from fuseboard.ops import notify
 
     config = ctx.load_config()
-    notify = webhook_notifier(config.webhook, token=webhook_token(config)) if config.webhook else None
-    from fuseboard.ops.deploy import reconcile
+    receivers = notify.receivers(config)
+    ws = ctx.writable()
+    monitor = Monitor(ws, Intervals(health_every, drift_every, performance_every, lease_ttl),
+                      on_cycle=report, receivers=receivers, housekeeping=notify.housekeeping())
+    server = None
+    if metrics_port is not None:
+        from fuseboard.monitoring import exporter
 
-    monitor = Monitor(ctx.writable(), Intervals(health_every, drift_every, performance_every, lease_ttl),
-                      on_cycle=report, notify=notify, housekeeping=[reconcile])
+        try:
+            server = exporter.serve(ws, metrics_port, host=metrics_host, monitor=monitor)
+        except OSError as exc:
+            raise FuseboardError(f"--metrics-port {metrics_port}: cannot listen on {metrics_host}:{metrics_port} "
+                                 f"({exc.strerror or exc})", field="metrics_port") from None
     monitor.start()
     click.echo(visible(f"monitoring {ctx.url} as {monitor.holder}") + ("" if monitor.leading else
                " (standby: another process holds the lease)"), err=True)
+    for r in receivers:
+        problem = r.problem()
+        click.echo(visible(f"receiver {r.name} ({r.kind})" + (f": {problem}; its events wait" if problem else "")),
+                   err=True)
+    if server is not None:
+        click.echo(f"metrics on http://{metrics_host}:{metrics_port}/metrics", err=True)
     try:
         while not stop.wait(1.0):
             pass
@@ -204,6 +222,8 @@ def monitor_cmd(ctx: Context, health_every: int, drift_every: int, performance_e
         pass
     finally:
         monitor.stop()
+        if server is not None:
+            server.close()
         click.echo("monitor stopped", err=True)
 
 
@@ -239,6 +259,7 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
     m = model_settings(ws, model)
     policy = policy_for(m.monitoring)
     from fuseboard.monitoring.alerts import flap_period
+    from fuseboard.ops.escalation import escalate_after
 
     shown = {"model": m.name, "settings": m.monitoring, "effective": {
         **{k: v for k, v in asdict(policy).items() if k not in ("drift_window", "performance_window")},
@@ -247,6 +268,7 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
         "drift_window_minutes": int(policy.drift_window.total_seconds() // 60),
         "performance_window_hours": int(policy.performance_window.total_seconds() // 3600),
         "flap_period_minutes": int(flap_period(m.monitoring).total_seconds() // 60),
+        "escalate_after_minutes": escalate_after(m.criticality, m.monitoring),
         "runbook": str((m.monitoring or {}).get("runbook", ""))}}
     if as_json:
         emit_json(shown)
@@ -275,6 +297,9 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
     flap = eff["flap_period_minutes"]
     click.echo(f"  alerts: a check firing again within {flap} min of recovering reopens its alert" if flap
                else "  alerts: a check firing again after recovering opens a new alert (no flap period)")
+    wait = eff["escalate_after_minutes"]
+    click.echo(f"  escalation: a crit alert unacknowledged for {wait} min goes to the next person on call" if wait
+               else "  escalation: none")
     lines = eff["runbook"].replace("\r\n", "\n").split("\n") if eff["runbook"] else []
     click.echo(f"  runbook: {visible(lines[0])}" if lines else
                f"  runbook: none (fuseboard monitoring set {m.name} --runbook URL)")
@@ -308,6 +333,8 @@ def monitoring_show(click_ctx: click.Context, model: str, as_json: bool) -> None
 @click.option("--runbook", help="What to do when it alerts: a URL or text (at most 2,000 characters; \"\" removes it).")
 @click.option("--flap-period", help="A check that fires again this soon after recovering reopens its alert "
               "(default 30m; 0: never).")
+@click.option("--escalate-after", help="A critical alert nobody acknowledges this long goes to the next person on "
+              "call (mission-critical 15m, internal never; 0: never).")
 @click.option("--reset", is_flag=True, help="Forget every setting first (back to what a newly registered model starts with).")
 @reason_option
 @yes_option
@@ -319,7 +346,7 @@ def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], threshold
                    gate_values: tuple[str, ...],
                    drift_window_minutes: int | None, min_rows: int | None, min_labelled: int | None,
                    probe_path: str | None, failures_to_alert: int | None, runbook: str | None, flap_period: str | None,
-                   reset: bool, reason: str, yes: bool) -> None:
+                   escalate_after: str | None, reset: bool, reason: str, yes: bool) -> None:
     """Change how MODEL is monitored (validated against its features; audited)."""
     from fuseboard.monitoring.alerts import parse_flap_period
     from fuseboard.monitoring.settings import preview, update
@@ -333,7 +360,9 @@ def monitoring_set(ctx: Context, model: str, methods: tuple[str, ...], threshold
         "gates": _pairs(gate_values, "--gate"),
         "drift_window_minutes": drift_window_minutes, "min_rows": min_rows, "min_labelled": min_labelled,
         "probe_path": probe_path, "failures_to_alert": failures_to_alert, "runbook": runbook,
-        "flap_period_minutes": parse_flap_period(flap_period) if flap_period is not None else None}
+        "flap_period_minutes": parse_flap_period(flap_period) if flap_period is not None else None,
+        "escalate_after_minutes": parse_flap_period(escalate_after, "escalate_after")
+        if escalate_after is not None else None}
     ws = ctx.writable()
     protected = preview(ws, model, changes)  # checked before asking
     if protected:  # prod's alerts and gates follow these settings

@@ -39,6 +39,7 @@ class AlertView:
     owner: str | None = None  # the owning team
     runbook: str = ""
     on_call: str = ""  # who to call now (filled in by ops.incident.alert_views)
+    escalated_to: str | None = None  # nobody acknowledged it in time: re-sent to this person (ops/escalation.py)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)

@@ -17,13 +17,15 @@ resolving is recorded on the alert itself.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, update
 from sqlmodel import Session, select
 
 from fuseboard.errors import FuseboardError, NotFound
+from fuseboard.monitoring import outbox
 from fuseboard.monitoring.alert_view import AlertView, display_order, muting
+from fuseboard.monitoring.silences import in_force
 from fuseboard.status import OPEN_ALERT_STATES, AlertState, Status
 from fuseboard.store import audit, lookup
 from fuseboard.store.db import Workspace
@@ -48,8 +50,7 @@ def fingerprint(model: str, env: str, check: str) -> str:
     return f"{model}/{env}/{check}"
 
 
-def record_results(session: Session, results: list[DeploymentChecks], *, now: datetime | None = None,
-                   outbox: list[Alert] | None = None) -> list[Alert]:
+def record_results(session: Session, results: list[DeploymentChecks], *, now: datetime | None = None) -> list[Alert]:
     """Store the check results and open, update or resolve the alerts they imply.
 
     The latest result of each check is kept in ``CheckState``; the history
@@ -57,8 +58,8 @@ def record_results(session: Session, results: list[DeploymentChecks], *, now: da
     events, not with time.
 
     ``results`` are ``checks.DeploymentChecks``. Runs in the caller's transaction;
-    returns the alerts that opened or resolved in this call. ``outbox``, if given, receives the
-    alerts whose event is to be sent now (``notifications``): silences hold "fired" back.
+    returns the alerts that opened or resolved in this call. What the receivers are told of them
+    (silences taken into account) is ``outbox.sync_alerts``'s, in the same transaction.
     """
     now = now or utcnow()
     models = {m.name: m for m in session.exec(select(Model))}
@@ -77,7 +78,6 @@ def record_results(session: Session, results: list[DeploymentChecks], *, now: da
                           .order_by(Alert.resolved_at, Alert.id)):
         recovered[a.fingerprint] = a  # the latest per fingerprint
     changed = []
-    seen_before: dict[str, datetime] = {}  # open alerts still breaching: the last cycle that saw them before
     new_runs: list[dict[str, Any]] = []
     new_states: list[dict[str, Any]] = []
     updated_states: list[dict[str, Any]] = []
@@ -117,7 +117,6 @@ def record_results(session: Session, results: list[DeploymentChecks], *, now: da
                     open_alerts[key] = alert
                     changed.append(alert)
                 else:
-                    seen_before[key] = alert.last_seen_at
                     alert.severity, alert.summary, alert.last_seen_at = severity, summary, now
                 session.add(alert)
             elif status is Status.OK and alert is not None:
@@ -131,90 +130,7 @@ def record_results(session: Session, results: list[DeploymentChecks], *, now: da
         session.execute(insert(CheckState), new_states)
     if updated_states:
         session.execute(update(CheckState), updated_states)  # by primary key, executemany
-    if outbox is not None:
-        still_open = [open_alerts[key] for key in seen_before if key in open_alerts]
-        outbox.extend(notifications(session, changed, still_open, seen_before, now))
     return changed
-
-
-def notifications(session: Session, changed: list[Alert], still_open: list[Alert], seen_before: dict[str, datetime],
-                  now: datetime) -> list[Alert]:
-    """The alerts whose event goes out now, once the silences are taken into account.
-
-    An alert that opens while its deployment (or its check) is silenced is not announced; when the
-    silences covering its opening have all ended and it is still open (its check still breaching),
-    the first cycle after that announces it ("fired"). An alert resolves quietly when its "fired"
-    was never sent; when it was, "resolved" is sent even during a silence, so that a receiver that
-    opened an incident can close it (a silence holds new pages back, not the all-clear).
-    """
-    alerts_ = [*changed, *still_open]
-    if not alerts_:
-        return []
-    earliest = min(a.opened_at for a in alerts_)
-    silences: dict[tuple[int, int], list[Silence]] = {}
-    for x in session.exec(select(Silence).where(Silence.ends_at > earliest)):
-        silences.setdefault((x.model_id, x.environment_id), []).append(x)
-
-    def announced_from(alert: Alert) -> datetime:
-        """When the alert's "fired" may go out: its (re)opening, or the end of the silences covering it."""
-        at = _began(alert)
-        mine = [x for x in silences.get((alert.model_id, alert.environment_id), ()) if x.check in (None, alert.check)]
-        while True:
-            ends = [x.ends_at for x in mine if x.starts_at <= at < x.ends_at]
-            if not ends:
-                return at
-            at = max(ends)
-
-    out = []
-    for alert in changed:
-        if alert.state == AlertState.RESOLVED:  # "fired" went out if a cycle saw it open once it could
-            if alert.last_seen_at >= announced_from(alert):
-                out.append(alert)
-        elif announced_from(alert) <= now:  # opened now, not silenced
-            out.append(alert)
-    for alert in still_open:  # held back while silenced: out with the first cycle after the silence
-        released = announced_from(alert)
-        if _began(alert) < released <= now and seen_before[alert.open_key] < released:
-            out.append(alert)
-    return out
-
-
-class AlertBody(TypedDict):
-    """The alert in an ``AlertEvent``."""
-
-    id: int
-    fingerprint: str
-    model: str
-    environment: str
-    check: str
-    severity: str  # a Status word: warn or crit
-    state: str  # an AlertState word
-    summary: str
-    opened_at: str  # ISO 8601
-    resolved_at: str | None
-    criticality: str
-    flaps: int
-    runbook: str
-
-
-class AlertEvent(TypedDict):
-    """What a notification hook receives (as JSON) when an alert fires or resolves."""
-
-    event: Literal["fired", "resolved"]
-    alert: AlertBody
-
-
-def event(session: Session, alert: Alert) -> AlertEvent:
-    """What a notification hook receives when an alert fires or resolves."""
-    model = session.get(Model, alert.model_id)
-    env = session.get(Environment, alert.environment_id)
-    return {"event": "resolved" if alert.state == AlertState.RESOLVED else "fired",
-            "alert": {"id": alert.id, "fingerprint": alert.fingerprint, "model": model.name, "environment": env.name,
-                      "check": alert.check, "severity": alert.severity, "state": alert.state,
-                      "summary": alert.summary, "opened_at": alert.opened_at.isoformat(),
-                      "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
-                      "criticality": model.criticality, "flaps": alert.flaps or 0,
-                      "runbook": str((model.monitoring or {}).get("runbook", ""))}}
 
 
 def _resolve(alert: Alert, who: str, note: str, now: datetime) -> None:
@@ -229,11 +145,7 @@ def _reopen(alert: Alert, now: datetime) -> None:
     alert.resolved_by, alert.resolved_at, alert.note = None, None, ""
     alert.flaps = (alert.flaps or 0) + 1
     alert.reopened_at = now
-
-
-def _began(alert: Alert) -> datetime:
-    """When the alert's current spell began: its opening, or its latest reopening."""
-    return alert.reopened_at or alert.opened_at
+    alert.escalated_at, alert.escalated_to = None, None  # a new spell: it may escalate again
 
 
 
@@ -251,7 +163,7 @@ def list_alerts(ws: Workspace, *, include_resolved: bool = False, now: datetime 
         if not include_resolved:
             stmt = stmt.where(Alert.state.in_(OPEN_ALERT_STATES))
         rows = s.exec(stmt.order_by(Alert.opened_at.desc()).limit(limit)).all()
-        silences = s.exec(select(Silence).where(Silence.starts_at <= now, Silence.ends_at > now)).all()
+        silences = in_force(s, now)
     silence_of = muting(silences)
 
     views = []
@@ -261,7 +173,7 @@ def list_alerts(ws: Workspace, *, include_resolved: bool = False, now: datetime 
             a.id, model, env, a.check, a.severity, a.state, muted is not None, a.summary, a.opened_at, a.last_seen_at,
             a.acknowledged_by, a.resolved_at, a.note, a.acknowledged_at, muted.author if muted else None,
             muted.ends_at if muted else None, a.flaps or 0, a.reopened_at, a.resolved_by, criticality, owner,
-            str((settings or {}).get("runbook", ""))))
+            str((settings or {}).get("runbook", "")), "", a.escalated_to))
     views.sort(key=display_order)
     return views
 
@@ -292,6 +204,8 @@ def acknowledge(ws: Workspace, alert_id: int, *, actor: str, origin: str, reason
             return alert
         alert.state, alert.acknowledged_by, alert.acknowledged_at = AlertState.ACKNOWLEDGED, actor, now
         s.add(alert)
+        if alert.told in ("open", "silenced"):  # receivers that were told of it (PagerDuty acknowledges too)
+            outbox.alert_event(s, alert, outbox.Kind.ACKNOWLEDGED, actor=actor, note=reason, at=now)
         _audit(s, "alert.ack", alert, actor, origin, {"state": AlertState.FIRING.value},
                {"state": AlertState.ACKNOWLEDGED.value}, reason, now)
     return alert
@@ -310,6 +224,8 @@ def resolve(ws: Workspace, alert_id: int, *, actor: str, origin: str, note: str,
         before = str(alert.state)
         _resolve(alert, actor, note, now)
         s.add(alert)
+        if alert.told in ("open", "silenced"):
+            outbox.alert_event(s, alert, outbox.Kind.RESOLVED, actor=actor, note=note, at=now)
         _audit(s, "alert.resolve", alert, actor, origin, {"state": before}, {"state": AlertState.RESOLVED.value},
                note, now)
     return alert
@@ -322,31 +238,103 @@ def parse_duration(text: str) -> timedelta:
     return inputs.duration(text, "--for", minimum=timedelta(minutes=1), maximum=timedelta(days=30))
 
 
-def parse_flap_period(text: str) -> int:
-    """``--flap-period``: 30m, 2h, 1h30m, or 0 (never reopen), at most a day; in minutes."""
+def parse_flap_period(text: str, field: str = "flap_period") -> int:
+    """``--flap-period`` (and ``--escalate-after``): 30m, 2h, 1h30m, or 0 (never), at most a day; in minutes."""
     if text.strip() in ("0", "0m"):
         return 0
     try:
         minutes = int(parse_duration(text).total_seconds() // 60)
     except FuseboardError:
-        raise FuseboardError(f"{text!r} is not a duration like 30m or 2h, or 0", field="flap_period") from None
+        raise FuseboardError(f"{text!r} is not a duration like 30m or 2h, or 0", field=field) from None
     if minutes * 60 > MAX_FLAP_PERIOD.total_seconds():
-        raise FuseboardError(f"{text!r} is longer than a day", field="flap_period")
+        raise FuseboardError(f"{text!r} is longer than a day", field=field)
     return minutes
 
 
+def parse_start(text: str, *, now: datetime | None = None) -> datetime:
+    """``--from``: an ISO 8601 time (local when it names no zone), ``now``, or ``+2h`` (that long from now)."""
+    from fuseboard import inputs
+
+    now = now or utcnow()
+    value = text.strip()
+    if value in ("", "now"):
+        return now
+    if value.startswith("+"):
+        return now + inputs.duration(value[1:], "--from", minimum=timedelta(0), maximum=timedelta(days=365))
+    try:
+        inputs.seconds_of(value, "--from")
+    except FuseboardError:  # not a duration: a time
+        return inputs.when(value, "--from", now=now)
+    raise FuseboardError(f"{inputs.shown(value)} is ambiguous: give a time like 2026-12-05T02:00, or "
+                         f"+{inputs.shown(value)} for that long from now (--from)", field="from")
+
+
+def parse_every(text: str) -> timedelta:
+    """``--every``: how often a maintenance window recurs: 1d, 1w, 12h (at least an hour, at most 90 days)."""
+    from fuseboard import inputs
+
+    return inputs.duration(text, "--every", minimum=timedelta(hours=1), maximum=timedelta(days=90))
+
+
 def silence(ws: Workspace, model: str, env: str, duration: timedelta, *, comment: str, actor: str, origin: str,
-            check: str | None = None, now: datetime | None = None) -> Silence:
-    """Mute a deployment's alerts (one check, or all) for ``duration``; audited."""
+            check: str | None = None, now: datetime | None = None, starts_at: datetime | None = None,
+            every: timedelta | None = None, source: str = "person") -> Silence:
+    """Mute a deployment's alerts (one check, or all) for ``duration``; audited.
+
+    ``starts_at`` (default now) may be later: a planned maintenance window. ``every`` repeats the
+    window (weekly, say) until ``unsilence`` ends it; it must be at least as long as the window.
+    Receivers are told at once of the open alerts it mutes ("silenced"), in the same transaction.
+    """
     if not comment.strip():
         raise FuseboardError("a silence needs a comment saying why", field="comment")
     now = now or utcnow()
+    start = starts_at or now
+    if start < now - timedelta(minutes=1):
+        raise FuseboardError("a silence cannot start in the past", field="from")
+    if start > now + timedelta(days=365):
+        raise FuseboardError("a silence starts within a year", field="from")
+    if every is not None and every < duration:
+        raise FuseboardError(f"--every must be at least as long as --for (the windows would overlap)", field="every")
+    if every is not None and every < timedelta(hours=1):
+        raise FuseboardError("a recurring window repeats at most hourly", field="every")
     with ws.transaction() as s:
         m = lookup.model(s, model)
         e = lookup.environment(s, env)
         item = Silence(model_id=m.id, environment_id=e.id, check=check, author=actor, comment=comment,
-                       starts_at=now, ends_at=now + duration)
+                       starts_at=start, ends_at=start + duration,
+                       every_seconds=int(every.total_seconds()) if every is not None else None, source=source)
         s.add(item)
+        after = {"check": check or "all", "from": start.isoformat(), "until": item.ends_at.isoformat()}
+        if every is not None:
+            after["every"] = f"{int(every.total_seconds())}s"
+        s.flush()
+        after["silence"] = item.id
         audit.record(s, at=now, actor=actor, origin=origin, action="alert.silence", target=f"{m.name}/{e.name}",
-                     after={"check": check or "all", "until": item.ends_at.isoformat()}, reason=comment)
+                     after=after, reason=comment)
+        outbox.sync_alerts(s, now)
+    return item
+
+
+def unsilence(ws: Workspace, silence_id: int, *, actor: str, origin: str, reason: str = "",
+              now: datetime | None = None) -> Silence:
+    """End a silence (or a recurring maintenance window) now; audited. Ending one already over is a no-op.
+
+    Receivers hear "unsilenced" for the open alerts it muted that no other silence mutes.
+    """
+    from fuseboard.monitoring.silences import next_occurrence
+
+    now = now or utcnow()
+    with ws.transaction() as s:
+        item = s.get(Silence, silence_id)
+        if item is None:
+            raise NotFound(f"no silence {silence_id} (see `fuseboard alerts silences`)")
+        if next_occurrence(item.starts_at, item.ends_at, item.every_seconds, item.cancelled_at, now) is None:
+            return item
+        item.cancelled_at = now
+        s.add(item)
+        m, e = s.get(Model, item.model_id), s.get(Environment, item.environment_id)
+        audit.record(s, at=now, actor=actor, origin=origin, action="alert.unsilence", target=f"{m.name}/{e.name}",
+                     before={"silence": item.id, "check": item.check or "all"}, after={"ended": now.isoformat()},
+                     reason=reason)
+        outbox.sync_alerts(s, now)
     return item

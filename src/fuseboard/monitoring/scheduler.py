@@ -24,24 +24,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Callable, Literal, TypedDict, Union
+from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from fuseboard.errors import WorkspaceUnwritable
-from fuseboard.monitoring import alerts, checks, rollouts
+from fuseboard.monitoring import alerts, checks, outbox, rollouts
 from fuseboard.status import Status
 from fuseboard.store.audit import host_name
 from fuseboard.store.db import Workspace, database_now, is_unreachable
 from fuseboard.store.models import Lease, utcnow
 
 if TYPE_CHECKING:  # pragma: no cover
+    from fuseboard.monitoring.receivers import Receiver
     from fuseboard.monitoring.retention import Retention
 
 log = logging.getLogger("fuseboard.monitor")
 LEASE = "monitor"
+DELIVER_EVERY = 2  # seconds between deliveries of the outbox
 
 
 def holder_id() -> str:
@@ -109,20 +111,6 @@ class Outcome(StrEnum):
     UNREACHABLE = "unreachable"  # the database could not be reached: nothing was written
 
 
-class CheckpointEvent(TypedDict):
-    """What the alert webhook receives for an audit checkpoint (``AuditCheckpoint.as_event``)."""
-
-    event: Literal["audit.checkpoint"]
-    id: int
-    hash: str
-    at: str
-    workspace: str
-
-
-Event = Union[alerts.AlertEvent, CheckpointEvent]  # what ``notify`` receives: alerts fired or resolved, checkpoints
-Notify = Callable[[Sequence[Event]], None]
-
-
 @dataclass(frozen=True)
 class AuditCheckpoint:
     """The audit chain's head as the monitor sends it off this host (``Monitor.checkpoint``)."""
@@ -132,8 +120,8 @@ class AuditCheckpoint:
     at: str  # when the head event was recorded (``store.anchor.stamp``)
     workspace: str
 
-    def as_event(self) -> CheckpointEvent:
-        """The body the alert webhook receives (JSON; one line of an anchor file)."""
+    def as_event(self) -> dict[str, Any]:
+        """The body the generic webhook receives (JSON; one line of an anchor file)."""
         return {"event": "audit.checkpoint", "id": self.id, "hash": self.hash, "at": self.at,
                 "workspace": self.workspace}
 
@@ -157,6 +145,14 @@ class CycleSummary:
         return self.outcome is not Outcome.DONE
 
 
+@dataclass
+class CycleTiming:
+    """How long a kind's latest cycle took, and when one last finished well (the metrics exporter reads these)."""
+
+    seconds: float = 0.0  # the latest cycle's duration, whatever its outcome
+    last_success: float | None = None  # Unix time at which the latest DONE cycle finished
+
+
 @contextlib.contextmanager
 def _gc_paused() -> Any:
     """Hold off cyclic garbage collection while a cycle decodes thousands of profiles.
@@ -174,25 +170,22 @@ def _gc_paused() -> Any:
             gc.enable()
 
 
-def run_cycle(ws: Workspace, kind: str, *, now: datetime | None = None, policy: checks.Policy | None = None,
-              notify: Notify | None = None) -> CycleSummary:
+def run_cycle(ws: Workspace, kind: str, *, now: datetime | None = None,
+              policy: checks.Policy | None = None) -> CycleSummary:
     """Run one kind of check on every deployment and record results and alerts in one transaction.
 
-    ``notify`` receives the alerts that fired or resolved (after the commit), but not those of a
-    silenced deployment or check: their "fired" goes out once the silence ends (``alerts.notifications``).
+    The same transaction writes the outbox events of what changed (``outbox.sync_alerts``: alerts
+    fired, resolved, refired; silences that began or ended), for ``delivery`` to send.
     """
     now = now or utcnow()
     wanted = set(KINDS[kind])
     with _gc_paused():
         results = checks.run_checks(ws, now=now, policy=policy, probe_endpoints="health" in wanted, only=wanted)
         with ws.transaction() as s:
-            outbox: list = []
-            changed = alerts.record_results(s, results, now=now, outbox=outbox)
-            events = [alerts.event(s, a) for a in outbox]
+            changed = alerts.record_results(s, results, now=now)
+            outbox.sync_alerts(s, now)
             if "health" in wanted:
                 _follow_rollouts(s, results, now)
-    if notify is not None and events:
-        notify(events)
     return CycleSummary(kind, deployments=len(results), alerts_changed=len(changed),
                         worst=Status.worst(r.status for r in results))
 
@@ -209,47 +202,19 @@ def _follow_rollouts(session: Any, results: list[checks.DeploymentChecks], now: 
     rollouts.mark_known_good(session, now)
 
 
-def webhook_notifier(url: str, *, token: str | None = None, timeout: float = 5.0) -> Notify:
-    """POST each alert event as JSON to ``url`` from a background thread; failures are logged, never raised.
-
-    The token (from the environment or the config file) goes in an Authorization header and
-    nowhere else: redirects are not followed (a 3xx is a failure naming its Location), and
-    ``timeout`` is the whole request's deadline (fuseboard.http).
-    """
-    import json
-
-    from fuseboard import http, redact
-
-    def send(events: Sequence[Event]) -> None:
-        headers = {"Content-Type": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        for event in events:
-            answer = http.request("POST", url, body=json.dumps(event).encode(), headers=headers, deadline=timeout,
-                                  max_body=4096)
-            if not answer.ok:  # a failing webhook must not disturb the checks
-                what = event["alert"]["fingerprint"] if "alert" in event else event.get("event")
-                log.warning("alert webhook failed for %s: %s", what, redact.mask(answer.describe(), [token]))
-
-    def notify(events: Sequence[Event]) -> None:
-        threading.Thread(target=send, args=(events,), name="alert-webhook", daemon=True).start()
-
-    return notify
-
-
 class Monitor:
     """Runs the checks on their intervals while this process holds the lease."""
 
     def __init__(self, ws: Workspace, intervals: Intervals | None = None,
                  on_cycle: Callable[[CycleSummary], None] | None = None, holder: str | None = None,
-                 notify: Notify | None = None, retention: Retention | None = None,
+                 receivers: Sequence[Receiver] = (), retention: Retention | None = None,
                  housekeeping: list[Callable[[Workspace], Any]] | None = None) -> None:
         self.ws = ws
         self.retention = retention
         # run by the leader after each health cycle (the faces pass ops.deploy.reconcile: the monitor
         # layer cannot import ops)
         self.housekeeping = housekeeping or []
-        self.notify = notify
+        self.receivers = list(receivers)  # where the outbox goes (monitoring/delivery.py), by the leader
         self.intervals = intervals or Intervals()
         self.on_cycle = on_cycle
         self.holder = holder or holder_id()
@@ -259,6 +224,8 @@ class Monitor:
         self._next_renew = 0.0  # monotonic time of the next lease renewal
         self._backoff = 1.0  # seconds before the next try while the database is unreachable
         self._checkpointed: tuple[int, str] | None = None  # the audit head last sent out
+        self._deliverer: Any = None
+        self.timings: dict[str, CycleTiming] = {}  # per kind of cycle (health, drift, performance)
 
     def _renew(self) -> None:
         """Take or renew the lease every third of its time; while the database cannot be reached, try
@@ -297,8 +264,11 @@ class Monitor:
     def _job(self, kind: str) -> None:
         if not self.leading:
             return
+        import time
+
+        began = time.monotonic()
         try:
-            summary = run_cycle(self.ws, kind, notify=self.notify)
+            summary = run_cycle(self.ws, kind)
         except WorkspaceUnwritable as exc:  # a full disk: checks resume by themselves once it has room
             log.error("monitor cycle %s: %s", kind, exc)
             summary = CycleSummary(kind, Outcome.UNWRITABLE, error=str(exc), reason=exc.reason)
@@ -312,6 +282,10 @@ class Monitor:
                 return
             log.exception("monitor cycle %s failed", kind)
             summary = CycleSummary(kind, Outcome.FAILED, error=f"{type(exc).__name__}: {exc}")
+        timing = self.timings.setdefault(kind, CycleTiming())
+        timing.seconds = time.monotonic() - began
+        if not summary.failed:
+            timing.last_success = time.time()
         if kind == "health":
             for task in self.housekeeping:
                 try:
@@ -336,10 +310,10 @@ class Monitor:
             log.info("compacted %(merged)d windows into %(created)d, deleted %(deleted)d", counts)
 
     def checkpoint(self) -> AuditCheckpoint | None:
-        """Hourly, by the leader: the audit chain's head, sent to the alert webhook and the ``on_cycle``
-        callback when it moved since the last one, so that a copy of the chain's anchor lives off this
-        host (a receiver that keeps these bodies as JSON lines has a file ``audit verify --anchor``
-        reads). Returns the checkpoint sent, if any."""
+        """Hourly, by the leader: the audit chain's head, put in the outbox for the receivers (the generic
+        webhook sends it as it is) and given to the ``on_cycle`` callback when it moved since the last
+        one, so that a copy of the chain's anchor lives off this host (a receiver that keeps these
+        bodies as JSON lines has a file ``audit verify --anchor`` reads). Returns the checkpoint, if any."""
         if not self.leading:
             return None
         from fuseboard.store.anchor import stamp
@@ -357,11 +331,26 @@ class Monitor:
         self._checkpointed = (head[0], head[1])
         point = AuditCheckpoint(head[0], head[1], stamp(head[2]), self.ws.where)
         log.info("audit checkpoint: event %d %s", head[0], head[1])
-        if self.notify is not None:
-            self.notify([point.as_event()])
+        try:
+            with self.ws.transaction() as s:
+                outbox.checkpoint_event(s, point.as_event(), utcnow())
+        except Exception:  # noqa: BLE001  (the next hour tries again)
+            log.exception("audit checkpoint not queued")
+            self._checkpointed = None
+            return None
         if self.on_cycle is not None:
             self.on_cycle(CycleSummary("audit.checkpoint", checkpoint=point))
         return point
+
+    def deliver(self) -> None:
+        """Every few seconds, by the leader: the outbox to the receivers (monitoring/delivery.py)."""
+        if not self.leading or not self.receivers:
+            return
+        from fuseboard.monitoring.delivery import Deliverer
+
+        if self._deliverer is None:
+            self._deliverer = Deliverer(self.ws, self.receivers)
+        self._deliverer.run()
 
     def start(self) -> None:
         from apscheduler.schedulers.background import BackgroundScheduler
@@ -377,6 +366,8 @@ class Monitor:
                           next_run_time=first + timedelta(minutes=1))
         scheduler.add_job(self.checkpoint, "interval", seconds=3600, id="audit-checkpoint",
                           next_run_time=first + timedelta(minutes=2))
+        if self.receivers:
+            scheduler.add_job(self.deliver, "interval", seconds=DELIVER_EVERY, id="deliver", next_run_time=first)
         scheduler.start()
         self._scheduler = scheduler
 

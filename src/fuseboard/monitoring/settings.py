@@ -49,6 +49,7 @@ class MonitoringSettings(TypedDict, total=False):
     performance_window_hours: int
     runbook: str  # a URL or text (RUNBOOK_MAX characters)
     flap_period_minutes: int  # 0: an alert never reopens
+    escalate_after_minutes: int  # 0: never; absent: the tier's default (ops/escalation.py)
 
 
 class SettingsChanges(TypedDict, total=False):
@@ -73,6 +74,7 @@ class SettingsChanges(TypedDict, total=False):
     performance_window_hours: int | None
     runbook: str | None
     flap_period_minutes: int | None
+    escalate_after_minutes: int | None
 
 
 @dataclass
@@ -107,7 +109,8 @@ class Policy:
 SCALARS = {"default_method": str, "drift_share": float, "importance_floor": float, "min_rows": int, "min_labelled": int,
            "failures_to_alert": int,
            "probe_path": str, "probe_timeout": float, "expected_status": int, "drift_window_minutes": int,
-           "performance_window_hours": int, "runbook": str, "flap_period_minutes": int}
+           "performance_window_hours": int, "runbook": str, "flap_period_minutes": int,
+           "escalate_after_minutes": int}
 RUNBOOK_MAX = 2000  # characters
 FLAP_PERIOD_MAX_MINUTES = 24 * 60
 
@@ -184,6 +187,9 @@ def validate(settings: SettingsChanges | MonitoringSettings, features: dict[str,
         if len(out["runbook"]) > RUNBOOK_MAX:
             raise FuseboardError(f"the runbook is {len(out['runbook']):,} characters; at most {RUNBOOK_MAX:,} "
                                  "(link to a longer one)", field="runbook")
+    escalate = out.get("escalate_after_minutes")
+    if escalate is not None and not 0 <= escalate <= 24 * 60:
+        raise FuseboardError("escalation waits between 0 (never) and 24h", field="escalate_after")
     flap = out.get("flap_period_minutes")
     if flap is not None and not 0 <= flap <= FLAP_PERIOD_MAX_MINUTES:
         raise FuseboardError("the flap period must be between 0 (never reopen) and 24h", field="flap_period")

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from fuseboard.errors import FuseboardError
 from fuseboard.ops import audit
-from fuseboard.ops.turns import Turn, now_and_next, rotation_turn, turn_at, zone  # noqa: F401  (imported from here)
+from fuseboard.turns import Turn, now_and_next, rotation_turn, turn_at, zone  # noqa: F401  (imported from here)
 from fuseboard.store import lookup
 from fuseboard.store.db import Workspace
 from fuseboard.store.models import SHIFT_KINDS, Person, Rota, RotaShift, Team, utcnow

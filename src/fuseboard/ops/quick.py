@@ -20,7 +20,7 @@ from fuseboard.clock import utcnow
 from fuseboard.monitoring.alert_view import AlertView
 from fuseboard.monitoring.alerts_quick import list_alerts_lite
 from fuseboard.ops.records import ModelRow, RolloutInfo
-from fuseboard.ops.turns import on_call_line
+from fuseboard.turns import on_call_line
 from fuseboard.status import Status
 from fuseboard.store.lite import json_value, reading, stamp, when
 

@@ -443,6 +443,11 @@ class Alert(SQLModel, table=True):
     # a check that recovered and fired again within the model's flap period reopens its alert
     flaps: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     reopened_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    # what the receivers were last told (monitoring/outbox.py): None (nothing yet), open, silenced, resolved
+    told: Optional[str] = Field(default=None, max_length=16)
+    # nobody acknowledged it in time: re-sent to the next person on the owning team's rota (ops/escalation.py)
+    escalated_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    escalated_to: Optional[str] = Field(default=None, max_length=64)
 
 
 class Silence(SQLModel, table=True):
@@ -456,6 +461,53 @@ class Silence(SQLModel, table=True):
     comment: str
     starts_at: datetime = _when()
     ends_at: datetime = Field(sa_type=UTCDateTime)
+    # a maintenance window that recurs: [starts_at, ends_at) again every ``every_seconds`` (None: once)
+    every_seconds: Optional[int] = None
+    # who opened it: "person" (alerts silence), "deploy" (a deploy's own, for the convergence time)
+    source: str = Field(default="person", max_length=16, sa_column_kwargs={"server_default": "person"})
+    # ended early by hand (alerts unsilence): the silence mutes nothing from then on
+    cancelled_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+
+
+class OutboxEvent(SQLModel, table=True):
+    """An event for the notification receivers, written in the transaction of the change it reports.
+
+    Alert events (fired, acknowledged, silenced, unsilenced, resolved, refired, escalated) and change
+    events (deploy, promote, rollback with their outcome). ``id`` orders them; ``uid`` is the id each
+    receiver gets, so that one that drops duplicates sees every event exactly once.
+    """
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    uid: str = Field(max_length=40, unique=True)
+    kind: str = Field(max_length=32)  # "alert.fired", "change.rollback", ...
+    key: str = Field(default="", max_length=200)  # the alert's fingerprint, or model/environment for a change
+    body: dict[str, Any] = _json()
+    at: datetime = _when(index=True)
+
+
+class ReceiverCursor(SQLModel, table=True):
+    """How far each receiver got through the outbox: every event up to ``event_id`` was delivered or given up."""
+
+    receiver: str = Field(primary_key=True, max_length=64)
+    event_id: int = 0
+    tries: int = 0  # failed tries of the next event
+    next_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)  # not before (back-off, Retry-After)
+    last_error: str = ""
+    delivered: int = 0  # events delivered since the cursor was made
+    updated_at: datetime = _when()
+
+
+class DeadLetter(SQLModel, table=True):
+    """An event a receiver refused or could not take after every try; ``outbox retry`` sends it again."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    receiver: str = Field(max_length=64, index=True)
+    event_id: int
+    tries: int
+    error: str = ""
+    at: datetime = _when()
+    retried_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    delivered_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
 
 
 class Lease(SQLModel, table=True):

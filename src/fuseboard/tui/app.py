@@ -157,17 +157,11 @@ class FuseboardApp(App[None]):
             self.services.append(service)
         if self.run_monitor:
             from fuseboard.monitoring.scheduler import Monitor
-
-            from fuseboard.config import webhook_token
-            from fuseboard.monitoring.scheduler import webhook_notifier
-
-            notify = webhook_notifier(self.config.webhook, token=webhook_token(self.config)) \
-                if self.config.webhook else None
-            from fuseboard.ops.deploy import reconcile
+            from fuseboard.ops import notify
 
             monitor = Monitor(ws, self.monitor_intervals,
-                              on_cycle=lambda summary: self.post_message(MonitorCycle(summary)), notify=notify,
-                              housekeeping=[reconcile])
+                              on_cycle=lambda summary: self.post_message(MonitorCycle(summary)),
+                              receivers=notify.receivers(self.config), housekeeping=notify.housekeeping())
             monitor.start()
             self.monitor = monitor
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import time
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -13,7 +14,7 @@ from sqlmodel import select
 
 from fuseboard import redact
 from fuseboard.errors import Conflict, FuseboardError, Refused
-from fuseboard.monitoring import rollouts
+from fuseboard.monitoring import outbox, rollouts
 from fuseboard.ops import audit, hooks
 from fuseboard.ops.deploy.planning import _plan, plan_change
 from fuseboard.ops.deploy.records import STALE_AFTER, ChangePlan, ChangeResult, ChangeState
@@ -33,8 +34,11 @@ def _refuse(ws: Workspace, plan: ChangePlan, actor: str, origin: str, why: str) 
 
 def apply(ws: Workspace, plan: ChangePlan, *, actor: str, origin: str, reason: str = "", override: bool = False,
           allow: dict[str, list[str]] | None = None, check_gates: bool = True, now: datetime | None = None,
-          run_hook: hooks.RunHook = hooks.run) -> ChangeResult:
+          run_hook: hooks.RunHook = hooks.run, silence: bool = False) -> ChangeResult:
     """Carry out a planned change: request, hook, outcome (see the module's docstring).
+
+    ``silence``: once the change succeeds, mute the deployment's alerts for the environment's
+    convergence time (a silence of the change's own, ``source`` "deploy", in the outcome's transaction).
 
     Raises ``Conflict`` when the deployment changed since ``plan`` was made, ``Refused`` when a
     change is in flight, the user is not on the environment's allow-list (kept in the workspace;
@@ -122,12 +126,12 @@ def apply(ws: Workspace, plan: ChangePlan, *, actor: str, origin: str, reason: s
                 started=when, now=now)
         raise
     return _finish(ws, fresh, rollout_id, env_id, result, actor=actor, origin=origin, reason=reason,
-                   overridden=failing, started=when, now=now)
+                   overridden=failing, started=when, now=now, silence=silence)
 
 
 def _finish(ws: Workspace, plan: ChangePlan, rollout_id: int, env_id: int, result: hooks.HookResult, *,
             actor: str, origin: str, reason: str, overridden: list[str], started: datetime,
-            now: datetime | None) -> ChangeResult:
+            now: datetime | None, silence: bool = False) -> ChangeResult:
     done = now or utcnow()
     if now is not None:  # a back-dated change (the demo's history) still finishes after it started
         done = started + timedelta(seconds=result.seconds)
@@ -171,6 +175,11 @@ def _finish(ws: Workspace, plan: ChangePlan, rollout_id: int, env_id: int, resul
                          before={"version": plan.from_version, "endpoint_url": plan.from_endpoint},
                          after={"version": plan.to_version, "endpoint_url": plan.endpoint_url, "rollout": rollout.id,
                                 "hook": result.status}, reason=reason, at=done)
+            outbox.change_event(s, action=plan.action, outcome="succeeded", model=m, environment=plan.environment,
+                                from_version=plan.from_version, to_version=plan.to_version, actor=actor,
+                                reason=reason, rollout=rollout.id, hook=result.status, at=done)
+            if silence:
+                _converging_silence(s, m.id, env_id, plan, actor=actor, origin=origin, at=done)
             if plan.action == RolloutAction.ROLLBACK:  # the version it left is no longer known-good here
                 rollouts.revoke_rolled_back_from(s, rollout, target=target, actor=actor, origin=origin,
                                                  reason=reason, at=done)
@@ -183,11 +192,31 @@ def _finish(ws: Workspace, plan: ChangePlan, rollout_id: int, env_id: int, resul
                          before={"version": plan.from_version}, after={
                              "version": plan.from_version, "wanted": plan.to_version, "rollout": rollout.id,
                              "hook": result.status, "output": result.output[-2000:]}, reason=reason, at=done)
+            outbox.change_event(s, action=plan.action, outcome="failed", model=m, environment=plan.environment,
+                                from_version=plan.from_version, to_version=plan.to_version, actor=actor,
+                                reason=reason, rollout=rollout.id, hook=result.status, at=done)
         try:
             s.flush()
         except IntegrityError:  # two first deploys of the same model into the same environment
             raise Conflict(f"{target} was deployed by someone else at the same moment; look again and retry") from None
     return ChangeResult(plan, ChangeState(rollout.state), rollout_id, result.status, result.output, overridden)
+
+
+def _converging_silence(s: Any, model_id: int, env_id: int, plan: ChangePlan, *, actor: str, origin: str,
+                        at: datetime) -> None:
+    """A change's own silence: the deployment's alerts muted while the endpoint converges."""
+    from fuseboard.store.models import Environment, Silence
+
+    seconds = max(60, s.get(Environment, env_id).converge_seconds or 0)
+    item = Silence(model_id=model_id, environment_id=env_id, check=None, author=actor, source="deploy",
+                   comment=f"{plan.action} to v{plan.to_version}: converging", starts_at=at,
+                   ends_at=at + timedelta(seconds=seconds))
+    s.add(item)
+    s.flush()
+    audit.record(s, action="alert.silence", target=f"{plan.model}/{plan.environment}", actor=actor, origin=origin,
+                 after={"check": "all", "from": at.isoformat(), "until": item.ends_at.isoformat(), "silence": item.id,
+                        "source": "deploy"}, reason=item.comment, at=at)
+    outbox.sync_alerts(s, at)
 
 
 # -- conveniences --------------------------------------------------------------------------

@@ -24,7 +24,7 @@ def _deployment(s: Session, m: Model, e: Environment) -> Deployment | None:
 
 def on_call(s: Session, m: Model, now: datetime | None = None) -> str:
     """Who to call about this model: the owning team's on-call person now (from its rota), else its people."""
-    from fuseboard.ops.turns import on_call_line
+    from fuseboard.turns import on_call_line
     from fuseboard.store.models import Rota, RotaShift
 
     if m.owner_team_id is None:

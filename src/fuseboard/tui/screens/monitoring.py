@@ -4,7 +4,7 @@ A new critical alert takes the cursor, unless the user has moved it since the co
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -29,17 +29,46 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class AlertsData:
-    """What the Monitoring screen shows: the open alerts, and which environments are protected."""
+    """What the Monitoring screen shows: the open alerts, which environments are protected, the
+    notification receivers in trouble and the maintenance windows to come."""
 
     alerts: list[AlertView]
     protected: set[str]
+    receivers: list[Any] = field(default_factory=list)  # delivery.ReceiverState
+    windows: list[Any] = field(default_factory=list)  # silences.SilenceView, planned and not yet begun
 
 
-def fetch_alerts(ws: Workspace) -> AlertsData:
+def fetch_alerts(ws: Workspace, config: Any = None) -> AlertsData:
     from fuseboard.monitoring.alerts import list_alerts
+    from fuseboard.monitoring.silences import listed
     from fuseboard.ops.views import environments
 
-    return AlertsData(list_alerts(ws), {e.name for e in environments(ws) if e.protected})
+    receivers = []
+    if config is not None and config.receivers:
+        from fuseboard.ops import notify
+
+        receivers = notify.states(ws, config)
+    windows = [w for w in listed(ws) if not w.active]
+    return AlertsData(list_alerts(ws), {e.name for e in environments(ws) if e.protected}, receivers, windows)
+
+
+def notices(data: AlertsData) -> str:
+    """One line for what needs an eye besides the alerts: receivers failing or with dead letters, and the
+    next maintenance window ("" when there is nothing)."""
+    parts = []
+    for r in data.receivers:
+        if r.problem:
+            parts.append(f"✖ {r.name}: {r.problem}")
+        elif r.dead:
+            parts.append(f"✖ {r.name}: {r.dead} dead letter{'s' if r.dead != 1 else ''} (fuseboard outbox)")
+        elif r.tries:
+            parts.append(f"▲ {r.name}: {r.pending} waiting, try {r.tries} failed")
+    if data.windows:
+        w = data.windows[0]
+        parts.append(f"window {w.model}/{w.environment} {w.starts_at.astimezone():%a %H:%M}–"
+                     f"{w.ends_at.astimezone():%H:%M}" + (f" every {w.every}" if w.every else "")
+                     + (f" (+{len(data.windows) - 1} more)" if len(data.windows) > 1 else ""))
+    return " · ".join(parts)
 
 
 class MonitoringScreen(IncidentKeys, FilterListScreen[AlertsData]):
@@ -69,6 +98,7 @@ class MonitoringScreen(IncidentKeys, FilterListScreen[AlertsData]):
         yield from self.filter_bar()
         yield VirtualTable(self._columns(80), empty_text="loading alerts…", id="alerts")
         yield Static(id="alert-summary", classes="status")
+        yield Static(id="notices", classes="status")
         yield Static(id="status", classes="status")
         yield KeyBar()
 
@@ -83,7 +113,7 @@ class MonitoringScreen(IncidentKeys, FilterListScreen[AlertsData]):
         self.query_one(VirtualTable).focus()
 
     def fetch(self, ws: Workspace) -> AlertsData:
-        return fetch_alerts(ws)
+        return fetch_alerts(ws, getattr(self.app, "config", None))
 
     def on_resize(self) -> None:
         self.query_one(VirtualTable).set_columns(self._columns(self.size.width))
@@ -98,6 +128,10 @@ class MonitoringScreen(IncidentKeys, FilterListScreen[AlertsData]):
         first = not self._listed
         untouched = first or table.cursor_key in (self._placed, None) or self._placed not in table.keys
         self.alerts, self.protected, self._listed = data.alerts, data.protected, True
+        line = notices(data)
+        box = self.query_one("#notices", Static)
+        box.update(Text(visible(line), no_wrap=True, overflow="ellipsis"))
+        box.display = bool(line)
         self.refresh_table()
         fresh = [a for a in self.alerts if a.severity == "crit" and not a.silenced and a.id not in self._seen
                  and a.id in table.keys]  # new, or newly critical (a warning that escalated)
@@ -194,6 +228,8 @@ def who_and_when(alert: Any) -> str:
         who, until = getattr(alert, "silenced_by", None), getattr(alert, "silenced_until", None)
         parts.append("silenced" + (f" by {who}" if who else "")
                      + (f" until {until.astimezone():%H:%M}" if until else ""))
+    if getattr(alert, "escalated_to", None):
+        parts.append(f"escalated to {alert.escalated_to}")
     if getattr(alert, "flaps", 0):
         parts.append(f"flapped {alert.flaps}×")
     return "".join(f"{p} · " for p in parts)
