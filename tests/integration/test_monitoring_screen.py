@@ -178,3 +178,32 @@ def test_performance_chart_draws_the_metric_against_the_baseline() -> None:
     assert "roc_auc per 5 min" in text and "baseline 0.850" in text and ": 0.000 on 600 labelled rows" in text
     assert performance_chart("classification", {}, [], now) == []
 
+
+
+async def test_failing_receivers_windows_to_come_and_escalations_show_at_80x24(alerting_url: str,
+                                                                               tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from fuseboard.config import Config, ReceiverSpec
+    from fuseboard.monitoring import alerts, delivery, outbox
+    from fuseboard.monitoring.receivers import build
+    from fuseboard.ops.escalation import escalate
+    from fuseboard.store.db import open_workspace
+    from fuseboard.store.models import utcnow
+
+    ws = open_workspace(alerting_url)
+    now = utcnow()
+    with ws.transaction() as s:
+        outbox.sync_alerts(s, now)  # announced to the receivers
+    (done,) = escalate(ws, now=now + timedelta(minutes=20))  # credit-risk's crit, nobody acknowledged it
+    dead = ReceiverSpec("ops-bot", "webhook", "http://127.0.0.1:9/hook", max_tries=1, timeout=1)
+    delivery.deliver_to(ws, build([dead], {})[0])
+    alerts.silence(ws, "credit-risk", "prod", timedelta(hours=2), comment="weekly DB maintenance", actor="tester",
+                   origin="cli", starts_at=now + timedelta(hours=3), every=timedelta(days=7))
+    app = make_app(alerting_url, tmp_path, config=Config(path=tmp_path / "config.toml", receivers=[dead]))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_monitoring(app, pilot)
+        text = screen_text(app)
+        assert "outbox: ✖ ops-bot: 3 dead letters" in text  # two fired, one escalated
+        assert "window credit-risk/prod " in text and "every 7d: weekly DB maintenance" in text
+        assert f"escalated to {done.to} · credit-risk/prod drift" in text

@@ -167,3 +167,26 @@ def test_kill_9_of_the_monitor_mid_delivery_loses_nothing_and_a_deduping_receive
     start_at = _ids(bodies).index(server.kept[0]["id"])
     assert _ids(server.kept) == _ids(bodies[start_at:])  # each event once, in order, none lost
     assert len(server.hits) >= len(server.kept) and got_before < len(server.hits)
+
+
+def test_the_outbox_keeps_30_days_and_what_a_receiver_has_not_passed(demo_url: str, http_server: Any) -> None:
+    server = http_server(Recorder, **recorder_attrs(status=200))
+    ws = open_workspace(demo_url)
+    t0 = utcnow() - timedelta(days=40)
+    mark = max([i for i, _, _ in outbox_events(ws)], default=0)  # the demo's own (recent) events stay
+    record_alert(ws, "crit", now=t0)
+    record_alert(ws, "ok", now=t0 + timedelta(minutes=5))
+    (hook,) = build([spec("webhook", f"{server.url}/in")], {})
+    delivery.deliver_to(ws, hook, now=t0 + timedelta(minutes=6))  # takes both (they are new to it then)
+    (down,) = build([spec("webhook", "http://127.0.0.1:9/", name="late", timeout=0.5)], {})
+    record_alert(ws, "crit", now=utcnow() - timedelta(days=35))
+    delivery.deliver_to(ws, down, now=utcnow() - timedelta(days=35))  # stuck behind its first event
+    old = [i for i, _, _ in outbox_events(ws, mark)]
+    assert len(old) == 3
+    assert delivery.prune(ws) == 2  # the two both receivers passed; "late" still waits for the third
+    assert [i for i, _, _ in outbox_events(ws, mark)] == old[2:]
+    for receiver in (hook, build([spec("webhook", f"{server.url}/in", name="late")], {})[0]):
+        delivery.deliver_to(ws, receiver, now=utcnow() + timedelta(hours=1))
+    assert delivery.prune(ws) == 1  # taken by both at last: it goes too
+    assert [i for i, _, _ in outbox_events(ws, mark)] == []
+    assert len(outbox_events(ws)) == mark

@@ -292,3 +292,26 @@ def event_body(ws: Workspace, event_id: int) -> Event | None:
     with ws.session() as s:
         row = s.get(OutboxEvent, event_id)
         return dict(row.body) if row is not None else None  # type: ignore[return-value]
+
+
+KEEP = timedelta(days=30)  # events (and dead letters) older than this are pruned
+
+
+def prune(ws: Workspace, *, now: datetime | None = None, keep: timedelta = KEEP) -> int:
+    """Hourly, by the monitor's leader: forget events older than ``keep`` that every receiver has passed
+    (and any older than twice that, whoever is behind: a receiver gone from the config file holds
+    nothing back for ever), with their dead letters. Returns how many events went."""
+    from sqlalchemy import delete
+
+    now = now or utcnow()
+    with ws.transaction() as s:
+        behind = s.exec(select(func.min(ReceiverCursor.event_id))).one()
+        cut = select(OutboxEvent.id).where(OutboxEvent.at < now - keep)
+        if behind is not None:
+            cut = cut.where((OutboxEvent.id <= behind) | (OutboxEvent.at < now - 2 * keep))
+        ids = list(s.exec(cut))
+        if not ids:
+            return 0
+        s.exec(delete(DeadLetter).where(DeadLetter.event_id.in_(ids)))
+        s.exec(delete(OutboxEvent).where(OutboxEvent.id.in_(ids)))
+    return len(ids)

@@ -308,6 +308,15 @@ class Monitor:
             return
         if counts["merged"] or counts["deleted"]:
             log.info("compacted %(merged)d windows into %(created)d, deleted %(deleted)d", counts)
+        from fuseboard.monitoring.delivery import prune
+
+        try:
+            pruned = prune(self.ws)
+        except Exception:  # noqa: BLE001  (retried next hour)
+            log.exception("outbox pruning failed")
+            return
+        if pruned:
+            log.info("pruned %d outbox events older than 30 days", pruned)
 
     def checkpoint(self) -> AuditCheckpoint | None:
         """Hourly, by the leader: the audit chain's head, put in the outbox for the receivers (the generic

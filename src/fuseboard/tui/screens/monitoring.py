@@ -52,23 +52,26 @@ def fetch_alerts(ws: Workspace, config: Any = None) -> AlertsData:
     return AlertsData(list_alerts(ws), {e.name for e in environments(ws) if e.protected}, receivers, windows)
 
 
-def notices(data: AlertsData) -> str:
-    """One line for what needs an eye besides the alerts: receivers failing or with dead letters, and the
-    next maintenance window ("" when there is nothing)."""
-    parts = []
+def notices(data: AlertsData) -> list[str]:
+    """What needs an eye besides the alerts, a line each (none when all is well): the notification
+    receivers failing or holding dead letters, and the next maintenance windows."""
+    lines = []
+    trouble = []
     for r in data.receivers:
         if r.problem:
-            parts.append(f"✖ {r.name}: {r.problem}")
+            trouble.append(f"✖ {r.name}: {r.problem.replace('no routing key: set ', 'no ')}")
         elif r.dead:
-            parts.append(f"✖ {r.name}: {r.dead} dead letter{'s' if r.dead != 1 else ''} (fuseboard outbox)")
+            trouble.append(f"✖ {r.name}: {r.dead} dead letter{'s' if r.dead != 1 else ''}")
         elif r.tries:
-            parts.append(f"▲ {r.name}: {r.pending} waiting, try {r.tries} failed")
+            trouble.append(f"▲ {r.name}: {r.pending} waiting, try {r.tries} failed")
+    if trouble:
+        lines.append("outbox: " + " · ".join(trouble))
     if data.windows:
         w = data.windows[0]
-        parts.append(f"window {w.model}/{w.environment} {w.starts_at.astimezone():%a %H:%M}–"
+        lines.append(f"window {w.model}/{w.environment} {w.starts_at.astimezone():%a %H:%M}–"
                      f"{w.ends_at.astimezone():%H:%M}" + (f" every {w.every}" if w.every else "")
-                     + (f" (+{len(data.windows) - 1} more)" if len(data.windows) > 1 else ""))
-    return " · ".join(parts)
+                     + f": {w.comment}" + (f" (+{len(data.windows) - 1} more)" if len(data.windows) > 1 else ""))
+    return lines
 
 
 class MonitoringScreen(IncidentKeys, FilterListScreen[AlertsData]):
@@ -128,10 +131,14 @@ class MonitoringScreen(IncidentKeys, FilterListScreen[AlertsData]):
         first = not self._listed
         untouched = first or table.cursor_key in (self._placed, None) or self._placed not in table.keys
         self.alerts, self.protected, self._listed = data.alerts, data.protected, True
-        line = notices(data)
+        lines = notices(data)
         box = self.query_one("#notices", Static)
-        box.update(Text(visible(line), no_wrap=True, overflow="ellipsis"))
-        box.display = bool(line)
+        width = max(20, self.size.width - 2)  # each on one line, cut with an ellipsis (the box has padding 1)
+        cut = [Text(visible(line)) for line in lines]
+        for text in cut:
+            text.truncate(width, overflow="ellipsis")
+        box.update(Text("\n").join(cut))
+        box.display = bool(lines)
         self.refresh_table()
         fresh = [a for a in self.alerts if a.severity == "crit" and not a.silenced and a.id not in self._seen
                  and a.id in table.keys]  # new, or newly critical (a warning that escalated)
