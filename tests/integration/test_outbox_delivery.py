@@ -190,3 +190,19 @@ def test_the_outbox_keeps_30_days_and_what_a_receiver_has_not_passed(demo_url: s
     assert delivery.prune(ws) == 1  # taken by both at last: it goes too
     assert [i for i, _, _ in outbox_events(ws, mark)] == []
     assert len(outbox_events(ws)) == mark
+
+
+def test_an_event_a_receiver_cannot_format_is_a_dead_letter_not_a_stuck_queue(demo_url: str,
+                                                                               http_server: Any) -> None:
+    from fuseboard.store.models import OutboxEvent
+
+    server = http_server(Recorder, **recorder_attrs(status=200))
+    (slack,) = build([spec("slack")], {"FUSEBOARD_SLACK_WEBHOOK": f"{server.url}/services/x"})
+    ws = open_workspace(demo_url)
+    with ws.transaction() as s:  # a body from some other release: no fields Slack's message needs
+        s.add(OutboxEvent(uid="evt_odd", kind="alert.fired", key="x", body={"event": "fired", "id": "evt_odd",
+                                                                           "at": utcnow().isoformat(), "alert": {}}))
+    record_alert(ws, "crit")
+    assert delivery.deliver_to(ws, slack) == 1  # the next event goes
+    (letter,) = delivery.dead_letters(ws, "slack")
+    assert letter.key == "x" and "could not format this event for slack: KeyError" in letter.error

@@ -133,6 +133,17 @@ def firing(ws: Workspace, now: datetime) -> list[AlertBody]:
                  **({"escalated_to": a.escalated_to} if a.escalated_to else {})} for a in rows]  # type: ignore[typeddict-item]
 
 
+def _send(receiver: Receiver, body: Event) -> Attempt:
+    """One try; an event the receiver cannot even format (a bug, a body from an older release) is a dead
+    letter naming why, never a loop that holds every later event back."""
+    try:
+        return receiver.send(body)
+    except Exception as exc:  # noqa: BLE001
+        log.exception("receiver %s could not format an event", receiver.name)
+        return Attempt(False, f"fuseboard could not format this event for {receiver.kind}: "
+                              f"{type(exc).__name__}: {exc}"[:300], permanent=True)
+
+
 def deliver_to(ws: Workspace, receiver: Receiver, *, now: datetime | None = None, budget: float = BUDGET) -> int:
     """Send ``receiver`` the events after its cursor, in order, until one fails or ``budget`` seconds pass.
 
@@ -165,7 +176,7 @@ def deliver_to(ws: Workspace, receiver: Receiver, *, now: datetime | None = None
             break
         skipped_to = None
         for event_id, body in rows:
-            attempt = receiver.send(body)  # type: ignore[arg-type]
+            attempt = _send(receiver, body)
             if attempt.ok and attempt.skipped:
                 skipped_to = event_id
                 continue
@@ -272,7 +283,7 @@ def retry_dead(ws: Workspace, receiver: Receiver, *, now: datetime | None = None
                       .where(DeadLetter.receiver == receiver.name, DeadLetter.delivered_at.is_(None))
                       .order_by(DeadLetter.event_id)).all()
     for letter_id, body in rows:
-        attempt: Attempt = receiver.send(body)  # type: ignore[arg-type]
+        attempt = _send(receiver, body)  # type: ignore[arg-type]
         at = now or utcnow()
         with ws.transaction() as s:
             letter = s.get(DeadLetter, letter_id)
