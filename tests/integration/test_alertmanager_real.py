@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -16,8 +15,7 @@ from fuseboard.monitoring.silences import listed
 from fuseboard.store.db import open_workspace
 from fuseboard.store.models import utcnow
 
-from tests.support.alertmanager import alertmanager
-from tests.support.alertmanager import alerts as am_alerts
+from tests.support.services import alertmanager, am_alerts
 from tests.support.receivers import spec
 
 pytestmark = pytest.mark.slow
@@ -39,8 +37,8 @@ def _until(url: str, test, what: str) -> dict:  # noqa: ANN001
         time.sleep(0.1)
 
 
-def test_alerts_appear_in_alertmanager_end_on_resolve_and_stop_while_silenced(demo_url: str, tmp_path: Path) -> None:
-    with alertmanager(tmp_path / "am") as url:
+def test_alerts_appear_in_alertmanager_end_on_resolve_and_stop_while_silenced(demo_url: str) -> None:
+    with alertmanager() as url:
         (am,) = build([spec("alertmanager", url)], {})
         ws = open_workspace(demo_url)
         scheduler.run_cycle(ws, "drift")

@@ -22,6 +22,11 @@ from fuseboard.status import Status
 RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
 
 
+def cut(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters, an ellipsis ending it when it was longer."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 @dataclass(frozen=True)
 class Attempt:
     """How one try to deliver an event went."""

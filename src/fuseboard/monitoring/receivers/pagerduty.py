@@ -12,16 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from fuseboard.monitoring.outbox import AlertBody, ChangeBody, Event
-from fuseboard.monitoring.receivers.base import Attempt, Receiver
+from fuseboard.monitoring.receivers.base import Attempt, Receiver, cut
 
 URL = "https://events.pagerduty.com"
 SEVERITY = {"crit": "critical", "warn": "warning"}
 ACTION = {"fired": "trigger", "refired": "trigger", "unsilenced": "trigger", "escalated": "trigger",
           "acknowledged": "acknowledge", "resolved": "resolve"}
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 class PagerDuty(Receiver):
@@ -46,7 +42,7 @@ class PagerDuty(Receiver):
             details["escalated_to"] = a["escalated_to"]
         body: dict[str, Any] = {
             "routing_key": self.routing_key, "event_action": "trigger", "dedup_key": a["fingerprint"],
-            "payload": {"summary": _cut(f"{a['model']} in {a['environment']}: {a['check']} {a['severity']} — "
+            "payload": {"summary": cut(f"{a['model']} in {a['environment']}: {a['check']} {a['severity']} — "
                                         f"{a['summary']}", 1024),
                         "source": f"{a['environment']}/{a['model']}", "severity": SEVERITY.get(a["severity"], "error"),
                         "timestamp": event["at"], "component": a["model"], "group": a["environment"],
@@ -62,7 +58,7 @@ class PagerDuty(Receiver):
         if c["outcome"] != "succeeded":
             what = f"{c['action']} of {c['model']} to version {c['to_version']} in {c['environment']} failed"
         return {"routing_key": self.routing_key,
-                "payload": {"summary": _cut(f"{what} by {c['actor']}", 1024), "timestamp": event["at"],
+                "payload": {"summary": cut(f"{what} by {c['actor']}", 1024), "timestamp": event["at"],
                             "source": f"{c['environment']}/{c['model']}",
                             "custom_details": {"from_version": c["from_version"], "to_version": c["to_version"],
                                               "outcome": c["outcome"], "reason": c["reason"], "actor": c["actor"],

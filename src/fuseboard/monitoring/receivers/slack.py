@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from fuseboard.monitoring.outbox import AlertBody, ChangeBody, Event
-from fuseboard.monitoring.receivers.base import Attempt, Receiver
+from fuseboard.monitoring.receivers.base import Attempt, Receiver, cut
 
 ICON = {"fired": "🔥", "refired": "🔥", "unsilenced": "🔥", "escalated": "📣", "acknowledged": "👀",
         "silenced": "🔕", "resolved": "✅"}
@@ -20,10 +20,6 @@ ICON = {"fired": "🔥", "refired": "🔥", "unsilenced": "🔥", "escalated": "
 def escape(text: Any) -> str:
     """Slack's three control characters as entities (https://api.slack.com/reference/surfaces/formatting)."""
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 class Slack(Receiver):
@@ -46,26 +42,26 @@ class Slack(Receiver):
                   ("Severity", a["severity"]), ("Tier", a["criticality"]), ("Version", a["version"]),
                   ("Owner", a["team"]), ("On call", a["on_call"])]
         blocks: list[dict[str, Any]] = [
-            {"type": "header", "text": {"type": "plain_text", "text": _cut(f"{ICON.get(word, '')} {title}", 150),
+            {"type": "header", "text": {"type": "plain_text", "text": cut(f"{ICON.get(word, '')} {title}", 150),
                                         "emoji": True}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": _cut(escape(a["summary"]) or " ", 3000)},
-             "fields": [{"type": "mrkdwn", "text": _cut(f"*{k}*\n{escape(v)}", 2000)} for k, v in fields
+            {"type": "section", "text": {"type": "mrkdwn", "text": cut(escape(a["summary"]) or " ", 3000)},
+             "fields": [{"type": "mrkdwn", "text": cut(f"*{k}*\n{escape(v)}", 2000)} for k, v in fields
                         if v not in (None, "")][:10]}]
         if word in by or a["note"]:
             context = escape(by.get(word, "")) + (f": {escape(a['note'])}" if a["note"] else "")
-            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(context, 3000)}]})
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": cut(context, 3000)}]})
         if a["runbook"].startswith(("http://", "https://")) and len(a["runbook"]) <= 3000:
             blocks.append({"type": "actions", "elements": [{"type": "button", "text": {
                 "type": "plain_text", "text": "Runbook"}, "url": a["runbook"], "action_id": "runbook"}]})
-        return {"text": _cut(escape(line), 3000), "blocks": blocks}
+        return {"text": cut(escape(line), 3000), "blocks": blocks}
 
     def change_message(self, event: Event, c: ChangeBody) -> dict[str, Any]:
         title = f"{c['action']} {c['model']} {c['from_version'] or '-'} → {c['to_version']} in {c['environment']}: " \
                 f"{c['outcome']}"
         fields = [("By", c["actor"]), ("Reason", c["reason"]), ("Owner", c["team"]), ("Hook", c["hook"])]
-        return {"text": _cut(escape(title), 3000), "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": _cut(title, 150)}},
-            {"type": "section", "fields": [{"type": "mrkdwn", "text": _cut(f"*{k}*\n{escape(v)}", 2000)}
+        return {"text": cut(escape(title), 3000), "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": cut(title, 150)}},
+            {"type": "section", "fields": [{"type": "mrkdwn", "text": cut(f"*{k}*\n{escape(v)}", 2000)}
                                            for k, v in fields if v]}]}
 
     def send(self, event: Event) -> Attempt:
