@@ -1,4 +1,4 @@
-"""Prometheus metrics (monitoring/exporter.py, `fuseboard metrics`): the values say what the workspace holds,
+"""Prometheus metrics (monitoring/exporter/, `fuseboard metrics`): the values say what the workspace holds,
 the served text and prometheus_client's agree, the text file is replaced atomically, per-feature series only
 when asked, a database error is a scrape error and not a dead server, and bad paths are one error line."""
 
@@ -385,6 +385,7 @@ def test_a_slow_sum_of_the_rows_holds_up_no_scrape(demo_url: str, monkeypatch: p
     import threading
     import time
 
+    from fuseboard.monitoring.exporter import serving
     release = threading.Event()
     summing = exporter._RowSums._sum
 
@@ -393,7 +394,7 @@ def test_a_slow_sum_of_the_rows_holds_up_no_scrape(demo_url: str, monkeypatch: p
         summing(self, run)
 
     monkeypatch.setattr(exporter._RowSums, "_sum", held)
-    monkeypatch.setattr(exporter, "ROWS_WAIT", 0.05)
+    monkeypatch.setattr(serving, "ROWS_WAIT", 0.05)  # where serve() reads it
     ws = open_workspace(demo_url)
     ingest_rows(ws, served(ws, credit_rows(300, seed=7)))
     where = {"model": "credit-risk", "environment": "prod"}
