@@ -16,7 +16,8 @@ from fuseboard.store.models import Environment, Model, Person, Team, utcnow
 
 
 SHIFT_ACTIONS = ("deploy", "promote", "rollback", "deploy.failed", "promote.failed", "rollback.failed",
-                 "gate.override", "alert.ack", "alert.resolve", "alert.silence", "handover.start", "handover.sign",
+                 "gate.override", "alert.ack", "alert.resolve", "alert.silence", "alert.unsilence", "alert.escalate",
+                 "handover.start", "handover.sign",
                  "handover.reject", "handover.submit", "handover.accept", "ownership.transfer",
                  "rollout.known_good", "rollout.known_good_revoked", "rollout.abandoned", "monitoring.settings",
                  "environment.settings")
