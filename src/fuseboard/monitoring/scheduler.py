@@ -15,8 +15,6 @@ between ``call_from_thread`` and ``shutdown(wait=True)``).
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
 import os
 import threading
@@ -32,6 +30,7 @@ from sqlmodel import select
 
 from fuseboard.errors import WorkspaceUnwritable
 from fuseboard.monitoring import alerts, checks, outbox, rollouts
+from fuseboard.monitoring.pauses import gc_paused
 from fuseboard.status import Status
 from fuseboard.store.audit import host_name
 from fuseboard.store.db import Workspace, database_now, is_unreachable
@@ -153,23 +152,6 @@ class CycleTiming:
     last_success: float | None = None  # Unix time at which the latest DONE cycle finished
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Any:
-    """Hold off cyclic garbage collection while a cycle decodes thousands of profiles.
-
-    A cycle allocates millions of short-lived lists and dicts and frees them by reference
-    counting; the collector, triggered by those allocations, kept scanning the whole heap and
-    took half of a drift cycle (measured in bench/cycle.py).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def run_cycle(ws: Workspace, kind: str, *, now: datetime | None = None,
               policy: checks.Policy | None = None) -> CycleSummary:
     """Run one kind of check on every deployment and record results and alerts in one transaction.
@@ -179,7 +161,7 @@ def run_cycle(ws: Workspace, kind: str, *, now: datetime | None = None,
     """
     now = now or utcnow()
     wanted = set(KINDS[kind])
-    with _gc_paused():
+    with gc_paused():
         results = checks.run_checks(ws, now=now, policy=policy, probe_endpoints="health" in wanted, only=wanted)
         with ws.transaction() as s:
             changed = alerts.record_results(s, results, now=now)

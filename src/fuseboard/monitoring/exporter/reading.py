@@ -6,17 +6,15 @@ own. It writes nothing and knows nothing of the text format.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import re
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Text, case, cast, func, select
 
+from fuseboard.monitoring.pauses import gc_paused
 from fuseboard.status import OPEN_ALERT_STATES, Status
 from fuseboard.store.db import Workspace
 from fuseboard.store.models import Alert, CheckState, Deployment, Environment, Model, ModelVersion, WindowProfile
@@ -95,7 +93,7 @@ def read(ws: Workspace, *, per_feature: bool = False) -> WorkspaceMetrics:
 def _read(ws: Workspace, per_feature: bool, sums: _RowSums) -> WorkspaceMetrics:
     began = time.perf_counter()
     pending = sums.start()  # beside the other queries: its own connection, and SQLite lets go of the GIL
-    with _gc_paused(), ws.engine.connect() as conn:
+    with gc_paused(), ws.engine.connect() as conn:
         models = dict(conn.execute(select(Model.id, Model.name)).all())
         envs = {id_: (name, order) for id_, name, order in conn.execute(
             select(Environment.id, Environment.name, Environment.order))}
@@ -309,18 +307,3 @@ class _RowSums:
             raise run.error
         with self._lock:
             return self._totals
-
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Hold off cyclic garbage collection while a scrape builds its 200,000 samples (as a monitor cycle
-    does while it decodes profiles): the collector, triggered by those allocations, would scan the
-    whole heap of the process serving them, a monitor's included, again and again."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fuseboard.errors import FuseboardError
-from fuseboard.monitoring.exporter.reading import WorkspaceMetrics, _gc_paused, _read, _RowSums
+from fuseboard.monitoring.exporter.reading import WorkspaceMetrics, _read, _RowSums
+from fuseboard.monitoring.pauses import gc_paused
 from fuseboard.monitoring.exporter.text import CONTENT_TYPE, Family, exposition, families
 from fuseboard.store.db import Workspace
 
@@ -53,7 +54,7 @@ class _Source:
 
     def text(self) -> bytes:
         """One scrape's text."""
-        with _gc_paused():
+        with gc_paused():
             return exposition(self.families())
 
     def families(self) -> list[Family]:
@@ -297,7 +298,7 @@ def write_textfile(ws: Workspace, path: str | os.PathLike[str], *, per_feature: 
         what = "not a folder" if target.parent.exists() else "no such folder"
         raise FuseboardError(f"{what}: {target.parent}", field="textfile")
     source = _Source(ws, monitor=None, per_feature=per_feature, strict=True, wait=None)
-    with _gc_paused():
+    with gc_paused():
         found = source.families()
         body = exposition(found)
     temporary = target.parent / f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp"
