@@ -300,3 +300,36 @@ def test_an_artifact_swapped_on_disk_during_register_stores_the_bytes_that_were_
     assert mv.artifact_sha256 == result.sha256 == hashlib.sha256(original).hexdigest()
     assert stored == original  # the measured model, not the one now on disk
     assert credit_files["artifact"].read_bytes() != original
+
+
+def test_parquet_reference_and_validation_register_as_their_csv_does(ws_url: str, credit_files,
+                                                                     tmp_path: Path) -> None:
+    """The same rows as Parquet (the region column dictionary-encoded, as pandas' categories are written)
+    give the same version: metrics, schema and reference profile."""
+    for name in ("reference", "validation"):
+        frame = pd.read_csv(credit_files[name])
+        frame["region"] = frame["region"].astype("category")
+        frame.to_parquet(tmp_path / f"{name}.parquet", index=False)
+    ws = open_workspace(ws_url)
+    as_csv = register(ws, _req(credit_files, model="from-csv"), actor="a", origin="cli")
+    as_parquet = register(ws, _req(credit_files, model="from-parquet", reference=tmp_path / "reference.parquet",
+                                   validation=tmp_path / "validation.parquet"), actor="a", origin="cli")
+    assert as_parquet.metrics == as_csv.metrics
+    with ws.session() as s:
+        csv_v, parquet_v = (s.exec(select(ModelVersion).join(Model).where(Model.name == name)).one()
+                            for name in ("from-csv", "from-parquet"))
+        assert parquet_v.feature_schema == csv_v.feature_schema
+        assert parquet_v.reference_profile == csv_v.reference_profile
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "file is empty"),
+    (b"PAR1 this is not parquet", "cannot read Parquet: "),
+])
+def test_a_bad_parquet_reference_is_one_line(ws_url: str, credit_files, tmp_path: Path, content: bytes,
+                                             message: str) -> None:
+    (tmp_path / "ref.parquet").write_bytes(content)
+    with pytest.raises(FuseboardError) as caught:
+        register(open_workspace(ws_url), _req(credit_files, reference=tmp_path / "ref.parquet"), actor="a",
+                 origin="cli")
+    assert message in str(caught.value) and "ref.parquet" in str(caught.value)

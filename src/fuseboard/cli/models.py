@@ -35,10 +35,11 @@ def _feature_kinds(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--artifact", required=True, type=click.Path(path_type=Path),
               help="The fitted estimator saved with joblib.dump. Loading it RUNS CODE from the file: trusted files only.")
 @click.option("--reference", required=True, type=click.Path(path_type=Path),
-              help="CSV of reference data: the feature columns and the target.")
-@click.option("--target", required=True, help="The target column in the CSV files.")
+              help="CSV or Parquet of reference data: the feature columns and the target.")
+@click.option("--target", required=True, help="The target column in the reference (and validation) files.")
 @click.option("--validation", type=click.Path(path_type=Path),
-              help="CSV to measure the baseline metrics on (default: cross-validation on the reference data).")
+              help="CSV or Parquet to measure the baseline metrics on (default: cross-validation on the reference "
+                   "data).")
 @click.option("--task", type=click.Choice(["classification", "regression"]), help="Default: from the estimator.")
 @click.option("--criticality", type=click.Choice(["mission-critical", "internal"]), help="Default for a new model: internal.")
 @click.option("--owner", metavar="TEAM", help="Team that operates the model.")
@@ -181,7 +182,7 @@ def models(click_ctx: click.Context, wide: bool, as_json: bool) -> None:
 @click.argument("model")
 @click.argument("version", type=int)
 @click.option("--data", required=True, type=click.Path(path_type=Path),
-              help="CSV of the version's rows with their target: its validation file, or its reference file "
+              help="CSV or Parquet of the version's rows with their target: its validation file, or its reference file "
                    "(fuseboard keeps profiles, not rows).")
 @click.option("--on", "on", type=click.Choice(["validation", "reference"]), default="validation", show_default=True,
               help="Which rows --data holds, as the version's importance will say.")
@@ -208,9 +209,9 @@ def models_importance(ctx: Context, model: str, version: int, data: Path, on: st
 @click.argument("model")
 @click.argument("version", type=int)
 @click.option("--reference", required=True, type=click.Path(path_type=Path),
-              help="CSV of the version's reference rows with their target (fuseboard keeps profiles, not rows).")
+              help="CSV or Parquet of the version's reference rows with their target (fuseboard keeps profiles, not rows).")
 @click.option("--validation", type=click.Path(path_type=Path),
-              help="CSV of labelled rows to calibrate scores and learn losses on (default: the reference's).")
+              help="CSV or Parquet of labelled rows to calibrate scores and learn losses on (default: the reference's).")
 @reason_option
 @json_option
 @pass_ctx

@@ -179,7 +179,7 @@ def refit(ws: Workspace, model: str, version: int, reference: Path, validation: 
         predict its rows.
     """
     from fuseboard.ops import audit, baseline, importance
-    from fuseboard.ops.registry import _features, _predict, _store_artifact, artifact_file, load_estimator, read_csv
+    from fuseboard.ops.registry import _features, _predict, _store_artifact, artifact_file, load_estimator, read_rows
     from fuseboard.store import lookup
 
     with ws.session() as s:
@@ -188,7 +188,7 @@ def refit(ws: Workspace, model: str, version: int, reference: Path, validation: 
         task, path, target, number = m.task, artifact_file(ws, mv), mv.target, mv.id
         schema, profile = list(mv.feature_schema), dict(mv.reference_profile)
     estimator = load_estimator(path)
-    frame = read_csv(reference, "reference")
+    frame = read_rows(reference, "reference")
     if target not in frame.columns:
         raise FuseboardError(f"target column {target!r} (v{version}'s) is not in {reference}", field="reference")
     ref_features = _features(estimator, frame, target, reference, "reference")
@@ -196,7 +196,7 @@ def refit(ws: Workspace, model: str, version: int, reference: Path, validation: 
     if missing:
         raise FuseboardError(f"{reference} lacks v{version}'s feature {missing[0]!r}", field="reference")
     source, field_name = (validation, "validation") if validation is not None else (reference, "reference")
-    rows = read_csv(validation, "validation") if validation is not None else frame
+    rows = read_rows(validation, "validation") if validation is not None else frame
     if target not in rows.columns:
         raise FuseboardError(f"target column {target!r} (v{version}'s) is not in {source}", field=field_name)
     features = ref_features if validation is None else _features(estimator, rows, target, source, "validation")

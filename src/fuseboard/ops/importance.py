@@ -117,7 +117,7 @@ def remeasure(ws: Workspace, model: str, version: int, data: Path, on: str, *, a
         cannot be scored on its rows.
     """
     from fuseboard.ops import audit, baseline
-    from fuseboard.ops.registry import _features, artifact_file, load_estimator, read_csv
+    from fuseboard.ops.registry import _features, artifact_file, load_estimator, read_rows
     from fuseboard.store import lookup
 
     if on not in ("validation", "reference"):
@@ -127,7 +127,7 @@ def remeasure(ws: Workspace, model: str, version: int, data: Path, on: str, *, a
         mv = lookup.version(s, m, version)
         task, path, target, number = m.task, artifact_file(ws, mv), mv.target, mv.id
     estimator = load_estimator(path)
-    frame = read_csv(data, "data")
+    frame = read_rows(data, "data")
     if target not in frame.columns:
         raise FuseboardError(f"target column {target!r} (v{version}'s) is not in {data}", field="data")
     features = _features(estimator, frame, target, data, "data")

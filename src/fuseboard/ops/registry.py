@@ -77,6 +77,56 @@ class RegisterResult:
         return dict(self.__dict__)
 
 
+PARQUET = (".parquet", ".pq")
+
+
+def read_rows(path: Path, field: str) -> "pd.DataFrame":
+    """Read a CSV or Parquet file (by its suffix; the input ``field`` names), with one clear error line for
+    each way it can be wrong."""
+    if path.suffix.lower() in PARQUET:
+        return read_parquet(path, field)
+    return read_csv(path, field)
+
+
+def _check_file(path: Path, field: str, what: str) -> None:
+    if not path.exists():
+        raise FuseboardError(f"file not found: {path}", field=field)
+    if path.is_dir():
+        raise FuseboardError(f"expected a {what} file, got a directory: {path}", field=field)
+    if (kind := not_a_file(path)) is not None:
+        raise FuseboardError(f"expected a {what} file; {path} is {kind}", field=field)
+
+
+def read_parquet(path: Path, field: str) -> "pd.DataFrame":
+    """Read a Parquet file as ``read_csv`` reads a CSV one: plain columns (dictionary-encoded ones decoded,
+    so a category reads as its values), each way it can fail one line naming the file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    _check_file(path, field, "Parquet")
+    if path.stat().st_size == 0:
+        raise FuseboardError(f"file is empty: {path}", field=field)
+    try:
+        table = pq.read_table(path)
+        for i, column in enumerate(table.schema):
+            if pa.types.is_dictionary(column.type):
+                table = table.set_column(i, column.name, table.column(i).cast(column.type.value_type))
+        names = [str(n) for n in table.column_names]
+        frame = table.to_pandas()
+    except MemoryError:
+        raise _out_of_memory("read", path, field) from None
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise FuseboardError(f"cannot read Parquet: {first} ({path})", field=field) from None
+    if len(set(names)) != len(names):
+        twice = next(n for n in names if names.count(n) > 1)
+        raise FuseboardError(f"duplicate column {twice!r} in {path}", field=field)
+    if frame.empty:
+        raise FuseboardError(f"file has columns but no data rows: {path}", field=field)
+    frame.columns = names
+    return frame
+
+
 def read_csv(path: Path, field: str) -> "pd.DataFrame":
     """Read a CSV file (the input ``field`` names), with one clear error line for each way it can be wrong."""
     import pandas as pd
@@ -294,7 +344,7 @@ def _prepare(req: RegisterRequest) -> Prepared:
     estimator = load_estimator(req.artifact, artifact)
     est_class = estimator_name(estimator)
     task = _task(estimator, req.task, est_class)
-    reference = read_csv(req.reference, "reference")
+    reference = read_rows(req.reference, "reference")
     if req.target not in reference.columns:
         raise FuseboardError(f"target column {req.target!r} is not in {req.reference}", field="target")
     ref_features = _features(estimator, reference, req.target, req.reference, "reference")
@@ -304,7 +354,7 @@ def _prepare(req: RegisterRequest) -> Prepared:
     ref_pred, ref_proba = _predict(estimator, ref_features, req.reference)
 
     if req.validation is not None:
-        validation = read_csv(req.validation, "validation")
+        validation = read_rows(req.validation, "validation")
         if req.target not in validation.columns:
             raise FuseboardError(f"target column {req.target!r} is not in {req.validation}", field="target")
         val_features = _features(estimator, validation, req.target, req.validation, "validation")
