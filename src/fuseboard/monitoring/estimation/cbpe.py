@@ -218,12 +218,11 @@ def fit(y: np.ndarray, predicted: np.ndarray, scores: Any, classes: Sequence[str
                         "reliability_calibrated": means[best]["reliability"],
                         "maps": maps.get(best, {}), "sampling": {}}
     scores_for_fold = s[:, 1] if k == 2 else s
-    names = list(classes)
+    names = [str(c) for c in classes]
 
-    def metrics_of(rows: Any) -> dict[str, float]:
-        return performance.metrics(performance.fold_classification(
-            np.asarray(names, dtype=object)[y[rows]], np.asarray(names, dtype=object)[predicted[rows]], names,
-            scores_for_fold[rows]))
+    def metrics_of(rows: Any) -> dict[str, float]:  # (codes as they are: no round trip through the names)
+        return performance.metrics(performance.fold_classification_codes(y[rows], predicted[rows], names,
+                                                                         scores_for_fold[rows]))
 
     out["sampling"] = sampling.spread(n, metrics_of)
     return out
