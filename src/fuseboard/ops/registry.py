@@ -275,6 +275,21 @@ def model_input(estimator: Any, features: "pd.DataFrame") -> Any:
     return features.to_numpy(dtype="float64")
 
 
+def predict_both(estimator: Any, X: Any) -> tuple[Any, Any]:
+    """``predict`` and, where the estimator has it, ``predict_proba`` of ``X``. A pipeline's transforms run
+    once for both (as ``Pipeline.predict`` runs them: each step's ``transform`` in turn, then the last
+    step's method), not once each: half the time on a million rows of one-hot columns."""
+    from sklearn.pipeline import Pipeline
+
+    if not hasattr(estimator, "predict_proba"):
+        return estimator.predict(X), None
+    if isinstance(estimator, Pipeline) and len(estimator.steps) > 1:
+        final = estimator.steps[-1][1]
+        Xt = estimator[:-1].transform(X)
+        return final.predict(Xt), final.predict_proba(Xt)
+    return estimator.predict(X), estimator.predict_proba(X)
+
+
 def _predict(estimator: Any, features: "pd.DataFrame", path: Path) -> tuple[Any, Any]:
     import warnings
 
@@ -282,8 +297,7 @@ def _predict(estimator: Any, features: "pd.DataFrame", path: Path) -> tuple[Any,
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            pred = estimator.predict(X)
-            proba = estimator.predict_proba(X) if hasattr(estimator, "predict_proba") else None
+            pred, proba = predict_both(estimator, X)
     except Exception as exc:  # noqa: BLE001  (sklearn raises many types for bad data)
         _text_in_numbers(features, path)
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
