@@ -131,12 +131,7 @@ def read_csv(path: Path, field: str) -> "pd.DataFrame":
     """Read a CSV file (the input ``field`` names), with one clear error line for each way it can be wrong."""
     import pandas as pd
 
-    if not path.exists():
-        raise FuseboardError(f"file not found: {path}", field=field)
-    if path.is_dir():
-        raise FuseboardError(f"expected a CSV file, got a directory: {path}", field=field)
-    if (kind := not_a_file(path)) is not None:
-        raise FuseboardError(f"expected a CSV file; {path} is {kind}", field=field)
+    _check_file(path, field, "CSV")
     try:
         frame = pd.read_csv(path)
     except pd.errors.EmptyDataError:
