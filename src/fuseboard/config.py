@@ -182,7 +182,6 @@ class Config:
     theme: str | None = None
     artifacts: str | None = None
     keymap: dict[str, str] = field(default_factory=dict)
-    webhook: str | None = None  # [notify] webhook: alert events are POSTed here (a receiver named "webhook")
     receivers: list[ReceiverSpec] = field(default_factory=list)  # [[notify.receiver]], and [notify] webhook
     read_only: bool = False  # read_only = true: as if every command had --read-only
     group: str | None = None  # group = "oncall": the workspace is shared with that group (else owner-only)
@@ -257,7 +256,6 @@ class Config:
             group=raw.get("group") or None,
             audit_anchor=raw.get("audit_anchor") or None,
             keymap=dict(keymap),
-            webhook=notify.get("webhook") or None,
             receivers=receivers,
             raw=raw,
         )

@@ -24,7 +24,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Sequence
+from typing import Any, Sequence
 
 from sqlalchemy import func, update
 from sqlmodel import select
@@ -84,13 +84,17 @@ class Letter:
     retried_at: datetime | None
 
 
+def _start(s: Any, now: datetime) -> int:
+    """Where a new receiver's cursor starts: after every event older than ``CATCH_UP``."""
+    return s.exec(select(func.max(OutboxEvent.id)).where(OutboxEvent.at < now - CATCH_UP)).one() or 0
+
+
 def _cursor(ws: Workspace, name: str, now: datetime) -> ReceiverCursor:
     """The receiver's cursor; a new one starts with the events of the last ``CATCH_UP``."""
     with ws.transaction() as s:
         row = s.get(ReceiverCursor, name)
         if row is None:
-            before = s.exec(select(func.max(OutboxEvent.id)).where(OutboxEvent.at < now - CATCH_UP)).one()
-            row = ReceiverCursor(receiver=name, event_id=before or 0, updated_at=now)
+            row = ReceiverCursor(receiver=name, event_id=_start(s, now), updated_at=now)
             s.add(row)
         s.flush()
         s.expunge(row)
@@ -250,11 +254,8 @@ def states(ws: Workspace, receivers: Sequence[Receiver], *, now: datetime | None
         out = []
         for r in receivers:
             c = cursors.get(r.name)
-            if c is None:
-                start = s.exec(select(func.max(OutboxEvent.id)).where(OutboxEvent.at < now - CATCH_UP)).one() or 0
-                pending = s.exec(select(func.count()).where(OutboxEvent.id > start)).one()
-            else:
-                pending = s.exec(select(func.count()).where(OutboxEvent.id > c.event_id)).one() if head > c.event_id else 0
+            after = _start(s, now) if c is None else c.event_id
+            pending = s.exec(select(func.count()).where(OutboxEvent.id > after)).one() if head > after else 0
             out.append(ReceiverState(r.name, r.kind, c.delivered if c else 0, pending, c.tries if c else 0,
                                      c.last_error if c else "", c.next_at if c else None, dead.get(r.name, 0),
                                      r.problem()))

@@ -179,7 +179,8 @@ def refit(ws: Workspace, model: str, version: int, reference: Path, validation: 
         predict its rows.
     """
     from fuseboard.ops import audit, baseline, importance
-    from fuseboard.ops.registry import _features, _predict, _store_artifact, artifact_file, load_estimator, read_rows
+    from fuseboard.ops.registry import _features, _predict, _store_artifact, artifact_file, load_estimator
+    from fuseboard.ops.row_files import read_rows
     from fuseboard.store import lookup
 
     with ws.session() as s:

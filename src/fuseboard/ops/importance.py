@@ -117,7 +117,8 @@ def remeasure(ws: Workspace, model: str, version: int, data: Path, on: str, *, a
         cannot be scored on its rows.
     """
     from fuseboard.ops import audit, baseline
-    from fuseboard.ops.registry import _features, artifact_file, load_estimator, read_rows
+    from fuseboard.ops.registry import _features, artifact_file, load_estimator
+    from fuseboard.ops.row_files import read_rows
     from fuseboard.store import lookup
 
     if on not in ("validation", "reference"):

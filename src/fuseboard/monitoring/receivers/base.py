@@ -8,6 +8,7 @@ for good (any other 4xx: the same body would be refused again, so it goes to the
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,8 +43,8 @@ class Attempt:
         return cls(True, skipped=True)
 
 
-class Receiver:
-    """A configured receiver. Subclasses set ``kind`` and implement ``send``."""
+class Receiver(ABC):
+    """A configured receiver. Each kind sets ``kind`` and implements ``send``."""
 
     kind = ""
 
@@ -71,8 +72,9 @@ class Receiver:
         floor = self.spec.min_severity
         return not floor or Status.of(alert["severity"]) >= Status.of(floor)
 
-    def send(self, event: Event) -> Attempt:  # pragma: no cover - every kind has its own
-        raise NotImplementedError
+    @abstractmethod
+    def send(self, event: Event) -> Attempt:
+        """Deliver one outbox event in this kind's format (or skip it: ``Attempt.skip()``)."""
 
     def resend(self, firing: list[AlertBody], now: float) -> Attempt:
         """Re-send what is firing (Alertmanager expects it every cycle); others need nothing."""
