@@ -6,14 +6,20 @@
 ``rows``: a pandas DataFrame, a pyarrow Table or a list of dicts with the
 model's features, ``prediction`` and optionally ``timestamp``, ``score``,
 ``request_id`` and ``label`` (see ``fuseboard ingest --help``).
+
+Beyond one machine: ``ingest_dataset`` folds a Parquet dataset on a Dask cluster; ``profile_spec``,
+``profile_batch`` and ``profiles_table`` fold rows on any engine's workers (Spark's ``mapInArrow``,
+Ray) into window profiles that ``ingest_profiles`` (``fuseboard ingest-profiles``) writes.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 if TYPE_CHECKING:  # pragma: no cover
-    from fuseboard.monitoring.ingest import ColumnQuality
+    from fuseboard.monitoring.ingest import ColumnQuality, PartialWindow, ProfileSpec
 
 
 class LoggedPredictions(TypedDict):
@@ -76,5 +82,112 @@ def log_labels(model: str, env: str, rows: Any, *, db: str | None = None) -> Log
     ws = _workspace(db)
     try:
         return cast(LoggedLabels, ingest_labels_table(ws, model, env, as_table(rows), source="log_labels").as_dict())
+    finally:
+        ws.close()
+
+
+# -- folding anywhere: a Dask cluster, or any engine's workers (Spark, Ray) ---------------------------
+
+PROFILE_DDL = ("model string, version int, reference string, window_start bigint, rows bigint, labelled bigint, "
+               "features binary, predictions binary, performance binary, estimated binary")  # exchange.PROFILE_DDL
+
+
+def profile_spec(model: str, env: str, *, db: str | None = None) -> ProfileSpec:
+    """What workers need to fold rows for the version serving ``model`` in ``env``, without the workspace.
+
+    Parameters
+    ----------
+    model, env : str
+    db : str, optional
+        The workspace's SQLAlchemy URL (default: the one ``fuseboard`` opens).
+
+    Returns
+    -------
+    spec : ProfileSpec
+        It pickles: broadcast it to the workers that call ``profile_batch``.
+    """
+    from fuseboard.monitoring.ingest import profile_spec as spec_of
+
+    ws = _workspace(db)
+    try:
+        return spec_of(ws, model, env)
+    finally:
+        ws.close()
+
+
+def profile_batch(spec: ProfileSpec, rows: Any, *, source: str = "rows", now: datetime | None = None
+                  ) -> list[PartialWindow]:
+    """Fold rows into mergeable window profiles on any machine: no workspace, no database, no Dask.
+
+    Parameters
+    ----------
+    spec : ProfileSpec
+        From ``profile_spec``.
+    rows : pyarrow.Table, RecordBatch, iterable of RecordBatch, pandas.DataFrame or list of dict
+        What ``fuseboard ingest`` reads: the features, ``prediction``, optionally ``timestamp``,
+        ``score``/``score_<class>``, ``request_id``, ``label``.
+    source : str, default "rows"
+        Named in error lines.
+    now : datetime, optional
+        The time of rows without a ``timestamp``.
+
+    Returns
+    -------
+    windows : list of PartialWindow
+        One per five-minute window; ``profiles_table(spec, windows)`` makes them Arrow records
+        (``PROFILE_DDL``) for ``fuseboard ingest-profiles``.
+
+    Raises
+    ------
+    fuseboard.errors.FuseboardError
+        One line naming ``source``: what ``fuseboard ingest`` refuses.
+    """
+    from fuseboard.monitoring.ingest.partial import profile_batch as fold
+
+    return fold(spec, rows, source=source, now=now)
+
+
+def profiles_table(spec: ProfileSpec, windows: list[PartialWindow]) -> Any:
+    """``profile_batch``'s windows as a pyarrow Table of ``PROFILE_DDL`` records (one per window)."""
+    from fuseboard.monitoring.ingest.exchange import profiles_table as table_of
+
+    return table_of(spec, windows)
+
+
+def ingest_profiles(model: str, env: str, path: str | Path, *, db: str | None = None) -> LoggedPredictions:
+    """Write ``profiles_table`` records (a Parquet or Arrow file, or a directory of Parquet parts) into the
+    serving version's windows in one transaction; ``fuseboard ingest-profiles`` does the same."""
+    from fuseboard.monitoring.ingest import ingest_profiles_file
+
+    ws = _workspace(db)
+    try:
+        return cast(LoggedPredictions, ingest_profiles_file(ws, model, env, Path(path)).as_dict())
+    finally:
+        ws.close()
+
+
+def ingest_dataset(model: str, env: str, path: str | Path, scheduler: str | None = None, *, client: Any = None,
+                   db: str | None = None) -> LoggedPredictions:
+    """Ingest a Parquet dataset (a directory, a glob or a URI) on a Dask cluster, written in one transaction.
+
+    Parameters
+    ----------
+    model, env : str
+    path : str or Path
+        Where every worker reads it (shared storage or object storage).
+    scheduler : str, optional
+        The scheduler's address; or ``client``, a ``distributed.Client`` already connected.
+    db : str, optional
+
+    Returns
+    -------
+    logged : LoggedPredictions
+        What ``fuseboard ingest --dask SCHEDULER --json`` prints.
+    """
+    from fuseboard.monitoring.ingest.cluster import ingest_dataset as ingest
+
+    ws = _workspace(db)
+    try:
+        return cast(LoggedPredictions, ingest(ws, model, env, str(path), scheduler, client=client).as_dict())
     finally:
         ws.close()

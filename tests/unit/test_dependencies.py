@@ -10,12 +10,16 @@ import tomllib
 from tests.support import ROOT
 
 # import name -> distribution name, where they differ
-DISTRIBUTIONS = {"sklearn": "scikit-learn", "tomli_w": "tomli-w", "yaml": "pyyaml"}
+DISTRIBUTIONS = {"sklearn": "scikit-learn", "tomli_w": "tomli-w", "yaml": "pyyaml",
+                 "distributed": "dask"}  # (comes with the dask[distributed] extra)
 
 
 def _declared() -> set[str]:
+    """The dependencies, and the optional extras' (imported only where they are used: ``--dask``)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return {re.split(r"[<>=!~\[; ]", spec, maxsplit=1)[0].lower() for spec in project["dependencies"]}
+    specs = [*project["dependencies"], *(spec for extra, specs in project["optional-dependencies"].items()
+                                         if extra != "test" for spec in specs)]
+    return {re.split(r"[<>=!~\[; ]", spec, maxsplit=1)[0].lower() for spec in specs}
 
 
 def _imported() -> set[str]:

@@ -6,7 +6,7 @@ Errors are one line on stderr and a non-zero exit (``--debug`` for a traceback).
 
 One module per domain, each imported only when one of its commands runs (``cli/lazy.py`` holds
 the table of commands): ``models`` (register, models), ``changes`` (deploy, promote, rollback,
-changes, history), ``monitoring`` (ingest, ingest-labels, check, monitor, monitoring), ``alerts``
+changes, history), ``monitoring`` (ingest, ingest-labels, ingest-profiles, check, monitor, monitoring), ``alerts``
 (alerts with ack, resolve and silence), ``incident``, ``audit``, ``workspace`` (backup, workspace,
 compact, envs), ``ownership`` (teams, people, rota, ownership, handover, shift, signoff) and ``demo``.
 ``base`` holds what they share. Heavy modules (SQLModel, scikit-learn, Textual) are imported inside

@@ -53,6 +53,8 @@ COMMANDS: dict[str, Lazy] = {
                    "monitoring windows."),
     "ingest-labels": Lazy(_M + "monitoring:ingest_labels_cmd", "Join true labels (columns `request_id`, `label`) to "
                           "predictions ingested earlier."),
+    "ingest-profiles": Lazy(_M + "monitoring:ingest_profiles_cmd", "Write window profiles folded elsewhere "
+                            "(fuseboard.profile_batch) into the monitoring windows."),
     "metrics": Lazy(_M + "metrics:metrics_cmd", "Print the workspace's Prometheus metrics, or write them to a file "
                     "for node_exporter (--textfile)."),
     "models": Lazy(_M + "models:models", "List models: health, task, tier, owner, latest version, the version in each "

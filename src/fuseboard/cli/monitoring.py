@@ -17,7 +17,7 @@ from fuseboard.errors import FuseboardError
 from fuseboard.text import visible
 
 if TYPE_CHECKING:  # pragma: no cover
-    from fuseboard.monitoring.ingest import ColumnQuality
+    from fuseboard.monitoring.ingest import ColumnQuality, IngestResult
     from fuseboard.monitoring.settings import SettingsChanges
 
 
@@ -40,21 +40,61 @@ def _quality_lines(quality: dict[str, ColumnQuality]) -> list[str]:
 
 @click.command("ingest")
 @click.argument("model")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file")
 @click.option("--env", "env", required=True, help="Environment the rows were served in.")
+@click.option("--dask", "dask", metavar="SCHEDULER",
+              help="Fold a Parquet dataset (FILE: a file, a directory or a glob, where every worker reads it, or an "
+              "s3:// gs:// hdfs:// URI) on the Dask cluster whose scheduler is at SCHEDULER (tcp://host:8786), file "
+              "by file; written here in one transaction. Needs dask[distributed] (pip install 'fuseboard[dask]').")
 @json_option
 @pass_ctx
-def ingest_cmd(ctx: Context, model: str, file: Path, env: str, as_json: bool) -> None:
+def ingest_cmd(ctx: Context, model: str, file: str, env: str, dask: str | None, as_json: bool) -> None:
     """Fold a file of inference rows (CSV, Parquet or JSON Lines) into the monitoring windows.
 
     Columns: the model's features, `prediction`, and optionally `timestamp` (ISO 8601 or epoch
     seconds; default now), `score` (binary: probability of the positive class) or `score_<class>`
     per class, `request_id` (to join labels later) and `label`. The whole file is checked first;
-    any error writes nothing. Nulls and unseen categories are reported, not refused.
+    any error writes nothing. Nulls and unseen categories are reported, not refused. With --dask, a
+    Parquet dataset is folded on a Dask cluster: any bad file refuses the whole dataset, naming it,
+    and a dataset holding a file ingested before is refused (a retry is not counted twice).
     """
-    from fuseboard.monitoring.ingest import ingest_file
+    if dask:
+        from fuseboard.monitoring.ingest.cluster import ingest_dataset
 
-    result = ingest_file(ctx.writable(), model, env, file)
+        result = ingest_dataset(ctx.writable(), model, env, file, dask)
+    else:
+        from fuseboard.monitoring.ingest import ingest_file
+
+        result = ingest_file(ctx.writable(), model, env, Path(file))
+    _say_ingested(result, as_json)
+
+
+@click.command("ingest-profiles")
+@click.argument("model")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--env", "env", required=True, help="Environment the rows were served in.")
+@json_option
+@pass_ctx
+def ingest_profiles_cmd(ctx: Context, model: str, file: Path, env: str, as_json: bool) -> None:
+    """Write window profiles folded elsewhere (fuseboard.profile_batch) into the monitoring windows.
+
+    FILE: a Parquet or Arrow file of `fuseboard.PROFILE_DDL` records (`fuseboard.profiles_table`), or a
+    directory of Parquet part files. Records of one window are merged, and written in one
+    transaction; every bad record is one error line, and nothing is written. The same records sent
+    again are refused.
+    """
+    from fuseboard.monitoring.ingest import BadRecords, ingest_profiles_file
+
+    try:
+        result = ingest_profiles_file(ctx.writable(), model, env, file)
+    except BadRecords as exc:
+        for line in exc.lines:
+            click.echo(visible(f"error: {line}"), err=True)
+        sys.exit(exc.exit_code)
+    _say_ingested(result, as_json)
+
+
+def _say_ingested(result: IngestResult, as_json: bool) -> None:
     if as_json:
         emit_json(result.as_dict())
         return

@@ -20,7 +20,12 @@ One job per module, in the order a batch goes through them:
 * ``write``: the transaction that merges the folded windows into the stored ones (``ingest_table``,
   ``ingest_file``);
 * ``labels``: pending-label records, and labels arriving later (``ingest_labels_table``,
-  ``ingest_labels_file``).
+  ``ingest_labels_file``);
+* ``partial``: a part of a batch folded without the workspace (``ProfileSpec``, ``profile_batch``), and
+  parts merged (``merge_partials``); write.py's ``write_partials`` writes them;
+* ``cluster``: a Parquet dataset folded file by file on a Dask cluster (``cluster.ingest_dataset``; not
+  imported here, nor is Dask until it runs);
+* ``exchange``: partial windows as Arrow records for other engines, and ``ingest_profiles_file``.
 
 The names below are the package's public face (the CLI, the API, the demo); the underscored ones
 are re-exported for the tests and benches that time or probe the steps one by one.
@@ -32,11 +37,19 @@ from fuseboard.monitoring.ingest.fold import (WINDOW_SECONDS, ColumnQuality, _fo
 from fuseboard.monitoring.ingest.labels import LabelResult, ingest_labels_file, ingest_labels_table
 from fuseboard.monitoring.ingest.read import ParquetColumns, as_table, open_file, read_file
 from fuseboard.monitoring.ingest.validation import Batch, _timestamps, validate
-from fuseboard.monitoring.ingest.write import REDEPLOY_ATTEMPTS, IngestResult, ingest_file, ingest_table
+from fuseboard.monitoring.ingest.partial import (Partial, PartialWindow, ProfileSpec, fold_partition, merge_partials,
+                                                 profile_batch)
+from fuseboard.monitoring.ingest.write import (REDEPLOY_ATTEMPTS, IngestResult, ingest_file, ingest_table, profile_spec,
+                                               write_partials)
+from fuseboard.monitoring.ingest.exchange import (PROFILE_DDL, BadRecords, ingest_profiles_file, profile_schema,
+                                                  profiles_table, read_profiles)
 
 __all__ = [
-    "REDEPLOY_ATTEMPTS", "WINDOW_SECONDS", "Batch", "ColumnQuality", "Encoded", "IngestResult", "LabelResult", "ParquetColumns",
-    "as_table", "classes_of", "fold_window", "fold_windows", "ingest_file", "ingest_labels_file",
-    "ingest_labels_table", "ingest_table", "merge_profiles", "open_file", "read_file", "validate",
+    "PROFILE_DDL", "REDEPLOY_ATTEMPTS", "WINDOW_SECONDS", "BadRecords", "Batch", "ColumnQuality", "Encoded",
+    "IngestResult", "LabelResult", "ParquetColumns", "Partial", "PartialWindow", "ProfileSpec",
+    "as_table", "classes_of", "fold_partition", "fold_window", "fold_windows", "ingest_file", "ingest_labels_file",
+    "ingest_labels_table", "ingest_profiles_file", "ingest_table", "merge_partials", "merge_profiles", "open_file",
+    "profile_batch", "profile_schema", "profile_spec", "profiles_table", "read_file", "read_profiles", "validate",
+    "write_partials",
     "_encode", "_feature", "_fold_encoded_windows", "_timestamps", "_window_starts", "_windows",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from sqlmodel import select
 
@@ -31,11 +31,20 @@ if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
 
-def _pending(s: Any, model_id: int, env_id: int, version_id: int, batch: Batch,
-             source: str) -> list[dict[str, Any]]:
-    """Pending-label rows for rows with a request id and no label; a repeated id is an error."""
+@dataclass(frozen=True)
+class Awaiting:
+    """A row with a request id and no label yet: what its pending record keeps."""
+
+    request_id: str
+    window_start: int  # epoch seconds
+    prediction: str
+    score: list[float] | None
+
+
+def named_rows(batch: Batch, source: str) -> dict[str, int]:
+    """The batch's request ids, each with its row; an id twice in the batch is an error."""
     if batch.request_id is None:
-        return []
+        return {}
     import numpy as np
 
     ids = batch.request_id
@@ -46,29 +55,56 @@ def _pending(s: Any, model_id: int, env_id: int, version_id: int, batch: Batch,
             raise FuseboardError(f"request_id {rid!r} appears twice ({_where(source, seen[rid])} and "
                                  f"{_where(source, int(i))}) ({source})")
         seen[rid] = int(i)
-    if seen:
-        wanted = list(seen)
-        known: set[str] = set()
-        for chunk in range(0, len(wanted), 500):  # keep each IN (...) list small
-            known |= set(s.exec(select(PendingLabel.request_id).where(
-                PendingLabel.model_id == model_id, PendingLabel.environment_id == env_id,
-                PendingLabel.request_id.in_(wanted[chunk:chunk + 500]))).all())
-        if known:
-            rid = sorted(known)[0]
-            raise FuseboardError(f"request_id {rid!r} ({_where(source, seen[rid])}) was already ingested; "
-                                 f"nothing was written ({source})")
+    return seen
+
+
+def awaiting(batch: Batch) -> list[Awaiting]:
+    """The batch's rows with a request id and no label."""
+    if batch.request_id is None:
+        return []
+    import numpy as np
+
     present = batch.named if batch.labelled is None else batch.named & ~batch.labelled
-    now = utcnow()
     starts = _window_starts(batch.seconds)
     out = []
     for i in np.nonzero(present)[0]:
         prediction = batch.prediction.value(int(i)) if isinstance(batch.prediction, Encoded) \
             else str(batch.prediction[i])
         score = None if batch.scores is None else [float(x) for x in np.atleast_1d(batch.scores[i])]
-        out.append({"model_id": model_id, "environment_id": env_id, "version_id": version_id,
-                    "request_id": str(ids[i]), "window_start": _utc(starts[i]), "prediction": str(prediction),
-                    "score": score, "created_at": now})
+        out.append(Awaiting(str(batch.request_id[i]), int(starts[i]), str(prediction), score))
     return out
+
+
+def refuse_known(s: Any, model_id: int, env_id: int, ids: list[str],
+                 where: Callable[[str], tuple[str, str]]) -> None:
+    """Refuse request ids that already wait for their labels (``where``: the id's row and its source, for
+    the error line)."""
+    known: set[str] = set()
+    for chunk in range(0, len(ids), 500):  # keep each IN (...) list small
+        known |= set(s.exec(select(PendingLabel.request_id).where(
+            PendingLabel.model_id == model_id, PendingLabel.environment_id == env_id,
+            PendingLabel.request_id.in_(ids[chunk:chunk + 500]))).all())
+    if known:
+        rid = sorted(known)[0]
+        row, source = where(rid)
+        raise FuseboardError(f"request_id {rid!r} ({row}) was already ingested; nothing was written ({source})")
+
+
+def pending_inserts(model_id: int, env_id: int, version_id: int, rows: list[Awaiting]) -> list[dict[str, Any]]:
+    """The PendingLabel rows to insert for these rows."""
+    now = utcnow()
+    return [{"model_id": model_id, "environment_id": env_id, "version_id": version_id, "request_id": r.request_id,
+             "window_start": _utc(r.window_start), "prediction": r.prediction, "score": r.score, "created_at": now}
+            for r in rows]
+
+
+def _pending(s: Any, model_id: int, env_id: int, version_id: int, batch: Batch,
+             source: str) -> list[dict[str, Any]]:
+    """Pending-label rows for rows with a request id and no label; a repeated id is an error."""
+    seen = named_rows(batch, source)
+    if seen:
+        refuse_known(s, model_id, env_id, list(seen), lambda rid: (_where(source, seen[rid]), source))
+    return pending_inserts(model_id, env_id, version_id, awaiting(batch))
 
 
 @dataclass

@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import insert
 from sqlmodel import select
@@ -23,7 +23,8 @@ from fuseboard.monitoring import performance
 from fuseboard.monitoring.history import OutsideWindows, outside_windows
 from fuseboard.monitoring.ingest.fold import (WINDOW_SECONDS, ColumnQuality, _quality, _utc, _windows, classes_of,
                                               fold_windows, merge_profiles)
-from fuseboard.monitoring.ingest.labels import _pending
+from fuseboard.monitoring.ingest.labels import Awaiting, _pending, pending_inserts, refuse_known
+from fuseboard.monitoring.ingest.partial import PartialWindow, ProfileSpec, reference_digest
 from fuseboard.monitoring.ingest.read import open_file
 from fuseboard.monitoring.ingest.validation import Batch, validate
 from fuseboard.monitoring.settings import policy_for
@@ -96,6 +97,22 @@ def loss_models_of(ws: Workspace, mv: ModelVersion) -> Any:
     return dle.load(path, found["sha256"])
 
 
+def profile_spec(ws: Workspace, model: str, env: str, *, loss_models: bool = True) -> ProfileSpec:
+    """What workers need to fold rows for the version serving ``model`` in ``env`` (partial.py); with
+    ``loss_models``, its DLE models loaded (what folding estimates needs)."""
+    with ws.session() as s:
+        m = lookup.model(s, model)
+        e = lookup.environment(s, env)
+        dep = s.exec(select(Deployment).where(Deployment.model_id == m.id,
+                                              Deployment.environment_id == e.id)).first()
+        if dep is None:
+            raise FuseboardError(f"no version of {m.name!r} is deployed in {e.name!r}; deploy one first")
+        mv = s.get(ModelVersion, dep.version_id)
+    classes = classes_of(mv) if m.task == "classification" else []
+    return ProfileSpec(m.name, e.name, mv.version, mv.id, m.task, classes, mv.feature_schema, mv.reference_profile,
+                       reference_digest(mv.reference_profile), loss_models_of(ws, mv) if loss_models else None)
+
+
 def _ingest_once(ws: Workspace, model: str, env: str, table: "pa.Table | ParquetColumns", source: str,
                  now: datetime) -> IngestResult:
     """One attempt: read, validate and fold for the version serving now, then write; ``_Redeployed``
@@ -120,41 +137,103 @@ def _ingest_once(ws: Workspace, model: str, env: str, table: "pa.Table | Parquet
     fingerprint = _fingerprint(batch)
     folded = fold_windows(batch, slices, mv, m.task, classes, table=table, source=source, meanwhile=prepare,
                           loss_models=loss_models_of(ws, mv))
-    labelled = sum(perf.get("labelled", 0) for _, _, perf, _ in folded)
+    windows = [PartialWindow(int(start), int(size), int(perf.get("labelled", 0)) if perf else 0, features,
+                             predictions, perf or {}, estimated or None)
+               for start, size, (features, predictions, perf, estimated) in zip(unique.tolist(), sizes, folded)]
     with ws.transaction() as s:
         if _serving(s, m.id, e.id) != mv.id:  # a deploy landed while the batch was folded: roll back (the
             raise _Redeployed  # transaction leaves with the exception) and fold it again outside it
         pending = _pending(s, m.id, e.id, mv.id, batch, source)
         if fingerprint is not None:
             _refuse_repeat(s, m.id, e.id, fingerprint, batch.rows, source)
-        stored = _stored_windows(s, mv.id, e.id, whens)
-        fresh = []  # windows nothing was stored in yet: one multi-row insert, no objects to build
-        for when, size, (features, predictions, perf, estimated) in zip(whens, sizes, folded):
-            row = stored.get(when)
-            if row is None:
-                fresh.append({"model_id": m.id, "environment_id": e.id, "version_id": mv.id, "window_start": when,
-                              "window_seconds": WINDOW_SECONDS, "rows": size, "features": features,
-                              "predictions": predictions, "performance": perf or {},
-                              "estimated": estimated or None, "updated_at": now})
-                continue
-            row.rows += size
-            row.features = merge_profiles(row.features, features)
-            row.predictions = merge_profiles(row.predictions, predictions)
-            if perf:
-                row.performance = performance.merge(row.performance, perf) if row.performance else perf
-            if estimated:
-                row.estimated = performance.merge(row.estimated, estimated) if row.estimated else estimated
-            row.updated_at = now
-            s.add(row)
-        if fresh:
-            s.execute(insert(WindowProfile), fresh)
+        _merge_stored(s, m.id, e.id, mv.id, windows, now)
         if pending:
             s.execute(insert(PendingLabel), pending)
-    quality = _quality([features for features, *_ in folded], [predictions for _, predictions, *_ in folded])
-    policy = policy_for(m.monitoring)
-    outside = outside_windows(unique.tolist(), sizes, now, policy.drift_window, policy.performance_window)
-    return IngestResult(m.name, e.name, mv.version, batch.rows, len(unique), labelled, len(pending),
-                        _utc(unique[0]).isoformat(), _utc(unique[-1]).isoformat(), quality, outside)
+    return result_of(m.name, e.name, mv.version, policy_for(m.monitoring), batch.rows, windows, len(pending), now)
+
+
+def _merge_stored(s: Any, model_id: int, env_id: int, version_id: int, windows: list[PartialWindow],
+                  now: datetime) -> None:
+    """Merge folded windows (oldest first) into the stored ones, inside the caller's transaction; the
+    windows nothing was stored in yet are inserted in one statement."""
+    whens = [_utc(w.window_start) for w in windows]
+    stored = _stored_windows(s, version_id, env_id, whens)
+    fresh = []  # windows nothing was stored in yet: one multi-row insert, no objects to build
+    for when, w in zip(whens, windows):
+        row = stored.get(when)
+        if row is None:
+            fresh.append({"model_id": model_id, "environment_id": env_id, "version_id": version_id,
+                          "window_start": when, "window_seconds": WINDOW_SECONDS, "rows": w.rows,
+                          "features": w.features, "predictions": w.predictions, "performance": w.performance or {},
+                          "estimated": w.estimated or None, "updated_at": now})
+            continue
+        row.rows += w.rows
+        row.features = merge_profiles(row.features, w.features)
+        row.predictions = merge_profiles(row.predictions, w.predictions)
+        if w.performance:
+            row.performance = performance.merge(row.performance, w.performance) if row.performance else w.performance
+        if w.estimated:
+            row.estimated = performance.merge(row.estimated, w.estimated) if row.estimated else w.estimated
+        row.updated_at = now
+        s.add(row)
+    if fresh:
+        s.execute(insert(WindowProfile), fresh)
+
+
+def result_of(model: str, env: str, version: int, policy: Any, rows: int, windows: list[PartialWindow],
+              awaiting_labels: int, now: datetime) -> IngestResult:
+    """What an ingest says of the windows it wrote (oldest first)."""
+    quality = _quality([w.features for w in windows], [w.predictions for w in windows])
+    starts = [w.window_start for w in windows]
+    outside = outside_windows(starts, [w.rows for w in windows], now, policy.drift_window,
+                              policy.performance_window)
+    return IngestResult(model, env, version, rows, len(windows), sum(w.labelled for w in windows), awaiting_labels,
+                        _utc(starts[0]).isoformat(), _utc(starts[-1]).isoformat(), quality, outside)
+
+
+def write_partials(ws: Workspace, spec: ProfileSpec, windows: list[PartialWindow], fingerprints: list[tuple[str, int, str]],
+                   now: datetime, *, request_ids: list[str] | None = None, awaiting_rows: list[Awaiting] | None = None,
+                   where: Callable[[str], tuple[str, str]] | None = None) -> IngestResult:
+    """Write windows folded elsewhere (merged, oldest first) in one transaction, as ``ingest_table`` writes
+    its own: refused when another version serves now (``_Redeployed``), when one of ``fingerprints``
+    ((fingerprint, rows, source) of each part) was written before, or when one of the batch's
+    ``request_ids`` already waits for its label (``where`` names its row and source); ``awaiting_rows``
+    leave pending records."""
+    awaiting_rows = awaiting_rows or []
+    if not windows:
+        raise FuseboardError(f"no rows to ingest ({fingerprints[0][2] if fingerprints else 'rows'})")
+    with ws.transaction() as s:
+        m = lookup.model(s, spec.model)
+        e = lookup.environment(s, spec.environment)
+        if _serving(s, m.id, e.id) != spec.version_id:
+            raise _Redeployed
+        _refuse_parts(s, m.id, e.id, fingerprints)
+        if request_ids:
+            refuse_known(s, m.id, e.id, request_ids, where or (lambda rid: ("a row", "rows")))
+        _merge_stored(s, m.id, e.id, spec.version_id, windows, now)
+        if awaiting_rows:
+            s.execute(insert(PendingLabel), pending_inserts(m.id, e.id, spec.version_id, awaiting_rows))
+        policy = policy_for(m.monitoring)
+    return result_of(spec.model, spec.environment, spec.version, policy, sum(w.rows for w in windows), windows,
+                     len(awaiting_rows), now)
+
+
+def _refuse_parts(s: Any, model_id: int, env_id: int, fingerprints: list[tuple[str, int, str]]) -> None:
+    """Refuse a batch one of whose parts was written before (naming it); else remember every part."""
+    by_print = {f: (rows, source) for f, rows, source in fingerprints}
+    prints = list(by_print)
+    seen: dict[str, datetime] = {}
+    for chunk in range(0, len(prints), 500):
+        seen.update(s.exec(select(IngestedBatch.fingerprint, IngestedBatch.created_at).where(
+            IngestedBatch.model_id == model_id, IngestedBatch.environment_id == env_id,
+            IngestedBatch.fingerprint.in_(prints[chunk:chunk + 500]))).all())
+    if seen:  # the first part in the batch's order
+        first = next(f for f in prints if f in seen)
+        rows, source = by_print[first]
+        raise FuseboardError(f"{source} was already ingested at {seen[first]:%Y-%m-%d %H:%M} UTC ({rows:,} rows); "
+                             f"nothing was written ({source})")
+    for f, (rows, _) in by_print.items():
+        s.add(IngestedBatch(model_id=model_id, environment_id=env_id, fingerprint=f, rows=rows))
 
 
 def _serving(s: Any, model_id: int, env_id: int) -> int | None:
