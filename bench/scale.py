@@ -1,6 +1,8 @@
 """A large workspace, generated, then measured: console, monitor cycles, database growth.
 
     python bench/scale.py [--models 10000] [--days 30] [--history 3]
+    python bench/scale.py --cycles-only --keep /tmp/scale.db     (generate, time the cycles, keep it)
+    python bench/scale.py --reuse /tmp/scale.db                  (time the cycles on a kept workspace)
 
 Generates MODELS models x 3 environments (bench/make_workspace.py), each deployment with the
 last hour of five-minute window profiles (copied from one real ingest of 25 features with
@@ -18,6 +20,12 @@ Then measures, on that workspace:
 * one monitor cycle of each kind over every deployment (health probes, drift, performance),
   as ``fuseboard monitor`` runs them, results and alerts recorded;
 * the database size, and its growth per day for all deployments, raw and with retention.
+
+``--cycles-only`` stops after the cycles (no growth, no console). ``--reuse PATH`` skips the
+generation and times the cycles on a workspace kept with ``--keep`` (its endpoints pointed at a
+new local server; checked as of just after its last window, so the same windows are read however
+long ago it was generated; the cycles before have already recorded their results and alerts:
+copy the kept file first to time a first cycle again).
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -99,6 +107,51 @@ async def console(url: str, query: str) -> dict[str, float]:
     return out
 
 
+def cycles(ws, now=None) -> dict[str, float | str]:  # noqa: ANN001
+    """One monitor cycle of each kind over every deployment, as ``fuseboard monitor`` runs them
+    (at ``now``, or the time it is)."""
+    from fuseboard.monitoring import scheduler
+
+    out: dict[str, float | str] = {}
+    for kind in ("health", "drift", "performance"):
+        start = time.perf_counter()
+        summary = scheduler.run_cycle(ws, kind, now=now)
+        out[f"{kind}_cycle_s"] = time.perf_counter() - start
+        out[f"{kind}_worst"] = summary.worst
+    return out
+
+
+def cycles_on(path: Path, json_path: Path | None) -> None:
+    """The monitor cycles on a workspace kept with ``--keep``, its endpoints on a new local server."""
+    from sqlalchemy import func, update
+    from sqlmodel import select
+
+    from make_workspace import report
+
+    from fuseboard.store.db import open_workspace
+    from fuseboard.store.models import Deployment, WindowProfile
+
+    server = subprocess.Popen([sys.executable, str(Path(__file__).parent / "cycle.py"), "--serve"],
+                              stdout=subprocess.PIPE, text=True)
+    port = int(server.stdout.readline())
+    ws = open_workspace(f"sqlite:///{path}")
+    with ws.transaction() as s:
+        s.execute(update(Deployment).values(endpoint_url=f"http://127.0.0.1:{port}"))
+    with ws.session() as s:
+        result: dict[str, float | int | str] = {
+            "deployments": s.exec(select(func.count()).select_from(Deployment)).one(),
+            "recent_windows": s.exec(select(func.count()).select_from(WindowProfile)).one()}
+        last = s.exec(select(func.max(WindowProfile.window_start))).one()
+    now = (last if last.tzinfo else last.replace(tzinfo=timezone.utc)) + timedelta(seconds=1)
+    try:
+        result.update(cycles(ws, now))
+    finally:
+        server.terminate()
+        ws.close()
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    report(result, json_path, digits=2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", type=int, default=10_000)
@@ -106,15 +159,20 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=3, help="deployments given DAYS days of windows")
     parser.add_argument("--query", default="model-0123")
     parser.add_argument("--keep", type=Path, help="build the workspace here and keep it")
+    parser.add_argument("--cycles-only", action="store_true", help="stop after the monitor cycles")
+    parser.add_argument("--reuse", type=Path, help="time the cycles on a workspace kept with --keep")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    if args.reuse:
+        cycles_on(args.reuse, args.json)
+        return
     from sqlalchemy import insert
     from sqlmodel import select
 
     import ingest as ingest_bench
     from make_workspace import build, like_real_model, report, window_rows
 
-    from fuseboard.monitoring import ingest, retention, scheduler
+    from fuseboard.monitoring import ingest, retention
     from fuseboard.store.db import open_workspace
     from fuseboard.store.models import ModelVersion, WindowProfile, utcnow
 
@@ -144,12 +202,13 @@ def main() -> None:
             windows += len(rows)
     result["recent_windows"] = windows
     result["generated_s"] = time.perf_counter() - began
-    for kind in ("health", "drift", "performance"):  # as `fuseboard monitor` runs them
-        start = time.perf_counter()
-        summary = scheduler.run_cycle(ws, kind)
-        result[f"{kind}_cycle_s"] = time.perf_counter() - start
-        result[f"{kind}_worst"] = summary.worst
+    result.update(cycles(ws))
     server.terminate()
+    if args.cycles_only:
+        ws.close()
+        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        report(result, args.json, digits=2)
+        return
     size_recent = file_size(url)  # (after the cycles: their results are not history)
     # DAYS days of five-minute windows for a few deployments (before the last hour), for the growth
     per_day = 24 * 12

@@ -19,11 +19,11 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
-from sqlalchemy import LargeBinary, type_coerce
+from sqlalchemy import LargeBinary, String, type_coerce
 from sqlalchemy.orm import defer
-from sqlmodel import select
+from sqlmodel import select as sql_select
 
 from fuseboard.monitoring import rollouts
 from fuseboard.monitoring.estimation.verdicts import evaluate_estimated, evaluate_multivariate
@@ -31,8 +31,9 @@ from fuseboard.monitoring.evaluate import (CheckResult, breach, evaluate_drift, 
                                            evaluate_prediction_drift, evaluate_quality, evaluate_staleness, merged,
                                            merged_performance, worst)
 from fuseboard.monitoring.history import generic_columns, generic_performance, name_window, window_phrase
-from fuseboard.monitoring.packed_merge import merge_blobs
+from fuseboard.monitoring.packed_merge import Window, merge_bodies
 from fuseboard.monitoring.probe import ProbeResult, probe
+from fuseboard.monitoring.references import REFERENCES
 from fuseboard.monitoring.result import span
 from fuseboard.monitoring.settings import Policy, policy_for
 from fuseboard.monitoring.triage import escalate, triage
@@ -129,14 +130,23 @@ def window_checks(wanted: set[str], merged: WindowInputs, reference: ReferencePr
 
 
 def run_checks(ws: Workspace, *, now: datetime | None = None, policy: Policy | None = None,
-               probe_endpoints: bool = True, only: set[str] | None = None) -> list[DeploymentChecks]:
+               probe_endpoints: bool = True, only: set[str] | None = None,
+               select: Callable[[int], bool] | None = None) -> list[DeploymentChecks]:
     """Every check (or those in ``only``) for every deployment, from the stored windows and probes.
 
     Deployments are checked ``CHECK_BATCH`` at a time: the windows and reference profiles of one
     batch are read, checked and let go before the next, so memory stays flat however many
     deployments there are (all of them at once took 24 GB for 30,000).
+
+    Parameters
+    ----------
+    select
+        When given, only the deployments whose ``Deployment.id`` it accepts are checked (a sharded
+        monitor's own); the others are neither probed nor read beyond the list of deployments, nor
+        returned. Each result is the one the full run gives for that deployment.
     """
-    return _run(ws, now or utcnow(), policy or Policy(), set(only or CHECKS), probe_endpoints, replay=False)
+    return _run(ws, now or utcnow(), policy or Policy(), set(only or CHECKS), probe_endpoints, replay=False,
+                pick=select)
 
 
 def checks_at(ws: Workspace, at: datetime, *, policy: Policy | None = None,
@@ -154,7 +164,7 @@ def checks_at(ws: Workspace, at: datetime, *, policy: Policy | None = None,
 
 
 def _run(ws: Workspace, now: datetime, policy: Policy, wanted: set[str], probe_endpoints: bool, *,
-         replay: bool) -> list[DeploymentChecks]:
+         replay: bool, pick: Callable[[int], bool] | None = None) -> list[DeploymentChecks]:
     heavy = [column for column, needed in (  # read batch by batch, and only when a check needs them
         ("reference_profile", wanted & {"drift", "prediction_drift", "quality", "multivariate_drift",
                                         "estimated_performance"}),
@@ -167,13 +177,15 @@ def _run(ws: Workspace, now: datetime, policy: Policy, wanted: set[str], probe_e
                           (name, wanted & READS[name]) for name in READS) if needed]
     with ws.session() as s:
         deployments = s.exec(
-            select(Deployment, Model, Environment, ModelVersion)
+            sql_select(Deployment, Model, Environment, ModelVersion)
             .options(*[defer(getattr(ModelVersion, c)) for c in ("reference_profile", "validation_metrics",
                                                                   "feature_schema")])
             .join(Model, Model.id == Deployment.model_id)
             .join(Environment, Environment.id == Deployment.environment_id)
             .join(ModelVersion, ModelVersion.id == Deployment.version_id)
             .order_by(Model.name, Environment.order)).all()
+        if pick is not None:  # (run_checks's ``select``: a monitor's shards)
+            deployments = [row for row in deployments if pick(row[0].id)]
         policies = {model.id: policy_for(model.monitoring, policy) for _, model, _, _ in deployments}
         if "health" not in wanted:
             previous_health: dict[tuple[int, int], Any] = {}
@@ -181,45 +193,43 @@ def _run(ws: Workspace, now: datetime, policy: Policy, wanted: set[str], probe_e
             previous_health = _recorded_health(s, now)
         else:
             previous_health = {(c.model_id, c.environment_id): c.details
-                               for c in s.exec(select(CheckState).where(CheckState.check == "health"))}
+                               for c in s.exec(sql_select(CheckState).where(CheckState.check == "health"))}
         converging = rollouts.converging_until(s) if "health" in wanted and not replay else {}
     results = []
-    with ThreadPoolExecutor(max_workers=PROBE_CONCURRENCY) as pool:
-        probes = {d.id: pool.submit(probe, d.endpoint_url, policies[m.id].probe_path, policies[m.id].probe_timeout,
-                                    policies[m.id].expected_status)  # each model's own probe settings
-                  for d, m, *_ in deployments if d.endpoint_url and probe_endpoints and "health" in wanted}
-        for lo in range(0, len(deployments), CHECK_BATCH):
-            batch = deployments[lo:lo + CHECK_BATCH]
-            since = now - max((max(policies[m.id].drift_window, policies[m.id].performance_window)
-                               for _, m, _, _ in batch), default=policy.drift_window)
-            with ws.session() as s:
-                if not wanted - {"health", "staleness"}:
-                    recent = []
-                else:  # the windows of the batch's deployments, oldest first, up to the time checked
-                    owner = WindowProfile.model_id.in_(sorted({m.id for _, m, _, _ in batch})) if replay else \
-                        WindowProfile.version_id.in_(sorted({mv.id for _, _, _, mv in batch}))
-                    recent = s.execute(select(*window_columns).where(
-                        owner, WindowProfile.window_start >= since, WindowProfile.window_start < now)
-                        .order_by(WindowProfile.window_start, WindowProfile.id)).all()
-                by_key: dict[tuple[int, int], list[Any]] = {}
-                for row in recent:
-                    by_key.setdefault((row.model_id, row.environment_id), []).append(row)
-                read = {dep.id: _read_version([r for r in by_key.get((m.id, e.id), []) if r.window_start >= now - max(
-                    policies[m.id].drift_window, policies[m.id].performance_window)], mv.id, replay)
-                    for dep, m, e, mv in batch}  # within the deployment's own windows
-                versions = sorted(set(read.values()))
-                extra = {row[0]: row[1:] for row in s.execute(
-                    select(ModelVersion.id, ModelVersion.version, *[getattr(ModelVersion, c) for c in heavy])
-                    .where(ModelVersion.id.in_(versions)))}
-            for dep, model, env, mv in batch:
-                version_id = read[dep.id]
-                number, *columns = extra.get(version_id, (mv.version,))
-                rows = [r for r in by_key.get((model.id, env.id), []) if r.version_id == version_id]
-                result = _check_deployment(dep, model, env, number, dict(zip(heavy, columns)), rows,
-                                           policies[model.id], wanted, now, probes,
-                                           previous_health.get((model.id, env.id)),
-                                           converging.get((model.id, env.id)), replay)
-                results.append(result)
+    batches = [deployments[lo:lo + CHECK_BATCH] for lo in range(0, len(deployments), CHECK_BATCH)]
+
+    def read(batch: list[Any]) -> _Batch:
+        return _read_batch(ws, batch, policies, policy, wanted, window_columns, heavy, now, replay)
+
+    # the next batch is read (and its windows decompressed: zlib and SQLite let go of the GIL) on a thread
+    # while this one checks the batch before; one reader at most, one batch ahead
+    ahead = ThreadPoolExecutor(max_workers=1) if len(batches) > 1 and _threads_share(ws) else None
+    try:
+        with ThreadPoolExecutor(max_workers=PROBE_CONCURRENCY) as pool:
+            probes = {d.id: pool.submit(probe, d.endpoint_url, policies[m.id].probe_path,
+                                        policies[m.id].probe_timeout, policies[m.id].expected_status)
+                      for d, m, *_ in deployments  # each model's own probe settings
+                      if d.endpoint_url and probe_endpoints and "health" in wanted}
+            following = ahead.submit(read, batches[0]) if ahead is not None else None
+            for k, batch in enumerate(batches):
+                if following is not None:
+                    found = following.result()
+                    following = ahead.submit(read, batches[k + 1]) if k + 1 < len(batches) else None
+                else:
+                    found = read(batch)
+                for dep, model, env, mv in batch:
+                    version_id = found.read[dep.id]
+                    number, *columns = found.extra.get(version_id, (mv.version,))
+                    rows = [r for r in found.by_key.get((model.id, env.id), []) if r.version_id == version_id]
+                    results.append(_check_deployment(dep, model, env, number, dict(zip(heavy, columns)), rows,
+                                                     policies[model.id], wanted, now, probes,
+                                                     previous_health.get((model.id, env.id)),
+                                                     converging.get((model.id, env.id)), replay))
+    finally:
+        if ahead is not None:
+            ahead.shutdown(wait=True, cancel_futures=True)
+    if "reference_profile" in heavy and not replay:
+        REFERENCES.sweep()  # the versions no longer deployed
     return results
 
 
@@ -237,7 +247,7 @@ def _recorded_health(s: Any, at: datetime) -> dict[tuple[int, int], dict[str, An
     """Per (model id, environment id): the health result recorded last at or before ``at`` (a check run
     is written each time the status changes, so it is the status then), with its time."""
     out: dict[tuple[int, int], dict[str, Any]] = {}
-    for run in s.execute(select(CheckRun.model_id, CheckRun.environment_id, CheckRun.status, CheckRun.summary,
+    for run in s.execute(sql_select(CheckRun.model_id, CheckRun.environment_id, CheckRun.status, CheckRun.summary,
                                 CheckRun.details, CheckRun.at)
                          .where(CheckRun.check == "health", CheckRun.at <= at)
                          .order_by(CheckRun.at, CheckRun.id)):
@@ -261,8 +271,54 @@ def _span(length: timedelta, end: datetime) -> dict[str, str]:
     return {"start": start.isoformat(), "end": end.isoformat(), "span": span(length)}
 
 
+@dataclass
+class _Batch:
+    """What the checks of a batch of deployments read, read together."""
+
+    by_key: dict[tuple[int, int], list[Window]]  # (model id, environment id): its windows, oldest first
+    read: dict[int, int]  # deployment id: the version whose windows its checks read
+    extra: dict[int, tuple[Any, ...]]  # version id: its number, then the ``heavy`` columns decoded
+
+
+def _threads_share(ws: Workspace) -> bool:
+    """Another thread sees this workspace's data (not an in-memory SQLite database, one per connection)."""
+    return ws.engine.url.get_backend_name() != "sqlite" or ws.engine.url.database not in (None, "", ":memory:")
+
+
+def _read_batch(ws: Workspace, batch: list[Any], policies: dict[int, Policy], policy: Policy, wanted: set[str],
+                window_columns: list[Any], heavy: list[str], now: datetime, replay: bool) -> _Batch:
+    """The windows (bodies decompressed) and versions the checks of ``batch`` read, in one session."""
+    since = now - max((max(policies[m.id].drift_window, policies[m.id].performance_window)
+                       for _, m, _, _ in batch), default=policy.drift_window)
+    with ws.session() as s:
+        if not wanted - {"health", "staleness"}:
+            recent = []
+        else:  # the windows of the batch's deployments, oldest first, up to the time checked
+            owner = WindowProfile.model_id.in_(sorted({m.id for _, m, _, _ in batch})) if replay else \
+                WindowProfile.version_id.in_(sorted({mv.id for _, _, _, mv in batch}))
+            recent = s.execute(sql_select(*window_columns).where(
+                owner, WindowProfile.window_start >= since, WindowProfile.window_start < now)
+                .order_by(WindowProfile.window_start, WindowProfile.id)).all()
+        by_key: dict[tuple[int, int], list[Window]] = {}
+        for row in recent:
+            by_key.setdefault((row.model_id, row.environment_id), []).append(Window.of(row))
+        read = {dep.id: _read_version([r for r in by_key.get((m.id, e.id), []) if r.window_start >= now - max(
+            policies[m.id].drift_window, policies[m.id].performance_window)], mv.id, replay)
+            for dep, m, e, mv in batch}  # within the deployment's own windows
+        versions = sorted(set(read.values()))
+        extra = {row[0]: row[1:] for row in s.execute(  # reference profiles as text: decoded once (REFERENCES)
+            sql_select(ModelVersion.id, ModelVersion.version, *[
+                type_coerce(ModelVersion.reference_profile, String) if c == "reference_profile"
+                else getattr(ModelVersion, c) for c in heavy])
+            .where(ModelVersion.id.in_(versions)))}
+    if "reference_profile" in heavy:
+        at = 1 + heavy.index("reference_profile")
+        extra = {v: (*row[:at], REFERENCES.decoded(v, row[at]), *row[at + 1:]) for v, row in extra.items()}
+    return _Batch(by_key, read, extra)
+
+
 def _check_deployment(dep: Deployment, model: Model, env: Environment, version: int, loaded: dict[str, Any],
-                      rows: list[Any], policy: Policy, wanted: set[str], now: datetime, probes: dict[int, Any],
+                      rows: list[Window], policy: Policy, wanted: set[str], now: datetime, probes: dict[int, Any],
                       previous_health: dict[str, Any] | None, converging: Any, replay: bool) -> DeploymentChecks:
     reference = loaded.get("reference_profile") or {}
     validation = loaded.get("validation_metrics") or {}
@@ -271,14 +327,14 @@ def _check_deployment(dep: Deployment, model: Model, env: Environment, version: 
     performance_rows = [r for r in rows if r.window_start >= now - policy.performance_window]
     merged = WindowInputs()
     if wanted & READS["features"]:
-        merged.features = merge_blobs([r.features for r in drift_rows], generic_columns)
+        merged.features = merge_bodies([r.features for r in drift_rows], generic_columns)
     if wanted & READS["predictions"]:
-        merged.predictions = merge_blobs([r.predictions for r in drift_rows], generic_columns)
+        merged.predictions = merge_bodies([r.predictions for r in drift_rows], generic_columns)
     if "performance" in wanted:
-        merged.performance = merge_blobs([r.performance for r in performance_rows], generic_performance)
+        merged.performance = merge_bodies([r.performance for r in performance_rows], generic_performance)
     if "estimated_performance" in wanted:
-        merged.estimated = merge_blobs([r.estimated for r in drift_rows], generic_performance)
-        merged.labelled = merge_blobs([r.performance for r in drift_rows], generic_performance)
+        merged.estimated = merge_bodies([r.estimated for r in drift_rows], generic_performance)
+        merged.labelled = merge_bodies([r.performance for r in drift_rows], generic_performance)
     found = {c.check: c for c in window_checks(
         wanted, merged, reference, validation, model.criticality, policy,
         window_phrase(policy.drift_window, now, live=not replay),

@@ -18,11 +18,42 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from fuseboard.monitoring.window_merge import MAX_UNSEEN
-from fuseboard.store.window_codec import M2, MAX, MEAN, MIN, SUM, Stack, body_of, key_of, stack
+from fuseboard.store.window_codec import Stack, body_of, key_of, stack
 
-__all__ = ["merge_blobs"]
+__all__ = ["Window", "merge_blobs", "merge_bodies"]
 
 Merge = Callable[[Sequence[Any]], Any]
+Body = bytes | dict[str, Any] | None  # a blob's body (``window_codec.body_of``): packed, or kept as JSON
+
+
+class Window:
+    """A stored window as the checks read it: where and when, and its profiles' bodies decompressed.
+
+    Attributes
+    ----------
+    model_id, environment_id, version_id : int
+    window_start : datetime
+    features, predictions, performance, estimated : bytes, dict or None
+        ``window_codec.body_of`` of the stored blob (None: not read, or no such profile).
+    """
+
+    __slots__ = ("model_id", "environment_id", "version_id", "window_start", "features", "predictions",
+                 "performance", "estimated")
+    PROFILES = ("features", "predictions", "performance", "estimated")
+
+    def __init__(self, model_id: int, environment_id: int, version_id: int, window_start: Any,
+                 **bodies: Body) -> None:
+        self.model_id, self.environment_id, self.version_id = model_id, environment_id, version_id
+        self.window_start = window_start
+        for name in self.PROFILES:
+            setattr(self, name, bodies.get(name))
+
+    @classmethod
+    def of(cls, row: Any) -> Window:
+        """A row of the stored windows (any of the profiles' blobs among its columns), decompressed."""
+        blobs = row._mapping
+        return cls(row.model_id, row.environment_id, row.version_id, row.window_start, **{
+            name: body_of(blobs[name]) for name in cls.PROFILES if blobs.get(name) is not None})
 
 
 def merge_blobs(blobs: Sequence[bytes | memoryview | None], generic: Merge) -> Any:
@@ -41,12 +72,16 @@ def merge_blobs(blobs: Sequence[bytes | memoryview | None], generic: Merge) -> A
     merged : dict
         As ``generic`` gives it for the decoded windows (floats to rounding).
     """
+    return merge_bodies([None if blob is None else body_of(blob) for blob in blobs], generic)
+
+
+def merge_bodies(bodies: Sequence[Body], generic: Merge) -> Any:
+    """``merge_blobs`` of blobs already decompressed (``body_of``; None: ``{}``)."""
     groups: dict[bytes, list[bytes]] = {}
     order: list[Any] = []  # group keys and loose profiles, in the order they first appear
-    for blob in blobs:
-        if blob is None:
+    for body in bodies:
+        if body is None:
             continue
-        body = body_of(blob)
         if isinstance(body, dict):
             if body:
                 order.append(body)
@@ -92,23 +127,23 @@ def _floats(found: Stack) -> Any:
     import numpy as np
 
     layout, floats = found.layout, found.floats
-    ops = layout.float_ops
+    slots = layout.slots
     out = np.empty(layout.n_floats)
-    summed, moments, squares = ops == SUM, ops == MEAN, ops == M2
-    if np.isnan(floats[:, summed | moments | squares]).any():
+    if np.isnan(floats[:, slots["numbers"]]).any():
         return None
     with np.errstate(all="ignore"):  # an overflow is found below and merged step by step
-        out[summed] = floats[:, summed].sum(axis=0)
-        out[ops == MIN] = np.fmin.reduce(floats[:, ops == MIN], axis=0)
-        out[ops == MAX] = np.fmax.reduce(floats[:, ops == MAX], axis=0)
-        if moments.any():
+        out[slots["sum"]] = floats[:, slots["sum"]].sum(axis=0)
+        out[slots["min"]] = np.fmin.reduce(floats[:, slots["min"]], axis=0)
+        out[slots["max"]] = np.fmax.reduce(floats[:, slots["max"]], axis=0)
+        moments, squares = slots["mean"], slots["m2"]
+        if moments.size:
             n = found.counts[:, moments].astype(np.float64)
             total = n.sum(axis=0)
             means = floats[:, moments]
             mean = np.where(total > 0, (n * means).sum(axis=0) / np.where(total > 0, total, 1), 0.0)
             out[moments] = mean
             out[squares] = floats[:, squares].sum(axis=0) + np.where(n > 0, n * (means - mean) ** 2, 0.0).sum(axis=0)
-    if not np.isfinite(out[(ops != MIN) & (ops != MAX)]).all():
+    if not np.isfinite(out[slots["finite"]]).all():
         return None
     return out
 

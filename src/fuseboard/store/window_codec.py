@@ -31,6 +31,7 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -90,6 +91,22 @@ class Layout:
     float_counts: Any
     positions: Any
     fine: Any
+
+    @cached_property
+    def slots(self) -> dict[str, Any]:
+        """The float slots by how they merge (ndarrays of intp, ascending), worked out once per layout.
+
+        ``sum``, ``min``, ``max``, ``mean``, ``m2``: the slots of each op; ``numbers``: the slots that
+        must not be None to merge (sums, means, squares); ``finite``: all but minima and maxima;
+        ``counted``: the slots with a count column, and ``count_columns`` their columns.
+        """
+        import numpy as np
+
+        ops, at = self.float_ops, np.flatnonzero
+        return {"sum": at(ops == SUM), "min": at(ops == MIN), "max": at(ops == MAX), "mean": at(ops == MEAN),
+                "m2": at(ops == M2), "numbers": at((ops == SUM) | (ops == MEAN) | (ops == M2)),
+                "finite": at((ops != MIN) & (ops != MAX)), "counted": at(self.float_counts >= 0),
+                "count_columns": self.float_counts[self.float_counts >= 0]}
 
     def build(self, ints: Any, floats: Any, extras: dict[str, Any]) -> dict[str, Any]:
         """The profile from its integers (positions restored) and floats.
@@ -407,14 +424,16 @@ def stack(bodies: list[bytes]) -> Stack:
     start = HEADER.size + size
     layout = layout_of(bodies[0][HEADER.size:start])
     end = start + width * n + 8 * m
-    rows = np.frombuffer(b"".join([b[:end] for b in bodies]), dtype=np.uint8).reshape(len(bodies), end)
+    joined = b"".join([b[:end] for b in bodies])
+    rows = np.frombuffer(joined, dtype=np.uint8).reshape(len(bodies), end)
     planes = rows[:, start:start + width * n].reshape(len(bodies), width, n)
-    floats = np.ascontiguousarray(rows[:, start + width * n:end]).view("<f8")
-    shift = int(np.ascontiguousarray(rows[:, 4:KEY]).view("<i8").sum())
+    # the floats and shifts read in place (views, aligned or not: the same values without a copy)
+    floats = np.ndarray((len(bodies), m), dtype="<f8", buffer=joined, offset=start + width * n, strides=(end, 8))
+    shift = int(np.ndarray((len(bodies),), dtype="<i8", buffer=joined, offset=4, strides=(end,)).sum())
     counts = np.zeros(floats.shape, dtype=np.int64)
-    wanted = layout.float_counts >= 0
-    if wanted.any():
-        counts[:, wanted] = _columns(planes, width, layout.float_counts[wanted])
+    slots = layout.slots
+    if slots["counted"].size:
+        counts[:, slots["counted"]] = _columns(planes, width, slots["count_columns"])
     extras = [_extras(b, end) if len(b) > end else {} for b in bodies]
     return Stack(layout, _sum(planes, width, shift, layout), floats, counts, extras, bodies)
 

@@ -76,12 +76,19 @@ def psi(reference: Sequence[float], current: Sequence[float], smoothing: float =
     ValueError
         A histogram with no values.
     """
-    pairs = [(float(r), float(c)) for r, c in zip(reference, current) if r + c > 0]
-    if sum(r for r, _ in pairs) <= 0 or sum(c for _, c in pairs) <= 0:
+    kept = [(r, c) for r, c in zip(reference, current) if r + c > 0]
+    ref = [float(r) for r, _ in kept]
+    cur = [float(c) for _, c in kept]
+    total_ref, total_cur = sum(ref), sum(cur)
+    if total_ref <= 0 or total_cur <= 0:
         raise ValueError("a histogram with no values has no proportions")
-    p = smoothed([r for r, _ in pairs], smoothing)
-    q = smoothed([c for _, c in pairs], smoothing)
-    return float(sum((qi - pi) * math.log(qi / pi) for pi, qi in zip(p, q)))
+    # ``smoothed`` of each, its totals summed once (the same sums, so the same proportions)
+    below_p = float(total_ref) + smoothing * len(ref)
+    below_q = float(total_cur) + smoothing * len(cur)
+    p = [(c + smoothing) / below_p for c in ref]
+    q = [(c + smoothing) / below_q for c in cur]
+    log = math.log
+    return float(sum([(qi - pi) * log(qi / pi) for pi, qi in zip(p, q)]))
 
 
 def score(reference: FeatureProfile, current: WindowFeature) -> tuple[float, float | None]:
