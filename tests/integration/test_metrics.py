@@ -244,6 +244,7 @@ def test_the_monitor_reports_its_lease_and_cycles(demo_url: str) -> None:
     finally:
         monitor.stop()
     assert value(found, "fuseboard_monitor_leader") == 1
+    assert value(found, "fuseboard_monitor_shards") == 64  # alone: it checks every shard
     durations = named(found, "fuseboard_monitor_cycle_duration_seconds")
     successes = named(found, "fuseboard_monitor_last_success_timestamp_seconds")
     assert {dict(k)["kind"] for k in durations} == {dict(k)["kind"] for k in successes} == \
@@ -252,6 +253,7 @@ def test_the_monitor_reports_its_lease_and_cycles(demo_url: str) -> None:
     assert all(abs(v - time.time()) < 600 for v in successes.values())
     after = samples(exporter.exposition(exporter.families(exporter.read(ws), monitor=monitor)))
     assert value(after, "fuseboard_monitor_leader") == 0  # stopped: the lease is released
+    assert value(after, "fuseboard_monitor_shards") == 0  # and its shards, for the others to take
 
 
 def test_the_text_file_is_replaced_atomically(checked_url: str, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001

@@ -193,23 +193,30 @@ def check_cmd(ctx: Context, no_probe: bool, at: str | None, as_json: bool) -> No
 @click.option("--drift-every", default=300, show_default=True, type=Whole(10, 86400), help="Seconds.")
 @click.option("--performance-every", default=300, show_default=True, type=Whole(10, 86400), help="Seconds.")
 @click.option("--lease-ttl", default=60, show_default=True, type=Whole(3, 86400),
-              help="Seconds a silent monitor keeps the lease before a standby takes over.")
+              help="Seconds a silent monitor keeps its leases before the others take its shards over.")
 @click.option("--metrics-port", type=Whole(1, 65535), default=None,
               help="Serve Prometheus metrics on this port (/metrics).")
 @click.option("--metrics-host", default="127.0.0.1", show_default=True,
               help="The address the metrics listen on (0.0.0.0: every interface).")
+@json_option
 @pass_ctx
 def monitor_cmd(ctx: Context, health_every: int, drift_every: int, performance_every: int, lease_ttl: int,
-                metrics_port: int | None, metrics_host: str) -> None:
+                metrics_port: int | None, metrics_host: str, as_json: bool) -> None:
     """Run the monitoring loop headless until stopped (SIGINT/SIGTERM), e.g. under systemd.
 
-    Only one process at a time runs the checks (a lease in the database); start a second one on
-    another host as a hot standby: it takes over within a minute when the first stops.
+    Monitors on several hosts share the checks: each holds an equal part of the deployments' 64
+    shards (leases in the database) and checks them, spread over each interval; when one stops or
+    dies, the others take its shards over once its leases expire (--lease-ttl). One of them leads:
+    it sends notifications, compacts windows and writes audit checkpoints. With --json, each cycle
+    is one JSON object on a line of its own.
     """
     import signal
     import threading
 
+    from datetime import datetime, timezone
+
     from fuseboard.monitoring.scheduler import CycleSummary, Intervals, Monitor
+    from fuseboard.monitoring.shards import SHARDS
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -221,13 +228,23 @@ def monitor_cmd(ctx: Context, health_every: int, drift_every: int, performance_e
         logging.getLogger("fuseboard").addHandler(log_handler())
 
     def report(summary: CycleSummary) -> None:
-        if summary.checkpoint is not None:
+        if as_json:
+            import json
+
+            click.echo(json.dumps({
+                "kind": summary.kind, "outcome": str(summary.outcome), "deployments": summary.deployments,
+                "shards": list(summary.shards), "alerts_changed": summary.alerts_changed, "worst": str(summary.worst),
+                "error": summary.error, "holder": monitor.holder,
+                "at": (summary.due_at or datetime.now(timezone.utc)).isoformat(),
+                "checkpoint": None if summary.checkpoint is None else {"id": summary.checkpoint.id,
+                                                                       "hash": summary.checkpoint.hash}}))
+        elif summary.checkpoint is not None:
             click.echo(f"audit checkpoint: event {summary.checkpoint.id} {summary.checkpoint.hash}")  # (numbers, hex)
         elif summary.failed:
             click.echo(visible(f"{summary.kind}: cycle failed: {summary.error}"), err=True)
         else:
-            click.echo(f"{summary.kind}: {summary.deployments} deployments, worst {summary.worst}, "
-                       f"{summary.alerts_changed} alert change(s)")
+            click.echo(f"{summary.kind}: {summary.deployments} deployments ({len(summary.shards)} shards), "
+                       f"worst {summary.worst}, {summary.alerts_changed} alert change(s)")
         sys.stdout.flush()
 
     from fuseboard.ops import notify
@@ -247,8 +264,10 @@ def monitor_cmd(ctx: Context, health_every: int, drift_every: int, performance_e
             raise FuseboardError(f"--metrics-port {metrics_port}: cannot listen on {metrics_host}:{metrics_port} "
                                  f"({exc.strerror or exc})", field="metrics_port") from None
     monitor.start()
-    click.echo(visible(f"monitoring {ctx.url} as {monitor.holder}") + ("" if monitor.leading else
-               " (standby: another process holds the lease)"), err=True)
+    others = len([m for m in monitor.members if m != monitor.holder])
+    click.echo(visible(f"monitoring {ctx.url} as {monitor.holder}: {len(monitor.shards)} of {SHARDS} shards") +
+               (f", shared with {others} other monitor(s)" if others else "") +
+               ("" if monitor.leading else "; another process leads (notifications, retention)"), err=True)
     for r in receivers:
         problem = r.problem()
         click.echo(visible(f"receiver {r.name} ({r.kind})" + (f": {problem}; its events wait" if problem else "")),

@@ -311,7 +311,7 @@ def silence(ws: Workspace, model: str, env: str, duration: timedelta, *, comment
         after["silence"] = item.id
         audit.record(s, at=now, actor=actor, origin=origin, action="alert.silence", target=f"{m.name}/{e.name}",
                      after=after, reason=comment)
-        outbox.sync_alerts(s, now)
+        outbox.sync_alerts(s, now, deployments={(m.id, e.id)})
     return item
 
 
@@ -336,5 +336,5 @@ def unsilence(ws: Workspace, silence_id: int, *, actor: str, origin: str, reason
         audit.record(s, at=now, actor=actor, origin=origin, action="alert.unsilence", target=f"{m.name}/{e.name}",
                      before={"silence": item.id, "check": item.check or "all"}, after={"ended": now.isoformat()},
                      reason=reason)
-        outbox.sync_alerts(s, now)
+        outbox.sync_alerts(s, now, deployments={(item.model_id, item.environment_id)})
     return item

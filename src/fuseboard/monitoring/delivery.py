@@ -29,7 +29,7 @@ from typing import Any, Sequence
 from sqlalchemy import func, update
 from sqlmodel import select
 
-from fuseboard.monitoring.outbox import AlertBody, Event, alert_body
+from fuseboard.monitoring.outbox import AlertBody, Event, Lookups, alert_body
 from fuseboard.monitoring.receivers import Attempt, Receiver
 from fuseboard.status import OPEN_ALERT_STATES
 from fuseboard.store.db import Workspace
@@ -133,7 +133,8 @@ def firing(ws: Workspace, now: datetime) -> list[AlertBody]:
     with ws.session() as s:
         rows = s.exec(select(Alert).where(Alert.state.in_(OPEN_ALERT_STATES), Alert.told == "open")
                       .order_by(Alert.id)).all()
-        return [{**alert_body(s, a, actor="monitor", note="", at=now),
+        lookups = Lookups(s, rows, now)
+        return [{**alert_body(s, a, actor="monitor", note="", at=now, lookups=lookups),
                  **({"escalated_to": a.escalated_to} if a.escalated_to else {})} for a in rows]  # type: ignore[typeddict-item]
 
 

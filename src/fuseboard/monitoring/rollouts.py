@@ -43,14 +43,15 @@ def current(session: Session, model_id: int, environment_id: int) -> Rollout | N
         Rollout.ended_at.is_(None)).order_by(Rollout.id.desc())).first()
 
 
-def mark_known_good(session: Session, now: datetime) -> list[Rollout]:
+def mark_known_good(session: Session, now: datetime, *, only: set[tuple[int, int]] | None = None) -> list[Rollout]:
     """Record every rollout that has become known-good since the last look; audited (origin monitor).
 
     A fixed number of queries, whatever the number of deployments (it runs after every health cycle).
+    ``only``: the (model id, environment id) pairs to look at (a monitor's shards), else every one.
     """
-    waiting = session.exec(select(Rollout).where(Rollout.state == "succeeded", Rollout.known_good_at.is_(None),
-                                                 Rollout.finished_at.is_not(None),
-                                                 Rollout.revoked_at.is_(None))).all()
+    waiting = [r for r in session.exec(select(Rollout).where(
+        Rollout.state == "succeeded", Rollout.known_good_at.is_(None), Rollout.finished_at.is_not(None),
+        Rollout.revoked_at.is_(None))).all() if only is None or (r.model_id, r.environment_id) in only]
     envs = {e.id: e for e in session.exec(select(Environment))}
     due = [r for r in waiting if (r.ended_at or now) >= r.finished_at + timedelta(seconds=envs[r.environment_id]
                                                                                   .soak_seconds)]

@@ -24,66 +24,28 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Callable
 
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from fuseboard.errors import WorkspaceUnwritable
-from fuseboard.monitoring import alerts, checks, outbox, rollouts
+from fuseboard.monitoring import alerts, checks, leases, outbox, rollouts, shards
+from fuseboard.monitoring.leases import LEASE, acquire_lease, lease_holder, release_lease  # noqa: F401  (named here too)
 from fuseboard.monitoring.pauses import gc_paused
 from fuseboard.status import Status
 from fuseboard.store.audit import host_name
 from fuseboard.store.db import Workspace, database_now, is_unreachable
-from fuseboard.store.models import Lease, utcnow
+from fuseboard.store.models import Deployment, utcnow
 
 if TYPE_CHECKING:  # pragma: no cover
     from fuseboard.monitoring.receivers import Receiver
     from fuseboard.monitoring.retention import Retention
 
 log = logging.getLogger("fuseboard.monitor")
-LEASE = "monitor"
 DELIVER_EVERY = 2  # seconds between deliveries of the outbox
+TICKS = 8  # looks for due shards per check interval (monitoring/shards.py spreads them over it)
 
 
 def holder_id() -> str:
     return f"{host_name()}:{os.getpid()}:{threading.get_ident() % 100000}"
-
-
-def acquire_lease(ws: Workspace, holder: str, ttl: timedelta, *, now: datetime | None = None) -> bool:
-    """Take or renew the lease; True when ``holder`` holds it afterwards."""
-    with ws.engine.begin() as conn:
-        now = now or database_now(conn)
-        result = conn.execute(
-            update(Lease)
-            .where(Lease.name == LEASE, (Lease.holder == holder) | (Lease.expires_at < now))
-            .values(holder=holder, expires_at=now + ttl, acquired_at=now)
-        )
-        if result.rowcount:
-            return True
-        exists = conn.execute(select(Lease.name).where(Lease.name == LEASE)).first()
-    if exists:
-        return False
-    try:
-        with ws.engine.begin() as conn:
-            conn.execute(Lease.__table__.insert().values(name=LEASE, holder=holder, acquired_at=now,
-                                                         expires_at=now + ttl))
-        return True
-    except IntegrityError:  # another process inserted it first
-        return False
-
-
-def release_lease(ws: Workspace, holder: str) -> None:
-    with ws.engine.begin() as conn:
-        conn.execute(update(Lease).where(Lease.name == LEASE, Lease.holder == holder)
-                     .values(expires_at=database_now(conn) - timedelta(seconds=1)))
-
-
-def lease_holder(ws: Workspace, *, now: datetime | None = None) -> str | None:
-    """The live holder, or None when nobody holds an unexpired lease."""
-    with ws.session() as s:
-        now = now or database_now(s.connection())
-        lease = s.get(Lease, LEASE)
-    return lease.holder if lease and lease.expires_at > now else None
 
 
 @dataclass
@@ -137,6 +99,8 @@ class CycleSummary:
     error: str = ""  # what went wrong, one line (every outcome but DONE)
     reason: str = ""  # UNWRITABLE: why the workspace refuses writes
     checkpoint: AuditCheckpoint | None = None  # kind "audit.checkpoint": the head sent
+    shards: tuple[int, ...] = ()  # the shards of the deployments (monitoring/shards.py) the cycle checked
+    due_at: datetime | None = None  # when they were found due (the database's clock): their run's time
 
     @property
     def failed(self) -> bool:
@@ -152,28 +116,57 @@ class CycleTiming:
     last_success: float | None = None  # Unix time at which the latest DONE cycle finished
 
 
+@dataclass(frozen=True)
+class ShardClaim:
+    """The shards a cycle checks on behalf of a monitor that shares the work (monitoring/leases.py)."""
+
+    holder: str
+    shards: frozenset[int]
+    ttl: timedelta
+    at: datetime  # when the shards were found due, by the database's clock: stamped as their run
+
+    def covers(self, deployment_id: int) -> bool:
+        return shards.shard_of(deployment_id) in self.shards
+
+
 def run_cycle(ws: Workspace, kind: str, *, now: datetime | None = None,
-              policy: checks.Policy | None = None) -> CycleSummary:
-    """Run one kind of check on every deployment and record results and alerts in one transaction.
+              policy: checks.Policy | None = None, claim: ShardClaim | None = None) -> CycleSummary:
+    """Run one kind of check on every deployment (or those of ``claim``'s shards) and record results
+    and alerts in one transaction.
 
     The same transaction writes the outbox events of what changed (``outbox.sync_alerts``: alerts
-    fired, resolved, refired; silences that began or ended), for ``delivery`` to send.
+    fired, resolved, refired; silences that began or ended), for ``delivery`` to send. With a
+    ``claim``, it also confirms that the monitor still holds those shards and stamps their run, or
+    writes nothing (``leases.ShardsLost``): another monitor that took a shard over checks it instead.
     """
     now = now or utcnow()
     wanted = set(KINDS[kind])
+    select_ = claim.covers if claim is not None and len(claim.shards) < shards.SHARDS else None
     with gc_paused():
-        results = checks.run_checks(ws, now=now, policy=policy, probe_endpoints="health" in wanted, only=wanted)
+        results = checks.run_checks(ws, now=now, policy=policy, probe_endpoints="health" in wanted, only=wanted,
+                                    select=select_)
         with ws.transaction() as s:
+            if claim is not None:
+                leases.confirm(s.connection(), claim.holder, claim.shards, claim.ttl)
+            keys = None if select_ is None else {
+                (m, e) for id_, m, e in s.exec(select(Deployment.id, Deployment.model_id, Deployment.environment_id))
+                if select_(id_)}
             changed = alerts.record_results(s, results, now=now)
-            outbox.sync_alerts(s, now)
+            outbox.sync_alerts(s, now, deployments=keys)
             if "health" in wanted:
-                _follow_rollouts(s, results, now)
+                _follow_rollouts(s, results, now, keys)
+            if claim is not None:
+                leases.stamp(s.connection(), kind, claim.shards, claim.at, claim.holder)
     return CycleSummary(kind, deployments=len(results), alerts_changed=len(changed),
-                        worst=Status.worst(r.status for r in results))
+                        worst=Status.worst(r.status for r in results),
+                        shards=tuple(sorted(claim.shards)) if claim is not None else tuple(range(shards.SHARDS)),
+                        due_at=claim.at if claim is not None else None)
 
 
-def _follow_rollouts(session: Any, results: list[checks.DeploymentChecks], now: datetime) -> None:
-    """After the probes: note which endpoints now report their new version, and which versions became known-good."""
+def _follow_rollouts(session: Any, results: list[checks.DeploymentChecks], now: datetime,
+                     keys: set[tuple[int, int]] | None) -> None:
+    """After the probes: note which endpoints now report their new version, and which versions became known-good
+    (of the deployments checked: ``keys``, (model id, environment id) pairs, or all when None)."""
     from fuseboard.store.models import Environment, Model
 
     models = {m.name: m.id for m in session.exec(select(Model))}
@@ -181,17 +174,30 @@ def _follow_rollouts(session: Any, results: list[checks.DeploymentChecks], now: 
     reported = {(models[r.model], envs[r.environment]): c.details.get("version")
                 for r in results for c in r.checks if c.check == "health" and c.details}
     rollouts.mark_converged(session, reported, now)
-    rollouts.mark_known_good(session, now)
+    rollouts.mark_known_good(session, now, only=keys)
 
 
 class Monitor:
-    """Runs the checks on their intervals while this process holds the lease."""
+    """Runs the checks of the shards it holds on their intervals; leads (deliveries, retention, audit
+    checkpoints, housekeeping) while it holds the ``monitor`` lease.
+
+    Monitors that share a workspace split its deployments: each holds an equal part of the shards
+    (monitoring/shards.py), taken over from one that stops or dies once its leases expire. A monitor
+    that does not share (``sharing=False``: a console's) is a standby: it checks every shard while it
+    leads and no monitor that shares is alive, and none otherwise.
+    """
 
     def __init__(self, ws: Workspace, intervals: Intervals | None = None,
                  on_cycle: Callable[[CycleSummary], None] | None = None, holder: str | None = None,
                  receivers: Sequence[Receiver] = (), retention: Retention | None = None,
-                 housekeeping: list[Callable[[Workspace], Any]] | None = None) -> None:
+                 housekeeping: list[Callable[[Workspace], Any]] | None = None, sharing: bool = True) -> None:
         self.ws = ws
+        self.sharing = sharing
+        self.shards: frozenset[int] = frozenset()  # the shards this monitor holds (their leases)
+        self.members: list[str] = []  # the live monitors that share, as last seen
+        self._busy: dict[int, int] = {}  # shard -> cycles checking it now (never let go of meanwhile)
+        self._lock = threading.Lock()
+        self._housekept = 0.0  # monotonic time of the last housekeeping
         self.retention = retention
         # run by the leader after each health cycle (the faces pass ops.deploy.reconcile: the monitor
         # layer cannot import ops)
@@ -217,10 +223,21 @@ class Monitor:
         if time.monotonic() < self._next_renew:
             return
         every = max(1, self.intervals.lease_ttl // 3)
+        short = False
         try:
-            self.leading = acquire_lease(self.ws, self.holder, timedelta(seconds=self.intervals.lease_ttl))
+            ttl = timedelta(seconds=self.intervals.lease_ttl)
+            self.leading = acquire_lease(self.ws, self.holder, ttl)
+            self.members = leases.heartbeat(self.ws, self.holder, ttl, sharing=self.sharing)
+            want = shards.quota(self.members, self.holder, sharing=self.sharing)
+            if not self.sharing and not self.leading:
+                want = 0
+            with self._lock:
+                busy = {k for k, n in self._busy.items() if n}
+            self.shards = frozenset(leases.claim(self.ws, self.holder, ttl, want, members=self.members, busy=busy))
+            short = len(self.shards) < want  # shards others are letting go of: look again in a second
         except Exception as exc:  # noqa: BLE001  (a locked or unreachable database: try again later)
             self.leading = False
+            self.shards = frozenset()
             if is_unreachable(exc):
                 self._lost(exc)
                 self._next_renew = time.monotonic() + self._backoff
@@ -233,24 +250,48 @@ class Monitor:
                             (utcnow() - self.unreachable_since).total_seconds())
                 self.unreachable_since = None
         self._backoff = 1.0
-        self._next_renew = time.monotonic() + every
+        self._next_renew = time.monotonic() + (1 if short else every)
 
     def _lost(self, exc: BaseException) -> None:
         """Say once that the database went away (not a traceback a minute); stop leading until it is back."""
         self.leading = False
+        self.shards = frozenset()
         if self.unreachable_since is None:
             self.unreachable_since = utcnow()
             first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
             log.error("database unreachable: %s; retrying with back-off", first[:200])
 
+    def _due(self, kind: str) -> ShardClaim | None:
+        """The shards this monitor holds whose period of ``kind`` has not had its check yet, marked busy."""
+        with self._lock:
+            held = self.shards
+            if not held:
+                return None
+        with self.ws.engine.connect() as conn:
+            at = database_now(conn)
+            todo = shards.due(held, leases.last_runs(conn, kind, held), at, getattr(self.intervals, kind))
+        if not todo:
+            return None
+        with self._lock:
+            todo = [k for k in todo if k in self.shards]  # (one let go meanwhile stays with its next holder)
+            for k in todo:
+                self._busy[k] = self._busy.get(k, 0) + 1
+        return ShardClaim(self.holder, frozenset(todo), timedelta(seconds=self.intervals.lease_ttl), at) if todo \
+            else None
+
     def _job(self, kind: str) -> None:
-        if not self.leading:
-            return
         import time
 
         began = time.monotonic()
+        claim = None
         try:
-            summary = run_cycle(self.ws, kind)
+            claim = self._due(kind)
+            if claim is None:
+                return
+            summary = run_cycle(self.ws, kind, claim=claim)
+        except leases.ShardsLost as exc:  # nothing written: the shards' new holder checks them (nothing failed)
+            log.info("monitor cycle %s: %s", kind, exc)
+            return
         except WorkspaceUnwritable as exc:  # a full disk: checks resume by themselves once it has room
             log.error("monitor cycle %s: %s", kind, exc)
             summary = CycleSummary(kind, Outcome.UNWRITABLE, error=str(exc), reason=exc.reason)
@@ -264,18 +305,27 @@ class Monitor:
                 return
             log.exception("monitor cycle %s failed", kind)
             summary = CycleSummary(kind, Outcome.FAILED, error=f"{type(exc).__name__}: {exc}")
+        finally:
+            if claim is not None:
+                with self._lock:
+                    for k in claim.shards:
+                        self._busy[k] -= 1
         timing = self.timings.setdefault(kind, CycleTiming())
         timing.seconds = time.monotonic() - began
         if not summary.failed:
             timing.last_success = time.time()
-        if kind == "health":
-            for task in self.housekeeping:
-                try:
-                    task(self.ws)
-                except Exception:  # noqa: BLE001  (retried after the next health cycle)
-                    log.exception("monitor housekeeping %s failed", getattr(task, "__name__", task))
         if self.on_cycle is not None:
             self.on_cycle(summary)
+
+    def _housekeep(self) -> None:
+        """Once a health interval, by the leader: the faces' housekeeping (escalation, reconciling changes)."""
+        if not self.leading:
+            return
+        for task in self.housekeeping:
+            try:
+                task(self.ws)
+            except Exception:  # noqa: BLE001  (retried next time)
+                log.exception("monitor housekeeping %s failed", getattr(task, "__name__", task))
 
     def _compact(self) -> None:
         """Hourly: old windows into hourly and daily profiles (monitoring/retention.py), by the leader only."""
@@ -350,9 +400,12 @@ class Monitor:
         scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
         scheduler.add_job(self._renew, "interval", seconds=1, id="lease")  # (it keeps its own time)
         first = datetime.now().astimezone()
-        for kind in KINDS:
+        for kind in KINDS:  # each shard is due once an interval, at its own phase: look a few times an interval
             scheduler.add_job(self._job, "interval", args=[kind], id=kind,
-                              seconds=getattr(self.intervals, kind), next_run_time=first)
+                              seconds=max(0.5, getattr(self.intervals, kind) / TICKS), next_run_time=first)
+        if self.housekeeping:
+            scheduler.add_job(self._housekeep, "interval", seconds=self.intervals.health, id="housekeeping",
+                              next_run_time=first + timedelta(seconds=1))
         scheduler.add_job(self._compact, "interval", seconds=3600, id="retention",
                           next_run_time=first + timedelta(minutes=1))
         scheduler.add_job(self.checkpoint, "interval", seconds=3600, id="audit-checkpoint",
@@ -366,9 +419,11 @@ class Monitor:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
-        if self.leading:
-            try:
+        try:
+            leases.release_shards(self.ws, self.holder)  # others take them over now, not once they expire
+            if self.leading:
                 release_lease(self.ws, self.holder)
-            except Exception:  # noqa: BLE001
-                log.exception("could not release the monitor lease")
-            self.leading = False
+        except Exception:  # noqa: BLE001
+            log.exception("could not release the monitor's leases")
+        self.leading = False
+        self.shards = frozenset()

@@ -480,3 +480,4 @@ class Lease(SQLModel, table=True):
 
 # the notification outbox's tables live in a module of their own; named here too, with every other table
 from fuseboard.store.outbox_tables import DeadLetter, OutboxEvent, ReceiverCursor  # noqa: E402,F401
+from fuseboard.store.shard_tables import ShardRun  # noqa: E402,F401

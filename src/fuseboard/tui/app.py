@@ -161,7 +161,8 @@ class FuseboardApp(App[None]):
 
             monitor = Monitor(ws, self.monitor_intervals,
                               on_cycle=lambda summary: self.post_message(MonitorCycle(summary)),
-                              receivers=notify.receivers(self.config), housekeeping=notify.housekeeping())
+                              receivers=notify.receivers(self.config), housekeeping=notify.housekeeping(),
+                              sharing=False)  # a standby: checks only while no `fuseboard monitor` is alive
             monitor.start()
             self.monitor = monitor
 

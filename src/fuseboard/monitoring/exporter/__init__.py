@@ -41,6 +41,7 @@ metric                                                   what it reads
 ``fuseboard_monitor_leader``                             1 while the process serving the metrics holds the monitor
                                                          lease (its ``monitor.leading``); 0 otherwise, and always 0
                                                          without a monitor (``fuseboard metrics``)
+``fuseboard_monitor_shards``                             with a monitor: how many of the 64 shards it holds
 ``fuseboard_monitor_cycle_duration_seconds{kind}``       with a monitor: ``Monitor.timings``, the latest cycle's
                                                          length per kind (health, drift, performance)
 ``fuseboard_monitor_last_success_timestamp_seconds{..}`` with a monitor: when a cycle of that kind last finished

@@ -70,6 +70,9 @@ def families(snap: WorkspaceMetrics | None, *, per_feature: bool = False, monito
                       [((), float(monitor is not None and bool(monitor.leading)))]))
     if monitor is not None:
         timings = sorted(dict(monitor.timings).items())  # (a copy: the monitor's thread adds kinds)
+        out.append(Family("fuseboard_monitor_shards", "gauge", "How many of the deployments' 64 shards this monitor "
+                          "holds and checks (monitors that share a workspace split them).", (),
+                          [((), float(len(monitor.shards)))]))
         out.append(Family("fuseboard_monitor_cycle_duration_seconds", "gauge", "Seconds the latest monitor cycle "
                           "of each kind took, whatever its outcome.", ("kind",),
                           [((kind,), float(t.seconds)) for kind, t in timings]))

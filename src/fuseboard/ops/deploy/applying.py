@@ -216,7 +216,7 @@ def _converging_silence(s: Any, model_id: int, env_id: int, plan: ChangePlan, *,
     audit.record(s, action="alert.silence", target=f"{plan.model}/{plan.environment}", actor=actor, origin=origin,
                  after={"check": "all", "from": at.isoformat(), "until": item.ends_at.isoformat(), "silence": item.id,
                         "source": "deploy"}, reason=item.comment, at=at)
-    outbox.sync_alerts(s, at)
+    outbox.sync_alerts(s, at, deployments={(model_id, env_id)})
 
 
 # -- conveniences --------------------------------------------------------------------------
