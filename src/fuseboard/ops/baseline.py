@@ -146,6 +146,8 @@ def cross_validate(estimator: Any, X: Any, y: Any, classes: Sequence[Any] | None
     from sklearn.model_selection import KFold, StratifiedKFold
     from sklearn.model_selection import cross_validate as sk_cross_validate
 
+    from fuseboard.ops.predicting import predict_both
+
     n = len(y)
     rows = np.arange(n) if n <= CV_MAX_ROWS else np.sort(
         np.random.default_rng(SEED).choice(n, CV_MAX_ROWS, replace=False))
@@ -175,12 +177,13 @@ def cross_validate(estimator: Any, X: Any, y: Any, classes: Sequence[Any] | None
             for fold, test in zip(fitted["estimator"], fitted["indices"]["test"]):
                 part = Xs.iloc[test] if hasattr(Xs, "iloc") else Xs[test]
                 tests.append(test)
-                preds.append(np.asarray(fold.predict(part)))
-                if classes is not None and hasattr(fold, "predict_proba"):
+                fold_pred, fold_proba = predict_both(fold, part)  # a pipeline's transforms once for both
+                preds.append(np.asarray(fold_pred))
+                if classes is not None and fold_proba is not None:
                     if proba is None:
                         proba = np.zeros((len(ys), len(classes)))
                     columns = [list(classes).index(c) for c in fold.classes_]  # a fold may miss a class
-                    proba[np.ix_(test, columns)] = fold.predict_proba(part)
+                    proba[np.ix_(test, columns)] = fold_proba
             joined = np.concatenate(preds)
             pred = np.empty_like(joined)
             pred[np.concatenate(tests)] = joined
@@ -276,7 +279,7 @@ def measure(task: str, estimator: Any, y: Any, pred: Any, proba: Any) -> dict[st
     return metrics_mod.classification_metrics(y, pred, proba, list(estimator.classes_))
 
 
-def on_reference(task: str, estimator: Any, X: Any, y: Any, pred: Any, proba: Any
+def on_reference(task: str, estimator: Any, X: Any, y: Any, pred: Any, proba: Any = None
                  ) -> tuple[dict[str, float], Baseline]:
     """The baseline without a validation file: cross-validated, or in-sample when that cannot run.
 
@@ -289,7 +292,8 @@ def on_reference(task: str, estimator: Any, X: Any, y: Any, pred: Any, proba: An
     y : ndarray of shape (n_rows,)
         ``targets`` of the reference.
     pred, proba : the artifact's own predictions on the reference (``proba`` may be None)
-        Measured only when cross-validation cannot run.
+        Measured only when cross-validation cannot run. ``pred`` may instead be a callable that returns
+        both (registry.py: the predictions still running on its pool), called only then.
 
     Returns
     -------
@@ -301,6 +305,8 @@ def on_reference(task: str, estimator: Any, X: Any, y: Any, pred: Any, proba: An
     try:
         found = cross_validate(estimator, X, y, classes)
     except NotCrossValidated as exc:
+        if callable(pred):
+            pred, proba = pred()
         return measure(task, estimator, y, pred, proba), Baseline("in-sample", len(y), note=str(exc))
     return (measure(task, estimator, y[found.rows], found.pred, found.proba),
             Baseline("cross-validated", len(found.rows), found.folds))

@@ -4,11 +4,18 @@ At registration (registry.py), from the files being registered:
 
 * the **encoding** of the features (monitoring/estimation/encoding.py), from the reference;
 * a **PCA** of the encoded reference for multivariate drift (pca.py), with the reference's own
-  reconstruction errors profiled;
+  reconstruction errors profiled, on at most ``MAX_PCA_ROWS`` reference rows (a seeded sample beyond;
+  ``rows`` says how many);
 * for a classifier with scores, the **calibration** of its scores for CBPE (cbpe.py), on the labelled
-  rows: the validation file's, or the reference's when there is none (said so in ``on``);
-* for a regressor, the two **loss models** of DLE (dle.py) on the same rows, kept as an artifact of
-  their own beside the model's.
+  rows: the validation file's, or the reference's when there is none (said so in ``on``), at most
+  ``MAX_CALIBRATION_ROWS`` of them (a seeded sample beyond; ``rows`` says how many);
+* for a regressor, the two **loss models** of DLE (dle.py) on the same rows (at most ``MAX_LOSS_ROWS``),
+  kept as an artifact of their own beside the model's.
+
+These are statistics of the model, not of the data: a seeded sample of a large file measures them as
+well as every row would (the spread of a calibrated score's mean over 100,000 rows is far below what a
+window is compared with), at a fraction of the time. What drift compares with (the reference profile)
+is computed over every row.
 
 They land in the version's reference profile (``profile["estimation"]``, ``shapes.Estimation``).
 ``refit`` fits them again (and the importances) for a version registered before they existed: fuseboard
@@ -33,8 +40,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Fitted", "Labelled", "RefitResult", "fit", "refit"]
 
-MAX_PCA_ROWS = 200_000  # reference rows the PCA is fitted on (a seeded sample beyond)
+MAX_PCA_ROWS = 100_000  # reference rows the PCA is fitted on (a seeded sample beyond)
 MAX_LOSS_ROWS = 50_000  # labelled rows the loss models learn from
+MAX_CALIBRATION_ROWS = 100_000  # labelled rows CBPE's scores are calibrated on, and its spread measured from
 SEED = 0
 
 
@@ -84,6 +92,19 @@ def _sample(n: int, cap: int) -> np.ndarray | slice:
     return np.sort(np.random.default_rng(SEED).choice(n, cap, replace=False))
 
 
+def _positions(labels: np.ndarray, classes: list[str]) -> np.ndarray:
+    """Each label's position among ``classes`` (by its text, ``str``), -1 for one not among them. Integers
+    and text: each distinct value looked up once; other labels (floats, whose -0.0 and 0.0 one search
+    would merge, and objects) one by one."""
+    import numpy as np
+
+    position = {c: i for i, c in enumerate(classes)}
+    if labels.dtype.kind in "biuUS":
+        distinct, codes = np.unique(labels, return_inverse=True)
+        return np.array([position.get(str(v), -1) for v in distinct], dtype=np.intp)[codes.reshape(-1)]
+    return np.array([position.get(str(v), -1) for v in labels])
+
+
 def fit(task: str, estimator: Any, schema: list[SchemaEntry], profile: dict[str, Any], reference: pd.DataFrame,
         labelled: Labelled | None) -> Fitted:
     """The encoding, the PCA, and the calibration (classifiers) or loss models (regressors).
@@ -93,8 +114,9 @@ def fit(task: str, estimator: Any, schema: list[SchemaEntry], profile: dict[str,
     task : {"classification", "regression"}
     estimator : fitted scikit-learn estimator
     schema : list of SchemaEntry
-    profile : ReferenceProfile
-        The reference's profile (its features' means and category counts).
+    profile : ReferenceProfile, or anything whose ``["features"]`` gives its features' profiles
+        The reference's profile (its features' means and category counts); read after the calibration
+        (registry.py profiles on a thread pool meanwhile).
     reference : DataFrame of shape (n_rows, n_features)
         The reference's feature columns.
     labelled : Labelled or None
@@ -107,29 +129,40 @@ def fit(task: str, estimator: Any, schema: list[SchemaEntry], profile: dict[str,
 
     import pandas as pd
 
+    estimation: dict[str, Any] = {}
+    out = Fitted(estimation)  # type: ignore[arg-type]  (its keys in order below)
+    if labelled is not None and task == "classification":  # first: it does not wait for the profile
+        classes = [str(c) for c in getattr(estimator, "classes_", [])]
+        if labelled.proba is None or len(classes) < 2:
+            calibration = None
+            said = "no estimated performance: the model gives no scores (predict_proba)"
+        else:
+            keep = _sample(len(labelled.y), MAX_CALIBRATION_ROWS)
+            y = _positions(np.asarray(labelled.y)[keep], classes)
+            predicted = _positions(np.asarray(labelled.predicted)[keep], classes)
+            proba = labelled.proba[keep]
+            scores = proba[:, 1] if len(classes) == 2 else proba
+            calibration = cbpe.fit(y, predicted, scores, classes, labelled.on)  # type: ignore[arg-type]
+            said = ""
+
     rows = _sample(len(reference), MAX_PCA_ROWS)
     sample = reference.iloc[rows] if isinstance(rows, np.ndarray) else reference
     columns = columns_of(sample, schema)
     coding = encoding.fit(columns, schema, profile["features"])
-    out = Fitted({"encoding": coding})
+    estimation["encoding"] = coding
     found = pca.fit(encoding.design(columns, coding, profile["features"]))
     if found is None:
         out.said.append(f"no multivariate drift: a PCA needs {pca.MIN_ROWS} reference rows and two features")
     else:
         errors = found.pop("_errors")
-        out.estimation["pca"] = {**found, "errors": profiles.numeric_profile(pd.Series(errors))}  # type: ignore[typeddict-item]
+        estimation["pca"] = {**found, "errors": profiles.numeric_profile(pd.Series(errors))}
     if labelled is None:
         return out
     if task == "classification":
-        classes = [str(c) for c in getattr(estimator, "classes_", [])]
-        if labelled.proba is None or len(classes) < 2:
-            out.said.append("no estimated performance: the model gives no scores (predict_proba)")
-            return out
-        position = {c: i for i, c in enumerate(classes)}
-        y = np.array([position.get(str(v), -1) for v in labelled.y])
-        predicted = np.array([position.get(str(v), -1) for v in labelled.predicted])
-        scores = labelled.proba[:, 1] if len(classes) == 2 else labelled.proba
-        out.estimation["cbpe"] = cbpe.fit(y, predicted, scores, classes, labelled.on)  # type: ignore[arg-type]
+        if calibration is None:
+            out.said.append(said)
+        else:
+            estimation["cbpe"] = calibration
         return out
     keep = _sample(len(labelled.y), MAX_LOSS_ROWS)
     features = labelled.features.iloc[keep] if isinstance(keep, np.ndarray) else labelled.features
@@ -141,8 +174,8 @@ def fit(task: str, estimator: Any, schema: list[SchemaEntry], profile: dict[str,
         return out
     models, sampling = learned
     out.loss_models = dle.dump(models)
-    out.estimation["dle"] = {"on": labelled.on, "rows": int(len(labelled.y) if isinstance(keep, slice) else keep.size),  # type: ignore[typeddict-item]
-                             "artifact": "", "sha256": "", "sampling": sampling}
+    estimation["dle"] = {"on": labelled.on, "rows": int(len(labelled.y) if isinstance(keep, slice) else keep.size),
+                         "artifact": "", "sha256": "", "sampling": sampling}
     return out
 
 
@@ -179,7 +212,8 @@ def refit(ws: Workspace, model: str, version: int, reference: Path, validation: 
         predict its rows.
     """
     from fuseboard.ops import audit, baseline, importance
-    from fuseboard.ops.registry import _features, _predict, _store_artifact, artifact_file, load_estimator
+    from fuseboard.ops.predicting import predict_rows
+    from fuseboard.ops.registry import _features, _store_artifact, artifact_file, load_estimator
     from fuseboard.ops.row_files import read_rows
     from fuseboard.store import lookup
 
@@ -202,7 +236,7 @@ def refit(ws: Workspace, model: str, version: int, reference: Path, validation: 
         raise FuseboardError(f"target column {target!r} (v{version}'s) is not in {source}", field=field_name)
     features = ref_features if validation is None else _features(estimator, rows, target, source, "validation")
     y = baseline.targets(task, estimator, rows[target], source)
-    predicted, proba = _predict(estimator, features, source)
+    predicted, proba = predict_rows(estimator, features, source)
     weights = importance.from_frame(task, estimator, features, y, field_name)
     fitted = fit(task, estimator, schema, profile, ref_features, Labelled(features, y, predicted, proba, field_name))
     done = (["importance"] if weights is not None else []) + [k for k in ("pca", "cbpe", "dle") if k in fitted.estimation]

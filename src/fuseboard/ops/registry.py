@@ -8,6 +8,11 @@ or nothing.
 
 Loading a joblib/pickle file runs code from that file: only register artifacts
 you trust, from paths you name.
+
+Speed (a million reference rows): the artifact loads while the reference is read (in a new process
+that load is mostly scikit-learn importing itself, about 2 s of CPU, not joblib); the model predicts
+the rows in chunks on a two-thread pool while the same pool profiles the columns and this thread
+cross-validates (predicting.py); statistics of the model are measured on seeded samples (``_measure``).
 """
 
 from __future__ import annotations
@@ -25,10 +30,11 @@ from sqlmodel import func, select
 from fuseboard.errors import FuseboardError
 from fuseboard.inputs import not_a_file
 from fuseboard.monitoring import drift, profiles, shapes
-from fuseboard.ops import audit, baseline, estimators, importance
+from fuseboard.ops import audit, baseline, estimators, importance, predicting
 from fuseboard.ops.baseline import Baseline
 from fuseboard.store import lookup
 from fuseboard.ops.names import check_name
+from fuseboard.ops.predicting import model_input, predict_both  # noqa: F401  (their home before)
 from fuseboard.ops.row_files import out_of_memory, read_rows
 from fuseboard.store.db import ARTIFACT_MODES, FOLDER_MODES, Workspace, share
 from fuseboard.store.files import sha256_file
@@ -163,57 +169,6 @@ def _features(estimator: Any, frame: "pd.DataFrame", target: str, path: Path, fi
     return frame[columns]
 
 
-def model_input(estimator: Any, features: "pd.DataFrame") -> Any:
-    """DataFrames for models fitted with column names, arrays for the rest."""
-    if getattr(estimator, "feature_names_in_", None) is not None:
-        return features
-    return features.to_numpy(dtype="float64")
-
-
-def predict_both(estimator: Any, X: Any) -> tuple[Any, Any]:
-    """``predict`` and, where the estimator has it, ``predict_proba`` of ``X``. A pipeline's transforms run
-    once for both (as ``Pipeline.predict`` runs them: each step's ``transform`` in turn, then the last
-    step's method), not once each: half the time on a million rows of one-hot columns."""
-    from sklearn.pipeline import Pipeline
-
-    if not hasattr(estimator, "predict_proba"):
-        return estimator.predict(X), None
-    if isinstance(estimator, Pipeline) and len(estimator.steps) > 1:
-        final = estimator.steps[-1][1]
-        Xt = estimator[:-1].transform(X)
-        return final.predict(Xt), final.predict_proba(Xt)
-    return estimator.predict(X), estimator.predict_proba(X)
-
-
-def _predict(estimator: Any, features: "pd.DataFrame", path: Path) -> tuple[Any, Any]:
-    import warnings
-
-    X = model_input(estimator, features)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            pred, proba = predict_both(estimator, X)
-    except Exception as exc:  # noqa: BLE001  (sklearn raises many types for bad data)
-        _text_in_numbers(features, path)
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise FuseboardError(f"model cannot predict this data: {first[:200]} ({path})") from None
-    return pred, proba
-
-
-def _text_in_numbers(frame: "pd.DataFrame", path: Path) -> None:
-    """After a failed prediction: name a cell of text in a column that is otherwise numbers."""
-    import pandas as pd
-
-    for col in frame.columns:
-        series = frame[col]
-        if pd.api.types.is_numeric_dtype(series):
-            continue
-        _, row, share = profiles.parse_numbers(series)
-        if row is not None and share >= 0.5:
-            raise FuseboardError(
-                f"column {col!r} must be numeric but line {row + 2} holds {str(series.iloc[row])!r} ({path})")
-
-
 @dataclass
 class Prepared:
     """Everything ``register`` learned from the files, before it touches the workspace."""
@@ -248,51 +203,88 @@ def _prepare(req: RegisterRequest) -> Prepared:
     if req.criticality is not None and req.criticality not in CRITICALITIES:
         raise FuseboardError(f"criticality must be one of {', '.join(CRITICALITIES)}, not {req.criticality!r}",
                              field="criticality")
-
     artifact = read_artifact(req.artifact)
-    estimator = load_estimator(req.artifact, artifact)
+    with predicting.workers() as pool:
+        # the artifact loads (in a new process: mostly scikit-learn's own imports) while the reference is read
+        loading = pool.submit(load_estimator, req.artifact, artifact)
+        try:
+            reference = read_rows(req.reference, "reference")
+        except BaseException:
+            loaded = loading.result()  # the artifact's errors first, as when it was loaded first
+            _task(loaded, req.task, estimator_name(loaded))
+            raise
+        estimator = loading.result()
+        with predicting.one_thread_blas():
+            return _measure(req, artifact, estimator, reference, pool)
+
+
+def _measure(req: RegisterRequest, artifact: bytes, estimator: Any, reference: "pd.DataFrame",
+             pool: Any) -> Prepared:
+    """Everything but reading the artifact and the reference: predicting, profiling (on ``pool``, beside the
+    rest), the baseline, the importances and the estimators.
+
+    Statistics *of the model* (the cross-validated baseline, the importances, CBPE's calibration and its
+    spread, the PCA, DLE's loss models) are measured on seeded samples past their caps (20,000 rows for
+    the cross-validation, 2,000 for the importances, 100,000 for the calibration and the PCA, 50,000 for
+    the loss models: baseline.CV_MAX_ROWS, importance.MAX_ROWS, estimators.MAX_*_ROWS; each records on how
+    many rows); the reference profile (what drift compares with), the predictions behind it and the
+    metrics on a validation file are exact, over every row.
+    """
+    import pandas as pd
+
     est_class = estimator_name(estimator)
     task = _task(estimator, req.task, est_class)
-    reference = read_rows(req.reference, "reference")
     if req.target not in reference.columns:
         raise FuseboardError(f"target column {req.target!r} is not in {req.reference}", field="target")
     ref_features = _features(estimator, reference, req.target, req.reference, "reference")
     if ref_features.shape[1] == 0:
         raise FuseboardError(f"no feature columns besides the target in {req.reference}")
     schema = profiles.feature_schema(ref_features, req.feature_kinds)
-    ref_pred, ref_proba = _predict(estimator, ref_features, req.reference)
+    kind = "numeric" if task == "regression" else "categorical"
+    predicted = predicting.Predicting(estimator, ref_features, req.reference, pool)
+    parts = predicting.profile_reference(pool, ref_features, schema)  # queued behind the predictions
+    parts.labels("target", reference[req.target], kind)
+
+    def predictions() -> tuple[Any, Any]:
+        pred, proba = predicted.result()
+        if "predictions" not in parts.parts:
+            parts.labels("predictions", pd.Series(pred), kind)
+            if proba is not None and proba.shape[1] == 2:
+                parts.scores(pd.Series(proba[:, 1]))
+        return pred, proba
 
     if req.validation is not None:
+        ref_pred, ref_proba = predictions()  # the reference's errors before the validation file's
         validation = read_rows(req.validation, "validation")
         if req.target not in validation.columns:
             raise FuseboardError(f"target column {req.target!r} is not in {req.validation}", field="target")
         val_features = _features(estimator, validation, req.target, req.validation, "validation")
-        val_pred, val_proba = _predict(estimator, val_features, req.validation)
+        # in this thread, chunk after chunk, while the pool profiles the reference
+        val_pred, val_proba = predicting.predict_rows(estimator, val_features, req.validation)
         val_y = baseline.targets(task, estimator, validation[req.target], req.validation)
         metrics, found = baseline.measure(task, estimator, val_y, val_pred, val_proba), \
             Baseline("validation", len(validation))
         weights = importance.from_frame(task, estimator, val_features, val_y, "validation")
         labelled = estimators.Labelled(val_features, val_y, val_pred, val_proba, "validation")
-    else:  # cross-validated on the reference; in-sample (said loudly) only when that cannot run
-        ref_y = baseline.targets(task, estimator, reference[req.target], req.reference)
+    else:  # cross-validated on the reference (while the pool predicts); in-sample, said loudly, if it cannot run
+        try:
+            ref_y = baseline.targets(task, estimator, reference[req.target], req.reference)
+        except FuseboardError:
+            predictions()  # a reference the model cannot predict says so first, as it always did
+            raise
         metrics, found = baseline.on_reference(task, estimator, model_input(estimator, ref_features), ref_y,
-                                               ref_pred, ref_proba)
+                                               predictions)
+        ref_pred, ref_proba = predictions()
         weights = importance.from_frame(task, estimator, ref_features, ref_y, "reference")
         labelled = estimators.Labelled(ref_features, ref_y, ref_pred, ref_proba, "reference")
     metrics_on, metrics_rows = ("validation" if found.method == "validation" else "reference"), found.rows
 
-    import pandas as pd
-
-    kind = "numeric" if task == "regression" else "categorical"
-    profile = profiles.build_profile(ref_features, schema, target=reference[req.target], target_kind=kind,
-                                     predictions=pd.Series(ref_pred), prediction_kind=kind)
-    if ref_proba is not None and ref_proba.shape[1] == 2:
-        profile["scores"] = profiles.profile_column(pd.Series(ref_proba[:, 1]), "numeric")
+    fitted = estimators.fit(task, estimator, schema, parts, ref_features, labelled)
+    profile = parts.profile()
     if task == "classification" and hasattr(estimator, "classes_"):
         profile["classes"] = [str(c) for c in estimator.classes_]
     if weights is not None:
         profile["importance"] = weights
-    fitted = estimators.fit(task, estimator, schema, profile, ref_features, labelled)
     profile["estimation"] = fitted.estimation
     return Prepared(req, task, est_class, hashlib.sha256(artifact).hexdigest(), schema, metrics, metrics_on,
                     int(metrics_rows), profile, artifact, found, fitted.loss_models, fitted.said)

@@ -9,7 +9,8 @@ probability of being positive to the positives of its score's bin, the rest to t
 This is NannyML's CBPE; like it, it only holds while the relation between inputs and labels stays
 as it was at registration (covariate shift, not concept shift: see README).
 
-* ``fit``: at registration, on labelled rows (the validation set), a map per class scored (binary: the
+* ``fit``: at registration, on labelled rows (the validation set; a seeded sample of at most 100,000 of
+  them, ``ops.estimators.MAX_CALIBRATION_ROWS``, and ``rows`` says how many), a map per class scored (binary: the
   positive class): isotonic regression, or Platt's sigmoid, whichever leaves the smaller calibration part
   of the Brier score (its reliability), cross-fitted over five folds so the comparison is fair, and none
   when the model's own scores are as reliable. The whole Brier score is kept beside it: it also rewards
