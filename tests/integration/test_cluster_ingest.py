@@ -28,6 +28,14 @@ from fuseboard.monitoring.ingest.cluster import ingest_dataset
 from fuseboard.store.db import open_workspace
 from fuseboard.store.models import IngestedBatch, PendingLabel, WindowProfile
 from tests.support.rows import credit_rows
+from tests.support.windows import drop_demo_history, traffic_windows
+
+
+@pytest.fixture(autouse=True)
+def _only_the_tests_own_traffic(request: pytest.FixtureRequest) -> None:
+    """Compaction and deletion count every window: the demo's week of history is taken out first."""
+    if "demo_url" in request.fixturenames:
+        drop_demo_history(request.getfixturevalue("demo_url"))
 
 distributed = pytest.importorskip("distributed")
 pytestmark = pytest.mark.slow
@@ -74,6 +82,7 @@ def baseline(demo_master: Path, tmp_path: Path, parts: list[pd.DataFrame]) -> st
     target = tmp_path / "single"
     shutil.copytree(demo_master, target)
     url = f"sqlite:///{target / 'demo.db'}"
+    drop_demo_history(url)  # (as the cluster's workspace: only the test's own traffic)
     ws = open_workspace(url)
     ingest.ingest_table(ws, "credit-risk", "prod", ingest.as_table(pd.concat(parts, ignore_index=True)))
     ws.close()
@@ -83,7 +92,7 @@ def baseline(demo_master: Path, tmp_path: Path, parts: list[pd.DataFrame]) -> st
 def windows_of(url: str) -> list[WindowProfile]:
     ws = open_workspace(url)
     with ws.session() as s:
-        found = s.exec(select(WindowProfile).order_by(WindowProfile.window_start)).all()
+        found = s.exec(traffic_windows().order_by(WindowProfile.window_start)).all()
     ws.close()
     return list(found)
 

@@ -16,6 +16,7 @@ from textual.widgets import Input
 from fuseboard.monitoring.checks import CheckResult, DeploymentChecks
 from fuseboard.store.db import open_workspace
 from fuseboard.tui.screens.dialogs import ChangeDialog, EntryScreen, FormDialog
+from fuseboard.tui.screens.handover_dialogs import ItemScreen, SignDialog
 from fuseboard.tui.screens.models import ModelsScreen
 from fuseboard.tui.widgets.table import VirtualTable
 from tests.support.console import SIZE, make_app, screen_text, settle
@@ -123,7 +124,9 @@ async def test_signing_as_a_person_the_workspace_does_not_know_says_so(demo_url:
     async with app.run_test(size=SIZE) as pilot:
         await open_checklist(app, pilot)
         await pilot.press("s")
-        assert "s (Sign) is unavailable: you (mallory) are not a person this workspace knows" in screen_text(app)
+        await settle(app, pilot)
+        assert isinstance(app.screen, SignDialog)  # it says what signing needs, and why mallory cannot
+        assert "You cannot sign: mallory is not a known person" in screen_text(app)
 
 
 async def test_enter_opens_a_checklist_item_with_its_evidence(demo_url: str, tmp_path: Path) -> None:
@@ -135,9 +138,9 @@ async def test_enter_opens_a_checklist_item_with_its_evidence(demo_url: str, tmp
         item = screen.selected
         await pilot.press("enter")
         await settle(app, pilot)
-        assert isinstance(app.screen, EntryScreen)
+        assert isinstance(app.screen, ItemScreen)
         text = screen_text(app)
-        assert f"churn-propensity: {item.key}" in text and "evidence" in text and "required" in text
+        assert f"churn-propensity › {item.key}" in text and "found" in text and "required" in text
         await pilot.press("escape")
         assert app.screen is screen
 

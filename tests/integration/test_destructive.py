@@ -9,6 +9,14 @@ import pytest
 from click.testing import CliRunner
 
 from fuseboard.cli import cli
+from tests.support.windows import drop_demo_history, traffic_windows
+
+
+@pytest.fixture(autouse=True)
+def _only_the_tests_own_traffic(request: pytest.FixtureRequest) -> None:
+    """Compaction and deletion count every window: the demo's week of history is taken out first."""
+    if "demo_url" in request.fixturenames:
+        drop_demo_history(request.getfixturevalue("demo_url"))
 
 
 def run(*args: str, input: str | None = None):  # noqa: ANN201
@@ -70,7 +78,7 @@ def _windows(ws) -> list[tuple[int, int]]:  # noqa: ANN001
     from fuseboard.store.models import WindowProfile
 
     with ws.session() as s:
-        return sorted((w.window_seconds, w.rows) for w in s.exec(select(WindowProfile)))
+        return sorted((w.window_seconds, w.rows) for w in s.exec(traffic_windows()))
 
 
 def _events(ws, action: str) -> list:  # noqa: ANN001

@@ -19,6 +19,7 @@ from fuseboard.monitoring import ingest, performance
 from fuseboard.store.db import open_workspace
 from fuseboard.store.models import PendingLabel, WindowProfile
 from tests.support.rows import T0, credit_rows
+from tests.support.windows import traffic_windows
 
 
 def counts(ws) -> tuple[int, int]:  # noqa: ANN001
@@ -41,7 +42,7 @@ def test_every_format_folds_into_five_minute_windows(suffix: str, demo_url: str,
     result = ingest.ingest_file(ws, "credit-risk", "prod", path)
     assert (result.rows, result.windows, result.version, result.labelled) == (600, 3, 2, 600)
     with ws.session() as s:
-        windows = s.exec(select(WindowProfile).order_by(WindowProfile.window_start)).all()
+        windows = s.exec(traffic_windows().order_by(WindowProfile.window_start)).all()
     assert [w.window_start for w in windows] == [T0, T0 + pd.Timedelta(minutes=5), T0 + pd.Timedelta(minutes=10)]
     assert sum(w.rows for w in windows) == 600
     assert sum(w.features["income"]["count"] + w.features["income"]["nulls"] for w in windows) == 600
@@ -61,7 +62,7 @@ def test_a_second_batch_merges_into_the_same_windows(demo_url: str) -> None:
     ingest.ingest_table(ws, "credit-risk", "prod", ingest.as_table(credit_rows(300, seed=1)))
     ingest.ingest_table(ws, "credit-risk", "prod", ingest.as_table(credit_rows(300, seed=2)))
     with ws.session() as s:
-        windows = s.exec(select(WindowProfile)).all()
+        windows = s.exec(traffic_windows()).all()
     assert len(windows) == 3 and sum(w.rows for w in windows) == 600
 
 
@@ -77,7 +78,7 @@ def test_labels_arriving_later_join_by_request_id(demo_url: str, tmp_path: Path)
     assert (joined.joined, joined.unmatched) == (250, 1)
     assert counts(ws)[1] == 150
     with ws.session() as s:
-        windows = s.exec(select(WindowProfile)).all()
+        windows = s.exec(traffic_windows()).all()
     total: dict = {}
     for w in windows:
         if w.performance:
@@ -102,7 +103,7 @@ def test_regression_rows_and_quality_findings(demo_url: str) -> None:
     assert result.quality["day_of_week"] == {"unseen": {"holiday": 3}, "unseen_rows": 3}
     assert result.quality["temperature_c"] == {"out_of_range": 1}
     with ws.session() as s:
-        (window,) = s.exec(select(WindowProfile)).all()
+        (window,) = s.exec(traffic_windows()).all()
     assert window.window_start == T0 and window.features["day_of_week"]["value_counts"]["__unseen__"] == 3
 
 

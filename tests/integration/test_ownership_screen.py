@@ -31,10 +31,10 @@ async def test_ownership_lists_violations_first_then_on_call_and_handovers(demo_
         screen = app.screen
         assert isinstance(screen, OwnershipScreen)
         sections = [r.section for r in screen.rows]
-        assert sections[:2] == ["✖ policy", "✖ policy"] and sections[2] == "on call"
+        assert sections[:2] == ["✖ policy", "✖ policy"] and sections[2] == "on call now"
         text = screen_text(app)
         assert "credit-risk" in text and "no completed handover" in text
-        assert "it-ops" in text and "now chloe" in text or "now dev" in text
+        assert "it-ops" in text and ("chloe until" in text or "dev until" in text)
         assert "churn-propensity" in text and "→ it-ops · in review" in text and "░" in text
 
 
@@ -79,7 +79,7 @@ async def test_sign_is_refused_until_required_items_are_done_and_reject_needs_a_
     app = make_app(demo_url, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_checklist(app, pilot)
-        assert "required item(s) not satisfied yet" in screen.unavailable_reason("sign")
+        assert "required item(s) not satisfied yet" in screen.plan.refusal  # (s opens the dialog that says so)
         await pilot.press("x")
         await settle(app, pilot)
         assert isinstance(app.screen, FormDialog)

@@ -11,11 +11,19 @@ from fuseboard.monitoring import checks, ingest, retention
 from fuseboard.store.db import open_workspace
 from fuseboard.store.models import WindowProfile
 from tests.support.rows import T0, credit_rows
+from tests.support.windows import drop_demo_history, traffic_windows
+
+
+@pytest.fixture(autouse=True)
+def _only_the_tests_own_traffic(request: pytest.FixtureRequest) -> None:
+    """Compaction and deletion count every window: the demo's week of history is taken out first."""
+    if "demo_url" in request.fixturenames:
+        drop_demo_history(request.getfixturevalue("demo_url"))
 
 
 def windows(ws) -> list[tuple[int, int]]:  # noqa: ANN001
     with ws.session() as s:
-        return sorted((w.window_seconds, w.rows) for w in s.exec(select(WindowProfile)))
+        return sorted((w.window_seconds, w.rows) for w in s.exec(traffic_windows()))
 
 
 def verdicts(ws, now):  # noqa: ANN001, ANN201
@@ -65,7 +73,7 @@ def test_labels_for_a_compacted_window_join_the_hour_that_holds_it(demo_url: str
     joined = ingest.ingest_labels_table(ws, "credit-risk", "prod", table)
     assert joined.joined == 300
     with ws.session() as s:
-        [hour] = s.exec(select(WindowProfile)).all()
+        [hour] = s.exec(traffic_windows()).all()
     assert hour.window_seconds == 3600 and hour.performance["labelled"] == 300
 
 

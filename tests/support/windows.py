@@ -4,6 +4,7 @@ tests of the history merges and of the compact window codec."""
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 import numpy as np
 import orjson
@@ -67,3 +68,33 @@ def close(a: object, b: object) -> bool:
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b))
     return a == b and type(a) is type(b)
+
+
+def traffic_windows() -> Any:
+    """``select(WindowProfile)`` of the windows a test's own traffic made: every window but those of the
+    demo's week of history (ops/demo_history.py: one model in prod, there before any test begins)."""
+    from sqlmodel import select
+
+    from fuseboard.ops.demo_history import MODEL
+    from fuseboard.store.models import Model, WindowProfile
+
+    return select(WindowProfile).join(Model, Model.id == WindowProfile.model_id).where(Model.name != MODEL)
+
+
+def drop_demo_history(url: str) -> None:
+    """Delete the demo's week of history (its windows and check runs) from the workspace at ``url``, for the
+    tests that count every window a compaction or a deletion touches: only their own traffic is then there."""
+    from sqlmodel import delete, select
+
+    from fuseboard.ops.demo_history import MODEL
+    from fuseboard.store.db import open_workspace
+    from fuseboard.store.models import CheckRun, Model, WindowProfile
+
+    ws = open_workspace(url)
+    try:
+        with ws.transaction() as s:
+            model_id = s.exec(select(Model.id).where(Model.name == MODEL)).one()
+            s.exec(delete(WindowProfile).where(WindowProfile.model_id == model_id))
+            s.exec(delete(CheckRun).where(CheckRun.model_id == model_id))
+    finally:
+        ws.close()

@@ -208,19 +208,41 @@ def handover_cmd() -> None:
     """Hand a model from its builders to its operators, by checklist."""
 
 
+def _wrapped(label: str, text: str, room: int) -> list[str]:
+    """``label`` then ``text`` (made visible) wrapped within ``room`` columns, under its own indent."""
+    import textwrap
+
+    lead = f"    {label:<9} "
+    return textwrap.wrap(visible(text), max(20, room), initial_indent=lead, subsequent_indent=" " * len(lead),
+                         break_long_words=True, break_on_hyphens=False) or [lead.rstrip()]
+
+
 def _print_view(view: HandoverView) -> None:
+    """The checklist with every item whole (as the console's item view shows it), wrapped to the terminal
+    (80 columns when there is none)."""
+    import textwrap
+
+    from fuseboard.cli.table import width
+    from fuseboard.ops.handover.export import item_lines, mark, rejection, when
+
+    room = width()
     done, total = view.progress
-    click.echo(visible(f"handover of {view.model} ({view.criticality}) from {view.from_team or '-'} to "
-                       f"{view.to_team}: {view.state.replace('_', ' ')}, {done} of {total} required items"
-                       + (f"; rejected: {view.reason}" if view.state == "rejected" else "")))
+    say = lambda text: click.echo("\n".join(textwrap.wrap(visible(text), room, subsequent_indent="  ")))  # noqa: E731
+    if view.state == "rejected":  # what the other side must read first
+        say(rejection(view))
+    say(f"handover of {view.model} ({view.criticality}) from {view.from_team or '-'} to {view.to_team}: "
+        f"{view.state.replace('_', ' ')}, {done} of {total} required items satisfied")
     for i in view.items:
-        mark = "x" if i.done else " "
-        flags = ("" if i.required else " (optional)") + (" [auto]" if i.auto else "")
-        click.echo(f"  [{mark}] {visible(i.key):<28} {visible(i.text)}{flags}")
-        if i.evidence:
-            click.echo(f"        {visible(i.evidence)}")
-    sides = ", ".join(f"{k}: {v}" for k, v in sorted(view.signatures.items())) or "nobody yet"
-    click.echo(visible(f"  signed: {sides}"))
+        click.echo("")
+        say(f"{mark(i)} {i.key}  {i.text}" + ("" if i.required else " (optional)"))
+        for label, text in item_lines(i)[2:]:  # (the key and the question are in the line above)
+            for line in _wrapped(label, text, room):
+                click.echo(line)
+    click.echo("")
+    sides = ["giving", "receiving"] if view.from_team else ["receiving"]
+    say("signed: " + "; ".join(
+        f"{side} {view.signatures[side]}" + (f" on {when(view.signed_at[side])}" if side in view.signed_at else "")
+        if side in view.signatures else f"{side} not yet" for side in sides))
 
 
 def _out(view: HandoverView, as_json: bool, message: str = "") -> None:
@@ -252,7 +274,9 @@ def handover_start(ctx: Context, model: str, team: str, template: str | None, re
 @json_option
 @pass_ctx
 def handover_show(ctx: Context, model: str, as_json: bool) -> None:
-    """The checklist, with the automatic items re-checked now."""
+    """The checklist, every item whole (what it asks and why, its evidence with who gave it and when,
+    earlier evidence, who ticked it; what fuseboard checked and what would make it pass), with the
+    automatic items re-checked now; a rejection comes first."""
     from fuseboard.ops import handover
 
     _out(handover.show(ctx.readable(), model), as_json)

@@ -96,3 +96,32 @@ def model_owners(ws: Workspace) -> list[ModelOwnership]:
         rows = [ModelOwnership(m.name, teams.get(m.owner_team_id), m.criticality, latest.get(m.id, "no handover"))
                 for m in s.exec(select(Model))]
     return sorted(rows, key=lambda r: (r.owner or "~", r.model))
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the console acts as: a person the workspace knows (with their team), or nobody it knows."""
+
+    handle: str
+    known: bool
+    team: str | None = None
+    demo: bool = False  # the demo: its people may be played from the console (act as)
+
+    @property
+    def fix(self) -> str:
+        """The one command that makes an unknown person known."""
+        return f"fuseboard people add {self.handle} --name NAME --team TEAM"
+
+    @property
+    def line(self) -> str:
+        """Who you are, in one line."""
+        if self.known:
+            return f"you act as {self.handle} ({self.team or 'no team'})"
+        return (f"you ({self.handle}) are not a person this workspace knows: you cannot sign handovers; "
+                f"fix: {self.fix}")
+
+
+def identity(ws: Workspace, handle: str, *, demo: bool = False) -> Identity:
+    """``handle`` as the workspace knows them (or not)."""
+    known, team = member_of(ws, handle)
+    return Identity(handle, known, team, demo)

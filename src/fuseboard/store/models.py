@@ -123,6 +123,8 @@ class Handover(SQLModel, table=True):
     updated_at: datetime = _when()
     reason: str = ""  # why it was rejected (the latest rejection)
     accepted_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    rejected_by: Optional[str] = None  # who rejected it last, and when (with ``reason``)
+    rejected_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
 
 
 class HandoverItem(SQLModel, table=True):
@@ -481,3 +483,4 @@ class Lease(SQLModel, table=True):
 # the notification outbox's tables live in a module of their own; named here too, with every other table
 from fuseboard.store.outbox_tables import DeadLetter, OutboxEvent, ReceiverCursor  # noqa: E402,F401
 from fuseboard.store.shard_tables import ShardRun  # noqa: E402,F401
+from fuseboard.store.handover_tables import HandoverEvidence  # noqa: E402,F401

@@ -8,6 +8,7 @@ the first frame; scikit-learn and numpy are never imported by the console.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from pathlib import Path
 from typing import Any, Callable
@@ -15,6 +16,7 @@ from typing import Any, Callable
 from rich.text import Text
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 
@@ -32,11 +34,18 @@ from fuseboard.tui.screens.ownership import OwnershipScreen
 from fuseboard.tui.themes import DEFAULT_THEME, load_themes
 
 
+class IdentityKnown(Message):
+    def __init__(self, identity: Any) -> None:  # who the console acts as (ops.teams.Identity)
+        super().__init__()
+        self.identity = identity
+
+
 class FuseboardApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "fuseboard"
     degraded: reactive[str | None] = reactive(None)  # why writes stopped working, once they did
     db_unreachable: reactive[str | None] = reactive(None)  # "since HH:MM" while the database cannot be reached
+    identity: reactive[Any] = reactive(None)  # who the console acts as (ops.teams.Identity), once the workspace is open
     REFRESH_SECONDS = 15  # the list on screen is read again this often (and the database retried)
     COMMAND_PALETTE_BINDING = "colon"
     COMMANDS = {ModelCommands, ActionCommands}
@@ -79,6 +88,8 @@ class FuseboardApp(App[None]):
         self._startup_notes: list[tuple[str, str]] = []
         self.outcomes: dict[tuple[str, str], list[Progress]] = {}  # the last rollback's steps per deployment
         self.rollouts_running: dict[tuple[str, str], str] = {}  # rollbacks running from this console
+        self.acting_as: str | None = None  # the demo: the person of its own the console plays (act as)
+        self.demo_people: list[Any] = []  # the demo: its people (ops.teams.PersonInfo), whom `act as` offers
         loaded = load_themes(extra_theme_dirs)
         self.fuseboard_themes = loaded.themes
         self._startup_notes += [(p, "warning") for p in loaded.problems]
@@ -111,7 +122,28 @@ class FuseboardApp(App[None]):
                                                  group=self.config.group, audit_anchor=self.config.audit_anchor)
                 if self._workspace.degraded:
                     self.post_message(Degraded(self._workspace.degraded))
+                self._resolve_identity(self._workspace)
             return self._workspace
+
+    def _resolve_identity(self, ws: Any) -> None:
+        """Who the console acts as, known before any screen reads the workspace: the person at the
+        keyboard; in the demo, one of its people (``PLAYS``) unless FUSEBOARD_USER names someone."""
+        from fuseboard.ops import teams
+        from fuseboard.ops.audit import current_actor
+        from fuseboard.ops.demo_marker import PLAYS, is_demo
+
+        try:
+            demo = is_demo(self.url)
+            if demo:
+                self.demo_people = teams.people(ws)
+                handles = {p.handle for p in self.demo_people}
+                if not os.environ.get("FUSEBOARD_USER") and current_actor() not in handles and PLAYS in handles:
+                    self.acting_as = PLAYS
+            found = teams.identity(ws, self.actor, demo=demo)
+        except Exception as exc:  # noqa: BLE001  (said, never raised: the console works without it)
+            self.post_message(Notice(f"could not tell who you are: {one_line(exc)}", "warning"))
+        else:
+            self.post_message(IdentityKnown(found))
 
     async def run_in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.to_thread(fn, *args)
@@ -247,9 +279,28 @@ class FuseboardApp(App[None]):
 
     @property
     def actor(self) -> str:
+        """Who changes are made as: the OS login (or FUSEBOARD_USER where allowed); in the demo, whom it plays."""
         from fuseboard.ops.audit import current_actor
 
-        return current_actor()
+        return self.acting_as or current_actor()
+
+    def on_identity_known(self, message: IdentityKnown) -> None:
+        first, self.identity = self.identity is None, message.identity
+        who = message.identity  # an unknown person: the title says so, the Ownership screen gives the fix
+        if first and self.acting_as and who.known:
+            self.notify(f"demo: {who.line}; `:` act as: chloe plays the receiving side (it-ops)", timeout=10)
+
+    def act_as(self, handle: str) -> None:
+        """The demo only: play another of its people (the palette's ``act as: <person>``)."""
+        from fuseboard.ops.teams import Identity
+
+        if (person := next((p for p in self.demo_people if p.handle == handle), None)) is None:
+            return
+        self.acting_as = handle
+        self.identity = Identity(handle, True, person.team, demo=True)
+        self.notify(f"demo: {self.identity.line}", timeout=5)
+        if isinstance(self.screen, FuseboardScreen) and self.screen.loaded:
+            self.screen.reload()  # what waits for your signature, what you may sign
 
     def run_change(self, what: str, work: Callable[[Any], str], done: Callable[[str], None]) -> None:
         """Run ``work(workspace)`` in a thread; ``done(message)`` runs on the UI when it succeeds."""
@@ -303,15 +354,18 @@ class FuseboardApp(App[None]):
     def title_line(self, where: str, width: int | None = None) -> Text:
         """The screens with their keys (the current one marked), where we are, and the workspace.
 
-        Too wide for ``width`` columns, it gives way in this order: the other screens show their
-        keys only, then the "fuseboard" name goes, then the place is shortened with "…", and the
-        workspace label last; an unreachable database is always said first.
+        Then who you act as (``as ana``; ``as root (unknown)``: a person the workspace does not know).
+        Too wide for ``width`` columns, it gives way in this order: the "fuseboard" name goes, then
+        the other screens show their keys only, then the place is shortened with "…", and the
+        workspace label and who you are last; an unreachable database is always said first.
         """
         from fuseboard.text import visible
 
         current, _, rest = visible(where).partition(" › ")
         ro = " · READ-ONLY" if self.degraded else " · read-only" if self.read_only else ""
-        label = f"  [{visible(self.workspace_label)}{ro}]"
+        who = self.identity
+        you = "" if who is None else f" as {visible(who.handle)}" + ("" if who.known else " (unknown)")
+        label = f"  [{visible(self.workspace_label)}{ro}]{you}"
 
         def build(compact: bool, named: bool, place: str, tail: str) -> Text:
             # unreachable: said first, in reverse video, where an 80-column line cannot cut it off
@@ -326,7 +380,7 @@ class FuseboardApp(App[None]):
             line.append(tail)
             return line
 
-        for compact, named in ((False, True), (True, True), (True, False)):
+        for compact, named in ((False, True), (False, False), (True, True), (True, False)):
             line = build(compact, named, rest, label)
             if width is None or line.cell_len <= width:
                 return line

@@ -37,7 +37,7 @@ def _model_names(app: Any) -> list[tuple[str, str]]:
 
 
 class ActionCommands(Provider):
-    """Screens, refresh, filter, themes, help and quit."""
+    """Screens, refresh, filter, themes, help and quit; in the demo, whom to act as."""
 
     def _commands(self) -> list[tuple[str, Any, str]]:
         app: Any = self.app
@@ -62,6 +62,10 @@ class ActionCommands(Provider):
         elif getattr(screen, "selected_cell", None) is not None:  # Environments
             commands.append((f"rollback {screen.selected_row.model} in {screen.selected_env}",
                              partial(_rollback, screen, "change", "rollback"), "roll back the selected deployment (r)"))
+        for person in app.demo_people:  # the demo only: play one of its people, on either side of a handover
+            if person.handle != app.actor:
+                commands.append((f"act as: {person.handle}", partial(app.act_as, person.handle),
+                                 f"demo: play {person.name} ({person.team or 'no team'})"))
         for name in sorted(app.fuseboard_themes):
             commands.append((f"theme: {name}", partial(app.choose_theme, name), "switch theme and remember it"))
         return commands

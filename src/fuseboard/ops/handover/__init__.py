@@ -6,7 +6,8 @@ One job per module:
 - ``verifiers``: the items fuseboard verifies from the workspace (``verify = "rollback_target"``),
   re-checked whenever a handover is shown, signed or exported, never ticked by hand;
 - ``reading``: a handover as a ``HandoverView`` (``show``, ``open_handovers``);
-- ``lifecycle``: start, evidence, tick, submit, sign (then the transfer of ownership), reject;
+- ``lifecycle``: start, evidence (every piece kept, with who and when), tick, submit, sign (and
+  ``sign_plan``: what signing would mean, or why it cannot), then the transfer of ownership; reject;
 - ``export``: the checklist as Markdown;
 - ``policy``: the ownership policy and the models that break it;
 - ``shift``: the on-call shift summary.
@@ -17,19 +18,19 @@ the owning team changes) or -> rejected (with a reason; signatures cleared) -> i
 """
 
 from fuseboard.ops.handover.export import markdown
-from fuseboard.ops.handover.lifecycle import reject, set_evidence, sign, start, submit, tick
+from fuseboard.ops.handover.lifecycle import SignPlan, reject, set_evidence, sign, sign_plan, start, submit, tick
 from fuseboard.ops.handover.policy import DEFAULT_POLICY, Violation, check_policy, policy
-from fuseboard.ops.handover.reading import HandoverView, ItemView, open_handovers, show
+from fuseboard.ops.handover.reading import GROUP_WHY, EvidenceEntry, HandoverView, ItemView, open_handovers, show
 from fuseboard.ops.handover.shift import MACHINE, SHIFT_ACTIONS, ShiftSummary, shift_summary
 from fuseboard.ops.handover.templates import GROUPS, load_template, shipped_dir, templates, user_dir
-from fuseboard.ops.handover.verifiers import (CHECKS_RUNNING_DAYS, VERIFIERS, Verdict, v_alert_thresholds,
+from fuseboard.ops.handover.verifiers import (CHECKS, CHECKS_RUNNING_DAYS, VERIFIERS, Verdict, v_alert_thresholds,
                                               v_checks_running, v_performance_monitored, v_prod_hook, v_retrain_by,
                                               v_rollback_target, v_schema_captured, v_signoffs, v_validation_metrics)
 
 __all__ = [
-    "CHECKS_RUNNING_DAYS", "DEFAULT_POLICY", "GROUPS", "MACHINE", "SHIFT_ACTIONS", "VERIFIERS", "HandoverView",
-    "ItemView", "ShiftSummary", "Verdict", "Violation", "check_policy", "load_template", "markdown",
-    "open_handovers", "policy", "reject", "set_evidence", "shift_summary", "shipped_dir", "show", "sign", "start",
+    "CHECKS", "CHECKS_RUNNING_DAYS", "DEFAULT_POLICY", "GROUPS", "GROUP_WHY", "MACHINE", "SHIFT_ACTIONS", "VERIFIERS",
+    "EvidenceEntry", "HandoverView", "ItemView", "ShiftSummary", "SignPlan", "Verdict", "Violation", "check_policy", "load_template", "markdown",
+    "open_handovers", "policy", "reject", "set_evidence", "shift_summary", "shipped_dir", "show", "sign", "sign_plan", "start",
     "submit", "templates", "tick", "user_dir", "v_alert_thresholds", "v_checks_running", "v_performance_monitored",
     "v_prod_hook", "v_retrain_by", "v_rollback_target", "v_schema_captured", "v_signoffs", "v_validation_metrics",
 ]

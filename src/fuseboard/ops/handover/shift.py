@@ -1,10 +1,11 @@
 """The shift summary: what changed since the current on-call shift began (deploys, rollbacks, alerts
-opened and resolved, handovers moved), people's actions apart from fuseboard's own, repeats grouped."""
+opened and resolved, handovers moved: each with its state now and its steps), people's actions apart
+from fuseboard's own, repeats grouped."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypedDict, cast
 
@@ -12,7 +13,7 @@ from sqlmodel import select
 
 from fuseboard.errors import Refused
 from fuseboard.store.db import Workspace
-from fuseboard.store.models import Environment, Model, Person, Team, utcnow
+from fuseboard.store.models import Environment, Handover, Model, Person, Team, utcnow
 
 
 SHIFT_ACTIONS = ("deploy", "promote", "rollback", "deploy.failed", "promote.failed", "rollback.failed",
@@ -21,6 +22,8 @@ SHIFT_ACTIONS = ("deploy", "promote", "rollback", "deploy.failed", "promote.fail
                  "handover.reject", "handover.submit", "handover.accept", "ownership.transfer",
                  "rollout.known_good", "rollout.known_good_revoked", "rollout.abandoned", "monitoring.settings",
                  "environment.settings")
+HANDOVER_STEPS = {"handover.start": "started", "handover.submit": "submitted", "handover.sign": "signed",
+                  "handover.reject": "rejected", "handover.accept": "accepted"}  # what moves a handover's state
 MACHINE = ("monitor",)  # actors (and origins) that are fuseboard itself, not a person
 
 
@@ -43,6 +46,17 @@ class MachineGroup(ShiftEvent):
     """What fuseboard did by itself, one entry per actor and action, with what it did it to."""
 
     targets: list[str]
+
+
+class ShiftHandover(TypedDict):
+    """A handover that moved during the shift: where it stands now and each step, in time order."""
+
+    model: str
+    from_team: str | None
+    to_team: str
+    state: str  # now
+    steps: list[str]  # "started by ana", "signed by ana (giving)", "rejected by chloe: no runbook", ...
+    at: str  # the last step
 
 
 class ShiftAlert(TypedDict):
@@ -96,6 +110,7 @@ class ShiftSummary:
     alerts_opened: list[ShiftAlert]
     alerts_resolved: list[ShiftAlert]
     still_open: int
+    handovers: list[ShiftHandover] = field(default_factory=list)
 
     @property
     def people(self) -> list[ShiftEvent]:
@@ -118,7 +133,7 @@ class ShiftSummary:
         return {"team": self.team, "on_call": self.person, "since": self.since.isoformat(), "events": self.events,
                 "alerts_opened": self.alerts_opened, "alerts_resolved": self.alerts_resolved,
                 "alerts_still_open": self.still_open, "people": self.people, "machine": self.machine,
-                "alerts_opened_grouped": self.alerts_grouped}
+                "alerts_opened_grouped": self.alerts_grouped, "handovers": self.handovers}
 
 
 def shift_summary(ws: Workspace, team: str | None = None, *, since: datetime | None = None,
@@ -171,4 +186,33 @@ def shift_summary(ws: Workspace, team: str | None = None, *, since: datetime | N
         resolved = [alert(a) for a in s.exec(select(Alert).where(Alert.resolved_at >= since)
                                              .order_by(Alert.resolved_at))]
         still = len(s.exec(select(Alert.id).where(Alert.state.in_(("firing", "acknowledged")))).all())
-    return ShiftSummary(team, person, since, events, opened, resolved, still)
+        handovers = _handovers(s, since)
+    return ShiftSummary(team, person, since, events, opened, resolved, still, handovers)
+
+
+def _handovers(s: Any, since: datetime) -> list[ShiftHandover]:
+    """The handovers whose state moved since ``since`` (started, submitted, signed, rejected, accepted)."""
+    from fuseboard.store.models import AuditEvent
+
+    steps: dict[str, list[Any]] = {}
+    for e in s.exec(select(AuditEvent).where(AuditEvent.at >= since, AuditEvent.action.in_(tuple(HANDOVER_STEPS)))
+                    .order_by(AuditEvent.at, AuditEvent.id)):
+        steps.setdefault(e.target, []).append(e)
+    teams = {t.id: t.name for t in s.exec(select(Team))}
+    out: list[ShiftHandover] = []
+    for model, events in steps.items():
+        h = s.exec(select(Handover).join(Model, Model.id == Handover.model_id).where(Model.name == model)
+                   .order_by(Handover.id.desc())).first()
+        if h is None:
+            continue
+        said = []
+        for e in events:
+            step = f"{HANDOVER_STEPS[e.action]} by {e.actor}"
+            if e.action == "handover.sign" and (e.after or {}).get("side"):
+                step += f" ({e.after['side']})"
+            if e.action == "handover.reject" and e.reason:
+                step += f": {e.reason}"
+            said.append(step)
+        out.append({"model": model, "from_team": teams.get(h.from_team_id), "to_team": teams.get(h.to_team_id, "?"),
+                    "state": h.state, "steps": said, "at": events[-1].at.isoformat()})
+    return sorted(out, key=lambda x: x["at"])

@@ -1,7 +1,9 @@
-"""A handover checklist, reviewed by keyboard: j/k move, space tick, e evidence, s sign, x reject.
+"""A handover checklist, reviewed by keyboard: j/k move, enter the item whole, space tick, e evidence,
+s sign, x reject.
 
-Items fuseboard verifies itself show their evidence from the workspace (re-checked whenever
-the checklist loads) and cannot be ticked by hand.
+Each row shows its item's state: ticked (and by whom), evidence given but not ticked, none yet;
+items fuseboard verifies itself (re-checked whenever the checklist loads) verified or failing,
+never ticked by hand. A rejection is the first thing on the screen, with who sent it back and why.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from textual.widgets import Static
 from fuseboard.text import visible
 from fuseboard.tui.screens.base import FuseboardScreen
 from fuseboard.tui.screens.dialogs import Field, FormDialog
+from fuseboard.tui.screens.handover_dialogs import ItemScreen, SignDialog
 from fuseboard.tui.widgets.keybar import KeyBar
 from fuseboard.tui.widgets.table import Column, VirtualTable
 from fuseboard.tui.widgets.title import TitleLine
 
 if TYPE_CHECKING:
     from fuseboard.ops.connect import Workspace
-    from fuseboard.ops.handover import HandoverView
+    from fuseboard.ops.handover import HandoverView, ItemView, SignPlan
 
 
 GROUP_SHORT = {"data": "data", "model": "model", "infrastructure": "infra", "monitoring": "monit",
@@ -31,42 +34,29 @@ GROUP_SHORT = {"data": "data", "model": "model", "infrastructure": "infra", "mon
 
 
 class ChecklistData(NamedTuple):
-    """The handover, and who the user is to the workspace: (a known person?, their team)."""
+    """The handover, who the user is to the workspace: (a known person?, their team), and what their
+    signature would mean now (or why they cannot sign)."""
 
     view: HandoverView
     person: tuple[bool, str | None]
+    plan: SignPlan | None = None
 
 
 def _fetch(ws: Workspace, model: str, actor: str) -> ChecklistData:
     from fuseboard.ops import handover
     from fuseboard.ops.teams import member_of
 
-    return ChecklistData(handover.show(ws, model), member_of(ws, actor))
+    view = handover.show(ws, model)
+    return ChecklistData(view, member_of(ws, actor), handover.sign_plan(ws, model, actor=actor))
 
 
-def render_item(item: Any) -> Any:
-    """A checklist item whole: what it asks, how to satisfy it, its evidence and who gave it."""
-    from rich.console import Group
-    from rich.table import Table
-
-    from fuseboard.text import cells
-
-    table = Table(box=None, show_header=False, padding=(0, 1), expand=True)
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(ratio=1, overflow="fold")
-    state = ("satisfied" if item.done else "not satisfied") + (" · fuseboard verifies it" if item.auto else "")
-    rows = [("item", item.key), ("asks", item.text), ("group", item.group),
-            ("required", "yes" if item.required else "no (optional)"), ("state", state),
-            ("how", item.help or "-")]
-    for label, value in rows:
-        table.add_row(*cells(label, value))
-    table.add_row(*cells("evidence", ""))
-    evidence = Text(visible(item.evidence or "none yet (e adds it)", lines=True))
-    if item.checked_by:
-        who = f"{item.checked_by}, {item.checked_at.astimezone():%Y-%m-%d %H:%M %Z}" if item.checked_at else \
-            item.checked_by
-        table.add_row(*cells("by", who))
-    return Group(table, evidence)
+def row_flag(item: ItemView) -> Text:
+    """The row's evidence column: verified / failing (fuseboard), ticked by whom, evidence given, none."""
+    if item.auto:
+        return Text("● verified") if item.done else Text("✖ failing", style="bold")
+    if item.done:
+        return Text(visible(f"✔ by {item.checked_by or '?'}"))
+    return Text("✎ evidence") if item.evidence else Text("○ none", style="dim")
 
 
 class ChecklistScreen(FuseboardScreen[ChecklistData]):
@@ -91,13 +81,14 @@ class ChecklistScreen(FuseboardScreen[ChecklistData]):
         self.model = model
         self.view: Any = None
         self.person: tuple[bool, str | None] = (True, None)  # the user: a known person?, their team
+        self.plan: Any = None  # what signing would mean now (ops.handover.SignPlan)
         self.error = ""
 
     def compose(self) -> ComposeResult:
         yield TitleLine(f"Ownership › {self.model}", classes="title")
         yield Static(Text(f"loading the handover of {self.model}…"), id="handover-head", classes="status")
-        yield VirtualTable([Column("mark", "", 4), Column("group", "", 6), Column("text", "item", 64)],
-                           empty_text="loading…", id="items")
+        yield VirtualTable([Column("mark", "", 4), Column("group", "", 6), Column("text", "item", 53),
+                            Column("flag", "evidence", 13)], empty_text="loading…", id="items")
         yield Static(id="item-detail", classes="status")
         yield Static(id="status", classes="status")
         yield KeyBar()
@@ -115,29 +106,32 @@ class ChecklistScreen(FuseboardScreen[ChecklistData]):
         self.query_one(VirtualTable).set_rows([], [])
 
     def show(self, data: ChecklistData) -> None:
-        self.view, self.person = data
+        from fuseboard.ops.handover.export import rejection
+
+        self.view, self.person, self.plan = data
         v = self.view
         done, total = v.progress
-        head = Text.assemble((visible(v.model), "bold"), visible(f" {v.from_team or '-'} → {v.to_team} · "),
-                             (v.state.replace("_", " "), "bold"), f" · {done}/{total} required")
-        if v.state == "rejected" and v.reason:
-            head.append(f" · rejected: {visible(v.reason)}")
+        head = Text()
+        if v.state == "rejected":  # the first thing the other side reads: who sent it back, and why
+            head.append(visible(rejection(v)) + "\n", style="bold")
+        head.append_text(Text.assemble((visible(v.model), "bold"), visible(f" {v.from_team or '-'} → {v.to_team} · "),
+                                       (v.state.replace("_", " "), "bold"), f" · {done}/{total} required"))
         self.query_one("#handover-head", Static).update(head)
         table = self.query_one(VirtualTable)
         table.set_rows([i.key for i in v.items], v.items, format=self._cells)
         sides = ", ".join(f"{k} {p}" for k, p in sorted(v.signatures.items())) or "nobody"
-        self.query_one("#status", Static).update(Text(f"signed: {visible(sides)} · [a] fuseboard verifies · "
-                                                      f"( ) optional"))
+        self.query_one("#status", Static).update(Text(f"signed: {visible(sides)} · [a] verified [!] failing · "
+                                                      f"( ) optional · ⏎ whole item"))
         self._detail()
         self.refresh_bindings()
 
     @staticmethod
     def _cells(item: Any) -> tuple[Any, ...]:
-        mark = ("[a]" if item.auto else "[x]") if item.done else ("[!]" if item.auto else "[ ]")
+        from fuseboard.ops.handover.export import mark
+
         text = item.text if item.required else f"({item.text})"
-        return (Text(mark, style="bold" if not item.done and item.required else ""), GROUP_SHORT.get(item.group,
-                                                                                                    item.group[:6]),
-                text)
+        return (Text(mark(item), style="bold" if not item.done and item.required else ""),
+                GROUP_SHORT.get(item.group, item.group[:6]), text, row_flag(item))
 
     @property
     def selected(self) -> Any:
@@ -151,10 +145,13 @@ class ChecklistScreen(FuseboardScreen[ChecklistData]):
         item = self.selected
         if item is None:
             return
-        if item.auto:
+        if item.auto and not item.done:
+            text = f"{item.key}: ✖ {item.evidence}" + (f" · to pass: {item.fix}" if item.fix else "")
+        elif item.auto:
             text = f"{item.key}: fuseboard checks this · {item.evidence}"
         elif item.evidence:
-            who = f" ({item.checked_by}, {item.checked_at.astimezone():%m-%d %H:%M})" if item.checked_at else ""
+            given = item.given
+            who = f" (given by {given.by}, {given.at.astimezone():%m-%d %H:%M})" if given else ""
             text = f"{item.key}: {item.evidence}{who}"
         else:
             text = f"{item.key}: {item.help or 'no evidence yet (e adds it)'}"
@@ -165,9 +162,7 @@ class ChecklistScreen(FuseboardScreen[ChecklistData]):
     def _open(self) -> None:
         item = self.selected
         if item is not None:
-            from fuseboard.tui.screens.dialogs import EntryScreen
-
-            self.app.push_screen(EntryScreen(f"{self.model}: {item.key}", render_item(item)))
+            self.app.push_screen(ItemScreen(self.model, item))
 
     # -- keys -------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -176,6 +171,8 @@ class ChecklistScreen(FuseboardScreen[ChecklistData]):
                 return False
             return None if self.unavailable_reason(action) else True
         return True
+
+    # (s is never dimmed once loaded: its dialog says what signing means, or exactly why you cannot sign)
 
     def unavailable_reason(self, action: str) -> str | None:
         if action not in ("tick", "evidence", "sign", "reject"):
@@ -195,20 +192,14 @@ class ChecklistScreen(FuseboardScreen[ChecklistData]):
                 return f"fuseboard verifies {item.key} from the workspace; it cannot be ticked by hand"
             if action == "tick" and not item.done and not item.evidence:
                 return "give evidence first (e)"
-        if action == "sign":
+        if action == "reject":
             known, team = self.person
-            if not known:
-                return (f"you ({self.app.actor}) are not a person this workspace knows; sign-offs come from team "
-                        "members (fuseboard people add, or set FUSEBOARD_USER to your handle)")
-            if team not in (v.from_team, v.to_team):
-                return (f"you ({self.app.actor}, {team or 'no team'}) are in neither the giving nor the receiving "
-                        "team")
             if v.state == "rejected":
-                return "rejected: fix it, then submit it again (fuseboard handover submit)"
-            if v.required_open:
-                return f"{len(v.required_open)} required item(s) not satisfied yet"
-        if action == "reject" and v.state == "rejected":
-            return "already rejected"
+                return "already rejected; the giving side fixes it and signs again"
+            if not known:
+                return f"you ({self.app.actor}) are not a person this workspace knows"
+            if team != v.to_team:
+                return f"only {v.to_team} (receiving) rejects; you are in {team or 'no team'}"
         return None
 
     def _change(self, what: str, work: Any) -> None:
@@ -248,17 +239,24 @@ class ChecklistScreen(FuseboardScreen[ChecklistData]):
                              submitted)
 
     def action_sign(self) -> None:
-        if self.unavailable_reason("sign"):
+        reason = self.unavailable_reason("sign")
+        if reason or self.plan is None:
+            self.say(f"s (Sign) is unavailable: {reason or 'still loading'}")
             return
-        actor, model = self.app.actor, self.model
+        actor, model, plan = self.app.actor, self.model, self.plan
         from fuseboard.ops import handover
 
         def work(ws: Any) -> str:
-            view = handover.sign(ws, model, actor=actor, origin="tui")
+            view = handover.sign(ws, model, actor=actor, origin="tui", resubmit=plan.resubmit)
             return (f"ownership of {model} moved to {view.to_team}" if view.state == "transferred"
-                    else f"signed by {actor}; waiting for the other side")
+                    else f"signed by {actor} for the {plan.side} side; waiting for the "
+                         f"{' and '.join(plan.waiting_for) or 'other'} side")
 
-        self._change("sign", work)
+        def answered(sign: bool | None) -> None:
+            if sign:
+                self._change("sign", work)
+
+        self.app.push_screen(SignDialog(plan), answered)
 
     def action_reject(self) -> None:
         if self.unavailable_reason("reject"):
@@ -272,6 +270,9 @@ class ChecklistScreen(FuseboardScreen[ChecklistData]):
                     handover.reject(ws, model, values["reason"], actor=actor, origin="tui"),
                     f"handover of {model} sent back")[1])
 
-        self.app.push_screen(FormDialog("Reject", f"send the handover of {model} back",
+        giving = self.view.from_team or "its builders"
+        self.app.push_screen(FormDialog("Reject", f"Send the handover of {model} back to {giving}: signatures are "
+                                        "cleared, and your reason is the first thing they see when they open "
+                                        "the checklist.",
                                         [Field("reason", "what must change", placeholder="runbook missing…")],
                                         "Reject"), submitted)

@@ -1,7 +1,9 @@
 """Screen 4: who owns what and who is on call; policy violations first; handovers in progress.
 
-One list, in sections: policy violations, on call now and next per team, handovers in
-progress with a progress bar, then every model grouped by owning team. ``enter`` on a model
+One list under column headers, in sections: handovers waiting for your signature (``✎ to sign``),
+policy violations, on call now and next per team, the other handovers in progress with a progress
+bar (or ``▲ stalled Nd`` when nothing moved for ``[ownership] stall_days``, default 3), then every
+model by owning team. ``enter`` on a model
 opens its handover checklist; ``n`` starts a handover; ``S`` shows the shift summary.
 """
 
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 
     from fuseboard.ops.connect import Workspace
     from fuseboard.ops.handover import ShiftSummary
+    from fuseboard.ops.handover.policy import HandoverReview
 
 CRIT_SHORT = {"mission-critical": "mission", "internal": "internal"}
 
@@ -42,6 +45,7 @@ class Row:
     detail: str
     model: str | None = None
     bold: bool = False
+    kind: str = ""  # policy, oncall, handover, model
 
 
 def bar(done: int, total: int, width: int = 10) -> str:
@@ -56,27 +60,41 @@ def _turn(turn: Any) -> str:
     return f"{turn.person}{how} until {turn.end.astimezone():%a %H:%M}"
 
 
-def fetch_ownership(ws: Workspace, raw_config: Mapping[str, object]) -> list[Row]:
-    from fuseboard.ops.handover import check_policy, open_handovers, policy
+def _handover_row(h: HandoverReview) -> Row:
+    """``✎ to sign`` when it waits for your signature; ``▲ stalled Nd`` in place of the bar when stalled."""
+    where = f"▲ stalled {h.idle_days}d" if h.stalled else f"{bar(h.done, h.total, 8)} {h.done}/{h.total}"
+    if h.stalled:
+        where = f"{h.done}/{h.total} · {where}"
+    return Row(f"handover:{h.model}", "✎ to sign" if h.waiting_for_you else "handover", h.model,
+               f"→ {h.to_team} · {h.state.replace('_', ' ')} · {where}", h.model, h.waiting_for_you, "handover")
+
+
+def fetch_ownership(ws: Workspace, raw_config: Mapping[str, object], actor: str = "") -> list[Row]:
+    """Handovers waiting for ``actor``'s signature, policy violations, who is on call now and next, the
+    other open handovers (stalled ones first), then every model with its owning team."""
+    from datetime import timedelta
+
+    from fuseboard.ops.handover import check_policy, policy
+    from fuseboard.ops.handover.policy import review_queue, stall_days
     from fuseboard.ops.oncall import on_call
     from fuseboard.ops.teams import model_owners
 
-    rows: list[Row] = []
+    queue = review_queue(ws, actor, stall_after=timedelta(days=stall_days(raw_config)))
+    rows = [_handover_row(h) for h in queue if h.waiting_for_you]
     for v in check_policy(ws, policy(raw_config)):
-        rows.append(Row(f"policy:{v.model}", "✖ policy", v.model, "; ".join(v.problems), v.model, True))
+        rows.append(Row(f"policy:{v.model}", "✖ policy", v.model, "; ".join(v.problems), v.model, True, "policy"))
     for c in on_call(ws):
+        if not c.has_rota:
+            rows.append(Row(f"oncall:{c.team}", "on call", c.team, "no on-call rota", kind="oncall"))
+            continue
         following = f"{c.next.person} from {c.next.start.astimezone():%a %H:%M}" if c.next else "nobody"
-        detail = (f"now {_turn(c.now)} · next {following}" if c.has_rota else "no on-call rota")
-        rows.append(Row(f"oncall:{c.team}", "on call", c.team, detail))
-    for h in open_handovers(ws):
-        done, total = h.progress
-        rows.append(Row(f"handover:{h.model}", "handover", h.model,
-                        f"→ {h.to_team} · {h.state.replace('_', ' ')} · {bar(done, total)} {done}/{total}",
-                        h.model))
+        rows.append(Row(f"oncall:{c.team}", "on call now", c.team, _turn(c.now), kind="oncall"))
+        rows.append(Row(f"oncall-next:{c.team}", "on call next", c.team, following, kind="oncall"))
+    rows += [_handover_row(h) for h in queue if not h.waiting_for_you]
     for o in model_owners(ws):
-        rows.append(Row(f"model:{o.model}", f"owns: {o.owner or 'nobody'}", o.model,
-                        f"{CRIT_SHORT.get(o.criticality, o.criticality)} · {o.handover_state.replace('_', ' ')}",
-                        o.model))
+        rows.append(Row(f"model:{o.model}", "model", o.model,
+                        f"owner {o.owner or 'nobody'} · {CRIT_SHORT.get(o.criticality, o.criticality)} · "
+                        f"{o.handover_state.replace('_', ' ')}", o.model, kind="model"))
     return rows
 
 
@@ -106,19 +124,20 @@ class OwnershipScreen(FilterListScreen[list[Row]]):
         yield KeyBar()
 
     def _columns(self, width: int) -> list[Column]:
-        fixed = [Column("section", "", 16), Column("name", "", 20)]
+        fixed = [Column("section", "what", 12), Column("name", "team / model", 19)]
         used = sum(c.width for c in fixed) + len(fixed) + 1 + 2
-        return [*fixed, Column("detail", "", max(12, width - used))]
+        return [*fixed, Column("detail", "detail", max(12, width - used))]
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one(VirtualTable).focus()
+        self.watch(self.app, "identity", lambda _: self.refresh_table(), init=False)  # the status line says who
 
     def on_resize(self) -> None:
         self.query_one(VirtualTable).set_columns(self._columns(self.size.width))
 
     def fetch(self, ws: Workspace) -> list[Row]:
-        return fetch_ownership(ws, self.app.config.raw)
+        return fetch_ownership(ws, self.app.config.raw, self.app.actor)
 
     def show(self, data: list[Row]) -> None:
         self.rows = data
@@ -132,13 +151,18 @@ class OwnershipScreen(FilterListScreen[list[Row]]):
         table.empty_text = "no teams or models yet" if not self.rows else f"nothing matches {self.filter_text!r}"
         table.set_rows([r.key for r in shown], shown, format=lambda r: (
             Text(r.section, style="bold" if r.bold else ""), r.name, r.detail))
-        violations = sum(r.section == "✖ policy" for r in self.rows)
-        handovers = sum(r.section == "handover" for r in self.rows)
-        parts = [f"{violations} policy violation{'s' * (violations != 1)}", f"{handovers} handover(s) in progress",
-                 "⏎ checklist"]
+        violations = sum(r.kind == "policy" for r in self.rows)
+        handovers = sum(r.kind == "handover" for r in self.rows)
+        yours = sum(r.section == "✎ to sign" for r in self.rows)
+        parts = [f"{violations} policy violation{'s' * (violations != 1)}", f"{handovers} handover(s) in progress"]
+        parts += [f"{yours} to sign"] if yours else []
+        parts.append("⏎ checklist")
         if self.app.read_only:
             parts.append("READ-ONLY")
-        self.query_one("#status", Static).update(Text(" · ".join(parts)))
+        who = self.app.identity
+        if who is not None and not who.known:  # nothing here can be signed: say so, and the fix
+            parts = [f"unknown person: {who.fix}"]
+        self.query_one("#status", Static).update(Text(visible(" · ".join(parts))))
 
     @property
     def selected(self) -> Row | None:
@@ -173,7 +197,7 @@ class OwnershipScreen(FilterListScreen[list[Row]]):
         row = self.selected
         if row is None or row.model is None:
             return "select a model"
-        if any(r.section == "handover" and r.model == row.model for r in self.rows):
+        if any(r.kind == "handover" and r.model == row.model for r in self.rows):
             return f"{row.model} already has a handover in progress (enter opens it)"
         return None
 
@@ -253,6 +277,11 @@ def render_shift(summary: ShiftSummary) -> Text:
                            f"{a['summary']}") + "\n")
     for a in summary.alerts_resolved:
         out.append(visible(f"resolved {a['model']}/{a['environment']} {a['check']}") + "\n")
+    if summary.handovers:
+        out.append("\nHandovers\n", style="bold")
+    for h in summary.handovers:
+        out.append(visible(f"{h['model']} → {h['to_team']}: {h['state'].replace('_', ' ')} "
+                           f"({', '.join(h['steps'])})") + "\n")
     if summary.events:
         out.append("\nChanges\n", style="bold")
     from datetime import datetime
@@ -261,6 +290,6 @@ def render_shift(summary: ShiftSummary) -> Text:
         when = datetime.fromisoformat(e["at"]).astimezone().strftime("%a %H:%M")
         out.append(f"{when}  {visible(e['actor']):<8} {visible(e['action']):<18} {visible(e['target'])}"
                    + (f" ({visible(e['reason'])})" if e["reason"] else "") + "\n")
-    if not summary.events and not summary.alerts_opened and not summary.alerts_resolved:
+    if not summary.events and not summary.alerts_opened and not summary.alerts_resolved and not summary.handovers:
         out.append("a quiet shift: nothing changed\n")
     return out

@@ -1,4 +1,4 @@
-"""The title line every screen starts with: screens and keys, where we are, the workspace."""
+"""The title line every screen starts with: screens and keys, where we are, the workspace, who you act as."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from textual.widgets import Static
 
 
 class TitleLine(Static):
-    """``App.title_line(where)``, drawn again whenever the workspace turns read-only or unreachable."""
+    """``App.title_line(where)``, drawn again whenever the workspace turns read-only or unreachable, or
+    who you act as changes."""
 
     def __init__(self, where: str, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -16,6 +17,7 @@ class TitleLine(Static):
     def on_mount(self) -> None:
         self.watch(self.app, "degraded", lambda _: self.refresh(), init=False)
         self.watch(self.app, "db_unreachable", lambda _: self.refresh(), init=False)
+        self.watch(self.app, "identity", lambda _: self.refresh(), init=False)
 
     def render(self) -> Text:
         return self.app.title_line(self.where, self.size.width or None)  # type: ignore[attr-defined]
