@@ -146,6 +146,12 @@ async def test_the_shift_summary_lists_handovers_that_changed_state(demo_url: st
         assert "Handovers" in text
         assert "churn-propensity → it-ops: rejected (started by ana, rejected by chloe: no" in text
         assert "runbook yet)" in text
+    from click.testing import CliRunner
+
+    from fuseboard.cli import cli
+
+    out = CliRunner().invoke(cli, ["--db", demo_url, "shift"]).output  # the same lines in the CLI
+    assert "handovers\n  churn-propensity → it-ops: rejected (started by ana, rejected by chloe: no" in out
 
 
 def test_the_fresh_demo_has_a_week_of_prod_checks_run_over_its_windows(demo_url: str) -> None:

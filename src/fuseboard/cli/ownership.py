@@ -429,6 +429,10 @@ def shift_cmd(ctx: Context, team: str | None, since: str | None, as_json: bool) 
         click.echo("fuseboard itself")
     for e in summary.machine:
         say(f"  {e['action']} {span(e)}: {', '.join(e['targets'])}")
+    if summary.handovers:
+        click.echo("handovers")
+    for h in summary.handovers:
+        say(f"  {h['model']} → {h['to_team']}: {h['state'].replace('_', ' ')} ({', '.join(h['steps'])})")
 
 
 @click.command("signoff")
