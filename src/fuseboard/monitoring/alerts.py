@@ -68,10 +68,23 @@ def record_results(session: Session, results: list[DeploymentChecks], *, now: da
     versions = {(model_id, version): id_ for id_, model_id, version in session.exec(
         select(ModelVersion.id, ModelVersion.model_id, ModelVersion.version))}  # not the profiles
     # plain rows and bulk statements: a cycle over a thousand deployments writes thousands of states
-    states = {(r.model_id, r.environment_id, r.check): r for r in session.execute(select(
-        CheckState.model_id, CheckState.environment_id, CheckState.check, CheckState.status,
-        CheckState.version_id, CheckState.since))}
-    open_alerts = {a.open_key: a for a in session.exec(select(Alert).where(Alert.open_key.is_not(None)))}
+    # of the models checked only (a monitor's shards are a part of the workspace), a few hundred at a time
+    checked = sorted({models[dep.model].id for dep in results})
+    everything = len(checked) == len(models)
+    states: dict[tuple[int, int, str], Any] = {}
+    open_alerts: dict[str, Alert] = {}
+    for lo in range(0, len(checked), 500):
+        part = checked[lo:lo + 500]
+        state_query = select(CheckState.model_id, CheckState.environment_id, CheckState.check, CheckState.status,
+                             CheckState.version_id, CheckState.since)
+        alert_query = select(Alert).where(Alert.open_key.is_not(None))
+        if not everything:
+            state_query = state_query.where(CheckState.model_id.in_(part))
+            alert_query = alert_query.where(Alert.model_id.in_(part))
+        states.update({(r.model_id, r.environment_id, r.check): r for r in session.execute(state_query)})
+        open_alerts.update({a.open_key: a for a in session.exec(alert_query)})
+        if everything:
+            break
     recovered: dict[str, Alert] = {}  # alerts the monitor resolved lately, which a new breach may reopen
     for a in session.exec(select(Alert).where(Alert.state == AlertState.RESOLVED, Alert.resolved_by == "monitor",
                                               Alert.resolved_at >= now - MAX_FLAP_PERIOD)
