@@ -47,6 +47,43 @@ def serve() -> None:
     server.serve_forever()
 
 
+def build_with_traffic(tmp: Path, models: int) -> tuple[str, subprocess.Popen, int, int]:
+    """MODELS x 3 deployments, each with an hour of windows copied from one real ingest of 25 features
+    with labels, and an endpoint on a local HTTP server in its own process (left running: terminate it).
+    Returns the workspace's URL, the server, the deployments and the windows."""
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+    from sqlmodel import select
+
+    import ingest as ingest_bench
+    from make_workspace import build, like_real_model, window_rows
+
+    from fuseboard.monitoring import ingest
+    from fuseboard.store.db import open_workspace
+    from fuseboard.store.models import ModelVersion, WindowProfile, utcnow
+
+    # one real model's windows, to copy: 25 features, an hour of traffic with labels
+    real_url, path = ingest_bench.setup(tmp, 60_000)
+    real = open_workspace(real_url)
+    ingest.ingest_file(real, "bench", "prod", path)
+    with real.session() as s:
+        template = s.exec(select(WindowProfile).order_by(WindowProfile.window_start)).all()
+        reference = s.exec(select(ModelVersion)).first()
+    url = build(tmp / "many.db", models)
+    # the endpoints live in their own process, as real ones do (not competing for this one's GIL)
+    server = subprocess.Popen([sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True)
+    port = int(server.stdout.readline())
+    ws = open_workspace(url)
+    now = utcnow()
+    deployments = like_real_model(ws, reference, f"http://127.0.0.1:{port}")
+    rows = window_rows(deployments, template, now - timedelta(minutes=55), now)
+    with ws.transaction() as s:
+        s.execute(insert(WindowProfile), rows)
+    ws.close()
+    return url, server, len(deployments), len(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", type=int, default=334)
@@ -57,38 +94,15 @@ def main() -> None:
     if args.serve:
         serve()
         return
-    from datetime import timedelta
+    from make_workspace import report
 
-    from sqlalchemy import insert
-    from sqlmodel import select
-
-    import ingest as ingest_bench
-    from make_workspace import build, like_real_model, report, window_rows
-
-    from fuseboard.monitoring import ingest, scheduler
+    from fuseboard.monitoring import scheduler
     from fuseboard.store.db import open_workspace
-    from fuseboard.store.models import ModelVersion, WindowProfile, utcnow
 
     tmp = Path(tempfile.mkdtemp(prefix="fuseboard-bench-"))
-    # one real model's windows, to copy: 25 features, an hour of traffic with labels
-    real_url, path = ingest_bench.setup(tmp, 60_000)
-    real = open_workspace(real_url)
-    ingest.ingest_file(real, "bench", "prod", path)
-    with real.session() as s:
-        template = s.exec(select(WindowProfile).order_by(WindowProfile.window_start)).all()
-        reference = s.exec(select(ModelVersion)).first()
-    url = build(tmp / "many.db", args.models)
-    # the endpoints live in their own process, as real ones do (not competing for this one's GIL)
-    server = subprocess.Popen([sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True)
-    port = int(server.stdout.readline())
+    url, server, deployments, windows = build_with_traffic(tmp, args.models)
     ws = open_workspace(url)
-    now = utcnow()
-    start = now - timedelta(minutes=55)
-    deployments = like_real_model(ws, reference, f"http://127.0.0.1:{port}")
-    rows = window_rows(deployments, template, start, now)
-    with ws.transaction() as s:
-        s.execute(insert(WindowProfile), rows)
-    result = {"deployments": len(deployments), "windows": len(rows)}
+    result = {"deployments": deployments, "windows": windows}
     for round_ in range(args.repeat):
         for kind in ("health", "drift", "performance"):
             began = time.perf_counter()

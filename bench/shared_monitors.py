@@ -108,39 +108,6 @@ def timed(url: str, kind: str, parts: int) -> dict[str, float]:
             "deployments": sum(o["deployments"] for o in outs)}
 
 
-def build(tmp: Path, models: int, port: int) -> tuple[str, subprocess.Popen]:
-    """bench/cycle.py's workspace in SQLite (the endpoints' server left running)."""
-    from sqlalchemy import insert
-    from sqlmodel import select
-
-    import ingest as ingest_bench
-    from make_workspace import build as build_workspace
-    from make_workspace import like_real_model, window_rows
-
-    from fuseboard.monitoring import ingest
-    from fuseboard.store.db import open_workspace
-    from fuseboard.store.models import ModelVersion, WindowProfile, utcnow
-
-    real_url, path = ingest_bench.setup(tmp, 60_000)
-    real = open_workspace(real_url)
-    ingest.ingest_file(real, "bench", "prod", path)
-    with real.session() as s:
-        template = s.exec(select(WindowProfile).order_by(WindowProfile.window_start)).all()
-        reference = s.exec(select(ModelVersion)).first()
-    url = build_workspace(tmp / "many.db", models)
-    server = subprocess.Popen([sys.executable, str(Path(__file__).parent / "cycle.py"), "--serve"],
-                              stdout=subprocess.PIPE, text=True)
-    endpoint_port = int(server.stdout.readline())
-    ws = open_workspace(url)
-    now = utcnow()
-    deployments = like_real_model(ws, reference, f"http://127.0.0.1:{endpoint_port}")
-    rows = window_rows(deployments, template, now - timedelta(minutes=55), now)
-    with ws.transaction() as s:
-        s.execute(insert(WindowProfile), rows)
-    ws.close()
-    return url, server
-
-
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         url, kind, part, parts = sys.argv[2:6]
@@ -162,7 +129,9 @@ def main() -> None:
     server = None
     try:
         began = time.perf_counter()
-        lite_url, server = build(tmp, args.models, args.port)
+        from cycle import build_with_traffic
+
+        lite_url, server, _, _ = build_with_traffic(tmp, args.models)
         copy_workspace(open_workspace(lite_url), open_workspace(pg_url), force=True)
         result: dict[str, float] = {"workspace_ready_s": time.perf_counter() - began}
         for kind in KINDS:

@@ -30,7 +30,8 @@ from fuseboard.monitoring.ingest.validation import Batch, validate
 from fuseboard.monitoring.settings import policy_for
 from fuseboard.store import lookup
 from fuseboard.store.db import Workspace
-from fuseboard.store.models import Deployment, IngestedBatch, ModelVersion, PendingLabel, WindowProfile, utcnow
+from fuseboard.store.models import (Deployment, Environment, IngestedBatch, Model, ModelVersion, PendingLabel,
+                                    WindowProfile, utcnow)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -97,9 +98,8 @@ def loss_models_of(ws: Workspace, mv: ModelVersion) -> Any:
     return dle.load(path, found["sha256"])
 
 
-def profile_spec(ws: Workspace, model: str, env: str, *, loss_models: bool = True) -> ProfileSpec:
-    """What workers need to fold rows for the version serving ``model`` in ``env`` (partial.py); with
-    ``loss_models``, its DLE models loaded (what folding estimates needs)."""
+def _deployed(ws: Workspace, model: str, env: str) -> tuple[Model, Environment, ModelVersion]:
+    """The model, the environment and the version serving it there (refused when none is deployed)."""
     with ws.session() as s:
         m = lookup.model(s, model)
         e = lookup.environment(s, env)
@@ -107,7 +107,13 @@ def profile_spec(ws: Workspace, model: str, env: str, *, loss_models: bool = Tru
                                               Deployment.environment_id == e.id)).first()
         if dep is None:
             raise FuseboardError(f"no version of {m.name!r} is deployed in {e.name!r}; deploy one first")
-        mv = s.get(ModelVersion, dep.version_id)
+        return m, e, s.get(ModelVersion, dep.version_id)
+
+
+def profile_spec(ws: Workspace, model: str, env: str, *, loss_models: bool = True) -> ProfileSpec:
+    """What workers need to fold rows for the version serving ``model`` in ``env`` (partial.py); with
+    ``loss_models``, its DLE models loaded (what folding estimates needs)."""
+    m, e, mv = _deployed(ws, model, env)
     classes = classes_of(mv) if m.task == "classification" else []
     return ProfileSpec(m.name, e.name, mv.version, mv.id, m.task, classes, mv.feature_schema, mv.reference_profile,
                        reference_digest(mv.reference_profile), loss_models_of(ws, mv) if loss_models else None)
@@ -117,14 +123,7 @@ def _ingest_once(ws: Workspace, model: str, env: str, table: "pa.Table | Parquet
                  now: datetime) -> IngestResult:
     """One attempt: read, validate and fold for the version serving now, then write; ``_Redeployed``
     (with the transaction rolled back) when another version was deployed in the meantime."""
-    with ws.session() as s:  # read what the batch is checked against
-        m = lookup.model(s, model)
-        e = lookup.environment(s, env)
-        dep = s.exec(select(Deployment).where(Deployment.model_id == m.id,
-                                              Deployment.environment_id == e.id)).first()
-        if dep is None:
-            raise FuseboardError(f"no version of {m.name!r} is deployed in {e.name!r}; deploy one first")
-        mv = s.get(ModelVersion, dep.version_id)
+    m, e, mv = _deployed(ws, model, env)  # what the batch is checked against
     classes = classes_of(mv) if m.task == "classification" else []
     batch = validate(table, mv, m.task, classes, source, now)
     unique, slices, sizes = _windows(batch.seconds)
