@@ -81,9 +81,10 @@ def state(url: str) -> handover.HandoverView:
         ws.close()
 
 
-async def test_a_newcomer_takes_a_model_from_draft_to_transferred_in_the_demo(demo_url: str, tmp_path: Path,
+async def test_a_newcomer_takes_a_model_from_draft_to_transferred_in_the_demo(demo_path: Path, tmp_path: Path,
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FUSEBOARD_USER", raising=False)  # a newcomer: nobody the demo knows
+    demo_url = f"sqlite:///{demo_path / 'demo.db'}"  # the demo itself (always SQLite, marked as the demo)
     app = make_app(demo_url, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)

@@ -43,9 +43,10 @@ async def ownership(app, pilot) -> OwnershipScreen:  # noqa: ANN001
     return app.screen
 
 
-async def test_the_demo_plays_one_of_its_people_and_act_as_switches_sides(demo_url: str, tmp_path: Path,
+async def test_the_demo_plays_one_of_its_people_and_act_as_switches_sides(demo_path: Path, tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FUSEBOARD_USER")  # the person at the keyboard, as the OS knows them
+    demo_url = f"sqlite:///{demo_path / 'demo.db'}"  # the demo itself (always SQLite, marked as the demo)
     app = make_app(demo_url, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         screen = await ownership(app, pilot)
