@@ -21,6 +21,10 @@ class FakeServer(ThreadingHTTPServer):
     def __exit__(self, *args: object) -> None:  # ``with http_server(Handler) as server:`` stops it at the end
         stop(self)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet: a slow handler whose client gave up (a test's timeout) ends in a broken pipe, maybe after
+        its test, when socketserver's traceback would land in another test's captured output."""
+
 
 def serve(handler: type[BaseHTTPRequestHandler], **attrs: Any) -> FakeServer:
     """``handler`` served on a free port of 127.0.0.1, in a daemon thread; ``attrs`` set on the server."""

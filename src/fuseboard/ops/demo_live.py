@@ -105,6 +105,9 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128  # all fifteen endpoints are probed at once; the default 5 dropped connects (1 s)
     live: "DemoLive"
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A probe that hung up early (its timeout) is no traceback on the console's terminal."""
+
 
 @dataclass
 class DemoLive:
