@@ -360,35 +360,13 @@ class FuseboardApp(App[None]):
         workspace label and who you are last; an unreachable database is always said first.
         """
         from fuseboard.text import visible
+        from fuseboard.tui.widgets.title import lay_out
 
-        current, _, rest = visible(where).partition(" › ")
         ro = " · READ-ONLY" if self.degraded else " · read-only" if self.read_only else ""
         who = self.identity
         you = "" if who is None else f" as {visible(who.handle)}" + ("" if who.known else " (unknown)")
-        label = f"  [{visible(self.workspace_label)}{ro}]{you}"
-
-        def build(compact: bool, named: bool, place: str, tail: str) -> Text:
-            # unreachable: said first, in reverse video, where an 80-column line cannot cut it off
-            line = Text(f"DATABASE UNREACHABLE {self.db_unreachable} ", style="reverse bold") \
-                if self.db_unreachable else Text("fuseboard " if named else "", style="bold")
-            for key, name in self.SCREENS_LINE:
-                mark = name == current
-                line.append(f" {key} {name} " if mark or not compact else f" {key} ",
-                            style="reverse bold" if mark else "")
-            if place:
-                line.append(f" › {place}", style="bold")
-            line.append(tail)
-            return line
-
-        for compact, named in ((False, True), (False, False), (True, True), (True, False)):
-            line = build(compact, named, rest, label)
-            if width is None or line.cell_len <= width:
-                return line
-        for tail in (label, ""):
-            room = width - build(True, False, "", tail).cell_len - 3
-            if rest and room >= 8:
-                return build(True, False, rest if len(rest) <= room else rest[:room - 1] + "…", tail)
-        return build(True, False, "", "")
+        return lay_out(self.SCREENS_LINE, visible(where), f"  [{visible(self.workspace_label)}{ro}]{you}",
+                       self.db_unreachable, width)
 
     def theme_colors(self) -> dict[str, str]:
         variables = self.theme_variables
