@@ -71,12 +71,13 @@ def record_results(session: Session, results: list[DeploymentChecks], *, now: da
     # of the models checked only (a monitor's shards are a part of the workspace), a few hundred at a time
     checked = sorted({models[dep.model].id for dep in results})
     everything = len(checked) == len(models)
+    kinds = sorted({c.check for dep in results for c in dep.checks})  # (a health cycle: the health states only)
     states: dict[tuple[int, int, str], Any] = {}
     open_alerts: dict[str, Alert] = {}
     for lo in range(0, len(checked), 500):
         part = checked[lo:lo + 500]
         state_query = select(CheckState.model_id, CheckState.environment_id, CheckState.check, CheckState.status,
-                             CheckState.version_id, CheckState.since)
+                             CheckState.version_id, CheckState.since).where(CheckState.check.in_(kinds))
         alert_query = select(Alert).where(Alert.open_key.is_not(None))
         if not everything:
             state_query = state_query.where(CheckState.model_id.in_(part))

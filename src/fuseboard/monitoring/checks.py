@@ -32,7 +32,7 @@ from fuseboard.monitoring.evaluate import (CheckResult, breach, evaluate_drift, 
                                            merged_performance, worst)
 from fuseboard.monitoring.history import generic_columns, generic_performance, name_window, window_phrase
 from fuseboard.monitoring.packed_merge import Window, merge_bodies
-from fuseboard.monitoring.probe import ProbeResult, probe
+from fuseboard.monitoring.probe import ProbeResult, Probes, probe
 from fuseboard.monitoring.references import REFERENCES
 from fuseboard.monitoring.result import span
 from fuseboard.monitoring.settings import Policy, policy_for
@@ -205,11 +205,10 @@ def _run(ws: Workspace, now: datetime, policy: Policy, wanted: set[str], probe_e
     # while this one checks the batch before; one reader at most, one batch ahead
     ahead = ThreadPoolExecutor(max_workers=1) if len(batches) > 1 and _threads_share(ws) else None
     try:
-        with ThreadPoolExecutor(max_workers=PROBE_CONCURRENCY) as pool:
-            probes = {d.id: pool.submit(probe, d.endpoint_url, policies[m.id].probe_path,
-                                        policies[m.id].probe_timeout, policies[m.id].expected_status)
-                      for d, m, *_ in deployments  # each model's own probe settings
-                      if d.endpoint_url and probe_endpoints and "health" in wanted}
+        with Probes([(d.id, d.endpoint_url, policies[m.id].probe_path, policies[m.id].probe_timeout,
+                      policies[m.id].expected_status) for d, m, *_ in deployments  # each model's own settings
+                     if d.endpoint_url and probe_endpoints and "health" in wanted], PROBE_CONCURRENCY) as running:
+            probes = running.results
             following = ahead.submit(read, batches[0]) if ahead is not None else None
             for k, batch in enumerate(batches):
                 if following is not None:

@@ -239,26 +239,25 @@ def sync_alerts(session: Session, now: datetime, *,
     if not rows:
         return []
     silence_of = muting(in_force(session, now))
-    lookups = Lookups(session, rows, now)
-    out = []
+    due: list[tuple[Alert, Kind, dict[str, Any]]] = []  # what to tell; most alerts, told already, need nothing
     for alert in rows:
         if alert.state == AlertState.RESOLVED:
             if alert.told in ("open", "silenced"):
-                who = alert.resolved_by or "monitor"
-                out.append(alert_event(session, alert, Kind.RESOLVED, actor=who, note=alert.note, at=now,
-                                       lookups=lookups))
+                due.append((alert, Kind.RESOLVED, {"actor": alert.resolved_by or "monitor", "note": alert.note}))
             continue
         muted = silence_of(alert.model_id, alert.environment_id, alert.check)
         if muted is not None:
             if alert.told == "open":
-                out.append(alert_event(session, alert, Kind.SILENCED, actor=muted.author, note=muted.comment,
-                                       at=now, lookups=lookups, silenced_until=muted.ends_at.isoformat()))
+                due.append((alert, Kind.SILENCED, {"actor": muted.author, "note": muted.comment,
+                                                   "silenced_until": muted.ends_at.isoformat()}))
         elif alert.told in (None, "resolved"):
-            kind = Kind.REFIRED if alert.told == "resolved" else Kind.FIRED
-            out.append(alert_event(session, alert, kind, at=now, lookups=lookups))
+            due.append((alert, Kind.REFIRED if alert.told == "resolved" else Kind.FIRED, {}))
         elif alert.told == "silenced":
-            out.append(alert_event(session, alert, Kind.UNSILENCED, at=now, lookups=lookups))
-    return out
+            due.append((alert, Kind.UNSILENCED, {}))
+    if not due:
+        return []
+    lookups = Lookups(session, [alert for alert, _, _ in due], now)  # (read for those told only: 30,000 took 9 s)
+    return [alert_event(session, alert, kind, at=now, lookups=lookups, **extra) for alert, kind, extra in due]
 
 
 def change_event(session: Session, *, action: str, outcome: str, model: Model, environment: str,
