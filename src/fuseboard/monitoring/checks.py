@@ -171,7 +171,7 @@ def _run(ws: Workspace, now: datetime, policy: Policy, wanted: set[str], probe_e
         ("validation_metrics", wanted & {"performance", "estimated_performance"})) if needed]
     # plain rows of the columns the checks read, not ORM objects: a cycle reads thousands of windows; their
     # profiles as stored (compact blobs), merged without a dict per window (packed_merge)
-    window_columns = [WindowProfile.version_id, WindowProfile.environment_id, WindowProfile.model_id,
+    window_columns = [WindowProfile.id, WindowProfile.version_id, WindowProfile.environment_id, WindowProfile.model_id,
                       WindowProfile.window_start] + [
         type_coerce(getattr(WindowProfile, column), LargeBinary).label(column) for column, needed in (
                           (name, wanted & READS[name]) for name in READS) if needed]
@@ -296,8 +296,9 @@ def _read_batch(ws: Workspace, batch: list[Any], policies: dict[int, Policy], po
             owner = WindowProfile.model_id.in_(sorted({m.id for _, m, _, _ in batch})) if replay else \
                 WindowProfile.version_id.in_(sorted({mv.id for _, _, _, mv in batch}))
             recent = s.execute(sql_select(*window_columns).where(
-                owner, WindowProfile.window_start >= since, WindowProfile.window_start < now)
-                .order_by(WindowProfile.window_start, WindowProfile.id)).all()
+                owner, WindowProfile.window_start >= since, WindowProfile.window_start < now)).all()
+            # put in order here, not by the database: SQLite sorted the rows blobs and all (2.7x the read)
+            recent.sort(key=lambda row: (row.window_start, row.id))
         by_key: dict[tuple[int, int], list[Window]] = {}
         for row in recent:
             by_key.setdefault((row.model_id, row.environment_id), []).append(Window.of(row))

@@ -107,23 +107,28 @@ def wasserstein_positions(edges: Sequence[float], reference: Sequence[int], refe
     m, n = float(sum(reference)), float(sum(current))
     if m <= 0 or n <= 0:
         raise ValueError("a histogram with no values")
-    area = 0.0
-    gap = current[0] / n  # F - G at the range's start: the window's share below it
-    for i in range(k):
-        width = edges[i + 1] - edges[i]
-        c, r = current[i + 1], reference[i]
-        d0, d1 = gap, gap + c / n - r / m
-        gap = d1
-        if not width > 0:
-            continue
-        # the integral of F - G over the bin: each side's count * width - offset sum, exactly
-        integral = width * (d0 + (c - current_positions[i] / UNITS) / n - (r - reference_positions[i] / UNITS) / m)
-        if d0 * d1 >= 0:
-            area += abs(integral)
-        else:  # they cross: d0 until the point t that keeps the integral, d1 after it
-            t = min(max((integral - d1 * width) / (d0 - d1), 0.0), width)
-            area += abs(d0) * t + abs(d1) * (width - t)
-    return area
+    import numpy as np
+
+    # as arrays: a drift check of 25 features scores 25 of these of ~140 bins, which bin by bin in Python
+    # were most of a drift cycle. The same operations in the same order, so the same bits: the gaps
+    # accumulate ``(gap + c / n) - r / m`` left to right (cumsum is sequential), the areas too
+    c = np.asarray(current[1:-1], dtype=np.float64)
+    r = np.asarray(reference, dtype=np.float64)
+    steps = np.empty(2 * k + 1)
+    steps[0], steps[1::2], steps[2::2] = current[0] / n, c / n, -(r / m)
+    d1 = np.cumsum(steps)[2::2]  # F - G at each bin's end
+    d0 = np.empty_like(d1)
+    d0[0], d0[1:] = current[0] / n, d1[:-1]  # at its start; at the range's start, the window's share below it
+    width = np.asarray(edges[1:], dtype=np.float64) - np.asarray(edges[:-1], dtype=np.float64)
+    # the integral of F - G over each bin: each side's count * width - offset sum, exactly
+    integral = width * (d0 + (c - np.asarray(current_positions, dtype=np.float64) / UNITS) / n
+                        - (r - np.asarray(reference_positions, dtype=np.float64) / UNITS) / m)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # where they cross: d0 until the point t that keeps the integral, d1 after it
+        t = np.minimum(np.maximum((integral - d1 * width) / (d0 - d1), 0.0), width)
+        area = np.where(d0 * d1 >= 0, np.abs(integral), np.abs(d0) * t + np.abs(d1) * (width - t))
+    kept = area[width > 0]  # a bin of no width adds nothing
+    return float(np.add.accumulate(kept)[-1]) if kept.size else 0.0
 
 
 def score(reference: FeatureProfile, current: WindowFeature) -> tuple[float, float | None]:
